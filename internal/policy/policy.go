@@ -1,0 +1,51 @@
+// Package policy holds the dated industry limits that change on a calendar:
+// the CA/Browser Forum maximum validity of public TLS certificates and the
+// reuse period of domain validation (ballot SC-081). Every other package asks
+// here instead of keeping its own constants, so a new ballot is one edit.
+package policy
+
+import "time"
+
+// Step is one row of the dated table: from Effective on, the limits apply.
+type Step struct {
+	Effective time.Time
+	// MaxTLSValidityDays is the longest validity period of a subscriber TLS
+	// certificate, counted as the Baseline Requirements do (notAfter minus
+	// notBefore plus one second).
+	MaxTLSValidityDays int
+	// DCVReuseDays is how long a completed domain validation may be reused.
+	DCVReuseDays int
+}
+
+func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// TLS is the SC-081 schedule, oldest first.
+var TLS = []Step{
+	{Effective: day(2020, time.September, 1), MaxTLSValidityDays: 398, DCVReuseDays: 398},
+	{Effective: day(2026, time.March, 15), MaxTLSValidityDays: 200, DCVReuseDays: 200},
+	{Effective: day(2027, time.March, 15), MaxTLSValidityDays: 100, DCVReuseDays: 100},
+	{Effective: day(2029, time.March, 15), MaxTLSValidityDays: 47, DCVReuseDays: 10},
+}
+
+// At returns the row in force at t.
+func At(t time.Time) Step {
+	cur := TLS[0]
+	for _, s := range TLS {
+		if !t.Before(s.Effective) {
+			cur = s
+		}
+	}
+	return cur
+}
+
+// MaxTLSValidity is the longest notAfter-notBefore span allowed for a TLS
+// certificate whose notBefore is t. The Baseline Requirements count the
+// validity period inclusively, so the span is one second short of the days.
+func MaxTLSValidity(t time.Time) time.Duration {
+	return time.Duration(At(t).MaxTLSValidityDays)*24*time.Hour - time.Second
+}
+
+// DCVReuse is how long a domain validation completed at t may be reused.
+func DCVReuse(t time.Time) time.Duration {
+	return time.Duration(At(t).DCVReuseDays) * 24 * time.Hour
+}

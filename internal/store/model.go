@@ -1,0 +1,356 @@
+// Package store defines what certorder keeps durably and the interface
+// every backend implements. The model types carry explicit fields; the SQL
+// lives in the backends (internal/store/sqlite, later postgres).
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by lookups that find nothing; callers decide
+// which API error it becomes.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a unique constraint refuses a write.
+var ErrConflict = errors.New("store: conflict")
+
+// Account is one tenant. Nothing crosses account boundaries.
+type Account struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+	// ApprovalMode is "one_step" (default), "two_step" or "auto"; the
+	// lifecycle issue makes it configurable.
+	ApprovalMode      string
+	AllowSkipApproval bool
+}
+
+// Container is a division of an account.
+type Container struct {
+	ID          int64
+	AccountID   int64
+	ParentID    int64 // 0 = top
+	Name        string
+	Description string
+	IsActive    bool
+	CreatedAt   time.Time
+}
+
+// Access role ids of CertCentral users (spec §1.2).
+const (
+	RoleAdministrator  = 1
+	RoleLimitedUser    = 2
+	RoleFinanceManager = 3
+	RoleManager        = 4
+	RoleStandardUser   = 5
+)
+
+// User is a person or service user of an account.
+type User struct {
+	ID          int64
+	AccountID   int64
+	ContainerID int64
+	Username    string
+	FirstName   string
+	LastName    string
+	Email       string
+	JobTitle    string
+	Telephone   string
+	AccessRole  int
+	Status      string
+	CreatedAt   time.Time
+}
+
+// APIKey is stored only as the SHA-256 of the key; keys are 256-bit random
+// values, so a fast hash is enough (no password stretching is needed).
+type APIKey struct {
+	ID        int64
+	AccountID int64
+	UserID    int64
+	Name      string
+	Hash      []byte
+	RoleID    int // 0 = inherit the user's role; 100..103 restrict
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// Contact is a person attached to an organization or an order.
+type Contact struct {
+	FirstName          string `json:"first_name,omitempty"`
+	LastName           string `json:"last_name,omitempty"`
+	Email              string `json:"email,omitempty"`
+	JobTitle           string `json:"job_title,omitempty"`
+	Telephone          string `json:"telephone,omitempty"`
+	TelephoneExtension string `json:"telephone_extension,omitempty"`
+}
+
+// Organization holds the subject details certificates carry.
+type Organization struct {
+	ID                  int64
+	AccountID           int64
+	ContainerID         int64
+	Name                string
+	AssumedName         string
+	Address             string
+	Address2            string
+	City                string
+	State               string
+	Zip                 string
+	Country             string
+	Telephone           string
+	JurisdictionCountry string
+	JurisdictionState   string
+	JurisdictionCity    string
+	BusinessCategory    string
+	RegistrationNumber  string
+	IncorporatingAgency string
+	OrganizationContact *Contact
+	TechnicalContact    *Contact
+	IsActive            bool
+	CreatedAt           time.Time
+	Validations         []OrgValidation // filled by reads
+}
+
+// OrgValidation is one validation level granted (or pending) for an org.
+type OrgValidation struct {
+	OrganizationID int64
+	Type           string // ov, ev, cs, ev_cs, ds, smime
+	Status         string // pending, active
+	DateCreated    time.Time
+	ValidatedUntil time.Time
+}
+
+// Order statuses (spec §2.2). Never invent others: clients throw on them.
+const (
+	OrderNeedsApproval  = "needs_approval"
+	OrderPending        = "pending"
+	OrderIssued         = "issued"
+	OrderRejected       = "rejected"
+	OrderCanceled       = "canceled"
+	OrderRevoked        = "revoked"
+	OrderExpired        = "expired"
+	OrderReissuePending = "reissue_pending"
+)
+
+// Request statuses and types (spec §3).
+const (
+	RequestSubmitted = "submitted"
+	RequestPending   = "pending"
+	RequestApproved  = "approved"
+	RequestRejected  = "rejected"
+
+	RequestNew       = "new_request"
+	RequestReissue   = "reissue"
+	RequestDuplicate = "duplicate"
+	RequestRevoke    = "revoke"
+)
+
+// CustomField is one account-specific value set on an order.
+type CustomField struct {
+	MetadataID int64  `json:"metadata_id"`
+	Value      string `json:"value"`
+}
+
+// Order is the purchased entitlement; its primary certificate is
+// CertificateID.
+type Order struct {
+	ID                          int64
+	AccountID                   int64
+	ContainerID                 int64
+	UserID                      int64
+	OrganizationID              int64
+	ProductNameID               string
+	Status                      string
+	CommonName                  string
+	DNSNames                    []string
+	OrganizationUnits           []string
+	CSR                         string
+	ServerPlatformID            int
+	SignatureHash               string
+	ProfileOption               string
+	ValidityYears               int
+	ValidityDays                int
+	CustomExpirationDate        string // yyyy-MM-dd as sent
+	OrderValidTill              time.Time
+	Comments                    string
+	AutoRenew                   int
+	CustomRenewalMessage        string
+	DisableRenewalNotifications bool
+	AdditionalEmails            []string
+	Locale                      string
+	RenewalOfOrderID            int64
+	RenewedThumbprint           string
+	IsRenewed                   bool
+	RenewedOrderID              int64
+	PaymentMethod               string
+	CardLast4                   string
+	DCVMethod                   string
+	DisableCT                   bool
+	ApplyCRDiscount             bool
+	CRSerialNumber              string
+	SkipApproval                bool
+	CustomFields                []CustomField
+	AlternativeOrderID          string
+	CertificateID               int64
+	CreatedAt                   time.Time
+	UpdatedAt                   time.Time
+}
+
+// Request is an approval item attached to an order.
+type Request struct {
+	ID               int64
+	AccountID        int64
+	OrderID          int64
+	Type             string
+	Status           string
+	RequesterID      int64
+	ProcessorID      int64
+	Comments         string
+	ProcessorComment string
+	Date             time.Time
+	DateProcessed    *time.Time
+}
+
+// Certificate statuses.
+const (
+	CertPending = "pending"
+	CertIssued  = "issued"
+	CertRevoked = "revoked"
+)
+
+// Certificate is one certificate of an order. It exists (pending, without
+// DER) from the moment the API hands out its id; issuance fills it in.
+type Certificate struct {
+	ID            int64
+	AccountID     int64
+	OrderID       int64
+	Status        string
+	SerialNumber  string // upper-case hex; unique
+	Thumbprint    string // upper-case hex SHA-1; unique
+	IssuerID      string
+	CommonName    string
+	DNSNames      []string
+	CSR           string
+	SignatureHash string
+	KeySize       int
+	DER           []byte
+	NotBefore     time.Time
+	NotAfter      time.Time
+	CreatedAt     time.Time
+	IssuedAt      *time.Time
+}
+
+// Metadata is an account's custom field definition.
+type Metadata struct {
+	ID         int64
+	AccountID  int64
+	Label      string
+	IsRequired bool
+	IsActive   bool
+	DataType   string // text, int, email_address, email_list, anything
+}
+
+// AuditEvent records who did what; it is written in the same transaction
+// as the change it describes.
+type AuditEvent struct {
+	ID        int64
+	AccountID int64
+	UserID    int64
+	At        time.Time
+	Action    string
+	Object    string
+	Detail    string // JSON
+}
+
+// Page selects part of a list.
+type Page struct {
+	Offset int
+	Limit  int
+	// Sort is a list of columns the backend knows, each optionally
+	// prefixed with "-" for descending; validated by the caller.
+	Sort []string
+}
+
+// OrderFilter narrows ListOrders; zero values mean "any".
+type OrderFilter struct {
+	Status         string
+	ProductNameID  string
+	CommonName     string
+	ContainerID    int64
+	OrganizationID int64
+	ID             int64
+	// Search matches the common name: exact/prefix, or contains when
+	// SearchContains is set (CertCentral's "%25" prefix).
+	Search         string
+	SearchContains bool
+}
+
+// RequestFilter narrows ListRequests.
+type RequestFilter struct {
+	Status         string
+	Type           string
+	ContainerID    int64
+	Search         string
+	SearchContains bool
+}
+
+// Reader is every lookup; all take the account so that one account can
+// never read another's rows.
+type Reader interface {
+	AccountCount(ctx context.Context) (int, error)
+	Account(ctx context.Context, id int64) (*Account, error)
+	FirstAccount(ctx context.Context) (*Account, error)
+	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	User(ctx context.Context, accountID, id int64) (*User, error)
+	Container(ctx context.Context, accountID, id int64) (*Container, error)
+	Containers(ctx context.Context, accountID int64) ([]Container, error)
+	Organization(ctx context.Context, accountID, id int64) (*Organization, error)
+	Organizations(ctx context.Context, accountID int64, page Page) ([]Organization, int, error)
+	FindOrganization(ctx context.Context, accountID int64, name, address, city, state, country string) (*Organization, error)
+	Order(ctx context.Context, accountID, id int64) (*Order, error)
+	OrderByCertificate(ctx context.Context, accountID int64, serialHex, thumbprint string) (*Order, error)
+	Orders(ctx context.Context, accountID int64, f OrderFilter, page Page) ([]Order, int, error)
+	Request(ctx context.Context, accountID, id int64) (*Request, error)
+	RequestsForOrder(ctx context.Context, accountID, orderID int64) ([]Request, error)
+	Requests(ctx context.Context, accountID int64, f RequestFilter, page Page) ([]Request, int, error)
+	Certificate(ctx context.Context, accountID, id int64) (*Certificate, error)
+	CertificateBySerial(ctx context.Context, accountID int64, serialHex string) (*Certificate, error)
+	SerialExists(ctx context.Context, serialHex string) (bool, error)
+	Metadata(ctx context.Context, accountID int64) ([]Metadata, error)
+	AuditEvents(ctx context.Context, accountID int64, limit int) ([]AuditEvent, error)
+}
+
+// Writer is every change. Writes happen only inside InTx.
+type Writer interface {
+	CreateAccount(ctx context.Context, a *Account) error
+	CreateContainer(ctx context.Context, c *Container) error
+	CreateUser(ctx context.Context, u *User) error
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	CreateOrganization(ctx context.Context, o *Organization) error
+	SetOrgValidation(ctx context.Context, v OrgValidation) error
+	CreateOrder(ctx context.Context, o *Order) error
+	UpdateOrder(ctx context.Context, o *Order) error
+	CreateRequest(ctx context.Context, r *Request) error
+	UpdateRequest(ctx context.Context, r *Request) error
+	CreateCertificate(ctx context.Context, c *Certificate) error
+	UpdateCertificate(ctx context.Context, c *Certificate) error
+	ReserveSerial(ctx context.Context, serialHex string, orderID int64, at time.Time) error
+	CreateMetadata(ctx context.Context, m *Metadata) error
+	Audit(ctx context.Context, e *AuditEvent) error
+}
+
+// Tx is a transaction: reads see its own writes.
+type Tx interface {
+	Reader
+	Writer
+}
+
+// Store is a backend.
+type Store interface {
+	Reader
+	// InTx runs fn in one transaction; an error from fn rolls it back.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}

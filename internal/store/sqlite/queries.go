@@ -1,0 +1,813 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/certorder/certorder/internal/store"
+)
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries implements store.Reader and store.Writer over a querier.
+type queries struct{ q querier }
+
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func ts(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func tsPtr(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return ts(*t)
+}
+
+func parseTS(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	return t.UTC()
+}
+
+func parseTSPtr(s sql.NullString) *time.Time {
+	if !s.Valid || s.String == "" {
+		return nil
+	}
+	t := parseTS(s.String)
+	return &t
+}
+
+func js(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "null"
+	}
+	return string(b)
+}
+
+func unjs[T any](s string) T {
+	var v T
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &v)
+	}
+	return v
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return fmt.Errorf("read %s: %w", what, err)
+}
+
+func writeErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return fmt.Errorf("%s: %w: %v", what, store.ErrConflict, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func (q *queries) insert(ctx context.Context, what, query string, args ...any) (int64, error) {
+	res, err := q.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, writeErr(err, "insert "+what)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("insert %s: last id: %w", what, err)
+	}
+	return id, nil
+}
+
+func (q *queries) exec(ctx context.Context, what, query string, args ...any) error {
+	res, err := q.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return writeErr(err, what)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// ---- accounts, containers, users, keys
+
+func (q *queries) AccountCount(ctx context.Context) (int, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts`).Scan(&n)
+	return n, err
+}
+
+const accountCols = `id, name, approval_mode, allow_skip_approval, created_at`
+
+func scanAccount(row interface{ Scan(...any) error }) (*store.Account, error) {
+	var a store.Account
+	var created string
+	var skip int
+	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created); err != nil {
+		return nil, err
+	}
+	a.AllowSkipApproval = skip != 0
+	a.CreatedAt = parseTS(created)
+	return &a, nil
+}
+
+func (q *queries) Account(ctx context.Context, id int64) (*store.Account, error) {
+	a, err := scanAccount(q.q.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+	if err != nil {
+		return nil, notFound(err, "account")
+	}
+	return a, nil
+}
+
+func (q *queries) FirstAccount(ctx context.Context) (*store.Account, error) {
+	a, err := scanAccount(q.q.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY id LIMIT 1`))
+	if err != nil {
+		return nil, notFound(err, "account")
+	}
+	return a, nil
+}
+
+func (q *queries) CreateAccount(ctx context.Context, a *store.Account) error {
+	if a.ApprovalMode == "" {
+		a.ApprovalMode = "one_step"
+	}
+	id, err := q.insert(ctx, "account", `INSERT INTO accounts(name, approval_mode, allow_skip_approval, created_at) VALUES (?,?,?,?)`,
+		a.Name, a.ApprovalMode, b2i(a.AllowSkipApproval), ts(a.CreatedAt))
+	a.ID = id
+	return err
+}
+
+const containerCols = `id, account_id, parent_id, name, description, is_active, created_at`
+
+func scanContainer(row interface{ Scan(...any) error }) (*store.Container, error) {
+	var c store.Container
+	var active int
+	var created string
+	if err := row.Scan(&c.ID, &c.AccountID, &c.ParentID, &c.Name, &c.Description, &active, &created); err != nil {
+		return nil, err
+	}
+	c.IsActive = active != 0
+	c.CreatedAt = parseTS(created)
+	return &c, nil
+}
+
+func (q *queries) Container(ctx context.Context, accountID, id int64) (*store.Container, error) {
+	c, err := scanContainer(q.q.QueryRowContext(ctx, `SELECT `+containerCols+` FROM containers WHERE account_id = ? AND id = ?`, accountID, id))
+	if err != nil {
+		return nil, notFound(err, "container")
+	}
+	return c, nil
+}
+
+func (q *queries) Containers(ctx context.Context, accountID int64) ([]store.Container, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+containerCols+` FROM containers WHERE account_id = ? ORDER BY id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Container{}
+	for rows.Next() {
+		c, err := scanContainer(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan container: %w", err)
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+func (q *queries) CreateContainer(ctx context.Context, c *store.Container) error {
+	id, err := q.insert(ctx, "container", `INSERT INTO containers(account_id, parent_id, name, description, is_active, created_at) VALUES (?,?,?,?,?,?)`,
+		c.AccountID, c.ParentID, c.Name, c.Description, b2i(c.IsActive), ts(c.CreatedAt))
+	c.ID = id
+	return err
+}
+
+func (q *queries) User(ctx context.Context, accountID, id int64) (*store.User, error) {
+	var u store.User
+	var created string
+	err := q.q.QueryRowContext(ctx, `SELECT id, account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at
+		FROM users WHERE account_id = ? AND id = ?`, accountID, id).
+		Scan(&u.ID, &u.AccountID, &u.ContainerID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.JobTitle, &u.Telephone, &u.AccessRole, &u.Status, &created)
+	if err != nil {
+		return nil, notFound(err, "user")
+	}
+	u.CreatedAt = parseTS(created)
+	return &u, nil
+}
+
+func (q *queries) CreateUser(ctx context.Context, u *store.User) error {
+	if u.Status == "" {
+		u.Status = "active"
+	}
+	id, err := q.insert(ctx, "user", `INSERT INTO users(account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		u.AccountID, u.ContainerID, u.Username, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.AccessRole, u.Status, ts(u.CreatedAt))
+	u.ID = id
+	return err
+}
+
+func (q *queries) APIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey, error) {
+	var k store.APIKey
+	var created string
+	var revoked sql.NullString
+	err := q.q.QueryRowContext(ctx, `SELECT id, account_id, user_id, name, key_hash, role_id, created_at, revoked_at FROM api_keys WHERE key_hash = ?`, hash).
+		Scan(&k.ID, &k.AccountID, &k.UserID, &k.Name, &k.Hash, &k.RoleID, &created, &revoked)
+	if err != nil {
+		return nil, notFound(err, "api key")
+	}
+	k.CreatedAt = parseTS(created)
+	k.RevokedAt = parseTSPtr(revoked)
+	return &k, nil
+}
+
+func (q *queries) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
+	id, err := q.insert(ctx, "api key", `INSERT INTO api_keys(account_id, user_id, name, key_hash, role_id, created_at) VALUES (?,?,?,?,?,?)`,
+		k.AccountID, k.UserID, k.Name, k.Hash, k.RoleID, ts(k.CreatedAt))
+	k.ID = id
+	return err
+}
+
+// ---- organizations
+
+const orgCols = `id, account_id, container_id, name, assumed_name, address, address2, city, state, zip, country, telephone,
+	jurisdiction_country, jurisdiction_state, jurisdiction_city, business_category, registration_number, incorporating_agency,
+	organization_contact, technical_contact, is_active, created_at`
+
+func scanOrg(row interface{ Scan(...any) error }) (*store.Organization, error) {
+	var o store.Organization
+	var oc, tc sql.NullString
+	var active int
+	var created string
+	if err := row.Scan(&o.ID, &o.AccountID, &o.ContainerID, &o.Name, &o.AssumedName, &o.Address, &o.Address2, &o.City, &o.State, &o.Zip, &o.Country, &o.Telephone,
+		&o.JurisdictionCountry, &o.JurisdictionState, &o.JurisdictionCity, &o.BusinessCategory, &o.RegistrationNumber, &o.IncorporatingAgency,
+		&oc, &tc, &active, &created); err != nil {
+		return nil, err
+	}
+	if oc.Valid && oc.String != "" && oc.String != "null" {
+		o.OrganizationContact = unjs[*store.Contact](oc.String)
+	}
+	if tc.Valid && tc.String != "" && tc.String != "null" {
+		o.TechnicalContact = unjs[*store.Contact](tc.String)
+	}
+	o.IsActive = active != 0
+	o.CreatedAt = parseTS(created)
+	return &o, nil
+}
+
+func (q *queries) orgValidations(ctx context.Context, orgID int64) ([]store.OrgValidation, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT organization_id, type, status, date_created, validated_until FROM organization_validations WHERE organization_id = ? ORDER BY type`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("list org validations: %w", err)
+	}
+	defer rows.Close()
+	out := []store.OrgValidation{}
+	for rows.Next() {
+		var v store.OrgValidation
+		var created, until string
+		if err := rows.Scan(&v.OrganizationID, &v.Type, &v.Status, &created, &until); err != nil {
+			return nil, fmt.Errorf("scan org validation: %w", err)
+		}
+		v.DateCreated, v.ValidatedUntil = parseTS(created), parseTS(until)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func (q *queries) Organization(ctx context.Context, accountID, id int64) (*store.Organization, error) {
+	o, err := scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgCols+` FROM organizations WHERE account_id = ? AND id = ?`, accountID, id))
+	if err != nil {
+		return nil, notFound(err, "organization")
+	}
+	if o.Validations, err = q.orgValidations(ctx, o.ID); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (q *queries) FindOrganization(ctx context.Context, accountID int64, name, address, city, state, country string) (*store.Organization, error) {
+	o, err := scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgCols+` FROM organizations
+		WHERE account_id = ? AND lower(name) = lower(?) AND lower(address) = lower(?) AND lower(city) = lower(?) AND lower(state) = lower(?) AND lower(country) = lower(?)
+		ORDER BY id LIMIT 1`, accountID, name, address, city, state, country))
+	if err != nil {
+		return nil, notFound(err, "organization")
+	}
+	if o.Validations, err = q.orgValidations(ctx, o.ID); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (q *queries) Organizations(ctx context.Context, accountID int64, page store.Page) ([]store.Organization, int, error) {
+	var total int
+	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations WHERE account_id = ?`, accountID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count organizations: %w", err)
+	}
+	order := orderBy(page.Sort, map[string]string{"id": "id", "name": "name", "date_created": "created_at"}, "id")
+	rows, err := q.q.QueryContext(ctx, `SELECT `+orgCols+` FROM organizations WHERE account_id = ? ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		accountID, limit(page.Limit), page.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list organizations: %w", err)
+	}
+	out := []store.Organization{}
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("scan organization: %w", err)
+		}
+		out = append(out, *o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	for i := range out {
+		if out[i].Validations, err = q.orgValidations(ctx, out[i].ID); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, total, nil
+}
+
+func (q *queries) CreateOrganization(ctx context.Context, o *store.Organization) error {
+	var oc, tc any
+	if o.OrganizationContact != nil {
+		oc = js(o.OrganizationContact)
+	}
+	if o.TechnicalContact != nil {
+		tc = js(o.TechnicalContact)
+	}
+	id, err := q.insert(ctx, "organization", `INSERT INTO organizations(account_id, container_id, name, assumed_name, address, address2, city, state, zip, country, telephone,
+		jurisdiction_country, jurisdiction_state, jurisdiction_city, business_category, registration_number, incorporating_agency,
+		organization_contact, technical_contact, is_active, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		o.AccountID, o.ContainerID, o.Name, o.AssumedName, o.Address, o.Address2, o.City, o.State, o.Zip, o.Country, o.Telephone,
+		o.JurisdictionCountry, o.JurisdictionState, o.JurisdictionCity, o.BusinessCategory, o.RegistrationNumber, o.IncorporatingAgency,
+		oc, tc, b2i(o.IsActive), ts(o.CreatedAt))
+	o.ID = id
+	return err
+}
+
+func (q *queries) SetOrgValidation(ctx context.Context, v store.OrgValidation) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO organization_validations(organization_id, type, status, date_created, validated_until) VALUES (?,?,?,?,?)
+		ON CONFLICT(organization_id, type) DO UPDATE SET status = excluded.status, date_created = excluded.date_created, validated_until = excluded.validated_until`,
+		v.OrganizationID, v.Type, v.Status, ts(v.DateCreated), ts(v.ValidatedUntil))
+	return writeErr(err, "set org validation")
+}
+
+// ---- orders
+
+const orderCols = `id, account_id, container_id, user_id, organization_id, product_name_id, status, common_name, dns_names, organization_units, csr,
+	server_platform_id, signature_hash, profile_option, validity_years, validity_days, custom_expiration_date, order_valid_till, comments,
+	auto_renew, custom_renewal_message, disable_renewal_notifications, additional_emails, locale, renewal_of_order_id, renewed_thumbprint,
+	is_renewed, renewed_order_id, payment_method, card_last4, dcv_method, disable_ct, apply_cr_discount, cr_serial_number, skip_approval,
+	custom_fields, alternative_order_id, certificate_id, created_at, updated_at`
+
+func scanOrder(row interface{ Scan(...any) error }) (*store.Order, error) {
+	var o store.Order
+	var dns, ous, emails, fields, validTill, created, updated string
+	var disableNotif, isRenewed, disableCT, crDiscount, skip int
+	if err := row.Scan(&o.ID, &o.AccountID, &o.ContainerID, &o.UserID, &o.OrganizationID, &o.ProductNameID, &o.Status, &o.CommonName, &dns, &ous, &o.CSR,
+		&o.ServerPlatformID, &o.SignatureHash, &o.ProfileOption, &o.ValidityYears, &o.ValidityDays, &o.CustomExpirationDate, &validTill, &o.Comments,
+		&o.AutoRenew, &o.CustomRenewalMessage, &disableNotif, &emails, &o.Locale, &o.RenewalOfOrderID, &o.RenewedThumbprint,
+		&isRenewed, &o.RenewedOrderID, &o.PaymentMethod, &o.CardLast4, &o.DCVMethod, &disableCT, &crDiscount, &o.CRSerialNumber, &skip,
+		&fields, &o.AlternativeOrderID, &o.CertificateID, &created, &updated); err != nil {
+		return nil, err
+	}
+	o.DNSNames = unjs[[]string](dns)
+	o.OrganizationUnits = unjs[[]string](ous)
+	o.AdditionalEmails = unjs[[]string](emails)
+	o.CustomFields = unjs[[]store.CustomField](fields)
+	o.OrderValidTill = parseTS(validTill)
+	o.CreatedAt, o.UpdatedAt = parseTS(created), parseTS(updated)
+	o.DisableRenewalNotifications = disableNotif != 0
+	o.IsRenewed = isRenewed != 0
+	o.DisableCT = disableCT != 0
+	o.ApplyCRDiscount = crDiscount != 0
+	o.SkipApproval = skip != 0
+	return &o, nil
+}
+
+func orderArgs(o *store.Order) []any {
+	return []any{o.AccountID, o.ContainerID, o.UserID, o.OrganizationID, o.ProductNameID, o.Status, o.CommonName, js(nonNil(o.DNSNames)), js(nonNil(o.OrganizationUnits)), o.CSR,
+		o.ServerPlatformID, o.SignatureHash, o.ProfileOption, o.ValidityYears, o.ValidityDays, o.CustomExpirationDate, ts(o.OrderValidTill), o.Comments,
+		o.AutoRenew, o.CustomRenewalMessage, b2i(o.DisableRenewalNotifications), js(nonNil(o.AdditionalEmails)), o.Locale, o.RenewalOfOrderID, o.RenewedThumbprint,
+		b2i(o.IsRenewed), o.RenewedOrderID, o.PaymentMethod, o.CardLast4, o.DCVMethod, b2i(o.DisableCT), b2i(o.ApplyCRDiscount), o.CRSerialNumber, b2i(o.SkipApproval),
+		js(nonNilFields(o.CustomFields)), o.AlternativeOrderID, o.CertificateID, ts(o.CreatedAt), ts(o.UpdatedAt)}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilFields(s []store.CustomField) []store.CustomField {
+	if s == nil {
+		return []store.CustomField{}
+	}
+	return s
+}
+
+func (q *queries) CreateOrder(ctx context.Context, o *store.Order) error {
+	args := orderArgs(o)
+	id, err := q.insert(ctx, "order", `INSERT INTO orders(`+strings.ReplaceAll(orderCols, "id, account_id", "account_id")+`)
+		VALUES (`+placeholders(len(args))+`)`, args...)
+	o.ID = id
+	return err
+}
+
+func (q *queries) UpdateOrder(ctx context.Context, o *store.Order) error {
+	cols := strings.Split(strings.ReplaceAll(orderCols, "id, account_id", "account_id"), ",")
+	sets := make([]string, len(cols))
+	for i, c := range cols {
+		sets[i] = strings.TrimSpace(c) + " = ?"
+	}
+	args := append(orderArgs(o), o.ID, o.AccountID)
+	return q.exec(ctx, "update order", `UPDATE orders SET `+strings.Join(sets, ", ")+` WHERE id = ? AND account_id = ?`, args...)
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func (q *queries) Order(ctx context.Context, accountID, id int64) (*store.Order, error) {
+	o, err := scanOrder(q.q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE account_id = ? AND id = ?`, accountID, id))
+	if err != nil {
+		return nil, notFound(err, "order")
+	}
+	return o, nil
+}
+
+// OrderByCertificate finds the order whose primary certificate has the
+// serial or thumbprint (order info accepts either in place of the id).
+func (q *queries) OrderByCertificate(ctx context.Context, accountID int64, serialHex, thumbprint string) (*store.Order, error) {
+	o, err := scanOrder(q.q.QueryRowContext(ctx, `SELECT `+prefixCols(orderCols, "o.")+` FROM orders o JOIN certificates c ON c.id = o.certificate_id
+		WHERE o.account_id = ? AND (c.serial_number = ? OR c.thumbprint = ?)`, accountID, strings.ToUpper(serialHex), strings.ToUpper(thumbprint)))
+	if err != nil {
+		return nil, notFound(err, "order")
+	}
+	return o, nil
+}
+
+func prefixCols(cols, prefix string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = prefix + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func limit(n int) int {
+	if n <= 0 {
+		return -1 // SQLite: no limit
+	}
+	return n
+}
+
+// orderBy turns validated API sort keys into an ORDER BY clause; unknown
+// keys never reach SQL.
+func orderBy(keys []string, allowed map[string]string, def string) string {
+	var parts []string
+	for _, k := range keys {
+		desc := strings.HasPrefix(k, "-")
+		col, ok := allowed[strings.TrimPrefix(k, "-")]
+		if !ok {
+			continue
+		}
+		if desc {
+			col += " DESC"
+		}
+		parts = append(parts, col)
+	}
+	parts = append(parts, def) // a stable tiebreak
+	return strings.Join(parts, ", ")
+}
+
+// OrderSortKeys are the sort keys ListOrders understands.
+var OrderSortKeys = map[string]string{
+	"id": "id", "date_created": "created_at", "status": "status", "common_name": "common_name",
+	"product_name_id": "product_name_id", "valid_till": "order_valid_till", "organization_id": "organization_id",
+}
+
+func (q *queries) Orders(ctx context.Context, accountID int64, f store.OrderFilter, page store.Page) ([]store.Order, int, error) {
+	where := []string{"account_id = ?"}
+	args := []any{accountID}
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.Status != "" {
+		add("status = ?", f.Status)
+	}
+	if f.ProductNameID != "" {
+		add("product_name_id = ?", f.ProductNameID)
+	}
+	if f.CommonName != "" {
+		add("common_name = ?", f.CommonName)
+	}
+	if f.ContainerID != 0 {
+		add("container_id = ?", f.ContainerID)
+	}
+	if f.OrganizationID != 0 {
+		add("organization_id = ?", f.OrganizationID)
+	}
+	if f.ID != 0 {
+		add("id = ?", f.ID)
+	}
+	if f.Search != "" {
+		if f.SearchContains {
+			add("instr(lower(common_name), lower(?)) > 0", f.Search)
+		} else {
+			add("lower(common_name) LIKE lower(?) ESCAPE '\\'", likePrefix(f.Search))
+		}
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count orders: %w", err)
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+cond+` ORDER BY `+orderBy(page.Sort, OrderSortKeys, "id")+` LIMIT ? OFFSET ?`,
+		append(args, limit(page.Limit), page.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list orders: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Order{}
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("scan order: %w", err)
+		}
+		out = append(out, *o)
+	}
+	return out, total, rows.Err()
+}
+
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
+}
+
+// ---- requests
+
+const requestCols = `id, account_id, order_id, type, status, requester_id, processor_id, comments, processor_comment, date, date_processed`
+
+func scanRequest(row interface{ Scan(...any) error }) (*store.Request, error) {
+	var r store.Request
+	var date string
+	var processed sql.NullString
+	if err := row.Scan(&r.ID, &r.AccountID, &r.OrderID, &r.Type, &r.Status, &r.RequesterID, &r.ProcessorID, &r.Comments, &r.ProcessorComment, &date, &processed); err != nil {
+		return nil, err
+	}
+	r.Date = parseTS(date)
+	r.DateProcessed = parseTSPtr(processed)
+	return &r, nil
+}
+
+func (q *queries) Request(ctx context.Context, accountID, id int64) (*store.Request, error) {
+	r, err := scanRequest(q.q.QueryRowContext(ctx, `SELECT `+requestCols+` FROM requests WHERE account_id = ? AND id = ?`, accountID, id))
+	if err != nil {
+		return nil, notFound(err, "request")
+	}
+	return r, nil
+}
+
+func (q *queries) RequestsForOrder(ctx context.Context, accountID, orderID int64) ([]store.Request, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+requestCols+` FROM requests WHERE account_id = ? AND order_id = ? ORDER BY id`, accountID, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("list order requests: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Request{}
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan request: %w", err)
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// RequestSortKeys are the sort keys ListRequests understands.
+var RequestSortKeys = map[string]string{"id": "r.id", "date": "r.date", "status": "r.status", "type": "r.type"}
+
+func (q *queries) Requests(ctx context.Context, accountID int64, f store.RequestFilter, page store.Page) ([]store.Request, int, error) {
+	where := []string{"r.account_id = ?"}
+	args := []any{accountID}
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.Status != "" {
+		add("r.status = ?", f.Status)
+	}
+	if f.Type != "" {
+		add("r.type = ?", f.Type)
+	}
+	if f.ContainerID != 0 {
+		add("o.container_id = ?", f.ContainerID)
+	}
+	if f.Search != "" {
+		if f.SearchContains {
+			add("instr(lower(o.common_name), lower(?)) > 0", f.Search)
+		} else {
+			add("lower(o.common_name) LIKE lower(?) ESCAPE '\\'", likePrefix(f.Search))
+		}
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests r JOIN orders o ON o.id = r.order_id WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count requests: %w", err)
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT `+prefixCols(requestCols, "r.")+` FROM requests r JOIN orders o ON o.id = r.order_id WHERE `+cond+
+		` ORDER BY `+orderBy(page.Sort, RequestSortKeys, "r.id")+` LIMIT ? OFFSET ?`, append(args, limit(page.Limit), page.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list requests: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Request{}
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("scan request: %w", err)
+		}
+		out = append(out, *r)
+	}
+	return out, total, rows.Err()
+}
+
+func (q *queries) CreateRequest(ctx context.Context, r *store.Request) error {
+	id, err := q.insert(ctx, "request", `INSERT INTO requests(account_id, order_id, type, status, requester_id, processor_id, comments, processor_comment, date, date_processed)
+		VALUES (?,?,?,?,?,?,?,?,?,?)`, r.AccountID, r.OrderID, r.Type, r.Status, r.RequesterID, r.ProcessorID, r.Comments, r.ProcessorComment, ts(r.Date), tsPtr(r.DateProcessed))
+	r.ID = id
+	return err
+}
+
+func (q *queries) UpdateRequest(ctx context.Context, r *store.Request) error {
+	return q.exec(ctx, "update request", `UPDATE requests SET status = ?, processor_id = ?, processor_comment = ?, date_processed = ? WHERE id = ? AND account_id = ?`,
+		r.Status, r.ProcessorID, r.ProcessorComment, tsPtr(r.DateProcessed), r.ID, r.AccountID)
+}
+
+// ---- certificates
+
+const certCols = `id, account_id, order_id, status, serial_number, thumbprint, issuer_id, common_name, dns_names, csr, signature_hash, key_size, der,
+	not_before, not_after, created_at, issued_at`
+
+func scanCert(row interface{ Scan(...any) error }) (*store.Certificate, error) {
+	var c store.Certificate
+	var serial, thumb, nb, na, issued sql.NullString
+	var dns, created string
+	if err := row.Scan(&c.ID, &c.AccountID, &c.OrderID, &c.Status, &serial, &thumb, &c.IssuerID, &c.CommonName, &dns, &c.CSR, &c.SignatureHash, &c.KeySize, &c.DER,
+		&nb, &na, &created, &issued); err != nil {
+		return nil, err
+	}
+	c.SerialNumber, c.Thumbprint = serial.String, thumb.String
+	c.DNSNames = unjs[[]string](dns)
+	if nb.Valid {
+		c.NotBefore = parseTS(nb.String)
+	}
+	if na.Valid {
+		c.NotAfter = parseTS(na.String)
+	}
+	c.CreatedAt = parseTS(created)
+	c.IssuedAt = parseTSPtr(issued)
+	return &c, nil
+}
+
+func (q *queries) Certificate(ctx context.Context, accountID, id int64) (*store.Certificate, error) {
+	c, err := scanCert(q.q.QueryRowContext(ctx, `SELECT `+certCols+` FROM certificates WHERE account_id = ? AND id = ?`, accountID, id))
+	if err != nil {
+		return nil, notFound(err, "certificate")
+	}
+	return c, nil
+}
+
+func (q *queries) CertificateBySerial(ctx context.Context, accountID int64, serialHex string) (*store.Certificate, error) {
+	c, err := scanCert(q.q.QueryRowContext(ctx, `SELECT `+certCols+` FROM certificates WHERE account_id = ? AND serial_number = ?`, accountID, strings.ToUpper(serialHex)))
+	if err != nil {
+		return nil, notFound(err, "certificate")
+	}
+	return c, nil
+}
+
+func (q *queries) SerialExists(ctx context.Context, serialHex string) (bool, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM serials WHERE serial_number = ?`, serialHex).Scan(&n)
+	return n > 0, err
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (q *queries) CreateCertificate(ctx context.Context, c *store.Certificate) error {
+	var nb, na any
+	if !c.NotBefore.IsZero() {
+		nb, na = ts(c.NotBefore), ts(c.NotAfter)
+	}
+	id, err := q.insert(ctx, "certificate", `INSERT INTO certificates(account_id, order_id, status, serial_number, thumbprint, issuer_id, common_name, dns_names, csr,
+		signature_hash, key_size, der, not_before, not_after, created_at, issued_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		c.AccountID, c.OrderID, c.Status, nullStr(c.SerialNumber), nullStr(c.Thumbprint), c.IssuerID, c.CommonName, js(nonNil(c.DNSNames)), c.CSR,
+		c.SignatureHash, c.KeySize, c.DER, nb, na, ts(c.CreatedAt), tsPtr(c.IssuedAt))
+	c.ID = id
+	return err
+}
+
+func (q *queries) UpdateCertificate(ctx context.Context, c *store.Certificate) error {
+	var nb, na any
+	if !c.NotBefore.IsZero() {
+		nb, na = ts(c.NotBefore), ts(c.NotAfter)
+	}
+	return q.exec(ctx, "update certificate", `UPDATE certificates SET status = ?, serial_number = ?, thumbprint = ?, issuer_id = ?, common_name = ?, dns_names = ?, csr = ?,
+		signature_hash = ?, key_size = ?, der = ?, not_before = ?, not_after = ?, issued_at = ? WHERE id = ? AND account_id = ?`,
+		c.Status, nullStr(c.SerialNumber), nullStr(c.Thumbprint), c.IssuerID, c.CommonName, js(nonNil(c.DNSNames)), c.CSR,
+		c.SignatureHash, c.KeySize, c.DER, nb, na, tsPtr(c.IssuedAt), c.ID, c.AccountID)
+}
+
+func (q *queries) ReserveSerial(ctx context.Context, serialHex string, orderID int64, at time.Time) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?)`, serialHex, orderID, ts(at))
+	return writeErr(err, "reserve serial")
+}
+
+// ---- metadata, audit
+
+func (q *queries) Metadata(ctx context.Context, accountID int64) ([]store.Metadata, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, account_id, label, is_required, is_active, data_type FROM metadata WHERE account_id = ? ORDER BY id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list metadata: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Metadata{}
+	for rows.Next() {
+		var m store.Metadata
+		var req, act int
+		if err := rows.Scan(&m.ID, &m.AccountID, &m.Label, &req, &act, &m.DataType); err != nil {
+			return nil, fmt.Errorf("scan metadata: %w", err)
+		}
+		m.IsRequired, m.IsActive = req != 0, act != 0
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (q *queries) CreateMetadata(ctx context.Context, m *store.Metadata) error {
+	id, err := q.insert(ctx, "metadata", `INSERT INTO metadata(account_id, label, is_required, is_active, data_type) VALUES (?,?,?,?,?)`,
+		m.AccountID, m.Label, b2i(m.IsRequired), b2i(m.IsActive), m.DataType)
+	m.ID = id
+	return err
+}
+
+func (q *queries) Audit(ctx context.Context, e *store.AuditEvent) error {
+	if e.Detail == "" {
+		e.Detail = "{}"
+	}
+	id, err := q.insert(ctx, "audit event", `INSERT INTO audit_events(account_id, user_id, at, action, object, detail) VALUES (?,?,?,?,?,?)`,
+		e.AccountID, e.UserID, ts(e.At), e.Action, e.Object, e.Detail)
+	e.ID = id
+	return err
+}
+
+func (q *queries) AuditEvents(ctx context.Context, accountID int64, n int) ([]store.AuditEvent, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, account_id, user_id, at, action, object, detail FROM audit_events WHERE account_id = ? ORDER BY id DESC LIMIT ?`, accountID, limit(n))
+	if err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	defer rows.Close()
+	out := []store.AuditEvent{}
+	for rows.Next() {
+		var e store.AuditEvent
+		var at string
+		if err := rows.Scan(&e.ID, &e.AccountID, &e.UserID, &at, &e.Action, &e.Object, &e.Detail); err != nil {
+			return nil, fmt.Errorf("scan audit event: %w", err)
+		}
+		e.At = parseTS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
