@@ -45,6 +45,14 @@ func MaxTLSValidity(t time.Time) time.Duration {
 	return time.Duration(At(t).MaxTLSValidityDays)*24*time.Hour - time.Second
 }
 
+// IssueTLSValidity is the span certorder gives a TLS certificate whose
+// notBefore is t: one day under the limit, as CertCentral does (199 days
+// while the limit is 200), which keeps every certificate clear of the
+// limit whatever way a relying party or linter counts days.
+func IssueTLSValidity(t time.Time) time.Duration {
+	return MaxTLSValidity(t) - 24*time.Hour + time.Second
+}
+
 // DCVReuse is how long a domain validation completed at t may be reused.
 func DCVReuse(t time.Time) time.Duration {
 	return time.Duration(At(t).DCVReuseDays) * 24 * time.Hour

@@ -1,0 +1,93 @@
+// Command certorder is a certificate authority that speaks the
+// CertCentral Services API v2.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/certorder/certorder/internal/app"
+	"github.com/certorder/certorder/internal/ca"
+)
+
+func usage() {
+	fmt.Fprintf(os.Stderr, `usage: certorder <command> [flags]
+
+commands:
+  serve    run the API server (see certorder serve -h)
+`)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "-h", "--help", "help":
+		usage()
+		return
+	default:
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "certorder:", err)
+		os.Exit(1)
+	}
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	data := fs.String("data", "./certorder-data", "data directory (SQLite database, CA keys)")
+	sandbox := fs.Bool("sandbox", false, "sandbox mode: organizations and domains count as validated, orders issue at once")
+	publicURL := fs.String("public-url", "", "http:// base URL that certificates name for AIA and CRL (default http://<addr>)")
+	issuerKey := fs.String("issuer-key-type", string(ca.KeyRSA2048), "key type of a newly created issuing CA: rsa2048, rsa3072, p256, p384")
+	rootKey := fs.String("root-key-type", string(ca.KeyP384), "key type of a newly created root CA: p384, p256, rsa3072, rsa4096")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.Parse(args)
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	base := *publicURL
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	a, err := app.Open(ctx, app.Config{
+		DataDir: *data, PublicURL: base, Sandbox: *sandbox, AdminKey: os.Getenv("CERTORDER_ADMIN_KEY"),
+		IssuerKeyType: ca.KeyType(*issuerKey), RootKeyType: ca.KeyType(*rootKey), Log: log, Out: os.Stdout,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	log.Info("certorder serving", "addr", ln.Addr().String(), "public_url", base, "data", *data, "sandbox", *sandbox)
+	serr := a.Serve(ctx, ln, *grace)
+	cerr := a.Close()
+	log.Info("certorder stopped")
+	return errors.Join(serr, cerr)
+}

@@ -1,0 +1,237 @@
+package api
+
+import (
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/order"
+	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/store/sqlite"
+)
+
+type chainElem struct {
+	SubjectCommonName string `json:"subject_common_name"`
+	PEM               string `json:"pem"`
+}
+
+type createOrderAnswer struct {
+	ID               int64            `json:"id"`
+	Organization     *idView          `json:"organization,omitempty"`
+	Requests         []requestRefView `json:"requests,omitempty"`
+	CertificateID    int64            `json:"certificate_id,omitempty"`
+	CertificateChain []chainElem      `json:"certificate_chain,omitempty"`
+}
+
+type requestRefView struct {
+	ID     int64  `json:"id"`
+	Status string `json:"status"`
+}
+
+func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	var in order.CreateInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	res, err := s.Orders.CreateOrder(r.Context(), a, r.PathValue("product"), &in)
+	if err != nil {
+		return err
+	}
+	ans := createOrderAnswer{ID: res.OrderID, CertificateID: res.CertificateID}
+	if res.OrganizationID != 0 {
+		ans.Organization = &idView{ID: res.OrganizationID}
+	}
+	for _, rq := range res.Requests {
+		ans.Requests = append(ans.Requests, requestRefView{ID: rq.ID, Status: rq.Status})
+	}
+	for _, c := range res.Chain {
+		ans.CertificateChain = append(ans.CertificateChain, chainElem{SubjectCommonName: c.Subject.CommonName, PEM: pemOf(c.Raw)})
+	}
+	writeJSON(w, http.StatusCreated, ans)
+	return nil
+}
+
+func pemOf(der []byte) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+var (
+	thumbprintRE = regexp.MustCompile(`^[0-9A-Fa-f]{40}$`)
+	hexRE        = regexp.MustCompile(`^[0-9A-Fa-f]+$`)
+)
+
+// findOrder resolves {order_id}, which may also be the primary
+// certificate's SHA-1 thumbprint or serial number (spec §2.1).
+func (s *Server) findOrder(r *http.Request, a order.Actor, raw string) (*store.Order, error) {
+	ctx := r.Context()
+	raw = strings.TrimSpace(raw)
+	notFound := errs.NotFoundf("order", "Order %q was not found.", raw)
+	var o *store.Order
+	var err error
+	switch {
+	case len(raw) <= 15 && raw != "" && allDigits(raw):
+		id, _ := strconv.ParseInt(raw, 10, 64)
+		o, err = s.Store.Order(ctx, a.Account.ID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			// An all-digit serial number is possible too.
+			o, err = s.Store.OrderByCertificate(ctx, a.Account.ID, raw, "")
+		}
+	case thumbprintRE.MatchString(raw):
+		o, err = s.Store.OrderByCertificate(ctx, a.Account.ID, raw, raw)
+	case hexRE.MatchString(strings.ReplaceAll(raw, ":", "")):
+		o, err = s.Store.OrderByCertificate(ctx, a.Account.ID, strings.ReplaceAll(raw, ":", ""), "")
+	default:
+		return nil, notFound
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, errs.Internalf(err, "find order %q", raw)
+	}
+	return o, nil
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) orderInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	o, err := s.findOrder(r, a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v, err := s.orderView(r.Context(), s.newViewCache(a.Account.ID), o)
+	if err != nil {
+		return errs.Internalf(err, "render order %d", o.ID)
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// listParams reads offset, limit, sort and filters[...] (spec §1.5).
+type listParams struct {
+	page    store.Page
+	filters map[string]string
+}
+
+const maxLimit = 1000
+
+func parseList(q url.Values, sortKeys map[string]string) (listParams, error) {
+	lp := listParams{filters: map[string]string{}}
+	var list errs.List
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			list.Add(errs.InvalidValue("offset", "offset must be a non-negative integer."))
+		}
+		lp.page.Offset = n
+	}
+	lp.page.Limit = maxLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			list.Add(errs.InvalidValue("limit", "limit must be a non-negative integer."))
+		}
+		if n > 0 && n <= maxLimit {
+			lp.page.Limit = n
+		}
+	}
+	if v := q.Get("sort"); v != "" {
+		for _, k := range strings.Split(v, ",") {
+			k = strings.TrimSpace(k)
+			if _, ok := sortKeys[strings.TrimPrefix(k, "-")]; !ok {
+				list.Add(errs.InvalidValue("sort", "Cannot sort by %q.", k))
+				continue
+			}
+			lp.page.Sort = append(lp.page.Sort, k)
+		}
+	}
+	for k, vs := range q {
+		if strings.HasPrefix(k, "filters[") && strings.HasSuffix(k, "]") && len(vs) > 0 {
+			lp.filters[k[len("filters["):len(k)-1]] = vs[0]
+		}
+	}
+	return lp, list.Err()
+}
+
+// search splits CertCentral's free-text filter: a leading "%" (sent as
+// %25) means "contains".
+func search(v string) (string, bool) {
+	if strings.HasPrefix(v, "%") {
+		return strings.TrimPrefix(v, "%"), true
+	}
+	return v, false
+}
+
+var orderStatuses = map[string]bool{
+	store.OrderNeedsApproval: true, store.OrderPending: true, store.OrderIssued: true, store.OrderRejected: true,
+	store.OrderCanceled: true, store.OrderRevoked: true, store.OrderExpired: true, store.OrderReissuePending: true,
+	"waiting_pickup": true, "processing": true,
+}
+
+func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	lp, err := parseList(r.URL.Query(), sqlite.OrderSortKeys)
+	if err != nil {
+		return err
+	}
+	var f store.OrderFilter
+	var list errs.List
+	for k, v := range lp.filters {
+		switch k {
+		case "status":
+			if !orderStatuses[v] {
+				list.Add(errs.InvalidValue("filters[status]", "%q is not an order status.", v))
+			}
+			f.Status = v
+		case "product_name_id":
+			f.ProductNameID = v
+		case "common_name":
+			f.CommonName = v
+		case "search":
+			f.Search, f.SearchContains = search(v)
+		case "id", "container_id", "organization_id":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				list.Add(errs.InvalidValue("filters["+k+"]", "filters[%s] must be an integer.", k))
+				continue
+			}
+			switch k {
+			case "id":
+				f.ID = n
+			case "container_id":
+				f.ContainerID = n
+			default:
+				f.OrganizationID = n
+			}
+		}
+	}
+	if err := list.Err(); err != nil {
+		return err
+	}
+	orders, total, err := s.Store.Orders(r.Context(), a.Account.ID, f, lp.page)
+	if err != nil {
+		return errs.Internalf(err, "list orders")
+	}
+	vc := s.newViewCache(a.Account.ID)
+	items := make([]orderListItem, 0, len(orders))
+	for i := range orders {
+		it, err := s.orderListItem(r.Context(), vc, &orders[i])
+		if err != nil {
+			return errs.Internalf(err, "render order %d", orders[i].ID)
+		}
+		items = append(items, it)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"orders": items, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
+	return nil
+}

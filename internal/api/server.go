@@ -1,0 +1,320 @@
+// Package api is the HTTP edge: routes, authentication, JSON decoding and
+// the CertCentral error envelope. It reads through the store interface and
+// changes state only through internal/order; it never writes SQL.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/order"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// Base is the path every CertCentral endpoint lives under.
+const Base = "/services/v2"
+
+// Server serves the API.
+type Server struct {
+	Store  store.Store
+	Orders *order.Service
+	CA     *ca.Hierarchy
+	Log    *slog.Logger
+	Now    func() time.Time
+
+	mux   *http.ServeMux
+	crlMu sync.Mutex
+	crls  map[string]cachedCRL
+}
+
+type cachedCRL struct {
+	der     []byte
+	expires time.Time
+}
+
+// New builds the handler tree.
+func New(s *Server) *Server {
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	s.crls = map[string]cachedCRL{}
+	s.mux = http.NewServeMux()
+	s.routes()
+	return s
+}
+
+// area is what an API key role may reach (spec §1.2).
+type area int
+
+const (
+	areaOrders  area = iota // orders, requests, certificates
+	areaOrgs                // organizations, domains, containers
+	areaCatalog             // products, the caller's own user
+	areaUsers               // users and keys
+)
+
+// authed is a handler that runs for an authenticated caller.
+type authed func(w http.ResponseWriter, r *http.Request, a order.Actor) error
+
+func (s *Server) routes() {
+	m := s.mux
+	api := func(pattern string, ar area, h authed) {
+		method, path, _ := strings.Cut(pattern, " ")
+		m.Handle(method+" "+Base+path, s.authenticate(ar, h))
+	}
+	api("POST /order/certificate/{product}", areaOrders, s.createOrder)
+	api("GET /order/certificate/{id}", areaOrders, s.orderInfo)
+	api("GET /order/certificate", areaOrders, s.listOrders)
+	api("GET /request", areaOrders, s.listRequests)
+	api("GET /request/{id}", areaOrders, s.requestInfo)
+	api("PUT /request/{id}/status", areaOrders, s.updateRequestStatus)
+	api("GET /certificate/{id}/download/format/{format}", areaOrders, s.downloadCertificate)
+	api("GET /certificate/download/order/{id}/format/{format}", areaOrders, s.downloadOrderCertificate)
+	api("GET /certificate/download/order/{id}", areaOrders, s.downloadOrderCertificate)
+	api("GET /certificate/{id}/download/platform", areaOrders, s.downloadCertificate)
+	api("GET /certificate/{id}/download/platform/{platform}", areaOrders, s.downloadCertificate)
+	api("GET /certificate/{id}/chain", areaOrders, s.certificateChain)
+	api("GET /organization", areaOrgs, s.listOrganizations)
+	api("GET /organization/{id}", areaOrgs, s.organizationInfo)
+	api("GET /container", areaOrgs, s.listContainers)
+	api("GET /container/{id}", areaOrgs, s.containerInfo)
+	api("GET /product", areaCatalog, s.listProducts)
+	api("GET /product/{name_id}", areaCatalog, s.productInfo)
+	api("GET /user/me", areaCatalog, s.userMe)
+	api("GET /account/metadata", areaOrders, s.listMetadata)
+	api("POST /account/metadata", areaOrders, s.createMetadata)
+
+	// Unauthenticated PKI endpoints that certificates point relying parties to.
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("GET /ca/{file}", s.serveCACert)
+	m.HandleFunc("GET /crl/{file}", s.serveCRL)
+}
+
+// ServeHTTP bounds the body, recovers panics and turns every route the mux
+// does not know into CertCentral's not_found|route envelope (the mux's own
+// 404 and 405 answers are plain text, which clients cannot decode).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			s.Log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if rec.status == 0 {
+				writeError(rec, errs.New(errs.Internal, "internal_error", "An internal error occurred."))
+			}
+		}
+		s.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+	}()
+	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		writeError(rec, errs.New(errs.NotFound, "not_found|route", "The specified route was not found."))
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// HashKey is how API keys are stored: SHA-256 of the key as sent.
+func HashKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+func (s *Server) authenticate(ar area, h authed) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, err := s.actor(r.Context(), strings.TrimSpace(r.Header.Get("X-DC-DEVKEY")))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if err := allowed(actor, ar, r.Method); err != nil {
+			writeError(w, err)
+			return
+		}
+		if err := h(w, r, actor); err != nil {
+			writeError(w, s.logged(r, err))
+		}
+	})
+}
+
+func invalidKey() error {
+	// The live API's answer for a missing or unknown key (captured by a
+	// public client): 403 access_denied|access_denied_invalid_key.
+	return errs.New(errs.Unauthorized, "access_denied|access_denied_invalid_key", "Access denied due to access_denied_invalid_key.")
+}
+
+func (s *Server) actor(ctx context.Context, key string) (order.Actor, error) {
+	if key == "" {
+		return order.Actor{}, invalidKey()
+	}
+	k, err := s.Store.APIKeyByHash(ctx, HashKey(key))
+	if errors.Is(err, store.ErrNotFound) {
+		return order.Actor{}, invalidKey()
+	}
+	if err != nil {
+		return order.Actor{}, errs.Internalf(err, "look up api key")
+	}
+	if k.RevokedAt != nil {
+		return order.Actor{}, invalidKey()
+	}
+	acct, err := s.Store.Account(ctx, k.AccountID)
+	if err != nil {
+		return order.Actor{}, errs.Internalf(err, "read account of key %d", k.ID)
+	}
+	u, err := s.Store.User(ctx, k.AccountID, k.UserID)
+	if err != nil {
+		return order.Actor{}, errs.Internalf(err, "read user of key %d", k.ID)
+	}
+	if u.Status != "active" {
+		return order.Actor{}, invalidKey()
+	}
+	return order.Actor{Account: acct, User: u, Key: k}, nil
+}
+
+// Key roles (spec §1.2): 100 orders, 101 orders+domains+organizations,
+// 102 view only, 103 user management; 0 inherits the user's role.
+func allowed(a order.Actor, ar area, method string) error {
+	deny := errs.New(errs.Forbidden, "access_denied|missing_permission", "This API key's role does not allow this call.")
+	switch a.Key.RoleID {
+	case 0:
+		return nil
+	case 100:
+		if ar == areaOrgs || ar == areaUsers {
+			return deny
+		}
+	case 101:
+		if ar == areaUsers {
+			return deny
+		}
+	case 102:
+		if method != http.MethodGet {
+			return deny
+		}
+	case 103:
+		if ar != areaUsers && ar != areaCatalog {
+			return deny
+		}
+	}
+	return nil
+}
+
+func (s *Server) logged(r *http.Request, err error) error {
+	e := errs.As(err)
+	if e.Kind == errs.Internal {
+		s.Log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", e.Error())
+	}
+	return e
+}
+
+func statusOf(k errs.Kind) int {
+	switch k {
+	case errs.Invalid, errs.Conflict:
+		return http.StatusBadRequest
+	case errs.Unauthorized, errs.Forbidden:
+		return http.StatusForbidden
+	case errs.NotFound:
+		return http.StatusNotFound
+	case errs.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case errs.RateLimited:
+		return http.StatusTooManyRequests
+	case errs.Unavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// writeError renders CertCentral's envelope. Internal errors carry only
+// their public message; the cause went to the log.
+func writeError(w http.ResponseWriter, err error) {
+	e := errs.As(err)
+	details := e.Details
+	if len(details) == 0 {
+		details = []errs.Detail{{Code: "internal_error", Message: "An internal error occurred."}}
+	}
+	writeJSON(w, statusOf(e.Kind), map[string]any{"errors": details})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"errors":[{"code":"internal_error","message":"An internal error occurred."}]}`)
+	}
+	// Exactly application/json: one public client drops the message when a
+	// charset parameter is added.
+	w.Header()["Content-Type"] = []string{"application/json"}
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func noContent(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// decode reads a JSON body into v. Unknown fields are ignored; a body that
+// is not JSON is bad_request_format; a value of the wrong JSON type is
+// invalid_value:<field>.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return errs.New(errs.TooLarge, "request_too_large", "The request body is larger than %d bytes.", MaxBodyBytes)
+		}
+		return errs.New(errs.Invalid, "bad_request_format", "The request body could not be read.")
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return errs.New(errs.Invalid, "bad_request_format", "The request body is empty; a JSON object is expected.")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			field := typeErr.Field
+			if i := strings.LastIndexByte(field, '.'); i >= 0 {
+				field = field[i+1:]
+			}
+			return errs.InvalidValue(field, "%s has the wrong type: expected %s.", field, typeErr.Type.String())
+		}
+		return errs.New(errs.Invalid, "bad_request_format", "The request body is not valid JSON.")
+	}
+	return nil
+}

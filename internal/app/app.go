@@ -1,0 +1,134 @@
+// Package app wires one certorder process together: the data directory,
+// the store, the CA hierarchy, the order engine and the HTTP API, and the
+// first-start bootstrap of the account. cmd/certorder and the tests both
+// start servers through it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/certorder/certorder/internal/api"
+	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/order"
+	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/store/sqlite"
+)
+
+// Config is what a server needs to start.
+type Config struct {
+	DataDir string
+	// PublicURL is the http:// base that certificates name for AIA and CRL
+	// URLs (relying parties fetch them over plain HTTP).
+	PublicURL     string
+	Sandbox       bool
+	AdminKey      string // used on first start only; generated when empty
+	RootKeyType   ca.KeyType
+	IssuerKeyType ca.KeyType
+	Log           *slog.Logger
+	Now           func() time.Time
+	// Out receives the one-time notice of a generated admin key.
+	Out io.Writer
+}
+
+// App is a running certorder.
+type App struct {
+	Config Config
+	Store  store.Store
+	CA     *ca.Hierarchy
+	Orders *order.Service
+	API    *api.Server
+	// AdminKey is set only on the first start, when the key was created.
+	AdminKey string
+}
+
+// AdminKeyFile is where a generated administrator key is written.
+const AdminKeyFile = "admin-api-key"
+
+// Open prepares the data directory and everything in it.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("a data directory is required")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "certorder.db"))
+	if err != nil {
+		return nil, err
+	}
+	h, err := ca.Open(ca.Config{Dir: filepath.Join(cfg.DataDir, "ca"), BaseURL: cfg.PublicURL,
+		RootKeyType: cfg.RootKeyType, IssuerKeyType: cfg.IssuerKeyType, Now: cfg.Now})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open CA hierarchy: %w", err)
+	}
+	a := &App{Config: cfg, Store: st, CA: h}
+	a.Orders = &order.Service{Store: st, CA: h, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log}
+	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, CA: h, Log: cfg.Log, Now: cfg.Now})
+	if err := a.bootstrap(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// Serve answers HTTP on ln until ctx ends, then shuts down gracefully:
+// requests in flight finish (up to grace), then Serve returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           a.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Config.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// NewAPIKey returns a fresh 256-bit key in upper-case base32.
+func NewAPIKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b), nil
+}

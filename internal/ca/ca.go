@@ -1,0 +1,281 @@
+// Package ca holds certorder's certificate hierarchy (root -> issuing
+// intermediate -> leaf) and issues linted X.509 certificates from it.
+package ca
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// KeyType names a key algorithm and size for the CA keys.
+type KeyType string
+
+// Supported CA key types.
+const (
+	KeyRSA2048 KeyType = "rsa2048"
+	KeyRSA3072 KeyType = "rsa3072"
+	KeyRSA4096 KeyType = "rsa4096"
+	KeyP256    KeyType = "p256"
+	KeyP384    KeyType = "p384"
+)
+
+// Config says where the hierarchy lives and how a new one is made.
+type Config struct {
+	Dir           string           // directory holding the hierarchy; created 0700 if missing
+	BaseURL       string           // public base URL, no trailing slash; used for AIA and CRL URLs
+	RootKeyType   KeyType          // default KeyP384
+	IssuerKeyType KeyType          // default KeyRSA2048
+	OrgName       string           // subject O of the CA certs, default "certorder"
+	Country       string           // subject C of the CA certs, default "US"
+	Now           func() time.Time // default time.Now
+	Rand          io.Reader        // default crypto/rand.Reader
+}
+
+// Hierarchy is a loaded root and its issuing intermediates.
+type Hierarchy struct {
+	cfg     Config
+	root    *x509.Certificate
+	rootKey crypto.Signer
+	issuers []*Issuer
+}
+
+// Issuer is one issuing intermediate with its signing key.
+type Issuer struct {
+	ID   string // upper-case hex of the first 8 bytes of the SubjectKeyId
+	Name string // subject common name
+	Cert *x509.Certificate
+
+	signer crypto.Signer
+	// lintKey and lintCert sign the pre-issuance copy of every leaf: same
+	// issuer name and AKI as the real intermediate, but a throwaway key, so
+	// the linted TBS equals the real one while the real key signs only
+	// certificates that passed the linter.
+	lintKey  crypto.Signer
+	lintCert *x509.Certificate
+}
+
+// Open loads the hierarchy from cfg.Dir, or creates it on first use.
+func Open(cfg Config) (*Hierarchy, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("ca: Config.Dir is empty")
+	}
+	if cfg.RootKeyType == "" {
+		cfg.RootKeyType = KeyP384
+	}
+	if cfg.IssuerKeyType == "" {
+		cfg.IssuerKeyType = KeyRSA2048
+	}
+	for _, kt := range []KeyType{cfg.RootKeyType, cfg.IssuerKeyType} {
+		if !kt.valid() {
+			return nil, fmt.Errorf("ca: unknown key type %q", kt)
+		}
+	}
+	if cfg.OrgName == "" {
+		cfg.OrgName = "certorder"
+	}
+	if cfg.Country == "" {
+		cfg.Country = "US"
+	}
+	cfg.Country = strings.ToUpper(cfg.Country)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	// AIA and CRL URLs must be plain http (BR 7.1.2; zlint enforces it),
+	// as relying parties fetch them without TLS to avoid loops.
+	if u, err := url.Parse(cfg.BaseURL); err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("ca: Config.BaseURL %q must be an absolute http:// URL", cfg.BaseURL)
+	}
+
+	h := &Hierarchy{cfg: cfg}
+	if err := h.loadOrCreate(); err != nil {
+		return nil, err
+	}
+	for _, iss := range h.issuers {
+		if err := h.prepareLintIssuer(iss); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// Root returns the root certificate.
+func (h *Hierarchy) Root() *x509.Certificate { return h.root }
+
+// Issuers returns every issuing intermediate, default first.
+func (h *Hierarchy) Issuers() []*Issuer { return append([]*Issuer(nil), h.issuers...) }
+
+// DefaultIssuer returns the intermediate new certificates come from.
+func (h *Hierarchy) DefaultIssuer() *Issuer { return h.issuers[0] }
+
+// Issuer finds an intermediate by its ID (case-insensitive).
+func (h *Hierarchy) Issuer(id string) (*Issuer, bool) {
+	for _, iss := range h.issuers {
+		if strings.EqualFold(iss.ID, id) {
+			return iss, true
+		}
+	}
+	return nil, false
+}
+
+// Chain returns the chain for a leaf from iss: [intermediate, root].
+func (h *Hierarchy) Chain(iss *Issuer) []*x509.Certificate {
+	return []*x509.Certificate{iss.Cert, h.root}
+}
+
+// IssuerCertURL is where the intermediate's DER is published (AIA caIssuers of leaves).
+func (h *Hierarchy) IssuerCertURL(iss *Issuer) string {
+	return h.cfg.BaseURL + "/ca/" + iss.ID + ".crt"
+}
+
+// RootCertURL is where the root's DER is published.
+func (h *Hierarchy) RootCertURL() string { return h.cfg.BaseURL + "/ca/root.crt" }
+
+// CRLURL is the CRL distribution point of leaves from iss.
+func (h *Hierarchy) CRLURL(iss *Issuer) string {
+	return h.cfg.BaseURL + "/crl/" + iss.ID + ".crl"
+}
+
+// RootCRLURL is the CRL distribution point of the intermediates.
+func (h *Hierarchy) RootCRLURL() string { return h.cfg.BaseURL + "/crl/root.crl" }
+
+// OCSPURL is the OCSP responder named in leaves.
+func (h *Hierarchy) OCSPURL() string { return h.cfg.BaseURL + "/ocsp" }
+
+func (h *Hierarchy) owns(iss *Issuer) bool {
+	for _, x := range h.issuers {
+		if x == iss {
+			return true
+		}
+	}
+	return false
+}
+
+func (kt KeyType) valid() bool {
+	switch kt {
+	case KeyRSA2048, KeyRSA3072, KeyRSA4096, KeyP256, KeyP384:
+		return true
+	}
+	return false
+}
+
+func generateKey(kt KeyType, r io.Reader) (crypto.Signer, error) {
+	switch kt {
+	case KeyRSA2048:
+		return rsa.GenerateKey(r, 2048)
+	case KeyRSA3072:
+		return rsa.GenerateKey(r, 3072)
+	case KeyRSA4096:
+		return rsa.GenerateKey(r, 4096)
+	case KeyP256:
+		return ecdsa.GenerateKey(elliptic.P256(), r)
+	case KeyP384:
+		return ecdsa.GenerateKey(elliptic.P384(), r)
+	}
+	return nil, fmt.Errorf("ca: unknown key type %q", kt)
+}
+
+// keyTypeOf recovers the KeyType of a CA public key, so the lint key matches it.
+func keyTypeOf(pub crypto.PublicKey) (KeyType, error) {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		switch k.N.BitLen() {
+		case 2048:
+			return KeyRSA2048, nil
+		case 3072:
+			return KeyRSA3072, nil
+		case 4096:
+			return KeyRSA4096, nil
+		}
+		return "", fmt.Errorf("ca: unsupported RSA CA key size %d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return KeyP256, nil
+		case elliptic.P384():
+			return KeyP384, nil
+		}
+		return "", fmt.Errorf("ca: unsupported ECDSA CA curve %s", k.Curve.Params().Name)
+	}
+	return "", fmt.Errorf("ca: unsupported CA key type %T", pub)
+}
+
+// defaultSigAlg is what a CA key signs CA certificates and CRLs with:
+// the hash matching the curve (Mozilla policy), SHA-256 for RSA.
+func defaultSigAlg(pub crypto.PublicKey) x509.SignatureAlgorithm {
+	if k, ok := pub.(*ecdsa.PublicKey); ok {
+		if k.Curve == elliptic.P384() {
+			return x509.ECDSAWithSHA384
+		}
+		return x509.ECDSAWithSHA256
+	}
+	return x509.SHA256WithRSA
+}
+
+// subjectKeyID is RFC 7093 section 2 method 1: the leftmost 160 bits of
+// the SHA-256 of the subjectPublicKey bits. Computed here rather than left to
+// crypto/x509 so the IDs do not depend on a GODEBUG setting.
+func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	var info struct {
+		Algorithm asn1.RawValue
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(spki, &info); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(info.PublicKey.Bytes)
+	return sum[:20], nil
+}
+
+func issuerID(cert *x509.Certificate) (string, error) {
+	if len(cert.SubjectKeyId) < 8 {
+		return "", errors.New("ca: intermediate has no usable SubjectKeyId")
+	}
+	return strings.ToUpper(hex.EncodeToString(cert.SubjectKeyId[:8])), nil
+}
+
+func newIssuer(cert *x509.Certificate, key crypto.Signer) (*Issuer, error) {
+	id, err := issuerID(cert)
+	if err != nil {
+		return nil, err
+	}
+	return &Issuer{ID: id, Name: cert.Subject.CommonName, Cert: cert, signer: key}, nil
+}
+
+// prepareLintIssuer makes the throwaway key and the lint copy of the
+// intermediate. Only the public key differs from the real certificate.
+func (h *Hierarchy) prepareLintIssuer(iss *Issuer) error {
+	kt, err := keyTypeOf(iss.Cert.PublicKey)
+	if err != nil {
+		return err
+	}
+	k, err := generateKey(kt, h.cfg.Rand)
+	if err != nil {
+		return fmt.Errorf("ca: lint key: %w", err)
+	}
+	lc := *iss.Cert
+	lc.PublicKey = k.Public()
+	iss.lintKey = k
+	iss.lintCert = &lc
+	return nil
+}

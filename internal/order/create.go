@@ -1,0 +1,800 @@
+package order
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/catalog"
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// RequestRef is {id, status} of a request in a 201 answer.
+type RequestRef struct {
+	ID     int64
+	Status string
+}
+
+// CreateResult holds what the 201 answer of an order carries; which parts
+// are set decides the seed's response variant.
+type CreateResult struct {
+	OrderID        int64
+	OrganizationID int64 // set when the order created a new organization
+	Requests       []RequestRef
+	CertificateID  int64
+	Chain          []*x509.Certificate // leaf first, root last; set on immediate issuance
+}
+
+// Locales accepted for DCV and notification emails.
+// [not found] in the spec: CertCentral's list; this is the spec's §7.3 guess.
+var Locales = map[string]bool{
+	"cs": true, "de": true, "en": true, "es": true, "fr": true, "it": true, "ja": true, "ko": true, "nl": true,
+	"pl": true, "pt": true, "ru": true, "tr": true, "vi": true, "zh_CN": true, "zh_TW": true,
+}
+
+// ProfileOptions are the certificate.profile_option values we know. The
+// clientAuth opt-in (server_client_auth_eku) is not offered: public TLS
+// leaves from certorder carry serverAuth only.
+var ProfileOptions = map[string]bool{"server_auth_only_eku": true}
+
+// plan is a validated order, ready to be written and issued.
+type plan struct {
+	product   catalog.Product
+	order     store.Order
+	csr       *x509.CertificateRequest
+	org       *store.Organization // existing org, or nil when newOrg is set
+	newOrg    *store.Organization
+	renewalOf *store.Order
+	names     []string // CN first, then the other SANs
+}
+
+// CreateOrder validates and places an order. Nothing is written unless
+// every rule passes; issuance at order time happens before the single
+// transaction that records the order, so a failure leaves no trace but the
+// audit log.
+func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string, in *CreateInput) (*CreateResult, error) {
+	product, ok := catalog.Lookup(productID)
+	if !ok {
+		return nil, errs.NotFoundf("product", "The product %q does not exist or is not enabled for this account.", productID)
+	}
+	if in == nil {
+		return nil, errs.MissingField("certificate")
+	}
+	p, err := s.validate(ctx, actor, product, in)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	skip := in.SkipApproval.V && canSkipApproval(actor)
+	p.order.SkipApproval = skip
+
+	// Immediate issuance: approval skipped and everything already validated.
+	var issued *issuedCert
+	if skip && s.readyToIssue(p.product, orgOf(p)) {
+		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.csr, p.names)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	res := &CreateResult{}
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		if p.newOrg != nil {
+			if err := tx.CreateOrganization(ctx, p.newOrg); err != nil {
+				return err
+			}
+			if s.Sandbox {
+				if err := s.validateOrgSandbox(ctx, tx, p.newOrg.ID); err != nil {
+					return err
+				}
+			}
+			p.order.OrganizationID = p.newOrg.ID
+			res.OrganizationID = p.newOrg.ID
+		}
+		switch {
+		case issued != nil:
+			p.order.Status = store.OrderIssued
+		case skip:
+			p.order.Status = store.OrderPending
+		default:
+			p.order.Status = store.OrderNeedsApproval
+		}
+		if err := tx.CreateOrder(ctx, &p.order); err != nil {
+			return err
+		}
+		res.OrderID = p.order.ID
+		if p.renewalOf != nil {
+			// Re-read inside the transaction so two renewals cannot both win.
+			old, err := tx.Order(ctx, actor.Account.ID, p.renewalOf.ID)
+			if err != nil {
+				return err
+			}
+			if old.IsRenewed {
+				return errs.InvalidValue("renewal_of_order_id", "Order %d has already been renewed.", old.ID)
+			}
+			old.IsRenewed, old.RenewedOrderID, old.UpdatedAt = true, p.order.ID, now
+			if err := tx.UpdateOrder(ctx, old); err != nil {
+				return err
+			}
+		}
+		if skip {
+			cert := &store.Certificate{AccountID: actor.Account.ID, OrderID: p.order.ID, Status: store.CertPending,
+				CommonName: p.order.CommonName, DNSNames: p.names, CSR: p.order.CSR, SignatureHash: p.order.SignatureHash,
+				KeySize: ca.KeySize(p.csr.PublicKey), CreatedAt: now}
+			if issued != nil {
+				issued.fill(cert)
+				if err := tx.ReserveSerial(ctx, cert.SerialNumber, p.order.ID, now); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateCertificate(ctx, cert); err != nil {
+				return err
+			}
+			p.order.CertificateID = cert.ID
+			if err := tx.UpdateOrder(ctx, &p.order); err != nil {
+				return err
+			}
+			res.CertificateID = cert.ID
+		} else {
+			req := &store.Request{AccountID: actor.Account.ID, OrderID: p.order.ID, Type: store.RequestNew, Status: store.RequestPending,
+				RequesterID: actor.User.ID, Comments: p.order.Comments, Date: now}
+			if err := tx.CreateRequest(ctx, req); err != nil {
+				return err
+			}
+			res.Requests = append(res.Requests, RequestRef{ID: req.ID, Status: req.Status})
+		}
+		detail := map[string]any{"product": product.NameID, "status": p.order.Status, "common_name": p.order.CommonName, "dns_names": p.names}
+		if issued != nil {
+			detail["serial_number"] = issued.serial
+			detail["issuer"] = issued.issuer.ID
+		}
+		return s.audit(ctx, tx, actor, "order.created", fmt.Sprintf("order:%d", p.order.ID), detail)
+	})
+	if err != nil {
+		return nil, wrapStoreErr(err, "create order")
+	}
+	if issued != nil {
+		res.Chain = append([]*x509.Certificate{issued.cert}, s.CA.Chain(issued.issuer)...)
+	}
+	return res, nil
+}
+
+func orgOf(p *plan) *store.Organization {
+	if p.newOrg != nil {
+		return p.newOrg
+	}
+	return p.org
+}
+
+func wrapStoreErr(err error, what string) error {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return errs.NotFoundf("order", "The order was not found.")
+	}
+	return errs.Internalf(err, "%s", what)
+}
+
+// validate applies every documented rule of the seed to the body and
+// gathers all failures, so that a client sees them together.
+func (s *Service) validate(ctx context.Context, actor Actor, product catalog.Product, in *CreateInput) (*plan, error) {
+	now := s.now()
+	p := &plan{product: product}
+	o := &p.order
+	o.AccountID = actor.Account.ID
+	o.UserID = actor.User.ID
+	o.ProductNameID = product.NameID
+	o.CreatedAt, o.UpdatedAt = now, now
+	var list errs.List
+
+	// certificate
+	c := in.Certificate
+	if c == nil {
+		return nil, errs.MissingField("certificate")
+	}
+	s.checkNames(product, c, p, &list)
+	s.checkCSR(c.CSR, p, &list)
+	hash := strings.ToLower(strings.TrimSpace(c.SignatureHash))
+	switch {
+	case hash == "":
+		list.Add(errs.MissingField("signature_hash"))
+	case !contains(product.HashTypes, hash):
+		list.Add(errs.InvalidValue("signature_hash", "signature_hash must be one of %s.", strings.Join(product.HashTypes, ", ")))
+	default:
+		o.SignatureHash = hash
+	}
+	o.OrganizationUnits = cleanStrings(c.OrganizationUnits)
+	for _, ou := range o.OrganizationUnits {
+		if len(ou) > 64 {
+			list.Add(errs.InvalidValue("organization_units", "Each organization unit must be at most 64 characters."))
+			break
+		}
+	}
+	o.ServerPlatformID = -1
+	if c.ServerPlatform != nil {
+		switch {
+		case c.ServerPlatform.ID.Bad:
+			list.Add(errs.InvalidValue("server_platform", "server_platform.id must be an integer."))
+		case !c.ServerPlatform.ID.Set:
+			list.Add(errs.MissingField("server_platform.id"))
+		case c.ServerPlatform.ID.V < -1:
+			list.Add(errs.InvalidValue("server_platform", "server_platform.id %d is not a server platform.", c.ServerPlatform.ID.V))
+		default:
+			o.ServerPlatformID = int(c.ServerPlatform.ID.V)
+		}
+	}
+	if opt := strings.TrimSpace(c.ProfileOption); opt != "" {
+		if !ProfileOptions[opt] {
+			list.Add(errs.InvalidValue("profile_option", "No certificate profile named %q is enabled for this account.", opt))
+		}
+		o.ProfileOption = opt
+	}
+
+	s.checkValidity(product, in, o, now, &list)
+
+	o.Comments = in.Comments
+	if len(o.Comments) > 10000 {
+		list.Add(errs.InvalidValue("comments", "comments must be at most 10000 characters."))
+	}
+	if in.ApplyCRDiscount.Bad {
+		list.Add(errs.InvalidValue("apply_cr_discount", ""))
+	}
+	o.ApplyCRDiscount = in.ApplyCRDiscount.V
+	o.CRSerialNumber = strings.TrimSpace(in.SerialNumber)
+	switch {
+	case in.AutoRenew.Bad || in.AutoRenew.Set && in.AutoRenew.V != 0 && in.AutoRenew.V != 1:
+		list.Add(errs.InvalidValue("auto_renew", "auto_renew must be 0 or 1."))
+	default:
+		o.AutoRenew = int(in.AutoRenew.V)
+	}
+	o.CustomRenewalMessage = in.CustomRenewalMessage
+	if in.DisableRenewalNotifications.Bad {
+		list.Add(errs.InvalidValue("disable_renewal_notifications", ""))
+	}
+	o.DisableRenewalNotifications = in.DisableRenewalNotifications.V
+	for _, e := range cleanStrings(in.AdditionalEmails) {
+		if !validEmail(e) {
+			list.Add(errs.InvalidValue("additional_emails", "%q is not a valid email address.", e))
+			continue
+		}
+		o.AdditionalEmails = append(o.AdditionalEmails, e)
+	}
+	if in.Locale != "" {
+		if !Locales[in.Locale] {
+			list.Add(errs.InvalidValue("locale", "%q is not a supported locale.", in.Locale))
+		}
+		o.Locale = in.Locale
+	}
+	s.checkPayment(in, o, now, &list)
+	if m := strings.TrimSpace(in.DCVMethod); m != "" {
+		switch {
+		case !contains(product.DCVMethods, m):
+			list.Add(errs.InvalidValue("dcv_method", "dcv_method must be one of %s.", strings.Join(product.DCVMethods, ", ")))
+		case m == "http-token" && hasWildcard(p.names):
+			list.Add(errs.InvalidValue("dcv_method", "http-token cannot validate wildcard names; use a DNS or email method."))
+		}
+		o.DCVMethod = m
+	} else {
+		o.DCVMethod = "email"
+	}
+	if in.SkipApproval.Bad {
+		list.Add(errs.InvalidValue("skip_approval", ""))
+	}
+	if in.DisableCT.Bad {
+		list.Add(errs.InvalidValue("disable_ct", ""))
+	}
+	// certorder submits nothing to CT logs; disable_ct is recorded as sent.
+	o.DisableCT = in.DisableCT.V
+	if len(in.AlternativeOrderID) > 64 {
+		list.Add(errs.InvalidValue("alternative_order_id", "alternative_order_id must be at most 64 characters."))
+	}
+	o.AlternativeOrderID = in.AlternativeOrderID
+
+	if err := s.checkOrganization(ctx, actor, product, in.Organization, p, now); err != nil {
+		list.Add(err)
+	}
+	if err := s.checkContainer(ctx, actor, in.Container, o); err != nil {
+		list.Add(err)
+	}
+	if err := s.checkCustomFields(ctx, actor, in.CustomFields, o); err != nil {
+		list.Add(err)
+	}
+	if err := s.checkRenewal(ctx, actor, product, in, p); err != nil {
+		list.Add(err)
+	}
+	if err := list.Err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (s *Service) checkNames(product catalog.Product, c *CertificateInput, p *plan, list *errs.List) {
+	o := &p.order
+	allowWild := product.Wildcards == catalog.WildcardRequired
+	cnRaw := strings.TrimSpace(c.CommonName)
+	if cnRaw == "" {
+		list.Add(errs.MissingField("common_name"))
+		return
+	}
+	cn, err := normalizeDNSName(cnRaw, allowWild)
+	if err != nil {
+		list.Add(errs.InvalidValue("common_name", "common_name: %v.", err))
+		return
+	}
+	if len(cn) > 64 {
+		list.Add(errs.InvalidValue("common_name", "common_name must be at most 64 characters; put longer names in dns_names."))
+		return
+	}
+	base := ""
+	if allowWild {
+		if !strings.HasPrefix(cn, "*.") {
+			list.Add(errs.InvalidValue("common_name", "The common name of a wildcard certificate must be a wildcard name such as *.example.com."))
+			return
+		}
+		base = strings.TrimPrefix(cn, "*.")
+	}
+	names := []string{cn}
+	seen := map[string]bool{cn: true}
+	bad := false
+	for _, raw := range c.DNSNames {
+		if strings.TrimSpace(raw) == "" {
+			continue // empty strings are tolerated, as clients send them
+		}
+		n, err := normalizeDNSName(raw, allowWild)
+		if err != nil {
+			list.Add(errs.InvalidValue("dns_names", "dns_names: %v.", err))
+			bad = true
+			continue
+		}
+		if seen[n] {
+			continue
+		}
+		switch {
+		case allowWild && n != base && !strings.HasSuffix(n, "."+base):
+			list.Add(errs.InvalidValue("dns_names", "%q is not covered by %s; a wildcard certificate secures the base domain and names under it.", n, cn))
+			bad = true
+			continue
+		case allowWild && strings.HasPrefix(n, "*."):
+			list.Add(errs.InvalidValue("dns_names", "%q: a wildcard certificate carries one wildcard name, its common name.", n))
+			bad = true
+			continue
+		case !product.MultiDomain && !allowWild && n != wwwTwin(cn):
+			list.Add(errs.InvalidValue("dns_names", "%s secures one name and its www twin; %q needs a multi-domain product.", product.Name, n))
+			bad = true
+			continue
+		}
+		seen[n] = true
+		names = append(names, n)
+	}
+	if allowWild && !seen[base] {
+		// Wildcard certificates also secure their base domain.
+		seen[base] = true
+		names = append(names, base)
+	}
+	if len(names) > product.MaxNames {
+		list.Add(errs.InvalidValue("dns_names", "%s allows at most %d names; the order has %d.", product.Name, product.MaxNames, len(names)))
+		bad = true
+	}
+	if bad {
+		return
+	}
+	o.CommonName = cn
+	o.DNSNames = names
+	p.names = names
+}
+
+func hasWildcard(names []string) bool {
+	for _, n := range names {
+		if strings.HasPrefix(n, "*.") {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) checkCSR(raw string, p *plan, list *errs.List) {
+	if strings.TrimSpace(raw) == "" {
+		list.Add(errs.MissingField("csr"))
+		return
+	}
+	csr, err := ca.ParseCSR(raw)
+	switch {
+	case errors.Is(err, ca.ErrCSRSignature):
+		list.Add(errs.New(errs.Invalid, "csr_invalid_signature", "The CSR's signature does not verify."))
+		return
+	case err != nil:
+		list.Add(errs.New(errs.Invalid, "csr_invalid_cannot_parse", "The CSR could not be parsed."))
+		return
+	}
+	if err := ca.CheckKey(csr.PublicKey); err != nil {
+		list.Add(errs.New(errs.Invalid, "csr_invalid_key", "The CSR's key is not allowed: %v. Use RSA of 2048 bits or more, or ECDSA P-256 or P-384.", err))
+		return
+	}
+	p.csr = csr
+	p.order.CSR = canonicalCSR(csr)
+}
+
+func (s *Service) checkValidity(product catalog.Product, in *CreateInput, o *store.Order, now time.Time, list *errs.List) {
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	maxDate := today.AddDate(0, 0, product.MaxCustomDays)
+	switch {
+	case strings.TrimSpace(in.CustomExpirationDate) != "":
+		d, err := time.Parse("2006-01-02", strings.TrimSpace(in.CustomExpirationDate))
+		if err != nil {
+			list.Add(errs.InvalidValue("custom_expiration_date", "custom_expiration_date must be a date in yyyy-MM-dd format."))
+			return
+		}
+		if !d.After(today) || !d.Before(maxDate) {
+			list.Add(errs.InvalidValue("custom_expiration_date", "custom_expiration_date must be after today and less than %d days in the future.", product.MaxCustomDays))
+			return
+		}
+		o.CustomExpirationDate = d.Format("2006-01-02")
+		o.OrderValidTill = d
+	case in.ValidityDays.Set:
+		if in.ValidityDays.Bad || in.ValidityDays.V < 1 || in.ValidityDays.V >= int64(product.MaxCustomDays) {
+			list.Add(errs.InvalidValue("validity_days", "validity_days must be between 1 and %d.", product.MaxCustomDays-1))
+			return
+		}
+		o.ValidityDays = int(in.ValidityDays.V)
+		o.OrderValidTill = today.AddDate(0, 0, o.ValidityDays)
+	case in.ValidityYears.Set:
+		if in.ValidityYears.Bad || !containsInt(product.ValidityYears, in.ValidityYears.V) {
+			list.Add(errs.InvalidValue("validity_years", "validity_years contains an invalid value."))
+			return
+		}
+		o.ValidityYears = int(in.ValidityYears.V)
+		o.OrderValidTill = today.AddDate(o.ValidityYears, 0, 0)
+	default:
+		list.Add(errs.MissingField("validity_years"))
+	}
+}
+
+func (s *Service) checkPayment(in *CreateInput, o *store.Order, now time.Time, list *errs.List) {
+	m := strings.TrimSpace(in.PaymentMethod)
+	if m == "" {
+		m = "balance"
+	}
+	o.PaymentMethod = m
+	switch m {
+	case "balance", "profile":
+	case "card":
+		cc := in.CreditCard
+		if cc == nil {
+			list.Add(errs.MissingField("credit_card"))
+			return
+		}
+		num := strings.Map(func(r rune) rune {
+			if r == ' ' || r == '-' {
+				return -1
+			}
+			return r
+		}, cc.Number)
+		if !luhn(num) {
+			list.Add(errs.InvalidValue("credit_card", "The card number is not valid."))
+			return
+		}
+		mo, yr := cc.Expiration.Month.V, cc.Expiration.Year.V
+		if yr < 100 {
+			yr += 2000
+		}
+		if mo < 1 || mo > 12 || yr < int64(now.Year()) || yr == int64(now.Year()) && mo < int64(now.Month()) {
+			list.Add(errs.InvalidValue("credit_card", "The card has expired or its expiration date is not valid."))
+			return
+		}
+		if cc.CVV != "" && (len(cc.CVV) < 3 || len(cc.CVV) > 4 || !allDigits(cc.CVV)) {
+			list.Add(errs.InvalidValue("credit_card", "The card security code is not valid."))
+			return
+		}
+		// Only the last four digits outlive this request.
+		o.CardLast4 = num[len(num)-4:]
+	default:
+		list.Add(errs.InvalidValue("payment_method", "payment_method must be one of balance, card, profile."))
+	}
+}
+
+func luhn(num string) bool {
+	if len(num) < 12 || len(num) > 19 || !allDigits(num) {
+		return false
+	}
+	sum := 0
+	double := false
+	for i := len(num) - 1; i >= 0; i-- {
+		d := int(num[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func (s *Service) checkOrganization(ctx context.Context, actor Actor, product catalog.Product, in *OrganizationInput, p *plan, now time.Time) error {
+	if in == nil {
+		return errs.MissingField("organization")
+	}
+	if in.ID.Bad {
+		return errs.InvalidValue("organization", "organization.id must be an integer.")
+	}
+	if in.ID.Set {
+		org, err := s.Store.Organization(ctx, actor.Account.ID, in.ID.V)
+		if errors.Is(err, store.ErrNotFound) {
+			return errs.InvalidValue("organization", "Organization %d was not found in this account.", in.ID.V)
+		}
+		if err != nil {
+			return errs.Internalf(err, "read organization")
+		}
+		if !org.IsActive {
+			return errs.InvalidValue("organization", "Organization %d is not active.", org.ID)
+		}
+		if product.ValidationType == "ev" && !hasEVDetails(org) {
+			return errs.InvalidValue("organization", "Organization %d lacks the jurisdiction, business category and registration number an EV certificate needs.", org.ID)
+		}
+		p.org = org
+		p.order.OrganizationID = org.ID
+		return nil
+	}
+	// A new organization created with the order.
+	var list errs.List
+	req := func(field, v string) {
+		if strings.TrimSpace(v) == "" {
+			list.Add(errs.MissingField("organization." + field))
+		} else if len(v) > 64 {
+			list.Add(errs.InvalidValue("organization", "organization.%s must be at most 64 characters.", field))
+		}
+	}
+	req("name", in.Name)
+	req("address", in.Address)
+	req("city", in.City)
+	req("state", in.State)
+	req("zip", in.Zip)
+	req("country", in.Country)
+	if in.Country != "" && !validCountry(in.Country) {
+		list.Add(errs.InvalidValue("organization", "organization.country must be an ISO 3166-1 alpha-2 code."))
+	}
+	if in.JurisdictionCountry != "" && !validCountry(in.JurisdictionCountry) {
+		list.Add(errs.InvalidValue("organization", "organization.jurisdiction_country must be an ISO 3166-1 alpha-2 code."))
+	}
+	if in.Name != "" && in.AssumedName != "" && len(in.Name)+len(in.AssumedName) > 61 {
+		list.Add(errs.InvalidValue("organization", "name and assumed_name together must be at most 61 characters."))
+	}
+	for _, ct := range []*ContactInput{in.OrganizationContact, in.TechnicalContact} {
+		if ct != nil && ct.Email != "" && !validEmail(ct.Email) {
+			list.Add(errs.InvalidValue("organization", "%q is not a valid contact email address.", ct.Email))
+		}
+	}
+	if err := list.Err(); err != nil {
+		return err
+	}
+	if !in.SkipDuplicateOrgCheck.V {
+		dup, err := s.Store.FindOrganization(ctx, actor.Account.ID, in.Name, in.Address, in.City, in.State, in.Country)
+		if err == nil {
+			// The seed's duplicate check: reuse the matching organization.
+			p.org = dup
+			p.order.OrganizationID = dup.ID
+			if product.ValidationType == "ev" && !hasEVDetails(dup) {
+				return errs.InvalidValue("organization", "Organization %d lacks the EV details an EV certificate needs.", dup.ID)
+			}
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return errs.Internalf(err, "duplicate organization check")
+		}
+	}
+	org := &store.Organization{
+		AccountID: actor.Account.ID, ContainerID: actor.User.ContainerID,
+		Name: strings.TrimSpace(in.Name), AssumedName: strings.TrimSpace(in.AssumedName),
+		Address: in.Address, Address2: in.Address2, City: in.City, State: in.State, Zip: in.Zip,
+		Country: strings.ToLower(in.Country), Telephone: in.Telephone,
+		JurisdictionCountry: strings.ToLower(in.JurisdictionCountry), JurisdictionState: in.JurisdictionState,
+		JurisdictionCity: in.JurisdictionCity, BusinessCategory: in.BusinessCategory,
+		RegistrationNumber: in.RegistrationNumber, IncorporatingAgency: in.IncorporatingAgency,
+		OrganizationContact: contact(in.OrganizationContact), TechnicalContact: contact(in.TechnicalContact),
+		IsActive: true, CreatedAt: now,
+	}
+	if product.ValidationType == "ev" && !hasEVDetails(org) {
+		return errs.InvalidValue("organization", "An EV order needs organization.jurisdiction_country, business_category and registration_number.")
+	}
+	p.newOrg = org
+	return nil
+}
+
+func contact(c *ContactInput) *store.Contact {
+	if c == nil {
+		return nil
+	}
+	return &store.Contact{FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, JobTitle: c.JobTitle, Telephone: c.Telephone, TelephoneExtension: c.TelephoneExtension}
+}
+
+func hasEVDetails(o *store.Organization) bool {
+	return o.JurisdictionCountry != "" && o.BusinessCategory != "" && o.RegistrationNumber != ""
+}
+
+func validCountry(c string) bool {
+	if len(c) != 2 {
+		return false
+	}
+	for _, r := range strings.ToLower(c) {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) checkContainer(ctx context.Context, actor Actor, in *IDInput, o *store.Order) error {
+	o.ContainerID = actor.User.ContainerID
+	if in == nil || !in.ID.Set && !in.ID.Bad {
+		return nil
+	}
+	if in.ID.Bad {
+		return errs.InvalidValue("container", "container.id must be an integer.")
+	}
+	c, err := s.Store.Container(ctx, actor.Account.ID, in.ID.V)
+	if errors.Is(err, store.ErrNotFound) {
+		return errs.InvalidValue("container", "Container %d was not found in this account.", in.ID.V)
+	}
+	if err != nil {
+		return errs.Internalf(err, "read container")
+	}
+	if !c.IsActive {
+		return errs.InvalidValue("container", "Container %d is not active.", c.ID)
+	}
+	o.ContainerID = c.ID
+	return nil
+}
+
+func (s *Service) checkCustomFields(ctx context.Context, actor Actor, in []CustomFieldInput, o *store.Order) error {
+	defs, err := s.Store.Metadata(ctx, actor.Account.ID)
+	if err != nil {
+		return errs.Internalf(err, "read custom fields")
+	}
+	byID := map[int64]store.Metadata{}
+	for _, d := range defs {
+		if d.IsActive {
+			byID[d.ID] = d
+		}
+	}
+	var list errs.List
+	given := map[int64]bool{}
+	for _, f := range in {
+		if f.MetadataID.Bad || !f.MetadataID.Set {
+			list.Add(errs.InvalidValue("custom_fields", "Each custom field needs an integer metadata_id."))
+			continue
+		}
+		d, ok := byID[f.MetadataID.V]
+		if !ok {
+			list.Add(errs.InvalidValue("custom_fields", "Custom field %d is not defined for this account.", f.MetadataID.V))
+			continue
+		}
+		v := strings.TrimSpace(f.Value.V)
+		if f.Value.Bad || v == "" {
+			list.Add(errs.InvalidValue("custom_fields", "Custom field %d needs a value.", d.ID))
+			continue
+		}
+		if msg := checkFieldType(d.DataType, v); msg != "" {
+			list.Add(errs.InvalidValue("custom_fields", "Custom field %q: %s", d.Label, msg))
+			continue
+		}
+		given[d.ID] = true
+		o.CustomFields = append(o.CustomFields, store.CustomField{MetadataID: d.ID, Value: v})
+	}
+	for _, d := range defs {
+		if d.IsActive && d.IsRequired && !given[d.ID] {
+			list.Add(errs.InvalidValue("custom_fields", "Custom field %q (metadata_id %d) is required.", d.Label, d.ID))
+		}
+	}
+	return list.Err()
+}
+
+func checkFieldType(dataType, v string) string {
+	switch dataType {
+	case "int":
+		if !allDigits(strings.TrimPrefix(v, "-")) {
+			return "the value must be an integer."
+		}
+	case "email_address":
+		if !validEmail(v) {
+			return "the value must be an email address."
+		}
+	case "email_list":
+		for _, e := range strings.Split(v, ",") {
+			if !validEmail(strings.TrimSpace(e)) {
+				return "the value must be a comma-separated list of email addresses."
+			}
+		}
+	}
+	return ""
+}
+
+func (s *Service) checkRenewal(ctx context.Context, actor Actor, product catalog.Product, in *CreateInput, p *plan) error {
+	var old *store.Order
+	var err error
+	switch {
+	case in.RenewalOfOrderID.Bad:
+		return errs.InvalidValue("renewal_of_order_id", "renewal_of_order_id must be an integer.")
+	case in.RenewalOfOrderID.Set && in.RenewalOfOrderID.V != 0:
+		old, err = s.Store.Order(ctx, actor.Account.ID, in.RenewalOfOrderID.V)
+		if errors.Is(err, store.ErrNotFound) {
+			return errs.InvalidValue("renewal_of_order_id", "Order %d was not found in this account.", in.RenewalOfOrderID.V)
+		}
+	case strings.TrimSpace(in.RenewedThumbprint) != "":
+		tp := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(in.RenewedThumbprint), ":", ""))
+		old, err = s.Store.OrderByCertificate(ctx, actor.Account.ID, "", tp)
+		if errors.Is(err, store.ErrNotFound) {
+			return errs.InvalidValue("renewed_thumbprint", "No order of this account has a primary certificate with that thumbprint.")
+		}
+		p.order.RenewedThumbprint = tp
+	default:
+		return nil
+	}
+	if err != nil {
+		return errs.Internalf(err, "read renewed order")
+	}
+	if old.IsRenewed {
+		return errs.InvalidValue("renewal_of_order_id", "Order %d has already been renewed.", old.ID)
+	}
+	if old.Status != store.OrderIssued && old.Status != store.OrderExpired {
+		return errs.InvalidValue("renewal_of_order_id", "Order %d is %s; only issued or expired orders can be renewed.", old.ID, old.Status)
+	}
+	p.renewalOf = old
+	p.order.RenewalOfOrderID = old.ID
+	return nil
+}
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && strings.Contains(s[at+1:], ".")
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func containsInt(list []int, v int64) bool {
+	for _, x := range list {
+		if int64(x) == v {
+			return true
+		}
+	}
+	return false
+}
+
+func cleanStrings(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

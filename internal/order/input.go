@@ -1,0 +1,109 @@
+package order
+
+import "github.com/certorder/certorder/internal/flex"
+
+// CreateInput is the body of POST /order/certificate/{product} for the
+// Secure Site family (seed 000). Unknown fields are ignored by the decoder,
+// as real clients send extras.
+type CreateInput struct {
+	Certificate                 *CertificateInput  `json:"certificate"`
+	RenewedThumbprint           string             `json:"renewed_thumbprint"`
+	ValidityYears               flex.Int           `json:"validity_years"`
+	ValidityDays                flex.Int           `json:"validity_days"`
+	CustomExpirationDate        string             `json:"custom_expiration_date"`
+	Comments                    string             `json:"comments"`
+	ApplyCRDiscount             flex.Bool          `json:"apply_cr_discount"`
+	SerialNumber                string             `json:"serial_number"`
+	AutoRenew                   flex.Int           `json:"auto_renew"`
+	CustomRenewalMessage        string             `json:"custom_renewal_message"`
+	DisableRenewalNotifications flex.Bool          `json:"disable_renewal_notifications"`
+	AdditionalEmails            []string           `json:"additional_emails"`
+	Locale                      string             `json:"locale"`
+	RenewalOfOrderID            flex.Int           `json:"renewal_of_order_id"`
+	PaymentMethod               string             `json:"payment_method"`
+	CreditCard                  *CreditCardInput   `json:"credit_card"`
+	DCVMethod                   string             `json:"dcv_method"`
+	SkipApproval                flex.Bool          `json:"skip_approval"`
+	DisableCT                   flex.Bool          `json:"disable_ct"`
+	Organization                *OrganizationInput `json:"organization"`
+	Container                   *IDInput           `json:"container"`
+	CustomFields                []CustomFieldInput `json:"custom_fields"`
+	AlternativeOrderID          string             `json:"alternative_order_id"`
+}
+
+// CertificateInput is the certificate object of an order.
+type CertificateInput struct {
+	CommonName        string   `json:"common_name"`
+	DNSNames          []string `json:"dns_names"`
+	CSR               string   `json:"csr"`
+	SignatureHash     string   `json:"signature_hash"`
+	OrganizationUnits []string `json:"organization_units"`
+	ServerPlatform    *IDInput `json:"server_platform"`
+	ProfileOption     string   `json:"profile_option"`
+}
+
+// IDInput is {"id": ...}; the id may arrive as a number or numeric string.
+type IDInput struct {
+	ID flex.Int `json:"id"`
+}
+
+// CustomFieldInput is one account-specific custom field value.
+type CustomFieldInput struct {
+	MetadataID flex.Int    `json:"metadata_id"`
+	Value      flex.String `json:"value"`
+}
+
+// ContactInput is a person in an organization object.
+type ContactInput struct {
+	FirstName          string `json:"first_name"`
+	LastName           string `json:"last_name"`
+	Email              string `json:"email"`
+	JobTitle           string `json:"job_title"`
+	Telephone          string `json:"telephone"`
+	TelephoneExtension string `json:"telephone_extension"`
+}
+
+// OrganizationInput is either {"id": N} or a new organization, created with
+// the order (spec §6.1 shape). The EV fields are our own names: the spec
+// found no CertCentral field names for them.
+type OrganizationInput struct {
+	ID                    flex.Int      `json:"id"`
+	Name                  string        `json:"name"`
+	AssumedName           string        `json:"assumed_name"`
+	Address               string        `json:"address"`
+	Address2              string        `json:"address2"`
+	City                  string        `json:"city"`
+	State                 string        `json:"state"`
+	Zip                   string        `json:"zip"`
+	Country               string        `json:"country"`
+	Telephone             string        `json:"telephone"`
+	JurisdictionCountry   string        `json:"jurisdiction_country"`
+	JurisdictionState     string        `json:"jurisdiction_state"`
+	JurisdictionCity      string        `json:"jurisdiction_city"`
+	BusinessCategory      string        `json:"business_category"`
+	RegistrationNumber    string        `json:"registration_number"`
+	IncorporatingAgency   string        `json:"incorporating_agency"`
+	OrganizationContact   *ContactInput `json:"organization_contact"`
+	TechnicalContact      *ContactInput `json:"technical_contact"`
+	SkipDuplicateOrgCheck flex.Bool     `json:"skip_duplicate_org_check"`
+}
+
+// CreditCardInput is accepted with payment_method "card". Only the last
+// four digits of the number are ever stored.
+// [not found] in the spec: CertCentral's card object; this shape is ours.
+type CreditCardInput struct {
+	Number     string `json:"number"`
+	Expiration struct {
+		Month flex.Int `json:"month"`
+		Year  flex.Int `json:"year"`
+	} `json:"expiration"`
+	CVV     string `json:"cvv"`
+	Name    string `json:"name"`
+	ZipCode string `json:"zip_code"`
+}
+
+// RequestStatusInput is the body of PUT /request/{id}/status.
+type RequestStatusInput struct {
+	Status           string `json:"status"`
+	ProcessorComment string `json:"processor_comment"`
+}

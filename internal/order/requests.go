@@ -1,0 +1,106 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/store"
+)
+
+var requestStatuses = map[string]bool{
+	store.RequestSubmitted: true, store.RequestPending: true, store.RequestApproved: true, store.RequestRejected: true,
+}
+
+// UpdateRequestStatus approves or rejects a request (PUT /request/{id}/status).
+// Approving a new order's request submits the order for validation and,
+// when everything is already validated, issues it before returning.
+func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestID int64, in *RequestStatusInput) error {
+	status := strings.TrimSpace(in.Status)
+	if status == "" {
+		return errs.MissingField("status")
+	}
+	if !requestStatuses[status] {
+		return errs.InvalidValue("status", "status must be one of submitted, pending, approved, rejected.")
+	}
+	if !canApprove(actor) {
+		return errs.New(errs.Forbidden, "access_denied|missing_permission", "Only administrators and managers can approve or reject requests.")
+	}
+	var approvedOrder int64
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		r, err := tx.Request(ctx, actor.Account.ID, requestID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errs.NotFoundf("request", "Request %d was not found.", requestID)
+		}
+		if err != nil {
+			return err
+		}
+		if r.Status == status {
+			return nil // idempotent: clients retry
+		}
+		if r.Status == store.RequestApproved || r.Status == store.RequestRejected {
+			return errs.New(errs.Conflict, "invalid_request_status", "Request %d has already been %s.", r.ID, r.Status)
+		}
+		now := s.now()
+		r.Status = status
+		r.ProcessorComment = in.ProcessorComment
+		if status == store.RequestApproved || status == store.RequestRejected {
+			r.ProcessorID = actor.User.ID
+			r.DateProcessed = &now
+		}
+		if err := tx.UpdateRequest(ctx, r); err != nil {
+			return err
+		}
+		o, err := tx.Order(ctx, actor.Account.ID, r.OrderID)
+		if err != nil {
+			return err
+		}
+		if r.Type == store.RequestNew && o.Status == store.OrderNeedsApproval {
+			switch status {
+			case store.RequestApproved:
+				csr, err := ca.ParseCSR(o.CSR)
+				if err != nil {
+					return fmt.Errorf("stored CSR of order %d: %w", o.ID, err)
+				}
+				cert := &store.Certificate{AccountID: o.AccountID, OrderID: o.ID, Status: store.CertPending, CommonName: o.CommonName,
+					DNSNames: o.DNSNames, CSR: o.CSR, SignatureHash: o.SignatureHash, KeySize: ca.KeySize(csr.PublicKey), CreatedAt: now}
+				if err := tx.CreateCertificate(ctx, cert); err != nil {
+					return err
+				}
+				o.CertificateID = cert.ID
+				o.Status = store.OrderPending
+				approvedOrder = o.ID
+			case store.RequestRejected:
+				o.Status = store.OrderRejected
+			}
+			o.UpdatedAt = now
+			if err := tx.UpdateOrder(ctx, o); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, actor, "request."+status, fmt.Sprintf("request:%d", r.ID),
+			map[string]any{"order_id": r.OrderID, "type": r.Type, "processor_comment": in.ProcessorComment})
+	})
+	if err != nil {
+		return wrapRequestErr(err)
+	}
+	if approvedOrder != 0 {
+		// The approval stands even if issuance cannot happen now; the order
+		// stays pending and is issued when it becomes ready.
+		if err := s.issuePending(ctx, actor, approvedOrder); err != nil {
+			s.log().Error("issuance after approval failed", "order", approvedOrder, "err", err)
+		}
+	}
+	return nil
+}
+
+func wrapRequestErr(err error) error {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return errs.Internalf(err, "update request status")
+}
