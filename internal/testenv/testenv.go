@@ -1,0 +1,222 @@
+// Package testenv starts real certorder servers for tests: a real SQLite
+// file in a temporary directory, a real CA hierarchy, the real HTTP stack on
+// a loopback port. It also makes CSRs and lints certificates with zlint.
+package testenv
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/certorder/certorder/internal/app"
+	"github.com/certorder/certorder/internal/ca"
+)
+
+// Server is a running certorder on loopback.
+type Server struct {
+	URL      string // base URL, e.g. http://127.0.0.1:41234
+	AdminKey string
+	DataDir  string
+	App      *app.App
+	Sandbox  bool
+
+	t      testing.TB
+	cancel context.CancelFunc
+	done   chan error
+	addr   string
+}
+
+// Options tune a test server.
+type Options struct {
+	Sandbox  bool
+	DataDir  string // reuse a directory (restart tests); default t.TempDir()
+	AdminKey string
+	Now      func() time.Time
+}
+
+// Start starts a server and stops it when the test ends.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if opts.DataDir == "" {
+		opts.DataDir = t.TempDir()
+	}
+	if opts.AdminKey == "" {
+		opts.AdminKey = "TESTADMINKEY" + strings.Repeat("0", 40)
+	}
+	s := &Server{DataDir: opts.DataDir, AdminKey: opts.AdminKey, Sandbox: opts.Sandbox, t: t}
+	s.start(opts, "127.0.0.1:0")
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) start(opts Options, addr string) {
+	s.t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		s.t.Fatalf("listen: %v", err)
+	}
+	s.addr = ln.Addr().String()
+	s.URL = "http://" + s.addr
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.Open(context.Background(), app.Config{
+		DataDir: opts.DataDir, PublicURL: s.URL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
+		// P-256 issuers keep tests fast; RSA issuers are covered in internal/ca.
+		IssuerKeyType: ca.KeyRSA2048, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
+	})
+	if err != nil {
+		ln.Close()
+		s.t.Fatalf("open app: %v", err)
+	}
+	s.App = a
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.done = make(chan error, 1)
+	go func() {
+		err := a.Serve(ctx, ln, 10*time.Second)
+		a.Close()
+		s.done <- err
+	}()
+}
+
+// Stop shuts the server down gracefully; calling it twice is harmless.
+func (s *Server) Stop() {
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	if err := <-s.done; err != nil {
+		s.t.Errorf("server stopped with error: %v", err)
+	}
+	s.cancel = nil
+}
+
+// Restart stops the server and starts a new process-equivalent on the same
+// data directory and the same address.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.start(Options{Sandbox: s.Sandbox, DataDir: s.DataDir, AdminKey: s.AdminKey}, s.addr)
+}
+
+// Do sends a request with the admin key and returns status and body.
+func (s *Server) Do(method, path string, body string) (int, http.Header, []byte) {
+	return s.DoKey(s.AdminKey, method, path, body)
+}
+
+// DoKey sends a request with the given key ("" sends none).
+func (s *Server) DoKey(key, method, path string, body string) (int, http.Header, []byte) {
+	s.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		s.t.Fatalf("new request: %v", err)
+	}
+	if key != "" {
+		req.Header.Set("X-DC-DEVKEY", key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatalf("read body: %v", err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+var (
+	rsaOnce sync.Once
+	rsaKey  *rsa.PrivateKey
+)
+
+// RSAKey is one RSA-2048 key shared by a test binary (generation is slow).
+func RSAKey(t testing.TB) *rsa.PrivateKey {
+	rsaOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		rsaKey = k
+	})
+	return rsaKey
+}
+
+// ECKey makes a fresh ECDSA key on curve.
+func ECKey(t testing.TB, curve elliptic.Curve) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(curve, rand.Reader)
+	if err != nil {
+		t.Fatalf("ecdsa key: %v", err)
+	}
+	return k
+}
+
+// CSR makes a PEM CSR for key with a subject CN (which certorder must
+// ignore: names come from the JSON body).
+func CSR(t testing.TB, key crypto.Signer, cn string) string {
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}}, key)
+	if err != nil {
+		t.Fatalf("create csr: %v", err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+}
+
+// OneLine strips line breaks from a PEM, as some clients send CSRs.
+func OneLine(p string) string { return strings.ReplaceAll(p, "\n", "") }
+
+// RequireLintClean fails the test when zlint reports an error or fatal
+// result on the certificate.
+func RequireLintClean(t testing.TB, der []byte) {
+	t.Helper()
+	errs, _, err := ca.LintCertificate(der)
+	if err != nil {
+		t.Fatalf("lint: %v", err)
+	}
+	if len(errs) > 0 {
+		t.Fatalf("zlint errors on issued certificate: %v", errs)
+	}
+}
+
+// ParsePEMChain decodes every CERTIFICATE block, failing on anything else.
+func ParsePEMChain(t testing.TB, data []byte) []*x509.Certificate {
+	t.Helper()
+	var out []*x509.Certificate
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			t.Fatalf("unexpected PEM block %q", b.Type)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatalf("parse certificate: %v", err)
+		}
+		out = append(out, c)
+	}
+	if len(strings.TrimSpace(string(data))) != 0 {
+		t.Fatalf("trailing data after PEM blocks: %q", data)
+	}
+	return out
+}
