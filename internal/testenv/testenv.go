@@ -74,7 +74,7 @@ func (s *Server) start(opts Options, addr string) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := app.Open(context.Background(), app.Config{
 		DataDir: opts.DataDir, PublicURL: s.URL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
-		// P-256 issuers keep tests fast; RSA issuers are covered in internal/ca.
+		// An RSA issuer signs every hash the seeds allow; a P-256 root is fast to make.
 		IssuerKeyType: ca.KeyRSA2048, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
 	})
 	if err != nil {
