@@ -444,3 +444,48 @@ func TestWithoutSandbox(t *testing.T) {
 		t.Fatalf("list: %+v", list)
 	}
 }
+
+// TestConcurrentOrders: parallel immediate orders all succeed (one writer
+// connection queues them; no "database is locked") with distinct serials.
+func TestConcurrentOrders(t *testing.T) {
+	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "x")
+	const n = 24
+	type result struct {
+		code int
+		body []byte
+	}
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			body := orderBody(fmt.Sprintf("host%d.example.com", i), nil, csr, "sha256", true)
+			req, _ := http.NewRequest("POST", srv.URL+"/services/v2/order/certificate/ssl_securesite", strings.NewReader(body))
+			req.Header.Set("X-DC-DEVKEY", srv.AdminKey)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				results <- result{0, []byte(err.Error())}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			results <- result{resp.StatusCode, b}
+		}(i)
+	}
+	serials := map[string]bool{}
+	for i := 0; i < n; i++ {
+		r := <-results
+		if r.code != http.StatusCreated {
+			t.Fatalf("concurrent order: %d %s", r.code, r.body)
+		}
+		var c created
+		if err := json.Unmarshal(r.body, &c); err != nil {
+			t.Fatal(err)
+		}
+		leaf := parseChain(t, c.Chain)[0]
+		testenv.RequireLintClean(t, leaf.Raw)
+		if serials[leaf.SerialNumber.String()] {
+			t.Fatal("duplicate serial")
+		}
+		serials[leaf.SerialNumber.String()] = true
+	}
+}
