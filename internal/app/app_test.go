@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/certorder/certorder/internal/app"
+	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/testenv"
 )
 
@@ -487,5 +488,44 @@ func TestConcurrentOrders(t *testing.T) {
 			t.Fatal("duplicate serial")
 		}
 		serials[leaf.SerialNumber.String()] = true
+	}
+}
+
+// TestLintFailureIssuesNothing: an organization whose details make a
+// certificate that breaks the Baseline Requirements (no locality and no
+// state) is caught by pre-issuance linting: 500 issuance_failed, an audit
+// event, and no order written.
+func TestLintFailureIssuesNothing(t *testing.T) {
+	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	ctx := t.Context()
+	st := srv.App.Store
+	acct, err := st.FirstAccount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	org := &store.Organization{AccountID: acct.ID, ContainerID: 1, Name: "No Place Ltd", Country: "gb", IsActive: true, CreatedAt: now}
+	err = st.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateOrganization(ctx, org); err != nil {
+			return err
+		}
+		return tx.SetOrgValidation(ctx, store.OrgValidation{OrganizationID: org.ID, Type: "ov", Status: "active", DateCreated: now, ValidatedUntil: now.AddDate(1, 0, 0)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "x")
+	body := strings.Replace(orderBody("lint.example.com", nil, csr, "sha256", true), `"organization":{"id":1}`, fmt.Sprintf(`"organization":{"id":%d}`, org.ID), 1)
+	code, h, b := srv.Do("POST", "/services/v2/order/certificate/ssl_securesite", body)
+	if code != 500 || h.Get("Content-Type") != "application/json" || !strings.Contains(string(b), `"issuance_failed"`) {
+		t.Fatalf("lint failure: %d %s", code, b)
+	}
+	_, total, err := st.Orders(ctx, acct.ID, store.OrderFilter{}, store.Page{})
+	if err != nil || total != 0 {
+		t.Fatalf("orders after a refused issuance: %d %v", total, err)
+	}
+	events, err := st.AuditEvents(ctx, acct.ID, 5)
+	if err != nil || len(events) == 0 || events[0].Action != "issuance.lint_failed" || !strings.Contains(events[0].Detail, "e_") {
+		t.Fatalf("audit events: %+v %v", events, err)
 	}
 }

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary re-executes itself as certorder, so the real main runs
+// in its own process and receives real signals.
+func TestMain(m *testing.M) {
+	if os.Getenv("CERTORDER_TEST_AS_MAIN") == "1" {
+		os.Args = append([]string{"certorder"}, strings.Fields(os.Getenv("CERTORDER_TEST_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startMain(t *testing.T, dir, addr string, env ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1",
+		"CERTORDER_TEST_ARGS=serve --sandbox --issuer-key-type p256 --root-key-type p256 --addr "+addr+" --data "+dir)
+	cmd.Env = append(cmd.Env, env...)
+	var out strings.Builder
+	cmd.Stdout = &out
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, bufio.NewReader(stderr))
+	t.Cleanup(func() { cmd.Process.Kill() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd, &out
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not become healthy: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestServeShutsDownOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			addr := freeAddr(t)
+			cmd, out := startMain(t, dir, addr, "CERTORDER_ADMIN_KEY=")
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("exit after %v: %v", sig, err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("no exit after %v", sig)
+			}
+			key, err := os.ReadFile(filepath.Join(dir, "admin-api-key"))
+			if err != nil || !strings.Contains(out.String(), strings.TrimSpace(string(key))) {
+				t.Fatalf("generated key not printed and written: %v %q", err, out.String())
+			}
+		})
+	}
+}
+
+func TestAdminKeyFromEnvironment(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr := freeAddr(t)
+	const key = "ENVKEY0123456789ENVKEY0123456789ENVKEY01"
+	cmd, out := startMain(t, dir, addr, "CERTORDER_ADMIN_KEY="+key)
+	req, _ := http.NewRequest("GET", "http://"+addr+"/services/v2/user/me", nil)
+	req.Header.Set("X-DC-DEVKEY", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("key from CERTORDER_ADMIN_KEY refused: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(dir, "admin-api-key")); !os.IsNotExist(err) {
+		t.Fatalf("a chosen key must not be written to disk: %v", err)
+	}
+	if strings.Contains(out.String(), key) {
+		t.Fatal("a chosen key must not be printed")
+	}
+}
