@@ -81,7 +81,8 @@ func (s *Server) requestView(r *http.Request, vc *viewCache, rq *store.Request, 
 		if o.OrganizationID != 0 {
 			c.Organization = &idView{ID: o.OrganizationID}
 		}
-		c.ServerPlatform = &platformView{ID: o.ServerPlatformID}
+		c.ServerPlatform = platformOf(o.ServerPlatformID)
+		c.KeySize = csrKeySize(o.CSR)
 		reqs, err := s.Store.RequestsForOrder(ctx, o.AccountID, o.ID)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/certorder/certorder/internal/ca"
 	"time"
 
 	"github.com/certorder/certorder/internal/catalog"
@@ -304,8 +305,7 @@ func (s *Server) certOf(o *store.Order, c *store.Certificate, full bool) certVie
 			v.Organization = &idView{ID: o.OrganizationID}
 		}
 		v.OrganizationUnits = o.OrganizationUnits
-		p := catalog.PlatformByID(o.ServerPlatformID)
-		v.ServerPlatform = &platformView{ID: p.ID, Name: p.Name, InstallURL: p.InstallURL, CSRURL: p.CSRURL}
+		v.ServerPlatform = platformOf(o.ServerPlatformID)
 		v.ProfileOption = o.ProfileOption
 		if v.CACert == nil && s.CA != nil {
 			iss := s.CA.DefaultIssuer()
@@ -403,4 +403,22 @@ func (s *Server) orderListItem(ctx context.Context, vc *viewCache, o *store.Orde
 		ProductNameID: o.ProductNameID, NumberOfSANs: len(o.DNSNames), IsMultiYearPlan: multiYear(o),
 		AlternativeOrderID: o.AlternativeOrderID,
 	}, nil
+}
+
+// platformOf is the server_platform member for a stored platform id.
+func platformOf(id int) *platformView {
+	p := catalog.PlatformByID(id)
+	return &platformView{ID: p.ID, Name: p.Name, InstallURL: p.InstallURL, CSRURL: p.CSRURL}
+}
+
+// csrKeySize is the key size of a stored CSR, or 0 when there is none.
+func csrKeySize(pemCSR string) int {
+	if pemCSR == "" {
+		return 0
+	}
+	csr, err := ca.ParseCSR(pemCSR)
+	if err != nil {
+		return 0
+	}
+	return ca.KeySize(csr.PublicKey)
 }

@@ -20,7 +20,7 @@ const (
 	Unauthorized      // 403 access_denied|access_denied_invalid_key (as the live API answers)
 	Forbidden         // 403 access_denied|missing_permission
 	NotFound          // 404
-	Conflict          // 409: the object is in a state that forbids the change
+	Conflict          // 400 like CertCentral: the object is in a state that forbids the change
 	TooLarge          // 413
 	RateLimited       // 429
 	Unavailable       // 503

@@ -51,7 +51,10 @@ type plan struct {
 	org       *store.Organization // existing org, or nil when newOrg is set
 	newOrg    *store.Organization
 	renewalOf *store.Order
-	names     []string // CN first, then the other SANs
+	// renewalField names the field the client used to point at renewalOf,
+	// so errors about it name what was sent.
+	renewalField string
+	names        []string // CN first, then the other SANs
 }
 
 // CreateOrder validates and places an order. Nothing is written unless
@@ -116,7 +119,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 				return err
 			}
 			if old.IsRenewed {
-				return errs.InvalidValue("renewal_of_order_id", "Order %d has already been renewed.", old.ID)
+				return errs.InvalidValue(p.renewalField, "Order %d has already been renewed.", old.ID)
 			}
 			old.IsRenewed, old.RenewedOrderID, old.UpdatedAt = true, p.order.ID, now
 			if err := tx.UpdateOrder(ctx, old); err != nil {
@@ -142,7 +145,11 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 			}
 			res.CertificateID = cert.ID
 		} else {
-			req := &store.Request{AccountID: actor.Account.ID, OrderID: p.order.ID, Type: store.RequestNew, Status: store.RequestPending,
+			status := store.RequestPending
+			if actor.Account.ApprovalMode == "two_step" {
+				status = store.RequestSubmitted
+			}
+			req := &store.Request{AccountID: actor.Account.ID, OrderID: p.order.ID, Type: store.RequestNew, Status: status,
 				RequesterID: actor.User.ID, Comments: p.order.Comments, Date: now}
 			if err := tx.CreateRequest(ctx, req); err != nil {
 				return err
@@ -555,6 +562,8 @@ func (s *Service) checkOrganization(ctx context.Context, actor Actor, product ca
 		return nil
 	}
 	// A new organization created with the order.
+	trimmed := in.trimmed()
+	in = &trimmed
 	var list errs.List
 	req := func(field, v string) {
 		if strings.TrimSpace(v) == "" {
@@ -603,7 +612,7 @@ func (s *Service) checkOrganization(ctx context.Context, actor Actor, product ca
 	}
 	org := &store.Organization{
 		AccountID: actor.Account.ID, ContainerID: actor.User.ContainerID,
-		Name: strings.TrimSpace(in.Name), AssumedName: strings.TrimSpace(in.AssumedName),
+		Name: in.Name, AssumedName: in.AssumedName,
 		Address: in.Address, Address2: in.Address2, City: in.City, State: in.State, Zip: in.Zip,
 		Country: strings.ToLower(in.Country), Telephone: in.Telephone,
 		JurisdictionCountry: strings.ToLower(in.JurisdictionCountry), JurisdictionState: in.JurisdictionState,
@@ -730,6 +739,7 @@ func checkFieldType(dataType, v string) string {
 func (s *Service) checkRenewal(ctx context.Context, actor Actor, product catalog.Product, in *CreateInput, p *plan) error {
 	var old *store.Order
 	var err error
+	field := "renewal_of_order_id"
 	switch {
 	case in.RenewalOfOrderID.Bad:
 		return errs.InvalidValue("renewal_of_order_id", "renewal_of_order_id must be an integer.")
@@ -745,6 +755,7 @@ func (s *Service) checkRenewal(ctx context.Context, actor Actor, product catalog
 			return errs.InvalidValue("renewed_thumbprint", "No order of this account has a primary certificate with that thumbprint.")
 		}
 		p.order.RenewedThumbprint = tp
+		field = "renewed_thumbprint"
 	default:
 		return nil
 	}
@@ -752,12 +763,12 @@ func (s *Service) checkRenewal(ctx context.Context, actor Actor, product catalog
 		return errs.Internalf(err, "read renewed order")
 	}
 	if old.IsRenewed {
-		return errs.InvalidValue("renewal_of_order_id", "Order %d has already been renewed.", old.ID)
+		return errs.InvalidValue(field, "Order %d has already been renewed.", old.ID)
 	}
 	if old.Status != store.OrderIssued && old.Status != store.OrderExpired {
-		return errs.InvalidValue("renewal_of_order_id", "Order %d is %s; only issued or expired orders can be renewed.", old.ID, old.Status)
+		return errs.InvalidValue(field, "Order %d is %s; only issued or expired orders can be renewed.", old.ID, old.Status)
 	}
-	p.renewalOf = old
+	p.renewalOf, p.renewalField = old, field
 	p.order.RenewalOfOrderID = old.ID
 	return nil
 }

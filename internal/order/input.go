@@ -1,6 +1,10 @@
 package order
 
-import "github.com/certorder/certorder/internal/flex"
+import (
+	"strings"
+
+	"github.com/certorder/certorder/internal/flex"
+)
 
 // CreateInput is the body of POST /order/certificate/{product} for the
 // Secure Site family (seed 000). Unknown fields are ignored by the decoder,
@@ -86,6 +90,18 @@ type OrganizationInput struct {
 	OrganizationContact   *ContactInput `json:"organization_contact"`
 	TechnicalContact      *ContactInput `json:"technical_contact"`
 	SkipDuplicateOrgCheck flex.Bool     `json:"skip_duplicate_org_check"`
+}
+
+// trimmed returns a copy with surrounding spaces removed from every text
+// field, so validation, the duplicate check and the stored record all see
+// the same values.
+func (in OrganizationInput) trimmed() OrganizationInput {
+	for _, f := range []*string{&in.Name, &in.AssumedName, &in.Address, &in.Address2, &in.City, &in.State,
+		&in.Zip, &in.Country, &in.Telephone, &in.JurisdictionCountry, &in.JurisdictionState, &in.JurisdictionCity,
+		&in.BusinessCategory, &in.RegistrationNumber, &in.IncorporatingAgency} {
+		*f = strings.TrimSpace(*f)
+	}
+	return in
 }
 
 // CreditCardInput is accepted with payment_method "card". Only the last

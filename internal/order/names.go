@@ -62,6 +62,9 @@ func normalizeDNSName(raw string, allowWildcard bool) (string, error) {
 			}
 		}
 	}
+	if reservedTLDs[labels[len(labels)-1]] {
+		return "", fmt.Errorf("%q is under a special-use top-level domain that a public certificate may not name", raw)
+	}
 	suffix, icann := publicsuffix.PublicSuffix(ascii)
 	if !icann && !strings.Contains(suffix, ".") {
 		return "", fmt.Errorf("%q does not end in a public top-level domain", raw)
@@ -73,6 +76,15 @@ func normalizeDNSName(raw string, allowWildcard bool) (string, error) {
 		return "*." + ascii, nil
 	}
 	return ascii, nil
+}
+
+// reservedTLDs are the special-use names of RFC 6761, RFC 7686 (.onion,
+// whose certificates need the CA/B Forum's appendix C rules we do not
+// implement), RFC 8375 (home.arpa, reached through .arpa), RFC 9476 (.alt)
+// and ICANN's reservation of .internal. None can be validated publicly.
+var reservedTLDs = map[string]bool{
+	"onion": true, "test": true, "localhost": true, "invalid": true, "example": true,
+	"local": true, "alt": true, "internal": true, "arpa": true,
 }
 
 // wwwTwin is the name CertCentral secures for free beside a single name:

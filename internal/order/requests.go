@@ -15,6 +15,16 @@ var requestStatuses = map[string]bool{
 	store.RequestSubmitted: true, store.RequestPending: true, store.RequestApproved: true, store.RequestRejected: true,
 }
 
+// requestMoves lists the transitions PUT /request/{id}/status may make.
+// A request never goes back: "submitted" waits for the first of two
+// approvals (two-step accounts), "pending" for the last one. [infer] in the
+// spec (§3.6); going straight from submitted to approved would skip the
+// second approver, so it is refused.
+var requestMoves = map[string]map[string]bool{
+	store.RequestSubmitted: {store.RequestPending: true, store.RequestRejected: true},
+	store.RequestPending:   {store.RequestApproved: true, store.RequestRejected: true},
+}
+
 // UpdateRequestStatus approves or rejects a request (PUT /request/{id}/status).
 // Approving a new order's request submits the order for validation and,
 // when everything is already validated, issues it before returning.
@@ -43,6 +53,9 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 		}
 		if r.Status == store.RequestApproved || r.Status == store.RequestRejected {
 			return errs.New(errs.Conflict, "invalid_request_status", "Request %d has already been %s.", r.ID, r.Status)
+		}
+		if !requestMoves[r.Status][status] {
+			return errs.New(errs.Conflict, "invalid_request_status", "Request %d is %s and cannot be moved to %s.", r.ID, r.Status, status)
 		}
 		now := s.now()
 		r.Status = status

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -110,28 +111,6 @@ func requireErrors(t *testing.T, status int, hdr http.Header, body []byte, wantS
 	if !slices.Equal(got, want) {
 		t.Fatalf("error codes = %q, want %q; body: %s", got, want, clip(body))
 	}
-}
-
-// errorsMatch is requireErrors as a predicate.
-func errorsMatch(status int, hdr http.Header, body []byte, wantStatus int, wantCodes ...string) bool {
-	if status != wantStatus || !slices.Equal(hdr.Values("Content-Type"), []string{"application/json"}) {
-		return false
-	}
-	var env envelope
-	if json.Unmarshal(body, &env) != nil {
-		return false
-	}
-	var got []string
-	for _, e := range env.Errors {
-		if strings.TrimSpace(e.Message) == "" {
-			return false
-		}
-		got = append(got, e.Code)
-	}
-	want := slices.Clone(wantCodes)
-	sort.Strings(got)
-	sort.Strings(want)
-	return slices.Equal(got, want)
 }
 
 func clip(b []byte) string {
@@ -348,3 +327,5 @@ func corruptSignature(t *testing.T, csrPEM string) string {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
