@@ -1,5 +1,6 @@
 // Package ca holds certorder's certificate hierarchy (root -> issuing
-// intermediate -> leaf) and issues linted X.509 certificates from it.
+// intermediates, one set per purpose -> leaf) and issues linted X.509
+// certificates from it.
 package ca
 
 import (
@@ -17,6 +18,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,12 +34,37 @@ const (
 	KeyP384    KeyType = "p384"
 )
 
+// Purpose is what an issuing intermediate is for. Industry rules keep the
+// families apart: a code-signing or S/MIME CA must not assert serverAuth,
+// and the X9 PKI is a private hierarchy beside the browser one.
+type Purpose string
+
+// Issuing purposes.
+const (
+	PurposeTLS         Purpose = "tls"          // public TLS: DV, OV, EV
+	PurposeCodeSigning Purpose = "code_signing" // code signing and EV code signing
+	PurposeSMIME       Purpose = "smime"        // S/MIME and client authentication certificates
+	PurposeX9          Purpose = "x9"           // X9 PKI for TLS (private, non-browser)
+)
+
+// purposes lists every purpose in the order a new hierarchy creates them.
+var purposes = []Purpose{PurposeTLS, PurposeCodeSigning, PurposeSMIME, PurposeX9}
+
+func (p Purpose) valid() bool {
+	for _, q := range purposes {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
 // Config says where the hierarchy lives and how a new one is made.
 type Config struct {
 	Dir           string           // directory holding the hierarchy; created 0700 if missing
 	BaseURL       string           // public base URL, no trailing slash; used for AIA and CRL URLs
 	RootKeyType   KeyType          // default KeyP384
-	IssuerKeyType KeyType          // default KeyRSA2048
+	IssuerKeyType KeyType          // TLS issuer of a new hierarchy, default KeyRSA2048; the other purposes have fixed key types (see issuerPlans)
 	OrgName       string           // subject O of the CA certs, default "certorder"
 	Country       string           // subject C of the CA certs, default "US"
 	Now           func() time.Time // default time.Now
@@ -54,9 +81,10 @@ type Hierarchy struct {
 
 // Issuer is one issuing intermediate with its signing key.
 type Issuer struct {
-	ID   string // upper-case hex of the first 8 bytes of the SubjectKeyId
-	Name string // subject common name
-	Cert *x509.Certificate
+	ID      string // upper-case hex of the first 8 bytes of the SubjectKeyId
+	Name    string // subject common name
+	Purpose Purpose
+	Cert    *x509.Certificate
 
 	signer crypto.Signer
 	// lintKey and lintCert sign the pre-issuance copy of every leaf: same
@@ -118,11 +146,34 @@ func Open(cfg Config) (*Hierarchy, error) {
 // Root returns the root certificate.
 func (h *Hierarchy) Root() *x509.Certificate { return h.root }
 
-// Issuers returns every issuing intermediate, default first.
+// Issuers returns every issuing intermediate, the default TLS issuer first.
 func (h *Hierarchy) Issuers() []*Issuer { return append([]*Issuer(nil), h.issuers...) }
 
-// DefaultIssuer returns the intermediate new certificates come from.
-func (h *Hierarchy) DefaultIssuer() *Issuer { return h.issuers[0] }
+// IssuersFor returns the intermediates of one purpose in manifest order;
+// the first is that purpose's default.
+func (h *Hierarchy) IssuersFor(p Purpose) []*Issuer {
+	var out []*Issuer
+	for _, iss := range h.issuers {
+		if iss.Purpose == p {
+			out = append(out, iss)
+		}
+	}
+	return out
+}
+
+// DefaultIssuerFor returns the intermediate new certificates of purpose p
+// come from, or nil for an unknown purpose. Open guarantees one per purpose.
+func (h *Hierarchy) DefaultIssuerFor(p Purpose) *Issuer {
+	for _, iss := range h.issuers {
+		if iss.Purpose == p {
+			return iss
+		}
+	}
+	return nil
+}
+
+// DefaultIssuer returns the default TLS intermediate.
+func (h *Hierarchy) DefaultIssuer() *Issuer { return h.DefaultIssuerFor(PurposeTLS) }
 
 // Issuer finds an intermediate by its ID (case-insensitive).
 func (h *Hierarchy) Issuer(id string) (*Issuer, bool) {
@@ -175,7 +226,11 @@ func (kt KeyType) valid() bool {
 	return false
 }
 
-func generateKey(kt KeyType, r io.Reader) (crypto.Signer, error) {
+// generateKey makes every CA key. Tests swap it for a pool of RSA keys, as
+// RSA generation would otherwise dominate their run time.
+var generateKey = freshKey
+
+func freshKey(kt KeyType, r io.Reader) (crypto.Signer, error) {
 	switch kt {
 	case KeyRSA2048:
 		return rsa.GenerateKey(r, 2048)
@@ -254,22 +309,48 @@ func issuerID(cert *x509.Certificate) (string, error) {
 	return strings.ToUpper(hex.EncodeToString(cert.SubjectKeyId[:8])), nil
 }
 
-func newIssuer(cert *x509.Certificate, key crypto.Signer) (*Issuer, error) {
+func newIssuer(cert *x509.Certificate, key crypto.Signer, p Purpose) (*Issuer, error) {
 	id, err := issuerID(cert)
 	if err != nil {
 		return nil, err
 	}
-	return &Issuer{ID: id, Name: cert.Subject.CommonName, Cert: cert, signer: key}, nil
+	return &Issuer{ID: id, Name: cert.Subject.CommonName, Purpose: p, Cert: cert, signer: key}, nil
 }
 
-// prepareLintIssuer makes the throwaway key and the lint copy of the
+// lintKeys holds one throwaway key per key type for the whole process: a
+// lint key only signs copies that are linted and dropped, so sharing it
+// between issuers and hierarchies costs nothing and saves generating an
+// RSA key per issuer on every Open.
+var lintKeys struct {
+	sync.Mutex
+	m map[KeyType]crypto.Signer
+}
+
+func lintKeyFor(kt KeyType) (crypto.Signer, error) {
+	lintKeys.Lock()
+	defer lintKeys.Unlock()
+	if k, ok := lintKeys.m[kt]; ok {
+		return k, nil
+	}
+	k, err := generateKey(kt, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if lintKeys.m == nil {
+		lintKeys.m = make(map[KeyType]crypto.Signer)
+	}
+	lintKeys.m[kt] = k
+	return k, nil
+}
+
+// prepareLintIssuer sets up the throwaway key and the lint copy of the
 // intermediate. Only the public key differs from the real certificate.
 func (h *Hierarchy) prepareLintIssuer(iss *Issuer) error {
 	kt, err := keyTypeOf(iss.Cert.PublicKey)
 	if err != nil {
 		return err
 	}
-	k, err := generateKey(kt, h.cfg.Rand)
+	k, err := lintKeyFor(kt)
 	if err != nil {
 		return fmt.Errorf("ca: lint key: %w", err)
 	}

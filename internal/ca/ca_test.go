@@ -34,11 +34,61 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	generateKey = pooledKey
+	go fillKeyPool()
 	code := m.Run()
 	for _, d := range tempDirs {
 		os.RemoveAll(d)
 	}
 	os.Exit(code)
+}
+
+// keyPool hands out CA keys: ECDSA fresh, RSA from a small pool per size
+// once TestMain's background filler (on the core the sequential tests
+// leave idle) has made it, fresh before. Rotation keeps any poolSize
+// consecutive keys of a size distinct: a hierarchy needs at most three RSA
+// keys and concurrent tests race at most four creators. A test that copies
+// an RSA issuer into a directory and then creates more must mind that a
+// rotated key may equal it.
+var keyPool struct {
+	sync.Mutex
+	keys map[KeyType][]crypto.Signer
+	next map[KeyType]int
+}
+
+const poolSize = 4
+
+func pooledKey(kt KeyType, r io.Reader) (crypto.Signer, error) {
+	if kt == KeyP256 || kt == KeyP384 {
+		return freshKey(kt, r)
+	}
+	keyPool.Lock()
+	if len(keyPool.keys[kt]) == poolSize {
+		i := keyPool.next[kt]
+		keyPool.next[kt] = (i + 1) % poolSize
+		keyPool.Unlock()
+		return keyPool.keys[kt][i], nil
+	}
+	keyPool.Unlock()
+	// Not added to the pool: a rotated key must never equal one handed out.
+	return freshKey(kt, r)
+}
+
+func fillKeyPool() {
+	for range poolSize {
+		for _, kt := range []KeyType{KeyRSA3072, KeyRSA2048} {
+			k, err := freshKey(kt, rand.Reader)
+			if err != nil {
+				continue
+			}
+			keyPool.Lock()
+			if keyPool.keys == nil {
+				keyPool.keys, keyPool.next = map[KeyType][]crypto.Signer{}, map[KeyType]int{}
+			}
+			keyPool.keys[kt] = append(keyPool.keys[kt], k)
+			keyPool.Unlock()
+		}
+	}
 }
 
 func testRSA2048(t testing.TB) *rsa.PrivateKey {
@@ -93,6 +143,40 @@ func rsaHierarchy(t testing.TB) *Hierarchy {
 	return rsaHier
 }
 
+// sharedHierarchy returns one hierarchy per key-type pair for the whole
+// test binary; tests that change an issuer use ecHierarchy instead.
+func sharedHierarchy(t testing.TB, root, issuer KeyType) *Hierarchy {
+	t.Helper()
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	key := string(root) + "/" + string(issuer)
+	if h, ok := shared[key]; ok {
+		return h
+	}
+	dir, err := os.MkdirTemp("", "ca-shared-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tempDirs = append(tempDirs, dir)
+	h, err := Open(Config{
+		Dir: filepath.Join(dir, "ca"), BaseURL: "http://ca.example.test/",
+		RootKeyType: root, IssuerKeyType: issuer,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shared == nil {
+		shared = map[string]*Hierarchy{}
+	}
+	shared[key] = h
+	return h
+}
+
+var (
+	sharedMu sync.Mutex
+	shared   map[string]*Hierarchy
+)
+
 func ecHierarchy(t testing.TB, root, issuer KeyType) *Hierarchy {
 	t.Helper()
 	h, err := Open(Config{
@@ -140,8 +224,14 @@ func TestOpenCreatesAndReloads(t *testing.T) {
 		t.Fatalf("dir mode: %v %v", fi.Mode(), err)
 	}
 	m := readManifest(t, dir)
-	if len(m.Issuers) != 1 {
-		t.Fatalf("manifest issuers: %+v", m)
+	if m.Version != 2 || len(m.Issuers) != 5 {
+		t.Fatalf("manifest: %+v", m)
+	}
+	wantPurposes := []Purpose{PurposeTLS, PurposeCodeSigning, PurposeSMIME, PurposeX9, PurposeX9}
+	for i, f := range m.Issuers {
+		if f.Purpose != wantPurposes[i] {
+			t.Errorf("manifest issuer %d purpose %q, want %q", i, f.Purpose, wantPurposes[i])
+		}
 	}
 	for _, f := range []string{m.Root.Key, m.Issuers[0].Key} {
 		fi, err := os.Stat(filepath.Join(dir, f))
@@ -222,7 +312,7 @@ func TestOpenIgnoresInterruptedCreation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Root() == nil || len(h.Issuers()) != 1 {
+	if h.Root() == nil || len(h.Issuers()) != 5 {
 		t.Fatal("no hierarchy created")
 	}
 	// A corrupt manifest is an error, never a reason to make a new CA.
@@ -252,12 +342,12 @@ func TestOpenConcurrentCreation(t *testing.T) {
 			t.Fatal("racing Opens ended with different hierarchies")
 		}
 	}
-	// The losers removed their files: one manifest, two pairs.
+	// The losers removed their files: one manifest, six pairs.
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ents) != 5 {
+	if len(ents) != 13 {
 		var names []string
 		for _, e := range ents {
 			names = append(names, e.Name())
@@ -269,7 +359,7 @@ func TestOpenConcurrentCreation(t *testing.T) {
 func TestCACertificates(t *testing.T) {
 	hs := map[string]*Hierarchy{
 		"p384-rsa2048": rsaHierarchy(t),
-		"p256-p384":    ecHierarchy(t, KeyP256, KeyP384),
+		"p256-p384":    sharedHierarchy(t, KeyP256, KeyP384),
 	}
 	for name, h := range hs {
 		t.Run(name, func(t *testing.T) {
@@ -322,7 +412,7 @@ func TestCACertificates(t *testing.T) {
 }
 
 func TestURLs(t *testing.T) {
-	h := ecHierarchy(t, KeyP256, KeyP256)
+	h := sharedHierarchy(t, KeyP256, KeyP256)
 	iss := h.DefaultIssuer()
 	base := "http://ca.example.test" // trailing slash of the config dropped
 	want := map[string]string{

@@ -143,7 +143,7 @@ func CheckKey(pub crypto.PublicKey) error {
 		}
 		return fmt.Errorf("%w: ECDSA %s, only P-256 and P-384 allowed", ErrWeakKey, name)
 	case ed25519.PublicKey:
-		return fmt.Errorf("%w: Ed25519 keys are not allowed for TLS certificates", ErrWeakKey)
+		return fmt.Errorf("%w: Ed25519 keys are not allowed", ErrWeakKey)
 	case *dsa.PublicKey:
 		return fmt.Errorf("%w: DSA keys are not allowed", ErrWeakKey)
 	case nil:

@@ -20,6 +20,26 @@ var (
 	oidDV        = mustOID(2, 23, 140, 1, 2, 1)
 	oidOV        = mustOID(2, 23, 140, 1, 2, 2)
 
+	oidCodeSigning   = mustOID(2, 23, 140, 1, 4, 1) // CS BR 7.1.6.1
+	oidEVCodeSigning = mustOID(2, 23, 140, 1, 3)    // CS BR 7.1.6.1, EV
+
+	oidSMIMEMailboxStrict = mustOID(2, 23, 140, 1, 5, 1, 3) // S/MIME BR 7.1.6.1
+	oidSMIMESponsorMulti  = mustOID(2, 23, 140, 1, 5, 3, 2)
+	oidSMIMESponsorStrict = mustOID(2, 23, 140, 1, 5, 3, 3)
+
+	// certorder's own policy OIDs for certificates no CA/B Forum document
+	// covers. A 2.25.<uuid> OID has a 128-bit arc that zcrypto, and so
+	// zlint, cannot parse, so they sit under Microsoft's arc for GUID-based
+	// OIDs, which needs no registration either: a GUID
+	// aaaabbbb-cccc-dddd-eeee-ffffffgggggg becomes
+	// 1.2.840.113556.1.8000.2554.a.b.c.d.e.f.g with each chunk read as hex.
+	//
+	// X9 PKI for TLS, GUID 2e17270d-e6f2-4846-9fbb-f3dc6f3ae298 (X9's own
+	// policy OID is not published).
+	oidX9 = mustOID(1, 2, 840, 113556, 1, 8000, 2554, 0x2e17, 0x270d, 0xe6f2, 0x4846, 0x9fbb, 0xf3dc6f, 0x3ae298)
+	// Client authentication (not S/MIME), GUID 7a3fc6a3-e5d3-4cb4-a7df-22bfac60e9ef.
+	oidClientAuth = mustOID(1, 2, 840, 113556, 1, 8000, 2554, 0x7a3f, 0xc6a3, 0xe5d3, 0x4cb4, 0xa7df, 0x22bfac, 0x60e9ef)
+
 	oidPKCS7Data       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
 	oidPKCS7SignedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
 )

@@ -7,49 +7,68 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"strings"
 	"time"
-
-	"github.com/certorder/certorder/internal/policy"
 )
 
 // Profile is the certificate profile of a leaf.
 type Profile string
 
-// Leaf profiles.
+// Leaf profiles. profiles.go holds what each one puts in a certificate.
 const (
 	ProfileOVTLS Profile = "ov_tls" // CA/B Forum OV: policy 2.23.140.1.2.2
 	ProfileEVTLS Profile = "ev_tls" // CA/B Forum EV: policy 2.23.140.1.1
 	ProfileDVTLS Profile = "dv_tls" // CA/B Forum DV: policy 2.23.140.1.2.1, subject CN only
+
+	ProfileCodeSigning       Profile = "code_signing"               // CS BR: policy 2.23.140.1.4.1, EKU codeSigning, KU digitalSignature
+	ProfileEVCodeSigning     Profile = "ev_code_signing"            // CS BR EV: policy 2.23.140.1.3, EV subject attributes
+	ProfileSMIMEMailbox      Profile = "smime_mailbox"              // S/MIME BR mailbox-validated strict 2.23.140.1.5.1.3
+	ProfileSMIMESponsor      Profile = "smime_sponsor"              // S/MIME BR sponsor-validated strict 2.23.140.1.5.3.3
+	ProfileSMIMESponsorMulti Profile = "smime_sponsor_multipurpose" // S/MIME BR sponsor-validated multipurpose 2.23.140.1.5.3.2
+	ProfileClientAuth        Profile = "client_auth"                // clientAuth only, not S/MIME; certorder's own policy OID
+	ProfileX9TLS             Profile = "x9_tls"                     // X9 PKI for TLS; certorder's own policy OID
 )
 
-// Subject is the leaf's subject as validated by the order.
+// Subject is the leaf's subject as validated by the order. Each profile
+// takes only the attributes it allows and ignores the rest (a DV or
+// mailbox-validated certificate names no organization).
 type Subject struct {
-	CommonName   string
+	CommonName   string // TLS: required and among DNSNames; other profiles derive it when empty (see profiles.go)
 	Organization string
 	Country      string // ISO 3166-1 alpha-2, any case in, upper-case out
 	State        string
 	Locality     string
-	// EV only:
+	// EV TLS and EV code signing only:
 	BusinessCategory     string // "Private Organization", "Government Entity", "Business Entity", "Non-Commercial Entity"
 	JurisdictionCountry  string // 1.3.6.1.4.1.311.60.2.1.3
 	JurisdictionState    string // 1.3.6.1.4.1.311.60.2.1.2, omitted when empty
 	JurisdictionLocality string // 1.3.6.1.4.1.311.60.2.1.1, omitted when empty
 	RegistrationNumber   string // subject serialNumber 2.5.4.5
+	// The individual of sponsor-validated S/MIME (required, at least one)
+	// and, optionally, of client authentication certificates:
+	GivenName string // 2.5.4.42
+	Surname   string // 2.5.4.4
+	// OrganizationIdentifier (2.5.4.97) of sponsor-validated S/MIME, in the
+	// S/MIME BR appendix A form such as "NTRUS-1234567"; omitted when empty.
+	OrganizationIdentifier string
 }
 
-// LeafRequest is everything Issue needs for one TLS leaf.
+// LeafRequest is everything Issue needs for one leaf.
 type LeafRequest struct {
-	Issuer        *Issuer
+	Issuer        *Issuer // its Purpose must be PurposeOf(Profile)
 	Profile       Profile
 	PublicKey     crypto.PublicKey // from the CSR
 	Subject       Subject
-	DNSNames      []string // full SAN list including the CN; order kept
+	DNSNames      []string           // TLS and X9: full SAN list including the CN; order kept
+	Emails        []string           // rfc822Name SANs (S/MIME and client profiles); order kept
+	IPAddresses   []net.IP           // iPAddress SANs (X9 only)
+	KeyUsage      x509.KeyUsage      // 0 = the profile's default; otherwise one the profile allows
+	ExtKeyUsage   []x509.ExtKeyUsage // nil = the profile's default; otherwise a set the profile allows
 	NotBefore     time.Time
 	NotAfter      time.Time
 	SignatureHash string // "sha256" | "sha384" | "sha512"; empty picks the issuer's natural hash
@@ -67,6 +86,9 @@ var (
 	oidJurisdictionLocality = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 60, 2, 1, 1}
 	oidJurisdictionState    = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 60, 2, 1, 2}
 	oidJurisdictionCountry  = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 60, 2, 1, 3}
+	oidGivenName            = asn1.ObjectIdentifier{2, 5, 4, 42}
+	oidSurname              = asn1.ObjectIdentifier{2, 5, 4, 4}
+	oidOrganizationID       = asn1.ObjectIdentifier{2, 5, 4, 97}
 )
 
 // Issue builds, lints and signs a leaf. The real key signs only after a
@@ -117,18 +139,15 @@ func (h *Hierarchy) Issue(req LeafRequest) (der []byte, warnings []string, err e
 
 func (h *Hierarchy) leafTemplate(req LeafRequest) (*x509.Certificate, error) {
 	iss := req.Issuer
-	var policyOID x509.OID
-	switch req.Profile {
-	case ProfileOVTLS:
-		policyOID = oidOV
-	case ProfileEVTLS:
-		policyOID = oidEV
-	case ProfileDVTLS:
-		policyOID = oidDV
-	default:
+	purpose := PurposeOf(req.Profile)
+	if purpose == "" {
 		return nil, fmt.Errorf("ca: unknown profile %q", req.Profile)
 	}
-	if err := CheckKey(req.PublicKey); err != nil {
+	if iss.Purpose != purpose {
+		return nil, fmt.Errorf("%w: profile %s needs a %s issuer, %s (%s) is a %s issuer",
+			ErrIssuerPurpose, req.Profile, purpose, iss.Name, iss.ID, iss.Purpose)
+	}
+	if err := CheckKeyFor(req.Profile, req.PublicKey); err != nil {
 		return nil, err
 	}
 	sigAlg, err := signatureAlgorithm(iss.Cert.PublicKey, req.SignatureHash)
@@ -148,52 +167,32 @@ func (h *Hierarchy) leafTemplate(req LeafRequest) (*x509.Certificate, error) {
 	if !na.After(nb) {
 		return nil, errors.New("ca: notAfter must be after notBefore")
 	}
-	if limit := policy.MaxTLSValidity(nb); na.Sub(nb) > limit {
-		return nil, fmt.Errorf("ca: validity %s exceeds the maximum %s for certificates issued at %s",
-			na.Sub(nb), limit, nb.Format(time.DateOnly))
+	if limit := MaxValidity(req.Profile, nb); na.Sub(nb) > limit {
+		return nil, fmt.Errorf("ca: validity %s exceeds the maximum %s of profile %s for certificates issued at %s",
+			na.Sub(nb), limit, req.Profile, nb.Format(time.DateOnly))
 	}
 	if nb.Before(iss.Cert.NotBefore) || na.After(iss.Cert.NotAfter) {
 		return nil, errors.New("ca: validity is outside the issuer's validity")
 	}
 
-	cn := req.Subject.CommonName
-	if cn == "" {
-		return nil, errors.New("ca: subject common name is empty")
-	}
-	if len(req.DNSNames) == 0 {
-		return nil, errors.New("ca: no DNS names")
-	}
-	found := false
-	for _, n := range req.DNSNames {
-		if n == cn {
-			found = true
-			break
-		}
-	}
-	if !found {
-		return nil, fmt.Errorf("ca: common name %q is not among the DNS names", cn)
-	}
-	rawSubject, err := subjectDER(req.Profile, req.Subject)
+	lc, err := leafContentFor(req)
 	if err != nil {
 		return nil, err
 	}
-
-	ku := x509.KeyUsageDigitalSignature
-	if _, ok := req.PublicKey.(*rsa.PublicKey); ok {
-		ku |= x509.KeyUsageKeyEncipherment
-	}
 	return &x509.Certificate{
 		SerialNumber:          new(big.Int).Set(req.Serial),
-		RawSubject:            rawSubject,
+		RawSubject:            lc.rawSubject,
 		NotBefore:             nb,
 		NotAfter:              na,
 		BasicConstraintsValid: true,
 		IsCA:                  false,
 		MaxPathLen:            -1,
-		KeyUsage:              ku,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:              append([]string(nil), req.DNSNames...),
-		Policies:              []x509.OID{policyOID},
+		KeyUsage:              lc.keyUsage,
+		ExtKeyUsage:           lc.extKeyUsage,
+		DNSNames:              lc.dnsNames,
+		EmailAddresses:        lc.emails,
+		IPAddresses:           lc.ips,
+		Policies:              []x509.OID{lc.policy},
 		OCSPServer:            []string{h.OCSPURL()},
 		IssuingCertificateURL: []string{h.IssuerCertURL(iss)},
 		CRLDistributionPoints: []string{h.CRLURL(iss)},
@@ -201,35 +200,11 @@ func (h *Hierarchy) leafTemplate(req LeafRequest) (*x509.Certificate, error) {
 	}, nil
 }
 
-// subjectDER encodes the subject in the BR 7.1.4.2 order (C, ST, L, O, CN),
-// with the EV attributes ahead of it as commonly done; crypto/x509 cannot
-// place the EV attributes itself.
-func subjectDER(p Profile, s Subject) ([]byte, error) {
-	var rdns pkix.RDNSequence
-	add := func(oid asn1.ObjectIdentifier, v string) {
-		if v != "" {
-			rdns = append(rdns, pkix.RelativeDistinguishedNameSET{{Type: oid, Value: v}})
-		}
-	}
-	if p == ProfileEVTLS {
-		add(oidBusinessCategory, s.BusinessCategory)
-		add(oidJurisdictionCountry, strings.ToUpper(s.JurisdictionCountry))
-		add(oidJurisdictionState, s.JurisdictionState)
-		add(oidJurisdictionLocality, s.JurisdictionLocality)
-		add(oidSerialNumber, s.RegistrationNumber)
-	}
-	if p != ProfileDVTLS {
-		add(oidCountry, strings.ToUpper(s.Country))
-		add(oidState, s.State)
-		add(oidLocality, s.Locality)
-		add(oidOrganization, s.Organization)
-	}
-	add(oidCommonName, s.CommonName)
-	der, err := asn1.Marshal(rdns)
-	if err != nil {
-		return nil, fmt.Errorf("ca: encoding subject: %w", err)
-	}
-	return der, nil
+// CanSign reports whether the issuer's key signs with the named hash
+// ("sha256", "sha384", "sha512"), so orders can be refused up front.
+func (iss *Issuer) CanSign(hash string) bool {
+	_, err := signatureAlgorithm(iss.Cert.PublicKey, hash)
+	return err == nil
 }
 
 // signatureAlgorithm maps the requested hash onto the issuer key. ECDSA

@@ -203,7 +203,7 @@ func TestIssueECDSAIssuer(t *testing.T) {
 		{KeyP384, "sha384", "sha256", x509.ECDSAWithSHA384, "sha512"},
 	} {
 		t.Run(string(tc.kt), func(t *testing.T) {
-			h := ecHierarchy(t, KeyP384, tc.kt)
+			h := sharedHierarchy(t, KeyP256, tc.kt) // the root's key does not matter here
 			pub := ecKey(t, elliptic.P256()).Public()
 			req := leafRequest(t, h, ProfileOVTLS, pub, tc.ok)
 			der, _, err := h.Issue(req)
@@ -279,8 +279,8 @@ func TestIssueLintFailure(t *testing.T) {
 }
 
 func TestIssueRefusals(t *testing.T) {
-	h := ecHierarchy(t, KeyP256, KeyP256)
-	other := ecHierarchy(t, KeyP256, KeyP256)
+	h := sharedHierarchy(t, KeyP256, KeyP256)
+	other := sharedHierarchy(t, KeyP256, KeyP384)
 	pub := ecKey(t, elliptic.P256()).Public()
 	for _, tc := range []struct {
 		name   string

@@ -19,22 +19,43 @@ func (e *LintError) Error() string {
 }
 
 type registries struct {
-	leaf   lint.Registry // certificates and subscriber CRLs
+	certs  lint.Registry // every certificate but X9 leaves
+	x9     lint.Registry // leaves asserting certorder's X9 policy
+	crls   lint.Registry // subscriber CRLs
 	caCRLs lint.Registry // CRLs covering CA certificates (the root's CRL)
 }
 
-// lintRegistries drops the S/MIME and code-signing lints, which never
-// apply to what this CA makes, and configures the CRL lint for the root's
-// CRL, which may run up to 12 months instead of 10 days.
+// x9Exclusions are the BR lints that fire on a correct X9 leaf only
+// because X9 PKI for TLS is not browser PKI: zlint applies the BR lints to
+// any certificate with serverAuth. SC-081's validity schedule (200 days
+// since 2026-03-15, then 100 and 47) binds publicly-trusted TLS only; X9
+// allows 397 days (seed 004). e_tls_server_cert_valid_time_longer_than_398_days
+// stays on as the outer bound. Nothing else is excluded, and nothing for
+// any other certificate.
+var x9Exclusions = []string{
+	"e_server_cert_valid_time_longer_than_200_days",
+	"e_server_cert_valid_time_longer_than_100_days",
+	"e_server_cert_valid_time_longer_than_47_days",
+}
+
+// lintRegistries: certificates get every lint, as zlint applies the S/MIME
+// and code-signing lints only to certificates that assert emailProtection
+// with an email SAN, an S/MIME policy, or a code-signing policy; CRLs keep
+// the TLS rule sets; the root's CRL may run up to 12 months, not 10 days.
 var lintRegistries = sync.OnceValues(func() (registries, error) {
-	opts := lint.FilterOptions{ExcludeSources: lint.SourceList{
-		lint.CABFSMIMEBaselineRequirements, lint.CABFCSBaselineRequirements,
-	}}
-	leaf, err := lint.GlobalRegistry().Filter(opts)
+	certs := lint.GlobalRegistry()
+	x9, err := certs.Filter(lint.FilterOptions{ExcludeNames: x9Exclusions})
 	if err != nil {
 		return registries{}, err
 	}
-	ca, err := lint.GlobalRegistry().Filter(opts)
+	crlOpts := lint.FilterOptions{ExcludeSources: lint.SourceList{
+		lint.CABFSMIMEBaselineRequirements, lint.CABFCSBaselineRequirements,
+	}}
+	crls, err := certs.Filter(crlOpts)
+	if err != nil {
+		return registries{}, err
+	}
+	caCRLs, err := certs.Filter(crlOpts)
 	if err != nil {
 		return registries{}, err
 	}
@@ -42,12 +63,13 @@ var lintRegistries = sync.OnceValues(func() (registries, error) {
 	if err != nil {
 		return registries{}, err
 	}
-	ca.SetConfiguration(cfg)
-	return registries{leaf: leaf, caCRLs: ca}, nil
+	caCRLs.SetConfiguration(cfg)
+	return registries{certs: certs, x9: x9, crls: crls, caCRLs: caCRLs}, nil
 })
 
 // LintCertificate runs zlint over a DER certificate and returns the
-// error/fatal results and the warnings as "lint_name: details".
+// error/fatal results and the warnings as "lint_name: details". A leaf
+// asserting certorder's X9 policy is linted without x9Exclusions.
 func LintCertificate(der []byte) (errs []string, warns []string, err error) {
 	regs, err := lintRegistries()
 	if err != nil {
@@ -57,8 +79,26 @@ func LintCertificate(der []byte) (errs []string, warns []string, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("ca: zcrypto cannot parse certificate: %w", err)
 	}
-	errs, warns = splitResults(zlint.LintCertificateEx(c, regs.leaf))
+	reg := regs.certs
+	if !c.IsCA && isX9Leaf(c) {
+		reg = regs.x9
+	}
+	errs, warns = splitResults(zlint.LintCertificateEx(c, reg))
 	return errs, warns, nil
+}
+
+// isX9Leaf: the X9 policy and no CA/B Forum one (2.23.140.*), so the X9
+// exclusions never reach a certificate that claims to follow the BRs.
+func isX9Leaf(c *zx509.Certificate) bool {
+	x9 := false
+	for _, p := range c.PolicyIdentifiers {
+		s := p.String()
+		if strings.HasPrefix(s, "2.23.140.") {
+			return false
+		}
+		x9 = x9 || s == oidX9.String()
+	}
+	return x9
 }
 
 func lintCRL(der []byte, coversCAs bool) (errs []string, warns []string, err error) {
@@ -70,7 +110,7 @@ func lintCRL(der []byte, coversCAs bool) (errs []string, warns []string, err err
 	if err != nil {
 		return nil, nil, fmt.Errorf("ca: zcrypto cannot parse CRL: %w", err)
 	}
-	reg := regs.leaf
+	reg := regs.crls
 	if coversCAs {
 		reg = regs.caCRLs
 	}

@@ -168,7 +168,7 @@ func TestFormatting(t *testing.T) {
 	if got := Thumbprint([]byte("abc")); got != "A9993E364706816ABA3E25717850C26C9CD0D89D" {
 		t.Errorf("Thumbprint = %q", got)
 	}
-	h := ecHierarchy(t, KeyP256, KeyP256)
+	h := sharedHierarchy(t, KeyP256, KeyP256)
 	chain := h.Chain(h.DefaultIssuer())
 	out := EncodePEM(chain...)
 	if !bytes.HasSuffix(out, []byte("-----END CERTIFICATE-----\n")) || bytes.HasSuffix(out, []byte("\n\n")) || bytes.Contains(out, []byte("\r")) {
@@ -232,7 +232,7 @@ func pkcs7Certs(t *testing.T, der []byte) []*x509.Certificate {
 }
 
 func TestPKCS7(t *testing.T) {
-	h := ecHierarchy(t, KeyP256, KeyP256)
+	h := sharedHierarchy(t, KeyP256, KeyP256)
 	leafReq := leafRequest(t, h, ProfileDVTLS, ecKey(t, elliptic.P256()).Public(), "sha256")
 	leafDER, _, err := h.Issue(leafReq)
 	if err != nil {
@@ -293,7 +293,7 @@ func TestPKCS7(t *testing.T) {
 func TestCRL(t *testing.T) {
 	for name, h := range map[string]*Hierarchy{
 		"rsa issuer":  rsaHierarchy(t),
-		"p256 issuer": ecHierarchy(t, KeyP384, KeyP256),
+		"p256 issuer": sharedHierarchy(t, KeyP256, KeyP256),
 	} {
 		t.Run(name, func(t *testing.T) {
 			iss := h.DefaultIssuer()
