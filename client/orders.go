@@ -42,6 +42,67 @@ type OrderRequest struct {
 	Container                   *IDRef             `json:"container,omitempty"`
 	CustomFields                []CustomFieldValue `json:"custom_fields,omitempty"`
 	AlternativeOrderID          string             `json:"alternative_order_id,omitempty"`
+
+	// The multi-year plan model (DV, code signing, X9) and the fields of
+	// those product families.
+	OrderValidity        *PlanValidity   `json:"order_validity,omitempty"`
+	DCVEmails            []DCVEmailScope `json:"dcv_emails,omitempty"`
+	TechnicalContact     *Contact        `json:"technical_contact,omitempty"`
+	OrganizationContact  *Contact        `json:"organization_contact,omitempty"`
+	UseAuthKey           *bool           `json:"use_auth_key,omitempty"`
+	CSProvisioningMethod string          `json:"cs_provisioning_method,omitempty"` // ship_token, client_app, email
+	ShipInfo             *ShipInfo       `json:"ship_info,omitempty"`
+	CSAAgreedTo          *bool           `json:"csa_agreed_to,omitempty"`
+	CertificateDCVScope  string          `json:"certificate_dcv_scope,omitempty"` // base_domain, fqdn
+	PromoCode            string          `json:"promo_code,omitempty"`
+	VATNumber            string          `json:"vat_number,omitempty"`
+	BillingAddress       *BillingAddress `json:"billing_address,omitempty"`
+}
+
+// PlanValidity is order_validity or certificate.cert_validity: set one of
+// the three; CustomExpirationDate is "dd MMM YYYY" (e.g. "09 JUN 2027").
+type PlanValidity struct {
+	Years                int    `json:"years,omitempty"`
+	Days                 int    `json:"days,omitempty"`
+	CustomExpirationDate string `json:"custom_expiration_date,omitempty"`
+}
+
+// DCVEmailScope is one dcv_emails entry of a DV order.
+type DCVEmailScope struct {
+	DNSName     string `json:"dns_name"`
+	EmailDomain string `json:"email_domain"`
+	Email       string `json:"email,omitempty"`
+}
+
+// ShipInfo is where an EV code signing token goes; Method is STANDARD or
+// EXPEDITED.
+type ShipInfo struct {
+	Name    string `json:"name"`
+	Addr1   string `json:"addr1"`
+	Addr2   string `json:"addr2,omitempty"`
+	City    string `json:"city"`
+	State   string `json:"state"`
+	Zip     string `json:"zip"`
+	Country string `json:"country"`
+	Method  string `json:"method"`
+}
+
+// BillingAddress goes with a card payment (X9).
+type BillingAddress struct {
+	Address  string `json:"address"`
+	Address2 string `json:"address2,omitempty"`
+	City     string `json:"city"`
+	State    string `json:"state,omitempty"`
+	Country  string `json:"country"`
+	Zip      string `json:"zip,omitempty"`
+}
+
+// OrgContactRef is one organization.contacts entry of an X9 order: an
+// existing user by UserID, or a new contact.
+type OrgContactRef struct {
+	ContactType string `json:"contact_type"` // organization_contact, technical_contact, verified_contact
+	UserID      int64  `json:"user_id,omitempty"`
+	Contact
 }
 
 // CertificateSpec is the certificate object of an order.
@@ -53,30 +114,37 @@ type CertificateSpec struct {
 	OrganizationUnits []string        `json:"organization_units,omitempty"`
 	ServerPlatform    *ServerPlatform `json:"server_platform,omitempty"` // only the id is read
 	ProfileOption     string          `json:"profile_option,omitempty"`
+
+	Emails            []string      `json:"emails,omitempty"`              // client certificates
+	CertValidity      *PlanValidity `json:"cert_validity,omitempty"`       // DV: the first certificate
+	KeyUsages         []string      `json:"key_usages,omitempty"`          // X9: digital_signature, key_agreement_encipherment
+	ExtendedKeyUsages []string      `json:"extended_key_usages,omitempty"` // X9: server_authentication, client_authentication
+	CACertID          string        `json:"ca_cert_id,omitempty"`          // an allowed_ca_certs id of the product
 }
 
 // OrderOrganization is either an existing organization ({ID: n}) or a new
 // one created with the order (ID zero, the other fields filled).
 type OrderOrganization struct {
-	ID                    int64    `json:"id,omitempty"`
-	Name                  string   `json:"name,omitempty"`
-	AssumedName           string   `json:"assumed_name,omitempty"`
-	Address               string   `json:"address,omitempty"`
-	Address2              string   `json:"address2,omitempty"`
-	City                  string   `json:"city,omitempty"`
-	State                 string   `json:"state,omitempty"`
-	Zip                   string   `json:"zip,omitempty"`
-	Country               string   `json:"country,omitempty"`
-	Telephone             string   `json:"telephone,omitempty"`
-	JurisdictionCountry   string   `json:"jurisdiction_country,omitempty"`
-	JurisdictionState     string   `json:"jurisdiction_state,omitempty"`
-	JurisdictionCity      string   `json:"jurisdiction_city,omitempty"`
-	BusinessCategory      string   `json:"business_category,omitempty"`
-	RegistrationNumber    string   `json:"registration_number,omitempty"`
-	IncorporatingAgency   string   `json:"incorporating_agency,omitempty"`
-	OrganizationContact   *Contact `json:"organization_contact,omitempty"`
-	TechnicalContact      *Contact `json:"technical_contact,omitempty"`
-	SkipDuplicateOrgCheck bool     `json:"skip_duplicate_org_check,omitempty"`
+	ID                    int64           `json:"id,omitempty"`
+	Name                  string          `json:"name,omitempty"`
+	AssumedName           string          `json:"assumed_name,omitempty"`
+	Address               string          `json:"address,omitempty"`
+	Address2              string          `json:"address2,omitempty"`
+	City                  string          `json:"city,omitempty"`
+	State                 string          `json:"state,omitempty"`
+	Zip                   string          `json:"zip,omitempty"`
+	Country               string          `json:"country,omitempty"`
+	Telephone             string          `json:"telephone,omitempty"`
+	JurisdictionCountry   string          `json:"jurisdiction_country,omitempty"`
+	JurisdictionState     string          `json:"jurisdiction_state,omitempty"`
+	JurisdictionCity      string          `json:"jurisdiction_city,omitempty"`
+	BusinessCategory      string          `json:"business_category,omitempty"`
+	RegistrationNumber    string          `json:"registration_number,omitempty"`
+	IncorporatingAgency   string          `json:"incorporating_agency,omitempty"`
+	OrganizationContact   *Contact        `json:"organization_contact,omitempty"`
+	TechnicalContact      *Contact        `json:"technical_contact,omitempty"`
+	SkipDuplicateOrgCheck bool            `json:"skip_duplicate_org_check,omitempty"`
+	Contacts              []OrgContactRef `json:"contacts,omitempty"` // X9
 }
 
 // Contact is a person of an organization.
@@ -96,9 +164,10 @@ type CreditCard struct {
 		Month int `json:"month"`
 		Year  int `json:"year"`
 	} `json:"expiration"`
-	CVV     string `json:"cvv,omitempty"`
-	Name    string `json:"name,omitempty"`
-	ZipCode string `json:"zip_code,omitempty"`
+	CVV            string `json:"cvv,omitempty"`
+	Name           string `json:"name,omitempty"`
+	CardholderName string `json:"cardholder_name,omitempty"` // required for X9
+	ZipCode        string `json:"zip_code,omitempty"`
 }
 
 // CustomFieldValue fills an account custom field (see ListMetadata).
@@ -150,6 +219,26 @@ type OrderResponse struct {
 	Requests         []RequestRef   `json:"requests,omitempty"`
 	CertificateID    int64          `json:"certificate_id,omitempty"`
 	CertificateChain []ChainElement `json:"certificate_chain,omitempty"`
+	// DCVRandomValue comes with DV and X9 orders using a token DCV method.
+	DCVRandomValue string      `json:"dcv_random_value,omitempty"`
+	Domains        []DomainRef `json:"domains,omitempty"` // X9
+}
+
+// DomainRef is one domains[] entry of an X9 order answer.
+type DomainRef struct {
+	ID       int64     `json:"id"`
+	Name     string    `json:"name"`
+	DNSName  string    `json:"dns_name"`
+	DCVToken *DCVToken `json:"dcv_token,omitempty"`
+}
+
+// DCVToken is the order's random value as it applies to one domain.
+type DCVToken struct {
+	Token             string `json:"token"`
+	Status            string `json:"status"`
+	ExpirationDate    string `json:"expiration_date"`
+	VerificationValue string `json:"verification_value,omitempty"` // dns-cname-token
+	HTTPTokenURL      string `json:"http_token_url,omitempty"`     // http-token
 }
 
 // ServerPlatform is a server software entry.
@@ -186,6 +275,12 @@ type OrderCertificate struct {
 	KeySize           int             `json:"key_size,omitempty"`
 	CACert            *CACert         `json:"ca_cert,omitempty"`
 	ProfileOption     string          `json:"profile_option,omitempty"`
+
+	Emails            []string      `json:"emails,omitempty"`              // client certificates
+	CertValidity      *PlanValidity `json:"cert_validity,omitempty"`       // DV: the first certificate
+	KeyUsages         []string      `json:"key_usages,omitempty"`          // X9: digital_signature, key_agreement_encipherment
+	ExtendedKeyUsages []string      `json:"extended_key_usages,omitempty"` // X9: server_authentication, client_authentication
+	IPAddresses       []string      `json:"ip_addresses,omitempty"`        // X9
 }
 
 // OrganizationSummary is the organization as orders and requests show it.
@@ -283,6 +378,8 @@ type Order struct {
 	CustomFields                []CustomField        `json:"custom_fields,omitempty"`
 	ProductNameID               string               `json:"product_name_id"`
 	IsMultiYearPlan             string               `json:"is_multi_year_plan,omitempty"` // "0" or "1"
+	Price                       float64              `json:"price"`
+	DCVRandomValue              string               `json:"dcv_random_value,omitempty"`
 }
 
 // Created parses DateCreated.
@@ -328,6 +425,25 @@ func (c *Client) OrderCertificate(ctx context.Context, productNameID string, req
 		return nil, err
 	}
 	return &out, nil
+}
+
+// UpdateCSR supplies or replaces the CSR (or, for X9, the PEM public key)
+// of an order that is not issued yet; an order in needs_csr then proceeds.
+func (c *Client) UpdateCSR(ctx context.Context, orderID int64, csr string) error {
+	return c.call(ctx, request{method: http.MethodPut, path: "/order/certificate/" + pathInt(orderID) + "/csr",
+		body: map[string]string{"csr": csr}}, nil)
+}
+
+// Balance is the account balance in US dollars, as GET /finance/balance
+// renders it ("1234.56").
+func (c *Client) Balance(ctx context.Context) (string, error) {
+	var out struct {
+		Balance string `json:"balance"`
+	}
+	if err := c.call(ctx, request{method: http.MethodGet, path: "/finance/balance"}, &out); err != nil {
+		return "", err
+	}
+	return out.Balance, nil
 }
 
 // GetOrder reads an order by its id, or by its certificate's serial number

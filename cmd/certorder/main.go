@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -58,6 +59,9 @@ func serve(args []string) error {
 	rootKey := fs.String("root-key-type", string(ca.KeyP384), "key type of a newly created root CA: p384, p256, rsa3072, rsa4096")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
+	approval := fs.String("approval-mode", "one_step", "account approval mode: one_step, two_step or auto (applied on every start)")
+	uniqueAlt := fs.Bool("require-unique-alternative-order-id", false, "refuse an order whose alternative_order_id an earlier order has")
+	balance := fs.Float64("initial-balance", float64(app.DefaultBalanceCents)/100, "account balance in USD on first start")
 	fs.Parse(args)
 
 	var lvl slog.Level
@@ -80,6 +84,7 @@ func serve(args []string) error {
 	a, err := app.Open(ctx, app.Config{
 		DataDir: *data, PublicURL: base, Sandbox: *sandbox, AdminKey: os.Getenv("CERTORDER_ADMIN_KEY"),
 		IssuerKeyType: ca.KeyType(*issuerKey), RootKeyType: ca.KeyType(*rootKey), Log: log, Out: os.Stdout,
+		ApprovalMode: *approval, RequireUniqueAltOrderID: *uniqueAlt, InitialBalanceCents: int64(math.Round(*balance * 100)),
 	})
 	if err != nil {
 		ln.Close()

@@ -2,9 +2,11 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
@@ -196,24 +198,43 @@ type productInfoView struct {
 	CSRRequired                   bool           `json:"csr_required"`
 	AllowAutoRenew                bool           `json:"allow_auto_renew"`
 	AllowedCACerts                []caCertChoice `json:"allowed_ca_certs"`
+	DefaultCACertID               string         `json:"default_ca_cert_id,omitempty"`
+	AllowedDCVMethods             []string       `json:"allowed_dcv_methods,omitempty"`
+	DCVMethodRequired             bool           `json:"dcv_method_required,omitempty"`
+	IPAddressesAllowed            bool           `json:"ip_addresses_allowed,omitempty"`
+	MaxOrderValidityDays          int            `json:"max_order_validity_days,omitempty"`
+	MaxCertificateValidityDays    int            `json:"max_certificate_validity_days"`
+	Price                         float64        `json:"price"`
+	Currency                      string         `json:"currency"`
 	ServerPlatforms               []platformView `json:"server_platforms,omitempty"`
 	LicenseAgreement              string         `json:"license_agreement,omitempty"`
 }
 
 func (s *Server) productView(p catalog.Product, full bool) productInfoView {
+	legacyYears, planYears := p.ValidityYears, p.ValidityYears
+	if p.OrderValidity {
+		legacyYears = []int{1} // one certificate per plan year; the plan sets the order
+	}
 	v := productInfoView{GroupName: p.GroupName, NameID: p.NameID, Name: p.Name, Type: p.Type,
-		ValidationType: strings.ToUpper(p.ValidationType), ValidationName: p.ValidationName, ValidationDescription: p.ValidationDescription,
-		DuplicatesAllowed: p.DuplicatesAllowed, AllowedValidityYears: p.ValidityYears, AllowedOrderValidityYears: p.ValidityYears,
-		AdditionalDNSNamesAllowed: p.MultiDomain || p.Wildcards == catalog.WildcardRequired,
-		WildcardAllowed:           p.Wildcards == catalog.WildcardRequired, MaxDNSNames: p.MaxNames,
-		CustomExpirationDateAllowed: p.MaxCustomDays > 0, CSRRequired: p.CSRRequired, AllowAutoRenew: true,
-		AllowedCACerts: []caCertChoice{}}
+		ValidationType: strings.ToUpper(strings.ReplaceAll(p.ValidationType, "_", " ")), ValidationName: p.ValidationName,
+		ValidationDescription: p.ValidationDescription,
+		DuplicatesAllowed:     p.DuplicatesAllowed, AllowedValidityYears: legacyYears, AllowedOrderValidityYears: planYears,
+		AdditionalDNSNamesAllowed: p.MultiDomain || p.Wildcards != catalog.WildcardNone,
+		WildcardAllowed:           p.Wildcards != catalog.WildcardNone, MaxDNSNames: p.MaxNames,
+		CustomExpirationDateAllowed: p.MaxCustomDays > 0 || p.OrderValidity, CSRRequired: p.CSRRequired, AllowAutoRenew: true,
+		AllowedCACerts: []caCertChoice{}, AllowedDCVMethods: p.DCVMethods, DCVMethodRequired: p.DCVRequired,
+		IPAddressesAllowed: p.IPAddresses, MaxOrderValidityDays: p.MaxOrderDays,
+		MaxCertificateValidityDays: int(order.MaxCertValidity(p, s.Now()).Hours()/24) + 1,
+		Price:                      float64(p.PriceCents) / 100, Currency: "USD"}
 	v.SignatureHashTypes.DefaultHashTypeID = p.DefaultHash
 	for _, h := range p.HashTypes {
 		v.SignatureHashTypes.AllowedHashTypes = append(v.SignatureHashTypes.AllowedHashTypes, hashTypeView{ID: h, Name: catalog.HashName(h)})
 	}
-	for _, iss := range s.CA.Issuers() {
+	for _, iss := range s.CA.IssuersFor(ca.Purpose(p.Purpose)) {
 		v.AllowedCACerts = append(v.AllowedCACerts, caCertChoice{ID: iss.ID, Name: iss.Name})
+	}
+	if iss := s.CA.DefaultIssuerFor(ca.Purpose(p.Purpose)); iss != nil {
+		v.DefaultCACertID = iss.ID
 	}
 	if full {
 		for _, sp := range catalog.Platforms {
@@ -222,6 +243,18 @@ func (s *Server) productView(p catalog.Product, full bool) productInfoView {
 		v.LicenseAgreement = "certorder subscriber agreement: certificates are issued by a private certorder CA."
 	}
 	return v
+}
+
+// balance: GET /finance/balance. [not found] in the spec: the shape is
+// ours, {"balance": "1234.56", "currency": "USD"}, with the amount as a
+// string as CertCentral renders money in its list fixtures.
+func (s *Server) balance(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	acct, err := s.Store.Account(r.Context(), a.Account.ID)
+	if err != nil {
+		return errs.Internalf(err, "read account")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"balance": fmt.Sprintf("%.2f", float64(acct.BalanceCents)/100), "currency": "USD"})
+	return nil
 }
 
 func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, a order.Actor) error {

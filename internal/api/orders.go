@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -24,8 +25,26 @@ type createOrderAnswer struct {
 	ID               int64            `json:"id"`
 	Organization     *idView          `json:"organization,omitempty"`
 	Requests         []requestRefView `json:"requests,omitempty"`
+	Domains          []domainRefView  `json:"domains,omitempty"`
 	CertificateID    int64            `json:"certificate_id,omitempty"`
+	DCVRandomValue   string           `json:"dcv_random_value,omitempty"`
 	CertificateChain []chainElem      `json:"certificate_chain,omitempty"`
+}
+
+// domainRefView is one domains[] entry of an X9 201 answer (seed 004).
+type domainRefView struct {
+	ID       int64         `json:"id"`
+	Name     string        `json:"name"`
+	DNSName  string        `json:"dns_name"`
+	DCVToken *dcvTokenView `json:"dcv_token,omitempty"`
+}
+
+type dcvTokenView struct {
+	Token             string `json:"token"`
+	Status            string `json:"status"`
+	ExpirationDate    string `json:"expiration_date"`
+	VerificationValue string `json:"verification_value,omitempty"`
+	HTTPTokenURL      string `json:"http_token_url,omitempty"`
 }
 
 type requestRefView struct {
@@ -52,7 +71,46 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, a order.Act
 	for _, c := range res.Chain {
 		ans.CertificateChain = append(ans.CertificateChain, chainElem{SubjectCommonName: c.Subject.CommonName, PEM: pemOf(c.Raw)})
 	}
+	// The random value is in the answers of DV (seed 001) and X9 (seed
+	// 004); other products keep it in order info.
+	fam := res.Product.Family
+	if fam == catalog.FamilyDV || fam == catalog.FamilyX9 {
+		ans.DCVRandomValue = res.DCVRandomValue
+	}
+	for _, d := range res.Domains {
+		dv := domainRefView{ID: d.ID, Name: d.Name, DNSName: d.DNSName}
+		if res.DCVRandomValue != "" {
+			t := &dcvTokenView{Token: res.DCVRandomValue, Status: d.Status, ExpirationDate: stamp(res.DCVExpires)}
+			switch res.DCVMethod {
+			case "dns-cname-token":
+				t.VerificationValue = order.DCVCNAMETarget
+			case "http-token":
+				t.HTTPTokenURL = "http://" + d.DNSName + "/.well-known/pki-validation/fileauth.txt"
+			}
+			dv.DCVToken = t
+		}
+		ans.Domains = append(ans.Domains, dv)
+	}
 	writeJSON(w, http.StatusCreated, ans)
+	return nil
+}
+
+// updateCSR: PUT /order/certificate/{id}/csr {"csr": "..."} → 204.
+func (s *Server) updateCSR(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	id, err := pathID(r, "id", "order")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		CSR string `json:"csr"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.Orders.UpdateCSR(r.Context(), a, id, in.CSR); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

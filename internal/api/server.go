@@ -82,6 +82,8 @@ func (s *Server) routes() {
 	api("POST /order/certificate/{product}", areaOrders, s.createOrder)
 	api("GET /order/certificate/{id}", areaOrders, s.orderInfo)
 	api("GET /order/certificate", areaOrders, s.listOrders)
+	api("PUT /order/certificate/{id}/csr", areaOrders, s.updateCSR)
+	api("GET /finance/balance", areaCatalog, s.balance)
 	api("GET /request", areaOrders, s.listRequests)
 	api("GET /request/{id}", areaOrders, s.requestInfo)
 	api("PUT /request/{id}/status", areaOrders, s.updateRequestStatus)

@@ -45,23 +45,28 @@ type caCertView struct {
 }
 
 type certView struct {
-	ID                int64         `json:"id,omitempty"`
-	Thumbprint        string        `json:"thumbprint,omitempty"`
-	SerialNumber      string        `json:"serial_number,omitempty"`
-	CommonName        string        `json:"common_name"`
-	DNSNames          []string      `json:"dns_names"`
-	DateCreated       string        `json:"date_created,omitempty"`
-	ValidFrom         string        `json:"valid_from,omitempty"`
-	ValidTill         string        `json:"valid_till,omitempty"`
-	DaysRemaining     *int          `json:"days_remaining,omitempty"`
-	CSR               string        `json:"csr,omitempty"`
-	Organization      *idView       `json:"organization,omitempty"`
-	OrganizationUnits []string      `json:"organization_units,omitempty"`
-	ServerPlatform    *platformView `json:"server_platform,omitempty"`
-	SignatureHash     string        `json:"signature_hash,omitempty"`
-	KeySize           int           `json:"key_size,omitempty"`
-	CACert            *caCertView   `json:"ca_cert,omitempty"`
-	ProfileOption     string        `json:"profile_option,omitempty"`
+	ID                int64           `json:"id,omitempty"`
+	Thumbprint        string          `json:"thumbprint,omitempty"`
+	SerialNumber      string          `json:"serial_number,omitempty"`
+	CommonName        string          `json:"common_name"`
+	DNSNames          []string        `json:"dns_names"`
+	DateCreated       string          `json:"date_created,omitempty"`
+	ValidFrom         string          `json:"valid_from,omitempty"`
+	ValidTill         string          `json:"valid_till,omitempty"`
+	DaysRemaining     *int            `json:"days_remaining,omitempty"`
+	CSR               string          `json:"csr,omitempty"`
+	Organization      *idView         `json:"organization,omitempty"`
+	OrganizationUnits []string        `json:"organization_units,omitempty"`
+	ServerPlatform    *platformView   `json:"server_platform,omitempty"`
+	SignatureHash     string          `json:"signature_hash,omitempty"`
+	KeySize           int             `json:"key_size,omitempty"`
+	CACert            *caCertView     `json:"ca_cert,omitempty"`
+	ProfileOption     string          `json:"profile_option,omitempty"`
+	Emails            []string        `json:"emails,omitempty"`       // client certificates
+	IPAddresses       []string        `json:"ip_addresses,omitempty"` // X9; our name, [not found] in the spec
+	KeyUsages         []string        `json:"key_usages,omitempty"`
+	ExtendedKeyUsages []string        `json:"extended_key_usages,omitempty"`
+	CertValidity      *store.Validity `json:"cert_validity,omitempty"`
 }
 
 type orgShortView struct {
@@ -115,42 +120,50 @@ type validityView struct {
 }
 
 type orderView struct {
-	ID                          int64              `json:"id"`
-	Certificate                 certView           `json:"certificate"`
-	Status                      string             `json:"status"`
-	IsRenewal                   bool               `json:"is_renewal"`
-	IsRenewed                   bool               `json:"is_renewed"`
-	RenewedOrderID              int64              `json:"renewed_order_id"`
-	RenewalOfOrderID            int64              `json:"renewal_of_order_id,omitempty"`
-	DateCreated                 string             `json:"date_created"`
-	OrderValidTill              string             `json:"order_valid_till,omitempty"`
-	ValidityYears               int                `json:"validity_years,omitempty"`
-	ValidityDays                int                `json:"validity_days,omitempty"`
-	CustomExpirationDate        string             `json:"custom_expiration_date,omitempty"`
-	OrderValidity               *validityView      `json:"order_validity,omitempty"`
-	Organization                *orgShortView      `json:"organization,omitempty"`
-	Container                   containerShortView `json:"container"`
-	Product                     productView        `json:"product"`
-	OrganizationContact         *store.Contact     `json:"organization_contact,omitempty"`
-	TechnicalContact            *store.Contact     `json:"technical_contact,omitempty"`
-	User                        *userShortView     `json:"user,omitempty"`
-	Requests                    []requestShortView `json:"requests"`
-	DCVMethod                   string             `json:"dcv_method,omitempty"`
-	DisableRenewalNotifications bool               `json:"disable_renewal_notifications"`
-	AutoRenew                   int                `json:"auto_renew"`
-	CustomRenewalMessage        string             `json:"custom_renewal_message,omitempty"`
-	AdditionalEmails            []string           `json:"additional_emails,omitempty"`
-	Locale                      string             `json:"locale,omitempty"`
-	PaymentMethod               string             `json:"payment_method"`
-	CardLast4                   string             `json:"card_last_four,omitempty"`
-	CSProvisioningMethod        string             `json:"cs_provisioning_method"`
-	AllowDuplicates             bool               `json:"allow_duplicates"`
-	DisableCT                   bool               `json:"disable_ct"`
-	Comments                    string             `json:"comments,omitempty"`
-	AlternativeOrderID          string             `json:"alternative_order_id,omitempty"`
-	CustomFields                []customFieldView  `json:"custom_fields,omitempty"`
-	ProductNameID               string             `json:"product_name_id"`
-	IsMultiYearPlan             string             `json:"is_multi_year_plan"`
+	ID                          int64                 `json:"id"`
+	Certificate                 certView              `json:"certificate"`
+	Status                      string                `json:"status"`
+	IsRenewal                   bool                  `json:"is_renewal"`
+	IsRenewed                   bool                  `json:"is_renewed"`
+	RenewedOrderID              int64                 `json:"renewed_order_id"`
+	RenewalOfOrderID            int64                 `json:"renewal_of_order_id,omitempty"`
+	DateCreated                 string                `json:"date_created"`
+	OrderValidTill              string                `json:"order_valid_till,omitempty"`
+	ValidityYears               int                   `json:"validity_years,omitempty"`
+	ValidityDays                int                   `json:"validity_days,omitempty"`
+	CustomExpirationDate        string                `json:"custom_expiration_date,omitempty"`
+	OrderValidity               *validityView         `json:"order_validity,omitempty"`
+	Organization                *orgShortView         `json:"organization,omitempty"`
+	Container                   containerShortView    `json:"container"`
+	Product                     productView           `json:"product"`
+	OrganizationContact         *store.Contact        `json:"organization_contact,omitempty"`
+	TechnicalContact            *store.Contact        `json:"technical_contact,omitempty"`
+	User                        *userShortView        `json:"user,omitempty"`
+	Requests                    []requestShortView    `json:"requests"`
+	DCVMethod                   string                `json:"dcv_method,omitempty"`
+	DisableRenewalNotifications bool                  `json:"disable_renewal_notifications"`
+	AutoRenew                   int                   `json:"auto_renew"`
+	CustomRenewalMessage        string                `json:"custom_renewal_message,omitempty"`
+	AdditionalEmails            []string              `json:"additional_emails,omitempty"`
+	Locale                      string                `json:"locale,omitempty"`
+	PaymentMethod               string                `json:"payment_method"`
+	CardLast4                   string                `json:"card_last_four,omitempty"`
+	CSProvisioningMethod        string                `json:"cs_provisioning_method"`
+	AllowDuplicates             bool                  `json:"allow_duplicates"`
+	DisableCT                   bool                  `json:"disable_ct"`
+	Comments                    string                `json:"comments,omitempty"`
+	AlternativeOrderID          string                `json:"alternative_order_id,omitempty"`
+	CustomFields                []customFieldView     `json:"custom_fields,omitempty"`
+	ProductNameID               string                `json:"product_name_id"`
+	IsMultiYearPlan             string                `json:"is_multi_year_plan"`
+	Price                       float64               `json:"price"`
+	Currency                    string                `json:"currency"`
+	DCVRandomValue              string                `json:"dcv_random_value,omitempty"`
+	DCVExpirationDate           string                `json:"dcv_expiration_datetime,omitempty"`
+	ShipInfo                    *store.ShipInfo       `json:"ship_info,omitempty"`
+	DCVEmails                   []store.DCVEmailScope `json:"dcv_emails,omitempty"`
+	CertificateDCVScope         string                `json:"certificate_dcv_scope,omitempty"`
+	VATNumber                   string                `json:"vat_number,omitempty"`
 }
 
 // orderListItem is one row of GET /order/certificate.
@@ -171,6 +184,7 @@ type orderListItem struct {
 	NumberOfSANs                int                `json:"number_of_sans"`
 	IsMultiYearPlan             string             `json:"is_multi_year_plan"`
 	AlternativeOrderID          string             `json:"alternative_order_id,omitempty"`
+	Price                       float64            `json:"price"`
 }
 
 type pageView struct {
@@ -307,9 +321,11 @@ func (s *Server) certOf(o *store.Order, c *store.Certificate, full bool) certVie
 		v.OrganizationUnits = o.OrganizationUnits
 		v.ServerPlatform = platformOf(o.ServerPlatformID)
 		v.ProfileOption = o.ProfileOption
+		v.Emails, v.IPAddresses = o.Emails, o.IPAddresses
+		v.KeyUsages, v.ExtendedKeyUsages = o.Extra.KeyUsages, o.Extra.ExtendedKeyUsages
+		v.CertValidity = o.Extra.CertValidity
 		if v.CACert == nil && s.CA != nil {
-			iss := s.CA.DefaultIssuer()
-			v.CACert = &caCertView{ID: iss.ID, Name: iss.Name}
+			v.CACert = s.plannedIssuer(o)
 		}
 	}
 	return v
@@ -364,6 +380,23 @@ func (s *Server) orderView(ctx context.Context, vc *viewCache, o *store.Order) (
 	if org != nil {
 		v.OrganizationContact, v.TechnicalContact = org.OrganizationContact, org.TechnicalContact
 	}
+	// Order-level contacts (seeds 001, 004) take precedence on the order.
+	if o.Extra.OrganizationContact != nil {
+		v.OrganizationContact = o.Extra.OrganizationContact
+	}
+	if o.Extra.TechnicalContact != nil {
+		v.TechnicalContact = o.Extra.TechnicalContact
+	}
+	if m := o.Extra.CSProvisioningMethod; m != "" {
+		v.CSProvisioningMethod = m
+	}
+	v.Price, v.Currency = float64(o.PriceCents)/100, "USD"
+	v.DCVRandomValue = o.DCVRandomValue
+	if !o.DCVRandomExpires.IsZero() {
+		v.DCVExpirationDate = stamp(o.DCVRandomExpires)
+	}
+	v.ShipInfo, v.DCVEmails = o.Extra.ShipInfo, o.Extra.DCVEmails
+	v.CertificateDCVScope, v.VATNumber = o.Extra.CertificateDCVScope, o.Extra.VATNumber
 	if u := vc.user(ctx, o.UserID); u != nil {
 		v.User = &userShortView{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email}
 	}
@@ -401,8 +434,26 @@ func (s *Server) orderListItem(ctx context.Context, vc *viewCache, o *store.Orde
 		Container:     containerShort(vc.container(ctx, o.ContainerID), o.ContainerID),
 		Product:       productView{NameID: p.NameID, Name: p.Name, Type: p.Type},
 		ProductNameID: o.ProductNameID, NumberOfSANs: len(o.DNSNames), IsMultiYearPlan: multiYear(o),
-		AlternativeOrderID: o.AlternativeOrderID,
+		AlternativeOrderID: o.AlternativeOrderID, Price: float64(o.PriceCents) / 100,
 	}, nil
+}
+
+// plannedIssuer is the intermediate that signs (or will sign) the order's
+// certificate: the one chosen by ca_cert_id or the product's default.
+func (s *Server) plannedIssuer(o *store.Order) *caCertView {
+	if o.CACertID != "" {
+		if iss, ok := s.CA.Issuer(o.CACertID); ok {
+			return &caCertView{ID: iss.ID, Name: iss.Name}
+		}
+	}
+	purpose := ca.PurposeTLS
+	if p, ok := catalog.Lookup(o.ProductNameID); ok {
+		purpose = ca.Purpose(p.Purpose)
+	}
+	if iss := s.CA.DefaultIssuerFor(purpose); iss != nil {
+		return &caCertView{ID: iss.ID, Name: iss.Name}
+	}
+	return nil
 }
 
 // platformOf is the server_platform member for a stored platform id.

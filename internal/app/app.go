@@ -39,7 +39,20 @@ type Config struct {
 	Now           func() time.Time
 	// Out receives the one-time notice of a generated admin key.
 	Out io.Writer
+	// ApprovalMode of the account, applied on every start: one_step
+	// (default), two_step or auto (spec §3.6).
+	ApprovalMode string
+	// RequireUniqueAltOrderID refuses a repeated alternative_order_id,
+	// applied on every start.
+	RequireUniqueAltOrderID bool
+	// InitialBalanceCents is the account balance on first start; zero
+	// means DefaultBalanceCents.
+	InitialBalanceCents int64
 }
+
+// DefaultBalanceCents is a generous starting balance (1,000,000.00 USD),
+// so that integrators and private PKI operators never meet it by accident.
+const DefaultBalanceCents = 100_000_000
 
 // App is a running certorder.
 type App struct {

@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 
 	"github.com/certorder/certorder/internal/api"
+	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 )
 
 // bootstrap creates, on the first start, the account, its top container,
 // an administrator with an API key and one organization with full subject
-// details (EV fields included). In sandbox mode it (re)grants the
-// organization's OV and EV validation on every start, so it never lapses.
+// details (EV fields included). On every start it applies the account
+// options of the configuration, and in sandbox mode (re)grants the
+// organization's validations, so they never lapse.
 func (a *App) bootstrap(ctx context.Context) error {
 	n, err := a.Store.AccountCount(ctx)
 	if err != nil {
@@ -24,27 +26,40 @@ func (a *App) bootstrap(ctx context.Context) error {
 			return err
 		}
 	}
-	if a.Config.Sandbox {
-		acct, err := a.Store.FirstAccount(ctx)
-		if err != nil {
-			return fmt.Errorf("read account: %w", err)
+	acct, err := a.Store.FirstAccount(ctx)
+	if err != nil {
+		return fmt.Errorf("read account: %w", err)
+	}
+	mode := a.Config.ApprovalMode
+	if mode == "" {
+		mode = "one_step"
+	}
+	switch mode {
+	case "one_step", "two_step", "auto":
+	default:
+		return fmt.Errorf("approval mode %q: want one_step, two_step or auto", mode)
+	}
+	now := a.Config.Now().UTC()
+	return a.Store.InTx(ctx, func(tx store.Tx) error {
+		acct.ApprovalMode, acct.RequireUniqueAltOrderID = mode, a.Config.RequireUniqueAltOrderID
+		if err := tx.SetAccountOptions(ctx, acct); err != nil {
+			return err
 		}
-		orgs, _, err := a.Store.Organizations(ctx, acct.ID, store.Page{Limit: 1})
+		if !a.Config.Sandbox {
+			return nil
+		}
+		orgs, _, err := tx.Organizations(ctx, acct.ID, store.Page{Limit: 1})
 		if err != nil || len(orgs) == 0 {
 			return fmt.Errorf("read first organization: %v", err)
 		}
-		now := a.Config.Now().UTC()
-		return a.Store.InTx(ctx, func(tx store.Tx) error {
-			for _, typ := range []string{"ov", "ev"} {
-				if err := tx.SetOrgValidation(ctx, store.OrgValidation{OrganizationID: orgs[0].ID, Type: typ, Status: "active",
-					DateCreated: now, ValidatedUntil: now.AddDate(1, 0, 0)}); err != nil {
-					return err
-				}
+		for _, typ := range order.SandboxOrgValidations {
+			if err := tx.SetOrgValidation(ctx, store.OrgValidation{OrganizationID: orgs[0].ID, Type: typ, Status: "active",
+				DateCreated: now, ValidatedUntil: now.AddDate(1, 0, 0)}); err != nil {
+				return err
 			}
-			return nil
-		})
-	}
-	return nil
+		}
+		return nil
+	})
 }
 
 func (a *App) firstStart(ctx context.Context) error {
@@ -58,7 +73,11 @@ func (a *App) firstStart(ctx context.Context) error {
 	}
 	now := a.Config.Now().UTC()
 	err := a.Store.InTx(ctx, func(tx store.Tx) error {
-		acct := &store.Account{Name: "certorder", ApprovalMode: "one_step", AllowSkipApproval: true, CreatedAt: now}
+		balance := a.Config.InitialBalanceCents
+		if balance == 0 {
+			balance = DefaultBalanceCents
+		}
+		acct := &store.Account{Name: "certorder", ApprovalMode: "one_step", AllowSkipApproval: true, BalanceCents: balance, CreatedAt: now}
 		if err := tx.CreateAccount(ctx, acct); err != nil {
 			return err
 		}

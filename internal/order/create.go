@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -24,11 +26,24 @@ type RequestRef struct {
 // CreateResult holds what the 201 answer of an order carries; which parts
 // are set decides the seed's response variant.
 type CreateResult struct {
+	Product        catalog.Product
+	DCVMethod      string
+	DCVRandomValue string // set for the token DCV methods
+	DCVExpires     time.Time
+	Domains        []DomainRef // X9: the names submitted for validation
 	OrderID        int64
 	OrganizationID int64 // set when the order created a new organization
 	Requests       []RequestRef
 	CertificateID  int64
 	Chain          []*x509.Certificate // leaf first, root last; set on immediate issuance
+}
+
+// DomainRef is one domains[] entry of an X9 201 answer (seed 004).
+type DomainRef struct {
+	ID      int64
+	Name    string // the account's domain (the registrable domain)
+	DNSName string // the name on the order
+	Status  string // validation status of the token: pending or active
 }
 
 // Locales accepted for DCV and notification emails.
@@ -47,7 +62,7 @@ var ProfileOptions = map[string]bool{"server_auth_only_eku": true}
 type plan struct {
 	product   catalog.Product
 	order     store.Order
-	csr       *x509.CertificateRequest
+	pub       crypto.PublicKey    // from the CSR or public key; nil when the order waits for one
 	org       *store.Organization // existing org, or nil when newOrg is set
 	newOrg    *store.Organization
 	renewalOf *store.Order
@@ -75,19 +90,55 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 	}
 	now := s.now()
 	skip := in.SkipApproval.V && canSkipApproval(actor)
+	// Auto-approve (spec §3.6): the requester is an approver, so the
+	// request is approved as it is created.
+	auto := !skip && actor.Account.ApprovalMode == "auto" && canApprove(actor)
+	approved := skip || auto
 	p.order.SkipApproval = skip
+	if isTokenMethod(p.order.DCVMethod) {
+		if p.order.DCVRandomValue, err = randomValue(s.rand()); err != nil {
+			return nil, errs.Internalf(err, "dcv random value")
+		}
+		p.order.DCVRandomExpires = now.Add(dcvRandomValueLife)
+	}
+	if p.order.PaymentMethod == "balance" && actor.Account.BalanceCents < p.order.PriceCents {
+		return nil, insufficientFunds(actor.Account.BalanceCents, p.order.PriceCents)
+	}
 
 	// Immediate issuance: approval skipped and everything already validated.
 	var issued *issuedCert
-	if skip && s.readyToIssue(p.product, orgOf(p)) {
-		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.csr, p.names)
+	if skip && p.pub != nil && s.readyToIssue(p.product, orgOf(p)) {
+		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names)
 		if err != nil {
 			return nil, err
 		}
 	}
 
-	res := &CreateResult{}
+	res := &CreateResult{Product: product, DCVMethod: p.order.DCVMethod}
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		if id := p.order.AlternativeOrderID; id != "" && actor.Account.RequireUniqueAltOrderID {
+			prev, err := tx.OrderByAlternativeID(ctx, actor.Account.ID, id)
+			if err == nil {
+				return errs.InvalidValue("alternative_order_id", "Order %d already has the alternative_order_id %q; this account requires them to be unique.", prev.ID, id)
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if p.order.PaymentMethod == "balance" && p.order.PriceCents > 0 {
+			err := tx.ChargeBalance(ctx, actor.Account.ID, -p.order.PriceCents)
+			if errors.Is(err, store.ErrInsufficientFunds) {
+				acct, _ := tx.Account(ctx, actor.Account.ID)
+				bal := int64(0)
+				if acct != nil {
+					bal = acct.BalanceCents
+				}
+				return insufficientFunds(bal, p.order.PriceCents)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		if p.newOrg != nil {
 			if err := tx.CreateOrganization(ctx, p.newOrg); err != nil {
 				return err
@@ -103,7 +154,9 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 		switch {
 		case issued != nil:
 			p.order.Status = store.OrderIssued
-		case skip:
+		case approved && p.pub == nil:
+			p.order.Status = store.OrderNeedsCSR
+		case approved:
 			p.order.Status = store.OrderPending
 		default:
 			p.order.Status = store.OrderNeedsApproval
@@ -126,10 +179,31 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 				return err
 			}
 		}
-		if skip {
+		if !skip {
+			status := store.RequestPending
+			switch {
+			case auto:
+				status = store.RequestApproved
+			case actor.Account.ApprovalMode == "two_step":
+				status = store.RequestSubmitted
+			}
+			req := &store.Request{AccountID: actor.Account.ID, OrderID: p.order.ID, Type: store.RequestNew, Status: status,
+				RequesterID: actor.User.ID, Comments: p.order.Comments, Date: now}
+			if auto {
+				req.ProcessorID, req.DateProcessed = actor.User.ID, &now
+			}
+			if err := tx.CreateRequest(ctx, req); err != nil {
+				return err
+			}
+			res.Requests = append(res.Requests, RequestRef{ID: req.ID, Status: req.Status})
+		}
+		if approved {
 			cert := &store.Certificate{AccountID: actor.Account.ID, OrderID: p.order.ID, Status: store.CertPending,
 				CommonName: p.order.CommonName, DNSNames: p.names, CSR: p.order.CSR, SignatureHash: p.order.SignatureHash,
-				KeySize: ca.KeySize(p.csr.PublicKey), CreatedAt: now}
+				CreatedAt: now}
+			if p.pub != nil {
+				cert.KeySize = ca.KeySize(p.pub)
+			}
 			if issued != nil {
 				issued.fill(cert)
 				if err := tx.ReserveSerial(ctx, cert.SerialNumber, p.order.ID, now); err != nil {
@@ -144,19 +218,14 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 				return err
 			}
 			res.CertificateID = cert.ID
-		} else {
-			status := store.RequestPending
-			if actor.Account.ApprovalMode == "two_step" {
-				status = store.RequestSubmitted
+			if product.Family == catalog.FamilyX9 {
+				if res.Domains, err = s.orderDomains(ctx, tx, &p.order, issued != nil); err != nil {
+					return err
+				}
 			}
-			req := &store.Request{AccountID: actor.Account.ID, OrderID: p.order.ID, Type: store.RequestNew, Status: status,
-				RequesterID: actor.User.ID, Comments: p.order.Comments, Date: now}
-			if err := tx.CreateRequest(ctx, req); err != nil {
-				return err
-			}
-			res.Requests = append(res.Requests, RequestRef{ID: req.ID, Status: req.Status})
 		}
-		detail := map[string]any{"product": product.NameID, "status": p.order.Status, "common_name": p.order.CommonName, "dns_names": p.names}
+		detail := map[string]any{"product": product.NameID, "status": p.order.Status, "common_name": p.order.CommonName,
+			"dns_names": p.names, "price_cents": p.order.PriceCents, "payment_method": p.order.PaymentMethod}
 		if issued != nil {
 			detail["serial_number"] = issued.serial
 			detail["issuer"] = issued.issuer.ID
@@ -166,10 +235,31 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 	if err != nil {
 		return nil, wrapStoreErr(err, "create order")
 	}
+	res.DCVRandomValue, res.DCVExpires = p.order.DCVRandomValue, p.order.DCVRandomExpires
 	if issued != nil {
 		res.Chain = append([]*x509.Certificate{issued.cert}, s.CA.Chain(issued.issuer)...)
 	}
+	if auto && p.order.Status == store.OrderPending {
+		// As after an approval: the order stands even if it cannot issue yet.
+		if err := s.issuePending(ctx, actor, p.order.ID); err != nil {
+			s.log().Error("issuance after auto-approval failed", "order", p.order.ID, "err", err)
+		}
+	}
 	return res, nil
+}
+
+func insufficientFunds(balance, price int64) error {
+	return errs.New(errs.Invalid, "insufficient_funds", "The account balance (%s USD) cannot cover this order (%s USD).",
+		money(balance), money(price))
+}
+
+// money renders cents as dollars with two decimals.
+func money(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
 }
 
 func orgOf(p *plan) *store.Organization {
@@ -190,8 +280,8 @@ func wrapStoreErr(err error, what string) error {
 	return errs.Internalf(err, "%s", what)
 }
 
-// validate applies every documented rule of the seed to the body and
-// gathers all failures, so that a client sees them together.
+// validate applies every documented rule of the product's seed to the
+// body and gathers all failures, so that a client sees them together.
 func (s *Service) validate(ctx context.Context, actor Actor, product catalog.Product, in *CreateInput) (*plan, error) {
 	now := s.now()
 	p := &plan{product: product}
@@ -207,10 +297,21 @@ func (s *Service) validate(ctx context.Context, actor Actor, product catalog.Pro
 	if c == nil {
 		return nil, errs.MissingField("certificate")
 	}
-	s.checkNames(product, c, p, &list)
-	s.checkCSR(c.CSR, p, &list)
+	switch product.Family {
+	case catalog.FamilyTLS, catalog.FamilyDV:
+		s.checkNames(product, c, p, &list)
+	case catalog.FamilyX9:
+		checkX9Names(product, c, p, &list)
+	case catalog.FamilyClient:
+		checkClientNames(product, c, o, &list)
+	case catalog.FamilyCodeSigning:
+		// The subject is the organization's; its name is the common name.
+	}
+	s.checkKeySource(product, c.CSR, csrRequired(product, in), p, &list)
 	hash := strings.ToLower(strings.TrimSpace(c.SignatureHash))
 	switch {
+	case hash == "" && product.Family == catalog.FamilyDV:
+		o.SignatureHash = product.DefaultHash // seed 001 has no signature_hash: DV is SHA-256 only
 	case hash == "":
 		list.Add(errs.MissingField("signature_hash"))
 	case !contains(product.HashTypes, hash):
@@ -244,6 +345,7 @@ func (s *Service) validate(ctx context.Context, actor Actor, product catalog.Pro
 		}
 		o.ProfileOption = opt
 	}
+	s.checkCACert(product, c.CACertID, o, &list)
 
 	s.checkValidity(product, in, o, now, &list)
 
@@ -257,9 +359,15 @@ func (s *Service) validate(ctx context.Context, actor Actor, product catalog.Pro
 	o.ApplyCRDiscount = in.ApplyCRDiscount.V
 	o.CRSerialNumber = strings.TrimSpace(in.SerialNumber)
 	switch {
-	case in.AutoRenew.Bad || in.AutoRenew.Set && in.AutoRenew.V != 0 && in.AutoRenew.V != 1:
+	case in.AutoRenew.Bad || in.AutoRenew.Set && in.AutoRenew.V < 0:
 		list.Add(errs.InvalidValue("auto_renew", "auto_renew must be 0 or 1."))
+	case product.Family == catalog.FamilyTLS || product.Family == catalog.FamilyDV || product.Family == catalog.FamilyX9:
+		if in.AutoRenew.V > 1 {
+			list.Add(errs.InvalidValue("auto_renew", "auto_renew must be 0 or 1."))
+		}
+		o.AutoRenew = int(in.AutoRenew.V)
 	default:
+		// Seeds 002 and 003: "number of times the certificate should renew".
 		o.AutoRenew = int(in.AutoRenew.V)
 	}
 	o.CustomRenewalMessage = in.CustomRenewalMessage
@@ -280,18 +388,8 @@ func (s *Service) validate(ctx context.Context, actor Actor, product catalog.Pro
 		}
 		o.Locale = in.Locale
 	}
-	s.checkPayment(in, o, now, &list)
-	if m := strings.TrimSpace(in.DCVMethod); m != "" {
-		switch {
-		case !contains(product.DCVMethods, m):
-			list.Add(errs.InvalidValue("dcv_method", "dcv_method must be one of %s.", strings.Join(product.DCVMethods, ", ")))
-		case m == "http-token" && hasWildcard(p.names):
-			list.Add(errs.InvalidValue("dcv_method", "http-token cannot validate wildcard names; use a DNS or email method."))
-		}
-		o.DCVMethod = m
-	} else {
-		o.DCVMethod = "email"
-	}
+	s.checkPayment(product, in, o, now, &list)
+	s.checkDCV(product, in, p, &list)
 	if in.SkipApproval.Bad {
 		list.Add(errs.InvalidValue("skip_approval", ""))
 	}
@@ -300,13 +398,50 @@ func (s *Service) validate(ctx context.Context, actor Actor, product catalog.Pro
 	}
 	// certorder submits nothing to CT logs; disable_ct is recorded as sent.
 	o.DisableCT = in.DisableCT.V
-	if len(in.AlternativeOrderID) > 64 {
+	o.AlternativeOrderID = strings.TrimSpace(in.AlternativeOrderID)
+	if len(o.AlternativeOrderID) > 64 {
 		list.Add(errs.InvalidValue("alternative_order_id", "alternative_order_id must be at most 64 characters."))
 	}
-	o.AlternativeOrderID = in.AlternativeOrderID
+	if in.UseAuthKey.Bad {
+		list.Add(errs.InvalidValue("use_auth_key", "use_auth_key must be true or false."))
+	}
+	o.Extra.UseAuthKey = in.UseAuthKey.V
+	switch {
+	case in.EnableGuestAccess.Bad || in.EnableGuestAccess.Set && in.EnableGuestAccess.V != 0 && in.EnableGuestAccess.V != 1:
+		list.Add(errs.InvalidValue("enable_guest_access", "enable_guest_access must be 0 or 1."))
+	default:
+		o.Extra.EnableGuestAccess = in.EnableGuestAccess.V == 1
+	}
 
-	if err := s.checkOrganization(ctx, actor, product, in.Organization, p, now); err != nil {
-		list.Add(err)
+	switch product.Family {
+	case catalog.FamilyDV:
+		if in.TechnicalContact != nil {
+			if e := checkContact("technical_contact", in.TechnicalContact, true); e != nil {
+				list.Add(e)
+			} else {
+				o.Extra.TechnicalContact = contact(in.TechnicalContact)
+			}
+		}
+	case catalog.FamilyCodeSigning:
+		checkCodeSigningExtras(product, in, o, &list)
+	case catalog.FamilyX9:
+		if in.Organization != nil {
+			s.checkOrgContacts(func(id int64) bool {
+				_, err := s.Store.User(ctx, actor.Account.ID, id)
+				return err == nil
+			}, in.Organization.Contacts, o, &list)
+		}
+		s.checkX9Extras(in, o, &list)
+	}
+
+	// DV certificates name no organization (seed 001 has no organization
+	// object); every other product needs one.
+	if product.Family != catalog.FamilyDV {
+		if err := s.checkOrganization(ctx, actor, product, in.Organization, p, now); err != nil {
+			list.Add(err)
+		} else if product.Family == catalog.FamilyCodeSigning {
+			o.CommonName = orgOf(p).Name
+		}
 	}
 	if err := s.checkContainer(ctx, actor, in.Container, o); err != nil {
 		list.Add(err)
@@ -320,12 +455,80 @@ func (s *Service) validate(ctx context.Context, actor Actor, product catalog.Pro
 	if err := list.Err(); err != nil {
 		return nil, err
 	}
+	o.PriceCents = price(product, o, now)
 	return p, nil
+}
+
+// price is the product's yearly price times the order's years, rounded up.
+func price(product catalog.Product, o *store.Order, now time.Time) int64 {
+	if o.ValidityYears > 0 {
+		// A plan of whole years costs that many years, leap days or not.
+		return product.PriceCents * int64(o.ValidityYears)
+	}
+	// Days and end dates are charged per started 365-day year.
+	days := int64(o.OrderValidTill.Sub(midnight(now)).Round(24*time.Hour).Hours() / 24)
+	years := max((days+364)/365, 1)
+	return product.PriceCents * years
+}
+
+// checkDCV: dcv_method is required for DV (seed 001) and optional
+// elsewhere; wildcard names cannot use http-token. The DV dcv_emails
+// scopes are checked against the names.
+func (s *Service) checkDCV(product catalog.Product, in *CreateInput, p *plan, list *errs.List) {
+	o := &p.order
+	if len(product.DCVMethods) == 0 {
+		return // code signing and client certificates validate no domains
+	}
+	m := strings.TrimSpace(in.DCVMethod)
+	switch {
+	case m == "" && product.DCVRequired:
+		list.Add(errs.MissingField("dcv_method"))
+		return
+	case m == "":
+		m = "email"
+	case !contains(product.DCVMethods, m):
+		list.Add(errs.InvalidValue("dcv_method", "dcv_method must be one of %s.", strings.Join(product.DCVMethods, ", ")))
+		return
+	case m == "http-token" && hasWildcard(p.names):
+		list.Add(errs.InvalidValue("dcv_method", "http-token cannot validate wildcard names; use a DNS or email method."))
+		return
+	}
+	o.DCVMethod = m
+	if product.Family == catalog.FamilyDV && len(in.DCVEmails) > 0 {
+		checkDCVEmails(in.DCVEmails, p.names, o, list)
+	}
+}
+
+// checkCACert: certificate.ca_cert_id picks one of the issuing
+// intermediates GET /product lists for the product; any other id is
+// refused.
+func (s *Service) checkCACert(product catalog.Product, id flex.String, o *store.Order, list *errs.List) {
+	v := strings.TrimSpace(id.V)
+	if id.Bad {
+		list.Add(errs.InvalidValue("ca_cert_id", "ca_cert_id must be a string."))
+		return
+	}
+	if v == "" || s.CA == nil {
+		return
+	}
+	for _, iss := range s.CA.IssuersFor(ca.Purpose(product.Purpose)) {
+		if strings.EqualFold(iss.ID, v) {
+			o.CACertID = iss.ID
+			// Refused now rather than at signing, which may come days later
+			// after approval: an order that can never issue is no order.
+			if o.SignatureHash != "" && !iss.CanSign(o.SignatureHash) {
+				list.Add(errs.InvalidValue("signature_hash", "The issuing CA %s (%s) cannot sign with %s; choose another signature_hash or ca_cert_id.",
+					iss.ID, iss.Name, o.SignatureHash))
+			}
+			return
+		}
+	}
+	list.Add(errs.InvalidValue("ca_cert_id", "%q is not an issuing CA allowed for %s; GET /product/%s lists the allowed ones.", v, product.NameID, product.NameID))
 }
 
 func (s *Service) checkNames(product catalog.Product, c *CertificateInput, p *plan, list *errs.List) {
 	o := &p.order
-	allowWild := product.Wildcards == catalog.WildcardRequired
+	allowWild := product.Wildcards != catalog.WildcardNone
 	cnRaw := strings.TrimSpace(c.CommonName)
 	if cnRaw == "" {
 		list.Add(errs.MissingField("common_name"))
@@ -341,7 +544,7 @@ func (s *Service) checkNames(product catalog.Product, c *CertificateInput, p *pl
 		return
 	}
 	base := ""
-	if allowWild {
+	if product.Wildcards == catalog.WildcardRequired {
 		if !strings.HasPrefix(cn, "*.") {
 			list.Add(errs.InvalidValue("common_name", "The common name of a wildcard certificate must be a wildcard name such as *.example.com."))
 			return
@@ -365,15 +568,15 @@ func (s *Service) checkNames(product catalog.Product, c *CertificateInput, p *pl
 			continue
 		}
 		switch {
-		case allowWild && n != base && !strings.HasSuffix(n, "."+base):
+		case base != "" && n != base && !strings.HasSuffix(n, "."+base):
 			list.Add(errs.InvalidValue("dns_names", "%q is not covered by %s; a wildcard certificate secures the base domain and names under it.", n, cn))
 			bad = true
 			continue
-		case allowWild && strings.HasPrefix(n, "*."):
+		case base != "" && strings.HasPrefix(n, "*."):
 			list.Add(errs.InvalidValue("dns_names", "%q: a wildcard certificate carries one wildcard name, its common name.", n))
 			bad = true
 			continue
-		case !product.MultiDomain && !allowWild && n != wwwTwin(cn):
+		case !product.MultiDomain && base == "" && n != wwwTwin(cn):
 			list.Add(errs.InvalidValue("dns_names", "%s secures one name and its www twin; %q needs a multi-domain product.", product.Name, n))
 			bad = true
 			continue
@@ -381,10 +584,25 @@ func (s *Service) checkNames(product catalog.Product, c *CertificateInput, p *pl
 		seen[n] = true
 		names = append(names, n)
 	}
-	if allowWild && !seen[base] {
+	if base == "" && product.Wildcards == catalog.WildcardCovered && strings.HasPrefix(cn, "*.") {
+		// GeoTrust Wildcard DV, like every wildcard product, adds the base
+		// domain of its wildcard common name at no charge.
+		base = strings.TrimPrefix(cn, "*.")
+	}
+	if base != "" && !seen[base] {
 		// Wildcard certificates also secure their base domain.
 		seen[base] = true
 		names = append(names, base)
+	}
+	if product.Wildcards == catalog.WildcardCovered {
+		// GeoTrust Wildcard DV: every name is a wildcard, or the base
+		// domain or a direct child of a wildcard on the order.
+		for _, n := range names {
+			if !strings.HasPrefix(n, "*.") && !coveredByWildcard(n, names) {
+				list.Add(errs.InvalidValue("dns_names", "%q is neither a wildcard nor covered by a wildcard name on this order.", n))
+				bad = true
+			}
+		}
 	}
 	if len(names) > product.MaxNames {
 		list.Add(errs.InvalidValue("dns_names", "%s allows at most %d names; the order has %d.", product.Name, product.MaxNames, len(names)))
@@ -398,6 +616,24 @@ func (s *Service) checkNames(product catalog.Product, c *CertificateInput, p *pl
 	p.names = names
 }
 
+// coveredByWildcard: n is the base domain of, or one label under, a
+// wildcard in names.
+func coveredByWildcard(n string, names []string) bool {
+	for _, w := range names {
+		if !strings.HasPrefix(w, "*.") {
+			continue
+		}
+		base := w[2:]
+		if n == base {
+			return true
+		}
+		if strings.HasSuffix(n, "."+base) && !strings.Contains(strings.TrimSuffix(n, "."+base), ".") {
+			return true
+		}
+	}
+	return false
+}
+
 func hasWildcard(names []string) bool {
 	for _, n := range names {
 		if strings.HasPrefix(n, "*.") {
@@ -407,12 +643,17 @@ func hasWildcard(names []string) bool {
 	return false
 }
 
-func (s *Service) checkCSR(raw string, p *plan, list *errs.List) {
+// checkKeySource parses certificate.csr (X9 also takes a bare public
+// key) and holds its key to the profile's rules. An absent CSR is an error
+// only where the product needs one at order time.
+func (s *Service) checkKeySource(product catalog.Product, raw string, required bool, p *plan, list *errs.List) {
 	if strings.TrimSpace(raw) == "" {
-		list.Add(errs.MissingField("csr"))
+		if required {
+			list.Add(errs.MissingField("csr"))
+		}
 		return
 	}
-	csr, err := ca.ParseCSR(raw)
+	ks, err := parseKeySource(raw, product.Family == catalog.FamilyX9)
 	switch {
 	case errors.Is(err, ca.ErrCSRSignature):
 		list.Add(errs.New(errs.Invalid, "csr_invalid_signature", "The CSR's signature does not verify."))
@@ -421,15 +662,21 @@ func (s *Service) checkCSR(raw string, p *plan, list *errs.List) {
 		list.Add(errs.New(errs.Invalid, "csr_invalid_cannot_parse", "The CSR could not be parsed."))
 		return
 	}
-	if err := ca.CheckKey(csr.PublicKey); err != nil {
-		list.Add(errs.New(errs.Invalid, "csr_invalid_key", "The CSR's key is not allowed: %v. Use RSA of 2048 bits or more, or ECDSA P-256 or P-384.", err))
+	if err := ca.CheckKeyFor(ca.Profile(product.Profile), ks.pub); err != nil {
+		want := "RSA of 2048 bits or more, or ECDSA P-256 or P-384"
+		if product.Family == catalog.FamilyCodeSigning {
+			want = "RSA of 3072 bits or more, or ECDSA P-256 or P-384 (Code Signing Baseline Requirements)"
+		}
+		list.Add(errs.New(errs.Invalid, "csr_invalid_key", "The CSR's key is not allowed: %v. Use %s.", err, want))
 		return
 	}
-	p.csr = csr
-	p.order.CSR = canonicalCSR(csr)
+	p.pub = ks.pub
+	p.order.CSR = ks.canonical
 }
 
-func (s *Service) checkValidity(product catalog.Product, in *CreateInput, o *store.Order, now time.Time, list *errs.List) {
+// checkLegacyValidity applies validity_years, validity_days and the
+// yyyy-MM-dd custom_expiration_date of seeds 000 and 003.
+func (s *Service) checkLegacyValidity(product catalog.Product, in *CreateInput, o *store.Order, now time.Time, list *errs.List) {
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	maxDate := today.AddDate(0, 0, product.MaxCustomDays)
 	switch {
@@ -464,7 +711,7 @@ func (s *Service) checkValidity(product catalog.Product, in *CreateInput, o *sto
 	}
 }
 
-func (s *Service) checkPayment(in *CreateInput, o *store.Order, now time.Time, list *errs.List) {
+func (s *Service) checkPayment(product catalog.Product, in *CreateInput, o *store.Order, now time.Time, list *errs.List) {
 	m := strings.TrimSpace(in.PaymentMethod)
 	if m == "" {
 		m = "balance"
@@ -489,6 +736,9 @@ func (s *Service) checkPayment(in *CreateInput, o *store.Order, now time.Time, l
 			return
 		}
 		mo, yr := cc.Expiration.Month.V, cc.Expiration.Year.V
+		if cc.ExpirationMonth.Set || cc.ExpirationYear.Set {
+			mo, yr = cc.ExpirationMonth.V, cc.ExpirationYear.V
+		}
 		if yr < 100 {
 			yr += 2000
 		}
@@ -496,15 +746,51 @@ func (s *Service) checkPayment(in *CreateInput, o *store.Order, now time.Time, l
 			list.Add(errs.InvalidValue("credit_card", "The card has expired or its expiration date is not valid."))
 			return
 		}
-		if cc.CVV != "" && (len(cc.CVV) < 3 || len(cc.CVV) > 4 || !allDigits(cc.CVV)) {
+		if cvv := cc.CVV.V; cc.CVV.Bad || cvv != "" && (len(cvv) < 3 || len(cvv) > 4 || !allDigits(cvv)) {
 			list.Add(errs.InvalidValue("credit_card", "The card security code is not valid."))
 			return
+		}
+		if product.Family == catalog.FamilyX9 {
+			// Seed 004 requires the cardholder and a billing address.
+			if strings.TrimSpace(cc.CardholderName) == "" {
+				list.Add(errs.MissingField("credit_card.cardholder_name"))
+				return
+			}
+			if !s.checkBillingAddress(in.BillingAddress, o, list) {
+				return
+			}
+			o.Extra.CardholderName = strings.TrimSpace(cc.CardholderName)
+			o.Extra.VATNumber = strings.TrimSpace(in.VATNumber)
 		}
 		// Only the last four digits outlive this request.
 		o.CardLast4 = num[len(num)-4:]
 	default:
 		list.Add(errs.InvalidValue("payment_method", "payment_method must be one of balance, card, profile."))
 	}
+}
+
+// checkBillingAddress: address, city and country are required; state and
+// zip are optional, as some countries have none.
+func (s *Service) checkBillingAddress(in *BillingAddressInput, o *store.Order, list *errs.List) bool {
+	if in == nil {
+		list.Add(errs.MissingField("billing_address"))
+		return false
+	}
+	b := store.BillingAddress{Address: strings.TrimSpace(in.Address), Address2: strings.TrimSpace(in.Address2),
+		City: strings.TrimSpace(in.City), State: strings.TrimSpace(in.State), Country: strings.ToLower(strings.TrimSpace(in.Country)),
+		Zip: strings.TrimSpace(in.Zip)}
+	for _, f := range []struct{ name, v string }{{"address", b.Address}, {"city", b.City}, {"country", b.Country}} {
+		if f.v == "" {
+			list.Add(errs.MissingField("billing_address." + f.name))
+			return false
+		}
+	}
+	if !validCountry(b.Country) {
+		list.Add(errs.InvalidValue("billing_address", "billing_address.country must be an ISO 3166-1 alpha-2 code."))
+		return false
+	}
+	o.Extra.BillingAddress = &b
+	return true
 }
 
 func luhn(num string) bool {
@@ -554,7 +840,7 @@ func (s *Service) checkOrganization(ctx context.Context, actor Actor, product ca
 		if !org.IsActive {
 			return errs.InvalidValue("organization", "Organization %d is not active.", org.ID)
 		}
-		if product.ValidationType == "ev" && !hasEVDetails(org) {
+		if isEV(product) && !hasEVDetails(org) {
 			return errs.InvalidValue("organization", "Organization %d lacks the jurisdiction, business category and registration number an EV certificate needs.", org.ID)
 		}
 		p.org = org
@@ -601,7 +887,7 @@ func (s *Service) checkOrganization(ctx context.Context, actor Actor, product ca
 			// The seed's duplicate check: reuse the matching organization.
 			p.org = dup
 			p.order.OrganizationID = dup.ID
-			if product.ValidationType == "ev" && !hasEVDetails(dup) {
+			if isEV(product) && !hasEVDetails(dup) {
 				return errs.InvalidValue("organization", "Organization %d lacks the EV details an EV certificate needs.", dup.ID)
 			}
 			return nil
@@ -621,7 +907,7 @@ func (s *Service) checkOrganization(ctx context.Context, actor Actor, product ca
 		OrganizationContact: contact(in.OrganizationContact), TechnicalContact: contact(in.TechnicalContact),
 		IsActive: true, CreatedAt: now,
 	}
-	if product.ValidationType == "ev" && !hasEVDetails(org) {
+	if isEV(product) && !hasEVDetails(org) {
 		return errs.InvalidValue("organization", "An EV order needs organization.jurisdiction_country, business_category and registration_number.")
 	}
 	p.newOrg = org

@@ -33,6 +33,66 @@ type CreateInput struct {
 	Container                   *IDInput           `json:"container"`
 	CustomFields                []CustomFieldInput `json:"custom_fields"`
 	AlternativeOrderID          string             `json:"alternative_order_id"`
+
+	// Seeds 001, 002, 004: the multi-year plan model and the rest.
+	OrderValidity        *ValidityInput       `json:"order_validity"`
+	DCVEmails            []DCVEmailInput      `json:"dcv_emails"`
+	TechnicalContact     *ContactInput        `json:"technical_contact"`
+	OrganizationContact  *ContactInput        `json:"organization_contact"`
+	UseAuthKey           flex.Bool            `json:"use_auth_key"`
+	EnableGuestAccess    flex.Int             `json:"enable_guest_access"`
+	CSProvisioningMethod string               `json:"cs_provisioning_method"`
+	ShipInfo             *ShipInfoInput       `json:"ship_info"`
+	CSAAgreedTo          flex.Bool            `json:"csa_agreed_to"`
+	CertificateDCVScope  string               `json:"certificate_dcv_scope"`
+	PromoCode            string               `json:"promo_code"`
+	VATNumber            string               `json:"vat_number"`
+	BillingAddress       *BillingAddressInput `json:"billing_address"`
+}
+
+// ValidityInput is order_validity or certificate.cert_validity (seed 001):
+// custom_expiration_date overrides days, which override years.
+type ValidityInput struct {
+	Years                flex.Int `json:"years"`
+	Days                 flex.Int `json:"days"`
+	CustomExpirationDate string   `json:"custom_expiration_date"` // dd MMM YYYY
+}
+
+// DCVEmailInput is one dcv_emails scope of a DV order.
+type DCVEmailInput struct {
+	DNSName     string `json:"dns_name"`
+	EmailDomain string `json:"email_domain"`
+	Email       string `json:"email"`
+}
+
+// ShipInfoInput is where an EV code signing token is shipped.
+type ShipInfoInput struct {
+	Name    string `json:"name"`
+	Addr1   string `json:"addr1"`
+	Addr2   string `json:"addr2"`
+	City    string `json:"city"`
+	State   string `json:"state"`
+	Zip     string `json:"zip"`
+	Country string `json:"country"`
+	Method  string `json:"method"`
+}
+
+// BillingAddressInput goes with a card payment (seed 004).
+type BillingAddressInput struct {
+	Address  string `json:"address"`
+	Address2 string `json:"address2"`
+	City     string `json:"city"`
+	State    string `json:"state"`
+	Country  string `json:"country"`
+	Zip      string `json:"zip"`
+}
+
+// OrgContactInput is one organization.contacts entry of seed 004: an
+// existing user by user_id, or a new contact.
+type OrgContactInput struct {
+	ContactType string   `json:"contact_type"`
+	UserID      flex.Int `json:"user_id"`
+	ContactInput
 }
 
 // CertificateInput is the certificate object of an order.
@@ -44,6 +104,12 @@ type CertificateInput struct {
 	OrganizationUnits []string `json:"organization_units"`
 	ServerPlatform    *IDInput `json:"server_platform"`
 	ProfileOption     string   `json:"profile_option"`
+
+	Emails            []string       `json:"emails"`        // seed 003
+	CertValidity      *ValidityInput `json:"cert_validity"` // seed 001
+	KeyUsages         []string       `json:"key_usages"`    // seed 004
+	ExtendedKeyUsages []string       `json:"extended_key_usages"`
+	CACertID          flex.String    `json:"ca_cert_id"`
 }
 
 // IDInput is {"id": ...}; the id may arrive as a number or numeric string.
@@ -71,25 +137,26 @@ type ContactInput struct {
 // the order (spec §6.1 shape). The EV fields are our own names: the spec
 // found no CertCentral field names for them.
 type OrganizationInput struct {
-	ID                    flex.Int      `json:"id"`
-	Name                  string        `json:"name"`
-	AssumedName           string        `json:"assumed_name"`
-	Address               string        `json:"address"`
-	Address2              string        `json:"address2"`
-	City                  string        `json:"city"`
-	State                 string        `json:"state"`
-	Zip                   string        `json:"zip"`
-	Country               string        `json:"country"`
-	Telephone             string        `json:"telephone"`
-	JurisdictionCountry   string        `json:"jurisdiction_country"`
-	JurisdictionState     string        `json:"jurisdiction_state"`
-	JurisdictionCity      string        `json:"jurisdiction_city"`
-	BusinessCategory      string        `json:"business_category"`
-	RegistrationNumber    string        `json:"registration_number"`
-	IncorporatingAgency   string        `json:"incorporating_agency"`
-	OrganizationContact   *ContactInput `json:"organization_contact"`
-	TechnicalContact      *ContactInput `json:"technical_contact"`
-	SkipDuplicateOrgCheck flex.Bool     `json:"skip_duplicate_org_check"`
+	ID                    flex.Int          `json:"id"`
+	Name                  string            `json:"name"`
+	AssumedName           string            `json:"assumed_name"`
+	Address               string            `json:"address"`
+	Address2              string            `json:"address2"`
+	City                  string            `json:"city"`
+	State                 string            `json:"state"`
+	Zip                   string            `json:"zip"`
+	Country               string            `json:"country"`
+	Telephone             string            `json:"telephone"`
+	JurisdictionCountry   string            `json:"jurisdiction_country"`
+	JurisdictionState     string            `json:"jurisdiction_state"`
+	JurisdictionCity      string            `json:"jurisdiction_city"`
+	BusinessCategory      string            `json:"business_category"`
+	RegistrationNumber    string            `json:"registration_number"`
+	IncorporatingAgency   string            `json:"incorporating_agency"`
+	OrganizationContact   *ContactInput     `json:"organization_contact"`
+	TechnicalContact      *ContactInput     `json:"technical_contact"`
+	SkipDuplicateOrgCheck flex.Bool         `json:"skip_duplicate_org_check"`
+	Contacts              []OrgContactInput `json:"contacts"` // seed 004
 }
 
 // trimmed returns a copy with surrounding spaces removed from every text
@@ -113,9 +180,13 @@ type CreditCardInput struct {
 		Month flex.Int `json:"month"`
 		Year  flex.Int `json:"year"`
 	} `json:"expiration"`
-	CVV     string `json:"cvv"`
-	Name    string `json:"name"`
-	ZipCode string `json:"zip_code"`
+	// Seed 004's flat shape; either shape is accepted.
+	ExpirationMonth flex.Int    `json:"expiration_month"`
+	ExpirationYear  flex.Int    `json:"expiration_year"`
+	CVV             flex.String `json:"cvv"` // a string or, as seed 004 sends it, an integer
+	CardholderName  string      `json:"cardholder_name"`
+	Name            string      `json:"name"`
+	ZipCode         string      `json:"zip_code"`
 }
 
 // RequestStatusInput is the body of PUT /request/{id}/status.

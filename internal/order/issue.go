@@ -2,6 +2,8 @@ package order
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -13,7 +15,6 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
-	"github.com/certorder/certorder/internal/policy"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -46,13 +47,16 @@ func (s *Service) readyToIssue(product catalog.Product, org *store.Organization)
 	if !s.Sandbox {
 		return false
 	}
+	if product.OrgValidation == "" {
+		return true
+	}
 	if org == nil {
 		return false
 	}
 	if org.ID == 0 {
 		return true // created with this order; sandbox validates it at once
 	}
-	return orgValidated(org, product.ValidationType, s.now())
+	return orgValidated(org, product.OrgValidation, s.now())
 }
 
 func orgValidated(org *store.Organization, typ string, now time.Time) bool {
@@ -64,11 +68,15 @@ func orgValidated(org *store.Organization, typ string, now time.Time) bool {
 	return false
 }
 
-// validateOrgSandbox grants OV and EV validation for a year, as the
+// SandboxOrgValidations are the organization validations the sandbox
+// grants: every type a product of the catalogue needs.
+var SandboxOrgValidations = []string{"ov", "ev", "cs", "ev_cs"}
+
+// validateOrgSandbox grants every validation type for a year, as the
 // sandbox promises.
 func (s *Service) validateOrgSandbox(ctx context.Context, tx store.Tx, orgID int64) error {
 	now := s.now()
-	for _, typ := range []string{"ov", "ev"} {
+	for _, typ := range SandboxOrgValidations {
 		if err := tx.SetOrgValidation(ctx, store.OrgValidation{OrganizationID: orgID, Type: typ, Status: "active",
 			DateCreated: now, ValidatedUntil: now.AddDate(1, 0, 0)}); err != nil {
 			return err
@@ -78,12 +86,14 @@ func (s *Service) validateOrgSandbox(ctx context.Context, tx store.Tx, orgID int
 }
 
 // certValidity is the certificate's span: from now until the order ends,
-// never beyond the CA/Browser Forum limit in force.
-func (s *Service) certValidity(o *store.Order) (time.Time, time.Time) {
+// never beyond the first certificate's chosen end nor the industry limit.
+func (s *Service) certValidity(product catalog.Product, o *store.Order) (time.Time, time.Time) {
 	nb := s.now().Truncate(time.Second)
-	na := nb.Add(policy.IssueTLSValidity(nb))
-	if end := o.OrderValidTill; !end.IsZero() && end.Before(na) {
-		na = end
+	na := nb.Add(maxCertValidity(product, nb))
+	for _, end := range []time.Time{o.OrderValidTill, o.CertValidTill} {
+		if !end.IsZero() && end.Before(na) {
+			na = end
+		}
 	}
 	return nb, na
 }
@@ -91,24 +101,30 @@ func (s *Service) certValidity(o *store.Order) (time.Time, time.Time) {
 // sign builds, lints and signs the certificate of an order. The serial is
 // random (127 bits); the unique index on serials makes a collision fail the
 // recording transaction instead of producing a duplicate.
-func (s *Service) sign(ctx context.Context, actor Actor, product catalog.Product, o *store.Order, org *store.Organization, csr *x509.CertificateRequest, names []string) (*issuedCert, error) {
-	iss := s.CA.DefaultIssuer()
+func (s *Service) sign(ctx context.Context, actor Actor, product catalog.Product, o *store.Order, org *store.Organization, pub crypto.PublicKey, names []string) (*issuedCert, error) {
+	iss, err := s.issuerFor(product, o)
+	if err != nil {
+		return nil, err
+	}
 	serial, err := ca.NewSerial(s.rand())
 	if err != nil {
 		return nil, errs.Internalf(err, "new serial")
 	}
-	nb, na := s.certValidity(o)
+	nb, na := s.certValidity(product, o)
 	req := ca.LeafRequest{
 		Issuer:        iss,
 		Profile:       ca.Profile(product.Profile),
-		PublicKey:     csr.PublicKey,
+		PublicKey:     pub,
 		Subject:       subjectFor(product, o, org),
 		DNSNames:      names,
+		Emails:        o.Emails,
+		IPAddresses:   parseIPs(o.IPAddresses),
 		NotBefore:     nb,
 		NotAfter:      na,
 		SignatureHash: o.SignatureHash,
 		Serial:        serial,
 	}
+	req.KeyUsage, req.ExtKeyUsage = usagesFor(product, o, pub)
 	der, warnings, err := s.CA.Issue(req)
 	if err != nil {
 		var lintErr *ca.LintError
@@ -133,6 +149,67 @@ func (s *Service) sign(ctx context.Context, actor Actor, product catalog.Product
 	return &issuedCert{cert: cert, der: der, serial: ca.SerialHex(serial), issuer: iss}, nil
 }
 
+// issuerFor is the intermediate chosen by ca_cert_id, or the default one
+// for the product's purpose.
+func (s *Service) issuerFor(product catalog.Product, o *store.Order) (*ca.Issuer, error) {
+	purpose := ca.Purpose(product.Purpose)
+	if o.CACertID != "" {
+		for _, iss := range s.CA.IssuersFor(purpose) {
+			if iss.ID == o.CACertID {
+				return iss, nil
+			}
+		}
+		return nil, errs.Internalf(fmt.Errorf("issuer %s of order %d is gone", o.CACertID, o.ID), "choose issuer")
+	}
+	iss := s.CA.DefaultIssuerFor(purpose)
+	if iss == nil {
+		return nil, errs.Internalf(fmt.Errorf("no issuer for purpose %s", purpose), "choose issuer")
+	}
+	return iss, nil
+}
+
+// usagesFor: the key usages a product asks beyond its profile's default —
+// X9's key_usages and extended_key_usages (seed 004) and the signing-only
+// key of Digital Signature Plus.
+func usagesFor(product catalog.Product, o *store.Order, pub crypto.PublicKey) (x509.KeyUsage, []x509.ExtKeyUsage) {
+	if product.SigningOnly {
+		return x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment, nil
+	}
+	if product.Family != catalog.FamilyX9 {
+		return 0, nil
+	}
+	var ku x509.KeyUsage
+	if _, ok := pub.(*rsa.PublicKey); !ok && len(o.Extra.KeyUsages) > 0 {
+		// An ECDSA TLS key cannot take part in a handshake without signing
+		// (ECDHE-ECDSA, TLS 1.3), and the Baseline Requirements make
+		// digitalSignature mandatory for it: key_agreement_encipherment
+		// alone adds keyAgreement beside it instead of standing alone.
+		ku |= x509.KeyUsageDigitalSignature
+	}
+	for _, k := range o.Extra.KeyUsages {
+		switch k {
+		case "digital_signature":
+			ku |= x509.KeyUsageDigitalSignature
+		case "key_agreement_encipherment":
+			if _, ok := pub.(*rsa.PublicKey); ok {
+				ku |= x509.KeyUsageKeyEncipherment
+			} else {
+				ku |= x509.KeyUsageKeyAgreement
+			}
+		}
+	}
+	var ekus []x509.ExtKeyUsage
+	for _, e := range o.Extra.ExtendedKeyUsages {
+		switch e {
+		case "server_authentication":
+			ekus = append(ekus, x509.ExtKeyUsageServerAuth)
+		case "client_authentication":
+			ekus = append(ekus, x509.ExtKeyUsageClientAuth)
+		}
+	}
+	return ku, ekus
+}
+
 // auditLintFailure records the refused issuance in its own transaction, as
 // the order itself is not written.
 func (s *Service) auditLintFailure(ctx context.Context, actor Actor, o *store.Order, serial *big.Int, lints []string) {
@@ -148,14 +225,23 @@ func (s *Service) auditLintFailure(ctx context.Context, actor Actor, o *store.Or
 
 func subjectFor(product catalog.Product, o *store.Order, org *store.Organization) ca.Subject {
 	sub := ca.Subject{CommonName: o.CommonName}
-	if org == nil || product.ValidationType == "dv" {
+	if org == nil || product.Family == catalog.FamilyDV || product.Profile == string(ca.ProfileSMIMEMailbox) {
+		if product.Profile == string(ca.ProfileSMIMEMailbox) && len(o.Emails) > 0 {
+			sub.CommonName = o.Emails[0] // mailbox-validated: the address is the only identity
+		}
 		return sub
+	}
+	if product.Family == catalog.FamilyCodeSigning {
+		sub.CommonName = org.Name
+	}
+	if product.Family == catalog.FamilyClient {
+		sub.GivenName, sub.Surname = splitPersonName(o.CommonName)
 	}
 	sub.Organization = org.Name
 	sub.Country = strings.ToUpper(org.Country)
 	sub.State = org.State
 	sub.Locality = org.City
-	if product.ValidationType == "ev" {
+	if isEV(product) {
 		sub.BusinessCategory = org.BusinessCategory
 		sub.JurisdictionCountry = strings.ToUpper(org.JurisdictionCountry)
 		sub.JurisdictionState = org.JurisdictionState
@@ -163,6 +249,19 @@ func subjectFor(product catalog.Product, o *store.Order, org *store.Organization
 		sub.RegistrationNumber = org.RegistrationNumber
 	}
 	return sub
+}
+
+// splitPersonName reads a client certificate's common_name as a personal
+// name: the last word is the surname, the words before it the given name.
+// Seed 003 sends one common_name ("Lock Cole") and no separate name fields,
+// while the S/MIME Baseline Requirements want givenName/surname in a
+// sponsor-validated subject. An address is no personal name.
+func splitPersonName(cn string) (given, surname string) {
+	words := strings.Fields(cn)
+	if len(words) == 0 || strings.Contains(cn, "@") {
+		return "", ""
+	}
+	return strings.Join(words[:len(words)-1], " "), words[len(words)-1]
 }
 
 // canonicalCSR re-encodes the CSR as PEM with line breaks, whatever shape
@@ -183,18 +282,23 @@ func (s *Service) issuePending(ctx context.Context, actor Actor, orderID int64) 
 	if !ok || o.Status != store.OrderPending {
 		return nil
 	}
-	org, err := s.Store.Organization(ctx, actor.Account.ID, o.OrganizationID)
-	if err != nil {
-		return fmt.Errorf("read organization %d: %w", o.OrganizationID, err)
+	var org *store.Organization
+	if o.OrganizationID != 0 { // DV orders name none
+		if org, err = s.Store.Organization(ctx, actor.Account.ID, o.OrganizationID); err != nil {
+			return fmt.Errorf("read organization %d: %w", o.OrganizationID, err)
+		}
 	}
 	if !s.readyToIssue(product, org) {
 		return nil
 	}
-	csr, err := ca.ParseCSR(o.CSR)
+	if o.CSR == "" {
+		return nil
+	}
+	pub, err := storedKey(o.CSR)
 	if err != nil {
 		return fmt.Errorf("stored CSR of order %d: %w", o.ID, err)
 	}
-	issued, err := s.sign(ctx, actor, product, o, org, csr, o.DNSNames)
+	issued, err := s.sign(ctx, actor, product, o, org, pub, o.DNSNames)
 	if err != nil {
 		return err
 	}

@@ -74,18 +74,22 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 		if r.Type == store.RequestNew && o.Status == store.OrderNeedsApproval {
 			switch status {
 			case store.RequestApproved:
-				csr, err := ca.ParseCSR(o.CSR)
-				if err != nil {
-					return fmt.Errorf("stored CSR of order %d: %w", o.ID, err)
-				}
 				cert := &store.Certificate{AccountID: o.AccountID, OrderID: o.ID, Status: store.CertPending, CommonName: o.CommonName,
-					DNSNames: o.DNSNames, CSR: o.CSR, SignatureHash: o.SignatureHash, KeySize: ca.KeySize(csr.PublicKey), CreatedAt: now}
+					DNSNames: o.DNSNames, CSR: o.CSR, SignatureHash: o.SignatureHash, CreatedAt: now}
+				o.Status = store.OrderNeedsCSR
+				if o.CSR != "" {
+					pub, err := storedKey(o.CSR)
+					if err != nil {
+						return fmt.Errorf("stored CSR of order %d: %w", o.ID, err)
+					}
+					cert.KeySize = ca.KeySize(pub)
+					o.Status = store.OrderPending
+					approvedOrder = o.ID
+				}
 				if err := tx.CreateCertificate(ctx, cert); err != nil {
 					return err
 				}
 				o.CertificateID = cert.ID
-				o.Status = store.OrderPending
-				approvedOrder = o.ID
 			case store.RequestRejected:
 				o.Status = store.OrderRejected
 			}

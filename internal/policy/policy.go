@@ -57,3 +57,24 @@ func IssueTLSValidity(t time.Time) time.Duration {
 func DCVReuse(t time.Time) time.Duration {
 	return time.Duration(At(t).DCVReuseDays) * 24 * time.Hour
 }
+
+// MaxCodeSigningValidity is the longest span of a code signing
+// certificate whose notBefore is t: 39 months under the Code Signing
+// Baseline Requirements until ballot CSC-31 cut it to 460 days for
+// certificates issued from 2026-03-01. Counted inclusively, like TLS.
+func MaxCodeSigningValidity(t time.Time) time.Duration {
+	if t.Before(day(2026, time.March, 1)) {
+		return 1187*24*time.Hour - time.Second
+	}
+	return 460*24*time.Hour - time.Second
+}
+
+// MaxSMIMEValidity is the S/MIME Baseline Requirements' limit (7.1.2.3,
+// 825 days) for mailbox, organization and sponsor-validated certificates;
+// the client authentication products share it (seed 003: under 825 days).
+const MaxSMIMEValidity = 825*24*time.Hour - time.Second
+
+// MaxX9Validity is the X9 PKI limit from seed 004: one year, 397 days.
+// The X9 hierarchy is not a browser PKI, so SC-081's schedule does not
+// shorten it.
+const MaxX9Validity = 397*24*time.Hour - time.Second

@@ -13,6 +13,10 @@ import (
 // which API error it becomes.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrInsufficientFunds is returned by ChargeBalance when the balance
+// cannot cover the charge; nothing is debited.
+var ErrInsufficientFunds = errors.New("store: insufficient funds")
+
 // ErrConflict is returned when a unique constraint refuses a write.
 var ErrConflict = errors.New("store: conflict")
 
@@ -25,6 +29,11 @@ type Account struct {
 	// lifecycle issue makes it configurable.
 	ApprovalMode      string
 	AllowSkipApproval bool
+	// BalanceCents is what orders paid by "balance" draw on (US cents).
+	BalanceCents int64
+	// RequireUniqueAltOrderID refuses a second order with the same
+	// alternative_order_id, so that clients can retry an order safely.
+	RequireUniqueAltOrderID bool
 }
 
 // Container is a division of an account.
@@ -78,6 +87,7 @@ type APIKey struct {
 
 // Contact is a person attached to an organization or an order.
 type Contact struct {
+	UserID             int64  `json:"user_id,omitempty"` // an existing user of the account, when referenced by id
 	FirstName          string `json:"first_name,omitempty"`
 	LastName           string `json:"last_name,omitempty"`
 	Email              string `json:"email,omitempty"`
@@ -132,6 +142,9 @@ const (
 	OrderRevoked        = "revoked"
 	OrderExpired        = "expired"
 	OrderReissuePending = "reissue_pending"
+	// OrderNeedsCSR: a client or EV code signing order placed without a
+	// CSR waits for one (spec §2.2 lists it among CertCentral's statuses).
+	OrderNeedsCSR = "needs_csr"
 )
 
 // Request statuses and types (spec §3).
@@ -196,6 +209,82 @@ type Order struct {
 	CertificateID               int64
 	CreatedAt                   time.Time
 	UpdatedAt                   time.Time
+
+	Emails           []string // rfc822Name SANs of client certificates
+	IPAddresses      []string // iPAddress SANs of X9 certificates
+	DCVRandomValue   string   // one per order, for the token DCV methods
+	DCVRandomExpires time.Time
+	CACertID         string    // issuing intermediate chosen for the order; "" = the product's default
+	CertValidTill    time.Time // end of the first certificate when cert_validity asked for less; zero = default
+	PriceCents       int64
+	Extra            OrderExtra
+}
+
+// OrderExtra holds the family-specific details of an order that no query
+// filters on; backends store it as one JSON document.
+type OrderExtra struct {
+	OrderValidity        *Validity       `json:"order_validity,omitempty"`
+	CertValidity         *Validity       `json:"cert_validity,omitempty"`
+	DCVEmails            []DCVEmailScope `json:"dcv_emails,omitempty"`
+	TechnicalContact     *Contact        `json:"technical_contact,omitempty"`
+	OrganizationContact  *Contact        `json:"organization_contact,omitempty"`
+	VerifiedContacts     []Contact       `json:"verified_contacts,omitempty"`
+	CSProvisioningMethod string          `json:"cs_provisioning_method,omitempty"`
+	ShipInfo             *ShipInfo       `json:"ship_info,omitempty"`
+	KeyUsages            []string        `json:"key_usages,omitempty"`
+	ExtendedKeyUsages    []string        `json:"extended_key_usages,omitempty"`
+	CSAAgreedTo          bool            `json:"csa_agreed_to,omitempty"`
+	CertificateDCVScope  string          `json:"certificate_dcv_scope,omitempty"`
+	PromoCode            string          `json:"promo_code,omitempty"`
+	VATNumber            string          `json:"vat_number,omitempty"`
+	BillingAddress       *BillingAddress `json:"billing_address,omitempty"`
+	CardholderName       string          `json:"cardholder_name,omitempty"`
+	UseAuthKey           bool            `json:"use_auth_key,omitempty"`
+	EnableGuestAccess    bool            `json:"enable_guest_access,omitempty"`
+}
+
+// Validity is an order_validity or cert_validity object as sent.
+type Validity struct {
+	Years                int    `json:"years,omitempty"`
+	Days                 int    `json:"days,omitempty"`
+	CustomExpirationDate string `json:"custom_expiration_date,omitempty"` // dd MMM YYYY as sent
+}
+
+// DCVEmailScope is one dcv_emails entry of a DV order.
+type DCVEmailScope struct {
+	DNSName     string `json:"dns_name"`
+	EmailDomain string `json:"email_domain"`
+	Email       string `json:"email,omitempty"`
+}
+
+// ShipInfo is where an EV code signing token goes.
+type ShipInfo struct {
+	Name    string `json:"name"`
+	Addr1   string `json:"addr1"`
+	Addr2   string `json:"addr2,omitempty"`
+	City    string `json:"city"`
+	State   string `json:"state"`
+	Zip     string `json:"zip"`
+	Country string `json:"country"`
+	Method  string `json:"method"`
+}
+
+// BillingAddress of a card payment.
+type BillingAddress struct {
+	Address  string `json:"address"`
+	Address2 string `json:"address2,omitempty"`
+	City     string `json:"city"`
+	State    string `json:"state,omitempty"`
+	Country  string `json:"country"`
+	Zip      string `json:"zip,omitempty"`
+}
+
+// Domain is a registrable domain of an account.
+type Domain struct {
+	ID        int64
+	AccountID int64
+	Name      string
+	CreatedAt time.Time
 }
 
 // Request is an approval item attached to an order.
@@ -311,6 +400,8 @@ type Reader interface {
 	FindOrganization(ctx context.Context, accountID int64, name, address, city, state, country string) (*Organization, error)
 	Order(ctx context.Context, accountID, id int64) (*Order, error)
 	OrderByCertificate(ctx context.Context, accountID int64, serialHex, thumbprint string) (*Order, error)
+	// OrderByAlternativeID finds the newest order with that alternative_order_id.
+	OrderByAlternativeID(ctx context.Context, accountID int64, altID string) (*Order, error)
 	Orders(ctx context.Context, accountID int64, f OrderFilter, page Page) ([]Order, int, error)
 	Request(ctx context.Context, accountID, id int64) (*Request, error)
 	RequestsForOrder(ctx context.Context, accountID, orderID int64) ([]Request, error)
@@ -330,6 +421,12 @@ type Writer interface {
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	CreateOrganization(ctx context.Context, o *Organization) error
 	SetOrgValidation(ctx context.Context, v OrgValidation) error
+	// ChargeBalance adds delta (negative to debit) to the account balance;
+	// a debit the balance cannot cover fails with ErrInsufficientFunds.
+	ChargeBalance(ctx context.Context, accountID, deltaCents int64) error
+	SetAccountOptions(ctx context.Context, a *Account) error
+	// EnsureDomain returns the account's domain of that name, creating it.
+	EnsureDomain(ctx context.Context, accountID int64, name string, at time.Time) (*Domain, error)
 	CreateOrder(ctx context.Context, o *Order) error
 	UpdateOrder(ctx context.Context, o *Order) error
 	CreateRequest(ctx context.Context, r *Request) error

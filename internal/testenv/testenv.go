@@ -38,6 +38,7 @@ type Server struct {
 	cancel context.CancelFunc
 	done   chan error
 	addr   string
+	opts   Options // reused by Restart
 }
 
 // Options tune a test server.
@@ -46,6 +47,10 @@ type Options struct {
 	DataDir  string // reuse a directory (restart tests); default t.TempDir()
 	AdminKey string
 	Now      func() time.Time
+	// Account options (see app.Config).
+	ApprovalMode            string
+	RequireUniqueAltOrderID bool
+	InitialBalanceCents     int64
 }
 
 // Start starts a server and stops it when the test ends.
@@ -57,7 +62,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.AdminKey == "" {
 		opts.AdminKey = "TESTADMINKEY" + strings.Repeat("0", 40)
 	}
-	s := &Server{DataDir: opts.DataDir, AdminKey: opts.AdminKey, Sandbox: opts.Sandbox, t: t}
+	s := &Server{DataDir: opts.DataDir, AdminKey: opts.AdminKey, Sandbox: opts.Sandbox, t: t, opts: opts}
 	s.start(opts, "127.0.0.1:0")
 	t.Cleanup(s.Stop)
 	return s
@@ -76,6 +81,8 @@ func (s *Server) start(opts Options, addr string) {
 		DataDir: opts.DataDir, PublicURL: s.URL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
 		// An RSA issuer signs every hash the seeds allow; a P-256 root is fast to make.
 		IssuerKeyType: ca.KeyRSA2048, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
+		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
+		InitialBalanceCents: opts.InitialBalanceCents,
 	})
 	if err != nil {
 		ln.Close()
@@ -109,7 +116,7 @@ func (s *Server) Stop() {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
-	s.start(Options{Sandbox: s.Sandbox, DataDir: s.DataDir, AdminKey: s.AdminKey}, s.addr)
+	s.start(s.opts, s.addr)
 }
 
 // Do sends a request with the admin key and returns status and body.

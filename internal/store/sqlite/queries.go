@@ -123,15 +123,16 @@ func (q *queries) AccountCount(ctx context.Context) (int, error) {
 	return n, err
 }
 
-const accountCols = `id, name, approval_mode, allow_skip_approval, created_at`
+const accountCols = `id, name, approval_mode, allow_skip_approval, created_at, balance_cents, require_unique_alternative_order_id`
 
 func scanAccount(row interface{ Scan(...any) error }) (*store.Account, error) {
 	var a store.Account
 	var created string
-	var skip int
-	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created); err != nil {
+	var skip, unique int
+	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created, &a.BalanceCents, &unique); err != nil {
 		return nil, err
 	}
+	a.RequireUniqueAltOrderID = unique != 0
 	a.AllowSkipApproval = skip != 0
 	a.CreatedAt = parseTS(created)
 	return &a, nil
@@ -157,8 +158,9 @@ func (q *queries) CreateAccount(ctx context.Context, a *store.Account) error {
 	if a.ApprovalMode == "" {
 		a.ApprovalMode = "one_step"
 	}
-	id, err := q.insert(ctx, "account", `INSERT INTO accounts(name, approval_mode, allow_skip_approval, created_at) VALUES (?,?,?,?)`,
-		a.Name, a.ApprovalMode, b2i(a.AllowSkipApproval), ts(a.CreatedAt))
+	id, err := q.insert(ctx, "account", `INSERT INTO accounts(name, approval_mode, allow_skip_approval, created_at,
+		balance_cents, require_unique_alternative_order_id) VALUES (?,?,?,?,?,?)`,
+		a.Name, a.ApprovalMode, b2i(a.AllowSkipApproval), ts(a.CreatedAt), a.BalanceCents, b2i(a.RequireUniqueAltOrderID))
 	a.ID = id
 	return err
 }
@@ -387,19 +389,27 @@ const orderCols = `id, account_id, container_id, user_id, organization_id, produ
 	server_platform_id, signature_hash, profile_option, validity_years, validity_days, custom_expiration_date, order_valid_till, comments,
 	auto_renew, custom_renewal_message, disable_renewal_notifications, additional_emails, locale, renewal_of_order_id, renewed_thumbprint,
 	is_renewed, renewed_order_id, payment_method, card_last4, dcv_method, disable_ct, apply_cr_discount, cr_serial_number, skip_approval,
-	custom_fields, alternative_order_id, certificate_id, created_at, updated_at`
+	custom_fields, alternative_order_id, certificate_id, created_at, updated_at,
+	emails, ip_addresses, dcv_random_value, dcv_random_expires, ca_cert_id, cert_valid_till, price_cents, extra`
 
 func scanOrder(row interface{ Scan(...any) error }) (*store.Order, error) {
 	var o store.Order
 	var dns, ous, emails, fields, validTill, created, updated string
+	var certEmails, ips, dcvExpires, certTill, extra string
 	var disableNotif, isRenewed, disableCT, crDiscount, skip int
 	if err := row.Scan(&o.ID, &o.AccountID, &o.ContainerID, &o.UserID, &o.OrganizationID, &o.ProductNameID, &o.Status, &o.CommonName, &dns, &ous, &o.CSR,
 		&o.ServerPlatformID, &o.SignatureHash, &o.ProfileOption, &o.ValidityYears, &o.ValidityDays, &o.CustomExpirationDate, &validTill, &o.Comments,
 		&o.AutoRenew, &o.CustomRenewalMessage, &disableNotif, &emails, &o.Locale, &o.RenewalOfOrderID, &o.RenewedThumbprint,
 		&isRenewed, &o.RenewedOrderID, &o.PaymentMethod, &o.CardLast4, &o.DCVMethod, &disableCT, &crDiscount, &o.CRSerialNumber, &skip,
-		&fields, &o.AlternativeOrderID, &o.CertificateID, &created, &updated); err != nil {
+		&fields, &o.AlternativeOrderID, &o.CertificateID, &created, &updated,
+		&certEmails, &ips, &o.DCVRandomValue, &dcvExpires, &o.CACertID, &certTill, &o.PriceCents, &extra); err != nil {
 		return nil, err
 	}
+	o.Emails = unjs[[]string](certEmails)
+	o.IPAddresses = unjs[[]string](ips)
+	o.DCVRandomExpires = parseTS(dcvExpires)
+	o.CertValidTill = parseTS(certTill)
+	o.Extra = unjs[store.OrderExtra](extra)
 	o.DNSNames = unjs[[]string](dns)
 	o.OrganizationUnits = unjs[[]string](ous)
 	o.AdditionalEmails = unjs[[]string](emails)
@@ -419,7 +429,9 @@ func orderArgs(o *store.Order) []any {
 		o.ServerPlatformID, o.SignatureHash, o.ProfileOption, o.ValidityYears, o.ValidityDays, o.CustomExpirationDate, ts(o.OrderValidTill), o.Comments,
 		o.AutoRenew, o.CustomRenewalMessage, b2i(o.DisableRenewalNotifications), js(nonNil(o.AdditionalEmails)), o.Locale, o.RenewalOfOrderID, o.RenewedThumbprint,
 		b2i(o.IsRenewed), o.RenewedOrderID, o.PaymentMethod, o.CardLast4, o.DCVMethod, b2i(o.DisableCT), b2i(o.ApplyCRDiscount), o.CRSerialNumber, b2i(o.SkipApproval),
-		js(nonNilFields(o.CustomFields)), o.AlternativeOrderID, o.CertificateID, ts(o.CreatedAt), ts(o.UpdatedAt)}
+		js(nonNilFields(o.CustomFields)), o.AlternativeOrderID, o.CertificateID, ts(o.CreatedAt), ts(o.UpdatedAt),
+		js(nonNil(o.Emails)), js(nonNil(o.IPAddresses)), o.DCVRandomValue, tsOrEmpty(o.DCVRandomExpires), o.CACertID,
+		tsOrEmpty(o.CertValidTill), o.PriceCents, js(o.Extra)}
 }
 
 func nonNil(s []string) []string {
@@ -434,6 +446,64 @@ func nonNilFields(s []store.CustomField) []store.CustomField {
 		return []store.CustomField{}
 	}
 	return s
+}
+
+// tsOrEmpty stores a zero time as ” so that it reads back as zero.
+func tsOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return ts(t)
+}
+
+func (q *queries) OrderByAlternativeID(ctx context.Context, accountID int64, altID string) (*store.Order, error) {
+	o, err := scanOrder(q.q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders
+		WHERE account_id = ? AND alternative_order_id = ? AND alternative_order_id <> '' ORDER BY id DESC LIMIT 1`, accountID, altID))
+	if err != nil {
+		return nil, notFound(err, "order")
+	}
+	return o, nil
+}
+
+func (q *queries) ChargeBalance(ctx context.Context, accountID, delta int64) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE accounts SET balance_cents = balance_cents + ?
+		WHERE id = ? AND balance_cents + ? >= 0`, delta, accountID, delta)
+	if err != nil {
+		return writeErr(err, "charge balance")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return writeErr(err, "charge balance")
+	}
+	if n == 0 {
+		if _, err := q.Account(ctx, accountID); err != nil {
+			return err
+		}
+		return store.ErrInsufficientFunds
+	}
+	return nil
+}
+
+func (q *queries) EnsureDomain(ctx context.Context, accountID int64, name string, at time.Time) (*store.Domain, error) {
+	// A domain the account already has is not an error: the insert then
+	// touches no row, so this cannot go through q.exec.
+	if _, err := q.q.ExecContext(ctx, `INSERT INTO domains(account_id, name, created_at) VALUES (?,?,?)
+		ON CONFLICT (account_id, name) DO NOTHING`, accountID, name, ts(at)); err != nil {
+		return nil, writeErr(err, "create domain")
+	}
+	d := &store.Domain{AccountID: accountID, Name: name}
+	var created string
+	if err := q.q.QueryRowContext(ctx, `SELECT id, created_at FROM domains WHERE account_id = ? AND name = ?`, accountID, name).Scan(&d.ID, &created); err != nil {
+		return nil, notFound(err, "domain")
+	}
+	d.CreatedAt = parseTS(created)
+	return d, nil
+}
+
+func (q *queries) SetAccountOptions(ctx context.Context, a *store.Account) error {
+	return q.exec(ctx, "update account", `UPDATE accounts SET approval_mode = ?, allow_skip_approval = ?,
+		require_unique_alternative_order_id = ? WHERE id = ?`,
+		a.ApprovalMode, b2i(a.AllowSkipApproval), b2i(a.RequireUniqueAltOrderID), a.ID)
 }
 
 func (q *queries) CreateOrder(ctx context.Context, o *store.Order) error {

@@ -137,3 +137,33 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("order after reopen: %v", err)
 	}
 }
+
+// A domain is recorded once per account; naming it again returns the same
+// row, and another account gets its own.
+func TestEnsureDomainIsIdempotent(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	a1, _ := seed(t, s, "one")
+	a2, _ := seed(t, s, "two")
+	ensure := func(acct int64, name string) *store.Domain {
+		t.Helper()
+		var d *store.Domain
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			d, err = tx.EnsureDomain(ctx, acct, name, time.Now())
+			return err
+		})
+		if err != nil {
+			t.Fatalf("EnsureDomain(%d, %s): %v", acct, name, err)
+		}
+		return d
+	}
+	first := ensure(a1, "example.com")
+	again := ensure(a1, "example.com")
+	if first.ID == 0 || again.ID != first.ID || !again.CreatedAt.Equal(first.CreatedAt) {
+		t.Fatalf("second EnsureDomain gave %+v, first %+v", again, first)
+	}
+	if other := ensure(a2, "example.com"); other.ID == first.ID || other.AccountID != a2 {
+		t.Fatalf("other account shares the domain row: %+v", other)
+	}
+}
