@@ -224,7 +224,7 @@ func (s *Server) productView(p catalog.Product, full bool) productInfoView {
 		CustomExpirationDateAllowed: p.MaxCustomDays > 0 || p.OrderValidity, CSRRequired: p.CSRRequired, AllowAutoRenew: true,
 		AllowedCACerts: []caCertChoice{}, AllowedDCVMethods: p.DCVMethods, DCVMethodRequired: p.DCVRequired,
 		IPAddressesAllowed: p.IPAddresses, MaxOrderValidityDays: p.MaxOrderDays,
-		MaxCertificateValidityDays: int(order.MaxCertValidity(p, s.Now()).Hours()/24) + 1,
+		MaxCertificateValidityDays: order.MaxCertValidityDays(p, s.Now()),
 		Price:                      float64(p.PriceCents) / 100, Currency: "USD"}
 	v.SignatureHashTypes.DefaultHashTypeID = p.DefaultHash
 	for _, h := range p.HashTypes {

@@ -164,9 +164,11 @@ func checkCertValidity(cv *ValidityInput, o *store.Order, now time.Time, list *e
 	}
 }
 
-// MaxCertValidity is maxCertValidity for the product catalogue's views.
-func MaxCertValidity(product catalog.Product, nb time.Time) time.Duration {
-	return maxCertValidity(product, nb)
+// MaxCertValidityDays is the longest certificate of the product issued at
+// nb, in whole days, for GET /product.
+func MaxCertValidityDays(product catalog.Product, nb time.Time) int {
+	const day = 24 * time.Hour
+	return int((maxCertValidity(product, nb) + day - 1) / day)
 }
 
 // maxCertValidity is the span certorder gives a certificate of the product
