@@ -194,6 +194,9 @@ func OneLine(p string) string { return strings.ReplaceAll(p, "\n", "") }
 // result on the certificate.
 func RequireLintClean(t testing.TB, der []byte) {
 	t.Helper()
+	if _, ok := lintedClean.Load(string(der)); ok {
+		return
+	}
 	errs, _, err := ca.LintCertificate(der)
 	if err != nil {
 		t.Fatalf("lint: %v", err)
@@ -201,7 +204,13 @@ func RequireLintClean(t testing.TB, der []byte) {
 	if len(errs) > 0 {
 		t.Fatalf("zlint errors on issued certificate: %v", errs)
 	}
+	lintedClean.Store(string(der), true)
 }
+
+// lintedClean holds the DER of certificates already found clean: every
+// test meets the same roots and intermediates, and a certificate's lint
+// result never changes, so each is linted once per test binary.
+var lintedClean sync.Map
 
 // ParsePEMChain decodes every CERTIFICATE block, failing on anything else.
 func ParsePEMChain(t testing.TB, data []byte) []*x509.Certificate {

@@ -102,7 +102,7 @@ func TestAccountTwoStepApproval(t *testing.T) {
 		b := counts(t, srv)
 		o := createOK(t, srv, "client_authentication_plus", mustJSON(t, clBody(csr)))
 		o.requireKeys(t, "id", "certificate_id", "certificate_chain")
-		chain := fam2Chain(t, o, "Lock Cole")
+		chain := o.requireChain(t, "Lock Cole")
 		clCheckLeaf(t, "client_authentication_plus", chain, []string{clEmail}, "Lock Cole", orgName, "")
 		requireTally(t, srv, b, tally{orders: 1})
 	})
@@ -215,7 +215,7 @@ func TestAccountAutoApproval(t *testing.T) {
 		b := counts(t, srv)
 		got := createOK(t, srv, "class1_smime", mustJSON(t, clBody(csr)))
 		got.requireKeys(t, "id", "certificate_id", "certificate_chain")
-		fam2Chain(t, got, clEmail)
+		got.requireChain(t, clEmail)
 		requireTally(t, srv, b, tally{orders: 1})
 	})
 }
@@ -366,7 +366,7 @@ func TestAccountUniqueAltOrderID(t *testing.T) {
 		m["credit_card"] = map[string]any{"number": "4111111111111111", "expiration": map[string]any{"month": 12, "year": 2099}, "cvv": "123"}
 		got := createOK(t, srv, "class1_smime", mustJSON(t, m))
 		got.requireKeys(t, "id", "certificate_id", "certificate_chain")
-		fam2Chain(t, got, clEmail)
+		got.requireChain(t, clEmail)
 		if c := cents(t); c != bal {
 			t.Errorf("a card order moved the balance from %d to %d cents", bal, c)
 		}

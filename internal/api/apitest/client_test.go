@@ -289,7 +289,7 @@ func TestClientOrders(t *testing.T) {
 				b := counts(t, srv)
 				got := createOK(t, srv, tc.product, mustJSON(t, m))
 				got.requireKeys(t, "id", "certificate_id", "certificate_chain")
-				chain := fam2Chain(t, got, cn)
+				chain := got.requireChain(t, cn)
 				requireTally(t, srv, b, tally{orders: 1})
 				fam2SameKey(t, chain[0], tc.key.Public())
 				clCheckLeaf(t, tc.product, chain, emails, "Lock Cole", orgName, end)

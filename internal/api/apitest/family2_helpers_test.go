@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -140,74 +139,6 @@ func fam2PutCSR(t *testing.T, srv *testenv.Server, orderID int64, csr string) (i
 	return srv.Do("PUT", orderPath+itoa(orderID)+"/csr", mustJSON(t, map[string]any{"csr": csr}))
 }
 
-// fam2LintedCAs holds the CA certificates already linted clean: every test
-// meets the same root and intermediates, and linting them once per binary
-// is as good as linting them each time.
-var fam2LintedCAs sync.Map
-
-// fam2Lint lints a certificate with testenv.RequireLintClean (zlint with
-// the TLS, S/MIME and code-signing lints).
-func fam2Lint(t *testing.T, c *x509.Certificate) {
-	t.Helper()
-	if c.IsCA {
-		if _, ok := fam2LintedCAs.Load(string(c.Raw)); ok {
-			return
-		}
-	}
-	testenv.RequireLintClean(t, c.Raw)
-	if c.IsCA {
-		fam2LintedCAs.Store(string(c.Raw), true)
-	}
-}
-
-// fam2Chain is created.requireChain with fam2Lint: the immediate variant's
-// certificate_id and certificate_chain (leaf, intermediate, root), each
-// element signed by the next, every certificate linted.
-func fam2Chain(t *testing.T, c created, cn string) []*x509.Certificate {
-	t.Helper()
-	if c.CertificateID <= 0 {
-		t.Fatalf("immediate issuance without certificate_id")
-	}
-	if len(c.CertificateChain) != 3 {
-		t.Fatalf("certificate_chain has %d elements, want 3", len(c.CertificateChain))
-	}
-	var certs []*x509.Certificate
-	for i, e := range c.CertificateChain {
-		blocks := testenv.ParsePEMChain(t, []byte(e.PEM))
-		if len(blocks) != 1 {
-			t.Fatalf("chain element %d holds %d certificates", i, len(blocks))
-		}
-		if e.SubjectCommonName != blocks[0].Subject.CommonName {
-			t.Errorf("chain element %d: subject_common_name %q, certificate CN %q", i, e.SubjectCommonName, blocks[0].Subject.CommonName)
-		}
-		fam2Lint(t, blocks[0])
-		certs = append(certs, blocks[0])
-	}
-	if c.CertificateChain[0].SubjectCommonName != cn {
-		t.Errorf("leaf subject_common_name = %q, want %q", c.CertificateChain[0].SubjectCommonName, cn)
-	}
-	fam2ChainShape(t, certs)
-	return certs
-}
-
-// fam2ChainShape: each element signs the one before, the last is a
-// self-signed root, the first is no CA.
-func fam2ChainShape(t *testing.T, chain []*x509.Certificate) {
-	t.Helper()
-	for i := 0; i+1 < len(chain); i++ {
-		if err := chain[i].CheckSignatureFrom(chain[i+1]); err != nil {
-			t.Errorf("chain element %d is not signed by element %d: %v", i, i+1, err)
-		}
-	}
-	root := chain[len(chain)-1]
-	if !root.IsCA || root.CheckSignatureFrom(root) != nil || string(root.RawSubject) != string(root.RawIssuer) {
-		t.Errorf("last chain element %q is not a self-signed root", root.Subject.CommonName)
-	}
-	if chain[0].IsCA {
-		t.Errorf("leaf is a CA certificate")
-	}
-}
-
 // fam2IssuedChain downloads the order's certificate as pem_all, checks
 // that each element signs the one before and that the last is a
 // self-signed root, and lints every certificate.
@@ -222,9 +153,9 @@ func fam2IssuedChain(t *testing.T, srv *testenv.Server, orderID int64) []*x509.C
 		t.Fatalf("pem_all of order %d holds %d certificates, want leaf, intermediate, root", orderID, len(chain))
 	}
 	for _, c := range chain {
-		fam2Lint(t, c)
+		testenv.RequireLintClean(t, c.Raw)
 	}
-	fam2ChainShape(t, chain)
+	requireChainShape(t, chain)
 	return chain
 }
 

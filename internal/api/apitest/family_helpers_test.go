@@ -7,7 +7,6 @@ package apitest
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/json"
@@ -220,20 +219,6 @@ func dvcsPrice(t *testing.T, srv *testenv.Server, product string) int64 {
 	return int64(math.Round(*v.Price * 100))
 }
 
-var dvcsLinted sync.Map // sha256 of DER → true, so that the shared root and intermediates are linted once
-
-// dvcsLint lints a certificate with zlint (errors fail the test); a
-// certificate already found clean is not linted again.
-func dvcsLint(t *testing.T, der []byte) {
-	t.Helper()
-	sum := sha256.Sum256(der)
-	if _, ok := dvcsLinted.Load(sum); ok {
-		return
-	}
-	testenv.RequireLintClean(t, der)
-	dvcsLinted.Store(sum, true)
-}
-
 // dvcsVerify builds the chain leaf → intermediate → root with crypto/x509
 // for the given usage, trusting only the root.
 func dvcsVerify(t *testing.T, chain []*x509.Certificate, usage x509.ExtKeyUsage, dnsName string) {
@@ -259,46 +244,15 @@ func dvcsVerify(t *testing.T, chain []*x509.Certificate, usage x509.ExtKeyUsage,
 // self-signed) and verifies it for usage.
 func dvcsChain(t *testing.T, a dvcsAnswer, leafCN string, usage x509.ExtKeyUsage, dnsName string) []*x509.Certificate {
 	t.Helper()
-	if a.CertificateID <= 0 {
-		t.Fatalf("immediate issuance without certificate_id")
-	}
-	if len(a.CertificateChain) != 3 {
-		t.Fatalf("certificate_chain has %d elements, want 3", len(a.CertificateChain))
-	}
-	var certs []*x509.Certificate
-	for i, e := range a.CertificateChain {
-		got := testenv.ParsePEMChain(t, []byte(e.PEM))
-		if len(got) != 1 {
-			t.Fatalf("chain element %d holds %d certificates", i, len(got))
-		}
-		if e.SubjectCommonName != got[0].Subject.CommonName {
-			t.Errorf("chain element %d: subject_common_name %q, certificate CN %q", i, e.SubjectCommonName, got[0].Subject.CommonName)
-		}
-		dvcsLint(t, got[0].Raw)
-		certs = append(certs, got[0])
-	}
-	if a.CertificateChain[0].SubjectCommonName != leafCN {
-		t.Errorf("leaf subject_common_name = %q, want %q", a.CertificateChain[0].SubjectCommonName, leafCN)
-	}
-	dvcsCheckChain(t, certs, usage, dnsName)
+	certs := a.requireChain(t, leafCN)
+	dvcsVerify(t, certs, usage, dnsName)
 	return certs
 }
 
 // dvcsCheckChain checks a parsed chain (already linted).
 func dvcsCheckChain(t *testing.T, certs []*x509.Certificate, usage x509.ExtKeyUsage, dnsName string) {
 	t.Helper()
-	for i := 0; i+1 < len(certs); i++ {
-		if err := certs[i].CheckSignatureFrom(certs[i+1]); err != nil {
-			t.Errorf("chain element %d is not signed by element %d: %v", i, i+1, err)
-		}
-	}
-	root := certs[len(certs)-1]
-	if !root.IsCA || root.CheckSignatureFrom(root) != nil || string(root.RawSubject) != string(root.RawIssuer) {
-		t.Errorf("last chain element %q is not a self-signed root", root.Subject.CommonName)
-	}
-	if certs[0].IsCA {
-		t.Errorf("leaf is a CA certificate")
-	}
+	requireChainShape(t, certs)
 	dvcsVerify(t, certs, usage, dnsName)
 }
 
@@ -314,7 +268,7 @@ func dvcsDownload(t *testing.T, srv *testenv.Server, certID int64) []*x509.Certi
 		t.Fatalf("pem_all holds %d certificates, want 3", len(certs))
 	}
 	for _, c := range certs {
-		dvcsLint(t, c.Raw)
+		testenv.RequireLintClean(t, c.Raw)
 	}
 	return certs
 }

@@ -190,19 +190,26 @@ func (c created) requireChain(t *testing.T, cn string) []*x509.Certificate {
 	if c.CertificateChain[0].SubjectCommonName != cn {
 		t.Errorf("leaf subject_common_name = %q, want %q", c.CertificateChain[0].SubjectCommonName, cn)
 	}
-	for i := 0; i+1 < len(certs); i++ {
-		if err := certs[i].CheckSignatureFrom(certs[i+1]); err != nil {
+	requireChainShape(t, certs)
+	return certs
+}
+
+// requireChainShape: each element signs the one before, the last is a
+// self-signed root, the first is no CA.
+func requireChainShape(t *testing.T, chain []*x509.Certificate) {
+	t.Helper()
+	for i := 0; i+1 < len(chain); i++ {
+		if err := chain[i].CheckSignatureFrom(chain[i+1]); err != nil {
 			t.Errorf("chain element %d is not signed by element %d: %v", i, i+1, err)
 		}
 	}
-	root := certs[len(certs)-1]
+	root := chain[len(chain)-1]
 	if !root.IsCA || root.CheckSignatureFrom(root) != nil || string(root.RawSubject) != string(root.RawIssuer) {
 		t.Errorf("last chain element %q is not a self-signed root", root.Subject.CommonName)
 	}
-	if certs[0].IsCA {
+	if chain[0].IsCA {
 		t.Errorf("leaf is a CA certificate")
 	}
-	return certs
 }
 
 // tally is page.total of the order, request and organization lists.
