@@ -399,7 +399,7 @@ func TestClientOrders(t *testing.T) {
 		pubPEM := testenv.OneLine(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})))
 		bad := func(f string) []string { return []string{"invalid_value:" + f} }
 		missing := func(f string) []string { return []string{"missing_field:" + f} }
-		cases := []fam2Reject{
+		cases := []rejectCase{
 			{name: "emails missing", mutate: delCert("emails"), codes: missing("emails")},
 			{name: "emails empty", mutate: setCert("emails", []any{}), codes: missing("emails")},
 			{name: "emails blank", mutate: setCert("emails", []any{" "}), codes: missing("emails")},
@@ -437,7 +437,7 @@ func TestClientOrders(t *testing.T) {
 				mutate: all(delCert("emails"), setCert("signature_hash", "sha384"), set("validity_years", 3)),
 				codes:  []string{"missing_field:emails", "invalid_value:signature_hash", "invalid_value:validity_years"}},
 		}
-		fam2RunRejects(t, srv, "client_premium", func() map[string]any { return clBody(k.p256CSR) }, cases)
+		runRejects(t, srv, "client_premium", func() map[string]any { return clBody(k.p256CSR) }, cases)
 	})
 
 	t.Run("without CSR", func(t *testing.T) { clWithoutCSR(t, srv, k, orgName, inYear) })

@@ -94,11 +94,11 @@ func makeCSKeys(t *testing.T) csKeys {
 	}
 }
 
-func csRejectCases(k csKeys) []dvcsCase {
+func csRejectCases(k csKeys) []rejectCase {
 	bad := func(f string) []string { return []string{"invalid_value:" + f} }
 	missing := func(f string) []string { return []string{"missing_field:" + f} }
 	ev := "code_signing_ev"
-	return []dvcsCase{
+	return []rejectCase{
 		// hash
 		{name: "hash/sha384", mutate: setCert("signature_hash", "sha384"), codes: bad("signature_hash")},
 		{name: "hash/sha512", mutate: setCert("signature_hash", "sha512"), codes: bad("signature_hash")},
@@ -260,7 +260,7 @@ func TestCodeSigningOrders(t *testing.T) {
 	k := makeCSKeys(t)
 
 	t.Run("rejected", func(t *testing.T) {
-		dvcsReject(t, srv, "code_signing", func() map[string]any { return csBase(k.p256) }, csRejectCases(k))
+		runRejects(t, srv, "code_signing", func() map[string]any { return csBase(k.p256) }, csRejectCases(k))
 	})
 
 	t.Run("accepted", func(t *testing.T) {

@@ -89,11 +89,11 @@ func dvContact(drop string) map[string]any {
 	return c
 }
 
-func dvRejectCases(rsa2048 string) []dvcsCase {
+func dvRejectCases(rsa2048 string) []rejectCase {
 	bad := func(f string) []string { return []string{"invalid_value:" + f} }
 	missing := func(f string) []string { return []string{"missing_field:" + f} }
 	exceeds := []string{"cert_validity_exceeds_order_validity"}
-	return []dvcsCase{
+	return []rejectCase{
 		// order validity (multi-year plan)
 		{name: "validity/years 4", mutate: dvOV("years", 4), codes: bad("order_validity")},
 		{name: "validity/years 0", mutate: dvOV("years", 0), codes: bad("order_validity")},
@@ -324,7 +324,7 @@ func TestDVOrders(t *testing.T) {
 	rsa2048 := testenv.CSR(t, testenv.RSAKey(t), "ignored.example.org")
 
 	t.Run("rejected", func(t *testing.T) {
-		dvcsReject(t, srv, "ssl_dv_geotrust", func() map[string]any { return dvBase(p256) }, dvRejectCases(rsa2048))
+		runRejects(t, srv, "ssl_dv_geotrust", func() map[string]any { return dvBase(p256) }, dvRejectCases(rsa2048))
 	})
 
 	t.Run("accepted", func(t *testing.T) {

@@ -18,21 +18,11 @@ import (
 	"github.com/certorder/certorder/internal/testenv"
 )
 
-// fam2Reject is one body that must be refused with an exact envelope and
-// must write nothing.
-type fam2Reject struct {
-	name    string
-	product string                 // default: the table's product
-	mutate  func(m map[string]any) // applied to a fresh base body
-	status  int                    // default 400
-	codes   []string
-}
-
-// fam2RunRejects sends every case built from base and checks the envelope
+// runRejects sends every case built from base and checks the envelope
 // and that the order, request and organization totals did not move. The
 // cases run in parallel (none of them may write anything); when all are
 // done, the totals and the balance must be where they started.
-func fam2RunRejects(t *testing.T, srv *testenv.Server, product string, base func() map[string]any, cases []fam2Reject) {
+func runRejects(t *testing.T, srv *testenv.Server, product string, base func() map[string]any, cases []rejectCase) {
 	t.Helper()
 	before, bal := counts(t, srv), fam2Balance(t, srv)
 	t.Cleanup(func() {

@@ -355,15 +355,6 @@ func csRSA3072(t *testing.T) *rsa.PrivateKey {
 	return csRSAKey
 }
 
-// dvcsCase is one request that must be refused.
-type dvcsCase struct {
-	name    string
-	product string
-	mutate  func(map[string]any)
-	status  int // default 400
-	codes   []string
-}
-
 // dvcsCounter follows the order, request and organization totals across
 // the sequential cases of a table, reading them once per case.
 type dvcsCounter struct {
@@ -395,39 +386,5 @@ func (c *dvcsCounter) expect(t *testing.T, delta tally) {
 	c.cur = got
 	if got != want {
 		t.Errorf("after the request: %v; before: %v; want %v", got, before, want)
-	}
-}
-
-// dvcsReject runs a table of refusals against base bodies of defProduct:
-// exact status and codes, nothing written (order, request and organization
-// totals), balance untouched.
-func dvcsReject(t *testing.T, srv *testenv.Server, defProduct string, base func() map[string]any, cases []dvcsCase) {
-	t.Helper()
-	balance := dvcsBalance(t, srv)
-	before := counts(t, srv)
-	n := &dvcsCounter{srv: srv, cur: before}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			n.track(t)
-			product := tc.product
-			if product == "" {
-				product = defProduct
-			}
-			m := base()
-			if tc.mutate != nil {
-				tc.mutate(m)
-			}
-			want := tc.status
-			if want == 0 {
-				want = http.StatusBadRequest
-			}
-			status, hdr, body := dvcsPost(t, srv, product, m)
-			n.expect(t, tally{})
-			requireErrors(t, status, hdr, body, want, tc.codes...)
-		})
-	}
-	requireTally(t, srv, before, tally{})
-	if got := dvcsBalance(t, srv); got != balance {
-		t.Errorf("refused orders moved the balance from %d to %d cents", balance, got)
 	}
 }

@@ -59,7 +59,7 @@ type rejectCase struct {
 	method  string                 // default POST
 	path    string                 // default the order path of product
 	key     *string                // default the admin key
-	status  int
+	status  int                    // runRejects: default 400
 	codes   []string
 }
 

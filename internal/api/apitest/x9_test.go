@@ -601,7 +601,7 @@ func TestX9Orders(t *testing.T) {
 		contacts := func(cs ...any) func(map[string]any) {
 			return set("organization", map[string]any{"id": 1, "contacts": cs})
 		}
-		cases := []fam2Reject{
+		cases := []rejectCase{
 			{name: "private IP 10.0.0.1", mutate: setCert("dns_names", []any{"10.0.0.1"}), codes: bad("dns_names")},
 			{name: "documentation IP 192.0.2.1", mutate: setCert("dns_names", []any{"sub.example.com", "192.0.2.1"}), codes: bad("dns_names")},
 			{name: "loopback 127.0.0.1", mutate: setCert("dns_names", []any{"127.0.0.1"}), codes: bad("dns_names")},
@@ -654,13 +654,13 @@ func TestX9Orders(t *testing.T) {
 		if x9HashFor(otherCert) != "sha256" {
 			// The ECC issuer cannot sign the seed's sha256.
 			cases = append(cases,
-				fam2Reject{name: "ca_cert_id of an issuer that cannot sign sha256", codes: bad("signature_hash"),
+				rejectCase{name: "ca_cert_id of an issuer that cannot sign sha256", codes: bad("signature_hash"),
 					mutate: all(setCert("ca_cert_id", other.ID), setCert("key_usages", []any{"digital_signature"}))},
-				fam2Reject{name: "ca_cert_id of an issuer that cannot sign sha256, without skip_approval", codes: bad("signature_hash"),
+				rejectCase{name: "ca_cert_id of an issuer that cannot sign sha256, without skip_approval", codes: bad("signature_hash"),
 					mutate: all(setCert("ca_cert_id", other.ID), setCert("key_usages", []any{"digital_signature"}), del("skip_approval"))})
 		}
 		cases = append(cases, x9CardRejects()...)
-		fam2RunRejects(t, srv, "x9_pki", func() map[string]any { return x9Body(p256CSR, uid) }, cases)
+		runRejects(t, srv, "x9_pki", func() map[string]any { return x9Body(p256CSR, uid) }, cases)
 	})
 }
 
@@ -693,10 +693,10 @@ func x9CardBody(card, billing map[string]any) func(map[string]any) {
 	}
 }
 
-func x9CardRejects() []fam2Reject {
+func x9CardRejects() []rejectCase {
 	without := func(m map[string]any, k string) map[string]any { delete(m, k); return m }
 	with := func(m map[string]any, k string, v any) map[string]any { m[k] = v; return m }
-	return []fam2Reject{
+	return []rejectCase{
 		{name: "card/billing_address missing", mutate: x9CardBody(x9CardObj(x9CardNumber), nil), codes: []string{"missing_field:billing_address"}},
 		{name: "card/credit_card missing", mutate: x9CardBody(nil, x9Billing()), codes: []string{"missing_field:credit_card"}},
 		{name: "card/Luhn-invalid", mutate: x9CardBody(x9CardObj("5555555555554445"), x9Billing()), codes: []string{"invalid_value:credit_card"}},
