@@ -26,6 +26,8 @@ type OrganizationValidation struct {
 	DateCreated    string `json:"date_created"`
 	ValidatedUntil string `json:"validated_until"`
 	Status         string `json:"status"`
+	// VerifiedUsers of ev, cs and ev_cs validations (see orgs.go).
+	VerifiedUsers []VerifiedUser `json:"verified_users,omitempty"`
 }
 
 // Organization is GET /organization/{id}.
@@ -53,6 +55,7 @@ type Organization struct {
 	ContainerIDAssignments []string                 `json:"container_id_assignments"`
 	OrganizationContact    *Contact                 `json:"organization_contact,omitempty"`
 	TechnicalContact       *Contact                 `json:"technical_contact,omitempty"`
+	VerifiedContacts       []VerifiedUser           `json:"verified_contacts,omitempty"`
 	Validations            []OrganizationValidation `json:"validations"`
 }
 

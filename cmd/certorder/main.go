@@ -17,6 +17,7 @@ import (
 
 	"github.com/certorder/certorder/internal/app"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/ratelimit"
 )
 
 func usage() {
@@ -24,6 +25,11 @@ func usage() {
 
 commands:
   serve    run the API server (see certorder serve -h)
+  user     add, list or delete users (certorder user add|list|delete --data DIR ...)
+  key      create, list or revoke API keys (certorder key create|list|revoke --data DIR ...)
+  container  add or list containers (certorder container add|list --data DIR ...)
+  org      grant an organization validation (certorder org validate --data DIR --org ID --type ov)
+  domain   grant a domain validation (certorder domain validate --data DIR --domain example.com)
 `)
 }
 
@@ -36,6 +42,10 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		err = serve(os.Args[2:])
+	case "user", "key", "container":
+		err = adminCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
+	case "org", "domain":
+		err = validationCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -62,6 +72,8 @@ func serve(args []string) error {
 	approval := fs.String("approval-mode", "one_step", "account approval mode: one_step, two_step or auto (applied on every start)")
 	uniqueAlt := fs.Bool("require-unique-alternative-order-id", false, "refuse an order whose alternative_order_id an earlier order has")
 	balance := fs.Float64("initial-balance", float64(app.DefaultBalanceCents)/100, "account balance in USD on first start")
+	allowSkip := fs.Bool("allow-skip-approval", true, "let administrators and managers send skip_approval (applied on every start)")
+	limits := fs.String("rate-limit", "100/5s,1000/5m", "per API key request limits, comma-separated N/duration, or off")
 	fs.Parse(args)
 
 	var lvl slog.Level
@@ -69,6 +81,10 @@ func serve(args []string) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	rules, err := ratelimit.Parse(*limits)
+	if err != nil {
+		return fmt.Errorf("--rate-limit: %w", err)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -85,6 +101,7 @@ func serve(args []string) error {
 		DataDir: *data, PublicURL: base, Sandbox: *sandbox, AdminKey: os.Getenv("CERTORDER_ADMIN_KEY"),
 		IssuerKeyType: ca.KeyType(*issuerKey), RootKeyType: ca.KeyType(*rootKey), Log: log, Out: os.Stdout,
 		ApprovalMode: *approval, RequireUniqueAltOrderID: *uniqueAlt, InitialBalanceCents: int64(math.Round(*balance * 100)),
+		DisallowSkipApproval: !*allowSkip, RateLimits: rules,
 	})
 	if err != nil {
 		ln.Close()

@@ -18,9 +18,11 @@ type orgValidationView struct {
 	Type           string `json:"type"`
 	Name           string `json:"name"`
 	Description    string `json:"description"`
-	DateCreated    string `json:"date_created"`
-	ValidatedUntil string `json:"validated_until"`
+	DateCreated    string `json:"date_created,omitempty"`
+	ValidatedUntil string `json:"validated_until,omitempty"` // absent while pending
 	Status         string `json:"status"`
+	// VerifiedUsers of ev, cs and ev_cs (spec §6.5); see orgs.go.
+	VerifiedUsers []verifiedUserView `json:"verified_users,omitempty"`
 }
 
 type containerView struct {
@@ -58,6 +60,7 @@ type organizationView struct {
 	ContainerIDAssignments []string            `json:"container_id_assignments"`
 	OrganizationContact    *store.Contact      `json:"organization_contact,omitempty"`
 	TechnicalContact       *store.Contact      `json:"technical_contact,omitempty"`
+	VerifiedContacts       []verifiedUserView  `json:"verified_contacts"`
 	Validations            []orgValidationView `json:"validations"`
 }
 
@@ -89,14 +92,9 @@ func (s *Server) organizationView(r *http.Request, vc *viewCache, o *store.Organ
 		v.Status = "inactive"
 	}
 	for _, val := range o.Validations {
-		n := validationNames[val.Type]
-		st := val.Status
-		if st == "active" && !val.ValidatedUntil.After(s.Now()) {
-			st = "expired"
-		}
-		v.Validations = append(v.Validations, orgValidationView{Type: val.Type, Name: n[0], Description: n[1],
-			DateCreated: stamp(val.DateCreated), ValidatedUntil: stamp(val.ValidatedUntil), Status: st})
+		v.Validations = append(v.Validations, s.orgValidationViewOf(val))
 	}
+	v.VerifiedContacts = s.verifiedContactsOf(o)
 	return v
 }
 

@@ -274,6 +274,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, a order.Acto
 			}
 		}
 	}
+	list.Add(orderFiltersExtra(lp.filters, &f)) // lifecycle.go
 	if err := list.Err(); err != nil {
 		return err
 	}
@@ -289,6 +290,9 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, a order.Acto
 			return errs.Internalf(err, "render order %d", orders[i].ID)
 		}
 		items = append(items, it)
+	}
+	if wantsCSV(r) {
+		return writeOrdersCSV(w, items) // csv.go
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"orders": items, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
 	return nil

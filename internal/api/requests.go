@@ -91,6 +91,12 @@ func (s *Server) requestView(r *http.Request, vc *viewCache, rq *store.Request, 
 			v.Order.Requests = append(v.Order.Requests, requestShortView{ID: x.ID, Date: stamp(x.Date), Type: x.Type, Status: x.Status, Comments: x.Comments})
 		}
 	}
+	if rq.Type == store.RequestReissue || rq.Type == store.RequestDuplicate {
+		// The certificate asked for, not the order's current one (lifecycle.go).
+		if err := s.requestedCertificate(r, rq, &v.Order.Certificate, full); err != nil {
+			return nil, err
+		}
+	}
 	return v, nil
 }
 
@@ -154,6 +160,7 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, a order.Ac
 			f.Search, f.SearchContains = search(v)
 		}
 	}
+	list.Add(requestFiltersExtra(lp.filters, &f)) // lifecycle.go
 	if err := list.Err(); err != nil {
 		return err
 	}
@@ -169,6 +176,9 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, a order.Ac
 			return errs.Internalf(err, "render request %d", reqs[i].ID)
 		}
 		out = append(out, v)
+	}
+	if wantsCSV(r) {
+		return writeRequestsCSV(w, out) // csv.go
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"requests": out, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
 	return nil

@@ -5,7 +5,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
+	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -35,6 +35,8 @@ type Server struct {
 	CA     *ca.Hierarchy
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Limits is the per-key request budget (spec §1.6); nil is unlimited.
+	Limits *ratelimit.Limiter
 
 	mux   *http.ServeMux
 	crlMu sync.Mutex
@@ -55,6 +57,11 @@ func New(s *Server) *Server {
 		s.Now = time.Now
 	}
 	s.crls = map[string]cachedCRL{}
+	// Reads honour the caller's container scope (see users.go).
+	s.Store = order.ScopedStore(s.Store)
+	if s.Orders != nil {
+		s.Orders.Store = order.ScopedStore(s.Orders.Store)
+	}
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s
@@ -64,10 +71,13 @@ func New(s *Server) *Server {
 type area int
 
 const (
-	areaOrders  area = iota // orders, requests, certificates
-	areaOrgs                // organizations, domains, containers
-	areaCatalog             // products, the caller's own user
-	areaUsers               // users and keys
+	areaOrders     area = iota // orders, requests, certificates
+	areaOrgs                   // organizations, domains
+	areaCatalog                // products, the caller's own user
+	areaUsers                  // users
+	areaFinance                // balance and other money matters
+	areaContainers             // containers (divisions)
+	areaKeys                   // API keys (a user-management matter for key roles)
 )
 
 // authed is a handler that runs for an authenticated caller.
@@ -83,7 +93,14 @@ func (s *Server) routes() {
 	api("GET /order/certificate/{id}", areaOrders, s.orderInfo)
 	api("GET /order/certificate", areaOrders, s.listOrders)
 	api("PUT /order/certificate/{id}/csr", areaOrders, s.updateCSR)
-	api("GET /finance/balance", areaCatalog, s.balance)
+	// Issue 4, order operations (lifecycle.go).
+	api("PUT /order/certificate/{id}/status", areaOrders, s.updateOrderStatus)
+	api("POST /order/certificate/{id}/reissue", areaOrders, s.reissueOrder)
+	api("GET /order/certificate/{id}/reissue", areaOrders, s.listReissues)
+	api("POST /order/certificate/{id}/duplicate", areaOrders, s.duplicateOrder)
+	api("GET /order/certificate/{id}/duplicate", areaOrders, s.listDuplicates)
+	api("GET /order/certificate/status-changes", areaOrders, s.statusChanges)
+	api("GET /finance/balance", areaFinance, s.balance)
 	api("GET /request", areaOrders, s.listRequests)
 	api("GET /request/{id}", areaOrders, s.requestInfo)
 	api("PUT /request/{id}/status", areaOrders, s.updateRequestStatus)
@@ -95,8 +112,36 @@ func (s *Server) routes() {
 	api("GET /certificate/{id}/chain", areaOrders, s.certificateChain)
 	api("GET /organization", areaOrgs, s.listOrganizations)
 	api("GET /organization/{id}", areaOrgs, s.organizationInfo)
-	api("GET /container", areaOrgs, s.listContainers)
-	api("GET /container/{id}", areaOrgs, s.containerInfo)
+	api("POST /organization", areaOrgs, s.createOrganization)
+	api("DELETE /organization/{id}", areaOrgs, s.deleteOrganization)
+	api("GET /organization/{id}/validation", areaOrgs, s.organizationValidations)
+	api("POST /organization/{id}/validation", areaOrgs, s.submitOrganizationValidation)
+	api("PUT /organization/{id}/validation/{type}", areaOrgs, s.grantOrganizationValidation) // certorder's own (decisions.md)
+	api("POST /domain", areaOrgs, s.addDomain)
+	api("GET /domain", areaOrgs, s.listDomains)
+	api("GET /domain/{id}", areaOrgs, s.domainInfo)
+	api("POST /domain/{id}/validation", areaOrgs, s.submitDomainValidation)
+	api("POST /domain/{id}/dcv/token", areaOrgs, s.newDomainToken)
+	api("PUT /domain/{id}/dcv/validate-token", areaOrgs, s.checkDomainToken)
+	api("PUT /domain/{id}/dcv/method", areaOrgs, s.changeDomainDCVMethod)
+	api("GET /domain/{id}/dcv/emails", areaOrgs, s.domainEmails)
+	api("PUT /domain/{id}/dcv/emails", areaOrgs, s.resendDomainEmails)
+	api("PUT /domain/{id}/dcv/approve", areaOrgs, s.grantDomainValidation) // certorder's own (decisions.md)
+	api("GET /order/certificate/{id}/validation", areaOrders, s.orderValidation)
+	api("GET /container", areaContainers, s.listContainers)
+	api("GET /container/{id}", areaContainers, s.containerInfo)
+	api("GET /container/{id}/children", areaContainers, s.containerChildren)
+	api("POST /container/{id}/children", areaContainers, s.createChildContainer)
+	api("POST /container", areaContainers, s.createContainer)
+	api("POST /user", areaUsers, s.createUser)
+	api("GET /user", areaUsers, s.listUsers)
+	api("GET /user/{id}", areaUsers, s.userInfo)
+	api("DELETE /user/{id}", areaUsers, s.deleteUser)
+	api("PUT /user/{id}", areaUsers, s.editUser)
+	api("POST /key/user/{user_id}", areaKeys, s.createKey)
+	api("GET /key", areaKeys, s.listKeys)
+	api("GET /key/{id}", areaKeys, s.keyInfo)
+	api("PUT /key/{id}/status", areaKeys, s.setKeyStatus)
 	api("GET /product", areaCatalog, s.listProducts)
 	api("GET /product/{name_id}", areaCatalog, s.productInfo)
 	api("GET /user/me", areaCatalog, s.userMe)
@@ -153,11 +198,9 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-// HashKey is how API keys are stored: SHA-256 of the key as sent.
-func HashKey(key string) []byte {
-	h := sha256.Sum256([]byte(key))
-	return h[:]
-}
+// HashKey is how API keys are stored: SHA-256 of the key as sent (one
+// definition, in order.HashKey, for the API, the rules and the CLI).
+func HashKey(key string) []byte { return order.HashKey(key) }
 
 func (s *Server) authenticate(ar area, h authed) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -166,9 +209,19 @@ func (s *Server) authenticate(ar area, h authed) http.Handler {
 			writeError(w, err)
 			return
 		}
+		if err := s.spend(w, actor); err != nil {
+			writeError(w, err)
+			return
+		}
 		if err := allowed(actor, ar, r.Method); err != nil {
 			writeError(w, err)
 			return
+		}
+		if sc, ok, err := order.ScopeFor(r.Context(), s.Store, actor); err != nil {
+			writeError(w, s.logged(r, errs.Internalf(err, "scope of user %d", actor.User.ID)))
+			return
+		} else if ok {
+			r = r.WithContext(order.WithScope(r.Context(), sc))
 		}
 		if err := h(w, r, actor); err != nil {
 			writeError(w, s.logged(r, err))
@@ -210,29 +263,40 @@ func (s *Server) actor(ctx context.Context, key string) (order.Actor, error) {
 	return order.Actor{Account: acct, User: u, Key: k}, nil
 }
 
-// Key roles (spec §1.2): 100 orders, 101 orders+domains+organizations,
-// 102 view only, 103 user management; 0 inherits the user's role.
+// allowed enforces both roles of a call: the key's role (spec §1.2: 100
+// orders, 101 orders+domains+organizations, 102 view only, 103 user
+// management; 0 inherits the user's role) and the user's access role
+// (roleAllows in users.go). The matrix is in docs/decisions.md.
 func allowed(a order.Actor, ar area, method string) error {
+	keyArea := ar
+	if ar == areaKeys {
+		keyArea = areaUsers
+	}
+	read := method == http.MethodGet || method == http.MethodHead
 	deny := errs.New(errs.Forbidden, "access_denied|missing_permission", "This API key's role does not allow this call.")
 	switch a.Key.RoleID {
 	case 0:
-		return nil
 	case 100:
-		if ar == areaOrgs || ar == areaUsers {
+		if keyArea == areaOrgs || keyArea == areaUsers || keyArea == areaFinance || keyArea == areaContainers && !read {
 			return deny
 		}
 	case 101:
-		if ar == areaUsers {
+		if keyArea == areaUsers || keyArea == areaFinance || keyArea == areaContainers && !read {
 			return deny
 		}
 	case 102:
-		if method != http.MethodGet {
+		if !read {
 			return deny
 		}
 	case 103:
-		if ar != areaUsers && ar != areaCatalog {
+		if keyArea != areaUsers && keyArea != areaCatalog && !(keyArea == areaContainers && read) {
 			return deny
 		}
+	default:
+		return deny
+	}
+	if !roleAllows(a.User.AccessRole, ar, read) {
+		return errs.New(errs.Forbidden, "access_denied|missing_permission", "Your access role (%s) does not allow this call.", roleNames[a.User.AccessRole])
 	}
 	return nil
 }

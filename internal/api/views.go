@@ -435,6 +435,7 @@ func (s *Server) orderListItem(ctx context.Context, vc *viewCache, o *store.Orde
 		Product:       productView{NameID: p.NameID, Name: p.Name, Type: p.Type},
 		ProductNameID: o.ProductNameID, NumberOfSANs: len(o.DNSNames), IsMultiYearPlan: multiYear(o),
 		AlternativeOrderID: o.AlternativeOrderID, Price: float64(o.PriceCents) / 100,
+		HasDuplicates: s.hasDuplicates(ctx, o), // lifecycle.go
 	}, nil
 }
 

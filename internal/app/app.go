@@ -21,6 +21,7 @@ import (
 	"github.com/certorder/certorder/internal/api"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/order"
+	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqlite"
 )
@@ -48,6 +49,12 @@ type Config struct {
 	// InitialBalanceCents is the account balance on first start; zero
 	// means DefaultBalanceCents.
 	InitialBalanceCents int64
+	// DisallowSkipApproval turns off the account option that lets
+	// administrators and managers send skip_approval (applied on every
+	// start; allowed by default).
+	DisallowSkipApproval bool
+	// RateLimits is each API key's request budget; nil is unlimited.
+	RateLimits []ratelimit.Rule
 }
 
 // DefaultBalanceCents is a generous starting balance (1,000,000.00 USD),
@@ -97,7 +104,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a := &App{Config: cfg, Store: st, CA: h}
 	a.Orders = &order.Service{Store: st, CA: h, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log}
-	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, CA: h, Log: cfg.Log, Now: cfg.Now})
+	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, CA: h, Log: cfg.Log, Now: cfg.Now,
+		Limits: ratelimit.New(cfg.RateLimits, cfg.Now)})
 	if err := a.bootstrap(ctx); err != nil {
 		st.Close()
 		return nil, err

@@ -42,6 +42,7 @@ func (a *App) bootstrap(ctx context.Context) error {
 	now := a.Config.Now().UTC()
 	return a.Store.InTx(ctx, func(tx store.Tx) error {
 		acct.ApprovalMode, acct.RequireUniqueAltOrderID = mode, a.Config.RequireUniqueAltOrderID
+		acct.AllowSkipApproval = !a.Config.DisallowSkipApproval
 		if err := tx.SetAccountOptions(ctx, acct); err != nil {
 			return err
 		}

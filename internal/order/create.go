@@ -107,7 +107,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 
 	// Immediate issuance: approval skipped and everything already validated.
 	var issued *issuedCert
-	if skip && p.pub != nil && s.readyToIssue(p.product, orgOf(p)) {
+	if skip && p.pub != nil && s.readyToIssue(ctx, p.product, orgOf(p), &p.order) {
 		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names)
 		if err != nil {
 			return nil, err
@@ -847,65 +847,20 @@ func (s *Service) checkOrganization(ctx context.Context, actor Actor, product ca
 		p.order.OrganizationID = org.ID
 		return nil
 	}
-	// A new organization created with the order.
-	trimmed := in.trimmed()
-	in = &trimmed
-	var list errs.List
-	req := func(field, v string) {
-		if strings.TrimSpace(v) == "" {
-			list.Add(errs.MissingField("organization." + field))
-		} else if len(v) > 64 {
-			list.Add(errs.InvalidValue("organization", "organization.%s must be at most 64 characters.", field))
-		}
-	}
-	req("name", in.Name)
-	req("address", in.Address)
-	req("city", in.City)
-	req("state", in.State)
-	req("zip", in.Zip)
-	req("country", in.Country)
-	if in.Country != "" && !validCountry(in.Country) {
-		list.Add(errs.InvalidValue("organization", "organization.country must be an ISO 3166-1 alpha-2 code."))
-	}
-	if in.JurisdictionCountry != "" && !validCountry(in.JurisdictionCountry) {
-		list.Add(errs.InvalidValue("organization", "organization.jurisdiction_country must be an ISO 3166-1 alpha-2 code."))
-	}
-	if in.Name != "" && in.AssumedName != "" && len(in.Name)+len(in.AssumedName) > 61 {
-		list.Add(errs.InvalidValue("organization", "name and assumed_name together must be at most 61 characters."))
-	}
-	for _, ct := range []*ContactInput{in.OrganizationContact, in.TechnicalContact} {
-		if ct != nil && ct.Email != "" && !validEmail(ct.Email) {
-			list.Add(errs.InvalidValue("organization", "%q is not a valid contact email address.", ct.Email))
-		}
-	}
-	if err := list.Err(); err != nil {
+	// A new organization created with the order, unless an identical one
+	// exists (the duplicate check POST /organization shares).
+	org, dup, err := s.newOrganization(ctx, s.Store, actor, in, orgFields{nested: true}, now)
+	if err != nil {
 		return err
 	}
-	if !in.SkipDuplicateOrgCheck.V {
-		dup, err := s.Store.FindOrganization(ctx, actor.Account.ID, in.Name, in.Address, in.City, in.State, in.Country)
-		if err == nil {
-			// The seed's duplicate check: reuse the matching organization.
-			p.org = dup
-			p.order.OrganizationID = dup.ID
-			if isEV(product) && !hasEVDetails(dup) {
-				return errs.InvalidValue("organization", "Organization %d lacks the EV details an EV certificate needs.", dup.ID)
-			}
-			return nil
+	if dup != nil {
+		// The seed's duplicate check: reuse the matching organization.
+		p.org = dup
+		p.order.OrganizationID = dup.ID
+		if isEV(product) && !hasEVDetails(dup) {
+			return errs.InvalidValue("organization", "Organization %d lacks the EV details an EV certificate needs.", dup.ID)
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return errs.Internalf(err, "duplicate organization check")
-		}
-	}
-	org := &store.Organization{
-		AccountID: actor.Account.ID, ContainerID: actor.User.ContainerID,
-		Name: in.Name, AssumedName: in.AssumedName,
-		Address: in.Address, Address2: in.Address2, City: in.City, State: in.State, Zip: in.Zip,
-		Country: strings.ToLower(in.Country), Telephone: in.Telephone,
-		JurisdictionCountry: strings.ToLower(in.JurisdictionCountry), JurisdictionState: in.JurisdictionState,
-		JurisdictionCity: in.JurisdictionCity, BusinessCategory: in.BusinessCategory,
-		RegistrationNumber: in.RegistrationNumber, IncorporatingAgency: in.IncorporatingAgency,
-		OrganizationContact: contact(in.OrganizationContact), TechnicalContact: contact(in.TechnicalContact),
-		IsActive: true, CreatedAt: now,
+		return nil
 	}
 	if isEV(product) && !hasEVDetails(org) {
 		return errs.InvalidValue("organization", "An EV order needs organization.jurisdiction_country, business_category and registration_number.")

@@ -39,7 +39,7 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 	if !canApprove(actor) {
 		return errs.New(errs.Forbidden, "access_denied|missing_permission", "Only administrators and managers can approve or reject requests.")
 	}
-	var approvedOrder int64
+	var approvedOrder, approvedCert int64
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		r, err := tx.Request(ctx, actor.Account.ID, requestID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -98,6 +98,12 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 				return err
 			}
 		}
+		if r.Type == store.RequestReissue || r.Type == store.RequestDuplicate {
+			// Issue 4 (lifecycle.go): the reissue or duplicate behind it.
+			if approvedCert, err = s.certRequestDecided(ctx, tx, r, o); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, actor, "request."+status, fmt.Sprintf("request:%d", r.ID),
 			map[string]any{"order_id": r.OrderID, "type": r.Type, "processor_comment": in.ProcessorComment})
 	})
@@ -109,6 +115,11 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 		// stays pending and is issued when it becomes ready.
 		if err := s.issuePending(ctx, actor, approvedOrder); err != nil {
 			s.log().Error("issuance after approval failed", "order", approvedOrder, "err", err)
+		}
+	}
+	if approvedCert != 0 {
+		if err := s.IssueLinked(ctx, actor, approvedCert); err != nil {
+			s.log().Error("issuance of reissue or duplicate after approval failed", "certificate", approvedCert, "err", err)
 		}
 	}
 	return nil

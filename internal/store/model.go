@@ -130,6 +130,9 @@ type OrgValidation struct {
 	Status         string // pending, active
 	DateCreated    time.Time
 	ValidatedUntil time.Time
+	// VerifiedContacts are the verified users submitted for ev, cs and
+	// ev_cs (spec §6.4): account users by UserID or new contacts.
+	VerifiedContacts []Contact
 }
 
 // Order statuses (spec §2.2). Never invent others: clients throw on them.
@@ -279,12 +282,44 @@ type BillingAddress struct {
 	Zip      string `json:"zip,omitempty"`
 }
 
-// Domain is a registrable domain of an account.
+// Domain is a domain of an account: one per registrable domain an order
+// names, or one added with POST /domain (which may be any FQDN).
 type Domain struct {
 	ID        int64
 	AccountID int64
 	Name      string
 	CreatedAt time.Time
+
+	OrganizationID  int64 // 0 for a domain recorded by an order
+	ContainerID     int64
+	IsActive        bool
+	ValidationTypes []string // ov, ev: what the domain was submitted for
+	DCVMethod       string   // the method of the current submission
+	DCVToken        string   // random value of the token methods
+	DCVTokenExpires time.Time
+	EmailArray      []string
+	Locale          string
+	LastSubmittedAt time.Time // zero until submitted
+	// DCV state: DCVStatus is pending or complete; a completed validation
+	// is reusable until DCVExpiresAt and covers what DCVValidatedMethod
+	// reaches (http-token: the exact name only).
+	DCVStatus          string
+	DCVValidatedMethod string
+	DCVApprovedAt      time.Time
+	DCVExpiresAt       time.Time
+}
+
+// Domain DCV statuses.
+const (
+	DCVPending  = "pending"
+	DCVComplete = "complete"
+)
+
+// DomainFilter narrows Domains; zero values mean "any".
+type DomainFilter struct {
+	OrganizationID int64
+	Search         string
+	SearchContains bool
 }
 
 // Request is an approval item attached to an order.
@@ -307,6 +342,9 @@ const (
 	CertPending = "pending"
 	CertIssued  = "issued"
 	CertRevoked = "revoked"
+	// CertRejected: a reissue or duplicate whose request was rejected or
+	// canceled before it was issued; it never will be.
+	CertRejected = "rejected"
 )
 
 // Certificate is one certificate of an order. It exists (pending, without
@@ -374,6 +412,22 @@ type OrderFilter struct {
 	// SearchContains is set (CertCentral's "%25" prefix).
 	Search         string
 	SearchContains bool
+	// ScopeContainerIDs, when not nil, keeps only orders of those
+	// containers (the caller's container and its descendants);
+	// ScopeUserID, when set, only the orders that user placed.
+	ScopeContainerIDs []int64
+	ScopeUserID       int64
+	// Issue 4: the rest of spec §2.3's filters.
+	UserID                      int64
+	CertificateID               int64  // the primary certificate
+	SerialNumber                string // of the primary certificate, hex
+	DomainName                  string // any DNS name on the order
+	Email                       string // a certificate email or additional email
+	MetadataID                  int64  // orders carrying that custom field
+	IsRenewed                   *bool
+	DisableRenewalNotifications *bool
+	ValidTill                   TimeRange // the primary certificate's notAfter
+	DateCreated                 TimeRange
 }
 
 // RequestFilter narrows ListRequests.
@@ -383,7 +437,80 @@ type RequestFilter struct {
 	ContainerID    int64
 	Search         string
 	SearchContains bool
+	// ScopeContainerIDs and ScopeUserID narrow by the request's order, as
+	// in OrderFilter.
+	ScopeContainerIDs []int64
+	ScopeUserID       int64
+	// Issue 4 (spec §3.2): requests whose order carries the custom field
+	// MetadataID (with exactly MetadataValue when that is set), and a
+	// range of the request date.
+	MetadataID    int64
+	MetadataValue string
+	Date          TimeRange
 }
+
+// TimeRange bounds a date filter; a zero bound is open.
+type TimeRange struct {
+	From time.Time // inclusive
+	To   time.Time // exclusive
+}
+
+// IsZero: no bound at all.
+func (r TimeRange) IsZero() bool { return r.From.IsZero() && r.To.IsZero() }
+
+// Certificate kinds beyond an order's first primary certificate.
+const (
+	CertKindReissue   = "reissue"
+	CertKindDuplicate = "duplicate"
+)
+
+// CertificateLink says what a certificate is to its order when it is a
+// reissue or a duplicate, and keeps what it is issued with while its
+// request waits for approval.
+type CertificateLink struct {
+	CertificateID         int64
+	AccountID             int64
+	OrderID               int64
+	Kind                  string // CertKindReissue or CertKindDuplicate
+	RequestID             int64  // 0 when approval was skipped
+	UserID                int64
+	SubID                 int // duplicates: 1, 2, ... (shown as "001")
+	ServerPlatformID      int
+	CACertID              string
+	Emails                []string
+	IPAddresses           []string
+	CertValidTill         time.Time // zero: the order's end or the industry limit
+	ReplacesCertificateID int64     // reissue: the primary it replaces
+	CreatedAt             time.Time
+}
+
+// LinkedCertificate is a reissue or duplicate with its link.
+type LinkedCertificate struct {
+	Certificate
+	Link CertificateLink
+}
+
+// OrderStatusChange is one change of an order's status (or a new primary
+// certificate of an issued order), recorded in the transaction of the
+// change.
+type OrderStatusChange struct {
+	OrderID       int64
+	CertificateID int64 // the order's primary certificate now
+	Status        string
+	At            time.Time
+}
+
+// UserFilter narrows Users; deleted users are never listed.
+type UserFilter struct {
+	ContainerID       int64
+	ScopeContainerIDs []int64 // nil = every container
+}
+
+// User statuses.
+const (
+	UserActive  = "active"
+	UserDeleted = "deleted"
+)
 
 // Reader is every lookup; all take the account so that one account can
 // never read another's rows.
@@ -393,6 +520,12 @@ type Reader interface {
 	FirstAccount(ctx context.Context) (*Account, error)
 	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	User(ctx context.Context, accountID, id int64) (*User, error)
+	Users(ctx context.Context, accountID int64, f UserFilter, page Page) ([]User, int, error)
+	// UserByUsername looks across accounts: usernames are unique.
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	APIKey(ctx context.Context, accountID, id int64) (*APIKey, error)
+	// APIKeys lists an account's keys, of one user when userID is not 0.
+	APIKeys(ctx context.Context, accountID, userID int64) ([]APIKey, error)
 	Container(ctx context.Context, accountID, id int64) (*Container, error)
 	Containers(ctx context.Context, accountID int64) ([]Container, error)
 	Organization(ctx context.Context, accountID, id int64) (*Organization, error)
@@ -410,7 +543,24 @@ type Reader interface {
 	CertificateBySerial(ctx context.Context, accountID int64, serialHex string) (*Certificate, error)
 	SerialExists(ctx context.Context, serialHex string) (bool, error)
 	Metadata(ctx context.Context, accountID int64) ([]Metadata, error)
+	Domain(ctx context.Context, accountID, id int64) (*Domain, error)
+	DomainByName(ctx context.Context, accountID int64, name string) (*Domain, error)
+	Domains(ctx context.Context, accountID int64, f DomainFilter, page Page) ([]Domain, int, error)
+	// ValidatedDomains are the domains whose completed DCV is still
+	// reusable at t.
+	ValidatedDomains(ctx context.Context, accountID int64, at time.Time) ([]Domain, error)
+	// OrganizationInUse: an order or a domain of the account names the
+	// organization (whatever container it is in).
+	OrganizationInUse(ctx context.Context, accountID, orgID int64) (bool, error)
 	AuditEvents(ctx context.Context, accountID int64, limit int) ([]AuditEvent, error)
+	// Issue 4: reissues, duplicates, status changes.
+	CertificateLink(ctx context.Context, accountID, certificateID int64) (*CertificateLink, error)
+	CertificateLinkByRequest(ctx context.Context, accountID, requestID int64) (*CertificateLink, error)
+	LinkedCertificates(ctx context.Context, accountID, orderID int64, kind string) ([]LinkedCertificate, error)
+	// StatusChanges lists, for each order whose last status change falls
+	// in [from, to), that change; orders that changed again at or after
+	// to are left out.
+	StatusChanges(ctx context.Context, accountID int64, from, to time.Time) ([]OrderStatusChange, error)
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -419,8 +569,21 @@ type Writer interface {
 	CreateContainer(ctx context.Context, c *Container) error
 	CreateUser(ctx context.Context, u *User) error
 	CreateAPIKey(ctx context.Context, k *APIKey) error
+	SetUserStatus(ctx context.Context, accountID, id int64, status string) error
+	// UpdateUser writes a user's names, contact details, container and role.
+	UpdateUser(ctx context.Context, u *User) error
+	// RevokeAPIKeys revokes the key id, or every key of userID when id is 0;
+	// keys already revoked keep their revocation time.
+	RevokeAPIKeys(ctx context.Context, accountID, userID, id int64, at time.Time) error
 	CreateOrganization(ctx context.Context, o *Organization) error
 	SetOrgValidation(ctx context.Context, v OrgValidation) error
+	// SetOrgValidationContacts replaces the verified contacts of an
+	// organization's validation of that type (which must exist).
+	SetOrgValidationContacts(ctx context.Context, orgID int64, typ string, contacts []Contact) error
+	// DeleteOrganization removes an organization and its validations.
+	DeleteOrganization(ctx context.Context, accountID, id int64) error
+	CreateDomain(ctx context.Context, d *Domain) error
+	UpdateDomain(ctx context.Context, d *Domain) error
 	// ChargeBalance adds delta (negative to debit) to the account balance;
 	// a debit the balance cannot cover fails with ErrInsufficientFunds.
 	ChargeBalance(ctx context.Context, accountID, deltaCents int64) error
@@ -436,6 +599,7 @@ type Writer interface {
 	ReserveSerial(ctx context.Context, serialHex string, orderID int64, at time.Time) error
 	CreateMetadata(ctx context.Context, m *Metadata) error
 	Audit(ctx context.Context, e *AuditEvent) error
+	CreateCertificateLink(ctx context.Context, l *CertificateLink) error
 }
 
 // Tx is a transaction: reads see its own writes.

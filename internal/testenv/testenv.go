@@ -24,6 +24,7 @@ import (
 
 	"github.com/certorder/certorder/internal/app"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/ratelimit"
 )
 
 // Server is a running certorder on loopback.
@@ -51,6 +52,9 @@ type Options struct {
 	ApprovalMode            string
 	RequireUniqueAltOrderID bool
 	InitialBalanceCents     int64
+	DisallowSkipApproval    bool
+	// RateLimits is off unless a test turns it on.
+	RateLimits []ratelimit.Rule
 }
 
 // Start starts a server and stops it when the test ends.
@@ -82,7 +86,8 @@ func (s *Server) start(opts Options, addr string) {
 		// An RSA issuer signs every hash the seeds allow; a P-256 root is fast to make.
 		IssuerKeyType: ca.KeyRSA2048, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
 		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
-		InitialBalanceCents: opts.InitialBalanceCents,
+		InitialBalanceCents: opts.InitialBalanceCents, DisallowSkipApproval: opts.DisallowSkipApproval,
+		RateLimits: opts.RateLimits,
 	})
 	if err != nil {
 		ln.Close()

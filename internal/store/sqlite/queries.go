@@ -284,7 +284,7 @@ func scanOrg(row interface{ Scan(...any) error }) (*store.Organization, error) {
 }
 
 func (q *queries) orgValidations(ctx context.Context, orgID int64) ([]store.OrgValidation, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT organization_id, type, status, date_created, validated_until FROM organization_validations WHERE organization_id = ? ORDER BY type`, orgID)
+	rows, err := q.q.QueryContext(ctx, `SELECT organization_id, type, status, date_created, validated_until, verified_users FROM organization_validations WHERE organization_id = ? ORDER BY type`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list org validations: %w", err)
 	}
@@ -292,11 +292,12 @@ func (q *queries) orgValidations(ctx context.Context, orgID int64) ([]store.OrgV
 	out := []store.OrgValidation{}
 	for rows.Next() {
 		var v store.OrgValidation
-		var created, until string
-		if err := rows.Scan(&v.OrganizationID, &v.Type, &v.Status, &created, &until); err != nil {
+		var created, until, users string
+		if err := rows.Scan(&v.OrganizationID, &v.Type, &v.Status, &created, &until, &users); err != nil {
 			return nil, fmt.Errorf("scan org validation: %w", err)
 		}
 		v.DateCreated, v.ValidatedUntil = parseTS(created), parseTS(until)
+		v.VerifiedContacts = unjs[[]store.Contact](users)
 		out = append(out, v)
 	}
 	return out, rows.Err()
@@ -585,6 +586,7 @@ func orderBy(keys []string, allowed map[string]string, def string) string {
 var OrderSortKeys = map[string]string{
 	"id": "id", "date_created": "created_at", "status": "status", "common_name": "common_name",
 	"product_name_id": "product_name_id", "valid_till": "order_valid_till", "organization_id": "organization_id",
+	"container_id": "container_id", "user_id": "user_id", "order_valid_till": "order_valid_till", "is_renewed": "is_renewed",
 }
 
 func (q *queries) Orders(ctx context.Context, accountID int64, f store.OrderFilter, page store.Page) ([]store.Order, int, error) {
@@ -609,11 +611,19 @@ func (q *queries) Orders(ctx context.Context, accountID int64, f store.OrderFilt
 	if f.ID != 0 {
 		add("id = ?", f.ID)
 	}
+	scopeWhere(&where, &args, "", f.ScopeContainerIDs, f.ScopeUserID)
+	orderFilterWhere(&where, &args, f)
 	if f.Search != "" {
+		// Spec §1.5: the search of orders looks at the common name and
+		// the emails (client certificates).
 		if f.SearchContains {
-			add("instr(lower(common_name), lower(?)) > 0", f.Search)
+			where = append(where, `(instr(lower(common_name), lower(?)) > 0
+				OR EXISTS (SELECT 1 FROM json_each(orders.emails) WHERE instr(lower(value), lower(?)) > 0))`)
+			args = append(args, f.Search, f.Search)
 		} else {
-			add("lower(common_name) LIKE lower(?) ESCAPE '\\'", likePrefix(f.Search))
+			where = append(where, `(lower(common_name) LIKE lower(?) ESCAPE '\'
+				OR EXISTS (SELECT 1 FROM json_each(orders.emails) WHERE lower(value) LIKE lower(?) ESCAPE '\'))`)
+			args = append(args, likePrefix(f.Search), likePrefix(f.Search))
 		}
 	}
 	cond := strings.Join(where, " AND ")
@@ -685,7 +695,8 @@ func (q *queries) RequestsForOrder(ctx context.Context, accountID, orderID int64
 }
 
 // RequestSortKeys are the sort keys ListRequests understands.
-var RequestSortKeys = map[string]string{"id": "r.id", "date": "r.date", "status": "r.status", "type": "r.type"}
+var RequestSortKeys = map[string]string{"id": "r.id", "date": "r.date", "status": "r.status", "type": "r.type",
+	"date_processed": "r.date_processed", "order_id": "r.order_id", "common_name": "o.common_name"}
 
 func (q *queries) Requests(ctx context.Context, accountID int64, f store.RequestFilter, page store.Page) ([]store.Request, int, error) {
 	where := []string{"r.account_id = ?"}
@@ -700,6 +711,8 @@ func (q *queries) Requests(ctx context.Context, accountID int64, f store.Request
 	if f.ContainerID != 0 {
 		add("o.container_id = ?", f.ContainerID)
 	}
+	scopeWhere(&where, &args, "o.", f.ScopeContainerIDs, f.ScopeUserID)
+	requestFilterWhere(&where, &args, f)
 	if f.Search != "" {
 		if f.SearchContains {
 			add("instr(lower(o.common_name), lower(?)) > 0", f.Search)

@@ -1,0 +1,364 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/flex"
+	"github.com/certorder/certorder/internal/order"
+	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/store/sqlite"
+)
+
+// roleAllows is the access-role half of the permission matrix
+// (docs/decisions.md, "Users, keys and containers"); read is a GET.
+// Administrators reach everything. Managers reach orders, organizations,
+// domains, finance and users (the rules keep administrators out of their
+// reach) and read containers. Finance managers reach finance and read
+// orders, organizations and containers. Standard and limited users place
+// and read orders and read organizations and containers. Everyone may
+// manage their own API keys (the rules refuse other users' keys).
+func roleAllows(role int, ar area, read bool) bool {
+	switch ar {
+	case areaCatalog, areaKeys:
+		return true
+	}
+	switch role {
+	case store.RoleAdministrator:
+		return true
+	case store.RoleManager:
+		return ar != areaContainers || read
+	case store.RoleFinanceManager:
+		return ar == areaFinance || read && (ar == areaOrders || ar == areaOrgs || ar == areaContainers)
+	case store.RoleStandardUser, store.RoleLimitedUser:
+		return ar == areaOrders || read && (ar == areaOrgs || ar == areaContainers)
+	}
+	return false
+}
+
+type accessRoleView struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+}
+
+type userView struct {
+	ID                      int64            `json:"id"`
+	Username                string           `json:"username"`
+	AccountID               int64            `json:"account_id"`
+	FirstName               string           `json:"first_name"`
+	LastName                string           `json:"last_name"`
+	Email                   string           `json:"email"`
+	JobTitle                string           `json:"job_title,omitempty"`
+	Telephone               string           `json:"telephone,omitempty"`
+	Status                  string           `json:"status"`
+	DateCreated             string           `json:"date_created"`
+	Container               *containerView   `json:"container,omitempty"`
+	AccessRoles             []accessRoleView `json:"access_roles"`
+	Type                    string           `json:"type"`
+	HasContainerAssignments bool             `json:"has_container_assignments"`
+}
+
+func (s *Server) userView(r *http.Request, vc *viewCache, u *store.User) userView {
+	return userView{ID: u.ID, Username: u.Username, AccountID: u.AccountID, FirstName: u.FirstName, LastName: u.LastName,
+		Email: u.Email, JobTitle: u.JobTitle, Telephone: u.Telephone, Status: u.Status, DateCreated: stamp(u.CreatedAt),
+		Container:   containerViewOf(vc.container(r.Context(), u.ContainerID)),
+		AccessRoles: []accessRoleView{{ID: u.AccessRole, Name: roleNames[u.AccessRole]}}, Type: "standard"}
+}
+
+// createUser: POST /user → 201 {"id"}; a service user (is_api_only) also
+// gets "api_key", shown this once.
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	var in order.UserInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	u, key, err := s.Orders.CreateUser(r.Context(), a, &in)
+	if err != nil {
+		return err
+	}
+	ans := map[string]any{"id": u.ID}
+	if key != "" {
+		ans["api_key"] = key
+	}
+	writeJSON(w, http.StatusCreated, ans)
+	return nil
+}
+
+// listUsers: GET /user[?container_id=N][&offset&limit&sort] → {"users", "page"}.
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	q := r.URL.Query()
+	lp, err := parseList(q, sqlite.UserSortKeys)
+	if err != nil {
+		return err
+	}
+	var f store.UserFilter
+	v := q.Get("container_id")
+	if v == "" {
+		v = lp.filters["container_id"]
+	}
+	if v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return errs.InvalidValue("container_id", "container_id must be a positive integer.")
+		}
+		f.ContainerID = n
+	}
+	if sc, ok := order.ScopeFrom(r.Context()); ok {
+		f.ScopeContainerIDs = sc.Containers
+	}
+	users, total, err := s.Store.Users(r.Context(), a.Account.ID, f, lp.page)
+	if err != nil {
+		return errs.Internalf(err, "list users")
+	}
+	vc := s.newViewCache(a.Account.ID)
+	out := make([]userView, 0, len(users))
+	for i := range users {
+		out = append(out, s.userView(r, vc, &users[i]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
+	return nil
+}
+
+func (s *Server) visibleUser(r *http.Request, a order.Actor, raw string) (*store.User, error) {
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, errs.NotFoundf("user", "User %q was not found.", raw)
+	}
+	u, err := s.Store.User(r.Context(), a.Account.ID, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && u.Status == store.UserDeleted {
+		return nil, errs.NotFoundf("user", "User %d was not found.", id)
+	}
+	if err != nil {
+		return nil, errs.Internalf(err, "read user %d", id)
+	}
+	if _, err := s.Store.Container(r.Context(), a.Account.ID, u.ContainerID); err != nil {
+		return nil, errs.NotFoundf("user", "User %d was not found.", id) // outside the caller's containers
+	}
+	return u, nil
+}
+
+// userInfo: GET /user/{id}.
+func (s *Server) userInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	u, err := s.visibleUser(r, a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.userView(r, s.newViewCache(a.Account.ID), u))
+	return nil
+}
+
+// deleteUser: DELETE /user/{id} → 204.
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	id, err := pathID(r, "id", "user")
+	if err != nil {
+		return err
+	}
+	if err := s.Orders.DeleteUser(r.Context(), a, id); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+type keyUserView struct {
+	ID        int64  `json:"id"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+}
+
+type keyView struct {
+	ID                 int64        `json:"id"`
+	User               *keyUserView `json:"user,omitempty"`
+	Status             string       `json:"status"`
+	CreateDate         string       `json:"create_date"`
+	Name               string       `json:"name"`
+	IsLegacy           bool         `json:"is_legacy"`
+	RestrictedToRoleID int          `json:"restricted_to_role_id"`
+}
+
+func keyViewOf(k *store.APIKey, u *store.User) keyView {
+	v := keyView{ID: k.ID, Status: "active", CreateDate: stamp(k.CreatedAt), Name: k.Name, RestrictedToRoleID: k.RoleID}
+	if k.RevokedAt != nil {
+		v.Status = "revoked"
+	}
+	if u != nil {
+		v.User = &keyUserView{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName}
+	}
+	return v
+}
+
+// createKey: POST /key/user/{user_id} {"name", "restricted_to_role_id"} →
+// 201 {"id", "api_key"}; the key is shown this once.
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	uid, err := pathID(r, "user_id", "user")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name               string   `json:"name"`
+		RestrictedToRoleID flex.Int `json:"restricted_to_role_id"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	k, key, err := s.Orders.CreateAPIKey(r.Context(), a, uid, in.Name, in.RestrictedToRoleID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": k.ID, "api_key": key})
+	return nil
+}
+
+// listKeys: GET /key[?user_id=N] → {"api_keys": [...]}. Administrators see
+// the keys of every user they see; other users their own.
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	var uid int64
+	if v := r.URL.Query().Get("user_id"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return errs.InvalidValue("user_id", "user_id must be a positive integer.")
+		}
+		uid = n
+	}
+	if a.User.AccessRole != store.RoleAdministrator {
+		if uid != 0 && uid != a.User.ID {
+			writeJSON(w, http.StatusOK, map[string]any{"api_keys": []keyView{}})
+			return nil
+		}
+		uid = a.User.ID
+	}
+	keys, err := s.Store.APIKeys(r.Context(), a.Account.ID, uid)
+	if err != nil {
+		return errs.Internalf(err, "list api keys")
+	}
+	vc := s.newViewCache(a.Account.ID)
+	out := make([]keyView, 0, len(keys))
+	for i := range keys {
+		k, err := s.Orders.VisibleKey(r.Context(), s.Store, a, keys[i].ID)
+		if err != nil {
+			continue // a key of a user outside the caller's containers
+		}
+		out = append(out, keyViewOf(k, vc.user(r.Context(), k.UserID)))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"api_keys": out})
+	return nil
+}
+
+// keyInfo: GET /key/{id}; the key itself is never shown again.
+func (s *Server) keyInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	id, err := pathID(r, "id", "key")
+	if err != nil {
+		return err
+	}
+	k, err := s.Orders.VisibleKey(r.Context(), s.Store, a, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, keyViewOf(k, s.newViewCache(a.Account.ID).user(r.Context(), k.UserID)))
+	return nil
+}
+
+// setKeyStatus: PUT /key/{id}/status {"status": "revoked"} → 204.
+func (s *Server) setKeyStatus(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	id, err := pathID(r, "id", "key")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Status string `json:"status"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.Orders.SetAPIKeyStatus(r.Context(), a, id, in.Status); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// createChildContainer: POST /container/{id}/children {"name",
+// "description", "template_id"} → 201 {"id"}.
+func (s *Server) createChildContainer(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	parent, err := pathID(r, "id", "container")
+	if err != nil {
+		return err
+	}
+	var in order.ContainerInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c, err := s.Orders.CreateContainer(r.Context(), a, parent, "", &in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": c.ID})
+	return nil
+}
+
+// createContainer: POST /container {"name", "parent_id", ...} → 201 {"id"};
+// our shorthand for the documented /container/{parent}/children. Without
+// parent_id the child goes under the caller's container.
+func (s *Server) createContainer(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	var in order.ContainerInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.ParentID.Bad || in.ParentID.Set && in.ParentID.V <= 0 {
+		return errs.InvalidValue("parent_id", "parent_id must be the id of a container.")
+	}
+	parent := a.User.ContainerID
+	if in.ParentID.Set {
+		parent = in.ParentID.V
+	}
+	c, err := s.Orders.CreateContainer(r.Context(), a, parent, "parent_id", &in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": c.ID})
+	return nil
+}
+
+// containerChildren: GET /container/{id}/children → the immediate children.
+func (s *Server) containerChildren(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	id, err := pathID(r, "id", "container")
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.Container(r.Context(), a.Account.ID, id); errors.Is(err, store.ErrNotFound) {
+		return errs.NotFoundf("container", "Container %d was not found.", id)
+	} else if err != nil {
+		return errs.Internalf(err, "read container %d", id)
+	}
+	cs, err := s.Store.Containers(r.Context(), a.Account.ID)
+	if err != nil {
+		return errs.Internalf(err, "list containers")
+	}
+	out := []*containerView{}
+	for i := range cs {
+		if cs[i].ParentID == id && cs[i].ID != id {
+			out = append(out, containerViewOf(&cs[i]))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"containers": out})
+	return nil
+}
+
+// editUser: PUT /user/{id} → 204.
+func (s *Server) editUser(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	id, err := pathID(r, "id", "user")
+	if err != nil {
+		return err
+	}
+	var in order.EditUserInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.Orders.EditUser(r.Context(), a, id, &in); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}

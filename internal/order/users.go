@@ -1,0 +1,849 @@
+package order
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/flex"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// ---- visibility of containers (divisions)
+
+// Scope is what a caller who is not an administrator may see: the orders,
+// requests, certificates and containers of Containers (their own container
+// and its descendants) and, for a limited user, only the orders they placed
+// themselves (UserID). No scope in a context means everything of the
+// account.
+type Scope struct {
+	Containers []int64
+	UserID     int64
+}
+
+type scopeKey struct{}
+
+// WithScope returns ctx carrying sc; the scoped store hides what sc does
+// not cover.
+func WithScope(ctx context.Context, sc Scope) context.Context {
+	return context.WithValue(ctx, scopeKey{}, sc)
+}
+
+// ScopeFrom returns the scope of ctx, if any.
+func ScopeFrom(ctx context.Context) (Scope, bool) {
+	sc, ok := ctx.Value(scopeKey{}).(Scope)
+	return sc, ok
+}
+
+func (sc Scope) seesContainer(id int64) bool { return slices.Contains(sc.Containers, id) }
+
+func (sc Scope) seesOrder(o *store.Order) bool {
+	return sc.seesContainer(o.ContainerID) && (sc.UserID == 0 || o.UserID == sc.UserID)
+}
+
+// Subtree is root and every container below it, root first.
+func Subtree(all []store.Container, root int64) []int64 {
+	children := map[int64][]int64{}
+	for _, c := range all {
+		if c.ID != c.ParentID {
+			children[c.ParentID] = append(children[c.ParentID], c.ID)
+		}
+	}
+	out := []int64{root}
+	seen := map[int64]bool{root: true}
+	for i := 0; i < len(out); i++ {
+		for _, k := range children[out[i]] {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// ScopeFor is the scope of an actor: none for administrators; their
+// container's subtree for everyone else; limited users additionally see
+// only their own orders (spec §1.2).
+func ScopeFor(ctx context.Context, r store.Reader, a Actor) (Scope, bool, error) {
+	if a.User == nil || a.User.AccessRole == store.RoleAdministrator {
+		return Scope{}, false, nil
+	}
+	all, err := r.Containers(withoutScope(ctx), a.Account.ID)
+	if err != nil {
+		return Scope{}, false, err
+	}
+	sc := Scope{Containers: Subtree(all, a.User.ContainerID)}
+	if a.User.AccessRole == store.RoleLimitedUser {
+		sc.UserID = a.User.ID
+	}
+	return sc, true, nil
+}
+
+// Unscoped drops the caller's scope for work that belongs to the whole
+// account whoever triggers it (issuing every waiting order once a domain
+// or organization is validated).
+func Unscoped(ctx context.Context) context.Context { return withoutScope(ctx) }
+
+// withoutScope drops a scope a context may already carry.
+func withoutScope(ctx context.Context) context.Context {
+	if _, ok := ScopeFrom(ctx); !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, scopeKey{}, nil)
+}
+
+// ScopedStore wraps a store so that every read of orders, requests,
+// certificates and containers honours the scope of the context it is
+// given: an order outside the caller's containers is store.ErrNotFound,
+// exactly like an order of another account, and lists leave it out. The
+// API and the order engine read through it, so no handler can forget the
+// check. Writes are not filtered: every write first reads its object.
+func ScopedStore(st store.Store) store.Store {
+	if _, ok := st.(*scopedStore); ok {
+		return st
+	}
+	return &scopedStore{Store: st}
+}
+
+type scopedStore struct{ store.Store }
+
+func (s *scopedStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(&scopedTx{Tx: tx}) })
+}
+
+type scopedTx struct{ store.Tx }
+
+// The same overrides for the store and for its transactions.
+
+func (s *scopedStore) Container(ctx context.Context, acct, id int64) (*store.Container, error) {
+	return scopedContainer(ctx, s.Store, acct, id)
+}
+func (s *scopedTx) Container(ctx context.Context, acct, id int64) (*store.Container, error) {
+	return scopedContainer(ctx, s.Tx, acct, id)
+}
+func (s *scopedStore) Containers(ctx context.Context, acct int64) ([]store.Container, error) {
+	return scopedContainers(ctx, s.Store, acct)
+}
+func (s *scopedTx) Containers(ctx context.Context, acct int64) ([]store.Container, error) {
+	return scopedContainers(ctx, s.Tx, acct)
+}
+func (s *scopedStore) Order(ctx context.Context, acct, id int64) (*store.Order, error) {
+	return scopedOrder(ctx)(s.Store.Order(ctx, acct, id))
+}
+func (s *scopedTx) Order(ctx context.Context, acct, id int64) (*store.Order, error) {
+	return scopedOrder(ctx)(s.Tx.Order(ctx, acct, id))
+}
+func (s *scopedStore) OrderByCertificate(ctx context.Context, acct int64, serial, thumb string) (*store.Order, error) {
+	return scopedOrder(ctx)(s.Store.OrderByCertificate(ctx, acct, serial, thumb))
+}
+func (s *scopedTx) OrderByCertificate(ctx context.Context, acct int64, serial, thumb string) (*store.Order, error) {
+	return scopedOrder(ctx)(s.Tx.OrderByCertificate(ctx, acct, serial, thumb))
+}
+func (s *scopedStore) Orders(ctx context.Context, acct int64, f store.OrderFilter, p store.Page) ([]store.Order, int, error) {
+	scopeOrderFilter(ctx, &f)
+	return s.Store.Orders(ctx, acct, f, p)
+}
+func (s *scopedTx) Orders(ctx context.Context, acct int64, f store.OrderFilter, p store.Page) ([]store.Order, int, error) {
+	scopeOrderFilter(ctx, &f)
+	return s.Tx.Orders(ctx, acct, f, p)
+}
+func (s *scopedStore) Request(ctx context.Context, acct, id int64) (*store.Request, error) {
+	return scopedRequest(ctx, s.Store, acct, id)
+}
+func (s *scopedTx) Request(ctx context.Context, acct, id int64) (*store.Request, error) {
+	return scopedRequest(ctx, s.Tx, acct, id)
+}
+func (s *scopedStore) Requests(ctx context.Context, acct int64, f store.RequestFilter, p store.Page) ([]store.Request, int, error) {
+	scopeRequestFilter(ctx, &f)
+	return s.Store.Requests(ctx, acct, f, p)
+}
+func (s *scopedTx) Requests(ctx context.Context, acct int64, f store.RequestFilter, p store.Page) ([]store.Request, int, error) {
+	scopeRequestFilter(ctx, &f)
+	return s.Tx.Requests(ctx, acct, f, p)
+}
+func (s *scopedStore) Certificate(ctx context.Context, acct, id int64) (*store.Certificate, error) {
+	return scopedCert(ctx, s.Store)(s.Store.Certificate(ctx, acct, id))
+}
+func (s *scopedTx) Certificate(ctx context.Context, acct, id int64) (*store.Certificate, error) {
+	return scopedCert(ctx, s.Tx)(s.Tx.Certificate(ctx, acct, id))
+}
+func (s *scopedStore) CertificateBySerial(ctx context.Context, acct int64, serial string) (*store.Certificate, error) {
+	return scopedCert(ctx, s.Store)(s.Store.CertificateBySerial(ctx, acct, serial))
+}
+func (s *scopedTx) CertificateBySerial(ctx context.Context, acct int64, serial string) (*store.Certificate, error) {
+	return scopedCert(ctx, s.Tx)(s.Tx.CertificateBySerial(ctx, acct, serial))
+}
+
+func (s *scopedStore) StatusChanges(ctx context.Context, acct int64, from, to time.Time) ([]store.OrderStatusChange, error) {
+	return scopedChanges(ctx, s.Store, acct)(s.Store.StatusChanges(ctx, acct, from, to))
+}
+func (s *scopedTx) StatusChanges(ctx context.Context, acct int64, from, to time.Time) ([]store.OrderStatusChange, error) {
+	return scopedChanges(ctx, s.Tx, acct)(s.Tx.StatusChanges(ctx, acct, from, to))
+}
+
+// scopedChanges keeps the status changes of the orders the scope sees.
+func scopedChanges(ctx context.Context, r store.Reader, acct int64) func([]store.OrderStatusChange, error) ([]store.OrderStatusChange, error) {
+	return func(cs []store.OrderStatusChange, err error) ([]store.OrderStatusChange, error) {
+		sc, ok := ScopeFrom(ctx)
+		if err != nil || !ok {
+			return cs, err
+		}
+		out := []store.OrderStatusChange{}
+		for _, c := range cs {
+			o, err := r.Order(ctx, acct, c.OrderID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if sc.seesOrder(o) {
+				out = append(out, c)
+			}
+		}
+		return out, nil
+	}
+}
+
+func scopedContainer(ctx context.Context, r store.Reader, acct, id int64) (*store.Container, error) {
+	c, err := r.Container(ctx, acct, id)
+	if err != nil {
+		return nil, err
+	}
+	if sc, ok := ScopeFrom(ctx); ok && !sc.seesContainer(c.ID) {
+		return nil, store.ErrNotFound
+	}
+	return c, nil
+}
+
+func scopedContainers(ctx context.Context, r store.Reader, acct int64) ([]store.Container, error) {
+	cs, err := r.Containers(ctx, acct)
+	sc, ok := ScopeFrom(ctx)
+	if err != nil || !ok {
+		return cs, err
+	}
+	out := []store.Container{}
+	for _, c := range cs {
+		if sc.seesContainer(c.ID) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func scopedOrder(ctx context.Context) func(*store.Order, error) (*store.Order, error) {
+	return func(o *store.Order, err error) (*store.Order, error) {
+		if err != nil {
+			return nil, err
+		}
+		if sc, ok := ScopeFrom(ctx); ok && !sc.seesOrder(o) {
+			return nil, store.ErrNotFound
+		}
+		return o, nil
+	}
+}
+
+func scopedRequest(ctx context.Context, r store.Reader, acct, id int64) (*store.Request, error) {
+	rq, err := r.Request(ctx, acct, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ScopeFrom(ctx); ok {
+		if _, err := scopedOrder(ctx)(r.Order(ctx, acct, rq.OrderID)); err != nil {
+			return nil, err
+		}
+	}
+	return rq, nil
+}
+
+func scopedCert(ctx context.Context, r store.Reader) func(*store.Certificate, error) (*store.Certificate, error) {
+	return func(c *store.Certificate, err error) (*store.Certificate, error) {
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := ScopeFrom(ctx); ok {
+			if _, err := scopedOrder(ctx)(r.Order(ctx, c.AccountID, c.OrderID)); err != nil {
+				return nil, err
+			}
+		}
+		return c, nil
+	}
+}
+
+func scopeOrderFilter(ctx context.Context, f *store.OrderFilter) {
+	if sc, ok := ScopeFrom(ctx); ok {
+		f.ScopeContainerIDs = append([]int64{}, sc.Containers...)
+		f.ScopeUserID = sc.UserID
+	}
+}
+
+func scopeRequestFilter(ctx context.Context, f *store.RequestFilter) {
+	if sc, ok := ScopeFrom(ctx); ok {
+		f.ScopeContainerIDs = append([]int64{}, sc.Containers...)
+		f.ScopeUserID = sc.UserID
+	}
+}
+
+// ---- users, API keys, containers
+
+// SystemActor is the administrator the command line acts as: user id 0,
+// an unrestricted key.
+func SystemActor(acct *store.Account) Actor {
+	return Actor{Account: acct, User: &store.User{AccountID: acct.ID, AccessRole: store.RoleAdministrator, Status: store.UserActive},
+		Key: &store.APIKey{AccountID: acct.ID}}
+}
+
+// Key roles (spec §1.2).
+const (
+	KeyRoleInherit        = 0
+	KeyRoleOrders         = 100
+	KeyRoleOrdersDomsOrgs = 101
+	KeyRoleViewOnly       = 102
+	KeyRoleUserManagement = 103
+)
+
+// KeyRoleNames are the names the command line accepts for key roles.
+var KeyRoleNames = map[string]int{
+	"inherit": KeyRoleInherit, "orders": KeyRoleOrders, "orders_domains_organizations": KeyRoleOrdersDomsOrgs,
+	"view_only": KeyRoleViewOnly, "user_management": KeyRoleUserManagement,
+}
+
+// AccessRoleNames are the names the command line accepts for access roles.
+var AccessRoleNames = map[string]int{
+	"administrator": store.RoleAdministrator, "limited_user": store.RoleLimitedUser, "finance_manager": store.RoleFinanceManager,
+	"manager": store.RoleManager, "standard_user": store.RoleStandardUser,
+}
+
+// HashKey is how API keys are stored: the SHA-256 of the key as sent
+// (api.HashKey is this function).
+func HashKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// newKey is 256 random bits in upper-case base32, like the bootstrap key.
+func newKey(r io.Reader) (string, error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b), nil
+}
+
+// UserInput is the body of POST /user. With is_api_only it creates a
+// service user (email, api_name, restricted_to_role_id) and its first key.
+type UserInput struct {
+	Username           string    `json:"username"`
+	FirstName          string    `json:"first_name"`
+	LastName           string    `json:"last_name"`
+	Email              string    `json:"email"`
+	JobTitle           string    `json:"job_title"`
+	Telephone          string    `json:"telephone"`
+	Container          *IDInput  `json:"container"`
+	AccessRoles        []IDInput `json:"access_roles"`
+	IsAPIOnly          flex.Bool `json:"is_api_only"`
+	APIName            string    `json:"api_name"`
+	RestrictedToRoleID flex.Int  `json:"restricted_to_role_id"`
+}
+
+func forbidden(format string, args ...any) error {
+	return errs.New(errs.Forbidden, "access_denied|missing_permission", format, args...)
+}
+
+func validUsername(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@-_+.", r)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func checkKeyRole(v flex.Int) (int, error) {
+	if v.Bad {
+		return 0, errs.InvalidValue("restricted_to_role_id", "restricted_to_role_id must be 0, 100, 101, 102 or 103.")
+	}
+	switch v.V {
+	case KeyRoleInherit, KeyRoleOrders, KeyRoleOrdersDomsOrgs, KeyRoleViewOnly, KeyRoleUserManagement:
+		return int(v.V), nil
+	}
+	return 0, errs.InvalidValue("restricted_to_role_id", "restricted_to_role_id must be 0, 100, 101, 102 or 103.")
+}
+
+// visibleUser reads a user the actor may see: another account's user, a
+// deleted one, or one outside the actor's containers is not found.
+func (s *Service) visibleUser(ctx context.Context, r store.Reader, actor Actor, id int64) (*store.User, error) {
+	u, err := r.User(ctx, actor.Account.ID, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && u.Status == store.UserDeleted {
+		return nil, errs.NotFoundf("user", "User %d was not found.", id)
+	}
+	if err != nil {
+		return nil, errs.Internalf(err, "read user %d", id)
+	}
+	if sc, ok := ScopeFrom(ctx); ok && !sc.seesContainer(u.ContainerID) {
+		return nil, errs.NotFoundf("user", "User %d was not found.", id)
+	}
+	return u, nil
+}
+
+// CreateUser adds a user (POST /user). Administrators create any role;
+// managers create every role but administrator, in the containers they
+// see. A service user (is_api_only) gets its first API key, returned once.
+func (s *Service) CreateUser(ctx context.Context, actor Actor, in *UserInput) (*store.User, string, error) {
+	u := &store.User{AccountID: actor.Account.ID, ContainerID: actor.User.ContainerID, Status: store.UserActive, CreatedAt: s.now(),
+		Username: strings.TrimSpace(in.Username), FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName),
+		Email: strings.TrimSpace(in.Email), JobTitle: strings.TrimSpace(in.JobTitle), Telephone: strings.TrimSpace(in.Telephone)}
+	apiOnly := in.IsAPIOnly.V
+	var list errs.List
+	keyRole := 0
+	keyName := strings.TrimSpace(in.APIName)
+	if apiOnly {
+		if u.Username == "" {
+			u.Username = u.Email
+		}
+		if u.FirstName == "" {
+			u.FirstName = "Service"
+		}
+		if u.LastName == "" {
+			u.LastName = "User"
+		}
+		// A service user holds its creator's permissions (spec: "links the
+		// administrator's permissions to the key").
+		u.AccessRole = actor.User.AccessRole
+		if keyName == "" {
+			list.Add(errs.MissingField("api_name"))
+		} else if len(keyName) > 255 {
+			list.Add(errs.InvalidValue("api_name", "api_name must be at most 255 characters."))
+		}
+		var err error
+		if keyRole, err = checkKeyRole(in.RestrictedToRoleID); err != nil {
+			list.Add(err)
+		}
+	}
+	switch {
+	case u.Username == "" && !apiOnly:
+		list.Add(errs.MissingField("username"))
+	case u.Username != "" && !validUsername(u.Username):
+		list.Add(errs.InvalidValue("username", "username may hold only a-z, A-Z, 0-9, @, -, _, + and . (at most 128 characters)."))
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"first_name", u.FirstName, 128}, {"last_name", u.LastName, 128}} {
+		if f.v == "" {
+			list.Add(errs.MissingField(f.name))
+		} else if len(f.v) > f.max {
+			list.Add(errs.InvalidValue(f.name, "%s must be at most %d characters.", f.name, f.max))
+		}
+	}
+	if u.Email == "" {
+		list.Add(errs.MissingField("email"))
+	} else if len(u.Email) > 255 || !validEmail(u.Email) {
+		list.Add(errs.InvalidValue("email", "email must be one valid email address."))
+	}
+	if len(u.JobTitle) > 64 {
+		list.Add(errs.InvalidValue("job_title", "job_title must be at most 64 characters."))
+	}
+	if len(u.Telephone) > 64 {
+		list.Add(errs.InvalidValue("telephone", "telephone must be at most 64 characters."))
+	}
+	if !apiOnly {
+		switch {
+		case len(in.AccessRoles) == 0:
+			list.Add(errs.MissingField("access_roles"))
+		case len(in.AccessRoles) > 1:
+			list.Add(errs.InvalidValue("access_roles", "A user has exactly one access role."))
+		case in.AccessRoles[0].ID.Bad || in.AccessRoles[0].ID.V < store.RoleAdministrator || in.AccessRoles[0].ID.V > store.RoleStandardUser:
+			list.Add(errs.InvalidValue("access_roles", "access_roles[].id must be 1 (administrator), 2 (limited user), 3 (finance manager), 4 (manager) or 5 (standard user)."))
+		default:
+			u.AccessRole = int(in.AccessRoles[0].ID.V)
+		}
+	}
+	if in.Container != nil && (in.Container.ID.Set || in.Container.ID.Bad) {
+		if in.Container.ID.Bad {
+			list.Add(errs.InvalidValue("container", "container.id must be an integer."))
+		} else {
+			c, err := s.Store.Container(ctx, actor.Account.ID, in.Container.ID.V)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				list.Add(errs.InvalidValue("container", "Container %d was not found in this account.", in.Container.ID.V))
+			case err != nil:
+				return nil, "", errs.Internalf(err, "read container")
+			case !c.IsActive:
+				list.Add(errs.InvalidValue("container", "Container %d is not active.", c.ID))
+			default:
+				u.ContainerID = c.ID
+			}
+		}
+	}
+	if err := list.Err(); err != nil {
+		return nil, "", err
+	}
+	if apiOnly && actor.User.AccessRole != store.RoleAdministrator {
+		return nil, "", forbidden("Only administrators can create service users.")
+	}
+	if u.AccessRole == store.RoleAdministrator && actor.User.AccessRole != store.RoleAdministrator {
+		return nil, "", forbidden("Only administrators can create administrators.")
+	}
+	var key string
+	if apiOnly {
+		var err error
+		if key, err = newKey(s.rand()); err != nil {
+			return nil, "", errs.Internalf(err, "generate api key")
+		}
+	}
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.UserByUsername(ctx, u.Username); err == nil {
+			field := "username"
+			if apiOnly && strings.TrimSpace(in.Username) == "" {
+				field = "email"
+			}
+			return errs.InvalidValue(field, "The username %q is already taken.", u.Username)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return errs.InvalidValue("username", "The username %q is already taken.", u.Username)
+			}
+			return err
+		}
+		detail := map[string]any{"username": u.Username, "access_role": u.AccessRole, "container_id": u.ContainerID}
+		if apiOnly {
+			k := &store.APIKey{AccountID: u.AccountID, UserID: u.ID, Name: keyName, Hash: HashKey(key), RoleID: keyRole, CreatedAt: u.CreatedAt}
+			if err := tx.CreateAPIKey(ctx, k); err != nil {
+				return err
+			}
+			detail["api_key_id"], detail["restricted_to_role_id"] = k.ID, keyRole
+		}
+		return s.audit(ctx, tx, actor, "user.created", fmt.Sprintf("user:%d", u.ID), detail)
+	})
+	if err != nil {
+		return nil, "", s.internal(err, "create user")
+	}
+	return u, key, nil
+}
+
+// internal passes typed errors through and wraps anything else.
+func (s *Service) internal(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return errs.Internalf(err, "%s", what)
+}
+
+// DeleteUser deletes a user (DELETE /user/{id}): the user is kept (orders
+// and requests name it) with status deleted, and every key of it is
+// revoked in the same transaction.
+func (s *Service) DeleteUser(ctx context.Context, actor Actor, id int64) error {
+	return s.internal(s.Store.InTx(ctx, func(tx store.Tx) error {
+		u, err := s.visibleUser(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if u.AccessRole == store.RoleAdministrator && actor.User.AccessRole != store.RoleAdministrator {
+			return forbidden("Only administrators can delete administrators.")
+		}
+		if u.ID == actor.User.ID {
+			return errs.InvalidValue("user_id", "You cannot delete your own user.")
+		}
+		if u.AccessRole == store.RoleAdministrator {
+			admins, _, err := tx.Users(ctx, actor.Account.ID, store.UserFilter{}, store.Page{})
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, x := range admins {
+				if x.AccessRole == store.RoleAdministrator && x.Status == store.UserActive {
+					n++
+				}
+			}
+			if n <= 1 {
+				return errs.InvalidValue("user_id", "User %d is the account's last administrator.", u.ID)
+			}
+		}
+		if err := tx.SetUserStatus(ctx, actor.Account.ID, u.ID, store.UserDeleted); err != nil {
+			return err
+		}
+		if err := tx.RevokeAPIKeys(ctx, actor.Account.ID, u.ID, 0, s.now()); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "user.deleted", fmt.Sprintf("user:%d", u.ID), map[string]any{"username": u.Username})
+	}), "delete user")
+}
+
+// CreateAPIKey makes a key for a user (POST /key/user/{user_id}) and
+// returns it; only its hash is stored. Administrators make keys for anyone
+// they see, other users only for themselves. A restricted key cannot make
+// keys at all: it could otherwise mint itself an unrestricted one.
+func (s *Service) CreateAPIKey(ctx context.Context, actor Actor, userID int64, name string, role flex.Int) (*store.APIKey, string, error) {
+	name = strings.TrimSpace(name)
+	var list errs.List
+	if name == "" {
+		list.Add(errs.MissingField("name"))
+	} else if len(name) > 255 {
+		list.Add(errs.InvalidValue("name", "name must be at most 255 characters."))
+	}
+	roleID, err := checkKeyRole(role)
+	list.Add(err)
+	if err := list.Err(); err != nil {
+		return nil, "", err
+	}
+	if actor.Key != nil && actor.Key.RoleID != KeyRoleInherit {
+		return nil, "", forbidden("A restricted API key cannot create API keys.")
+	}
+	key, err := newKey(s.rand())
+	if err != nil {
+		return nil, "", errs.Internalf(err, "generate api key")
+	}
+	var k *store.APIKey
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		u, err := s.visibleUser(ctx, tx, actor, userID)
+		if err != nil {
+			return err
+		}
+		if actor.User.AccessRole != store.RoleAdministrator && u.ID != actor.User.ID {
+			return forbidden("Only administrators can create API keys for other users.")
+		}
+		k = &store.APIKey{AccountID: actor.Account.ID, UserID: u.ID, Name: name, Hash: HashKey(key), RoleID: roleID, CreatedAt: s.now()}
+		if err := tx.CreateAPIKey(ctx, k); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "api_key.created", fmt.Sprintf("api_key:%d", k.ID),
+			map[string]any{"user_id": u.ID, "name": name, "restricted_to_role_id": roleID})
+	})
+	if err != nil {
+		return nil, "", s.internal(err, "create api key")
+	}
+	return k, key, nil
+}
+
+// VisibleKey reads a key the actor may see: administrators see every key
+// of users they see, other users only their own.
+func (s *Service) VisibleKey(ctx context.Context, r store.Reader, actor Actor, id int64) (*store.APIKey, error) {
+	k, err := r.APIKey(ctx, actor.Account.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.NotFoundf("key", "API key %d was not found.", id)
+	}
+	if err != nil {
+		return nil, errs.Internalf(err, "read api key %d", id)
+	}
+	if actor.User.AccessRole != store.RoleAdministrator && k.UserID != actor.User.ID {
+		return nil, errs.NotFoundf("key", "API key %d was not found.", id)
+	}
+	if _, err := s.visibleUser(ctx, r, actor, k.UserID); err != nil {
+		var e *errs.Error
+		if errors.As(err, &e) && e.Kind == errs.NotFound {
+			// a deleted user's keys stay listed for administrators
+			if actor.User.AccessRole == store.RoleAdministrator {
+				return k, nil
+			}
+			return nil, errs.NotFoundf("key", "API key %d was not found.", id)
+		}
+		return nil, err
+	}
+	return k, nil
+}
+
+// SetAPIKeyStatus revokes a key (PUT /key/{id}/status {"status":"revoked"}).
+// Setting the status a key has is a no-op; a revoked key is never made
+// active again (a new key is created instead).
+func (s *Service) SetAPIKeyStatus(ctx context.Context, actor Actor, id int64, status string) error {
+	status = strings.TrimSpace(status)
+	switch status {
+	case "":
+		return errs.MissingField("status")
+	case "active", "revoked":
+	default:
+		return errs.InvalidValue("status", "status must be active or revoked.")
+	}
+	return s.internal(s.Store.InTx(ctx, func(tx store.Tx) error {
+		k, err := s.VisibleKey(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case status == "active" && k.RevokedAt != nil:
+			return errs.InvalidValue("status", "API key %d is revoked and cannot be activated again; create a new key.", id)
+		case status == "active" || k.RevokedAt != nil:
+			return nil
+		}
+		if err := tx.RevokeAPIKeys(ctx, actor.Account.ID, 0, k.ID, s.now()); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "api_key.revoked", fmt.Sprintf("api_key:%d", k.ID), map[string]any{"user_id": k.UserID})
+	}), "revoke api key")
+}
+
+// ContainerInput is the body of POST /container/{id}/children.
+type ContainerInput struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	TemplateID  flex.Int `json:"template_id"`
+	ParentID    flex.Int `json:"parent_id"` // POST /container only
+}
+
+// CreateContainer adds a child container (division) under parentID.
+// Only administrators create containers (checked at the route).
+func (s *Service) CreateContainer(ctx context.Context, actor Actor, parentID int64, parentField string, in *ContainerInput) (*store.Container, error) {
+	c := &store.Container{AccountID: actor.Account.ID, ParentID: parentID, Name: strings.TrimSpace(in.Name),
+		Description: strings.TrimSpace(in.Description), IsActive: true, CreatedAt: s.now()}
+	var list errs.List
+	if c.Name == "" {
+		list.Add(errs.MissingField("name"))
+	} else if len(c.Name) > 255 {
+		list.Add(errs.InvalidValue("name", "name must be at most 255 characters."))
+	}
+	if len(c.Description) > 1024 {
+		list.Add(errs.InvalidValue("description", "description must be at most 1024 characters."))
+	}
+	if in.TemplateID.Bad {
+		list.Add(errs.InvalidValue("template_id", "template_id must be an integer."))
+	}
+	if err := list.Err(); err != nil {
+		return nil, err
+	}
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		p, err := tx.Container(ctx, actor.Account.ID, parentID)
+		if errors.Is(err, store.ErrNotFound) {
+			if parentField != "" {
+				return errs.InvalidValue(parentField, "Container %d was not found in this account.", parentID)
+			}
+			return errs.NotFoundf("container", "Container %d was not found.", parentID)
+		}
+		if err != nil {
+			return err
+		}
+		if !p.IsActive {
+			return errs.InvalidValue(orDefault(parentField, "container_id"), "Container %d is not active.", p.ID)
+		}
+		if err := tx.CreateContainer(ctx, c); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "container.created", fmt.Sprintf("container:%d", c.ID), map[string]any{"parent_id": parentID, "name": c.Name})
+	})
+	if err != nil {
+		return nil, s.internal(err, "create container")
+	}
+	return c, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// EditUserInput is the body of PUT /user/{id}: fields left out keep their
+// value; the username never changes.
+type EditUserInput struct {
+	FirstName   *string   `json:"first_name"`
+	LastName    *string   `json:"last_name"`
+	Email       *string   `json:"email"`
+	JobTitle    *string   `json:"job_title"`
+	Telephone   *string   `json:"telephone"`
+	Container   *IDInput  `json:"container"`
+	AccessRoles []IDInput `json:"access_roles"`
+}
+
+// EditUser changes a user (PUT /user/{id}) with the rules of CreateUser:
+// only administrators touch administrators or make them, a container must
+// be one the caller sees, and the account keeps an administrator.
+func (s *Service) EditUser(ctx context.Context, actor Actor, id int64, in *EditUserInput) error {
+	return s.internal(s.Store.InTx(ctx, func(tx store.Tx) error {
+		u, err := s.visibleUser(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		oldRole := u.AccessRole
+		var list errs.List
+		text := func(field string, v *string, dst *string, max int, required bool) {
+			if v == nil {
+				return
+			}
+			t := strings.TrimSpace(*v)
+			switch {
+			case t == "" && required:
+				list.Add(errs.MissingField(field))
+			case len(t) > max:
+				list.Add(errs.InvalidValue(field, "%s must be at most %d characters.", field, max))
+			default:
+				*dst = t
+			}
+		}
+		text("first_name", in.FirstName, &u.FirstName, 128, true)
+		text("last_name", in.LastName, &u.LastName, 128, true)
+		text("email", in.Email, &u.Email, 255, true)
+		text("job_title", in.JobTitle, &u.JobTitle, 64, false)
+		text("telephone", in.Telephone, &u.Telephone, 64, false)
+		if in.Email != nil && u.Email != "" && !validEmail(u.Email) {
+			list.Add(errs.InvalidValue("email", "email must be one valid email address."))
+		}
+		if in.AccessRoles != nil {
+			switch {
+			case len(in.AccessRoles) != 1:
+				list.Add(errs.InvalidValue("access_roles", "A user has exactly one access role."))
+			case in.AccessRoles[0].ID.Bad || in.AccessRoles[0].ID.V < store.RoleAdministrator || in.AccessRoles[0].ID.V > store.RoleStandardUser:
+				list.Add(errs.InvalidValue("access_roles", "access_roles[].id must be 1 (administrator), 2 (limited user), 3 (finance manager), 4 (manager) or 5 (standard user)."))
+			default:
+				u.AccessRole = int(in.AccessRoles[0].ID.V)
+			}
+		}
+		if in.Container != nil && (in.Container.ID.Set || in.Container.ID.Bad) {
+			c, err := tx.Container(ctx, actor.Account.ID, in.Container.ID.V)
+			switch {
+			case in.Container.ID.Bad || errors.Is(err, store.ErrNotFound):
+				list.Add(errs.InvalidValue("container", "container.id must be a container of this account."))
+			case err != nil:
+				return err
+			case !c.IsActive:
+				list.Add(errs.InvalidValue("container", "Container %d is not active.", c.ID))
+			default:
+				u.ContainerID = c.ID
+			}
+		}
+		if err := list.Err(); err != nil {
+			return err
+		}
+		if actor.User.AccessRole != store.RoleAdministrator && (oldRole == store.RoleAdministrator || u.AccessRole == store.RoleAdministrator) {
+			return forbidden("Only administrators can edit or make administrators.")
+		}
+		if oldRole == store.RoleAdministrator && u.AccessRole != store.RoleAdministrator {
+			users, _, err := tx.Users(ctx, actor.Account.ID, store.UserFilter{}, store.Page{})
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, x := range users {
+				if x.AccessRole == store.RoleAdministrator && x.Status == store.UserActive {
+					n++
+				}
+			}
+			if n <= 1 {
+				return errs.InvalidValue("access_roles", "User %d is the account's last administrator.", u.ID)
+			}
+		}
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "user.updated", fmt.Sprintf("user:%d", u.ID),
+			map[string]any{"access_role": u.AccessRole, "container_id": u.ContainerID})
+	}), "edit user")
+}
