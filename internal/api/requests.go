@@ -40,6 +40,7 @@ type requestView struct {
 	Status           string           `json:"status"`
 	DateProcessed    string           `json:"date_processed,omitempty"`
 	Requester        *userShortView   `json:"requester,omitempty"`
+	Reviewer         *userShortView   `json:"reviewer,omitempty"`
 	Processor        *userShortView   `json:"processor,omitempty"`
 	Order            requestOrderView `json:"order"`
 	Comments         string           `json:"comments,omitempty"`
@@ -66,6 +67,9 @@ func (s *Server) requestView(r *http.Request, vc *viewCache, rq *store.Request, 
 	}
 	if rq.ProcessorID != 0 {
 		v.Processor = userShort(vc.user(ctx, rq.ProcessorID))
+	}
+	if rq.ReviewerID != 0 {
+		v.Reviewer = userShort(vc.user(ctx, rq.ReviewerID))
 	}
 	p := productOf(o.ProductNameID)
 	v.Order = requestOrderView{ID: o.ID, Certificate: requestOrderCert{CommonName: o.CommonName},

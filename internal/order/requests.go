@@ -57,7 +57,16 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 		if !requestMoves[r.Status][status] {
 			return errs.New(errs.Conflict, "invalid_request_status", "Request %d is %s and cannot be moved to %s.", r.ID, r.Status, status)
 		}
+		if status == store.RequestApproved && r.ReviewerID != 0 && r.ReviewerID == actor.User.ID {
+			// Two-step approval means two people: whoever gave the first
+			// approval cannot also give the second.
+			return errs.New(errs.Forbidden, "access_denied|missing_permission",
+				"Request %d needs its second approval from someone other than its first approver.", r.ID)
+		}
 		now := s.now()
+		if r.Status == store.RequestSubmitted && status == store.RequestPending {
+			r.ReviewerID = actor.User.ID
+		}
 		r.Status = status
 		r.ProcessorComment = in.ProcessorComment
 		if status == store.RequestApproved || status == store.RequestRejected {

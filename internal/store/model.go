@@ -331,6 +331,7 @@ type Request struct {
 	Status           string
 	RequesterID      int64
 	ProcessorID      int64
+	ReviewerID       int64 // the first approver of a two-step request
 	Comments         string
 	ProcessorComment string
 	Date             time.Time

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -57,11 +58,28 @@ type Options struct {
 	RateLimits []ratelimit.Rule
 }
 
+// DataDir is a fresh data directory removed when the test ends. It lives
+// on tmpfs (/dev/shm) where the machine has one: the SQLite files are as
+// real as on disk, but the fsync of every durable commit costs nothing, and
+// tests commit thousands of times. CERTORDER_TEST_DISK=1 keeps them on disk.
+func DataDir(t testing.TB) string {
+	t.Helper()
+	if os.Getenv("CERTORDER_TEST_DISK") != "1" {
+		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+			if dir, err := os.MkdirTemp("/dev/shm", "certorder-test-"); err == nil {
+				t.Cleanup(func() { os.RemoveAll(dir) })
+				return dir
+			}
+		}
+	}
+	return t.TempDir()
+}
+
 // Start starts a server and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if opts.DataDir == "" {
-		opts.DataDir = t.TempDir()
+		opts.DataDir = DataDir(t)
 	}
 	if opts.AdminKey == "" {
 		opts.AdminKey = "TESTADMINKEY" + strings.Repeat("0", 40)

@@ -15,9 +15,17 @@ import (
 // Account options (testenv.Options / app.Config): the approval mode, unique
 // alternative order ids, and the initial balance.
 
+// secondApprover is the API key of another administrator of the account,
+// for the second approval of two-step requests.
+func secondApprover(t *testing.T, srv *testenv.Server) string {
+	t.Helper()
+	_, key := usrKey(t, srv, usrUser(t, srv, 1, 1), 0)
+	return key
+}
+
 // TestAccountTwoStepApproval: on a two-step account a new request is
 // submitted; it needs a first approval (pending) before the second
-// (approved) issues the order.
+// (approved), by another approver, issues the order.
 func TestAccountTwoStepApproval(t *testing.T) {
 	srv := testenv.Start(t, testenv.Options{Sandbox: true, ApprovalMode: "two_step"})
 	key := testenv.ECKey(t, elliptic.P256())
@@ -37,6 +45,7 @@ func TestAccountTwoStepApproval(t *testing.T) {
 		return got
 	}
 
+	other := secondApprover(t, srv)
 	got := place(t, "class1_smime")
 	reqID := got.Requests[0].ID
 	if r := getRequest(t, srv, reqID); r.Status != "submitted" || r.Order.Status != "needs_approval" {
@@ -46,13 +55,15 @@ func TestAccountTwoStepApproval(t *testing.T) {
 		name, from, to string
 		code           string // "" = 204
 		order          string // order status afterwards
+		key            string // default the first administrator's
 	}{
-		{"approve straight away", "submitted", "approved", "invalid_request_status", "needs_approval"},
-		{"submitted again is a no-op", "submitted", "submitted", "", "needs_approval"},
-		{"first approval", "submitted", "pending", "", "needs_approval"},
-		{"back to submitted", "pending", "submitted", "invalid_request_status", "needs_approval"},
-		{"second approval", "pending", "approved", "", "issued"},
-		{"reject after approval", "approved", "rejected", "invalid_request_status", "issued"},
+		{"approve straight away", "submitted", "approved", "invalid_request_status", "needs_approval", ""},
+		{"submitted again is a no-op", "submitted", "submitted", "", "needs_approval", ""},
+		{"first approval", "submitted", "pending", "", "needs_approval", ""},
+		{"back to submitted", "pending", "submitted", "invalid_request_status", "needs_approval", ""},
+		{"second approval by the first approver", "pending", "approved", "access_denied|missing_permission", "needs_approval", ""},
+		{"second approval", "pending", "approved", "", "issued", other},
+		{"reject after approval", "approved", "rejected", "invalid_request_status", "issued", ""},
 	}
 	for _, mv := range moves {
 		t.Run(mv.name, func(t *testing.T) {
@@ -60,9 +71,17 @@ func TestAccountTwoStepApproval(t *testing.T) {
 				t.Fatalf("request is %s before the call, want %s", r.Status, mv.from)
 			}
 			b := counts(t, srv)
-			status, hdr, body := srv.Do("PUT", "/services/v2/request/"+itoa(reqID)+"/status", `{"status":"`+mv.to+`"}`)
+			key := mv.key
+			if key == "" {
+				key = srv.AdminKey
+			}
+			status, hdr, body := srv.DoKey(key, "PUT", "/services/v2/request/"+itoa(reqID)+"/status", `{"status":"`+mv.to+`"}`)
 			if mv.code != "" {
-				requireErrors(t, status, hdr, body, http.StatusBadRequest, mv.code)
+				want := http.StatusBadRequest
+				if strings.HasPrefix(mv.code, "access_denied") {
+					want = http.StatusForbidden
+				}
+				requireErrors(t, status, hdr, body, want, mv.code)
 			} else if status != http.StatusNoContent {
 				t.Fatalf("status = %d, want 204: %s", status, clip(body))
 			}
@@ -81,6 +100,13 @@ func TestAccountTwoStepApproval(t *testing.T) {
 			}
 		})
 	}
+	t.Run("reviewer and processor", func(t *testing.T) {
+		r := getRequest(t, srv, reqID)
+		admin := x9UserID(t, srv)
+		if r.Reviewer == nil || r.Reviewer.ID != admin || r.Processor == nil || r.Processor.ID == admin {
+			t.Errorf("reviewer %+v processor %+v; want the first administrator (%d) and another", r.Reviewer, r.Processor, admin)
+		}
+	})
 	t.Run("issued certificate", func(t *testing.T) {
 		chain := fam2IssuedChain(t, srv, got.ID)
 		fam2SameKey(t, chain[0], key.Public())

@@ -11,8 +11,14 @@ import (
 
 // requestDetail is the part of GET /request/{id} these tests read.
 type requestDetail struct {
-	Status string `json:"status"`
-	Order  struct {
+	Status   string `json:"status"`
+	Reviewer *struct {
+		ID int64 `json:"id"`
+	} `json:"reviewer"`
+	Processor *struct {
+		ID int64 `json:"id"`
+	} `json:"processor"`
+	Order struct {
 		Status      string `json:"status"`
 		Certificate struct {
 			KeySize        int `json:"key_size"`

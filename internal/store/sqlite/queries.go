@@ -655,13 +655,13 @@ func likePrefix(s string) string {
 
 // ---- requests
 
-const requestCols = `id, account_id, order_id, type, status, requester_id, processor_id, comments, processor_comment, date, date_processed`
+const requestCols = `id, account_id, order_id, type, status, requester_id, processor_id, comments, processor_comment, date, date_processed, reviewer_id`
 
 func scanRequest(row interface{ Scan(...any) error }) (*store.Request, error) {
 	var r store.Request
 	var date string
 	var processed sql.NullString
-	if err := row.Scan(&r.ID, &r.AccountID, &r.OrderID, &r.Type, &r.Status, &r.RequesterID, &r.ProcessorID, &r.Comments, &r.ProcessorComment, &date, &processed); err != nil {
+	if err := row.Scan(&r.ID, &r.AccountID, &r.OrderID, &r.Type, &r.Status, &r.RequesterID, &r.ProcessorID, &r.Comments, &r.ProcessorComment, &date, &processed, &r.ReviewerID); err != nil {
 		return nil, err
 	}
 	r.Date = parseTS(date)
@@ -750,8 +750,9 @@ func (q *queries) CreateRequest(ctx context.Context, r *store.Request) error {
 }
 
 func (q *queries) UpdateRequest(ctx context.Context, r *store.Request) error {
-	return q.exec(ctx, "update request", `UPDATE requests SET status = ?, processor_id = ?, processor_comment = ?, date_processed = ? WHERE id = ? AND account_id = ?`,
-		r.Status, r.ProcessorID, r.ProcessorComment, tsPtr(r.DateProcessed), r.ID, r.AccountID)
+	return q.exec(ctx, "update request", `UPDATE requests SET status = ?, processor_id = ?, processor_comment = ?, date_processed = ?, reviewer_id = ?
+		WHERE id = ? AND account_id = ?`,
+		r.Status, r.ProcessorID, r.ProcessorComment, tsPtr(r.DateProcessed), r.ReviewerID, r.ID, r.AccountID)
 }
 
 // ---- certificates
