@@ -271,13 +271,10 @@ func orgOf(p *plan) *store.Organization {
 
 func wrapStoreErr(err error, what string) error {
 	var e *errs.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	if errors.Is(err, store.ErrNotFound) {
+	if !errors.As(err, &e) && errors.Is(err, store.ErrNotFound) {
 		return errs.NotFoundf("order", "The order was not found.")
 	}
-	return errs.Internalf(err, "%s", what)
+	return apiErr(err, what)
 }
 
 // validate applies every documented rule of the product's seed to the

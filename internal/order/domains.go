@@ -237,7 +237,7 @@ func (s *Service) AddDomain(ctx context.Context, actor Actor, in *DomainInput) (
 			map[string]any{"name": d.Name, "organization_id": d.OrganizationID, "dcv_method": d.DCVMethod, "validations": d.ValidationTypes})
 	})
 	if err != nil {
-		return nil, wrapDomainErr(err, "add domain")
+		return nil, apiErr(err, "add domain")
 	}
 	return d, nil
 }
@@ -323,7 +323,7 @@ func (s *Service) SubmitDomainValidation(ctx context.Context, actor Actor, id in
 			map[string]any{"name": d.Name, "dcv_method": d.DCVMethod, "validations": d.ValidationTypes})
 	})
 	if err != nil {
-		return nil, wrapDomainErr(err, "submit domain validation")
+		return nil, apiErr(err, "submit domain validation")
 	}
 	if s.Sandbox {
 		s.IssueReady(ctx, actor)
@@ -359,7 +359,7 @@ func (s *Service) NewDomainToken(ctx context.Context, actor Actor, id int64) (*s
 		return s.audit(ctx, tx, actor, "domain.token_created", fmt.Sprintf("domain:%d", d.ID), map[string]any{"name": d.Name})
 	})
 	if err != nil {
-		return nil, wrapDomainErr(err, "new domain token")
+		return nil, apiErr(err, "new domain token")
 	}
 	return d, nil
 }
@@ -444,19 +444,9 @@ func (s *Service) GrantDomainValidation(ctx context.Context, actor Actor, id int
 			map[string]any{"name": d.Name, "dcv_method": d.DCVValidatedMethod, "dcv_expires": d.DCVExpiresAt})
 	})
 	if err != nil {
-		return nil, wrapDomainErr(err, "grant domain validation")
+		return nil, apiErr(err, "grant domain validation")
 	}
 	s.IssueReady(ctx, actor)
 	return d, nil
 }
 
-func wrapDomainErr(err error, what string) error {
-	if err == nil {
-		return nil
-	}
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return errs.Internalf(err, "%s", what)
-}

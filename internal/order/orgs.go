@@ -225,7 +225,7 @@ func (s *Service) CreateOrganization(ctx context.Context, actor Actor, in *OrgCr
 			map[string]any{"name": target.Name, "validations": typesOf(vals)})
 	})
 	if err != nil {
-		return nil, wrapOrgErr(err, "create organization")
+		return nil, apiErr(err, "create organization")
 	}
 	return res, nil
 }
@@ -264,7 +264,7 @@ func (s *Service) SubmitOrgValidation(ctx context.Context, actor Actor, orgID in
 			map[string]any{"validations": typesOf(vals)})
 	})
 	if err != nil {
-		return wrapOrgErr(err, "submit organization validation")
+		return apiErr(err, "submit organization validation")
 	}
 	if s.Sandbox {
 		s.IssueReady(ctx, actor)
@@ -429,7 +429,7 @@ func (s *Service) GrantOrgValidation(ctx context.Context, actor Actor, orgID int
 			map[string]any{"type": typ, "validated_until": until})
 	})
 	if err != nil {
-		return wrapOrgErr(err, "grant organization validation")
+		return apiErr(err, "grant organization validation")
 	}
 	s.IssueReady(ctx, actor)
 	return nil
@@ -500,16 +500,6 @@ func (s *Service) issueReadyLinked(ctx context.Context, actor Actor) {
 	}
 }
 
-func wrapOrgErr(err error, what string) error {
-	if err == nil {
-		return nil
-	}
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return errs.Internalf(err, "%s", what)
-}
 
 // DeleteOrganization removes an organization (DELETE /organization/{id},
 // spec §6.6): never the account's first organization, nor one an order or
@@ -542,5 +532,5 @@ func (s *Service) DeleteOrganization(ctx context.Context, actor Actor, id int64)
 		}
 		return s.audit(ctx, tx, actor, "organization.deleted", fmt.Sprintf("organization:%d", org.ID), map[string]any{"name": org.Name})
 	})
-	return wrapOrgErr(err, "delete organization")
+	return apiErr(err, "delete organization")
 }

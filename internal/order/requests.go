@@ -117,7 +117,7 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 			map[string]any{"order_id": r.OrderID, "type": r.Type, "processor_comment": in.ProcessorComment})
 	})
 	if err != nil {
-		return wrapRequestErr(err)
+		return apiErr(err, "update request status")
 	}
 	if approvedOrder != 0 {
 		// The approval stands even if issuance cannot happen now; the order
@@ -134,10 +134,3 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 	return nil
 }
 
-func wrapRequestErr(err error) error {
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return errs.Internalf(err, "update request status")
-}

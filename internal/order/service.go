@@ -7,11 +7,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -81,4 +83,18 @@ func canSkipApproval(a Actor) bool {
 // canApprove: administrators and managers approve requests.
 func canApprove(a Actor) bool {
 	return a.User != nil && (a.User.AccessRole == store.RoleAdministrator || a.User.AccessRole == store.RoleManager)
+}
+
+// apiErr passes the typed error of an order rule through and wraps
+// anything else (a store failure) as an internal error, with what for the
+// logs; nil stays nil.
+func apiErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return errs.Internalf(err, "%s", what)
 }

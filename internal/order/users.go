@@ -531,28 +531,17 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in *UserInput) (*
 		return s.audit(ctx, tx, actor, "user.created", fmt.Sprintf("user:%d", u.ID), detail)
 	})
 	if err != nil {
-		return nil, "", s.internal(err, "create user")
+		return nil, "", apiErr(err, "create user")
 	}
 	return u, key, nil
 }
 
-// internal passes typed errors through and wraps anything else.
-func (s *Service) internal(err error, what string) error {
-	if err == nil {
-		return nil
-	}
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return errs.Internalf(err, "%s", what)
-}
 
 // DeleteUser deletes a user (DELETE /user/{id}): the user is kept (orders
 // and requests name it) with status deleted, and every key of it is
 // revoked in the same transaction.
 func (s *Service) DeleteUser(ctx context.Context, actor Actor, id int64) error {
-	return s.internal(s.Store.InTx(ctx, func(tx store.Tx) error {
+	return apiErr(s.Store.InTx(ctx, func(tx store.Tx) error {
 		u, err := s.visibleUser(ctx, tx, actor, id)
 		if err != nil {
 			return err
@@ -564,15 +553,9 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, id int64) error {
 			return errs.InvalidValue("user_id", "You cannot delete your own user.")
 		}
 		if u.AccessRole == store.RoleAdministrator {
-			admins, _, err := tx.Users(ctx, actor.Account.ID, store.UserFilter{}, store.Page{})
+			n, err := activeAdmins(ctx, tx, actor.Account.ID)
 			if err != nil {
 				return err
-			}
-			n := 0
-			for _, x := range admins {
-				if x.AccessRole == store.RoleAdministrator && x.Status == store.UserActive {
-					n++
-				}
 			}
 			if n <= 1 {
 				return errs.InvalidValue("user_id", "User %d is the account's last administrator.", u.ID)
@@ -629,7 +612,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor Actor, userID int64, n
 			map[string]any{"user_id": u.ID, "name": name, "restricted_to_role_id": roleID})
 	})
 	if err != nil {
-		return nil, "", s.internal(err, "create api key")
+		return nil, "", apiErr(err, "create api key")
 	}
 	return k, key, nil
 }
@@ -673,7 +656,7 @@ func (s *Service) SetAPIKeyStatus(ctx context.Context, actor Actor, id int64, st
 	default:
 		return errs.InvalidValue("status", "status must be active or revoked.")
 	}
-	return s.internal(s.Store.InTx(ctx, func(tx store.Tx) error {
+	return apiErr(s.Store.InTx(ctx, func(tx store.Tx) error {
 		k, err := s.VisibleKey(ctx, tx, actor, id)
 		if err != nil {
 			return err
@@ -739,7 +722,7 @@ func (s *Service) CreateContainer(ctx context.Context, actor Actor, parentID int
 		return s.audit(ctx, tx, actor, "container.created", fmt.Sprintf("container:%d", c.ID), map[string]any{"parent_id": parentID, "name": c.Name})
 	})
 	if err != nil {
-		return nil, s.internal(err, "create container")
+		return nil, apiErr(err, "create container")
 	}
 	return c, nil
 }
@@ -767,7 +750,7 @@ type EditUserInput struct {
 // only administrators touch administrators or make them, a container must
 // be one the caller sees, and the account keeps an administrator.
 func (s *Service) EditUser(ctx context.Context, actor Actor, id int64, in *EditUserInput) error {
-	return s.internal(s.Store.InTx(ctx, func(tx store.Tx) error {
+	return apiErr(s.Store.InTx(ctx, func(tx store.Tx) error {
 		u, err := s.visibleUser(ctx, tx, actor, id)
 		if err != nil {
 			return err
@@ -826,15 +809,9 @@ func (s *Service) EditUser(ctx context.Context, actor Actor, id int64, in *EditU
 			return forbidden("Only administrators can edit or make administrators.")
 		}
 		if oldRole == store.RoleAdministrator && u.AccessRole != store.RoleAdministrator {
-			users, _, err := tx.Users(ctx, actor.Account.ID, store.UserFilter{}, store.Page{})
+			n, err := activeAdmins(ctx, tx, actor.Account.ID)
 			if err != nil {
 				return err
-			}
-			n := 0
-			for _, x := range users {
-				if x.AccessRole == store.RoleAdministrator && x.Status == store.UserActive {
-					n++
-				}
 			}
 			if n <= 1 {
 				return errs.InvalidValue("access_roles", "User %d is the account's last administrator.", u.ID)
@@ -846,4 +823,20 @@ func (s *Service) EditUser(ctx context.Context, actor Actor, id int64, in *EditU
 		return s.audit(ctx, tx, actor, "user.updated", fmt.Sprintf("user:%d", u.ID),
 			map[string]any{"access_role": u.AccessRole, "container_id": u.ContainerID})
 	}), "edit user")
+}
+
+// activeAdmins counts the account's active administrators: the last one
+// may be neither deleted nor demoted, or nobody could manage the account.
+func activeAdmins(ctx context.Context, tx store.Tx, accountID int64) (int, error) {
+	users, _, err := tx.Users(ctx, accountID, store.UserFilter{}, store.Page{})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, u := range users {
+		if u.AccessRole == store.RoleAdministrator && u.Status == store.UserActive {
+			n++
+		}
+	}
+	return n, nil
 }
