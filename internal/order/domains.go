@@ -449,4 +449,3 @@ func (s *Service) GrantDomainValidation(ctx context.Context, actor Actor, id int
 	s.IssueReady(ctx, actor)
 	return d, nil
 }
-

@@ -500,7 +500,6 @@ func (s *Service) issueReadyLinked(ctx context.Context, actor Actor) {
 	}
 }
 
-
 // DeleteOrganization removes an organization (DELETE /organization/{id},
 // spec §6.6): never the account's first organization, nor one an order or
 // a domain names (400 cannot_delete_organization, our code).

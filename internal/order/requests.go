@@ -133,4 +133,3 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 	}
 	return nil
 }
-

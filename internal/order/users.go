@@ -536,7 +536,6 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in *UserInput) (*
 	return u, key, nil
 }
 
-
 // DeleteUser deletes a user (DELETE /user/{id}): the user is kept (orders
 // and requests name it) with status deleted, and every key of it is
 // revoked in the same transaction.
