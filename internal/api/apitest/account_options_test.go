@@ -27,6 +27,7 @@ func secondApprover(t *testing.T, srv *testenv.Server) string {
 // submitted; it needs a first approval (pending) before the second
 // (approved), by another approver, issues the order.
 func TestAccountTwoStepApproval(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true, ApprovalMode: "two_step"})
 	key := testenv.ECKey(t, elliptic.P256())
 	csr := testenv.CSR(t, key, "ignored")
@@ -155,6 +156,7 @@ func TestAccountTwoStepApproval(t *testing.T) {
 // TestAccountAutoApproval: on an auto-approve account the requester's own
 // request is approved at creation and the order issues when ready.
 func TestAccountAutoApproval(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true, ApprovalMode: "auto"})
 	key := testenv.ECKey(t, elliptic.P256())
 	csr := testenv.CSR(t, key, "ignored")
@@ -250,6 +252,7 @@ func TestAccountAutoApproval(t *testing.T) {
 // names one order only, so clients can retry safely; refused repeats
 // write nothing and charge nothing. The account starts with 1000 USD.
 func TestAccountUniqueAltOrderID(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true, RequireUniqueAltOrderID: true, InitialBalanceCents: 100000})
 	key := testenv.ECKey(t, elliptic.P256())
 	csr := testenv.CSR(t, key, "ignored")

@@ -231,6 +231,7 @@ func clDate(t *testing.T, s string) time.Time {
 
 // TestClientOrders covers seed 003 on one sandbox server.
 func TestClientOrders(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	k := clMakeKeys(t)
 	orgName := clOrgName(t, srv)

@@ -256,6 +256,7 @@ func csAcceptCases(k csKeys) []csAcceptCase {
 
 // TestCodeSigningOrders runs the code signing tables against one sandbox server.
 func TestCodeSigningOrders(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	k := makeCSKeys(t)
 

@@ -219,6 +219,7 @@ func domRequireOrderValidation(t *testing.T, srv *testenv.Server, orderID int64,
 // domain's DCV; it then issues, and a later order for a name under the
 // validated domain issues at once, without a new DCV.
 func TestDomainValidationIssuesWaitingOrders(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: false})
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored.example.org")
 
@@ -340,6 +341,7 @@ func TestDomainValidationIssuesWaitingOrders(t *testing.T) {
 
 // TestDomainSandbox: in sandbox mode a domain is validated when added.
 func TestDomainSandbox(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	sub := domAdd(t, srv, domBody("www.sandbox-widgets.com", 1, "", "ov", "ev"))
 	sub2 := domAdd(t, srv, map[string]any{"name": "www.kept.example.com", "organization": map[string]any{"id": "1"},
@@ -426,6 +428,7 @@ func TestDomainSandbox(t *testing.T) {
 // TestDomainRefusals: every refused request answers the exact envelope and
 // writes nothing.
 func TestDomainRefusals(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: false})
 	existing := domAdd(t, srv, domBody("taken.example.com", 1, "email", "ov"))
 	const s400, s404 = http.StatusBadRequest, http.StatusNotFound
@@ -512,6 +515,7 @@ func TestDomainRefusals(t *testing.T) {
 // keys restricted to orders or to reading reach no organization or domain
 // change; a refused call writes nothing.
 func TestValidationPermissions(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: false})
 	ctx := context.Background()
 	c := client.New(srv.URL, srv.AdminKey)

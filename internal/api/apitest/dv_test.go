@@ -319,6 +319,7 @@ type dvIssueCase struct {
 
 // TestDVOrders runs the DV tables against one sandbox server.
 func TestDVOrders(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	p256 := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored.example.org")
 	rsa2048 := testenv.CSR(t, testenv.RSAKey(t), "ignored.example.org")
@@ -605,6 +606,7 @@ func testDVBalance(t *testing.T, srv *testenv.Server, p256 string) {
 // skip_approval answers {id, certificate_id[, dcv_random_value]} and the
 // order waits; a balance that cannot cover an order refuses it.
 func TestDVNonSandboxLowBalance(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: false, InitialBalanceCents: 10000})
 	p256 := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored.example.org")
 	if got := dvcsBalance(t, srv); got != 10000 {

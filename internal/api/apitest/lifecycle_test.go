@@ -198,6 +198,7 @@ var lcFamilies = []lcFamily{
 // with the order's names; every certificate chains to the root and is
 // lint clean.
 func TestReissueAndDuplicate(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	for _, fam := range lcFamilies {
 		t.Run(fam.product, func(t *testing.T) {
@@ -286,6 +287,7 @@ func TestReissueAndDuplicate(t *testing.T) {
 // until an approver approves it, and then carries the new one. A duplicate
 // request that is rejected never issues.
 func TestReissueApproval(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	_, csr := lcKey(t)
 	id, first := lcIssued(t, srv, "ssl_securesite", baseBody(csr), "example.com")
@@ -363,6 +365,7 @@ func TestReissueApproval(t *testing.T) {
 // TestReissueRefusals: each refused reissue or duplicate is a 4xx with the
 // documented code and writes nothing.
 func TestReissueRefusals(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	_, csr := lcKey(t)
 	issued, _ := lcIssued(t, srv, "ssl_securesite", baseBody(csr), "example.com")
@@ -443,6 +446,7 @@ func TestReissueRefusals(t *testing.T) {
 // balance order is refunded; a canceled reissue's request is rejected with
 // the note as processor_comment.
 func TestOrderCancel(t *testing.T) {
+	t.Parallel()
 	sandbox := testenv.Start(t, testenv.Options{Sandbox: true})
 	live := testenv.Start(t, testenv.Options{}) // nothing validated: approved orders stay pending
 	_, csr := lcKey(t)
@@ -554,6 +558,7 @@ func TestOrderCancel(t *testing.T) {
 // within 90 days of the certificate's expiry, and not_renewed only undoes
 // a mark made by hand.
 func TestOrderRenewedFlag(t *testing.T) {
+	t.Parallel()
 	var shift atomic.Int64
 	srv := testenv.Start(t, testenv.Options{Sandbox: true, Now: func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }})
 	_, csr := lcKey(t)
@@ -613,6 +618,7 @@ func lcChanges(t *testing.T, srv *testenv.Server, query string) map[int64]lcChan
 // order's latest change within a window of at most 7 days; an order that
 // changed again after the window's end is left out.
 func TestStatusChanges(t *testing.T) {
+	t.Parallel()
 	var shift atomic.Int64
 	now := func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
 	srv := testenv.Start(t, testenv.Options{Sandbox: true, Now: now})
@@ -686,6 +692,7 @@ func TestStatusChanges(t *testing.T) {
 // two approvals; on an auto-approve account the administrator's reissue is
 // approved and issued at once, with the request in the answer.
 func TestReissueApprovalModes(t *testing.T) {
+	t.Parallel()
 	t.Run("two_step", func(t *testing.T) {
 		srv := testenv.Start(t, testenv.Options{Sandbox: true, ApprovalMode: "two_step"})
 		_, csr := lcKey(t)
@@ -722,6 +729,7 @@ func TestReissueApprovalModes(t *testing.T) {
 // status-change list only the orders of their containers, and cannot
 // reissue, duplicate, cancel or list the reissues of an order outside them.
 func TestLifecycleScope(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	idOf := func(status int, hdr http.Header, body []byte) int64 {
 		t.Helper()

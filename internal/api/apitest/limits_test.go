@@ -35,6 +35,7 @@ func (c *testClock) add(d time.Duration) {
 // write writes nothing; requests without a valid key spend nothing; the
 // budget comes back with time.
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{t: time.Now().UTC()}
 	const budget = 10 // per minute: one request per 6 s once spent
 	srv := testenv.Start(t, testenv.Options{Sandbox: true, Now: clock.now,
@@ -75,6 +76,7 @@ func TestRateLimit(t *testing.T) {
 // from an administrator is ignored and the order waits for approval
 // (the one-step 201 variant), as CertCentral does.
 func TestSkipApprovalDisallowed(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true, DisallowSkipApproval: true})
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "x")
 	m := baseBody(csr)

@@ -149,6 +149,7 @@ func lsRequirePaging(t *testing.T, srv *testenv.Server, what, query string, want
 // filters of spec §2.3 and §3.2, including the "%25" contains search and
 // date ranges.
 func TestListsPagingFiltersSorting(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	_, csr := lcKey(t)
 	type placed struct {

@@ -302,6 +302,7 @@ func acceptCases(c csrs) []acceptCase {
 
 // TestCreateOrder runs every table against one sandbox server.
 func TestCreateOrder(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	c := makeCSRs(t)
 
@@ -625,6 +626,7 @@ func testInlineOrg(t *testing.T, srv *testenv.Server, c csrs) {
 // TestCreateOrderNonSandbox: skip_approval without sandbox validation
 // answers {id, certificate_id} and leaves the order pending.
 func TestCreateOrderNonSandbox(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: false})
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored.example.org")
 

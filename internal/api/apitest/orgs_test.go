@@ -132,6 +132,7 @@ func orgStatuses(vals []orgVal) map[string]string {
 // the duplicate check, submission for every type, the administrator's
 // grant and the views.
 func TestOrganizations(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: false})
 	newContact := map[string]any{"first_name": "Grace", "last_name": "Hopper", "email": "grace@widgets.example.com", "job_title": "CEO"}
 	b := counts(t, srv)
@@ -231,6 +232,7 @@ func TestOrganizations(t *testing.T) {
 
 // TestOrganizationsSandbox: a new organization holds every validation at once.
 func TestOrganizationsSandbox(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	id := orgCreate(t, srv, orgBody("Sandbox Orgs Ltd", nil))
 	got := orgStatuses(orgValidations(t, srv, id))
@@ -247,6 +249,7 @@ func TestOrganizationsSandbox(t *testing.T) {
 
 // TestOrganizationRefusals: exact envelopes, and nothing written.
 func TestOrganizationRefusals(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: false})
 	const s400, s404 = http.StatusBadRequest, http.StatusNotFound
 	with := func(k string, v any) map[string]any { return orgBody("Refused Orgs Ltd", map[string]any{k: v}) }
@@ -335,6 +338,7 @@ func TestOrganizationRefusals(t *testing.T) {
 // validations; the first organization and one an order or a domain names
 // stay.
 func TestOrganizationDelete(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: false})
 	unused := orgCreate(t, srv, orgBody("Unused Orgs Ltd", map[string]any{"validations": []any{map[string]any{"type": "ov"}}}))
 	onOrder := orgCreate(t, srv, orgBody("Ordered Orgs Ltd", nil))

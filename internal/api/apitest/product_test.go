@@ -13,6 +13,7 @@ import (
 // TestProductCatalogue: GET /product lists every product of the seeds, and
 // each one's limits are the documented ones.
 func TestProductCatalogue(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	status, hdr, body := srv.Do("GET", "/services/v2/product", "")
 	if status != http.StatusOK {

@@ -11,6 +11,7 @@ import (
 // family links both orders in order info, by order id and by thumbprint,
 // and a second renewal of the same order is refused.
 func TestRenewalEveryFamily(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	p256 := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored")
 	uid := x9UserID(t, srv)

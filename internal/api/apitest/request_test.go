@@ -47,6 +47,7 @@ func getRequest(t *testing.T, srv *testenv.Server, id int64) requestDetail {
 // or rejected, never sent back to submitted, and a decided request stays
 // decided. Every refusal leaves the request as it was.
 func TestRequestStatusMoves(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P384()), "ignored")
 	place := func(t *testing.T) int64 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,14 +51,14 @@ func usrContainer(t *testing.T, srv *testenv.Server, parent int64, name string) 
 	return usrID(t)(srv.Do("POST", fmt.Sprintf("%s/container/%d/children", v2, parent), mustJSON(t, map[string]any{"name": name, "template_id": 6})))
 }
 
-var usrSeq int
+var usrSeq atomic.Int64
 
 func usrUser(t *testing.T, srv *testenv.Server, role int, container int64) int64 {
 	t.Helper()
-	usrSeq++
-	name := fmt.Sprintf("user%d.role%d", usrSeq, role)
+	seq := usrSeq.Add(1)
+	name := fmt.Sprintf("user%d.role%d", seq, role)
 	return usrID(t)(srv.Do("POST", v2+"/user", mustJSON(t, map[string]any{
-		"username": name, "first_name": "First", "last_name": fmt.Sprintf("Last%d", usrSeq), "email": name + "@example.com",
+		"username": name, "first_name": "First", "last_name": fmt.Sprintf("Last%d", seq), "email": name + "@example.com",
 		"container": map[string]any{"id": container}, "access_roles": []map[string]any{{"id": role}}})))
 }
 
@@ -141,6 +142,7 @@ type usrCall struct{ method, path, body string }
 // and writes nothing (orders, requests, organizations, users, active keys,
 // containers, audit events unchanged), and the reads it allows answer 200.
 func TestUsersRoleMatrix(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored")
 	divA := usrContainer(t, srv, 1, "Division A")
@@ -263,6 +265,7 @@ func TestUsersRoleMatrix(t *testing.T) {
 // and its descendants only; everything else is 404 as if it did not exist,
 // and lists leave it out. A limited user sees only their own orders.
 func TestUsersContainerIsolation(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored")
 	divA := usrContainer(t, srv, 1, "Division A")
@@ -470,6 +473,7 @@ func TestUsersContainerIsolation(t *testing.T) {
 // the first account's orders, users, keys or containers, and cannot act on
 // them.
 func TestUsersAccountIsolation(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored")
 	first := createOK(t, srv, "ssl_securesite", mustJSON(t, baseBody(csr)))
@@ -545,6 +549,7 @@ func TestUsersAccountIsolation(t *testing.T) {
 // access_denied|access_denied_invalid_key for good; deleting a user revokes
 // its keys.
 func TestUsersKeys(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	uid := usrUser(t, srv, 5, 1)
 	keyID, key := usrKey(t, srv, uid, 0)
@@ -681,6 +686,7 @@ func TestUsersKeys(t *testing.T) {
 // TestUsersCreateValidation: every rule of POST /user, all failures at
 // once, nothing written.
 func TestUsersCreateValidation(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	good := func() map[string]any {
 		return map[string]any{"username": "jill.valentine", "first_name": "Jill", "last_name": "Valentine", "email": "jill@example.com",
@@ -740,6 +746,7 @@ func TestUsersCreateValidation(t *testing.T) {
 // TestUsersContainers: POST /container/{id}/children and POST /container
 // create children; GET /container/{id}/children lists the immediate ones.
 func TestUsersContainers(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	a := usrContainer(t, srv, 1, "Sales")
 	b := usrID(t)(srv.Do("POST", v2+"/container", mustJSON(t, map[string]any{"name": "Sales EMEA", "parent_id": a, "description": "Europe"})))
@@ -785,6 +792,7 @@ func TestUsersContainers(t *testing.T) {
 
 // TestUsersClient drives the Go client's user, key and container calls.
 func TestUsersClient(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	ctx := t.Context()
 	c := client.New(srv.URL, srv.AdminKey)
@@ -847,6 +855,7 @@ func TestUsersClient(t *testing.T) {
 // TestUsersEdit: PUT /user/{id} changes what is sent and keeps the rest;
 // managers never touch administrators; the account keeps an administrator.
 func TestUsersEdit(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	ctx := t.Context()
 	c := client.New(srv.URL, srv.AdminKey)

@@ -338,6 +338,7 @@ const x9DSKA = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement
 
 // TestX9Orders covers seed 004 on one sandbox server.
 func TestX9Orders(t *testing.T) {
+	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	uid := x9UserID(t, srv)
 	orgName := clOrgName(t, srv)

@@ -29,6 +29,7 @@ type Store struct {
 	queries
 	writer *sql.DB
 	reader *sql.DB
+	cache  *cachedReader
 }
 
 var _ store.Store = (*Store)(nil)
@@ -69,7 +70,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	return &Store{queries: queries{q: r}, writer: w, reader: r}, nil
+	cr := newCachedReader(r)
+	return &Store{queries: queries{q: cr}, writer: w, reader: r, cache: cr}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -133,5 +135,6 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 
 // Close closes both pools; the WAL is checkpointed by SQLite on the last close.
 func (s *Store) Close() error {
+	s.cache.close()
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
