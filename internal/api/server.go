@@ -12,13 +12,13 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
+	"github.com/certorder/certorder/internal/revocation"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -38,14 +38,11 @@ type Server struct {
 	// Limits is the per-key request budget (spec §1.6); nil is unlimited.
 	Limits *ratelimit.Limiter
 
-	mux   *http.ServeMux
-	crlMu sync.Mutex
-	crls  map[string]cachedCRL
-}
+	// Revocation serves CRLs and OCSP (pki.go); New makes one without
+	// background workers when it is nil.
+	Revocation *revocation.Publisher
 
-type cachedCRL struct {
-	der     []byte
-	expires time.Time
+	mux *http.ServeMux
 }
 
 // New builds the handler tree.
@@ -56,7 +53,9 @@ func New(s *Server) *Server {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
-	s.crls = map[string]cachedCRL{}
+	if s.Revocation == nil {
+		s.Revocation = revocation.New(revocation.Config{CA: s.CA, Store: s.Store, Log: s.Log, Now: s.Now})
+	}
 	// Reads honour the caller's container scope (see users.go).
 	s.Store = order.ScopedStore(s.Store)
 	if s.Orders != nil {
@@ -110,6 +109,9 @@ func (s *Server) routes() {
 	api("GET /certificate/{id}/download/platform", areaOrders, s.downloadCertificate)
 	api("GET /certificate/{id}/download/platform/{platform}", areaOrders, s.downloadCertificate)
 	api("GET /certificate/{id}/chain", areaOrders, s.certificateChain)
+	// Issue 5, revocation (revoke.go).
+	api("PUT /certificate/{id}/revoke", areaOrders, s.revokeCertificate)
+	api("PUT /order/certificate/{id}/revoke", areaOrders, s.revokeOrder)
 	api("GET /organization", areaOrgs, s.listOrganizations)
 	api("GET /organization/{id}", areaOrgs, s.organizationInfo)
 	api("POST /organization", areaOrgs, s.createOrganization)
@@ -154,6 +156,8 @@ func (s *Server) routes() {
 	})
 	m.HandleFunc("GET /ca/{file}", s.serveCACert)
 	m.HandleFunc("GET /crl/{file}", s.serveCRL)
+	m.HandleFunc("GET /ocsp/{request...}", s.serveOCSPGet)
+	m.HandleFunc("POST /ocsp", s.serveOCSPPost)
 }
 
 // ServeHTTP bounds the body, recovers panics and turns every route the mux
@@ -172,6 +176,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+	// An OCSP GET carries base64, which may hold "//" when the client did
+	// not URL-encode it; the mux would "clean" that path and redirect.
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, "/ocsp/") {
+		s.serveOCSPGet(rec, r)
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		writeError(rec, errs.New(errs.NotFound, "not_found|route", "The specified route was not found."))
 		return

@@ -22,6 +22,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
+	"github.com/certorder/certorder/internal/revocation"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqlite"
 )
@@ -68,6 +69,8 @@ type App struct {
 	CA     *ca.Hierarchy
 	Orders *order.Service
 	API    *api.Server
+	// Revocation publishes CRLs and OCSP; its CRL workers run while Serve does.
+	Revocation *revocation.Publisher
 	// AdminKey is set only on the first start, when the key was created.
 	AdminKey string
 }
@@ -104,7 +107,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a := &App{Config: cfg, Store: st, CA: h}
 	a.Orders = &order.Service{Store: st, CA: h, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log}
-	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, CA: h, Log: cfg.Log, Now: cfg.Now,
+	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: cfg.Now})
+	// A committed revocation rebuilds its issuers' CRLs in the background
+	// and drops their cached OCSP responses.
+	a.Orders.OnRevoke = a.Revocation.Revoked
+	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, CA: h, Log: cfg.Log, Now: cfg.Now, Revocation: a.Revocation,
 		Limits: ratelimit.New(cfg.RateLimits, cfg.Now)})
 	if err := a.bootstrap(ctx); err != nil {
 		st.Close()
@@ -113,8 +120,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	return a, nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close stops the CRL workers (if Serve left them running) and releases
+// the store.
+func (a *App) Close() error {
+	a.Revocation.Stop()
+	return a.Store.Close()
+}
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully:
 // requests in flight finish (up to grace), then Serve returns.
@@ -127,6 +138,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, grace time.Duration) e
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Config.Log.Handler(), slog.LevelWarn),
 	}
+	// The CRL workers rebuild CRLs after revocations and before their
+	// nextUpdate; they stop when serving does, before the store closes.
+	a.Revocation.Start()
+	defer a.Revocation.Stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

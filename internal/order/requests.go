@@ -40,6 +40,7 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 		return errs.New(errs.Forbidden, "access_denied|missing_permission", "Only administrators and managers can approve or reject requests.")
 	}
 	var approvedOrder, approvedCert int64
+	var revokedIssuers []string
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		r, err := tx.Request(ctx, actor.Account.ID, requestID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -113,12 +114,19 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 				return err
 			}
 		}
+		if r.Type == store.RequestRevoke {
+			// Issue 5 (revoke.go): the certificates behind it are revoked.
+			if revokedIssuers, err = s.revokeRequestDecided(ctx, tx, actor, r, o); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, actor, "request."+status, fmt.Sprintf("request:%d", r.ID),
 			map[string]any{"order_id": r.OrderID, "type": r.Type, "processor_comment": in.ProcessorComment})
 	})
 	if err != nil {
 		return apiErr(err, "update request status")
 	}
+	s.notifyRevoke(revokedIssuers)
 	if approvedOrder != 0 {
 		// The approval stands even if issuance cannot happen now; the order
 		// stays pending and is issued when it becomes ready.

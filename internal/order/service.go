@@ -27,6 +27,10 @@ type Service struct {
 	Now     func() time.Time
 	Rand    io.Reader
 	Log     *slog.Logger
+	// OnRevoke, when set, is called after a transaction that revoked
+	// certificates has committed, with the ids of their issuers (so that
+	// their CRLs can be refreshed). It must not block for long.
+	OnRevoke func(issuerIDs []string)
 }
 
 // Actor is the authenticated caller.

@@ -324,14 +324,17 @@ type DomainFilter struct {
 
 // Request is an approval item attached to an order.
 type Request struct {
-	ID               int64
-	AccountID        int64
-	OrderID          int64
-	Type             string
-	Status           string
-	RequesterID      int64
-	ProcessorID      int64
-	ReviewerID       int64 // the first approver of a two-step request
+	ID          int64
+	AccountID   int64
+	OrderID     int64
+	Type        string
+	Status      string
+	RequesterID int64
+	ProcessorID int64
+	ReviewerID  int64 // the first approver of a two-step request
+	// Detail is what the request will do once approved, as JSON, for types
+	// whose order alone does not say (revoke: which certificates, why).
+	Detail           string
 	Comments         string
 	ProcessorComment string
 	Date             time.Time
@@ -368,6 +371,30 @@ type Certificate struct {
 	NotAfter      time.Time
 	CreatedAt     time.Time
 	IssuedAt      *time.Time
+}
+
+// Revocation records one revoked certificate. Reason is the RFC 5280
+// CRLReason code (0 unspecified, 1 keyCompromise, 3 affiliationChanged,
+// 4 superseded, 5 cessationOfOperation).
+type Revocation struct {
+	CertificateID int64
+	AccountID     int64
+	OrderID       int64
+	SerialNumber  string // upper-case hex, as Certificate.SerialNumber
+	IssuerID      string
+	Reason        int
+	RevokedAt     time.Time
+	UserID        int64
+	RequestID     int64 // the approved revoke request; 0 when skipped
+	Comments      string
+}
+
+// SerialStatus is what OCSP needs about a serial, whatever its account.
+type SerialStatus struct {
+	SerialNumber string
+	IssuerID     string
+	NotAfter     time.Time
+	Revocation   *Revocation // nil while the certificate is good
 }
 
 // Metadata is an account's custom field definition.
@@ -544,6 +571,14 @@ type Reader interface {
 	CertificateBySerial(ctx context.Context, accountID int64, serialHex string) (*Certificate, error)
 	SerialExists(ctx context.Context, serialHex string) (bool, error)
 	Metadata(ctx context.Context, accountID int64) ([]Metadata, error)
+	// Revocation is the account's revocation of a certificate, or ErrNotFound.
+	Revocation(ctx context.Context, accountID, certificateID int64) (*Revocation, error)
+	// RevokedByIssuer lists every revocation of an issuer across accounts
+	// (for its CRL), oldest first.
+	RevokedByIssuer(ctx context.Context, issuerID string) ([]Revocation, error)
+	// SerialStatus finds an issued certificate by serial across accounts
+	// (for OCSP); ErrNotFound when no issued certificate has it.
+	SerialStatus(ctx context.Context, serialHex string) (*SerialStatus, error)
 	Domain(ctx context.Context, accountID, id int64) (*Domain, error)
 	DomainByName(ctx context.Context, accountID int64, name string) (*Domain, error)
 	Domains(ctx context.Context, accountID int64, f DomainFilter, page Page) ([]Domain, int, error)
@@ -599,6 +634,11 @@ type Writer interface {
 	UpdateCertificate(ctx context.Context, c *Certificate) error
 	ReserveSerial(ctx context.Context, serialHex string, orderID int64, at time.Time) error
 	CreateMetadata(ctx context.Context, m *Metadata) error
+	// CreateRevocation records a revocation; ErrConflict when the
+	// certificate is already revoked.
+	CreateRevocation(ctx context.Context, r *Revocation) error
+	// NextCRLNumber returns the issuer's next CRL number (1, 2, ...).
+	NextCRLNumber(ctx context.Context, issuerID string) (int64, error)
 	Audit(ctx context.Context, e *AuditEvent) error
 	CreateCertificateLink(ctx context.Context, l *CertificateLink) error
 }

@@ -655,13 +655,13 @@ func likePrefix(s string) string {
 
 // ---- requests
 
-const requestCols = `id, account_id, order_id, type, status, requester_id, processor_id, comments, processor_comment, date, date_processed, reviewer_id`
+const requestCols = `id, account_id, order_id, type, status, requester_id, processor_id, comments, processor_comment, date, date_processed, reviewer_id, detail`
 
 func scanRequest(row interface{ Scan(...any) error }) (*store.Request, error) {
 	var r store.Request
 	var date string
 	var processed sql.NullString
-	if err := row.Scan(&r.ID, &r.AccountID, &r.OrderID, &r.Type, &r.Status, &r.RequesterID, &r.ProcessorID, &r.Comments, &r.ProcessorComment, &date, &processed, &r.ReviewerID); err != nil {
+	if err := row.Scan(&r.ID, &r.AccountID, &r.OrderID, &r.Type, &r.Status, &r.RequesterID, &r.ProcessorID, &r.Comments, &r.ProcessorComment, &date, &processed, &r.ReviewerID, &r.Detail); err != nil {
 		return nil, err
 	}
 	r.Date = parseTS(date)
@@ -743,8 +743,8 @@ func (q *queries) Requests(ctx context.Context, accountID int64, f store.Request
 }
 
 func (q *queries) CreateRequest(ctx context.Context, r *store.Request) error {
-	id, err := q.insert(ctx, "request", `INSERT INTO requests(account_id, order_id, type, status, requester_id, processor_id, comments, processor_comment, date, date_processed)
-		VALUES (?,?,?,?,?,?,?,?,?,?)`, r.AccountID, r.OrderID, r.Type, r.Status, r.RequesterID, r.ProcessorID, r.Comments, r.ProcessorComment, ts(r.Date), tsPtr(r.DateProcessed))
+	id, err := q.insert(ctx, "request", `INSERT INTO requests(account_id, order_id, type, status, requester_id, processor_id, comments, processor_comment, date, date_processed, detail)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.AccountID, r.OrderID, r.Type, r.Status, r.RequesterID, r.ProcessorID, r.Comments, r.ProcessorComment, ts(r.Date), tsPtr(r.DateProcessed), r.Detail)
 	r.ID = id
 	return err
 }

@@ -1,0 +1,302 @@
+package revocation
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// ErrUnknownIssuer: no CRL of that name.
+var ErrUnknownIssuer = errors.New("revocation: unknown issuer")
+
+// crlNumberBase is added to the store's per-issuer counter (1, 2, ...).
+// Before the counter existed certorder numbered CRLs with the signing
+// second's Unix time; every such number is below 2^31 until 2038, so the
+// numbers keep growing across the upgrade (RFC 5280 section 5.2.3).
+const crlNumberBase = 1 << 31
+
+// CRL is one signed CRL as served.
+type CRL struct {
+	DER        []byte
+	Number     *big.Int
+	ThisUpdate time.Time
+	NextUpdate time.Time
+	Entries    int
+}
+
+// CRLs keeps the last signed CRL of every issuer and of the root, and one
+// background worker per issuer that rebuilds it when a revocation is
+// signalled (several signals during a build coalesce into one more build)
+// and on a schedule well before nextUpdate. Readers always get the last
+// built CRL at once; only the very first request for an issuer, or one
+// made while no worker runs, builds in the request.
+type CRLs struct {
+	cfg    Config
+	states map[string]*crlState // by canonical issuer ID; fixed after newCRLs
+
+	mu      sync.Mutex // guards running, stop
+	running bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type crlState struct {
+	id  string
+	iss *ca.Issuer // nil for the root
+
+	kick  chan struct{} // capacity 1: a pending refresh signal
+	wake  chan struct{} // capacity 1: reschedule (a request built a CRL)
+	build sync.Mutex    // one build at a time per issuer
+
+	mu      sync.Mutex // guards the fields below
+	cur     *CRL
+	want    uint64    // refresh signals received
+	built   uint64    // signals the current CRL accounts for
+	builtAt time.Time // when cur was signed (Config.Now, not truncated)
+	retryAt time.Time // after a failed build; zero when the last one worked
+}
+
+func newCRLs(cfg Config) *CRLs {
+	c := &CRLs{cfg: cfg, states: map[string]*crlState{}}
+	c.states[RootID] = &crlState{id: RootID, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
+	for _, iss := range cfg.CA.Issuers() {
+		c.states[iss.ID] = &crlState{id: iss.ID, iss: iss, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
+	}
+	return c
+}
+
+// Start launches one worker per issuer; it does nothing while they run.
+func (c *CRLs) Start() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running {
+		return
+	}
+	c.running = true
+	c.stop = make(chan struct{})
+	for _, st := range c.states {
+		c.wg.Add(1)
+		go c.work(st, c.stop)
+	}
+}
+
+// Stop ends the workers and waits for them.
+func (c *CRLs) Stop() {
+	c.mu.Lock()
+	if !c.running {
+		c.mu.Unlock()
+		return
+	}
+	c.running = false
+	close(c.stop)
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+func (c *CRLs) isRunning() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.running
+}
+
+// Refresh asks for new CRLs of these issuers (every CRL when none is
+// named); unknown IDs are ignored. It returns at once.
+func (c *CRLs) Refresh(issuerIDs ...string) {
+	var targets []*crlState
+	if len(issuerIDs) == 0 {
+		for _, st := range c.states {
+			targets = append(targets, st)
+		}
+	}
+	for _, id := range issuerIDs {
+		if cid, ok := canonicalID(c.cfg.CA, id); ok {
+			targets = append(targets, c.states[cid])
+		}
+	}
+	for _, st := range targets {
+		st.mu.Lock()
+		st.want++
+		st.mu.Unlock()
+		select {
+		case st.kick <- struct{}{}:
+		default: // a signal is already pending; the next build covers this one
+		}
+	}
+}
+
+// Get returns the current CRL of an issuer ID ("root" for the root's),
+// building it only when there is none yet, when it has expired, or when a
+// revocation is pending and no worker runs to pick it up.
+func (c *CRLs) Get(ctx context.Context, issuerID string) (*CRL, error) {
+	id, ok := canonicalID(c.cfg.CA, issuerID)
+	if !ok {
+		return nil, ErrUnknownIssuer
+	}
+	st := c.states[id]
+	if cur, fresh := c.current(st, c.isRunning()); fresh {
+		return cur, nil
+	}
+	st.build.Lock()
+	defer st.build.Unlock()
+	// Another request, or the worker, may have built it meanwhile.
+	if cur, fresh := c.current(st, c.isRunning()); fresh {
+		return cur, nil
+	}
+	crl, err := c.rebuildLocked(ctx, st)
+	// The worker may be waiting without a timer (before the first CRL) or
+	// with the old CRL's: it reschedules from this build, or its retry.
+	select {
+	case st.wake <- struct{}{}:
+	default:
+	}
+	return crl, err
+}
+
+// current is the state's CRL and whether it may be served as it is.
+func (c *CRLs) current(st *crlState, workers bool) (*CRL, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.cur == nil || !c.cfg.Now().Before(st.cur.NextUpdate) {
+		return st.cur, false
+	}
+	if !workers && st.want != st.built {
+		return st.cur, false
+	}
+	return st.cur, true
+}
+
+// work is one issuer's worker: it waits for a refresh signal, the
+// scheduled refresh of the current CRL, or the retry of a failed build.
+// Before the first signal or request it does nothing, so a process that
+// nobody asks for CRLs signs none.
+func (c *CRLs) work(st *crlState, stop <-chan struct{}) {
+	defer c.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-stop
+		cancel()
+	}()
+	for {
+		var timer *time.Timer
+		var due <-chan time.Time
+		if at, ok := c.nextDue(st); ok {
+			timer = time.NewTimer(max(at.Sub(c.cfg.Now()), 0))
+			due = timer.C
+		}
+		build := true
+		select {
+		case <-stop:
+			if timer != nil {
+				timer.Stop()
+			}
+			return
+		case <-st.kick:
+		case <-due:
+		case <-st.wake:
+			build = false
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if !build {
+			continue
+		}
+		st.build.Lock()
+		_, err := c.rebuildLocked(ctx, st)
+		st.build.Unlock()
+		if err != nil && ctx.Err() == nil {
+			c.cfg.Log.Error("build CRL", "issuer", st.id, "err", err)
+		}
+	}
+}
+
+// nextDue is when the worker should rebuild without a signal.
+func (c *CRLs) nextDue(st *crlState) (time.Time, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.retryAt.IsZero() {
+		return st.retryAt, true
+	}
+	if st.cur == nil {
+		return time.Time{}, false
+	}
+	return st.builtAt.Add(c.cfg.CRLRefresh), true
+}
+
+// rebuildLocked signs a new CRL; the caller holds st.build.
+func (c *CRLs) rebuildLocked(ctx context.Context, st *crlState) (*CRL, error) {
+	st.mu.Lock()
+	want := st.want
+	st.mu.Unlock()
+	crl, err := c.sign(ctx, st)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err != nil {
+		st.retryAt = c.cfg.Now().Add(c.cfg.CRLRetry)
+		return nil, err
+	}
+	st.cur, st.built, st.builtAt, st.retryAt = crl, want, c.cfg.Now(), time.Time{}
+	return crl, nil
+}
+
+// sign takes the next CRL number, then reads the issuer's revocations
+// (so a CRL with a higher number never lists less), and signs.
+func (c *CRLs) sign(ctx context.Context, st *crlState) (*CRL, error) {
+	var n int64
+	err := c.cfg.Store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		n, err = tx.NextCRLNumber(ctx, st.id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	number := new(big.Int).Add(big.NewInt(crlNumberBase), big.NewInt(n))
+	var der []byte
+	entries := 0
+	if st.iss == nil {
+		der, err = c.cfg.CA.RootCRL(number, c.cfg.CRLValidity)
+	} else {
+		var revs []store.Revocation
+		revs, err = c.cfg.Store.RevokedByIssuer(ctx, st.iss.ID)
+		if err != nil {
+			return nil, err
+		}
+		list := make([]ca.Revoked, 0, len(revs))
+		for _, r := range revs {
+			serial, ok := new(big.Int).SetString(r.SerialNumber, 16)
+			if !ok || serial.Sign() <= 0 {
+				return nil, fmt.Errorf("revocation of certificate %d has serial %q", r.CertificateID, r.SerialNumber)
+			}
+			list = append(list, ca.Revoked{Serial: serial, RevokedAt: r.RevokedAt, Reason: r.Reason})
+		}
+		entries = len(list)
+		der, err = c.cfg.CA.CRL(st.iss, list, number, c.cfg.CRLValidity)
+	}
+	if err != nil {
+		return nil, err
+	}
+	thisUpdate, nextUpdate, err := crlTimes(der)
+	if err != nil {
+		return nil, err
+	}
+	return &CRL{DER: der, Number: number, ThisUpdate: thisUpdate, NextUpdate: nextUpdate, Entries: entries}, nil
+}
+
+// crlTimes reads thisUpdate and nextUpdate from a CRL that internal/ca
+// signed.
+func crlTimes(der []byte) (thisUpdate, nextUpdate time.Time, err error) {
+	rl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("revocation: parse own CRL: %w", err)
+	}
+	return rl.ThisUpdate, rl.NextUpdate, nil
+}
