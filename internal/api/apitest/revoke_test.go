@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"slices"
 	"sort"
@@ -16,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/certorder/certorder/client"
 	"github.com/certorder/certorder/internal/api"
@@ -192,6 +195,32 @@ func TestRevokeFamilies(t *testing.T) {
 			if got := hook.take(); !slices.Equal(got, []string{rv.IssuerID}) {
 				t.Errorf("OnRevoke issuers = %q, want [%s]", got, rv.IssuerID)
 			}
+			// Relying parties see it: the CRL and the OCSP responder the
+			// certificate names, read with Go's parsers and with openssl.
+			leaf, inter, root := chain[0], chain[1], chain[2]
+			if len(leaf.CRLDistributionPoints) != 1 || len(leaf.OCSPServer) != 1 {
+				t.Fatalf("certificate names CRLs %q and OCSP %q, want one of each", leaf.CRLDistributionPoints, leaf.OCSPServer)
+			}
+			var onCRL bool
+			rl := rvFreshCRL(t, leaf.CRLDistributionPoints[0], inter, leaf.SerialNumber)
+			for _, e := range rl.RevokedCertificateEntries {
+				if e.SerialNumber.Cmp(leaf.SerialNumber) == 0 {
+					onCRL = e.ReasonCode == reason.code
+				}
+			}
+			fam2Must(t, onCRL, "CRL %s lacks serial %s with reason %d", leaf.CRLDistributionPoints[0], wantSerial, reason.code)
+			for _, method := range []string{"GET", "POST"} {
+				resp, err := ocsp.ParseResponseForCert(ocspVia(t, method, leaf.OCSPServer[0], leaf, inter), leaf, inter)
+				if err != nil || resp.Status != ocsp.Revoked || resp.RevocationReason != reason.code {
+					t.Errorf("OCSP %s: %+v %v; want revoked with reason %d", method, resp, err, reason.code)
+				}
+			}
+			if out := opensslOCSP(t, leaf.OCSPServer[0], leaf, inter, root); out != "" && !strings.Contains(out, ": revoked") {
+				t.Errorf("openssl ocsp does not report the certificate revoked:\n%s", out)
+			}
+			_, _, der := httpGet(t, leaf.CRLDistributionPoints[0])
+			opensslCRL(t, der, inter, root)
+
 			// Downloads of a revoked certificate still work.
 			dl := dvcsDownload(t, srv, placed.CertificateID)
 			fam2Must(t, lcThumb(dl[0]) == lcThumb(chain[0]), "download by id is another certificate")
@@ -211,6 +240,25 @@ func TestRevokeFamilies(t *testing.T) {
 				t.Errorf("OnRevoke called for a refused revocation: %q", got)
 			}
 		})
+	}
+}
+
+// rvFreshCRL fetches a CRL until it lists serial: the CRL is rebuilt in
+// the background after a revocation, promptly but not within the request.
+func rvFreshCRL(t *testing.T, u string, issuer *x509.Certificate, serial *big.Int) *x509.RevocationList {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rl := fetchCRL(t, u, issuer)
+		for _, e := range rl.RevokedCertificateEntries {
+			if e.SerialNumber.Cmp(serial) == 0 {
+				return rl
+			}
+		}
+		if time.Now().After(deadline) {
+			return rl
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
