@@ -180,13 +180,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 			}
 		}
 		if !skip {
-			status := store.RequestPending
-			switch {
-			case auto:
-				status = store.RequestApproved
-			case actor.Account.ApprovalMode == "two_step":
-				status = store.RequestSubmitted
-			}
+			status := newRequestStatus(actor, auto)
 			req := &store.Request{AccountID: actor.Account.ID, OrderID: p.order.ID, Type: store.RequestNew, Status: status,
 				RequesterID: actor.User.ID, Comments: p.order.Comments, Date: now}
 			if auto {

@@ -310,13 +310,7 @@ func (s *Service) certOperation(ctx context.Context, actor Actor, orderID int64,
 			link.SubID = len(dups) + 1
 		}
 		if !skip {
-			status := store.RequestPending
-			switch {
-			case auto:
-				status = store.RequestApproved
-			case actor.Account.ApprovalMode == "two_step":
-				status = store.RequestSubmitted
-			}
+			status := newRequestStatus(actor, auto)
 			req := &store.Request{AccountID: cur.AccountID, OrderID: cur.ID, Type: kind, Status: status,
 				RequesterID: actor.User.ID, Comments: in.Comments, Date: now}
 			if auto {

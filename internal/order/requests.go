@@ -25,6 +25,19 @@ var requestMoves = map[string]map[string]bool{
 	store.RequestPending:   {store.RequestApproved: true, store.RequestRejected: true},
 }
 
+// newRequestStatus is the status a new request starts in (spec §3.6):
+// approved when auto-approved, submitted on two-step accounts (waiting for
+// the first of two approvals), pending otherwise.
+func newRequestStatus(actor Actor, auto bool) string {
+	switch {
+	case auto:
+		return store.RequestApproved
+	case actor.Account.ApprovalMode == "two_step":
+		return store.RequestSubmitted
+	}
+	return store.RequestPending
+}
+
 // UpdateRequestStatus approves or rejects a request (PUT /request/{id}/status).
 // Approving a new order's request submits the order for validation and,
 // when everything is already validated, issues it before returning.

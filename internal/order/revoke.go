@@ -131,13 +131,7 @@ func (s *Service) revoke(ctx context.Context, actor Actor, orderID, certID int64
 		}
 		var req *store.Request
 		if !skip {
-			status := store.RequestPending
-			switch {
-			case auto:
-				status = store.RequestApproved
-			case actor.Account.ApprovalMode == "two_step":
-				status = store.RequestSubmitted
-			}
+			status := newRequestStatus(actor, auto)
 			req = &store.Request{AccountID: o.AccountID, OrderID: o.ID, Type: store.RequestRevoke, Status: status,
 				RequesterID: actor.User.ID, Comments: comments, Date: now}
 			if auto {
