@@ -296,12 +296,37 @@ func (s *Service) revokeIn(ctx context.Context, tx store.Tx, actor Actor, o *sto
 		if err := tx.UpdateOrder(ctx, o); err != nil {
 			return nil, err
 		}
+		if err := rejectWaitingDuplicates(ctx, tx, actor, o, now); err != nil {
+			return nil, err
+		}
 	}
 	err := s.audit(ctx, tx, actor, "certificate.revoked", fmt.Sprintf("order:%d", o.ID), map[string]any{
 		"certificate_ids": ids, "serial_numbers": serials, "issuers": issuers, "reason": t.Reason, "reason_code": t.ReasonCode,
 		"comments": comments, "request_id": t.RequestID, "requester_id": requester, "order_status": o.Status,
 		"revoked_at": now.Format(time.RFC3339Nano)})
 	return issuers, err
+}
+
+// rejectWaitingDuplicates rejects the duplicate requests still waiting on
+// an order that has just been revoked: a revoked order takes no new
+// certificate, so they could never be approved.
+func rejectWaitingDuplicates(ctx context.Context, tx store.Tx, actor Actor, o *store.Order, now time.Time) error {
+	reqs, err := tx.RequestsForOrder(ctx, o.AccountID, o.ID)
+	if err != nil {
+		return err
+	}
+	for i := range reqs {
+		r := &reqs[i]
+		if r.Type != store.RequestDuplicate || (r.Status != store.RequestSubmitted && r.Status != store.RequestPending) {
+			continue
+		}
+		r.Status, r.ProcessorID, r.DateProcessed = store.RequestRejected, actor.User.ID, &now
+		r.ProcessorComment = "The order was revoked."
+		if err := tx.UpdateRequest(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // revokeRequestDecided applies the final approval of a revoke request

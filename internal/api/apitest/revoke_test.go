@@ -394,6 +394,19 @@ func TestRevokeOrder(t *testing.T) {
 	fam2Must(t, rvOrderStatus(t, srv, c.ID) == "issued", "revoking a duplicate moved the order")
 	fam2Must(t, rvRevocation(t, srv, c.CertificateID) == nil, "revoking a duplicate revoked the primary")
 	fam2Must(t, rvCertStatus(t, srv, c.ID, dup3.CertificateID) == "revoked", "duplicate not shown revoked")
+
+	// A duplicate request still waiting when the order is revoked is
+	// rejected with it: a revoked order takes no new certificate.
+	_, dupCSR = lcKey(t)
+	waiting := lcOpOK(t, srv, c.ID, "duplicate", map[string]any{"certificate": map[string]any{"csr": dupCSR}})
+	if len(waiting.Requests) != 1 || waiting.Requests[0].Status != "pending" {
+		t.Fatalf("duplicate without skip_approval: requests %+v, want one pending", waiting.Requests)
+	}
+	status, _, body = srv.Do("PUT", rvOrderPath(c.ID), rvSkip("cessation_of_operation"))
+	rvNoContent(t, status, body)
+	fam2Must(t, rvOrderStatus(t, srv, c.ID) == "revoked", "order not revoked")
+	got := lcGetRequest(t, srv, waiting.Requests[0].ID)
+	fam2Must(t, got.Status == "rejected" && got.ProcessorComment != "", "waiting duplicate request after the revocation = %+v", got)
 }
 
 // TestRevokeRefusals: every refusal has its exact status and code and
