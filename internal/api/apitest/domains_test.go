@@ -436,14 +436,7 @@ func TestDomainRefusals(t *testing.T) {
 	with := func(k string, v any) map[string]any { m := base(); m[k] = v; return m }
 	without := func(k string) map[string]any { m := base(); delete(m, k); return m }
 	one := func(c ...string) []string { return c }
-	cases := []struct {
-		name   string
-		method string
-		path   string
-		body   any // map or raw string
-		status int
-		codes  []string
-	}{
+	cases := []callRefusal{
 		{"add/empty body", "POST", domainPath, "", s400, one("bad_request_format")},
 		{"add/not json", "POST", domainPath, "{name", s400, one("bad_request_format")},
 		{"add/nothing", "POST", domainPath, "{}", s400, one("missing_field:name", "missing_field:organization", "missing_field:validations")},
@@ -489,19 +482,7 @@ func TestDomainRefusals(t *testing.T) {
 	}
 	before, beforeDom := counts(t, srv), domTotal(t, srv)
 	snapshot := domRaw(t, srv, existing.ID)
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var body string
-			switch b := tc.body.(type) {
-			case string:
-				body = b
-			case map[string]any:
-				body = mustJSON(t, b)
-			}
-			status, hdr, resp := srv.Do(tc.method, tc.path, body)
-			requireErrors(t, status, hdr, resp, tc.status, tc.codes...)
-		})
-	}
+	sendRefusals(t, srv, cases)
 	requireTally(t, srv, before, tally{})
 	if n := domTotal(t, srv); n != beforeDom {
 		t.Errorf("domains: %d after the refusals, %d before", n, beforeDom)

@@ -10,12 +10,9 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/json"
-	"encoding/pem"
 	"math"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -323,15 +320,8 @@ func dvcsOpenSSLVerify(t *testing.T, certs []*x509.Certificate, purpose string) 
 		return
 	}
 	dir := t.TempDir()
-	write := func(name string, c *x509.Certificate) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	out, err := exec.Command(bin, "verify", "-x509_strict", "-purpose", purpose, "-CAfile", write("root.pem", certs[2]),
-		"-untrusted", write("inter.pem", certs[1]), write("leaf.pem", certs[0])).CombinedOutput()
+	out, err := exec.Command(bin, "verify", "-x509_strict", "-purpose", purpose, "-CAfile", writePEMFile(t, dir, "root.pem", certs[2]),
+		"-untrusted", writePEMFile(t, dir, "inter.pem", certs[1]), writePEMFile(t, dir, "leaf.pem", certs[0])).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), ": OK") {
 		t.Fatalf("openssl verify: %v\n%s", err, out)
 	}

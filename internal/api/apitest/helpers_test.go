@@ -336,3 +336,33 @@ func corruptSignature(t *testing.T, csrPEM string) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// callRefusal is one call to any endpoint that must be refused with an
+// exact status and codes.
+type callRefusal struct {
+	name   string
+	method string
+	path   string
+	body   any // a raw string or a map sent as JSON
+	status int
+	codes  []string
+}
+
+// sendRefusals runs each call as a subtest and checks its envelope; the
+// caller checks afterwards that nothing was written.
+func sendRefusals(t *testing.T, srv *testenv.Server, cases []callRefusal) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var body string
+			switch b := tc.body.(type) {
+			case string:
+				body = b
+			case map[string]any:
+				body = mustJSON(t, b)
+			}
+			status, hdr, resp := srv.Do(tc.method, tc.path, body)
+			requireErrors(t, status, hdr, resp, tc.status, tc.codes...)
+		})
+	}
+}

@@ -256,14 +256,7 @@ func TestOrganizationRefusals(t *testing.T) {
 	val := func(vs ...any) map[string]any { return with("validations", append([]any{}, vs...)) }
 	one := func(c ...string) []string { return c }
 	org1 := organizationPath + "/1"
-	cases := []struct {
-		name   string
-		method string
-		path   string
-		body   any
-		status int
-		codes  []string
-	}{
+	cases := []callRefusal{
 		{"create/empty body", "POST", organizationPath, "", s400, one("bad_request_format")},
 		{"create/array", "POST", organizationPath, "[]", s400, one("bad_request_format")},
 		{"create/nothing", "POST", organizationPath, "{}", s400, one("missing_field:name", "missing_field:address", "missing_field:city",
@@ -311,19 +304,7 @@ func TestOrganizationRefusals(t *testing.T) {
 	}
 	before := counts(t, srv)
 	_, org1Before := orgGet(t, srv, 1)
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var body string
-			switch b := tc.body.(type) {
-			case string:
-				body = b
-			case map[string]any:
-				body = mustJSON(t, b)
-			}
-			status, hdr, resp := srv.Do(tc.method, tc.path, body)
-			requireErrors(t, status, hdr, resp, tc.status, tc.codes...)
-		})
-	}
+	sendRefusals(t, srv, cases)
 	requireTally(t, srv, before, tally{})
 	if _, after := orgGet(t, srv, 1); string(after) != string(org1Before) {
 		t.Errorf("a refused request changed organization 1:\nbefore %s\nafter  %s", org1Before, after)
