@@ -12,11 +12,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/certorder/certorder/internal/app"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 )
 
@@ -74,6 +77,24 @@ func serve(args []string) error {
 	balance := fs.Float64("initial-balance", float64(app.DefaultBalanceCents)/100, "account balance in USD on first start")
 	allowSkip := fs.Bool("allow-skip-approval", true, "let administrators and managers send skip_approval (applied on every start)")
 	limits := fs.String("rate-limit", "100/5s,1000/5m", "per API key request limits, comma-separated N/duration, or off")
+	resolver := fs.String("dns-resolver", "", "host:port of the DNS resolver for DCV and CAA lookups (default: first nameserver of /etc/resolv.conf)")
+	dcvTimeout := fs.Duration("dcv-timeout", 5*time.Second, "timeout of one DCV/CAA DNS exchange or HTTP fetch")
+	httpPort := fs.Int("dcv-http-port", 80, "port http-token validation fetches connect to")
+	httpsPort := fs.Int("dcv-https-port", 443, "port of https:// redirects during http-token validation")
+	allowPrivate := fs.Bool("dcv-allow-private", false, "let http-token validation connect to private and loopback addresses (testing only)")
+	caaIDs := fs.String("caa-identities", dcv.DefaultCAAIdentity, "comma-separated issuer domain names that authorize this CA in CAA records")
+	cnameTarget := fs.String("dcv-cname-target", dcv.DefaultCNAMETarget, "target host of dns-cname-token records")
+	smtpURL := fs.String("smtp", "", "SMTP relay for email DCV, smtp://[user:pass@]host:port or smtps://... (empty: no email is sent)")
+	smtpFrom := fs.String("smtp-from", "", "sender address of DCV emails (default certorder@localhost)")
+	dcvRetry := fs.Duration("dcv-retry", order.DefaultDCVRetry, "first delay between background checks of a pending validation (doubles up to an hour)")
+	var sandboxRules []order.SandboxRule
+	fs.Func("sandbox-rule", "MATCH=OUTCOME: in --sandbox, names with the label or under the domain MATCH pass, fail, stay pending or caa-fail (repeatable)", func(v string) error {
+		r, err := order.ParseSandboxRule(v)
+		if err == nil {
+			sandboxRules = append(sandboxRules, r)
+		}
+		return err
+	})
 	fs.Parse(args)
 
 	var lvl slog.Level
@@ -102,6 +123,9 @@ func serve(args []string) error {
 		IssuerKeyType: ca.KeyType(*issuerKey), RootKeyType: ca.KeyType(*rootKey), Log: log, Out: os.Stdout,
 		ApprovalMode: *approval, RequireUniqueAltOrderID: *uniqueAlt, InitialBalanceCents: int64(math.Round(*balance * 100)),
 		DisallowSkipApproval: !*allowSkip, RateLimits: rules,
+		DCV: dcv.Config{Resolver: *resolver, Timeout: *dcvTimeout, HTTPPort: *httpPort, HTTPSPort: *httpsPort,
+			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget},
+		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SandboxRules: sandboxRules, DCVRetry: *dcvRetry,
 	})
 	if err != nil {
 		ln.Close()
@@ -112,4 +136,15 @@ func serve(args []string) error {
 	cerr := a.Close()
 	log.Info("certorder stopped")
 	return errors.Join(serr, cerr)
+}
+
+// splitList reads a comma-separated flag value.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/certorder/certorder/internal/catalog"
+	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -83,7 +84,7 @@ type submissionView struct {
 // 3.2.2.4.4); WHOIS addresses are retired (spec §7.1).
 func baseEmails(name string) []string {
 	out := []string{}
-	for _, local := range []string{"admin", "administrator", "webmaster", "hostmaster", "postmaster"} {
+	for _, local := range order.ConstructedEmailLocals {
 		out = append(out, local+"@"+name)
 	}
 	return out
@@ -101,9 +102,9 @@ func (s *Server) tokenView(d *store.Domain) *dcvTokenView {
 	}
 	switch d.DCVMethod {
 	case "dns-cname-token":
-		v.VerificationValue = order.DCVCNAMETarget
+		v.VerificationValue = s.Orders.CNAMETarget()
 	case "http-token":
-		v.HTTPTokenURL = "http://" + d.Name + "/.well-known/pki-validation/fileauth.txt"
+		v.HTTPTokenURL = dcv.HTTPTokenURL(d.Name)
 	}
 	return v
 }
@@ -352,20 +353,34 @@ func (s *Server) domainEmails(w http.ResponseWriter, r *http.Request, a order.Ac
 	if err != nil {
 		return errs.Internalf(err, "read domain %q", raw)
 	}
-	writeJSON(w, http.StatusOK, domainEmailsView{NameScope: d.Name, BaseEmails: baseEmails(d.Name), WhoisEmails: []string{}, DNSTXTEmails: []string{}})
+	_, txt := s.Orders.DCVEmailAddresses(r.Context(), d.Name)
+	if txt == nil {
+		txt = []string{}
+	}
+	writeJSON(w, http.StatusOK, domainEmailsView{NameScope: d.Name, BaseEmails: baseEmails(d.Name), WhoisEmails: []string{}, DNSTXTEmails: txt})
 	return nil
 }
 
-// resendDomainEmails: PUT /domain/{id}/dcv/emails → 204 (spec §6.14).
-// certorder sends no mail yet (the DCV engine is a later issue); the call
-// checks the domain and answers as CertCentral does.
+// resendDomainEmails: PUT /domain/{id}/dcv/emails → 204 (spec §6.14):
+// the domain's validation emails go out again, to email_array when given.
 func (s *Server) resendDomainEmails(w http.ResponseWriter, r *http.Request, a order.Actor) error {
 	d, err := s.readDomain(r, a)
 	if err != nil {
 		return err
 	}
-	if d.DCVMethod != "email" {
-		return errs.New(errs.Invalid, "invalid_dcv_method", "The domain's DCV method is %q, not email.", d.DCVMethod)
+	var in struct {
+		Locale     string   `json:"locale"`
+		EmailArray []string `json:"email_array"`
+	}
+	if err := decodeOptional(r, &in); err != nil {
+		return err
+	}
+	var only []order.EmailRecipient
+	for _, e := range in.EmailArray {
+		only = append(only, order.EmailRecipient{Domain: d.Name, Email: e})
+	}
+	if err := s.Orders.ResendDomainEmails(r.Context(), a, d, only); err != nil {
+		return err
 	}
 	noContent(w)
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/certorder/certorder/internal/catalog"
+	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -83,9 +84,9 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, a order.Act
 			t := &dcvTokenView{Token: res.DCVRandomValue, Status: d.Status, ExpirationDate: stamp(res.DCVExpires)}
 			switch res.DCVMethod {
 			case "dns-cname-token":
-				t.VerificationValue = order.DCVCNAMETarget
+				t.VerificationValue = s.Orders.CNAMETarget()
 			case "http-token":
-				t.HTTPTokenURL = "http://" + d.DNSName + "/.well-known/pki-validation/fileauth.txt"
+				t.HTTPTokenURL = dcv.HTTPTokenURL(d.DNSName)
 			}
 			dv.DCVToken = t
 		}

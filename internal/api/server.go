@@ -130,6 +130,11 @@ func (s *Server) routes() {
 	api("PUT /domain/{id}/dcv/emails", areaOrgs, s.resendDomainEmails)
 	api("PUT /domain/{id}/dcv/approve", areaOrgs, s.grantDomainValidation) // certorder's own (decisions.md)
 	api("GET /order/certificate/{id}/validation", areaOrders, s.orderValidation)
+	// Issue 6, order-level DCV (dcv.go).
+	api("PUT /order/certificate/{id}/check-dcv", areaOrders, s.checkDCV)
+	api("PUT /order/certificate/{id}/dcv-method", areaOrders, s.changeOrderDCVMethod)
+	api("PUT /order/certificate/{id}/dcv-random-value", areaOrders, s.newOrderRandomValue)
+	api("PUT /order/certificate/{id}/resend-emails", areaOrders, s.resendOrderEmails)
 	api("GET /container", areaContainers, s.listContainers)
 	api("GET /container/{id}", areaContainers, s.containerInfo)
 	api("GET /container/{id}/children", areaContainers, s.containerChildren)
@@ -158,6 +163,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /crl/{file}", s.serveCRL)
 	m.HandleFunc("GET /ocsp/{request...}", s.serveOCSPGet)
 	m.HandleFunc("POST /ocsp", s.serveOCSPPost)
+	// The emailed DCV approval links (the link's secret is the credential).
+	m.HandleFunc("GET /dcv/email/{secret}", s.showEmailLink)
+	m.HandleFunc("POST /dcv/email/{secret}", s.approveEmailLink)
 }
 
 // ServeHTTP bounds the body, recovers panics and turns every route the mux

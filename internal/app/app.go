@@ -20,6 +20,7 @@ import (
 
 	"github.com/certorder/certorder/internal/api"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
@@ -56,6 +57,16 @@ type Config struct {
 	DisallowSkipApproval bool
 	// RateLimits is each API key's request budget; nil is unlimited.
 	RateLimits []ratelimit.Rule
+	// DCV configures the lookups of domain control validation and CAA
+	// (resolver, timeouts, HTTP ports, CAA identities, CNAME target).
+	DCV dcv.Config
+	// SMTPURL is the relay of the email DCV method (smtp://host:port);
+	// empty means no validation email is sent. SMTPFrom is the sender.
+	SMTPURL, SMTPFrom string
+	// SandboxRules script sandbox validation outcomes by name.
+	SandboxRules []order.SandboxRule
+	// DCVPoll and DCVRetry tune the validation worker (zero: defaults).
+	DCVPoll, DCVRetry time.Duration
 }
 
 // DefaultBalanceCents is a generous starting balance (1,000,000.00 USD),
@@ -106,7 +117,18 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("open CA hierarchy: %w", err)
 	}
 	a := &App{Config: cfg, Store: st, CA: h}
-	a.Orders = &order.Service{Store: st, CA: h, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log}
+	a.Orders = &order.Service{Store: st, CA: h, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log,
+		PublicURL: cfg.PublicURL, SandboxRules: cfg.SandboxRules, DCVPoll: cfg.DCVPoll, DCVRetry: cfg.DCVRetry}
+	if a.Orders.DCV, err = dcv.New(cfg.DCV); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("domain control validation: %w", err)
+	}
+	if cfg.SMTPURL != "" {
+		if a.Orders.Mailer, err = dcv.NewMailer(cfg.SMTPURL, cfg.SMTPFrom, cfg.DCV.Timeout); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("smtp relay: %w", err)
+		}
+	}
 	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: cfg.Now})
 	// A committed revocation rebuilds its issuers' CRLs in the background
 	// and drops their cached OCSP responses.
@@ -142,6 +164,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, grace time.Duration) e
 	// nextUpdate; they stop when serving does, before the store closes.
 	a.Revocation.Start()
 	defer a.Revocation.Stop()
+	// The validation worker looks up pending validations and issues what
+	// they complete; it stops before the store closes.
+	wctx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); a.Orders.RunDCV(wctx) }()
+	defer func() { stopWorker(); <-workerDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

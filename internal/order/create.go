@@ -233,6 +233,9 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 	if issued != nil {
 		res.Chain = append([]*x509.Certificate{issued.cert}, s.CA.Chain(issued.issuer)...)
 	}
+	if p.order.Status == store.OrderPending {
+		s.KickDCV() // the validation worker schedules it and sends its emails
+	}
 	if auto && p.order.Status == store.OrderPending {
 		// As after an approval: the order stands even if it cannot issue yet.
 		if err := s.issuePending(ctx, actor, p.order.ID); err != nil {

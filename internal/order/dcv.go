@@ -15,10 +15,11 @@ import (
 // dcvRandomValueLife: order random values are valid 30 days (spec §2.7.3).
 const dcvRandomValueLife = 30 * 24 * time.Hour
 
-// DCVCNAMETarget is where a dns-cname-token record points
-// (_<random>.<name> CNAME <target>). [infer]: CertCentral's is
-// dcv.digicert.com; ours names no real host until the validation engine
-// (issue 6) makes it configurable.
+// DCVCNAMETarget is where a dns-cname-token record points by default
+// (_<random>.<name> CNAME <target>, or _dnsauth.<name> CNAME
+// <random>.<target>). [infer]: CertCentral's is dcv.digicert.com; ours is
+// configurable (--dcv-cname-target) and names no real host by default,
+// since only the record itself is looked at.
 const DCVCNAMETarget = "dcv.certorder.invalid"
 
 func isTokenMethod(m string) bool {
@@ -76,4 +77,12 @@ func (s *Service) orderDomains(ctx context.Context, tx store.Tx, o *store.Order,
 		out = append(out, DomainRef{ID: d.ID, Name: d.Name, DNSName: n, Status: status})
 	}
 	return out, nil
+}
+
+// CNAMETarget is the verification_value of dns-cname-token.
+func (s *Service) CNAMETarget() string {
+	if s.DCV != nil {
+		return s.DCV.Config().CNAMETarget
+	}
+	return DCVCNAMETarget
 }

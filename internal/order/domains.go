@@ -373,24 +373,6 @@ func (s *Service) ChangeDomainDCVMethod(ctx context.Context, actor Actor, id int
 	return s.SubmitDomainValidation(ctx, actor, id, &DomainSubmitInput{DCVMethod: method})
 }
 
-// CheckDomainToken is PUT /domain/{id}/dcv/validate-token (spec §6.13):
-// it reports the domain's DCV status. Looking the token up in DNS or over
-// HTTP is the DCV engine's work (a later issue); until then a check
-// completes the validation only in sandbox mode.
-func (s *Service) CheckDomainToken(ctx context.Context, actor Actor, id int64) (*store.Domain, error) {
-	d, err := s.Store.Domain(ctx, actor.Account.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errs.NotFoundf("domain", "Domain %d was not found.", id)
-	}
-	if err != nil {
-		return nil, errs.Internalf(err, "read domain %d", id)
-	}
-	if !isTokenMethod(d.DCVMethod) {
-		return nil, errs.New(errs.Invalid, "invalid_dcv_method", "The domain's DCV method %q uses no token.", d.DCVMethod)
-	}
-	return d, nil
-}
-
 // GrantDomainValidation is an administrator's decision that DCV of a
 // domain passed (PUT /domain/{id}/dcv/approve, `certorder domain
 // validate`). The domain is found by id, or by name when id is 0 — the

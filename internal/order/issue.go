@@ -42,13 +42,18 @@ func (ic *issuedCert) fill(c *store.Certificate) {
 
 // readyToIssue: the organization holds the validation the product needs
 // and every name of the order is validated. In sandbox mode domain control
-// counts as passed (and new organizations are validated at once).
-// Otherwise every DNS name's registrable domain, the name itself or a
-// domain between them must hold a completed domain validation of the
-// account still within its reuse period (domainsValidated in domains.go;
-// until the DCV engine exists, administrators grant them).
+// counts as passed unless a sandbox rule holds a name back (and new
+// organizations are validated at once). Otherwise every DNS name's
+// registrable domain, the name itself or a domain between them must hold a
+// completed domain validation of the account still within its reuse
+// period (domainsValidated in domains.go), proven by the DCV engine
+// (dcvcheck.go) or granted by an administrator. CAA is checked later, by
+// sign, right before the signature.
 func (s *Service) readyToIssue(ctx context.Context, product catalog.Product, org *store.Organization, o *store.Order) bool {
 	if s.Sandbox {
+		if len(product.DCVMethods) > 0 && !s.sandboxNamesPass(o.DNSNames) {
+			return false // a scripted rule holds a name back
+		}
 		switch {
 		case product.OrgValidation == "":
 			return true
@@ -114,6 +119,13 @@ func (s *Service) sign(ctx context.Context, actor Actor, product catalog.Product
 	iss, err := s.issuerFor(product, o)
 	if err != nil {
 		return nil, err
+	}
+	if len(product.DCVMethods) > 0 {
+		// CAA is looked up right before the signature, for every name
+		// (RFC 8659; Baseline Requirements 3.2.2.8).
+		if err := s.checkCAA(ctx, names); err != nil {
+			return nil, err
+		}
 	}
 	serial, err := ca.NewSerial(s.rand())
 	if err != nil {
@@ -298,6 +310,7 @@ func (s *Service) issuePending(ctx context.Context, actor Actor, orderID int64) 
 		}
 	}
 	if !s.readyToIssue(ctx, product, org, o) {
+		s.KickDCV() // the worker schedules and looks at it
 		return nil
 	}
 	if o.CSR == "" {

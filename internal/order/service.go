@@ -10,9 +10,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -31,6 +33,23 @@ type Service struct {
 	// certificates has committed, with the ids of their issuers (so that
 	// their CRLs can be refreshed). It must not block for long.
 	OnRevoke func(issuerIDs []string)
+
+	// Domain control validation (issue 6). DCV looks random values and CAA
+	// records up for real; nil leaves validation to administrators' grants
+	// and skips CAA (the admin command line). Mailer sends the email
+	// method's messages, whose links point at PublicURL; nil means no SMTP
+	// relay is configured. SandboxRules script sandbox outcomes.
+	DCV          *dcv.Checker
+	Mailer       *dcv.Mailer
+	PublicURL    string
+	SandboxRules []SandboxRule
+	// DCVPoll is how often the worker looks for due checks; DCVRetry the
+	// first delay between looks at one validation, doubling up to
+	// DCVRetryMax. Zero values take the defaults (dcvworker.go).
+	DCVPoll, DCVRetry, DCVRetryMax time.Duration
+
+	kick     chan struct{}
+	kickOnce sync.Once
 }
 
 // Actor is the authenticated caller.

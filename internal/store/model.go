@@ -597,6 +597,7 @@ type Reader interface {
 	// in [from, to), that change; orders that changed again at or after
 	// to are left out.
 	StatusChanges(ctx context.Context, accountID int64, from, to time.Time) ([]OrderStatusChange, error)
+	DCVReader
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -641,6 +642,7 @@ type Writer interface {
 	NextCRLNumber(ctx context.Context, issuerID string) (int64, error)
 	Audit(ctx context.Context, e *AuditEvent) error
 	CreateCertificateLink(ctx context.Context, l *CertificateLink) error
+	DCVWriter
 }
 
 // Tx is a transaction: reads see its own writes.
@@ -655,4 +657,72 @@ type Store interface {
 	// InTx runs fn in one transaction; an error from fn rolls it back.
 	InTx(ctx context.Context, fn func(Tx) error) error
 	Close() error
+}
+
+// DCV check kinds: what a scheduled domain control validation check is for.
+const (
+	DCVKindOrder  = "order"
+	DCVKindDomain = "domain"
+)
+
+// DCVCheck is the schedule of the background domain control validation of
+// one pending order or domain: when it is next looked at, how often it has
+// been, and what the last look found. It lives in the store so that a
+// restart (or another replica) resumes where the last check left off.
+type DCVCheck struct {
+	AccountID int64
+	Kind      string // DCVKindOrder or DCVKindDomain
+	ObjectID  int64
+	NextAt    time.Time
+	Attempts  int
+	LastError string // what the last check found missing, shown by check-dcv and the logs
+	// EmailsSentAt is when the email method's messages were last sent;
+	// zero means they are still to be sent.
+	EmailsSentAt time.Time
+	UpdatedAt    time.Time
+}
+
+// DCVEmailToken is one emailed approval link of the email DCV method. Only
+// the SHA-256 of the link's secret is kept; the link works once.
+type DCVEmailToken struct {
+	ID        int64
+	AccountID int64
+	OrderID   int64 // 0 for a domain's own validation
+	DomainID  int64
+	Target    string // the name whose control the click proves (base domain or FQDN)
+	Email     string
+	TokenHash []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+// DCVReader reads the validation schedule and email links.
+type DCVReader interface {
+	// DueDCVChecks lists checks of every account due at or before at,
+	// earliest first.
+	DueDCVChecks(ctx context.Context, at time.Time, limit int) ([]DCVCheck, error)
+	DCVCheck(ctx context.Context, accountID int64, kind string, objectID int64) (*DCVCheck, error)
+	// DCVEmailTokenByHash finds a link across accounts (the link is the
+	// credential); ErrNotFound when unknown.
+	DCVEmailTokenByHash(ctx context.Context, hash []byte) (*DCVEmailToken, error)
+	// UnscheduledDCV lists, across accounts, the orders in status pending
+	// and the domains submitted and still pending that have no check yet,
+	// as checks due at at.
+	UnscheduledDCV(ctx context.Context, at time.Time) ([]DCVCheck, error)
+}
+
+// DCVWriter changes them.
+type DCVWriter interface {
+	// PutDCVCheck creates or replaces the check of (kind, object).
+	PutDCVCheck(ctx context.Context, c *DCVCheck) error
+	// ScheduleDCVCheck creates the check unless (kind, object) has one.
+	ScheduleDCVCheck(ctx context.Context, c *DCVCheck) error
+	// ClaimDCVCheck moves a check's NextAt from prev to next only if it is
+	// still prev, so that of several workers exactly one takes it.
+	ClaimDCVCheck(ctx context.Context, kind string, objectID int64, prev, next time.Time) (bool, error)
+	DeleteDCVCheck(ctx context.Context, kind string, objectID int64) error
+	CreateDCVEmailToken(ctx context.Context, t *DCVEmailToken) error
+	// UseDCVEmailTokens marks every unused link of (order, target) used.
+	UseDCVEmailTokens(ctx context.Context, accountID, orderID int64, target string, at time.Time) error
 }

@@ -25,6 +25,9 @@ import (
 
 	"github.com/certorder/certorder/internal/app"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/dcv/dcvtest"
+	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 )
 
@@ -56,6 +59,14 @@ type Options struct {
 	DisallowSkipApproval    bool
 	// RateLimits is off unless a test turns it on.
 	RateLimits []ratelimit.Rule
+	// DCV is the lookups' setup. Without a Resolver the server gets an
+	// empty DNS server of its own on loopback (every CAA lookup finds no
+	// record), so that no test ever asks the machine's resolver.
+	DCV          dcv.Config
+	SMTPURL      string
+	SandboxRules []order.SandboxRule
+	// DCVPoll and DCVRetry default to 100 ms in tests.
+	DCVPoll, DCVRetry time.Duration
 }
 
 // DataDir is a fresh data directory removed when the test ends. It lives
@@ -84,6 +95,18 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.AdminKey == "" {
 		opts.AdminKey = "TESTADMINKEY" + strings.Repeat("0", 40)
 	}
+	if opts.DCV.Resolver == "" {
+		opts.DCV.Resolver = dcvtest.StartDNS(t).Addr()
+	}
+	if opts.DCV.Timeout == 0 {
+		opts.DCV.Timeout = 2 * time.Second
+	}
+	if opts.DCVPoll == 0 {
+		opts.DCVPoll = 100 * time.Millisecond
+	}
+	if opts.DCVRetry == 0 {
+		opts.DCVRetry = 100 * time.Millisecond
+	}
 	s := &Server{DataDir: opts.DataDir, AdminKey: opts.AdminKey, Sandbox: opts.Sandbox, t: t, opts: opts}
 	s.start(opts, "127.0.0.1:0")
 	t.Cleanup(s.Stop)
@@ -106,6 +129,7 @@ func (s *Server) start(opts Options, addr string) {
 		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
 		InitialBalanceCents: opts.InitialBalanceCents, DisallowSkipApproval: opts.DisallowSkipApproval,
 		RateLimits: opts.RateLimits,
+		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry,
 	})
 	if err != nil {
 		ln.Close()

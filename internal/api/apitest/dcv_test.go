@@ -1,0 +1,355 @@
+package apitest
+
+// Domain control validation done for real (issue 6): a DNS server, an HTTP
+// server and an SMTP sink on loopback, and certorder looking the random
+// values up through them.
+
+import (
+	"crypto/elliptic"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/dcv/dcvtest"
+	"github.com/certorder/certorder/internal/order"
+	"github.com/certorder/certorder/internal/testenv"
+)
+
+// caaIdentity is the issuer domain name the test servers answer to in CAA.
+const caaIdentity = "certorder.test"
+
+type dcvEnv struct {
+	srv  *testenv.Server
+	dns  *dcvtest.DNS
+	web  *dcvtest.HTTP
+	mail *dcvtest.SMTP
+	csr  string
+}
+
+// startDCV starts a server outside the sandbox whose lookups go to
+// loopback servers; mod may change the options first.
+func startDCV(t *testing.T, mod func(*testenv.Options)) *dcvEnv {
+	t.Helper()
+	e := &dcvEnv{dns: dcvtest.StartDNS(t), web: dcvtest.StartHTTP(t), mail: dcvtest.StartSMTP(t)}
+	opts := testenv.Options{
+		DCV: dcv.Config{Resolver: e.dns.Addr(), Timeout: time.Second, HTTPPort: e.web.Port(), HTTPSPort: e.web.TLSPort(),
+			AllowPrivate: true, CAAIdentities: []string{caaIdentity}},
+		SMTPURL: e.mail.URL(),
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	e.srv = testenv.Start(t, opts)
+	e.csr = testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored.example")
+	return e
+}
+
+// order places a DV order that skips approval, so that it waits only for
+// its validation.
+func (e *dcvEnv) order(t *testing.T, product, method string, names []string, extra map[string]any) dvcsAnswer {
+	t.Helper()
+	cert := map[string]any{"common_name": names[0], "csr": e.csr}
+	if len(names) > 1 {
+		cert["dns_names"] = names[1:]
+	}
+	body := map[string]any{"certificate": cert, "order_validity": map[string]any{"years": 1}, "dcv_method": method, "skip_approval": true}
+	for k, v := range extra {
+		body[k] = v
+	}
+	return dvcsCreate(t, e.srv, product, body)
+}
+
+type checkDCVAnswer struct {
+	OrderStatus        string `json:"order_status"`
+	CertificateID      int64  `json:"certificate_id"`
+	DCVStatus          string `json:"dcv_status"`
+	DNSNameValidations []struct {
+		DNSName string `json:"dns_name"`
+		Status  string `json:"status"`
+	} `json:"dns_name_validations"`
+}
+
+func (e *dcvEnv) checkDCV(t *testing.T, id int64) (int, http.Header, []byte) {
+	t.Helper()
+	return e.srv.Do("PUT", fmt.Sprintf("%s%d/check-dcv", orderPath, id), "")
+}
+
+// requireCheckRefused: check-dcv answers the error code and the order is
+// still pending without a certificate.
+func (e *dcvEnv) requireCheckRefused(t *testing.T, id int64, code, msgPart string) {
+	t.Helper()
+	status, hdr, body := e.checkDCV(t, id)
+	requireErrors(t, status, hdr, body, http.StatusBadRequest, code)
+	if msgPart != "" && !strings.Contains(string(body), msgPart) {
+		t.Errorf("check-dcv error %s does not mention %q", clip(body), msgPart)
+	}
+	if o, _ := fam2GetOrder(t, e.srv, id); o.Status != "pending" {
+		t.Fatalf("order %d is %s after a failed check, want pending", id, o.Status)
+	}
+}
+
+// requireCheckIssues: check-dcv answers 200 with every name approved and
+// the order issued, and the certificate names exactly names.
+func (e *dcvEnv) requireCheckIssues(t *testing.T, id int64, names ...string) {
+	t.Helper()
+	status, hdr, body := e.checkDCV(t, id)
+	if status != http.StatusOK {
+		t.Fatalf("check-dcv: %d %s, want 200", status, clip(body))
+	}
+	requireJSON(t, hdr)
+	var a checkDCVAnswer
+	if err := json.Unmarshal(body, &a); err != nil {
+		t.Fatalf("decode check-dcv: %v", err)
+	}
+	if a.OrderStatus != "issued" || a.DCVStatus != "valid" || a.CertificateID == 0 || len(a.DNSNameValidations) != len(names) {
+		t.Fatalf("check-dcv = %s, want issued, valid, a certificate and %d names", clip(body), len(names))
+	}
+	for _, n := range a.DNSNameValidations {
+		if n.Status != "approved" {
+			t.Errorf("name %s is %s, want approved", n.DNSName, n.Status)
+		}
+	}
+	domRequireLeaf(t, fam2IssuedChain(t, e.srv, id), names...)
+}
+
+func TestDCVTokenMethods(t *testing.T) {
+	t.Parallel()
+	e := startDCV(t, nil)
+	const file = "/.well-known/pki-validation/fileauth.txt"
+	// Every case has its own base domain: a validation, once recorded, is
+	// reused by later orders of the account.
+	cases := []struct {
+		name, method, missCode string
+		names                  []string
+		wrong, right           func(names []string, token string)
+	}{
+		{name: "TXT at the base domain", method: "dns-txt-token", missCode: "invalid_dns_txt",
+			names: []string{"txt.dcv-txt.com", "www.txt.dcv-txt.com"},
+			wrong: func(_ []string, _ string) { e.dns.SetTXT("dcv-txt.com", "not-the-random-value") },
+			right: func(_ []string, token string) { e.dns.SetTXT("dcv-txt.com", "unrelated", token) }},
+		{name: "TXT at _dnsauth", method: "dns-txt-token", missCode: "invalid_dns_txt",
+			names: []string{"dcv-dnsauth.com"},
+			wrong: func(_ []string, _ string) { e.dns.SetTXT("_dnsauth.dcv-dnsauth.com", "stale-value") },
+			right: func(_ []string, token string) { e.dns.SetTXT("_dnsauth.dcv-dnsauth.com", token) }},
+		{name: "CNAME _<random> to the target", method: "dns-cname-token", missCode: "invalid_dns_txt",
+			names: []string{"www.dcv-cname.com"},
+			wrong: func(_ []string, token string) { e.dns.SetCNAME("_"+token+".dcv-cname.com", "elsewhere.example") },
+			right: func(_ []string, token string) { e.dns.SetCNAME("_"+token+".dcv-cname.com", dcv.DefaultCNAMETarget) }},
+		{name: "CNAME _dnsauth to <random>.target", method: "dns-cname-token", missCode: "invalid_dns_txt",
+			names: []string{"www.dcv-cname2.com"},
+			wrong: func(_ []string, _ string) { e.dns.SetCNAME("_dnsauth.dcv-cname2.com", "other."+dcv.DefaultCNAMETarget) },
+			right: func(_ []string, token string) { e.dns.SetCNAME("_dnsauth.dcv-cname2.com", token+"."+dcv.DefaultCNAMETarget) }},
+		{name: "HTTP file on every name, one behind a redirect", method: "http-token", missCode: "file_random_value_not_found",
+			names: []string{"dcv-http.com", "www.dcv-http.com"},
+			wrong: func(names []string, token string) {
+				for _, n := range names {
+					e.dns.SetA(n, "127.0.0.1")
+				}
+				e.web.SetFile(names[0], file, token) // the second name lacks it
+			},
+			right: func(names []string, _ string) {
+				e.web.Redirect(names[1], file, "http://"+names[0]+file, http.StatusMovedPermanently)
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := e.order(t, "ssl_dv_geotrust", tc.method, tc.names, nil)
+			dvcsRequireRandomValue(t, o.DCVRandomValue)
+			e.requireCheckRefused(t, o.ID, tc.missCode, "")
+			tc.wrong(tc.names, o.DCVRandomValue)
+			e.requireCheckRefused(t, o.ID, tc.missCode, "")
+			tc.right(tc.names, o.DCVRandomValue)
+			e.requireCheckIssues(t, o.ID, tc.names...)
+		})
+	}
+}
+
+func TestDCVWorkerIssuesWithoutACall(t *testing.T) {
+	t.Parallel()
+	e := startDCV(t, nil)
+	o := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"worker-dcv.com", "www.worker-dcv.com"}, nil)
+	time.Sleep(300 * time.Millisecond) // a few worker rounds find nothing
+	if info, _ := fam2GetOrder(t, e.srv, o.ID); info.Status != "pending" {
+		t.Fatalf("order is %s before its record exists, want pending", info.Status)
+	}
+	if n := e.dns.Queries("worker-dcv.com", dns.TypeTXT); n == 0 {
+		t.Fatalf("the worker never looked up the TXT record of worker-dcv.com")
+	}
+	e.dns.SetTXT("worker-dcv.com", o.DCVRandomValue)
+	fam2WaitStatus(t, e.srv, o.ID, "issued")
+	domRequireLeaf(t, fam2IssuedChain(t, e.srv, o.ID), "worker-dcv.com", "www.worker-dcv.com")
+
+	t.Run("validation is reused by the next order", func(t *testing.T) {
+		e.dns.SetTXT("worker-dcv.com") // gone: reuse needs no record
+		again := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"api.worker-dcv.com"}, nil)
+		again.requireKeys(t, "id", "certificate_id", "certificate_chain", "dcv_random_value")
+	})
+}
+
+// linkIn finds the approval link of a validation email.
+func linkIn(t *testing.T, m dcvtest.Message) string {
+	t.Helper()
+	i := strings.Index(m.Body, "/dcv/email/")
+	if i < 0 {
+		t.Fatalf("no approval link in the message to %v: %q", m.To, m.Body)
+	}
+	start := strings.LastIndex(m.Body[:i], "http")
+	end := i + strings.IndexAny(m.Body[i:], " \r\n")
+	return m.Body[start:end]
+}
+
+func TestDCVEmail(t *testing.T) {
+	t.Parallel()
+	e := startDCV(t, nil)
+	e.dns.SetTXT("_validation-contactemail.mail-dcv.com", "owner@contact.example", "not an address")
+	o := e.order(t, "ssl_dv_geotrust", "email", []string{"mail-dcv.com", "www.mail-dcv.com"}, nil)
+	if o.DCVRandomValue != "" {
+		t.Errorf("email order has dcv_random_value %q", o.DCVRandomValue)
+	}
+	for _, local := range order.ConstructedEmailLocals {
+		m := e.mail.WaitFor(t, local+"@mail-dcv.com", 10*time.Second)
+		if !strings.Contains(m.Subject, "mail-dcv.com") {
+			t.Errorf("subject %q does not name the domain", m.Subject)
+		}
+	}
+	contact := e.mail.WaitFor(t, "owner@contact.example", 10*time.Second)
+	link := linkIn(t, contact)
+	if !strings.HasPrefix(link, e.srv.URL+"/dcv/email/") {
+		t.Fatalf("link %q does not point at the server %s", link, e.srv.URL)
+	}
+
+	status, hdr, body := e.checkDCV(t, o.ID)
+	requireErrors(t, status, hdr, body, http.StatusBadRequest, "invalid_dcv_method")
+
+	// Opening the link approves nothing: only the button (a POST) does.
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readAll(t, resp)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "<form method=\"post\">") || !strings.Contains(page, "mail-dcv.com") {
+		t.Fatalf("GET link: %d %q", resp.StatusCode, page)
+	}
+	if info, _ := fam2GetOrder(t, e.srv, o.ID); info.Status != "pending" {
+		t.Fatalf("order is %s after the link was only opened, want pending", info.Status)
+	}
+	post := func(link string) (int, string) {
+		resp, err := http.Post(link, "application/x-www-form-urlencoded", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(t, resp)
+	}
+	if code, page := post(link); code != http.StatusOK || !strings.Contains(page, "Approved") {
+		t.Fatalf("POST link: %d %q", code, page)
+	}
+	fam2WaitStatus(t, e.srv, o.ID, "issued")
+	domRequireLeaf(t, fam2IssuedChain(t, e.srv, o.ID), "mail-dcv.com", "www.mail-dcv.com")
+
+	t.Run("links work once", func(t *testing.T) {
+		other := linkIn(t, e.mail.WaitFor(t, "admin@mail-dcv.com", time.Second))
+		for _, l := range []string{link, other, e.srv.URL + "/dcv/email/notasecret"} {
+			if code, _ := post(l); code != http.StatusNotFound {
+				t.Errorf("POST %s after approval: %d, want 404", l, code)
+			}
+		}
+	})
+	t.Run("resend and its refusals", func(t *testing.T) {
+		p := e.order(t, "ssl_dv_geotrust", "email", []string{"resend-dcv.com"}, nil)
+		e.mail.WaitFor(t, "hostmaster@resend-dcv.com", 10*time.Second)
+		before := len(e.mail.Messages())
+		path := fmt.Sprintf("%s%d/resend-emails", orderPath, p.ID)
+		status, _, body := e.srv.Do("PUT", path, `{"domain_approval_emails":[{"domain":"resend-dcv.com","email":"webmaster@resend-dcv.com"}]}`)
+		if status != http.StatusNoContent {
+			t.Fatalf("resend-emails: %d %s, want 204", status, clip(body))
+		}
+		if got := len(e.mail.Messages()); got != before+1 {
+			t.Errorf("resend sent %d messages, want 1", got-before)
+		}
+		sendRefusals(t, e.srv, []callRefusal{
+			{"address not allowed", "PUT", path, `{"domain_approval_emails":[{"domain":"resend-dcv.com","email":"someone@resend-dcv.com"}]}`, 400, []string{"invalid_value:domain_approval_emails"}},
+			{"domain not on the order", "PUT", path, `{"domain_approval_emails":[{"domain":"other.com","email":"admin@other.com"}]}`, 400, []string{"invalid_value:domain_approval_emails"}},
+			{"token method", "PUT", fmt.Sprintf("%s%d/resend-emails", orderPath, e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"tok-dcv.com"}, nil).ID), "", 400, []string{"invalid_dcv_method"}},
+		})
+	})
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return b.String()
+}
+
+func TestDCVCAA(t *testing.T) {
+	t.Parallel()
+	e := startDCV(t, nil)
+	type caa = dcvtest.CAA
+	cases := []struct {
+		name, product string
+		names         []string
+		records       map[string][]caa
+		code          string // "" = issues
+	}{
+		{"no CAA anywhere", "ssl_dv_geotrust", []string{"caa-none.com"}, nil, ""},
+		{"issue names us", "ssl_dv_geotrust", []string{"caa-us.com"},
+			map[string][]caa{"caa-us.com": {{Tag: "issue", Value: caaIdentity}}}, ""},
+		{"issue names another CA", "ssl_dv_geotrust", []string{"caa-other.com"},
+			map[string][]caa{"caa-other.com": {{Tag: "issue", Value: "other-ca.example"}}}, "caa_check_failed|not_authorized"},
+		{"parent's record governs the subdomain", "ssl_dv_geotrust", []string{"deep.sub.caa-parent.com"},
+			map[string][]caa{"caa-parent.com": {{Tag: "issue", Value: ";"}}}, "caa_check_failed|not_authorized"},
+		{"closer record wins over the parent", "ssl_dv_geotrust", []string{"sub.caa-closer.com"},
+			map[string][]caa{"caa-closer.com": {{Tag: "issue", Value: ";"}}, "sub.caa-closer.com": {{Tag: "issue", Value: caaIdentity}}}, ""},
+		{"issuewild refuses the wildcard", "wildcard_dv_geotrust", []string{"*.caa-wild.com"},
+			map[string][]caa{"caa-wild.com": {{Tag: "issue", Value: caaIdentity}, {Tag: "issuewild", Value: "other-ca.example"}}}, "caa_check_failed|not_authorized"},
+		{"unknown critical tag", "ssl_dv_geotrust", []string{"caa-critical.com"},
+			map[string][]caa{"caa-critical.com": {{Tag: "issue", Value: caaIdentity}, {Flag: 128, Tag: "futuretag", Value: "x"}}}, "caa_check_failed|not_authorized"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for name, recs := range tc.records {
+				e.dns.SetCAA(name, recs...)
+			}
+			o := e.order(t, tc.product, "dns-txt-token", tc.names, nil)
+			base := strings.TrimPrefix(tc.names[0], "*.")
+			if i := strings.LastIndex(base, ".caa-"); i >= 0 {
+				base = base[i+1:]
+			}
+			e.dns.SetTXT(base, o.DCVRandomValue)
+			if tc.code == "" {
+				want := tc.names
+				if tc.product == "wildcard_dv_geotrust" {
+					want = append(want, base)
+				}
+				e.requireCheckIssues(t, o.ID, want...)
+				return
+			}
+			e.requireCheckRefused(t, o.ID, tc.code, "CAA")
+		})
+	}
+	t.Run("lookup failure refuses, and the order issues once the record allows it", func(t *testing.T) {
+		o := e.order(t, "ssl_dv_geotrust", "dns-cname-token", []string{"caa-servfail.com"}, nil)
+		e.dns.SetCNAME("_"+o.DCVRandomValue+".caa-servfail.com", dcv.DefaultCNAMETarget)
+		e.dns.Fail("caa-servfail.com", dns.RcodeServerFailure) // the CAA lookup, not the CNAME
+		e.requireCheckRefused(t, o.ID, "caa_not_found|lookup_failed", "could not be looked up")
+		e.dns.Fail("caa-servfail.com", 0)
+		e.dns.SetCAA("caa-servfail.com", caa{Tag: "issue", Value: "other-ca.example"})
+		e.requireCheckRefused(t, o.ID, "caa_check_failed|not_authorized", "other-ca.example")
+		e.dns.SetCAA("caa-servfail.com", caa{Tag: "issue", Value: strings.ToUpper(caaIdentity)})
+		fam2WaitStatus(t, e.srv, o.ID, "issued") // the worker retries CAA on its own
+	})
+}

@@ -1,0 +1,195 @@
+package api
+
+import (
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/order"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// Order-level domain control validation (spec §2.7) and the page behind
+// the emailed approval links.
+
+type checkDCVInput struct {
+	DNSNameValidations []struct {
+		DNSName string `json:"dns_name"`
+	} `json:"dns_name_validations"`
+}
+
+type checkDCVView struct {
+	OrderStatus        string          `json:"order_status"`
+	CertificateID      int64           `json:"certificate_id,omitempty"`
+	DCVStatus          string          `json:"dcv_status"`
+	DNSNameValidations []nameDCVStatus `json:"dns_name_validations"`
+}
+
+type nameDCVStatus struct {
+	DNSName string `json:"dns_name"`
+	Status  string `json:"status"`
+}
+
+// checkDCV: PUT /order/certificate/{id}/check-dcv → 200, or 400
+// invalid_dns_txt / file_random_value_not_found.
+func (s *Server) checkDCV(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	o, err := s.findOrder(r, a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var in checkDCVInput
+	if err := decodeOptional(r, &in); err != nil {
+		return err
+	}
+	var only []string
+	for _, n := range in.DNSNameValidations {
+		if n := strings.ToLower(strings.TrimSpace(n.DNSName)); n != "" {
+			only = append(only, n)
+		}
+	}
+	res, err := s.Orders.CheckOrderDCV(r.Context(), a, o.ID, only)
+	if err != nil {
+		return err
+	}
+	v := checkDCVView{OrderStatus: res.Order.Status, CertificateID: res.Order.CertificateID, DCVStatus: "valid",
+		DNSNameValidations: []nameDCVStatus{}}
+	if !res.Report.AllApproved() {
+		v.DCVStatus = "pending"
+	}
+	for _, n := range res.Report.Names {
+		v.DNSNameValidations = append(v.DNSNameValidations, nameDCVStatus{DNSName: n.DNSName, Status: n.Status})
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+type randomValueView struct {
+	DCVRandomValue string `json:"dcv_random_value"`
+	ExpirationDate string `json:"expiration_date"`
+}
+
+func randomValueOf(o *store.Order) randomValueView {
+	return randomValueView{DCVRandomValue: o.DCVRandomValue, ExpirationDate: stamp(o.DCVRandomExpires)}
+}
+
+// changeOrderDCVMethod: PUT /order/certificate/{id}/dcv-method → 204 for
+// email, 200 {dcv_random_value, expiration_date} for the token methods.
+func (s *Server) changeOrderDCVMethod(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	o, err := s.findOrder(r, a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var in dcvMethodInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if o, err = s.Orders.ChangeOrderDCVMethod(r.Context(), a, o.ID, in.DCVMethod); err != nil {
+		return err
+	}
+	if o.DCVMethod == "email" {
+		noContent(w)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, randomValueOf(o))
+	return nil
+}
+
+// newOrderRandomValue: PUT /order/certificate/{id}/dcv-random-value → 200.
+func (s *Server) newOrderRandomValue(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	o, err := s.findOrder(r, a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if o, err = s.Orders.NewOrderRandomValue(r.Context(), a, o.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, randomValueOf(o))
+	return nil
+}
+
+type resendEmailsInput struct {
+	DomainApprovalEmails []order.EmailRecipient `json:"domain_approval_emails"`
+	Locale               string                 `json:"locale"`
+}
+
+// resendOrderEmails: PUT /order/certificate/{id}/resend-emails → 204.
+func (s *Server) resendOrderEmails(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+	o, err := s.findOrder(r, a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var in resendEmailsInput
+	if err := decodeOptional(r, &in); err != nil {
+		return err
+	}
+	if l := strings.TrimSpace(in.Locale); l != "" && !order.Locales[l] {
+		return errs.InvalidValue("locale", "%q is not a supported locale.", in.Locale)
+	}
+	if err := s.Orders.ResendOrderEmails(r.Context(), a, o.ID, in.DomainApprovalEmails); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// The approval page: GET shows what the link approves and a button; only
+// the POST approves, so that mail scanners that open links approve nothing.
+var emailLinkPage = template.Must(template.New("dcv").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>certorder domain validation</title></head>
+<body>
+{{if .Error}}<h1>Link not valid</h1><p>{{.Error}}</p>
+{{else if .Done}}<h1>Approved</h1><p>Control of <b>{{.Target}}</b> is confirmed. You can close this page.</p>
+{{else}}<h1>Approve a certificate</h1>
+<p>Approve control of <b>{{.Target}}</b>{{if .OrderID}} for certificate order {{.OrderID}}{{end}}, as asked in the email to {{.Email}}?</p>
+<form method="post"><button type="submit">Approve</button></form>{{end}}
+</body></html>
+`))
+
+type emailLinkData struct {
+	Target, Email, Error string
+	OrderID              int64
+	Done                 bool
+}
+
+func (s *Server) emailLinkPage(w http.ResponseWriter, status int, d emailLinkData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	if err := emailLinkPage.Execute(w, d); err != nil {
+		s.Log.Warn("render approval page", "err", err)
+	}
+}
+
+func linkFailure(err error) (int, string) {
+	if e := errs.As(err); e != nil && e.Kind == errs.NotFound && len(e.Details) > 0 {
+		return http.StatusNotFound, e.Details[0].Message
+	}
+	return http.StatusInternalServerError, "The approval could not be recorded; try again later."
+}
+
+// showEmailLink: GET /dcv/email/{secret}.
+func (s *Server) showEmailLink(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Orders.EmailLink(r.Context(), r.PathValue("secret"))
+	if err != nil {
+		status, msg := linkFailure(err)
+		s.emailLinkPage(w, status, emailLinkData{Error: msg})
+		return
+	}
+	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: t.Target, Email: t.Email, OrderID: t.OrderID})
+}
+
+// approveEmailLink: POST /dcv/email/{secret}.
+func (s *Server) approveEmailLink(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Orders.ApproveEmailLink(r.Context(), r.PathValue("secret"))
+	if err != nil {
+		if e := errs.As(err); e == nil || e.Kind != errs.NotFound {
+			s.Log.Error("approve email link", "err", err)
+		}
+		status, msg := linkFailure(err)
+		s.emailLinkPage(w, status, emailLinkData{Error: msg})
+		return
+	}
+	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: t.Target, Email: t.Email, OrderID: t.OrderID, Done: true})
+}

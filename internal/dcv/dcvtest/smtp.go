@@ -1,0 +1,281 @@
+package dcvtest
+
+import (
+	"bufio"
+	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"net"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// SMTP is a real SMTP sink on 127.0.0.1 speaking enough RFC 5321 for net/smtp (EHLO/HELO,
+// AUTH PLAIN, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT); it stores every
+// message. It does not offer STARTTLS.
+type SMTP struct {
+	ln net.Listener
+	wg sync.WaitGroup
+
+	mu    sync.Mutex
+	msgs  []Message
+	conns map[net.Conn]bool
+}
+
+// Message is one message received.
+type Message struct {
+	From    string
+	To      []string
+	Data    string // headers and body as received after dot-unstuffing, CRLF line endings
+	Subject string // decoded Subject header
+	Body    string // the part of Data after the blank line
+	User    string // the AUTH PLAIN user name, "" without authentication
+}
+
+// StartSMTP starts the sink, stopped with t.Cleanup.
+func StartSMTP(t testing.TB) *SMTP {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("dcvtest: listen smtp: %v", err)
+	}
+	s := &SMTP{ln: ln, conns: map[net.Conn]bool{}}
+	s.wg.Add(1)
+	go s.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+// Addr is "127.0.0.1:port".
+func (s *SMTP) Addr() string { return s.ln.Addr().String() }
+
+// URL is "smtp://127.0.0.1:port", for dcv.NewMailer.
+func (s *SMTP) URL() string { return "smtp://" + s.Addr() }
+
+// Messages returns a copy of the messages received, in arrival order.
+func (s *SMTP) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Message, len(s.msgs))
+	for i, m := range s.msgs {
+		m.To = append([]string(nil), m.To...)
+		out[i] = m
+	}
+	return out
+}
+
+// WaitFor returns the first message (in arrival order) sent to rcpt, waiting up to timeout;
+// it calls t.Fatal on timeout.
+func (s *SMTP) WaitFor(t testing.TB, rcpt string, timeout time.Duration) Message {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, m := range s.Messages() {
+			for _, r := range m.To {
+				if strings.EqualFold(r, rcpt) {
+					return m
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dcvtest: no message to %s within %v", rcpt, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (s *SMTP) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns[c] = true
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.session(c)
+			c.Close()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// session serves one connection until QUIT or an I/O error.
+func (s *SMTP) session(c net.Conn) {
+	_ = c.SetDeadline(time.Now().Add(time.Minute)) // a stuck client cannot hold the sink forever
+	r := bufio.NewReader(c)
+	w := bufio.NewWriter(c)
+	reply := func(lines ...string) bool {
+		for _, l := range lines {
+			w.WriteString(l + "\r\n")
+		}
+		return w.Flush() == nil
+	}
+	if !reply("220 dcvtest ESMTP sink") {
+		return
+	}
+	var cur Message
+	var user string
+	for {
+		line, err := readLine(r)
+		if err != nil {
+			return
+		}
+		verb, arg, _ := strings.Cut(line, " ")
+		ok := true
+		switch strings.ToUpper(verb) {
+		case "EHLO":
+			ok = reply("250-dcvtest", "250-8BITMIME", "250-AUTH PLAIN", "250 SIZE 10485760")
+		case "HELO":
+			ok = reply("250 dcvtest")
+		case "AUTH":
+			u, err := authPlain(arg)
+			if err != nil {
+				ok = reply("501 " + err.Error())
+				break
+			}
+			user = u
+			ok = reply("235 2.7.0 authenticated")
+		case "MAIL":
+			a, err := pathArg(arg, "FROM:")
+			if err != nil {
+				ok = reply("501 " + err.Error())
+				break
+			}
+			cur = Message{From: a, User: user}
+			ok = reply("250 2.1.0 ok")
+		case "RCPT":
+			a, err := pathArg(arg, "TO:")
+			if err != nil {
+				ok = reply("501 " + err.Error())
+				break
+			}
+			cur.To = append(cur.To, a)
+			ok = reply("250 2.1.5 ok")
+		case "DATA":
+			if len(cur.To) == 0 {
+				ok = reply("503 5.5.1 RCPT first")
+				break
+			}
+			if !reply("354 end with <CRLF>.<CRLF>") {
+				return
+			}
+			data, err := readData(r)
+			if err != nil {
+				return
+			}
+			cur.Data = data
+			cur.Subject, cur.Body = parseData(data)
+			s.mu.Lock()
+			s.msgs = append(s.msgs, cur)
+			s.mu.Unlock()
+			cur = Message{User: user}
+			ok = reply("250 2.0.0 queued")
+		case "RSET":
+			cur = Message{User: user}
+			ok = reply("250 2.0.0 ok")
+		case "NOOP":
+			ok = reply("250 2.0.0 ok")
+		case "QUIT":
+			reply("221 2.0.0 bye")
+			return
+		default:
+			ok = reply("502 5.5.2 command not implemented")
+		}
+		if !ok {
+			return
+		}
+	}
+}
+
+func readLine(r *bufio.Reader) (string, error) {
+	l, err := r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(l, "\r\n"), nil
+}
+
+// readData reads DATA lines up to the lone ".", removing the dot-stuffing of RFC 5321
+// section 4.5.2, and returns them joined with CRLF.
+func readData(r *bufio.Reader) (string, error) {
+	var b strings.Builder
+	for {
+		l, err := readLine(r)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+		if l == "." {
+			return b.String(), nil
+		}
+		l = strings.TrimPrefix(l, ".")
+		b.WriteString(l + "\r\n")
+	}
+}
+
+// pathArg extracts the address of "FROM:<a@b> PARAMS" or "TO:<a@b>".
+func pathArg(arg, prefix string) (string, error) {
+	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
+		return "", errors.New("5.5.4 syntax: expected " + prefix + "<address>")
+	}
+	p := strings.TrimSpace(arg[len(prefix):])
+	if i := strings.IndexByte(p, '>'); strings.HasPrefix(p, "<") && i > 0 {
+		return p[1:i], nil
+	}
+	return "", errors.New("5.5.4 syntax: address must be in <>")
+}
+
+// authPlain decodes "PLAIN <base64 authzid\0user\0pass>" and returns the user.
+func authPlain(arg string) (string, error) {
+	mech, resp, _ := strings.Cut(arg, " ")
+	if !strings.EqualFold(mech, "PLAIN") || resp == "" {
+		return "", errors.New("5.5.4 only AUTH PLAIN with an initial response")
+	}
+	raw, err := base64.StdEncoding.DecodeString(resp)
+	if err != nil {
+		return "", errors.New("5.5.2 invalid base64")
+	}
+	parts := strings.Split(string(raw), "\x00")
+	if len(parts) != 3 {
+		return "", errors.New("5.5.2 invalid PLAIN response")
+	}
+	return parts[1], nil
+}
+
+// parseData returns the decoded Subject and the body of a message; on a parse error the
+// whole data is the body.
+func parseData(data string) (subject, body string) {
+	m, err := mail.ReadMessage(strings.NewReader(data))
+	if err != nil {
+		return "", data
+	}
+	subject = m.Header.Get("Subject")
+	if dec, err := new(mime.WordDecoder).DecodeHeader(subject); err == nil {
+		subject = dec
+	}
+	if i := strings.Index(data, "\r\n\r\n"); i >= 0 {
+		body = data[i+4:]
+	}
+	return subject, body
+}

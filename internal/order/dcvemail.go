@@ -1,0 +1,301 @@
+package order
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// ConstructedEmailLocals are the local parts the Baseline Requirements
+// (3.2.2.4.4) let a CA construct at the domain being validated.
+var ConstructedEmailLocals = []string{"admin", "administrator", "webmaster", "hostmaster", "postmaster"}
+
+// emailLinkLife: an emailed approval link works 30 days, like a random
+// value.
+const emailLinkLife = dcvRandomValueLife
+
+// EmailRecipient narrows a resend to one address of one domain (spec
+// §2.7.4 domain_approval_emails).
+type EmailRecipient struct {
+	Domain string `json:"domain"`
+	Email  string `json:"email"`
+}
+
+// DCVEmailAddresses are the addresses a validation email for target goes
+// to: the constructed ones and those published at
+// _validation-contactemail.<target> (when a checker can look them up).
+func (s *Service) DCVEmailAddresses(ctx context.Context, target string) ([]string, []string) {
+	var constructed []string
+	for _, l := range ConstructedEmailLocals {
+		constructed = append(constructed, l+"@"+target)
+	}
+	var dnsTXT []string
+	if s.DCV != nil && !s.Sandbox {
+		found, err := s.DCV.ContactEmails(ctx, target)
+		if err != nil {
+			s.log().Warn("look up DNS TXT contact emails", "domain", target, "err", err)
+		}
+		dnsTXT = found
+	}
+	return constructed, dnsTXT
+}
+
+// emailRound is what one sending covers: target → the fixed recipients
+// (none means the constructed and DNS TXT addresses).
+type emailRound map[string][]string
+
+// orderEmailRound: the targets of an order's names, with the addresses
+// its dcv_emails scopes chose.
+func orderEmailRound(o *store.Order) emailRound {
+	round := emailRound{}
+	targets := dcvTargets(o)
+	for _, n := range o.DNSNames {
+		t := targets[n]
+		if _, ok := round[t]; !ok {
+			round[t] = nil
+		}
+		for _, sc := range o.Extra.DCVEmails {
+			if (sc.DNSName == n || sc.DNSName == strings.TrimPrefix(n, "*.")) && sc.Email != "" && !slices.Contains(round[t], sc.Email) {
+				round[t] = append(round[t], strings.ToLower(sc.Email))
+			}
+		}
+	}
+	return round
+}
+
+// narrow keeps the recipients a resend asked for; each must be an address
+// the round would write to.
+func (s *Service) narrow(ctx context.Context, round emailRound, only []EmailRecipient) (emailRound, error) {
+	if len(only) == 0 {
+		return round, nil
+	}
+	out := emailRound{}
+	for _, r := range only {
+		dom := strings.ToLower(strings.TrimSpace(r.Domain))
+		email := strings.ToLower(strings.TrimSpace(r.Email))
+		fixed, ok := round[dom]
+		if !ok {
+			return nil, errs.InvalidValue("domain_approval_emails", "%q is not a domain this validation emails; use one of %s.", r.Domain, strings.Join(keys(round), ", "))
+		}
+		allowed := fixed
+		if len(allowed) == 0 {
+			c, t := s.DCVEmailAddresses(ctx, dom)
+			allowed = append(c, t...)
+		}
+		if !slices.Contains(allowed, email) {
+			return nil, errs.InvalidValue("domain_approval_emails", "%q is not an address validation emails for %s may go to.", r.Email, dom)
+		}
+		if !slices.Contains(out[dom], email) {
+			out[dom] = append(out[dom], email)
+		}
+	}
+	return out, nil
+}
+
+func keys(m emailRound) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sendOrderEmails sends the email method's messages for every target of
+// the order (or the narrowed recipients): one message and one single-use
+// link per address. It returns how many were sent.
+func (s *Service) sendOrderEmails(ctx context.Context, o *store.Order, only []EmailRecipient) (int, error) {
+	round, err := s.narrow(ctx, orderEmailRound(o), only)
+	if err != nil {
+		return 0, err
+	}
+	what := fmt.Sprintf("a certificate (order %d) naming %s", o.ID, strings.Join(o.DNSNames, ", "))
+	return s.sendRound(ctx, o.AccountID, o.ID, 0, round, what)
+}
+
+// sendDomainEmails sends a domain's own validation messages: to its
+// email_array when set, otherwise the constructed and DNS TXT addresses.
+func (s *Service) sendDomainEmails(ctx context.Context, d *store.Domain, only []EmailRecipient) (int, error) {
+	round, err := s.narrow(ctx, emailRound{d.Name: d.EmailArray}, only)
+	if err != nil {
+		return 0, err
+	}
+	return s.sendRound(ctx, d.AccountID, 0, d.ID, round, fmt.Sprintf("the validation of the domain %s", d.Name))
+}
+
+func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID int64, round emailRound, what string) (int, error) {
+	if s.Mailer == nil {
+		return 0, errs.New(errs.Unavailable, "email_unavailable", "No SMTP relay is configured (--smtp); validation emails cannot be sent.")
+	}
+	sent := 0
+	for _, target := range keys(round) {
+		rcpts := round[target]
+		if len(rcpts) == 0 {
+			c, t := s.DCVEmailAddresses(ctx, target)
+			rcpts = append(c, t...)
+		}
+		for _, rcpt := range rcpts {
+			secret, err := linkSecret(s.rand())
+			if err != nil {
+				return sent, errs.Internalf(err, "email link secret")
+			}
+			now := s.now()
+			tok := &store.DCVEmailToken{AccountID: accountID, OrderID: orderID, DomainID: domainID, Target: target, Email: rcpt,
+				TokenHash: hashSecret(secret), CreatedAt: now, ExpiresAt: now.Add(emailLinkLife)}
+			if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.CreateDCVEmailToken(ctx, tok) }); err != nil {
+				return sent, errs.Internalf(err, "record email link")
+			}
+			link := strings.TrimRight(s.PublicURL, "/") + "/dcv/email/" + secret
+			subject := "Approve a certificate for " + target
+			body := fmt.Sprintf("Someone asked certorder for %s.\n\n"+
+				"To confirm that you control %s (and its subdomains, unless only the exact name was asked for), open this link and press Approve:\n\n"+
+				"%s\n\nThe link works once and expires on %s. If you did not ask for this certificate, ignore this message.\n",
+				what, target, link, tok.ExpiresAt.Format(time.RFC1123))
+			if err := s.Mailer.Send(ctx, []string{rcpt}, subject, body); err != nil {
+				return sent, errs.Wrap(err, errs.Unavailable, "email_unavailable", "The validation email to %s could not be sent.", rcpt)
+			}
+			sent++
+		}
+	}
+	s.log().Info("DCV emails sent", "account", accountID, "order", orderID, "domain", domainID, "messages", sent)
+	return sent, nil
+}
+
+// linkSecret is 160 random bits in lower-case base32: what a link carries.
+func linkSecret(r io.Reader) (string, error) {
+	b := make([]byte, 20)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
+}
+
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(secret))))
+	return h[:]
+}
+
+// EmailLink reads the link of secret for the approval page; an unknown,
+// used or expired link is not found.
+func (s *Service) EmailLink(ctx context.Context, secret string) (*store.DCVEmailToken, error) {
+	t, err := s.Store.DCVEmailTokenByHash(ctx, hashSecret(secret))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.NotFoundf("dcv_link", "This approval link is not known.")
+	}
+	if err != nil {
+		return nil, errs.Internalf(err, "read email link")
+	}
+	if t.UsedAt != nil || !t.ExpiresAt.After(s.now()) {
+		return nil, errs.NotFoundf("dcv_link", "This approval link was already used or has expired.")
+	}
+	return t, nil
+}
+
+// ApproveEmailLink is the click on an emailed link (POST /dcv/email/{secret}):
+// control of its target is proven by email, every link of that validation
+// stops working, and the orders the validation completes issue.
+func (s *Service) ApproveEmailLink(ctx context.Context, secret string) (*store.DCVEmailToken, error) {
+	var tok *store.DCVEmailToken
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		t, err := tx.DCVEmailTokenByHash(ctx, hashSecret(secret))
+		if errors.Is(err, store.ErrNotFound) {
+			return errs.NotFoundf("dcv_link", "This approval link is not known.")
+		}
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if t.UsedAt != nil || !t.ExpiresAt.After(now) {
+			return errs.NotFoundf("dcv_link", "This approval link was already used or has expired.")
+		}
+		if err := tx.UseDCVEmailTokens(ctx, t.AccountID, t.OrderID, t.Target, now); err != nil {
+			return err
+		}
+		by := fmt.Sprintf("order:%d", t.OrderID)
+		if t.OrderID == 0 {
+			by = fmt.Sprintf("domain:%d", t.DomainID)
+		}
+		tok = t
+		return s.recordDCVTx(ctx, tx, t.AccountID, t.Target, "email", by, t.Email)
+	})
+	if err != nil {
+		return nil, apiErr(err, "approve email link")
+	}
+	actor, err := s.systemActor(ctx, tok.AccountID)
+	if err != nil {
+		s.log().Error("issue after email approval", "err", err)
+		return tok, nil
+	}
+	s.IssueReady(Unscoped(ctx), actor)
+	return tok, nil
+}
+
+// ResendOrderEmails is PUT /order/certificate/{id}/resend-emails (spec
+// §2.7.4): the messages go out again now, with new links.
+func (s *Service) ResendOrderEmails(ctx context.Context, actor Actor, id int64, only []EmailRecipient) error {
+	o, err := s.Store.Order(ctx, actor.Account.ID, id)
+	if err != nil {
+		return apiErr(orderNotFound(err, id), "read order")
+	}
+	if !needsDCV(o) {
+		return errs.New(errs.Invalid, "invalid_dcv_method", "Order %d has no domains to validate.", o.ID)
+	}
+	if o.DCVMethod != "email" {
+		return errs.New(errs.Invalid, "invalid_dcv_method", "Order %d uses the %s method, not email.", o.ID, o.DCVMethod)
+	}
+	if o.Status != store.OrderPending {
+		return errs.New(errs.Conflict, "invalid_order_status", "Order %d is %s; validation emails go out for pending orders.", o.ID, o.Status)
+	}
+	if s.Sandbox {
+		_, err := s.narrow(ctx, orderEmailRound(o), only)
+		return err // nothing is mailed in the sandbox; the request is checked
+	}
+	if _, err := s.sendOrderEmails(ctx, o, only); err != nil {
+		return err
+	}
+	s.markEmailsSent(ctx, store.DCVKindOrder, o.AccountID, o.ID)
+	return nil
+}
+
+// ResendDomainEmails is PUT /domain/{id}/dcv/emails (spec §6.14).
+func (s *Service) ResendDomainEmails(ctx context.Context, actor Actor, d *store.Domain, only []EmailRecipient) error {
+	if d.DCVMethod != "email" {
+		return errs.New(errs.Invalid, "invalid_dcv_method", "The domain's DCV method is %q, not email.", d.DCVMethod)
+	}
+	if s.Sandbox {
+		_, err := s.narrow(ctx, emailRound{d.Name: d.EmailArray}, only)
+		return err
+	}
+	if _, err := s.sendDomainEmails(ctx, d, only); err != nil {
+		return err
+	}
+	s.markEmailsSent(ctx, store.DCVKindDomain, d.AccountID, d.ID)
+	return nil
+}
+
+func (s *Service) markEmailsSent(ctx context.Context, kind string, accountID, id int64) {
+	now := s.now()
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		c, err := tx.DCVCheck(ctx, accountID, kind, id)
+		if errors.Is(err, store.ErrNotFound) {
+			c = &store.DCVCheck{AccountID: accountID, Kind: kind, ObjectID: id, NextAt: now.Add(s.backoff(1))}
+		} else if err != nil {
+			return err
+		}
+		c.EmailsSentAt, c.UpdatedAt = now, now
+		return tx.PutDCVCheck(ctx, c)
+	})
+	if err != nil {
+		s.log().Warn("record emails sent", "kind", kind, "id", id, "err", err)
+	}
+}
