@@ -87,6 +87,7 @@ func serve(args []string) error {
 	smtpURL := fs.String("smtp", "", "SMTP relay for email DCV, smtp://[user:pass@]host:port or smtps://... (empty: no email is sent)")
 	smtpFrom := fs.String("smtp-from", "", "sender address of DCV emails (default certorder@localhost)")
 	dcvRetry := fs.Duration("dcv-retry", order.DefaultDCVRetry, "first delay between background checks of a pending validation (doubles up to an hour)")
+	dcvPoll := fs.Duration("dcv-poll", order.DefaultDCVPoll, "how often the validation worker looks for checks coming due")
 	var sandboxRules []order.SandboxRule
 	fs.Func("sandbox-rule", "MATCH=OUTCOME: in --sandbox, names with the label or under the domain MATCH pass, fail, stay pending or caa-fail (repeatable)", func(v string) error {
 		r, err := order.ParseSandboxRule(v)
@@ -125,7 +126,7 @@ func serve(args []string) error {
 		DisallowSkipApproval: !*allowSkip, RateLimits: rules,
 		DCV: dcv.Config{Resolver: *resolver, Timeout: *dcvTimeout, HTTPPort: *httpPort, HTTPSPort: *httpsPort,
 			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget},
-		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SandboxRules: sandboxRules, DCVRetry: *dcvRetry,
+		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
 	})
 	if err != nil {
 		ln.Close()

@@ -488,6 +488,14 @@ func (s *Service) checkDCV(product catalog.Product, in *CreateInput, p *plan, li
 		return
 	}
 	o.DCVMethod = m
+	// certificate_dcv_scope (seed 004) is read for every product that
+	// validates domains: it decides which name each name is proven by.
+	switch scope := strings.TrimSpace(in.CertificateDCVScope); scope {
+	case "", "base_domain", "fqdn":
+		o.Extra.CertificateDCVScope = scope
+	default:
+		list.Add(errs.InvalidValue("certificate_dcv_scope", "certificate_dcv_scope must be base_domain or fqdn."))
+	}
 	if product.Family == catalog.FamilyDV && len(in.DCVEmails) > 0 {
 		checkDCVEmails(in.DCVEmails, p.names, o, list)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -14,9 +15,6 @@ const (
 	DefaultDCVPoll     = 5 * time.Second
 	DefaultDCVRetry    = 30 * time.Second
 	DefaultDCVRetryMax = time.Hour
-	// dcvLease is how long a claimed check stays with the worker that
-	// claimed it; a worker that dies mid-check leaves it due again after.
-	dcvLease = 2 * time.Minute
 	dcvBatch = 50
 )
 
@@ -32,6 +30,19 @@ func (s *Service) KickDCV() {
 	case s.kickChan() <- struct{}{}:
 	default:
 	}
+}
+
+// dcvLease is how long a claimed check stays with the worker that
+// claimed it; a worker that dies mid-look leaves it due again after that,
+// for itself after a restart or for another replica. Six lookup timeouts
+// cover a look at an order of a few names; a longer look only risks a
+// second worker looking too, never a second issuance.
+func (s *Service) dcvLease() time.Duration {
+	t := dcv.DefaultTimeout
+	if s.DCV != nil {
+		t = s.DCV.Config().Timeout
+	}
+	return max(6*t, time.Second)
 }
 
 func (s *Service) dcvPoll() time.Duration {
@@ -111,7 +122,7 @@ func (s *Service) DCVRound(ctx context.Context) int {
 		var claimed bool
 		err := s.Store.InTx(ctx, func(tx store.Tx) error {
 			var err error
-			claimed, err = tx.ClaimDCVCheck(ctx, c.Kind, c.ObjectID, c.NextAt, s.now().Add(dcvLease))
+			claimed, err = tx.ClaimDCVCheck(ctx, c.Kind, c.ObjectID, c.NextAt, s.now().Add(s.dcvLease()))
 			return err
 		})
 		if err != nil {

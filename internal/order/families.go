@@ -219,12 +219,6 @@ func (s *Service) checkX9Extras(in *CreateInput, o *store.Order, list *errs.List
 	default:
 		o.Extra.CSAAgreedTo = true
 	}
-	switch scope := strings.TrimSpace(in.CertificateDCVScope); scope {
-	case "", "base_domain", "fqdn":
-		o.Extra.CertificateDCVScope = scope
-	default:
-		list.Add(errs.InvalidValue("certificate_dcv_scope", "certificate_dcv_scope must be base_domain or fqdn."))
-	}
 	if len(in.PromoCode) > 64 {
 		list.Add(errs.InvalidValue("promo_code", "promo_code must be at most 64 characters."))
 	}

@@ -65,7 +65,7 @@ type Options struct {
 	DCV          dcv.Config
 	SMTPURL      string
 	SandboxRules []order.SandboxRule
-	// DCVPoll and DCVRetry default to 100 ms in tests.
+	// DCVPoll defaults to 1 s and DCVRetry to 100 ms in tests.
 	DCVPoll, DCVRetry time.Duration
 }
 
@@ -102,7 +102,10 @@ func Start(t testing.TB, opts Options) *Server {
 		opts.DCV.Timeout = 2 * time.Second
 	}
 	if opts.DCVPoll == 0 {
-		opts.DCVPoll = 100 * time.Millisecond
+		// Events kick the worker at once; the poll only notices retries
+		// coming due. Dozens of test servers run in parallel, so it is slow
+		// unless a test of the validation itself asks otherwise.
+		opts.DCVPoll = time.Second
 	}
 	if opts.DCVRetry == 0 {
 		opts.DCVRetry = 100 * time.Millisecond

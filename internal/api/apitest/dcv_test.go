@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func startDCV(t *testing.T, mod func(*testenv.Options)) *dcvEnv {
 	opts := testenv.Options{
 		DCV: dcv.Config{Resolver: e.dns.Addr(), Timeout: time.Second, HTTPPort: e.web.Port(), HTTPSPort: e.web.TLSPort(),
 			AllowPrivate: true, CAAIdentities: []string{caaIdentity}},
-		SMTPURL: e.mail.URL(),
+		SMTPURL: e.mail.URL(), DCVPoll: 100 * time.Millisecond,
 	}
 	if mod != nil {
 		mod(&opts)
@@ -144,7 +145,9 @@ func TestDCVTokenMethods(t *testing.T) {
 		{name: "CNAME _dnsauth to <random>.target", method: "dns-cname-token", missCode: "invalid_dns_txt",
 			names: []string{"www.dcv-cname2.com"},
 			wrong: func(_ []string, _ string) { e.dns.SetCNAME("_dnsauth.dcv-cname2.com", "other."+dcv.DefaultCNAMETarget) },
-			right: func(_ []string, token string) { e.dns.SetCNAME("_dnsauth.dcv-cname2.com", token+"."+dcv.DefaultCNAMETarget) }},
+			right: func(_ []string, token string) {
+				e.dns.SetCNAME("_dnsauth.dcv-cname2.com", token+"."+dcv.DefaultCNAMETarget)
+			}},
 		{name: "HTTP file on every name, one behind a redirect", method: "http-token", missCode: "file_random_value_not_found",
 			names: []string{"dcv-http.com", "www.dcv-http.com"},
 			wrong: func(names []string, token string) {
@@ -262,7 +265,9 @@ func TestDCVEmail(t *testing.T) {
 	})
 	t.Run("resend and its refusals", func(t *testing.T) {
 		p := e.order(t, "ssl_dv_geotrust", "email", []string{"resend-dcv.com"}, nil)
-		e.mail.WaitFor(t, "hostmaster@resend-dcv.com", 10*time.Second)
+		for _, local := range order.ConstructedEmailLocals { // the first round is complete
+			e.mail.WaitFor(t, local+"@resend-dcv.com", 10*time.Second)
+		}
 		before := len(e.mail.Messages())
 		path := fmt.Sprintf("%s%d/resend-emails", orderPath, p.ID)
 		status, _, body := e.srv.Do("PUT", path, `{"domain_approval_emails":[{"domain":"resend-dcv.com","email":"webmaster@resend-dcv.com"}]}`)
@@ -351,5 +356,178 @@ func TestDCVCAA(t *testing.T) {
 		e.requireCheckRefused(t, o.ID, "caa_check_failed|not_authorized", "other-ca.example")
 		e.dns.SetCAA("caa-servfail.com", caa{Tag: "issue", Value: strings.ToUpper(caaIdentity)})
 		fam2WaitStatus(t, e.srv, o.ID, "issued") // the worker retries CAA on its own
+	})
+}
+
+func TestDCVRandomValueLifecycle(t *testing.T) {
+	t.Parallel()
+	var offset atomic.Int64 // how far the server's clock runs ahead
+	e := startDCV(t, func(o *testenv.Options) {
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	})
+	o := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"expiry-dcv.com"}, nil)
+	path := fmt.Sprintf("%s%d/", orderPath, o.ID)
+
+	offset.Store(int64(31 * 24 * time.Hour))
+	e.dns.SetTXT("expiry-dcv.com", o.DCVRandomValue)
+	e.requireCheckRefused(t, o.ID, "invalid_dns_txt", "expired")
+
+	status, _, body := e.srv.Do("PUT", path+"dcv-random-value", "")
+	var rv struct {
+		DCVRandomValue string `json:"dcv_random_value"`
+		ExpirationDate string `json:"expiration_date"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &rv) != nil {
+		t.Fatalf("dcv-random-value: %d %s", status, clip(body))
+	}
+	dvcsRequireRandomValue(t, rv.DCVRandomValue)
+	if rv.DCVRandomValue == o.DCVRandomValue {
+		t.Fatalf("dcv-random-value kept the expired value")
+	}
+	exp, err := time.Parse(time.RFC3339, rv.ExpirationDate)
+	if want := time.Now().Add(time.Duration(offset.Load()) + 30*24*time.Hour); err != nil || exp.Sub(want).Abs() > time.Minute {
+		t.Errorf("expiration_date %q, want about %s", rv.ExpirationDate, want.UTC().Format(time.RFC3339))
+	}
+	e.requireCheckRefused(t, o.ID, "invalid_dns_txt", "expiry-dcv.com") // the record holds the old value
+	e.dns.SetTXT("expiry-dcv.com", rv.DCVRandomValue)
+	offset.Store(0) // certificates valid from the real now verify against it
+	e.requireCheckIssues(t, o.ID, "expiry-dcv.com")
+}
+
+func TestDCVMethodChange(t *testing.T) {
+	t.Parallel()
+	e := startDCV(t, nil)
+	o := e.order(t, "ssl_dv_geotrust", "email", []string{"switch-dcv.com"}, nil)
+	e.mail.WaitFor(t, "admin@switch-dcv.com", 10*time.Second)
+	path := fmt.Sprintf("%s%d/", orderPath, o.ID)
+
+	status, _, body := e.srv.Do("PUT", path+"dcv-method", `{"dcv_method":"dns-txt-token"}`)
+	var rv struct {
+		DCVRandomValue string `json:"dcv_random_value"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &rv) != nil {
+		t.Fatalf("dcv-method to dns-txt-token: %d %s, want 200 with the random value", status, clip(body))
+	}
+	dvcsRequireRandomValue(t, rv.DCVRandomValue)
+	wild := e.order(t, "wildcard_dv_geotrust", "dns-txt-token", []string{"*.switch-wild.com"}, nil)
+	sendRefusals(t, e.srv, []callRefusal{
+		{"unknown method", "PUT", path + "dcv-method", `{"dcv_method":"carrier-pigeon"}`, 400, []string{"invalid_value:dcv_method"}},
+		{"no method", "PUT", path + "dcv-method", `{}`, 400, []string{"missing_field:dcv_method"}},
+		{"http-token for a wildcard", "PUT", fmt.Sprintf("%s%d/dcv-method", orderPath, wild.ID), `{"dcv_method":"http-token"}`, 400, []string{"invalid_value:dcv_method"}},
+		{"unknown order", "PUT", orderPath + "999999/dcv-method", `{"dcv_method":"email"}`, 404, []string{"not_found|order"}},
+	})
+	e.dns.SetTXT("switch-dcv.com", rv.DCVRandomValue)
+	e.requireCheckIssues(t, o.ID, "switch-dcv.com")
+	sendRefusals(t, e.srv, []callRefusal{
+		{"issued order", "PUT", path + "dcv-method", `{"dcv_method":"email"}`, 400, []string{"invalid_order_status"}},
+		{"issued order's random value", "PUT", path + "dcv-random-value", "", 400, []string{"invalid_order_status"}},
+	})
+
+	t.Run("back to email answers 204 and mails again", func(t *testing.T) {
+		p := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"back-dcv.com"}, nil)
+		status, _, body := e.srv.Do("PUT", fmt.Sprintf("%s%d/dcv-method", orderPath, p.ID), `{"dcv_method":"email"}`)
+		if status != http.StatusNoContent || len(body) != 0 {
+			t.Fatalf("dcv-method to email: %d %q, want 204 empty", status, body)
+		}
+		e.mail.WaitFor(t, "postmaster@back-dcv.com", 10*time.Second)
+	})
+}
+
+func TestDCVScopeAndPrivateAddresses(t *testing.T) {
+	t.Parallel()
+	e := startDCV(t, nil)
+	t.Run("fqdn scope wants the record at the name", func(t *testing.T) {
+		o := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"shop.scope-dcv.com"}, map[string]any{"certificate_dcv_scope": "fqdn"})
+		e.dns.SetTXT("scope-dcv.com", o.DCVRandomValue)
+		e.requireCheckRefused(t, o.ID, "invalid_dns_txt", "shop.scope-dcv.com")
+		e.dns.SetTXT("shop.scope-dcv.com", o.DCVRandomValue)
+		e.requireCheckIssues(t, o.ID, "shop.scope-dcv.com")
+		// Only the FQDN was proven: a sibling is not covered.
+		sib := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"blog.scope-dcv.com"}, map[string]any{"certificate_dcv_scope": "fqdn"})
+		e.requireCheckRefused(t, sib.ID, "invalid_dns_txt", "blog.scope-dcv.com")
+	})
+	t.Run("http-token refuses private addresses unless allowed", func(t *testing.T) {
+		strict := startDCV(t, func(o *testenv.Options) { o.DCV.AllowPrivate = false })
+		o := strict.order(t, "ssl_dv_geotrust", "http-token", []string{"private-dcv.com"}, nil)
+		strict.dns.SetA("private-dcv.com", "127.0.0.1")
+		strict.web.SetFile("private-dcv.com", "/.well-known/pki-validation/fileauth.txt", o.DCVRandomValue)
+		strict.requireCheckRefused(t, o.ID, "file_random_value_not_found", "public")
+		if n := strict.web.Hits("private-dcv.com", "/.well-known/pki-validation/fileauth.txt"); n != 0 {
+			t.Errorf("the file was fetched %d times from a loopback address", n)
+		}
+	})
+}
+
+func TestDCVSandboxRules(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Start(t, testenv.Options{Sandbox: true,
+		SandboxRules: []order.SandboxRule{{Match: "slow.example.net", Outcome: order.SandboxPending}}})
+	e := &dcvEnv{srv: srv, csr: testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored.example")}
+
+	passes := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"sandbox-pass.com"}, nil)
+	passes.requireKeys(t, "id", "certificate_id", "certificate_chain", "dcv_random_value")
+
+	fails := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"www.dcv-fail.example.com"}, nil)
+	e.requireCheckRefused(t, fails.ID, "invalid_dns_txt", "sandbox rule")
+
+	for _, name := range []string{"api.dcv-pending.example.com", "www.slow.example.net"} {
+		p := e.order(t, "ssl_dv_geotrust", "http-token", []string{name}, nil)
+		status, _, body := e.checkDCV(t, p.ID)
+		var a checkDCVAnswer
+		if status != http.StatusOK || json.Unmarshal(body, &a) != nil || a.OrderStatus != "pending" || a.DCVStatus != "pending" ||
+			len(a.DNSNameValidations) != 1 || a.DNSNameValidations[0].Status != "pending" {
+			t.Errorf("check-dcv of %s: %d %s, want 200 with the name pending", name, status, clip(body))
+		}
+	}
+
+	b := counts(t, srv)
+	status, hdr, body := dvcsPost(t, srv, "ssl_dv_geotrust", map[string]any{
+		"certificate":    map[string]any{"common_name": "www.caa-fail.example.com", "csr": e.csr},
+		"order_validity": map[string]any{"years": 1}, "dcv_method": "dns-txt-token", "skip_approval": true})
+	requireErrors(t, status, hdr, body, http.StatusBadRequest, "caa_check_failed|not_authorized")
+	requireTally(t, srv, b, tally{})
+}
+
+func TestDomainTokenValidation(t *testing.T) {
+	t.Parallel()
+	e := startDCV(t, nil)
+	org := orgCreate(t, e.srv, orgBody("Token Domains Ltd", nil))
+	sub := domAdd(t, e.srv, domBody("token-domain.com", org, "dns-txt-token", "ov"))
+	path := fmt.Sprintf("%s/%d/dcv/validate-token", domainPath, sub.ID)
+	status, hdr, body := e.srv.Do("PUT", path, "")
+	requireErrors(t, status, hdr, body, http.StatusBadRequest, "invalid_dns_txt")
+	e.dns.SetTXT("token-domain.com", sub.DCVToken.Token)
+	status, _, body = e.srv.Do("PUT", path, "")
+	if status != http.StatusOK || !strings.Contains(string(body), `"status":"active"`) {
+		t.Fatalf("validate-token with the record: %d %s, want 200 active", status, clip(body))
+	}
+	if d := domGet(t, e.srv, sub.ID); d.IsPendingValidation || len(d.Validations) != 1 || d.Validations[0].DCVStatus != "complete" {
+		t.Errorf("domain after validate-token = %+v, want complete", d)
+	}
+
+	t.Run("the worker validates a submitted domain by itself", func(t *testing.T) {
+		d := domAdd(t, e.srv, domBody("quiet-domain.com", org, "dns-cname-token", "ov"))
+		e.dns.SetCNAME("_"+d.DCVToken.Token+".quiet-domain.com", dcv.DefaultCNAMETarget)
+		deadline := time.Now().Add(10 * time.Second)
+		for !(domGet(t, e.srv, d.ID).Validations[0].DCVStatus == "complete") {
+			if time.Now().After(deadline) {
+				t.Fatalf("domain %d never validated by the worker", d.ID)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	t.Run("email submission mails its email_array", func(t *testing.T) {
+		b := domBody("mailed-domain.com", org, "email", "ov")
+		b["email_array"] = []any{"owner@mailed-domain.com"}
+		d := domAdd(t, e.srv, b)
+		link := linkIn(t, e.mail.WaitFor(t, "owner@mailed-domain.com", 10*time.Second))
+		resp, err := http.Post(link, "", nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("approve: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		if got := domGet(t, e.srv, d.ID); got.Validations[0].DCVStatus != "complete" {
+			t.Errorf("domain after the click = %+v, want complete", got)
+		}
 	})
 }
