@@ -15,7 +15,7 @@ const (
 	DefaultDCVPoll     = 5 * time.Second
 	DefaultDCVRetry    = 30 * time.Second
 	DefaultDCVRetryMax = time.Hour
-	dcvBatch = 50
+	dcvBatch           = 50
 )
 
 func (s *Service) kickChan() chan struct{} {
