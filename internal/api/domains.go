@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/net/publicsuffix"
-
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
@@ -460,7 +458,6 @@ func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a order
 	ctx := r.Context()
 	product, _ := catalog.Lookup(o.ProductNameID)
 	v := orderValidationView{OrderID: strconv.FormatInt(o.ID, 10), OrderStatus: o.Status, OrderDCVMethod: o.DCVMethod}
-	sandbox := s.Orders != nil && s.Orders.Sandbox
 	if o.OrganizationID != 0 {
 		org, err := s.Store.Organization(ctx, a.Account.ID, o.OrganizationID)
 		if err != nil {
@@ -498,6 +495,14 @@ func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a order
 		if err != nil {
 			return errs.Internalf(err, "read validated domains")
 		}
+		nv, err := s.Orders.OrderValidation(ctx, o)
+		if err != nil {
+			return err
+		}
+		names := map[string]order.NameDCV{}
+		for _, nd := range nv {
+			names[nd.DNSName] = nd
+		}
 		index := map[string]int{}
 		for _, n := range o.DNSNames {
 			g := dnsNameValidationView{Status: "pending", Method: o.DCVMethod, ApprovalScope: "subdomains"}
@@ -512,17 +517,17 @@ func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a order
 				}
 			}
 			if !covered {
-				base, err := publicsuffix.EffectiveTLDPlusOne(strings.TrimPrefix(n, "*."))
-				if err != nil {
-					base = strings.TrimPrefix(n, "*.")
-				}
+				base := names[n].Target
 				g.NameScope = base
+				if base == strings.TrimPrefix(n, "*.") && (o.DCVMethod == "http-token" || o.Extra.CertificateDCVScope == "fqdn") {
+					g.ApprovalScope = "fqdn"
+				}
 				if d, err := s.Store.DomainByName(ctx, a.Account.ID, base); err == nil {
 					// A validation of the account's domain is under way by its method.
 					g.DomainID, g.Method = d.ID, d.DCVMethod
 				}
-				if sandbox {
-					g.Status = "approved"
+				if names[n].Status == order.NameApproved {
+					g.Status = "approved" // the sandbox, unless a rule holds the name back
 				}
 			}
 			key := g.NameScope + "|" + g.Status

@@ -478,6 +478,16 @@ func TestDCVSandboxRules(t *testing.T) {
 			len(a.DNSNameValidations) != 1 || a.DNSNameValidations[0].Status != "pending" {
 			t.Errorf("check-dcv of %s: %d %s, want 200 with the name pending", name, status, clip(body))
 		}
+		status, _, body = srv.Do("GET", fmt.Sprintf("%s%d/validation", orderPath, p.ID), "")
+		var v struct {
+			DNS []struct {
+				NameScope string `json:"name_scope"`
+				Status    string `json:"status"`
+			} `json:"dns_name_validations"`
+		}
+		if status != http.StatusOK || json.Unmarshal(body, &v) != nil || len(v.DNS) != 1 || v.DNS[0].Status != "pending" || v.DNS[0].NameScope != name {
+			t.Errorf("validation of %s: %d %s, want the exact name pending", name, status, clip(body))
+		}
 	}
 
 	b := counts(t, srv)

@@ -69,7 +69,9 @@ func (q *queries) ClaimDCVCheck(ctx context.Context, kind string, objectID int64
 }
 
 func (q *queries) DeleteDCVCheck(ctx context.Context, kind string, objectID int64) error {
-	return q.exec(ctx, "delete dcv check", `DELETE FROM dcv_checks WHERE kind = ? AND object_id = ?`, kind, objectID)
+	// Gone already (another worker dropped it) is no error.
+	_, err := q.q.ExecContext(ctx, `DELETE FROM dcv_checks WHERE kind = ? AND object_id = ?`, kind, objectID)
+	return writeErr(err, "delete dcv check")
 }
 
 const dcvTokenCols = `id, account_id, order_id, domain_id, target, email, token_hash, created_at, expires_at, used_at`
@@ -127,7 +129,10 @@ func (q *queries) UnscheduledDCV(ctx context.Context, at time.Time) ([]store.DCV
 }
 
 func (q *queries) ScheduleDCVCheck(ctx context.Context, c *store.DCVCheck) error {
-	return q.exec(ctx, "schedule dcv check", `INSERT INTO dcv_checks(`+dcvCheckCols+`) VALUES (?,?,?,?,?,?,?,?)
+	// An existing check is no error: the insert then touches no row, which
+	// q.exec would report as not found.
+	_, err := q.q.ExecContext(ctx, `INSERT INTO dcv_checks(`+dcvCheckCols+`) VALUES (?,?,?,?,?,?,?,?)
 		ON CONFLICT(kind, object_id) DO NOTHING`,
 		c.AccountID, c.Kind, c.ObjectID, ts(c.NextAt), c.Attempts, c.LastError, tsOrEmpty(c.EmailsSentAt), ts(c.UpdatedAt))
+	return writeErr(err, "schedule dcv check")
 }
