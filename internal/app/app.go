@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
@@ -67,6 +68,9 @@ type Config struct {
 	SandboxRules []order.SandboxRule
 	// DCVPoll and DCVRetry tune the validation worker (zero: defaults).
 	DCVPoll, DCVRetry time.Duration
+	// CAKeySource makes the keys of a new CA hierarchy (ca.Config); nil
+	// generates fresh ones. Only tests set it.
+	CAKeySource func(kt ca.KeyType, slot string) (crypto.Signer, error)
 }
 
 // DefaultBalanceCents is a generous starting balance (1,000,000.00 USD),
@@ -111,7 +115,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	h, err := ca.Open(ca.Config{Dir: filepath.Join(cfg.DataDir, "ca"), BaseURL: cfg.PublicURL,
-		RootKeyType: cfg.RootKeyType, IssuerKeyType: cfg.IssuerKeyType, Now: cfg.Now})
+		RootKeyType: cfg.RootKeyType, IssuerKeyType: cfg.IssuerKeyType, Now: cfg.Now, KeySource: cfg.CAKeySource})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open CA hierarchy: %w", err)

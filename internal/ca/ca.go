@@ -69,6 +69,12 @@ type Config struct {
 	Country       string           // subject C of the CA certs, default "US"
 	Now           func() time.Time // default time.Now
 	Rand          io.Reader        // default crypto/rand.Reader
+	// KeySource, when set, makes the CA keys of a new hierarchy instead of
+	// fresh generation; slot names the key's place in it ("root",
+	// "issuer-0", ...), distinct within one hierarchy. Test servers share
+	// keys across their many hierarchies this way, since RSA generation
+	// would otherwise be half of their run time.
+	KeySource func(kt KeyType, slot string) (crypto.Signer, error)
 }
 
 // Hierarchy is a loaded root and its issuing intermediates.
@@ -225,6 +231,9 @@ func (kt KeyType) valid() bool {
 	}
 	return false
 }
+
+// NewKey generates a fresh CA key of type kt.
+func NewKey(kt KeyType) (crypto.Signer, error) { return freshKey(kt, rand.Reader) }
 
 // generateKey makes every CA key. Tests swap it for a pool of RSA keys, as
 // RSA generation would otherwise dominate their run time.

@@ -229,7 +229,7 @@ func (h *Hierarchy) buildIssuers(ps []Purpose, root *x509.Certificate, rootKey c
 	for i, plan := range plans {
 		kts[i] = plan.keyType
 	}
-	keys, err := h.generateKeys(kts)
+	keys, err := h.generateKeys(kts, "issuer")
 	if err != nil {
 		return nil, err
 	}
@@ -253,14 +253,22 @@ func (h *Hierarchy) buildIssuers(ps []Purpose, root *x509.Certificate, rootKey c
 // generateKeys makes one key per type concurrently: RSA generation is
 // CPU-bound and a new hierarchy needs several keys. Config.Rand need not be
 // safe for concurrent use, so the goroutines share it under a lock.
-func (h *Hierarchy) generateKeys(kts []KeyType) ([]crypto.Signer, error) {
+func (h *Hierarchy) generateKeys(kts []KeyType, slot string) ([]crypto.Signer, error) {
 	r := &lockedReader{r: h.cfg.Rand}
 	keys := make([]crypto.Signer, len(kts))
 	errs := make([]error, len(kts))
 	var wg sync.WaitGroup
 	for i, kt := range kts {
 		wg.Go(func() {
-			keys[i], errs[i] = generateKey(kt, r)
+			if h.cfg.KeySource != nil {
+				slot := slot
+				if slot != "root" {
+					slot = fmt.Sprintf("%s-%d", slot, i)
+				}
+				keys[i], errs[i] = h.cfg.KeySource(kt, slot)
+			} else {
+				keys[i], errs[i] = generateKey(kt, r)
+			}
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("ca: %s key: %w", kt, errs[i])
 			}
@@ -323,7 +331,7 @@ func (f *fileSet) cleanup() {
 // the loser loads the winner.
 func (h *Hierarchy) create() error {
 	now := h.cfg.Now().UTC().Truncate(time.Second)
-	rootKeys, err := h.generateKeys([]KeyType{h.cfg.RootKeyType})
+	rootKeys, err := h.generateKeys([]KeyType{h.cfg.RootKeyType}, "root")
 	if err != nil {
 		return err
 	}

@@ -133,6 +133,7 @@ func (s *Server) start(opts Options, addr string) {
 		InitialBalanceCents: opts.InitialBalanceCents, DisallowSkipApproval: opts.DisallowSkipApproval,
 		RateLimits: opts.RateLimits,
 		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry,
+		CAKeySource: sharedCAKey,
 	})
 	if err != nil {
 		ln.Close()
@@ -285,4 +286,35 @@ func ParsePEMChain(t testing.TB, data []byte) []*x509.Certificate {
 		t.Fatalf("trailing data after PEM blocks: %q", data)
 	}
 	return out
+}
+
+// caKeys are the CA keys every test server's hierarchy is made of: one
+// per key type and place in the hierarchy, generated once per test binary.
+// Keys stay distinct within a hierarchy (each place has its own), while
+// the RSA generation that used to be half of a test server's start is paid
+// once. Every hierarchy still gets its own certificates.
+var caKeys struct {
+	sync.Mutex
+	m map[string]*caKey
+}
+
+type caKey struct {
+	once sync.Once
+	key  crypto.Signer
+	err  error
+}
+
+func sharedCAKey(kt ca.KeyType, slot string) (crypto.Signer, error) {
+	caKeys.Lock()
+	if caKeys.m == nil {
+		caKeys.m = map[string]*caKey{}
+	}
+	k, ok := caKeys.m[string(kt)+"/"+slot]
+	if !ok {
+		k = &caKey{}
+		caKeys.m[string(kt)+"/"+slot] = k
+	}
+	caKeys.Unlock()
+	k.once.Do(func() { k.key, k.err = ca.NewKey(kt) })
+	return k.key, k.err
 }
