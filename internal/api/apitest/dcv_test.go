@@ -5,6 +5,7 @@ package apitest
 // values up through them.
 
 import (
+	"context"
 	"crypto/elliptic"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 const caaIdentity = "certorder.test"
 
 type dcvEnv struct {
+	opts testenv.Options
 	srv  *testenv.Server
 	dns  *dcvtest.DNS
 	web  *dcvtest.HTTP
@@ -47,6 +49,7 @@ func startDCV(t *testing.T, mod func(*testenv.Options)) *dcvEnv {
 	if mod != nil {
 		mod(&opts)
 	}
+	e.opts = opts
 	e.srv = testenv.Start(t, opts)
 	e.csr = testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored.example")
 	return e
@@ -536,4 +539,54 @@ func TestDomainTokenValidation(t *testing.T) {
 			t.Errorf("domain after the click = %+v, want complete", got)
 		}
 	})
+}
+
+// Two servers on one store act as one CA: orders placed on either are
+// validated by whichever worker claims them, and each issues exactly once.
+func TestDCVTwoServersOneStore(t *testing.T) {
+	t.Parallel()
+	e := startDCV(t, nil)
+	opts := e.opts
+	opts.DataDir = e.srv.DataDir
+	second := testenv.Start(t, opts)
+	var ids []int64
+	first := ""
+	for i := range 8 {
+		srv := e.srv
+		if i%2 == 1 {
+			srv = second
+		}
+		o := (&dcvEnv{srv: srv, csr: e.csr}).order(t, "ssl_dv_geotrust", "dns-cname-token",
+			[]string{fmt.Sprintf("host%d.shared-store.com", i)}, nil)
+		ids = append(ids, o.ID)
+		if first == "" {
+			first = o.DCVRandomValue
+		}
+	}
+	// One record proves the base domain for every order at once: both
+	// workers find all eight ready together.
+	e.dns.SetCNAME("_"+first+".shared-store.com", dcv.DefaultCNAMETarget)
+	for _, id := range ids {
+		fam2WaitStatus(t, e.srv, id, "issued")
+	}
+	ctx := context.Background()
+	acct, err := e.srv.App.Store.FirstAccount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := e.srv.App.Store.AuditEvents(ctx, acct.ID, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := map[string]int{}
+	for _, ev := range events {
+		if ev.Action == "certificate.issued" || ev.Action == "order.created" && strings.Contains(ev.Detail, "serial_number") {
+			issued[ev.Object]++
+		}
+	}
+	for _, id := range ids {
+		if n := issued[fmt.Sprintf("order:%d", id)]; n != 1 {
+			t.Errorf("order %d was issued %d times, want once", id, n)
+		}
+	}
 }
