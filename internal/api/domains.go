@@ -11,7 +11,7 @@ import (
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
-	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/store/sqldb"
 )
 
 // domainOrgView is the organization nested in a domain. is_active is the
@@ -206,7 +206,7 @@ func (s *Server) addDomain(w http.ResponseWriter, r *http.Request, a order.Actor
 
 // listDomains: GET /domain (spec §6.10).
 func (s *Server) listDomains(w http.ResponseWriter, r *http.Request, a order.Actor) error {
-	lp, err := parseList(r.URL.Query(), sqlite.DomainSortKeys)
+	lp, err := parseList(r.URL.Query(), sqldb.DomainSortKeys)
 	if err != nil {
 		return err
 	}

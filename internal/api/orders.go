@@ -14,7 +14,7 @@ import (
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
-	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/store/sqldb"
 )
 
 type chainElem struct {
@@ -240,7 +240,7 @@ var orderStatuses = map[string]bool{
 }
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, a order.Actor) error {
-	lp, err := parseList(r.URL.Query(), sqlite.OrderSortKeys)
+	lp, err := parseList(r.URL.Query(), sqldb.OrderSortKeys)
 	if err != nil {
 		return err
 	}

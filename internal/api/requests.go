@@ -8,7 +8,7 @@ import (
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
-	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/store/sqldb"
 )
 
 type requestOrderCert struct {
@@ -136,7 +136,7 @@ var requestStatusFilter = map[string]bool{"submitted": true, "pending": true, "a
 var requestTypeFilter = map[string]bool{"new_request": true, "reissue": true, "duplicate": true, "revoke": true}
 
 func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, a order.Actor) error {
-	lp, err := parseList(r.URL.Query(), sqlite.RequestSortKeys)
+	lp, err := parseList(r.URL.Query(), sqldb.RequestSortKeys)
 	if err != nil {
 		return err
 	}

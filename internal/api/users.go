@@ -9,7 +9,7 @@ import (
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
-	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/store/sqldb"
 )
 
 // roleAllows is the access-role half of the permission matrix
@@ -89,7 +89,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a order.Acto
 // listUsers: GET /user[?container_id=N][&offset&limit&sort] → {"users", "page"}.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a order.Actor) error {
 	q := r.URL.Query()
-	lp, err := parseList(q, sqlite.UserSortKeys)
+	lp, err := parseList(q, sqldb.UserSortKeys)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -48,7 +48,7 @@ func scanUser(row interface{ Scan(...any) error }) (*store.User, error) {
 var UserSortKeys = map[string]string{"id": "id", "username": "username", "last_name": "last_name", "first_name": "first_name",
 	"email": "email", "date_created": "created_at"}
 
-func (q *queries) Users(ctx context.Context, accountID int64, f store.UserFilter, page store.Page) ([]store.User, int, error) {
+func (q *Queries) Users(ctx context.Context, accountID int64, f store.UserFilter, page store.Page) ([]store.User, int, error) {
 	where := []string{"account_id = ?", "status <> ?"}
 	args := []any{accountID, store.UserDeleted}
 	if f.ContainerID != 0 {
@@ -78,7 +78,7 @@ func (q *queries) Users(ctx context.Context, accountID int64, f store.UserFilter
 	return out, total, rows.Err()
 }
 
-func (q *queries) UserByUsername(ctx context.Context, username string) (*store.User, error) {
+func (q *Queries) UserByUsername(ctx context.Context, username string) (*store.User, error) {
 	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE username = ?`, username))
 	if err != nil {
 		return nil, notFound(err, "user")
@@ -86,7 +86,7 @@ func (q *queries) UserByUsername(ctx context.Context, username string) (*store.U
 	return u, nil
 }
 
-func (q *queries) SetUserStatus(ctx context.Context, accountID, id int64, status string) error {
+func (q *Queries) SetUserStatus(ctx context.Context, accountID, id int64, status string) error {
 	return q.exec(ctx, "update user status", `UPDATE users SET status = ? WHERE account_id = ? AND id = ?`, status, accountID, id)
 }
 
@@ -104,7 +104,7 @@ func scanAPIKey(row interface{ Scan(...any) error }) (*store.APIKey, error) {
 	return &k, nil
 }
 
-func (q *queries) APIKey(ctx context.Context, accountID, id int64) (*store.APIKey, error) {
+func (q *Queries) APIKey(ctx context.Context, accountID, id int64) (*store.APIKey, error) {
 	k, err := scanAPIKey(q.q.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE account_id = ? AND id = ?`, accountID, id))
 	if err != nil {
 		return nil, notFound(err, "api key")
@@ -112,7 +112,7 @@ func (q *queries) APIKey(ctx context.Context, accountID, id int64) (*store.APIKe
 	return k, nil
 }
 
-func (q *queries) APIKeys(ctx context.Context, accountID, userID int64) ([]store.APIKey, error) {
+func (q *Queries) APIKeys(ctx context.Context, accountID, userID int64) ([]store.APIKey, error) {
 	query := `SELECT ` + apiKeyCols + ` FROM api_keys WHERE account_id = ?`
 	args := []any{accountID}
 	if userID != 0 {
@@ -135,7 +135,7 @@ func (q *queries) APIKeys(ctx context.Context, accountID, userID int64) ([]store
 	return out, rows.Err()
 }
 
-func (q *queries) RevokeAPIKeys(ctx context.Context, accountID, userID, id int64, at time.Time) error {
+func (q *Queries) RevokeAPIKeys(ctx context.Context, accountID, userID, id int64, at time.Time) error {
 	if id != 0 {
 		return q.exec(ctx, "revoke api key", `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE account_id = ? AND id = ?`, ts(at), accountID, id)
 	}
@@ -146,7 +146,7 @@ func (q *queries) RevokeAPIKeys(ctx context.Context, accountID, userID, id int64
 	return nil
 }
 
-func (q *queries) UpdateUser(ctx context.Context, u *store.User) error {
+func (q *Queries) UpdateUser(ctx context.Context, u *store.User) error {
 	return q.exec(ctx, "update user", `UPDATE users SET first_name = ?, last_name = ?, email = ?, job_title = ?, telephone = ?, container_id = ?, access_role = ?
 		WHERE account_id = ? AND id = ?`, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.ContainerID, u.AccessRole, u.AccountID, u.ID)
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 // Issue 4, order operations: reissue and duplicate links, the status-change
 // list, and the list filters of spec §2.3 and §3.2 beyond the first ones.
@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,14 +31,14 @@ func linkDest(l *store.CertificateLink) ([]any, func()) {
 	}
 }
 
-func (q *queries) CreateCertificateLink(ctx context.Context, l *store.CertificateLink) error {
+func (q *Queries) CreateCertificateLink(ctx context.Context, l *store.CertificateLink) error {
 	_, err := q.q.ExecContext(ctx, `INSERT INTO order_certificates(`+linkCols+`) VALUES (`+placeholders(14)+`)`,
 		l.CertificateID, l.AccountID, l.OrderID, l.Kind, l.RequestID, l.UserID, l.SubID, l.ServerPlatformID, l.CACertID,
 		js(nonNil(l.Emails)), js(nonNil(l.IPAddresses)), tsOrEmpty(l.CertValidTill), l.ReplacesCertificateID, ts(l.CreatedAt))
 	return writeErr(err, "insert certificate link")
 }
 
-func (q *queries) scanLink(row *sql.Row) (*store.CertificateLink, error) {
+func (q *Queries) scanLink(row *sql.Row) (*store.CertificateLink, error) {
 	var l store.CertificateLink
 	dest, finish := linkDest(&l)
 	if err := row.Scan(dest...); err != nil {
@@ -47,12 +48,12 @@ func (q *queries) scanLink(row *sql.Row) (*store.CertificateLink, error) {
 	return &l, nil
 }
 
-func (q *queries) CertificateLink(ctx context.Context, accountID, certificateID int64) (*store.CertificateLink, error) {
+func (q *Queries) CertificateLink(ctx context.Context, accountID, certificateID int64) (*store.CertificateLink, error) {
 	return q.scanLink(q.q.QueryRowContext(ctx, `SELECT `+linkCols+` FROM order_certificates WHERE account_id = ? AND certificate_id = ?`,
 		accountID, certificateID))
 }
 
-func (q *queries) CertificateLinkByRequest(ctx context.Context, accountID, requestID int64) (*store.CertificateLink, error) {
+func (q *Queries) CertificateLinkByRequest(ctx context.Context, accountID, requestID int64) (*store.CertificateLink, error) {
 	return q.scanLink(q.q.QueryRowContext(ctx, `SELECT `+linkCols+` FROM order_certificates WHERE account_id = ? AND request_id = ? AND request_id <> 0`,
 		accountID, requestID))
 }
@@ -66,7 +67,7 @@ type extraScan struct {
 
 func (e extraScan) Scan(dest ...any) error { return e.row.Scan(append(dest, e.extra...)...) }
 
-func (q *queries) LinkedCertificates(ctx context.Context, accountID, orderID int64, kind string) ([]store.LinkedCertificate, error) {
+func (q *Queries) LinkedCertificates(ctx context.Context, accountID, orderID int64, kind string) ([]store.LinkedCertificate, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+prefixCols(certCols, "c.")+`, `+prefixCols(linkCols, "l.")+`
 		FROM certificates c JOIN order_certificates l ON l.certificate_id = c.id
 		WHERE l.account_id = ? AND l.order_id = ? AND l.kind = ? ORDER BY c.id`, accountID, orderID, kind)
@@ -89,7 +90,7 @@ func (q *queries) LinkedCertificates(ctx context.Context, accountID, orderID int
 	return out, rows.Err()
 }
 
-func (q *queries) StatusChanges(ctx context.Context, accountID int64, from, to time.Time) ([]store.OrderStatusChange, error) {
+func (q *Queries) StatusChanges(ctx context.Context, accountID int64, from, to time.Time) ([]store.OrderStatusChange, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT s.order_id, o.certificate_id, s.status, s.changed_at
 		FROM order_status_changes s JOIN orders o ON o.id = s.order_id
 		WHERE s.account_id = ? AND s.changed_at >= ? AND s.changed_at < ?
@@ -126,7 +127,7 @@ func rangeWhere(where *[]string, args *[]any, col string, r store.TimeRange) {
 
 // orderFilterWhere adds the filters of issue 4 to the orders list query
 // (which reads FROM orders without an alias).
-func orderFilterWhere(where *[]string, args *[]any, f store.OrderFilter) {
+func orderFilterWhere(d *Dialect, where *[]string, args *[]any, f store.OrderFilter) {
 	add := func(cond string, v ...any) { *where = append(*where, cond); *args = append(*args, v...) }
 	if f.UserID != 0 {
 		add("orders.user_id = ?", f.UserID)
@@ -139,15 +140,15 @@ func orderFilterWhere(where *[]string, args *[]any, f store.OrderFilter) {
 			strings.ToUpper(strings.ReplaceAll(f.SerialNumber, ":", "")))
 	}
 	if f.DomainName != "" {
-		add("(lower(orders.common_name) = lower(?) OR EXISTS (SELECT 1 FROM json_each(orders.dns_names) WHERE lower(value) = lower(?)))",
+		add("(lower(orders.common_name) = lower(?) OR EXISTS (SELECT 1 FROM "+d.textArray("orders.dns_names")+" WHERE lower(value) = lower(?)))",
 			f.DomainName, f.DomainName)
 	}
 	if f.Email != "" {
-		add(`EXISTS (SELECT 1 FROM json_each(orders.emails) WHERE lower(value) = lower(?)
-			UNION ALL SELECT 1 FROM json_each(orders.additional_emails) WHERE lower(value) = lower(?))`, f.Email, f.Email)
+		add(`EXISTS (SELECT 1 FROM `+d.textArray("orders.emails")+` WHERE lower(value) = lower(?)
+			UNION ALL SELECT 1 FROM `+d.textArray("orders.additional_emails")+` WHERE lower(value) = lower(?))`, f.Email, f.Email)
 	}
 	if f.MetadataID != 0 {
-		add("EXISTS (SELECT 1 FROM json_each(orders.custom_fields) WHERE json_extract(value, '$.metadata_id') = ?)", f.MetadataID)
+		add("EXISTS (SELECT 1 FROM "+d.objectArray("orders.custom_fields")+" WHERE "+d.field("metadata_id")+" = ?)", strconv.FormatInt(f.MetadataID, 10))
 	}
 	if f.IsRenewed != nil {
 		add("orders.is_renewed = ?", b2i(*f.IsRenewed))
@@ -163,17 +164,17 @@ func orderFilterWhere(where *[]string, args *[]any, f store.OrderFilter) {
 
 // requestFilterWhere adds the filters of issue 4 to the requests list
 // query (requests r JOIN orders o).
-func requestFilterWhere(where *[]string, args *[]any, f store.RequestFilter) {
+func requestFilterWhere(d *Dialect, where *[]string, args *[]any, f store.RequestFilter) {
 	if f.MetadataID != 0 {
-		cond := "EXISTS (SELECT 1 FROM json_each(o.custom_fields) WHERE json_extract(value, '$.metadata_id') = ?"
-		*args = append(*args, f.MetadataID)
+		cond := "EXISTS (SELECT 1 FROM " + d.objectArray("o.custom_fields") + " WHERE " + d.field("metadata_id") + " = ?"
+		*args = append(*args, strconv.FormatInt(f.MetadataID, 10))
 		if f.MetadataValue != "" {
-			cond += " AND json_extract(value, '$.value') = ?"
+			cond += " AND " + d.field("value") + " = ?"
 			*args = append(*args, f.MetadataValue)
 		}
 		*where = append(*where, cond+")")
 	} else if f.MetadataValue != "" {
-		*where = append(*where, "EXISTS (SELECT 1 FROM json_each(o.custom_fields) WHERE json_extract(value, '$.value') = ?)")
+		*where = append(*where, "EXISTS (SELECT 1 FROM "+d.objectArray("o.custom_fields")+" WHERE "+d.field("value")+" = ?)")
 		*args = append(*args, f.MetadataValue)
 	}
 	rangeWhere(where, args, "r.date", f.Date)

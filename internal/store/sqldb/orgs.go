@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 // ---- organization validations' verified contacts, domains (issue 4)
 
-func (q *queries) SetOrgValidationContacts(ctx context.Context, orgID int64, typ string, contacts []store.Contact) error {
+func (q *Queries) SetOrgValidationContacts(ctx context.Context, orgID int64, typ string, contacts []store.Contact) error {
 	if contacts == nil {
 		contacts = []store.Contact{}
 	}
@@ -55,7 +55,7 @@ func domainArgs(d *store.Domain) []any {
 		status, d.DCVValidatedMethod, tsOrEmpty(d.DCVApprovedAt), tsOrEmpty(d.DCVExpiresAt)}
 }
 
-func (q *queries) Domain(ctx context.Context, accountID, id int64) (*store.Domain, error) {
+func (q *Queries) Domain(ctx context.Context, accountID, id int64) (*store.Domain, error) {
 	d, err := scanDomain(q.q.QueryRowContext(ctx, `SELECT `+domainCols+` FROM domains WHERE account_id = ? AND id = ?`, accountID, id))
 	if err != nil {
 		return nil, notFound(err, "domain")
@@ -63,7 +63,7 @@ func (q *queries) Domain(ctx context.Context, accountID, id int64) (*store.Domai
 	return d, nil
 }
 
-func (q *queries) DomainByName(ctx context.Context, accountID int64, name string) (*store.Domain, error) {
+func (q *Queries) DomainByName(ctx context.Context, accountID int64, name string) (*store.Domain, error) {
 	d, err := scanDomain(q.q.QueryRowContext(ctx, `SELECT `+domainCols+` FROM domains WHERE account_id = ? AND name = ?`, accountID, strings.ToLower(name)))
 	if err != nil {
 		return nil, notFound(err, "domain")
@@ -74,7 +74,7 @@ func (q *queries) DomainByName(ctx context.Context, accountID int64, name string
 // DomainSortKeys are the sort keys GET /domain understands.
 var DomainSortKeys = map[string]string{"id": "id", "name": "name", "date_created": "created_at"}
 
-func (q *queries) Domains(ctx context.Context, accountID int64, f store.DomainFilter, page store.Page) ([]store.Domain, int, error) {
+func (q *Queries) Domains(ctx context.Context, accountID int64, f store.DomainFilter, page store.Page) ([]store.Domain, int, error) {
 	where := []string{"account_id = ?"}
 	args := []any{accountID}
 	if f.OrganizationID != 0 {
@@ -83,7 +83,7 @@ func (q *queries) Domains(ctx context.Context, accountID int64, f store.DomainFi
 	}
 	if f.Search != "" {
 		if f.SearchContains {
-			where = append(where, "instr(lower(name), lower(?)) > 0")
+			where = append(where, q.d.contains("lower(name)", "lower(?)"))
 			args = append(args, f.Search)
 		} else {
 			where = append(where, "lower(name) LIKE lower(?) ESCAPE '\\'")
@@ -112,7 +112,7 @@ func (q *queries) Domains(ctx context.Context, accountID int64, f store.DomainFi
 	return out, total, rows.Err()
 }
 
-func (q *queries) ValidatedDomains(ctx context.Context, accountID int64, at time.Time) ([]store.Domain, error) {
+func (q *Queries) ValidatedDomains(ctx context.Context, accountID int64, at time.Time) ([]store.Domain, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+domainCols+` FROM domains
 		WHERE account_id = ? AND is_active = 1 AND dcv_status = ? AND dcv_expires_at > ? ORDER BY id`, accountID, store.DCVComplete, ts(at))
 	if err != nil {
@@ -130,7 +130,7 @@ func (q *queries) ValidatedDomains(ctx context.Context, accountID int64, at time
 	return out, rows.Err()
 }
 
-func (q *queries) CreateDomain(ctx context.Context, d *store.Domain) error {
+func (q *Queries) CreateDomain(ctx context.Context, d *store.Domain) error {
 	d.Name = strings.ToLower(d.Name)
 	args := append([]any{d.AccountID, d.Name, ts(d.CreatedAt)}, domainArgs(d)...)
 	id, err := q.insert(ctx, "domain", `INSERT INTO domains(`+strings.ReplaceAll(domainCols, "id, account_id", "account_id")+`)
@@ -139,14 +139,14 @@ func (q *queries) CreateDomain(ctx context.Context, d *store.Domain) error {
 	return err
 }
 
-func (q *queries) UpdateDomain(ctx context.Context, d *store.Domain) error {
+func (q *Queries) UpdateDomain(ctx context.Context, d *store.Domain) error {
 	args := append(domainArgs(d), d.ID, d.AccountID)
 	return q.exec(ctx, "update domain", `UPDATE domains SET organization_id = ?, container_id = ?, is_active = ?, validation_types = ?,
 		dcv_method = ?, dcv_token = ?, dcv_token_expires = ?, email_array = ?, locale = ?, last_submitted_at = ?, dcv_status = ?,
 		dcv_validated_method = ?, dcv_approved_at = ?, dcv_expires_at = ? WHERE id = ? AND account_id = ?`, args...)
 }
 
-func (q *queries) OrganizationInUse(ctx context.Context, accountID, orgID int64) (bool, error) {
+func (q *Queries) OrganizationInUse(ctx context.Context, accountID, orgID int64) (bool, error) {
 	var n int
 	err := q.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE account_id = ? AND organization_id = ?)
 		OR EXISTS (SELECT 1 FROM domains WHERE account_id = ? AND organization_id = ?)`, accountID, orgID, accountID, orgID).Scan(&n)
@@ -156,7 +156,7 @@ func (q *queries) OrganizationInUse(ctx context.Context, accountID, orgID int64)
 	return n != 0, nil
 }
 
-func (q *queries) DeleteOrganization(ctx context.Context, accountID, id int64) error {
+func (q *Queries) DeleteOrganization(ctx context.Context, accountID, id int64) error {
 	if _, err := q.q.ExecContext(ctx, `DELETE FROM organization_validations WHERE organization_id IN
 		(SELECT id FROM organizations WHERE account_id = ? AND id = ?)`, accountID, id); err != nil {
 		return writeErr(err, "delete organization validations")

@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func scanRevocation(row interface{ Scan(...any) error }) (*store.Revocation, err
 	return &r, nil
 }
 
-func (q *queries) Revocation(ctx context.Context, accountID, certificateID int64) (*store.Revocation, error) {
+func (q *Queries) Revocation(ctx context.Context, accountID, certificateID int64) (*store.Revocation, error) {
 	r, err := scanRevocation(q.q.QueryRowContext(ctx, `SELECT `+revocationCols+` FROM revocations WHERE account_id = ? AND certificate_id = ?`,
 		accountID, certificateID))
 	if err != nil {
@@ -30,7 +30,7 @@ func (q *queries) Revocation(ctx context.Context, accountID, certificateID int64
 	return r, nil
 }
 
-func (q *queries) RevokedByIssuer(ctx context.Context, issuerID string) ([]store.Revocation, error) {
+func (q *Queries) RevokedByIssuer(ctx context.Context, issuerID string) ([]store.Revocation, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+revocationCols+` FROM revocations WHERE issuer_id = ? ORDER BY revoked_at, certificate_id`, issuerID)
 	if err != nil {
 		return nil, fmt.Errorf("list revocations: %w", err)
@@ -47,7 +47,7 @@ func (q *queries) RevokedByIssuer(ctx context.Context, issuerID string) ([]store
 	return out, rows.Err()
 }
 
-func (q *queries) SerialStatus(ctx context.Context, serialHex string) (*store.SerialStatus, error) {
+func (q *Queries) SerialStatus(ctx context.Context, serialHex string) (*store.SerialStatus, error) {
 	st := &store.SerialStatus{SerialNumber: serialHex}
 	var notAfter sql.NullString
 	err := q.q.QueryRowContext(ctx, `SELECT issuer_id, not_after FROM certificates WHERE serial_number = ? AND der IS NOT NULL`, serialHex).
@@ -69,16 +69,15 @@ func (q *queries) SerialStatus(ctx context.Context, serialHex string) (*store.Se
 	return st, nil
 }
 
-func (q *queries) CreateRevocation(ctx context.Context, r *store.Revocation) error {
-	_, err := q.insert(ctx, "revocation", `INSERT INTO revocations(`+revocationCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+func (q *Queries) CreateRevocation(ctx context.Context, r *store.Revocation) error {
+	return q.exec(ctx, "insert revocation", `INSERT INTO revocations(`+revocationCols+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
 		r.CertificateID, r.AccountID, r.OrderID, r.SerialNumber, r.IssuerID, r.Reason, ts(r.RevokedAt), r.UserID, r.RequestID, r.Comments)
-	return err
 }
 
-func (q *queries) NextCRLNumber(ctx context.Context, issuerID string) (int64, error) {
+func (q *Queries) NextCRLNumber(ctx context.Context, issuerID string) (int64, error) {
 	var n int64
 	err := q.q.QueryRowContext(ctx, `INSERT INTO crl_numbers(issuer_id, number) VALUES (?, 1)
-		ON CONFLICT (issuer_id) DO UPDATE SET number = number + 1 RETURNING number`, issuerID).Scan(&n)
+		ON CONFLICT (issuer_id) DO UPDATE SET number = crl_numbers.number + 1 RETURNING number`, issuerID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("next CRL number of %s: %w", issuerID, err)
 	}

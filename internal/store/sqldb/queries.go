@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -19,8 +19,11 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// queries implements store.Reader and store.Writer over a querier.
-type queries struct{ q querier }
+// Queries implements store.Reader and store.Writer over a querier in one dialect.
+type Queries struct {
+	q querier
+	d *Dialect
+}
 
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
@@ -86,13 +89,21 @@ func writeErr(err error, what string) error {
 	if err == nil {
 		return nil
 	}
-	if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	// SQLite's and PostgreSQL's (SQLSTATE 23505) unique violations.
+	if msg := err.Error(); strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") {
 		return fmt.Errorf("%s: %w: %v", what, store.ErrConflict, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-func (q *queries) insert(ctx context.Context, what, query string, args ...any) (int64, error) {
+func (q *Queries) insert(ctx context.Context, what, query string, args ...any) (int64, error) {
+	if q.d.returning {
+		var id int64
+		if err := q.q.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id); err != nil {
+			return 0, writeErr(err, "insert "+what)
+		}
+		return id, nil
+	}
 	res, err := q.q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, writeErr(err, "insert "+what)
@@ -104,7 +115,7 @@ func (q *queries) insert(ctx context.Context, what, query string, args ...any) (
 	return id, nil
 }
 
-func (q *queries) exec(ctx context.Context, what, query string, args ...any) error {
+func (q *Queries) exec(ctx context.Context, what, query string, args ...any) error {
 	res, err := q.q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return writeErr(err, what)
@@ -117,7 +128,7 @@ func (q *queries) exec(ctx context.Context, what, query string, args ...any) err
 
 // ---- accounts, containers, users, keys
 
-func (q *queries) AccountCount(ctx context.Context) (int, error) {
+func (q *Queries) AccountCount(ctx context.Context) (int, error) {
 	var n int
 	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts`).Scan(&n)
 	return n, err
@@ -138,7 +149,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*store.Account, error) {
 	return &a, nil
 }
 
-func (q *queries) Account(ctx context.Context, id int64) (*store.Account, error) {
+func (q *Queries) Account(ctx context.Context, id int64) (*store.Account, error) {
 	a, err := scanAccount(q.q.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
 	if err != nil {
 		return nil, notFound(err, "account")
@@ -146,7 +157,7 @@ func (q *queries) Account(ctx context.Context, id int64) (*store.Account, error)
 	return a, nil
 }
 
-func (q *queries) FirstAccount(ctx context.Context) (*store.Account, error) {
+func (q *Queries) FirstAccount(ctx context.Context) (*store.Account, error) {
 	a, err := scanAccount(q.q.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY id LIMIT 1`))
 	if err != nil {
 		return nil, notFound(err, "account")
@@ -154,7 +165,7 @@ func (q *queries) FirstAccount(ctx context.Context) (*store.Account, error) {
 	return a, nil
 }
 
-func (q *queries) CreateAccount(ctx context.Context, a *store.Account) error {
+func (q *Queries) CreateAccount(ctx context.Context, a *store.Account) error {
 	if a.ApprovalMode == "" {
 		a.ApprovalMode = "one_step"
 	}
@@ -179,7 +190,7 @@ func scanContainer(row interface{ Scan(...any) error }) (*store.Container, error
 	return &c, nil
 }
 
-func (q *queries) Container(ctx context.Context, accountID, id int64) (*store.Container, error) {
+func (q *Queries) Container(ctx context.Context, accountID, id int64) (*store.Container, error) {
 	c, err := scanContainer(q.q.QueryRowContext(ctx, `SELECT `+containerCols+` FROM containers WHERE account_id = ? AND id = ?`, accountID, id))
 	if err != nil {
 		return nil, notFound(err, "container")
@@ -187,7 +198,7 @@ func (q *queries) Container(ctx context.Context, accountID, id int64) (*store.Co
 	return c, nil
 }
 
-func (q *queries) Containers(ctx context.Context, accountID int64) ([]store.Container, error) {
+func (q *Queries) Containers(ctx context.Context, accountID int64) ([]store.Container, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+containerCols+` FROM containers WHERE account_id = ? ORDER BY id`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
@@ -204,14 +215,14 @@ func (q *queries) Containers(ctx context.Context, accountID int64) ([]store.Cont
 	return out, rows.Err()
 }
 
-func (q *queries) CreateContainer(ctx context.Context, c *store.Container) error {
+func (q *Queries) CreateContainer(ctx context.Context, c *store.Container) error {
 	id, err := q.insert(ctx, "container", `INSERT INTO containers(account_id, parent_id, name, description, is_active, created_at) VALUES (?,?,?,?,?,?)`,
 		c.AccountID, c.ParentID, c.Name, c.Description, b2i(c.IsActive), ts(c.CreatedAt))
 	c.ID = id
 	return err
 }
 
-func (q *queries) User(ctx context.Context, accountID, id int64) (*store.User, error) {
+func (q *Queries) User(ctx context.Context, accountID, id int64) (*store.User, error) {
 	var u store.User
 	var created string
 	err := q.q.QueryRowContext(ctx, `SELECT id, account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at
@@ -224,7 +235,7 @@ func (q *queries) User(ctx context.Context, accountID, id int64) (*store.User, e
 	return &u, nil
 }
 
-func (q *queries) CreateUser(ctx context.Context, u *store.User) error {
+func (q *Queries) CreateUser(ctx context.Context, u *store.User) error {
 	if u.Status == "" {
 		u.Status = "active"
 	}
@@ -235,7 +246,7 @@ func (q *queries) CreateUser(ctx context.Context, u *store.User) error {
 	return err
 }
 
-func (q *queries) APIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey, error) {
+func (q *Queries) APIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey, error) {
 	var k store.APIKey
 	var created string
 	var revoked sql.NullString
@@ -249,7 +260,7 @@ func (q *queries) APIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey,
 	return &k, nil
 }
 
-func (q *queries) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
+func (q *Queries) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
 	id, err := q.insert(ctx, "api key", `INSERT INTO api_keys(account_id, user_id, name, key_hash, role_id, created_at) VALUES (?,?,?,?,?,?)`,
 		k.AccountID, k.UserID, k.Name, k.Hash, k.RoleID, ts(k.CreatedAt))
 	k.ID = id
@@ -283,7 +294,7 @@ func scanOrg(row interface{ Scan(...any) error }) (*store.Organization, error) {
 	return &o, nil
 }
 
-func (q *queries) orgValidations(ctx context.Context, orgID int64) ([]store.OrgValidation, error) {
+func (q *Queries) orgValidations(ctx context.Context, orgID int64) ([]store.OrgValidation, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT organization_id, type, status, date_created, validated_until, verified_users FROM organization_validations WHERE organization_id = ? ORDER BY type`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list org validations: %w", err)
@@ -303,7 +314,7 @@ func (q *queries) orgValidations(ctx context.Context, orgID int64) ([]store.OrgV
 	return out, rows.Err()
 }
 
-func (q *queries) Organization(ctx context.Context, accountID, id int64) (*store.Organization, error) {
+func (q *Queries) Organization(ctx context.Context, accountID, id int64) (*store.Organization, error) {
 	o, err := scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgCols+` FROM organizations WHERE account_id = ? AND id = ?`, accountID, id))
 	if err != nil {
 		return nil, notFound(err, "organization")
@@ -314,7 +325,7 @@ func (q *queries) Organization(ctx context.Context, accountID, id int64) (*store
 	return o, nil
 }
 
-func (q *queries) FindOrganization(ctx context.Context, accountID int64, name, address, city, state, country string) (*store.Organization, error) {
+func (q *Queries) FindOrganization(ctx context.Context, accountID int64, name, address, city, state, country string) (*store.Organization, error) {
 	o, err := scanOrg(q.q.QueryRowContext(ctx, `SELECT `+orgCols+` FROM organizations
 		WHERE account_id = ? AND lower(name) = lower(?) AND lower(address) = lower(?) AND lower(city) = lower(?) AND lower(state) = lower(?) AND lower(country) = lower(?)
 		ORDER BY id LIMIT 1`, accountID, name, address, city, state, country))
@@ -327,7 +338,7 @@ func (q *queries) FindOrganization(ctx context.Context, accountID int64, name, a
 	return o, nil
 }
 
-func (q *queries) Organizations(ctx context.Context, accountID int64, page store.Page) ([]store.Organization, int, error) {
+func (q *Queries) Organizations(ctx context.Context, accountID int64, page store.Page) ([]store.Organization, int, error) {
 	var total int
 	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations WHERE account_id = ?`, accountID).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count organizations: %w", err)
@@ -359,7 +370,7 @@ func (q *queries) Organizations(ctx context.Context, accountID int64, page store
 	return out, total, nil
 }
 
-func (q *queries) CreateOrganization(ctx context.Context, o *store.Organization) error {
+func (q *Queries) CreateOrganization(ctx context.Context, o *store.Organization) error {
 	var oc, tc any
 	if o.OrganizationContact != nil {
 		oc = js(o.OrganizationContact)
@@ -377,7 +388,7 @@ func (q *queries) CreateOrganization(ctx context.Context, o *store.Organization)
 	return err
 }
 
-func (q *queries) SetOrgValidation(ctx context.Context, v store.OrgValidation) error {
+func (q *Queries) SetOrgValidation(ctx context.Context, v store.OrgValidation) error {
 	_, err := q.q.ExecContext(ctx, `INSERT INTO organization_validations(organization_id, type, status, date_created, validated_until) VALUES (?,?,?,?,?)
 		ON CONFLICT(organization_id, type) DO UPDATE SET status = excluded.status, date_created = excluded.date_created, validated_until = excluded.validated_until`,
 		v.OrganizationID, v.Type, v.Status, ts(v.DateCreated), ts(v.ValidatedUntil))
@@ -457,7 +468,7 @@ func tsOrEmpty(t time.Time) string {
 	return ts(t)
 }
 
-func (q *queries) OrderByAlternativeID(ctx context.Context, accountID int64, altID string) (*store.Order, error) {
+func (q *Queries) OrderByAlternativeID(ctx context.Context, accountID int64, altID string) (*store.Order, error) {
 	o, err := scanOrder(q.q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders
 		WHERE account_id = ? AND alternative_order_id = ? AND alternative_order_id <> '' ORDER BY id DESC LIMIT 1`, accountID, altID))
 	if err != nil {
@@ -466,7 +477,7 @@ func (q *queries) OrderByAlternativeID(ctx context.Context, accountID int64, alt
 	return o, nil
 }
 
-func (q *queries) ChargeBalance(ctx context.Context, accountID, delta int64) error {
+func (q *Queries) ChargeBalance(ctx context.Context, accountID, delta int64) error {
 	res, err := q.q.ExecContext(ctx, `UPDATE accounts SET balance_cents = balance_cents + ?
 		WHERE id = ? AND balance_cents + ? >= 0`, delta, accountID, delta)
 	if err != nil {
@@ -485,7 +496,7 @@ func (q *queries) ChargeBalance(ctx context.Context, accountID, delta int64) err
 	return nil
 }
 
-func (q *queries) EnsureDomain(ctx context.Context, accountID int64, name string, at time.Time) (*store.Domain, error) {
+func (q *Queries) EnsureDomain(ctx context.Context, accountID int64, name string, at time.Time) (*store.Domain, error) {
 	// A domain the account already has is not an error: the insert then
 	// touches no row, so this cannot go through q.exec.
 	if _, err := q.q.ExecContext(ctx, `INSERT INTO domains(account_id, name, created_at) VALUES (?,?,?)
@@ -501,13 +512,13 @@ func (q *queries) EnsureDomain(ctx context.Context, accountID int64, name string
 	return d, nil
 }
 
-func (q *queries) SetAccountOptions(ctx context.Context, a *store.Account) error {
+func (q *Queries) SetAccountOptions(ctx context.Context, a *store.Account) error {
 	return q.exec(ctx, "update account", `UPDATE accounts SET approval_mode = ?, allow_skip_approval = ?,
 		require_unique_alternative_order_id = ? WHERE id = ?`,
 		a.ApprovalMode, b2i(a.AllowSkipApproval), b2i(a.RequireUniqueAltOrderID), a.ID)
 }
 
-func (q *queries) CreateOrder(ctx context.Context, o *store.Order) error {
+func (q *Queries) CreateOrder(ctx context.Context, o *store.Order) error {
 	args := orderArgs(o)
 	id, err := q.insert(ctx, "order", `INSERT INTO orders(`+strings.ReplaceAll(orderCols, "id, account_id", "account_id")+`)
 		VALUES (`+placeholders(len(args))+`)`, args...)
@@ -515,7 +526,7 @@ func (q *queries) CreateOrder(ctx context.Context, o *store.Order) error {
 	return err
 }
 
-func (q *queries) UpdateOrder(ctx context.Context, o *store.Order) error {
+func (q *Queries) UpdateOrder(ctx context.Context, o *store.Order) error {
 	cols := strings.Split(strings.ReplaceAll(orderCols, "id, account_id", "account_id"), ",")
 	sets := make([]string, len(cols))
 	for i, c := range cols {
@@ -529,7 +540,7 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-func (q *queries) Order(ctx context.Context, accountID, id int64) (*store.Order, error) {
+func (q *Queries) Order(ctx context.Context, accountID, id int64) (*store.Order, error) {
 	o, err := scanOrder(q.q.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE account_id = ? AND id = ?`, accountID, id))
 	if err != nil {
 		return nil, notFound(err, "order")
@@ -539,7 +550,7 @@ func (q *queries) Order(ctx context.Context, accountID, id int64) (*store.Order,
 
 // OrderByCertificate finds the order whose primary certificate has the
 // serial or thumbprint (order info accepts either in place of the id).
-func (q *queries) OrderByCertificate(ctx context.Context, accountID int64, serialHex, thumbprint string) (*store.Order, error) {
+func (q *Queries) OrderByCertificate(ctx context.Context, accountID int64, serialHex, thumbprint string) (*store.Order, error) {
 	o, err := scanOrder(q.q.QueryRowContext(ctx, `SELECT `+prefixCols(orderCols, "o.")+` FROM orders o JOIN certificates c ON c.id = o.certificate_id
 		WHERE o.account_id = ? AND (c.serial_number = ? OR c.thumbprint = ?)`, accountID, strings.ToUpper(serialHex), strings.ToUpper(thumbprint)))
 	if err != nil {
@@ -589,7 +600,7 @@ var OrderSortKeys = map[string]string{
 	"container_id": "container_id", "user_id": "user_id", "order_valid_till": "order_valid_till", "is_renewed": "is_renewed",
 }
 
-func (q *queries) Orders(ctx context.Context, accountID int64, f store.OrderFilter, page store.Page) ([]store.Order, int, error) {
+func (q *Queries) Orders(ctx context.Context, accountID int64, f store.OrderFilter, page store.Page) ([]store.Order, int, error) {
 	where := []string{"account_id = ?"}
 	args := []any{accountID}
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
@@ -612,17 +623,17 @@ func (q *queries) Orders(ctx context.Context, accountID int64, f store.OrderFilt
 		add("id = ?", f.ID)
 	}
 	scopeWhere(&where, &args, "", f.ScopeContainerIDs, f.ScopeUserID)
-	orderFilterWhere(&where, &args, f)
+	orderFilterWhere(q.d, &where, &args, f)
 	if f.Search != "" {
 		// Spec §1.5: the search of orders looks at the common name and
 		// the emails (client certificates).
 		if f.SearchContains {
-			where = append(where, `(instr(lower(common_name), lower(?)) > 0
-				OR EXISTS (SELECT 1 FROM json_each(orders.emails) WHERE instr(lower(value), lower(?)) > 0))`)
+			where = append(where, `(`+q.d.contains("lower(common_name)", "lower(?)")+`
+				OR EXISTS (SELECT 1 FROM `+q.d.textArray("orders.emails")+` WHERE `+q.d.contains("lower(value)", "lower(?)")+`))`)
 			args = append(args, f.Search, f.Search)
 		} else {
 			where = append(where, `(lower(common_name) LIKE lower(?) ESCAPE '\'
-				OR EXISTS (SELECT 1 FROM json_each(orders.emails) WHERE lower(value) LIKE lower(?) ESCAPE '\'))`)
+				OR EXISTS (SELECT 1 FROM `+q.d.textArray("orders.emails")+` WHERE lower(value) LIKE lower(?) ESCAPE '\'))`)
 			args = append(args, likePrefix(f.Search), likePrefix(f.Search))
 		}
 	}
@@ -669,7 +680,7 @@ func scanRequest(row interface{ Scan(...any) error }) (*store.Request, error) {
 	return &r, nil
 }
 
-func (q *queries) Request(ctx context.Context, accountID, id int64) (*store.Request, error) {
+func (q *Queries) Request(ctx context.Context, accountID, id int64) (*store.Request, error) {
 	r, err := scanRequest(q.q.QueryRowContext(ctx, `SELECT `+requestCols+` FROM requests WHERE account_id = ? AND id = ?`, accountID, id))
 	if err != nil {
 		return nil, notFound(err, "request")
@@ -677,7 +688,7 @@ func (q *queries) Request(ctx context.Context, accountID, id int64) (*store.Requ
 	return r, nil
 }
 
-func (q *queries) RequestsForOrder(ctx context.Context, accountID, orderID int64) ([]store.Request, error) {
+func (q *Queries) RequestsForOrder(ctx context.Context, accountID, orderID int64) ([]store.Request, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+requestCols+` FROM requests WHERE account_id = ? AND order_id = ? ORDER BY id`, accountID, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list order requests: %w", err)
@@ -698,7 +709,7 @@ func (q *queries) RequestsForOrder(ctx context.Context, accountID, orderID int64
 var RequestSortKeys = map[string]string{"id": "r.id", "date": "r.date", "status": "r.status", "type": "r.type",
 	"date_processed": "r.date_processed", "order_id": "r.order_id", "common_name": "o.common_name"}
 
-func (q *queries) Requests(ctx context.Context, accountID int64, f store.RequestFilter, page store.Page) ([]store.Request, int, error) {
+func (q *Queries) Requests(ctx context.Context, accountID int64, f store.RequestFilter, page store.Page) ([]store.Request, int, error) {
 	where := []string{"r.account_id = ?"}
 	args := []any{accountID}
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
@@ -712,10 +723,10 @@ func (q *queries) Requests(ctx context.Context, accountID int64, f store.Request
 		add("o.container_id = ?", f.ContainerID)
 	}
 	scopeWhere(&where, &args, "o.", f.ScopeContainerIDs, f.ScopeUserID)
-	requestFilterWhere(&where, &args, f)
+	requestFilterWhere(q.d, &where, &args, f)
 	if f.Search != "" {
 		if f.SearchContains {
-			add("instr(lower(o.common_name), lower(?)) > 0", f.Search)
+			add(q.d.contains("lower(o.common_name)", "lower(?)"), f.Search)
 		} else {
 			add("lower(o.common_name) LIKE lower(?) ESCAPE '\\'", likePrefix(f.Search))
 		}
@@ -742,14 +753,14 @@ func (q *queries) Requests(ctx context.Context, accountID int64, f store.Request
 	return out, total, rows.Err()
 }
 
-func (q *queries) CreateRequest(ctx context.Context, r *store.Request) error {
+func (q *Queries) CreateRequest(ctx context.Context, r *store.Request) error {
 	id, err := q.insert(ctx, "request", `INSERT INTO requests(account_id, order_id, type, status, requester_id, processor_id, comments, processor_comment, date, date_processed, detail)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.AccountID, r.OrderID, r.Type, r.Status, r.RequesterID, r.ProcessorID, r.Comments, r.ProcessorComment, ts(r.Date), tsPtr(r.DateProcessed), r.Detail)
 	r.ID = id
 	return err
 }
 
-func (q *queries) UpdateRequest(ctx context.Context, r *store.Request) error {
+func (q *Queries) UpdateRequest(ctx context.Context, r *store.Request) error {
 	return q.exec(ctx, "update request", `UPDATE requests SET status = ?, processor_id = ?, processor_comment = ?, date_processed = ?, reviewer_id = ?
 		WHERE id = ? AND account_id = ?`,
 		r.Status, r.ProcessorID, r.ProcessorComment, tsPtr(r.DateProcessed), r.ReviewerID, r.ID, r.AccountID)
@@ -781,7 +792,7 @@ func scanCert(row interface{ Scan(...any) error }) (*store.Certificate, error) {
 	return &c, nil
 }
 
-func (q *queries) Certificate(ctx context.Context, accountID, id int64) (*store.Certificate, error) {
+func (q *Queries) Certificate(ctx context.Context, accountID, id int64) (*store.Certificate, error) {
 	c, err := scanCert(q.q.QueryRowContext(ctx, `SELECT `+certCols+` FROM certificates WHERE account_id = ? AND id = ?`, accountID, id))
 	if err != nil {
 		return nil, notFound(err, "certificate")
@@ -789,7 +800,7 @@ func (q *queries) Certificate(ctx context.Context, accountID, id int64) (*store.
 	return c, nil
 }
 
-func (q *queries) CertificateBySerial(ctx context.Context, accountID int64, serialHex string) (*store.Certificate, error) {
+func (q *Queries) CertificateBySerial(ctx context.Context, accountID int64, serialHex string) (*store.Certificate, error) {
 	c, err := scanCert(q.q.QueryRowContext(ctx, `SELECT `+certCols+` FROM certificates WHERE account_id = ? AND serial_number = ?`, accountID, strings.ToUpper(serialHex)))
 	if err != nil {
 		return nil, notFound(err, "certificate")
@@ -797,7 +808,7 @@ func (q *queries) CertificateBySerial(ctx context.Context, accountID int64, seri
 	return c, nil
 }
 
-func (q *queries) SerialExists(ctx context.Context, serialHex string) (bool, error) {
+func (q *Queries) SerialExists(ctx context.Context, serialHex string) (bool, error) {
 	var n int
 	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM serials WHERE serial_number = ?`, serialHex).Scan(&n)
 	return n > 0, err
@@ -810,7 +821,7 @@ func nullStr(s string) any {
 	return s
 }
 
-func (q *queries) CreateCertificate(ctx context.Context, c *store.Certificate) error {
+func (q *Queries) CreateCertificate(ctx context.Context, c *store.Certificate) error {
 	var nb, na any
 	if !c.NotBefore.IsZero() {
 		nb, na = ts(c.NotBefore), ts(c.NotAfter)
@@ -823,7 +834,7 @@ func (q *queries) CreateCertificate(ctx context.Context, c *store.Certificate) e
 	return err
 }
 
-func (q *queries) UpdateCertificate(ctx context.Context, c *store.Certificate) error {
+func (q *Queries) UpdateCertificate(ctx context.Context, c *store.Certificate) error {
 	var nb, na any
 	if !c.NotBefore.IsZero() {
 		nb, na = ts(c.NotBefore), ts(c.NotAfter)
@@ -834,14 +845,14 @@ func (q *queries) UpdateCertificate(ctx context.Context, c *store.Certificate) e
 		c.SignatureHash, c.KeySize, c.DER, nb, na, tsPtr(c.IssuedAt), c.ID, c.AccountID)
 }
 
-func (q *queries) ReserveSerial(ctx context.Context, serialHex string, orderID int64, at time.Time) error {
+func (q *Queries) ReserveSerial(ctx context.Context, serialHex string, orderID int64, at time.Time) error {
 	_, err := q.q.ExecContext(ctx, `INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?)`, serialHex, orderID, ts(at))
 	return writeErr(err, "reserve serial")
 }
 
 // ---- metadata, audit
 
-func (q *queries) Metadata(ctx context.Context, accountID int64) ([]store.Metadata, error) {
+func (q *Queries) Metadata(ctx context.Context, accountID int64) ([]store.Metadata, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id, account_id, label, is_required, is_active, data_type FROM metadata WHERE account_id = ? ORDER BY id`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("list metadata: %w", err)
@@ -860,14 +871,14 @@ func (q *queries) Metadata(ctx context.Context, accountID int64) ([]store.Metada
 	return out, rows.Err()
 }
 
-func (q *queries) CreateMetadata(ctx context.Context, m *store.Metadata) error {
+func (q *Queries) CreateMetadata(ctx context.Context, m *store.Metadata) error {
 	id, err := q.insert(ctx, "metadata", `INSERT INTO metadata(account_id, label, is_required, is_active, data_type) VALUES (?,?,?,?,?)`,
 		m.AccountID, m.Label, b2i(m.IsRequired), b2i(m.IsActive), m.DataType)
 	m.ID = id
 	return err
 }
 
-func (q *queries) Audit(ctx context.Context, e *store.AuditEvent) error {
+func (q *Queries) Audit(ctx context.Context, e *store.AuditEvent) error {
 	if e.Detail == "" {
 		e.Detail = "{}"
 	}
@@ -877,7 +888,7 @@ func (q *queries) Audit(ctx context.Context, e *store.AuditEvent) error {
 	return err
 }
 
-func (q *queries) AuditEvents(ctx context.Context, accountID int64, n int) ([]store.AuditEvent, error) {
+func (q *Queries) AuditEvents(ctx context.Context, accountID int64, n int) ([]store.AuditEvent, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id, account_id, user_id, at, action, object, detail FROM audit_events WHERE account_id = ? ORDER BY id DESC LIMIT ?`, accountID, limit(n))
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)

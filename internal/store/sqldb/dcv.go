@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func scanDCVCheck(row interface{ Scan(...any) error }) (*store.DCVCheck, error) 
 	return &c, nil
 }
 
-func (q *queries) DueDCVChecks(ctx context.Context, at time.Time, limit int) ([]store.DCVCheck, error) {
+func (q *Queries) DueDCVChecks(ctx context.Context, at time.Time, limit int) ([]store.DCVCheck, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+dcvCheckCols+` FROM dcv_checks WHERE next_at <= ? ORDER BY next_at, kind, object_id LIMIT ?`,
 		ts(at), limit)
 	if err != nil {
@@ -39,7 +39,7 @@ func (q *queries) DueDCVChecks(ctx context.Context, at time.Time, limit int) ([]
 	return out, rows.Err()
 }
 
-func (q *queries) DCVCheck(ctx context.Context, accountID int64, kind string, objectID int64) (*store.DCVCheck, error) {
+func (q *Queries) DCVCheck(ctx context.Context, accountID int64, kind string, objectID int64) (*store.DCVCheck, error) {
 	c, err := scanDCVCheck(q.q.QueryRowContext(ctx, `SELECT `+dcvCheckCols+` FROM dcv_checks WHERE account_id = ? AND kind = ? AND object_id = ?`,
 		accountID, kind, objectID))
 	if err != nil {
@@ -48,14 +48,14 @@ func (q *queries) DCVCheck(ctx context.Context, accountID int64, kind string, ob
 	return c, nil
 }
 
-func (q *queries) PutDCVCheck(ctx context.Context, c *store.DCVCheck) error {
+func (q *Queries) PutDCVCheck(ctx context.Context, c *store.DCVCheck) error {
 	return q.exec(ctx, "put dcv check", `INSERT INTO dcv_checks(`+dcvCheckCols+`) VALUES (?,?,?,?,?,?,?,?)
 		ON CONFLICT(kind, object_id) DO UPDATE SET next_at = excluded.next_at, attempts = excluded.attempts,
 		last_error = excluded.last_error, emails_sent_at = excluded.emails_sent_at, updated_at = excluded.updated_at`,
 		c.AccountID, c.Kind, c.ObjectID, ts(c.NextAt), c.Attempts, c.LastError, tsOrEmpty(c.EmailsSentAt), ts(c.UpdatedAt))
 }
 
-func (q *queries) ClaimDCVCheck(ctx context.Context, kind string, objectID int64, prev, next time.Time) (bool, error) {
+func (q *Queries) ClaimDCVCheck(ctx context.Context, kind string, objectID int64, prev, next time.Time) (bool, error) {
 	res, err := q.q.ExecContext(ctx, `UPDATE dcv_checks SET next_at = ? WHERE kind = ? AND object_id = ? AND next_at = ?`,
 		ts(next), kind, objectID, ts(prev))
 	if err != nil {
@@ -68,7 +68,7 @@ func (q *queries) ClaimDCVCheck(ctx context.Context, kind string, objectID int64
 	return n == 1, nil
 }
 
-func (q *queries) DeleteDCVCheck(ctx context.Context, kind string, objectID int64) error {
+func (q *Queries) DeleteDCVCheck(ctx context.Context, kind string, objectID int64) error {
 	// Gone already (another worker dropped it) is no error.
 	_, err := q.q.ExecContext(ctx, `DELETE FROM dcv_checks WHERE kind = ? AND object_id = ?`, kind, objectID)
 	return writeErr(err, "delete dcv check")
@@ -76,7 +76,7 @@ func (q *queries) DeleteDCVCheck(ctx context.Context, kind string, objectID int6
 
 const dcvTokenCols = `id, account_id, order_id, domain_id, target, email, token_hash, created_at, expires_at, used_at`
 
-func (q *queries) DCVEmailTokenByHash(ctx context.Context, hash []byte) (*store.DCVEmailToken, error) {
+func (q *Queries) DCVEmailTokenByHash(ctx context.Context, hash []byte) (*store.DCVEmailToken, error) {
 	var t store.DCVEmailToken
 	var created, expires string
 	var used sql.NullString
@@ -89,7 +89,7 @@ func (q *queries) DCVEmailTokenByHash(ctx context.Context, hash []byte) (*store.
 	return &t, nil
 }
 
-func (q *queries) CreateDCVEmailToken(ctx context.Context, t *store.DCVEmailToken) error {
+func (q *Queries) CreateDCVEmailToken(ctx context.Context, t *store.DCVEmailToken) error {
 	id, err := q.insert(ctx, "dcv email token", `INSERT INTO dcv_email_tokens(account_id, order_id, domain_id, target, email, token_hash, created_at, expires_at, used_at)
 		VALUES (?,?,?,?,?,?,?,?,?)`,
 		t.AccountID, t.OrderID, t.DomainID, t.Target, t.Email, t.TokenHash, ts(t.CreatedAt), ts(t.ExpiresAt), tsPtr(t.UsedAt))
@@ -100,12 +100,12 @@ func (q *queries) CreateDCVEmailToken(ctx context.Context, t *store.DCVEmailToke
 	return nil
 }
 
-func (q *queries) UseDCVEmailTokens(ctx context.Context, accountID, orderID int64, target string, at time.Time) error {
+func (q *Queries) UseDCVEmailTokens(ctx context.Context, accountID, orderID int64, target string, at time.Time) error {
 	return q.exec(ctx, "use dcv email tokens", `UPDATE dcv_email_tokens SET used_at = ?
 		WHERE account_id = ? AND order_id = ? AND target = ? AND used_at IS NULL`, ts(at), accountID, orderID, target)
 }
 
-func (q *queries) UnscheduledDCV(ctx context.Context, at time.Time) ([]store.DCVCheck, error) {
+func (q *Queries) UnscheduledDCV(ctx context.Context, at time.Time) ([]store.DCVCheck, error) {
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT 'order', o.id, o.account_id FROM orders o
 		WHERE o.status = 'pending' AND NOT EXISTS (SELECT 1 FROM dcv_checks c WHERE c.kind = 'order' AND c.object_id = o.id)
@@ -128,7 +128,7 @@ func (q *queries) UnscheduledDCV(ctx context.Context, at time.Time) ([]store.DCV
 	return out, rows.Err()
 }
 
-func (q *queries) ScheduleDCVCheck(ctx context.Context, c *store.DCVCheck) error {
+func (q *Queries) ScheduleDCVCheck(ctx context.Context, c *store.DCVCheck) error {
 	// An existing check is no error: the insert then touches no row, which
 	// q.exec would report as not found.
 	_, err := q.q.ExecContext(ctx, `INSERT INTO dcv_checks(`+dcvCheckCols+`) VALUES (?,?,?,?,?,?,?,?)
