@@ -1,0 +1,109 @@
+// Package postgres is the store for more than one machine: PostgreSQL
+// through pgx (as a database/sql driver), the SQL of internal/store/sqldb,
+// and serializable transactions, so that several certorder processes on one
+// database keep the guarantees SQLite's single writer gives one process.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/store/sqldb"
+)
+
+// Store is the PostgreSQL backend.
+type Store struct {
+	sqldb.Queries
+	db *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// migrationLock is the advisory lock replicas starting together take to
+// migrate one at a time.
+const migrationLock = `SELECT pg_advisory_xact_lock(7307001)`
+
+// maxAttempts bounds the retries of a transaction that lost a
+// serialization race.
+const maxAttempts = 20
+
+// Open connects to the database at dsn (postgres://...) and applies the
+// embedded migrations.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	if err := sqldb.Migrate(ctx, db, sqldb.Postgres, migrationLock); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{Queries: sqldb.New(db, sqldb.Postgres), db: db}, nil
+}
+
+// InTx runs fn in one SERIALIZABLE transaction. When PostgreSQL aborts it
+// for a serialization failure or a deadlock (another process wrote what it
+// read), the whole of fn runs again in a new transaction, so callers see
+// the same all-or-nothing, one-after-another behaviour as with SQLite.
+func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.try(ctx, fn)
+		if err == nil || !retryable(err) || attempt == maxAttempts {
+			return err
+		}
+		// Jittered backoff, so that the racers do not meet again.
+		d := time.Duration(rand.IntN(1<<min(attempt, 8))+1) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+	}
+}
+
+func (s *Store) try(ctx context.Context, fn func(store.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	q := sqldb.New(tx, sqldb.Postgres)
+	if err := fn(&q); err != nil {
+		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return fmt.Errorf("%w (rollback: %v)", err, rbErr)
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// retryable: SQLSTATE 40001 (serialization failure) or 40P01 (deadlock).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 40001") || strings.Contains(msg, "SQLSTATE 40P01")
+}
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
