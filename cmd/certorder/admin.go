@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,7 +16,7 @@ import (
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
-	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/store/backend"
 )
 
 // The admin subcommands work on the data directory of a server, running
@@ -41,20 +40,16 @@ KEYROLE: inherit, orders, orders_domains_organizations, view_only, user_manageme
 
 // adminEnv is an opened data directory.
 type adminEnv struct {
-	st    *sqlite.Store
+	st    store.Store
 	svc   *order.Service
 	actor order.Actor
 }
 
-func openAdmin(ctx context.Context, dir string) (*adminEnv, error) {
-	if dir == "" {
+func openAdmin(ctx context.Context, dir, database string) (*adminEnv, error) {
+	if dir == "" && !backend.IsPostgres(database) {
 		return nil, errors.New("--data is required")
 	}
-	path := filepath.Join(dir, "certorder.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no certorder database in %s (run certorder serve --data %s once first): %w", dir, dir, err)
-	}
-	st, err := sqlite.Open(ctx, path)
+	st, err := backend.Open(ctx, database, dir, true)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +101,7 @@ func adminCmd(ctx context.Context, group string, args []string, stdout, stderr i
 	verb, args := args[0], args[1:]
 	fs := newFlags(group+" "+verb, stderr)
 	data := fs.String("data", "./certorder-data", "data directory of the server")
+	database := fs.String("database", "", "the server's --database (empty: SQLite in --data)")
 	var run func(env *adminEnv) error
 	switch group + " " + verb {
 	case "user add":
@@ -244,7 +240,7 @@ func adminCmd(ctx context.Context, group string, args []string, stdout, stderr i
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	env, err := openAdmin(ctx, *data)
+	env, err := openAdmin(ctx, *data, *database)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ func validationCmd(ctx context.Context, group string, args []string, stdout, std
 	fs := newFlags(group+" validate", stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, validationUsage) }
 	data := fs.String("data", "./certorder-data", "data directory of the server")
+	database := fs.String("database", "", "the server's --database (empty: SQLite in --data)")
 	publicURL := fs.String("public-url", "http://127.0.0.1:8080", "the server's --public-url, named by certificates issued now")
 	orgID := fs.Int64("org", 0, "organization id (org validate)")
 	typ := fs.String("type", "", "validation type: ov, ev, cs, ev_cs (org validate)")
@@ -49,7 +50,7 @@ func validationCmd(ctx context.Context, group string, args []string, stdout, std
 	if _, err := os.Stat(filepath.Join(*data, "ca")); err != nil {
 		return fmt.Errorf("no CA in %s: %w", *data, err)
 	}
-	env, err := openAdmin(ctx, *data)
+	env, err := openAdmin(ctx, *data, *database)
 	if err != nil {
 		return err
 	}

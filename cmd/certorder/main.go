@@ -66,6 +66,7 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	data := fs.String("data", "./certorder-data", "data directory (SQLite database, CA keys)")
+	database := fs.String("database", "", "store: empty for SQLite in --data, or a postgres:// URL shared by several certorder processes")
 	sandbox := fs.Bool("sandbox", false, "sandbox mode: organizations and domains count as validated, orders issue at once")
 	publicURL := fs.String("public-url", "", "http:// base URL that certificates name for AIA and CRL (default http://<addr>)")
 	issuerKey := fs.String("issuer-key-type", string(ca.KeyRSA2048), "key type of a newly created issuing CA: rsa2048, rsa3072, p256, p384")
@@ -120,7 +121,7 @@ func serve(args []string) error {
 		base = "http://" + ln.Addr().String()
 	}
 	a, err := app.Open(ctx, app.Config{
-		DataDir: *data, PublicURL: base, Sandbox: *sandbox, AdminKey: os.Getenv("CERTORDER_ADMIN_KEY"),
+		DataDir: *data, Database: *database, PublicURL: base, Sandbox: *sandbox, AdminKey: os.Getenv("CERTORDER_ADMIN_KEY"),
 		IssuerKeyType: ca.KeyType(*issuerKey), RootKeyType: ca.KeyType(*rootKey), Log: log, Out: os.Stdout,
 		ApprovalMode: *approval, RequireUniqueAltOrderID: *uniqueAlt, InitialBalanceCents: int64(math.Round(*balance * 100)),
 		DisallowSkipApproval: !*allowSkip, RateLimits: rules,

@@ -26,12 +26,15 @@ import (
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
 	"github.com/certorder/certorder/internal/store"
-	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/store/backend"
 )
 
 // Config is what a server needs to start.
 type Config struct {
 	DataDir string
+	// Database is the store: empty for SQLite in DataDir, or a
+	// postgres:// URL. The CA keys stay in DataDir either way.
+	Database string
 	// PublicURL is the http:// base that certificates name for AIA and CRL
 	// URLs (relying parties fetch them over plain HTTP).
 	PublicURL     string
@@ -110,7 +113,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "certorder.db"))
+	st, err := backend.Open(ctx, cfg.Database, cfg.DataDir, false)
 	if err != nil {
 		return nil, err
 	}

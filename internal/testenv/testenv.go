@@ -12,11 +12,14 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"database/sql"
+	"encoding/hex"
 	"encoding/pem"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -29,6 +32,8 @@ import (
 	"github.com/certorder/certorder/internal/dcv/dcvtest"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for PostgresDatabase
 )
 
 // Server is a running certorder on loopback.
@@ -65,6 +70,11 @@ type Options struct {
 	DCV          dcv.Config
 	SMTPURL      string
 	SandboxRules []order.SandboxRule
+	// Database is the store: "" is SQLite in DataDir (or, when
+	// CERTORDER_TEST_STORE=postgres, a fresh PostgreSQL database), a
+	// postgres:// URL shares that database (replica tests; see
+	// PostgresDatabase).
+	Database string
 	// DCVPoll defaults to 1 s and DCVRetry to 100 ms in tests.
 	DCVPoll, DCVRetry time.Duration
 }
@@ -95,6 +105,9 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.AdminKey == "" {
 		opts.AdminKey = "TESTADMINKEY" + strings.Repeat("0", 40)
 	}
+	if opts.Database == "" && os.Getenv("CERTORDER_TEST_STORE") == "postgres" {
+		opts.Database = PostgresDatabase(t)
+	}
 	if opts.DCV.Resolver == "" {
 		opts.DCV.Resolver = dcvtest.StartDNS(t).Addr()
 	}
@@ -124,9 +137,13 @@ func (s *Server) start(opts Options, addr string) {
 	}
 	s.addr = ln.Addr().String()
 	s.URL = "http://" + s.addr
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logOut io.Writer = io.Discard
+	if os.Getenv("CERTORDER_TEST_LOG") == "1" { // the servers' logs, when a test needs explaining
+		logOut = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(logOut, nil))
 	a, err := app.Open(context.Background(), app.Config{
-		DataDir: opts.DataDir, PublicURL: s.URL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
+		DataDir: opts.DataDir, Database: opts.Database, PublicURL: s.URL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
 		// An RSA issuer signs every hash the seeds allow; a P-256 root is fast to make.
 		IssuerKeyType: ca.KeyRSA2048, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
 		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
@@ -317,4 +334,48 @@ func sharedCAKey(kt ca.KeyType, slot string) (crypto.Signer, error) {
 	caKeys.Unlock()
 	k.once.Do(func() { k.key, k.err = ca.NewKey(kt) })
 	return k.key, k.err
+}
+
+// PostgresServer is the PostgreSQL server tests may use (.ci/run starts
+// one and names it in CERTORDER_TEST_POSTGRES); without it the test is
+// skipped, saying why.
+func PostgresServer(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("CERTORDER_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("CERTORDER_TEST_POSTGRES is not set: no PostgreSQL server to test against (.ci/run starts one)")
+	}
+	return dsn
+}
+
+// PostgresDatabase creates an empty database on the test server, dropped
+// when the test ends, and returns its URL.
+func PostgresDatabase(t testing.TB) string {
+	t.Helper()
+	dsn := PostgresServer(t)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	defer admin.Close()
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	name := "certorder_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if admin, err := sql.Open("pgx", dsn); err == nil {
+			admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			admin.Close()
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }

@@ -147,13 +147,14 @@ func (q *Queries) UpdateDomain(ctx context.Context, d *store.Domain) error {
 }
 
 func (q *Queries) OrganizationInUse(ctx context.Context, accountID, orgID int64) (bool, error) {
-	var n int
+	// A boolean in PostgreSQL, 0 or 1 in SQLite: both scan into a bool.
+	var used bool
 	err := q.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE account_id = ? AND organization_id = ?)
-		OR EXISTS (SELECT 1 FROM domains WHERE account_id = ? AND organization_id = ?)`, accountID, orgID, accountID, orgID).Scan(&n)
+		OR EXISTS (SELECT 1 FROM domains WHERE account_id = ? AND organization_id = ?)`, accountID, orgID, accountID, orgID).Scan(&used)
 	if err != nil {
 		return false, fmt.Errorf("organization in use: %w", err)
 	}
-	return n != 0, nil
+	return used, nil
 }
 
 func (q *Queries) DeleteOrganization(ctx context.Context, accountID, id int64) error {

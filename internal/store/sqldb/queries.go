@@ -569,7 +569,7 @@ func prefixCols(cols, prefix string) string {
 
 func limit(n int) int {
 	if n <= 0 {
-		return -1 // SQLite: no limit
+		return 1 << 62 // no limit, in a form both dialects accept
 	}
 	return n
 }
