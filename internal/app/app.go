@@ -123,6 +123,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("open CA hierarchy: %w", err)
 	}
+	if err := checkCA(ctx, st, h); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a := &App{Config: cfg, Store: st, CA: h}
 	a.Orders = &order.Service{Store: st, CA: h, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log,
 		PublicURL: cfg.PublicURL, SandboxRules: cfg.SandboxRules, DCVPoll: cfg.DCVPoll, DCVRetry: cfg.DCVRetry}
@@ -202,4 +206,29 @@ func NewAPIKey() (string, error) {
 		return "", err
 	}
 	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b), nil
+}
+
+// caFingerprintKey is the setting that names the CA of the store.
+const caFingerprintKey = "ca_fingerprint"
+
+// checkCA: every process on one store signs with the same hierarchy. The
+// first process records its fingerprint; a process whose data directory
+// holds another CA (a replica that created its own instead of receiving a
+// copy of the first one's ca/ directory) refuses to start, before it could
+// sign anything the others cannot revoke or vouch for.
+func checkCA(ctx context.Context, st store.Store, h *ca.Hierarchy) error {
+	fp := h.Fingerprint()
+	err := st.InTx(ctx, func(tx store.Tx) error { return tx.PutSettingIfAbsent(ctx, caFingerprintKey, fp) })
+	if err != nil {
+		return fmt.Errorf("record the CA fingerprint: %w", err)
+	}
+	have, err := st.Setting(ctx, caFingerprintKey)
+	if err != nil {
+		return fmt.Errorf("read the CA fingerprint: %w", err)
+	}
+	if have != fp {
+		return fmt.Errorf("the CA in this data directory (fingerprint %.16s…) is not the CA of the database (%.16s…): "+
+			"every certorder sharing a database needs a copy of the first one's ca/ directory", fp, have)
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -151,6 +152,20 @@ func Open(cfg Config) (*Hierarchy, error) {
 
 // Root returns the root certificate.
 func (h *Hierarchy) Root() *x509.Certificate { return h.root }
+
+// Fingerprint identifies the hierarchy: SHA-256 over the root and every
+// intermediate certificate, in issuer id order. Processes sharing one
+// store must have the same (see app.checkCA).
+func (h *Hierarchy) Fingerprint() string {
+	iss := h.Issuers()
+	sort.Slice(iss, func(i, j int) bool { return iss[i].ID < iss[j].ID })
+	d := sha256.New()
+	d.Write(h.root.Raw)
+	for _, x := range iss {
+		d.Write(x.Cert.Raw)
+	}
+	return hex.EncodeToString(d.Sum(nil))
+}
 
 // Issuers returns every issuing intermediate, the default TLS issuer first.
 func (h *Hierarchy) Issuers() []*Issuer { return append([]*Issuer(nil), h.issuers...) }

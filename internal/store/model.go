@@ -710,6 +710,9 @@ type DCVReader interface {
 	// and the domains submitted and still pending that have no check yet,
 	// as checks due at at.
 	UnscheduledDCV(ctx context.Context, at time.Time) ([]DCVCheck, error)
+	// Setting is a fact shared by every process on the store;
+	// ErrNotFound when unset.
+	Setting(ctx context.Context, key string) (string, error)
 }
 
 // DCVWriter changes them.
@@ -725,4 +728,6 @@ type DCVWriter interface {
 	CreateDCVEmailToken(ctx context.Context, t *DCVEmailToken) error
 	// UseDCVEmailTokens marks every unused link of (order, target) used.
 	UseDCVEmailTokens(ctx context.Context, accountID, orderID int64, target string, at time.Time) error
+	// PutSettingIfAbsent sets key unless it is set.
+	PutSettingIfAbsent(ctx context.Context, key, value string) error
 }

@@ -1,0 +1,17 @@
+package sqldb
+
+import "context"
+
+func (q *Queries) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	if err := q.q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v); err != nil {
+		return "", notFound(err, "setting")
+	}
+	return v, nil
+}
+
+func (q *Queries) PutSettingIfAbsent(ctx context.Context, key, value string) error {
+	// Present already is no error: the insert then touches no row.
+	_, err := q.q.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value)
+	return writeErr(err, "put setting")
+}
