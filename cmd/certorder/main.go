@@ -33,6 +33,8 @@ commands:
   container  add or list containers (certorder container add|list --data DIR ...)
   org      grant an organization validation (certorder org validate --data DIR --org ID --type ov)
   domain   grant a domain validation (certorder domain validate --data DIR --domain example.com)
+  backup   consistent snapshot of the SQLite store while the server runs (certorder backup --data DIR --out FILE)
+  restore  put a backup in place, server stopped (certorder restore --data DIR --from FILE)
 `)
 }
 
@@ -49,6 +51,8 @@ func main() {
 		err = adminCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
 	case "org", "domain":
 		err = validationCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
+	case "backup", "restore":
+		err = backupCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		usage()
 		return
