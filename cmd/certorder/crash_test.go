@@ -165,128 +165,57 @@ func TestCrashMidStreamKeepsEveryAnsweredOrder(t *testing.T) {
 }
 
 func testCrashMidStream(t *testing.T, backend, database string) {
-	const (
-		clients     = 8
-		killAfterOK = 40              // kill once this many orders got their 201 ...
-		killAfter   = 2 * time.Second // ... or after this long, whichever comes first
-	)
+	// Two rounds of stream and kill on the same store: the second
+	// server's serials and ids must not meet the first's either.
+	const rounds = 2
 	dir := testenv.DataDir(t)
-	addr := freeAddr(t)
 	began := time.Now()
-	cmd, log1 := startCrashServer(t, dir, addr, database)
-	t.Logf("%s: first server up after %v", backend, time.Since(began).Round(time.Millisecond))
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "crash.example.com")
-	orderURL := "http://" + addr + "/services/v2/order/certificate/ssl_dv_geotrust"
-
-	// The stream. Every client has its own connection pool; a request
-	// dies with the server (connection reset or refused).
 	var (
-		mu        sync.Mutex
 		created   []crashCreated
-		bad       []string // answers the live server should not have given
-		attempted atomic.Int64
-		failed    atomic.Int64 // transport errors, expected once the server is gone
-		okCount   atomic.Int64
-		next      atomic.Int64
-		killed    atomic.Bool
-		stop      = make(chan struct{})
-		wg        sync.WaitGroup
+		attempted int64
+		next      atomic.Int64 // order names, unique across rounds
 	)
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
-			defer c.CloseIdleConnections()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				name := fmt.Sprintf("crash-%d.example.com", next.Add(1))
-				attempted.Add(1)
-				code, b, err := crashCall(c, "POST", orderURL, crashOrderBody(csr, name))
-				switch {
-				case err != nil:
-					failed.Add(1)
-					if !killed.Load() {
-						mu.Lock()
-						bad = append(bad, fmt.Sprintf("%s before the kill: %v", name, err))
-						mu.Unlock()
-					}
-					time.Sleep(5 * time.Millisecond) // refused at once: do not spin
-				case code != http.StatusCreated:
-					mu.Lock()
-					bad = append(bad, fmt.Sprintf("%s: %d %s", name, code, b))
-					mu.Unlock()
-				default:
-					cr, err := parseCreated(name, b)
-					mu.Lock()
-					if err != nil {
-						bad = append(bad, fmt.Sprintf("%s: 201 %s: %v", name, b, err))
-					} else {
-						created = append(created, cr)
-					}
-					mu.Unlock()
-					okCount.Add(1)
-				}
-			}
-		}()
-	}
-	streamStart := time.Now()
-	for okCount.Load() < killAfterOK && time.Since(streamStart) < killAfter {
-		time.Sleep(time.Millisecond)
-	}
-	killed.Store(true)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err == nil {
-		t.Fatal("the killed server exited cleanly")
-	}
-	atKill := okCount.Load()
-	time.Sleep(50 * time.Millisecond) // the clients meet the dead server
-	close(stop)
-	wg.Wait()
-	t.Logf("%s: killed %v into the stream with %d orders answered 201; %d attempted, %d transport errors, %d answers after the kill",
-		backend, time.Since(streamStart).Round(time.Millisecond), atKill, attempted.Load(), failed.Load(), okCount.Load()-atKill)
-	if len(bad) > 0 {
-		t.Errorf("the live server gave %d answers other than 201:\n%s\nserver log:\n%s", len(bad), strings.Join(bad, "\n"), log1)
-	}
-	if len(created) == 0 {
-		t.Fatalf("no order got a 201 before the kill\n%s", log1)
-	}
-	if failed.Load() == 0 {
-		t.Fatal("no request failed: the kill did not land mid-stream")
-	}
+	for round := 1; round <= rounds; round++ {
+		addr := freeAddr(t)
+		up := time.Now()
+		cmd, log := startCrashServer(t, dir, addr, database)
+		t.Logf("%s round %d: server up after %v", backend, round, time.Since(up).Round(time.Millisecond))
+		cr, n := crashStream(t, fmt.Sprintf("%s round %d", backend, round), cmd, log, addr, csr, &next)
+		created, attempted = append(created, cr...), attempted+n
 
-	// While no server runs: the store itself.
-	if backend == "sqlite" {
-		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certorder.db")+"?mode=ro&_pragma=busy_timeout(5000)")
-		if err != nil {
-			t.Fatal(err)
+		// While no server runs: the store itself.
+		if backend == "sqlite" {
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certorder.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res string
+			if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
+				t.Errorf("PRAGMA integrity_check after the kill: %q %v", res, err)
+			}
+			checkCrashStore(t, db)
+			db.Close()
+		} else {
+			db, err := sql.Open("pgx", database)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkCrashStore(t, db)
+			var commits, rollbacks int64
+			if err := db.QueryRow(`SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()`).
+				Scan(&commits, &rollbacks); err == nil {
+				t.Logf("postgres so far: %d transactions committed, %d rolled back (serialization retries among them)", commits, rollbacks)
+			}
+			db.Close()
 		}
-		var res string
-		if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
-			t.Errorf("PRAGMA integrity_check after the kill: %q %v", res, err)
-		}
-		checkCrashStore(t, db)
-		db.Close()
-	} else {
-		db, err := sql.Open("pgx", database)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkCrashStore(t, db)
-		db.Close()
 	}
 
 	// A new process on the same store.
 	addr2 := freeAddr(t)
 	restarted := time.Now()
 	cmd2, log2 := startCrashServer(t, dir, addr2, database)
-	t.Logf("%s: second server up after %v", backend, time.Since(restarted).Round(time.Millisecond))
+	t.Logf("%s: last server up after %v", backend, time.Since(restarted).Round(time.Millisecond))
 	c := &http.Client{Timeout: 10 * time.Second}
 	call := func(method, path, body string) []byte {
 		t.Helper()
@@ -319,8 +248,8 @@ func testCrashMidStream(t *testing.T, backend, database string) {
 	if list.Page.Total != len(list.Orders) {
 		t.Fatalf("order list: %d of %d orders", len(list.Orders), list.Page.Total)
 	}
-	if int64(len(list.Orders)) > attempted.Load() {
-		t.Errorf("%d orders in the store, only %d were attempted", len(list.Orders), attempted.Load())
+	if int64(len(list.Orders)) > attempted {
+		t.Errorf("%d orders in the store, only %d were attempted", len(list.Orders), attempted)
 	}
 	byID := map[int64]listed{}
 	bySerial := map[string]int64{}
@@ -404,7 +333,7 @@ func testCrashMidStream(t *testing.T, backend, database string) {
 			unanswered++ // created, its 201 lost with the server: complete (checked above)
 		}
 	}
-	t.Logf("%s: after the restart %d orders, %d of them answered 201, %d committed with their answer lost", backend,
+	t.Logf("%s: after the restart %d orders: %d answered 201 before a kill, %d committed with their answer lost", backend,
 		len(list.Orders), len(created), unanswered)
 
 	// The restarted server goes on issuing, with a fresh serial.
@@ -430,6 +359,114 @@ func testCrashMidStream(t *testing.T, backend, database string) {
 		t.Errorf("second server exit: %v\n%s", err, log2)
 	}
 	t.Logf("%s: whole test %v", backend, time.Since(began).Round(time.Millisecond))
+}
+
+// crashStream runs eight clients placing immediate-issuance orders at the
+// server at addr and SIGKILLs it with requests in flight: once 40 orders
+// got their 201, or after 2 s when at least one did. It returns the 201s
+// and the number of orders attempted.
+func crashStream(t *testing.T, what string, cmd *exec.Cmd, log *lockedLog, addr, csr string, next *atomic.Int64) ([]crashCreated, int64) {
+	t.Helper()
+	const (
+		clients     = 8
+		killAfterOK = 40
+		killAfter   = 2 * time.Second
+		giveUp      = 15 * time.Second
+	)
+	orderURL := "http://" + addr + "/services/v2/order/certificate/ssl_dv_geotrust"
+	var (
+		mu        sync.Mutex
+		created   []crashCreated
+		bad       []string // answers the live server should not have given
+		attempted atomic.Int64
+		failed    atomic.Int64 // transport errors, expected once the server is gone
+		okCount   atomic.Int64
+		inFlight  atomic.Int64
+		killed    atomic.Bool
+		stop      = make(chan struct{})
+		wg        sync.WaitGroup
+	)
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Its own connections: a request dies with the server
+			// (connection reset or refused).
+			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
+			defer c.CloseIdleConnections()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name := fmt.Sprintf("crash-%d.example.com", next.Add(1))
+				attempted.Add(1)
+				inFlight.Add(1)
+				code, b, err := crashCall(c, "POST", orderURL, crashOrderBody(csr, name))
+				inFlight.Add(-1)
+				switch {
+				case err != nil:
+					failed.Add(1)
+					if !killed.Load() {
+						mu.Lock()
+						bad = append(bad, fmt.Sprintf("%s before the kill: %v", name, err))
+						mu.Unlock()
+					}
+					time.Sleep(5 * time.Millisecond) // refused at once: do not spin
+				case code != http.StatusCreated:
+					mu.Lock()
+					bad = append(bad, fmt.Sprintf("%s: %d %s", name, code, b))
+					mu.Unlock()
+				default:
+					cr, err := parseCreated(name, b)
+					mu.Lock()
+					if err != nil {
+						bad = append(bad, fmt.Sprintf("%s: 201 %s: %v", name, b, err))
+					} else {
+						created = append(created, cr)
+					}
+					mu.Unlock()
+					okCount.Add(1)
+				}
+			}
+		}()
+	}
+	start := time.Now()
+	for {
+		ok, el := okCount.Load(), time.Since(start)
+		if ok >= killAfterOK || ok > 0 && el >= killAfter || el >= giveUp {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	killed.Store(true)
+	killAt, flying := time.Since(start), inFlight.Load()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("the killed server exited cleanly")
+	}
+	atKill := okCount.Load()
+	time.Sleep(50 * time.Millisecond) // the clients meet the dead server
+	close(stop)
+	wg.Wait()
+	t.Logf("%s: killed %v into the stream with %d orders answered 201 and %d requests in flight; %d attempted, %d transport errors, %d answers after the kill",
+		what, killAt.Round(time.Millisecond), atKill, flying, attempted.Load(), failed.Load(), okCount.Load()-atKill)
+	if os.Getenv("CERTORDER_CRASH_LOG") == "1" {
+		t.Logf("%s: server log:\n%s", what, log)
+	}
+	if len(bad) > 0 {
+		t.Errorf("%s: the live server gave %d answers other than 201:\n%s\nserver log:\n%s", what, len(bad), strings.Join(bad, "\n"), log)
+	}
+	if len(created) == 0 {
+		t.Fatalf("%s: no order got a 201 in %v\n%s", what, giveUp, log)
+	}
+	if flying == 0 || failed.Load() == 0 {
+		t.Fatalf("%s: the kill did not land mid-stream (%d in flight, %d failed)", what, flying, failed.Load())
+	}
+	return created, attempted.Load()
 }
 
 // checkCrashStore looks at the store of a killed server: every order is

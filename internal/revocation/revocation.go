@@ -7,8 +7,10 @@
 package revocation
 
 import (
+	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certorder/certorder/internal/ca"
@@ -37,6 +39,11 @@ type Config struct {
 	OCSPValidity time.Duration
 	// OCSPMaxCache bounds the cached responses; default 100,000.
 	OCSPMaxCache int
+	// WatchEvery is how often the store is asked whether another process
+	// on it revoked something (replicas on one PostgreSQL database);
+	// default 2 s. This process's own revocations arrive at once through
+	// Revoked.
+	WatchEvery time.Duration
 }
 
 func (c *Config) defaults() {
@@ -64,26 +71,90 @@ func (c *Config) defaults() {
 	if c.OCSPMaxCache <= 0 {
 		c.OCSPMaxCache = 100_000
 	}
+	if c.WatchEvery <= 0 {
+		c.WatchEvery = 2 * time.Second
+	}
 }
 
 // Publisher is the CRLs and the OCSP responder of one process.
 type Publisher struct {
 	CRLs *CRLs
 	OCSP *Responder
+
+	cfg   Config
+	mu    sync.Mutex // guards stop, done
+	stop  chan struct{}
+	done  chan struct{}
+	known map[string]int64 // revocations per issuer the watcher has seen
 }
 
 // New builds the publisher; Start begins its background CRL workers.
 func New(cfg Config) *Publisher {
 	cfg.defaults()
-	return &Publisher{CRLs: newCRLs(cfg), OCSP: newResponder(cfg)}
+	return &Publisher{CRLs: newCRLs(cfg), OCSP: newResponder(cfg), cfg: cfg}
 }
 
-// Start launches the CRL workers; calling it while they run does nothing.
-func (p *Publisher) Start() { p.CRLs.Start() }
+// Start launches the CRL workers and the watcher of other processes'
+// revocations; calling it while they run does nothing.
+func (p *Publisher) Start() {
+	p.CRLs.Start()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stop != nil {
+		return
+	}
+	p.stop, p.done = make(chan struct{}), make(chan struct{})
+	go p.watch(p.stop, p.done)
+}
 
-// Stop ends the CRL workers and waits for them; a build in progress
-// finishes first. Calling it twice, or before Start, is harmless.
-func (p *Publisher) Stop() { p.CRLs.Stop() }
+// Stop ends the CRL workers and the watcher and waits for them; a build in
+// progress finishes first. Calling it twice, or before Start, is harmless.
+func (p *Publisher) Stop() {
+	p.mu.Lock()
+	stop, done := p.stop, p.done
+	p.stop, p.done = nil, nil
+	p.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	p.CRLs.Stop()
+}
+
+// watch asks the store every WatchEvery how many revocations each issuer
+// has; a count that moved (a revocation made by another process on the
+// same store, or by this one) refreshes that issuer's CRL and drops its
+// cached OCSP answers, so that replicas behind one address agree within
+// seconds.
+func (p *Publisher) watch(stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(p.cfg.WatchEvery)
+	defer t.Stop()
+	for {
+		counts, err := p.cfg.Store.RevocationCounts(context.Background())
+		if err != nil {
+			p.cfg.Log.Warn("watch revocations", "err", err)
+		} else if p.known == nil {
+			p.known = counts // the CRLs built from now on cover these
+		} else {
+			var moved []string
+			for id, n := range counts {
+				if p.known[id] != n {
+					moved = append(moved, id)
+				}
+			}
+			p.known = counts
+			if len(moved) > 0 {
+				p.Revoked(moved)
+			}
+		}
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // Revoked is the order engine's hook, called after a revocation of
 // certificates from these issuers has committed: their CRLs are rebuilt

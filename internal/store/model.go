@@ -710,6 +710,10 @@ type DCVReader interface {
 	// and the domains submitted and still pending that have no check yet,
 	// as checks due at at.
 	UnscheduledDCV(ctx context.Context, at time.Time) ([]DCVCheck, error)
+	// RevocationCounts is how many revocations each issuer has, across
+	// accounts: processes sharing a store watch it to learn of
+	// revocations another process made.
+	RevocationCounts(ctx context.Context) (map[string]int64, error)
 	// Setting is a fact shared by every process on the store;
 	// ErrNotFound when unset.
 	Setting(ctx context.Context, key string) (string, error)

@@ -10,11 +10,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/certorder/certorder/internal/app"
 	"github.com/certorder/certorder/internal/dcv"
@@ -104,6 +107,45 @@ func TestReplicasOnPostgres(t *testing.T) {
 			if n := issued[fmt.Sprintf("order:%d", id)]; n != 1 {
 				t.Errorf("order %d issued %d times, want once", id, n)
 			}
+		}
+	})
+
+	t.Run("a revocation on one replica reaches the other's OCSP and CRL", func(t *testing.T) {
+		o := on(first).order(t, "ssl_dv_geotrust", "dns-cname-token", []string{"revoked.replica-dcv.com"}, nil)
+		chain := fam2IssuedChain(t, second, o.ID)
+		leaf, inter := chain[0], chain[1]
+		status := func() int {
+			resp, err := ocsp.ParseResponse(ocspVia(t, http.MethodPost, second.URL+"/ocsp", leaf, inter), inter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp.Status
+		}
+		if st := status(); st != ocsp.Good { // now cached as good on the second replica
+			t.Fatalf("OCSP before revocation: %d, want good", st)
+		}
+		code, _, body := first.Do("PUT", rvOrderPath(o.ID), rvSkip("key_compromise"))
+		rvNoContent(t, code, body)
+		deadline := time.Now().Add(15 * time.Second)
+		for status() != ocsp.Revoked {
+			if time.Now().After(deadline) {
+				t.Fatal("the second replica's OCSP never said revoked")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		u, err := url.Parse(leaf.CRLDistributionPoints[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for listed := false; !listed; {
+			rl := fetchCRL(t, second.URL+u.Path, inter)
+			for _, e := range rl.RevokedCertificateEntries {
+				listed = listed || e.SerialNumber.Cmp(leaf.SerialNumber) == 0
+			}
+			if !listed && time.Now().After(deadline) {
+				t.Fatal("the second replica's CRL never listed the revoked certificate")
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	})
 

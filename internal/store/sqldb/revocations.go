@@ -83,3 +83,21 @@ func (q *Queries) NextCRLNumber(ctx context.Context, issuerID string) (int64, er
 	}
 	return n, nil
 }
+
+func (q *Queries) RevocationCounts(ctx context.Context) (map[string]int64, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT issuer_id, COUNT(*) FROM revocations GROUP BY issuer_id`)
+	if err != nil {
+		return nil, fmt.Errorf("count revocations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("scan revocation count: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
