@@ -146,8 +146,21 @@ func (s *Service) sign(ctx context.Context, actor Actor, product catalog.Product
 		Serial:        serial,
 	}
 	req.KeyUsage, req.ExtKeyUsage = usagesFor(product, o, pub)
+	// The serial is written down before the key signs, in its own commit:
+	// if this process dies before the certificate is recorded, the serial
+	// is still known and CRLs and OCSP answer for it as revoked.
+	intent := &store.IssuanceIntent{SerialNumber: ca.SerialHex(serial), IssuerID: iss.ID, AccountID: o.AccountID,
+		OrderID: o.ID, CreatedAt: s.now()}
+	if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent) }); err != nil {
+		return nil, errs.Internalf(err, "record issuance intent")
+	}
 	der, warnings, err := s.CA.Issue(req)
 	if err != nil {
+		// Nothing was signed: the intent goes (best effort; one left
+		// behind only lists an unused serial as revoked).
+		if derr := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteIssuanceIntent(ctx, intent.SerialNumber) }); derr != nil {
+			s.log().Warn("drop issuance intent", "serial", intent.SerialNumber, "err", derr)
+		}
 		var lintErr *ca.LintError
 		switch {
 		case errors.Is(err, ca.ErrHashNotSupported):

@@ -278,6 +278,19 @@ func (c *CRLs) sign(ctx context.Context, st *crlState) (*CRL, error) {
 			}
 			list = append(list, ca.Revoked{Serial: serial, RevokedAt: r.RevokedAt, Reason: r.Reason})
 		}
+		// Serials signed, or about to be, whose certificate was never
+		// recorded: revoked as of their intent, reason unspecified.
+		abandoned, err := c.cfg.Store.AbandonedIssuances(ctx, st.iss.ID, c.cfg.Now().Add(-c.cfg.AbandonAfter))
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range abandoned {
+			serial, ok := new(big.Int).SetString(in.SerialNumber, 16)
+			if !ok || serial.Sign() <= 0 {
+				return nil, fmt.Errorf("issuance intent has serial %q", in.SerialNumber)
+			}
+			list = append(list, ca.Revoked{Serial: serial, RevokedAt: in.CreatedAt})
+		}
 		entries = len(list)
 		der, err = c.cfg.CA.CRL(st.iss, list, number, c.cfg.CRLValidity)
 	}

@@ -98,7 +98,17 @@ func (r *Responder) Respond(ctx context.Context, der []byte) Answer {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// Never issued (or not yet): unknown, as the BRs want for a
-		// serial that is not in use.
+		// serial that is not in use — unless it was about to be signed
+		// and its certificate was never recorded: revoked.
+		in, aerr := r.cfg.Store.AbandonedIssuance(ctx, key.serial, now.Add(-r.cfg.AbandonAfter))
+		switch {
+		case aerr == nil && strings.EqualFold(in.IssuerID, iss.ID):
+			tmpl.Status = ocsp.Revoked
+			tmpl.RevokedAt = in.CreatedAt.UTC().Truncate(time.Second)
+		case aerr != nil && !errors.Is(aerr, store.ErrNotFound):
+			r.cfg.Log.Error("OCSP intent lookup", "serial", key.serial, "err", aerr)
+			return errorAnswer(ocsp.InternalErrorErrorResponse)
+		}
 	case err != nil:
 		r.cfg.Log.Error("OCSP status lookup", "serial", key.serial, "err", err)
 		return errorAnswer(ocsp.InternalErrorErrorResponse)

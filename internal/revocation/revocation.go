@@ -39,6 +39,11 @@ type Config struct {
 	OCSPValidity time.Duration
 	// OCSPMaxCache bounds the cached responses; default 100,000.
 	OCSPMaxCache int
+	// AbandonAfter is how old an issuance intent that no recorded
+	// certificate completed must be before CRLs and OCSP answer for its
+	// serial as revoked (an issuance in progress completes in well under a
+	// second); default 10 minutes.
+	AbandonAfter time.Duration
 	// WatchEvery is how often the store is asked whether another process
 	// on it revoked something (replicas on one PostgreSQL database);
 	// default 2 s. This process's own revocations arrive at once through
@@ -70,6 +75,9 @@ func (c *Config) defaults() {
 	}
 	if c.OCSPMaxCache <= 0 {
 		c.OCSPMaxCache = 100_000
+	}
+	if c.AbandonAfter <= 0 {
+		c.AbandonAfter = 10 * time.Minute
 	}
 	if c.WatchEvery <= 0 {
 		c.WatchEvery = 2 * time.Second

@@ -714,6 +714,11 @@ type DCVReader interface {
 	// accounts: processes sharing a store watch it to learn of
 	// revocations another process made.
 	RevocationCounts(ctx context.Context) (map[string]int64, error)
+	// AbandonedIssuances are the issuance intents of an issuer written
+	// before before that no recorded certificate completed; the CRL lists
+	// them as revoked. AbandonedIssuance is one, by serial (OCSP).
+	AbandonedIssuances(ctx context.Context, issuerID string, before time.Time) ([]IssuanceIntent, error)
+	AbandonedIssuance(ctx context.Context, serialHex string, before time.Time) (*IssuanceIntent, error)
 	// Setting is a fact shared by every process on the store;
 	// ErrNotFound when unset.
 	Setting(ctx context.Context, key string) (string, error)
@@ -732,6 +737,24 @@ type DCVWriter interface {
 	CreateDCVEmailToken(ctx context.Context, t *DCVEmailToken) error
 	// UseDCVEmailTokens marks every unused link of (order, target) used.
 	UseDCVEmailTokens(ctx context.Context, accountID, orderID int64, target string, at time.Time) error
+	// CreateIssuanceIntent writes a serial down before it is signed;
+	// ReserveSerial (the recording of the signed certificate) removes it.
+	// DeleteIssuanceIntent removes it when nothing was signed.
+	CreateIssuanceIntent(ctx context.Context, in *IssuanceIntent) error
+	DeleteIssuanceIntent(ctx context.Context, serialHex string) error
 	// PutSettingIfAbsent sets key unless it is set.
 	PutSettingIfAbsent(ctx context.Context, key, value string) error
+}
+
+// IssuanceIntent is a serial about to be signed, written before the
+// signature in its own commit. The commit that records the certificate
+// removes it; one that stays names a certificate that may exist unrecorded
+// (a crash between signature and record), which CRLs and OCSP then treat as
+// revoked.
+type IssuanceIntent struct {
+	SerialNumber string
+	IssuerID     string
+	AccountID    int64
+	OrderID      int64 // 0 when the order is created in the recording transaction
+	CreatedAt    time.Time
 }

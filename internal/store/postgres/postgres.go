@@ -7,6 +7,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -77,8 +78,31 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	}
 }
 
+// writeLock is the session-level advisory lock every write transaction
+// holds, across all processes on the database: writers take turns, as
+// SQLite's single writer makes them, so concurrent orders of one account
+// (which all charge its balance) never abort each other. It is taken
+// before BEGIN, so the transaction's snapshot is taken after the previous
+// writer committed; SERIALIZABLE and the retries stay as the safety net.
+const writeLock = 7307002
+
 func (s *Store) try(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connection: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, writeLock); err != nil {
+		return fmt.Errorf("take the write lock: %w", err)
+	}
+	defer func() {
+		// Released on this connection even when ctx has ended; a
+		// connection that cannot release it is closed (which releases it).
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, writeLock); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}

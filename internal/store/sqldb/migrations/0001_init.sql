@@ -163,8 +163,9 @@ CREATE TABLE certificates (
 );
 CREATE INDEX certificates_order ON certificates(order_id);
 
--- Boulder's discipline: a serial is recorded before any key signs with it,
--- so no serial is ever used twice, even across a crash.
+-- Every serial of a recorded certificate, unique, so that none is used
+-- twice. (Since migration 0011 a serial is also written down before any key
+-- signs with it, in issuance_intents.)
 CREATE TABLE serials (
     serial_number TEXT PRIMARY KEY,
     order_id      INTEGER NOT NULL,

@@ -1,0 +1,72 @@
+package revocation
+
+import (
+	"context"
+	"math/big"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// A serial written down before signing whose certificate was never
+// recorded is revoked on the CRL and by OCSP once it is older than
+// AbandonAfter; a younger one (an issuance in progress) is not yet, and a
+// completed one (ReserveSerial removed it) never is.
+func TestAbandonedIssuancesAreRevoked(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	p := e.publisher(clk.Now, func(c *Config) { c.AbandonAfter = 10 * time.Minute })
+	tls := e.h.DefaultIssuer()
+	intents := []struct {
+		serial string
+		age    time.Duration
+		done   bool // recorded afterwards
+		want   int
+	}{
+		{"7A0001", time.Hour, false, ocsp.Revoked},
+		{"7A0002", time.Minute, false, ocsp.Unknown},
+		{"7A0003", time.Hour, true, ocsp.Unknown},
+	}
+	for _, in := range intents {
+		err := e.st.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.CreateIssuanceIntent(ctx, &store.IssuanceIntent{SerialNumber: in.serial, IssuerID: tls.ID,
+				AccountID: e.acct, CreatedAt: clk.Now().Add(-in.age)}); err != nil {
+				return err
+			}
+			if in.done {
+				return tx.ReserveSerial(ctx, in.serial, e.order, clk.Now())
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	crl, err := p.CRLs.Get(ctx, tls.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, entry := range parseCRL(t, crl, tls.Cert).RevokedCertificateEntries {
+		listed[ca.SerialHex(entry.SerialNumber)] = true
+	}
+	for _, in := range intents {
+		serial, _ := new(big.Int).SetString(in.serial, 16)
+		if listed[ca.SerialHex(serial)] != (in.want == ocsp.Revoked) {
+			t.Errorf("serial %s (intent %v old, recorded %v) on the CRL: %v", in.serial, in.age, in.done, listed[ca.SerialHex(serial)])
+		}
+		ans := p.OCSP.Respond(ctx, ocspRequest(t, serial, tls.Cert, 0))
+		resp, err := ocsp.ParseResponseForCert(ans.DER, nil, tls.Cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Status != in.want {
+			t.Errorf("serial %s: OCSP status %d, want %d", in.serial, resp.Status, in.want)
+		}
+	}
+}

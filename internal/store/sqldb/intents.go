@@ -1,0 +1,58 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/certorder/certorder/internal/store"
+)
+
+const intentCols = `serial_number, issuer_id, account_id, order_id, created_at`
+
+func scanIntent(row interface{ Scan(...any) error }) (*store.IssuanceIntent, error) {
+	var in store.IssuanceIntent
+	var at string
+	if err := row.Scan(&in.SerialNumber, &in.IssuerID, &in.AccountID, &in.OrderID, &at); err != nil {
+		return nil, err
+	}
+	in.CreatedAt = parseTS(at)
+	return &in, nil
+}
+
+func (q *Queries) CreateIssuanceIntent(ctx context.Context, in *store.IssuanceIntent) error {
+	return q.exec(ctx, "record issuance intent", `INSERT INTO issuance_intents(`+intentCols+`) VALUES (?,?,?,?,?)`,
+		in.SerialNumber, in.IssuerID, in.AccountID, in.OrderID, ts(in.CreatedAt))
+}
+
+func (q *Queries) DeleteIssuanceIntent(ctx context.Context, serialHex string) error {
+	_, err := q.q.ExecContext(ctx, `DELETE FROM issuance_intents WHERE serial_number = ?`, serialHex)
+	return writeErr(err, "delete issuance intent")
+}
+
+func (q *Queries) AbandonedIssuances(ctx context.Context, issuerID string, before time.Time) ([]store.IssuanceIntent, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+intentCols+` FROM issuance_intents WHERE issuer_id = ? AND created_at < ?
+		ORDER BY created_at, serial_number`, issuerID, ts(before))
+	if err != nil {
+		return nil, fmt.Errorf("list abandoned issuances: %w", err)
+	}
+	defer rows.Close()
+	out := []store.IssuanceIntent{}
+	for rows.Next() {
+		in, err := scanIntent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan issuance intent: %w", err)
+		}
+		out = append(out, *in)
+	}
+	return out, rows.Err()
+}
+
+func (q *Queries) AbandonedIssuance(ctx context.Context, serialHex string, before time.Time) (*store.IssuanceIntent, error) {
+	in, err := scanIntent(q.q.QueryRowContext(ctx, `SELECT `+intentCols+` FROM issuance_intents
+		WHERE serial_number = ? AND created_at < ?`, serialHex, ts(before)))
+	if err != nil {
+		return nil, notFound(err, "issuance intent")
+	}
+	return in, nil
+}
