@@ -40,28 +40,7 @@ func startCrashServer(t *testing.T, dir, addr, database string) (*exec.Cmd, *loc
 	if database != "" {
 		args += " --database " + database
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1", "CERTORDER_ADMIN_KEY="+crashTestAdminKey, "CERTORDER_TEST_ARGS="+args)
-	log := &lockedLog{}
-	cmd.Stdout, cmd.Stderr = io.Discard, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return cmd, log
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not become healthy: %v\n%s", err, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return startServerProcess(t, crashTestAdminKey, args)
 }
 
 // crashCall is one API call with the admin key; err is a transport error

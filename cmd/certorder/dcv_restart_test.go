@@ -30,21 +30,35 @@ import (
 const killTestAdminKey = "KILLTESTADMINKEY0000000000000000000000000000000000000000"
 
 // startRealServer runs certorder serve without --sandbox, its DCV and CAA
-// lookups going to the DNS server at dnsAddr, and waits for /healthz. The
-// process's stderr (the server log) is kept for failure messages.
+// lookups going to the DNS server at dnsAddr.
 func startRealServer(t *testing.T, dir, addr, dnsAddr string) (*exec.Cmd, *lockedLog) {
 	t.Helper()
+	return startServerProcess(t, killTestAdminKey, "serve --issuer-key-type p256 --root-key-type p256 --addr "+addr+" --data "+dir+
+		" --dns-resolver "+dnsAddr+" --dcv-retry 100ms --dcv-poll 100ms --dcv-timeout 500ms --rate-limit off --log-level debug")
+}
+
+// startServerProcess runs the test binary as certorder with args (TestMain)
+// and the admin key, and waits for /healthz on the --addr of args. The
+// process's stderr (the server log) is kept for failure messages; the
+// process is killed when the test ends.
+func startServerProcess(t *testing.T, adminKey, args string) (*exec.Cmd, *lockedLog) {
+	t.Helper()
+	fields := strings.Fields(args)
+	addr := ""
+	for i, f := range fields {
+		if f == "--addr" && i+1 < len(fields) {
+			addr = fields[i+1]
+		}
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1", "CERTORDER_ADMIN_KEY="+killTestAdminKey,
-		"CERTORDER_TEST_ARGS=serve --issuer-key-type p256 --root-key-type p256 --addr "+addr+" --data "+dir+
-			" --dns-resolver "+dnsAddr+" --dcv-retry 100ms --dcv-poll 100ms --dcv-timeout 500ms --rate-limit off --log-level debug")
+	cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1", "CERTORDER_ADMIN_KEY="+adminKey, "CERTORDER_TEST_ARGS="+args)
 	log := &lockedLog{}
 	cmd.Stdout, cmd.Stderr = io.Discard, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
