@@ -106,17 +106,7 @@ func (s *Store) try(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	q := sqldb.New(tx, sqldb.Postgres)
-	if err := fn(&q); err != nil {
-		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return fmt.Errorf("%w (rollback: %v)", err, rbErr)
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return sqldb.RunTx(tx, sqldb.Postgres, fn)
 }
 
 // retryable: SQLSTATE 40001 (serialization failure) or 40P01 (deadlock).

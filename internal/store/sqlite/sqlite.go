@@ -74,17 +74,7 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	q := sqldb.New(tx, sqldb.SQLite)
-	if err := fn(&q); err != nil {
-		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return fmt.Errorf("%w (rollback: %v)", err, rbErr)
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return sqldb.RunTx(tx, sqldb.SQLite, fn)
 }
 
 // Close closes both pools; the WAL is checkpointed by SQLite on the last close.
