@@ -78,16 +78,6 @@ type submissionView struct {
 	DCVToken         *dcvTokenView         `json:"dcv_token,omitempty"`
 }
 
-// baseEmails are the constructed addresses of the email method (BR
-// 3.2.2.4.4); WHOIS addresses are retired (spec §7.1).
-func baseEmails(name string) []string {
-	out := []string{}
-	for _, local := range order.ConstructedEmailLocals {
-		out = append(out, local+"@"+name)
-	}
-	return out
-}
-
 func (s *Server) dcvValid(d *store.Domain) bool { return order.DCVValid(d, s.Now()) }
 
 func (s *Server) tokenView(d *store.Domain) *dcvTokenView {
@@ -113,7 +103,7 @@ func (s *Server) submission(d *store.Domain, withID bool) submissionView {
 		v.ID = d.ID
 	}
 	if d.DCVMethod == "email" {
-		v.ValidationEmails = &validationEmailsView{NameScope: d.Name, BaseEmails: baseEmails(d.Name), WhoisEmails: []string{}, EmailArray: d.EmailArray}
+		v.ValidationEmails = &validationEmailsView{NameScope: d.Name, BaseEmails: order.ConstructedEmails(d.Name), WhoisEmails: []string{}, EmailArray: d.EmailArray}
 	} else {
 		v.DCVToken = s.tokenView(d)
 	}
@@ -355,7 +345,7 @@ func (s *Server) domainEmails(w http.ResponseWriter, r *http.Request, a order.Ac
 	if txt == nil {
 		txt = []string{}
 	}
-	writeJSON(w, http.StatusOK, domainEmailsView{NameScope: d.Name, BaseEmails: baseEmails(d.Name), WhoisEmails: []string{}, DNSTXTEmails: txt})
+	writeJSON(w, http.StatusOK, domainEmailsView{NameScope: d.Name, BaseEmails: order.ConstructedEmails(d.Name), WhoisEmails: []string{}, DNSTXTEmails: txt})
 	return nil
 }
 

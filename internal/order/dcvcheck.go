@@ -275,6 +275,15 @@ func (s *Service) checkCAA(ctx context.Context, names []string) error {
 	return nil
 }
 
+// dcvFailureCode is CertCentral's error for a token not found by method
+// (spec §2.7.1): the file method's own code, the DNS methods' otherwise.
+func dcvFailureCode(method string) string {
+	if method == "http-token" {
+		return "file_random_value_not_found"
+	}
+	return "invalid_dns_txt"
+}
+
 // needsDCV: the product validates domains and the order names some.
 func needsDCV(o *store.Order) bool {
 	p, ok := catalog.Lookup(o.ProductNameID)
@@ -320,11 +329,7 @@ func (s *Service) CheckOrderDCV(ctx context.Context, actor Actor, id int64, only
 	}
 	if len(rep.Missing)+len(rep.Transient) > 0 {
 		s.noteDCV(ctx, o, rep.summary())
-		code := "invalid_dns_txt"
-		if o.DCVMethod == "http-token" {
-			code = "file_random_value_not_found"
-		}
-		return nil, errs.New(errs.Invalid, code, "Domain control validation failed: %s.", rep.summary())
+		return nil, errs.New(errs.Invalid, dcvFailureCode(o.DCVMethod), "Domain control validation failed: %s.", rep.summary())
 	}
 	if rep.AllApproved() && o.Status == store.OrderPending {
 		if err := s.issuePending(ctx, actor, o.ID); err != nil {
@@ -501,11 +506,7 @@ func (s *Service) CheckDomainToken(ctx context.Context, actor Actor, id int64) (
 		return nil, err
 	}
 	if !found {
-		code := "invalid_dns_txt"
-		if d.DCVMethod == "http-token" {
-			code = "file_random_value_not_found"
-		}
-		return nil, errs.New(errs.Invalid, code, "Domain control validation of %s failed: %s.", d.Name, detail)
+		return nil, errs.New(errs.Invalid, dcvFailureCode(d.DCVMethod), "Domain control validation of %s failed: %s.", d.Name, detail)
 	}
 	s.IssueReady(ctx, actor)
 	return s.Store.Domain(ctx, actor.Account.ID, id)

@@ -31,14 +31,21 @@ type EmailRecipient struct {
 	Email  string `json:"email"`
 }
 
+// ConstructedEmails are the constructed addresses at domain (BR
+// 3.2.2.4.4); WHOIS addresses are retired (spec §7.1).
+func ConstructedEmails(domain string) []string {
+	out := make([]string, 0, len(ConstructedEmailLocals))
+	for _, l := range ConstructedEmailLocals {
+		out = append(out, l+"@"+domain)
+	}
+	return out
+}
+
 // DCVEmailAddresses are the addresses a validation email for target goes
 // to: the constructed ones and those published at
 // _validation-contactemail.<target> (when a checker can look them up).
 func (s *Service) DCVEmailAddresses(ctx context.Context, target string) ([]string, []string) {
-	var constructed []string
-	for _, l := range ConstructedEmailLocals {
-		constructed = append(constructed, l+"@"+target)
-	}
+	constructed := ConstructedEmails(target)
 	var dnsTXT []string
 	if s.DCV != nil && !s.Sandbox {
 		found, err := s.DCV.ContactEmails(ctx, target)

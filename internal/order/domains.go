@@ -68,8 +68,8 @@ func DCVValid(d *store.Domain, now time.Time) bool {
 
 // domainsValidated: every DNS name of the order is covered by a completed
 // domain validation of the account still within its reuse period. IP
-// addresses (X9) need IP address validation, which the DCV engine (a later
-// issue) brings; until then an order naming one waits outside the sandbox.
+// addresses (X9) need IP address validation, which the DCV engine does not
+// do yet: outside the sandbox an order naming one does not issue.
 func (s *Service) domainsValidated(ctx context.Context, o *store.Order) bool {
 	if len(o.IPAddresses) > 0 || len(o.DNSNames) == 0 {
 		return false
@@ -80,14 +80,7 @@ func (s *Service) domainsValidated(ctx context.Context, o *store.Order) bool {
 		return false
 	}
 	for _, n := range o.DNSNames {
-		covered := false
-		for _, d := range doms {
-			if DomainCoverage(d, n) {
-				covered = true
-				break
-			}
-		}
-		if !covered {
+		if !covered(doms, n) {
 			return false
 		}
 	}

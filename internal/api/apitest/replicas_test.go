@@ -88,26 +88,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 			}
 			serials[sn] = id
 		}
-		ctx := context.Background()
-		acct, err := first.App.Store.FirstAccount(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		events, err := first.App.Store.AuditEvents(ctx, acct.ID, 100000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		issued := map[string]int{}
-		for _, ev := range events {
-			if ev.Action == "certificate.issued" {
-				issued[ev.Object]++
-			}
-		}
-		for _, id := range ids {
-			if n := issued[fmt.Sprintf("order:%d", id)]; n != 1 {
-				t.Errorf("order %d issued %d times, want once", id, n)
-			}
-		}
+		requireIssuedOnce(t, first, ids)
 	})
 
 	t.Run("a revocation on one replica reaches the other's OCSP and CRL", func(t *testing.T) {
