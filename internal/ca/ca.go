@@ -19,7 +19,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
+
 	"time"
 )
 
@@ -94,11 +94,8 @@ type Issuer struct {
 	Cert    *x509.Certificate
 
 	signer crypto.Signer
-	// lintKey and lintCert sign the pre-issuance copy of every leaf: same
-	// issuer name and AKI as the real intermediate, but a throwaway key, so
-	// the linted TBS equals the real one while the real key signs only
-	// certificates that passed the linter.
-	lintKey  crypto.Signer
+	// lintCert is the intermediate with the lint key in place of its own
+	// (same name and key identifier), the parent of every draft (draft.go).
 	lintCert *x509.Certificate
 }
 
@@ -341,46 +338,15 @@ func newIssuer(cert *x509.Certificate, key crypto.Signer, p Purpose) (*Issuer, e
 	return &Issuer{ID: id, Name: cert.Subject.CommonName, Purpose: p, Cert: cert, signer: key}, nil
 }
 
-// lintKeys holds one throwaway key per key type for the whole process: a
-// lint key only signs copies that are linted and dropped, so sharing it
-// between issuers and hierarchies costs nothing and saves generating an
-// RSA key per issuer on every Open.
-var lintKeys struct {
-	sync.Mutex
-	m map[KeyType]crypto.Signer
-}
-
-func lintKeyFor(kt KeyType) (crypto.Signer, error) {
-	lintKeys.Lock()
-	defer lintKeys.Unlock()
-	if k, ok := lintKeys.m[kt]; ok {
-		return k, nil
-	}
-	k, err := generateKey(kt, rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	if lintKeys.m == nil {
-		lintKeys.m = make(map[KeyType]crypto.Signer)
-	}
-	lintKeys.m[kt] = k
-	return k, nil
-}
-
 // prepareLintIssuer sets up the throwaway key and the lint copy of the
 // intermediate. Only the public key differs from the real certificate.
 func (h *Hierarchy) prepareLintIssuer(iss *Issuer) error {
-	kt, err := keyTypeOf(iss.Cert.PublicKey)
-	if err != nil {
-		return err
-	}
-	k, err := lintKeyFor(kt)
+	k, err := lintSigner()
 	if err != nil {
 		return fmt.Errorf("ca: lint key: %w", err)
 	}
 	lc := *iss.Cert
 	lc.PublicKey = k.Public()
-	iss.lintKey = k
 	iss.lintCert = &lc
 	return nil
 }

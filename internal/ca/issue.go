@@ -1,7 +1,6 @@
 package ca
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -91,50 +90,45 @@ var (
 	oidOrganizationID       = asn1.ObjectIdentifier{2, 5, 4, 97}
 )
 
-// Issue builds, lints and signs a leaf. The real key signs only after a
-// copy signed by the issuer's throwaway lint key passed zlint, and the
-// result must carry the very TBS bytes that were linted.
+// Issue builds, lints and signs a leaf (Draft, Lint, Sign): the real key
+// signs only a TBSCertificate that passed zlint, byte for byte.
 func (h *Hierarchy) Issue(req LeafRequest) (der []byte, warnings []string, err error) {
+	cert, warnings, err := h.IssueCertificate(req)
+	if err != nil {
+		return nil, warnings, err
+	}
+	return cert.Raw, warnings, nil
+}
+
+// IssueCertificate is Issue returning the parsed certificate (its DER in Raw).
+func (h *Hierarchy) IssueCertificate(req LeafRequest) (*x509.Certificate, []string, error) {
+	d, err := h.Draft(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	warns, err := d.Lint()
+	if err != nil {
+		return nil, warns, err
+	}
+	cert, err := d.Sign()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cert, warns, nil
+}
+
+// Draft checks req against its profile and builds the certificate to be
+// signed (see Draft).
+func (h *Hierarchy) Draft(req LeafRequest) (*Draft, error) {
 	iss := req.Issuer
 	if iss == nil || !h.owns(iss) {
-		return nil, nil, errors.New("ca: issuer is not part of this hierarchy")
+		return nil, errors.New("ca: issuer is not part of this hierarchy")
 	}
 	tmpl, err := h.leafTemplate(req)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-
-	lintDER, err := x509.CreateCertificate(h.cfg.Rand, tmpl, iss.lintCert, req.PublicKey, iss.lintKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ca: building certificate: %w", err)
-	}
-	errs, warns, err := LintCertificate(lintDER)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(errs) > 0 {
-		return nil, warns, &LintError{Lints: errs}
-	}
-	lintCert, err := x509.ParseCertificate(lintDER)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ca: parsing linted certificate: %w", err)
-	}
-
-	der, err = x509.CreateCertificate(h.cfg.Rand, tmpl, iss.Cert, req.PublicKey, iss.signer)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ca: signing certificate: %w", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ca: parsing issued certificate: %w", err)
-	}
-	if !bytes.Equal(cert.RawTBSCertificate, lintCert.RawTBSCertificate) {
-		return nil, nil, errors.New("ca: issued TBSCertificate differs from the linted one")
-	}
-	if err := cert.CheckSignatureFrom(iss.Cert); err != nil {
-		return nil, nil, fmt.Errorf("ca: issued certificate does not verify: %w", err)
-	}
-	return der, warns, nil
+	return iss.draft(h.cfg.Rand, tmpl, req.PublicKey)
 }
 
 func (h *Hierarchy) leafTemplate(req LeafRequest) (*x509.Certificate, error) {

@@ -640,11 +640,11 @@ func TestLintSelection(t *testing.T) {
 			CRLDistributionPoints: []string{h.CRLURL(iss)},
 		}
 		mutate(tmpl)
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, iss.lintCert, pub, iss.lintKey)
+		d, err := iss.draft(rand.Reader, tmpl, pub)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return der
+		return d.lint
 	}
 	long := func(c *x509.Certificate) { c.NotAfter = c.NotBefore.Add(policy.MaxX9Validity) }
 	for _, tc := range []struct {

@@ -154,7 +154,7 @@ func (s *Service) sign(ctx context.Context, actor Actor, product catalog.Product
 	if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent) }); err != nil {
 		return nil, errs.Internalf(err, "record issuance intent")
 	}
-	der, warnings, err := s.CA.Issue(req)
+	cert, warnings, err := s.CA.IssueCertificate(req)
 	if err != nil {
 		// Nothing was signed: the intent goes (best effort; one left
 		// behind only lists an unused serial as revoked).
@@ -176,11 +176,7 @@ func (s *Service) sign(ctx context.Context, actor Actor, product catalog.Product
 	if len(warnings) > 0 {
 		s.log().Warn("lint warnings on issued certificate", "serial", ca.SerialHex(serial), "warnings", warnings)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, errs.Internalf(err, "parse issued certificate")
-	}
-	return &issuedCert{cert: cert, der: der, serial: ca.SerialHex(serial), issuer: iss}, nil
+	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss}, nil
 }
 
 // issuerFor is the intermediate chosen by ca_cert_id, or the default one

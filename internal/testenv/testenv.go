@@ -77,6 +77,9 @@ type Options struct {
 	Database string
 	// DCVPoll defaults to 1 s and DCVRetry to 100 ms in tests.
 	DCVPoll, DCVRetry time.Duration
+	// IssuerKeyType is the TLS issuer's key; default RSA-2048, which
+	// signs every hash the seeds allow.
+	IssuerKeyType ca.KeyType
 }
 
 // DataDir is a fresh data directory removed when the test ends. It lives
@@ -142,10 +145,14 @@ func (s *Server) start(opts Options, addr string) {
 		logOut = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logOut, nil))
+	issuerKey := opts.IssuerKeyType
+	if issuerKey == "" {
+		issuerKey = ca.KeyRSA2048
+	}
 	a, err := app.Open(context.Background(), app.Config{
 		DataDir: opts.DataDir, Database: opts.Database, PublicURL: s.URL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
-		// An RSA issuer signs every hash the seeds allow; a P-256 root is fast to make.
-		IssuerKeyType: ca.KeyRSA2048, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
+		// A P-256 root is fast to make.
+		IssuerKeyType: issuerKey, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
 		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
 		InitialBalanceCents: opts.InitialBalanceCents, DisallowSkipApproval: opts.DisallowSkipApproval,
 		RateLimits: opts.RateLimits,

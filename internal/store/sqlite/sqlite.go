@@ -1,8 +1,9 @@
 // Package sqlite is the embedded store: one SQLite file in WAL mode through
 // the pure-Go modernc.org/sqlite driver. All writes go through one writer
-// connection (SQLite allows one writer; a single connection means callers
-// queue in Go instead of meeting "database is locked"), reads use a small
-// pool of read-only connections.
+// connection owned by one goroutine that commits concurrent callers'
+// transactions together (writer.go: SQLite allows one writer, so callers
+// queue in Go instead of meeting "database is locked", and one fsync makes
+// a whole batch durable); reads use a small pool of read-only connections.
 package sqlite
 
 import (
@@ -21,7 +22,8 @@ import (
 // Store is the SQLite backend.
 type Store struct {
 	sqldb.Queries
-	writer *sql.DB
+	db     *sql.DB // the writer's pool: one connection, held by w
+	w      *writer
 	reader *sql.DB
 	cache  *cachedReader
 }
@@ -57,28 +59,32 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	wr, err := newWriter(ctx, w)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
+		wr.close()
 		w.Close()
 		return nil, fmt.Errorf("open sqlite reader %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	cr := newCachedReader(r)
-	return &Store{Queries: sqldb.New(cr, sqldb.SQLite), writer: w, reader: r, cache: cr}, nil
+	return &Store{Queries: sqldb.New(cr, sqldb.SQLite), db: w, w: wr, reader: r, cache: cr}, nil
 }
 
-// InTx runs fn inside one IMMEDIATE transaction on the writer connection.
+// InTx runs fn inside an IMMEDIATE transaction on the writer connection,
+// possibly together with other callers' (see writer), and returns once it
+// is durable or rolled back.
 func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	return sqldb.RunTx(tx, sqldb.SQLite, fn)
+	return s.w.inTx(ctx, fn)
 }
 
 // Close closes both pools; the WAL is checkpointed by SQLite on the last close.
 func (s *Store) Close() error {
 	s.cache.close()
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	return errors.Join(s.w.close(), s.reader.Close(), s.db.Close())
 }

@@ -1,0 +1,203 @@
+package ca
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// A Draft is a leaf certificate built but not yet signed: the exact
+// TBSCertificate the issuer will sign, and a copy of the whole
+// certificate for the linter. Issue is Draft, then Lint, then Sign; the
+// stages are apart so that each can be measured (see bench_test.go).
+//
+// The copy is made by crypto/x509 with a process-wide Ed25519 key under
+// the issuer's name and key identifier, then given the issuer's signature
+// algorithm in its TBSCertificate and a placeholder signature of the size
+// the issuer's key produces. So the linter sees the very bytes the issuer
+// signs, the issuer's key signs only what passed, and neither copy costs
+// a real signature of the issuer's type (an RSA-2048 signature is most of
+// an issuance's cost). No lint certorder runs over a copy verifies a
+// certificate's signature; the one zlint lint that does is left out for
+// this reason (see leafExclusions).
+type Draft struct {
+	issuer *Issuer
+	sigAlg x509.SignatureAlgorithm
+	tbs    []byte // the TBSCertificate the issuer signs
+	lint   []byte // the copy linted: tbs, sigAlg and a placeholder signature
+	rand   io.Reader
+}
+
+// lintSigner is the key every lint copy is made with. Ed25519: the
+// cheapest key crypto/x509 signs with (and verifies, as it always does).
+var lintSigner = sync.OnceValues(func() (ed25519.PrivateKey, error) {
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	return k, err
+})
+
+// sigAlgInfo is what Sign and the copy need of each signature algorithm
+// an issuer may use: its DER AlgorithmIdentifier, the hash, and the
+// placeholder signature's size.
+type sigAlgInfo struct {
+	algID []byte
+	hash  crypto.Hash
+}
+
+var sigAlgs = map[x509.SignatureAlgorithm]sigAlgInfo{
+	// RFC 4055: the RSA identifiers carry an explicit NULL parameter.
+	x509.SHA256WithRSA: {[]byte{0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00}, crypto.SHA256},
+	x509.SHA384WithRSA: {[]byte{0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c, 0x05, 0x00}, crypto.SHA384},
+	x509.SHA512WithRSA: {[]byte{0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d, 0x05, 0x00}, crypto.SHA512},
+	// RFC 5758: the ECDSA identifiers have no parameters.
+	x509.ECDSAWithSHA256: {[]byte{0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02}, crypto.SHA256},
+	x509.ECDSAWithSHA384: {[]byte{0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03}, crypto.SHA384},
+}
+
+// placeholderSignature has the size and shape of a signature by key:
+// the modulus length for RSA, a DER ECDSA-Sig-Value with full-length r
+// and s for ECDSA (Mozilla's ECDSA lint infers the curve from the size).
+func placeholderSignature(key crypto.PublicKey) ([]byte, error) {
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		return bytes.Repeat([]byte{0x5a}, k.Size()), nil
+	case *ecdsa.PublicKey:
+		n := (k.Curve.Params().BitSize + 7) / 8
+		if k.Curve == elliptic.P521() {
+			return nil, errors.New("ca: P-521 issuers are not supported")
+		}
+		part := bytes.Repeat([]byte{0x5a}, n)
+		var b cryptobyte.Builder
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.INTEGER, func(b *cryptobyte.Builder) { b.AddBytes(part) })
+			b.AddASN1(cbasn1.INTEGER, func(b *cryptobyte.Builder) { b.AddBytes(part) })
+		})
+		return b.Bytes()
+	}
+	return nil, fmt.Errorf("ca: unsupported issuer key %T", key)
+}
+
+// draft makes the TBSCertificate of tmpl as iss signs it, and the lint copy.
+func (iss *Issuer) draft(r io.Reader, tmpl *x509.Certificate, pub crypto.PublicKey) (*Draft, error) {
+	sigAlg := tmpl.SignatureAlgorithm
+	if sigAlg == x509.UnknownSignatureAlgorithm {
+		sigAlg = defaultSigAlg(iss.Cert.PublicKey)
+	}
+	info, ok := sigAlgs[sigAlg]
+	if !ok {
+		return nil, fmt.Errorf("ca: signature algorithm %s is not supported", sigAlg)
+	}
+	key, err := lintSigner()
+	if err != nil {
+		return nil, fmt.Errorf("ca: lint key: %w", err)
+	}
+	t := *tmpl
+	t.SignatureAlgorithm = x509.PureEd25519
+	der, err := x509.CreateCertificate(r, &t, iss.lintCert, pub, key)
+	if err != nil {
+		return nil, fmt.Errorf("ca: building certificate: %w", err)
+	}
+	tbs, err := withSignatureAlgorithm(der, info.algID)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := placeholderSignature(iss.Cert.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	lint, err := assemble(tbs, info.algID, sig)
+	if err != nil {
+		return nil, err
+	}
+	return &Draft{issuer: iss, sigAlg: sigAlg, tbs: tbs, lint: lint, rand: r}, nil
+}
+
+// withSignatureAlgorithm returns the TBSCertificate of cert with its
+// signature field (the AlgorithmIdentifier after the serial) replaced by
+// algID; everything else is kept byte for byte.
+func withSignatureAlgorithm(cert, algID []byte) ([]byte, error) {
+	in := cryptobyte.String(cert)
+	var c, tbs, version, serial, oldAlg cryptobyte.String
+	var hasVersion bool
+	if !in.ReadASN1(&c, cbasn1.SEQUENCE) || !in.Empty() ||
+		!c.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
+		!tbs.ReadOptionalASN1(&version, &hasVersion, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+		!tbs.ReadASN1Element(&serial, cbasn1.INTEGER) ||
+		!tbs.ReadASN1Element(&oldAlg, cbasn1.SEQUENCE) {
+		return nil, errors.New("ca: malformed certificate from crypto/x509")
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		if hasVersion {
+			b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(version) })
+		}
+		b.AddBytes(serial)
+		b.AddBytes(algID)
+		b.AddBytes(tbs) // the rest: issuer, validity, subject, key, extensions
+	})
+	return b.Bytes()
+}
+
+// assemble is Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }.
+func assemble(tbs, algID, sig []byte) ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddBytes(tbs)
+		b.AddBytes(algID)
+		b.AddASN1BitString(sig)
+	})
+	return b.Bytes()
+}
+
+// Lint runs zlint over the copy: errors fail the draft (a *LintError),
+// warnings are returned.
+func (d *Draft) Lint() (warnings []string, err error) {
+	errs, warns, err := lintLeaf(d.lint, d.issuer.Purpose)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return warns, &LintError{Lints: errs}
+	}
+	return warns, nil
+}
+
+// Sign has the issuer's key sign the TBSCertificate and checks the result:
+// it parses, carries the linted TBSCertificate, and verifies under the
+// issuer's certificate (a faulty signer must not produce a certificate
+// nobody can verify). The parsed certificate comes back with its DER.
+func (d *Draft) Sign() (*x509.Certificate, error) {
+	info := sigAlgs[d.sigAlg]
+	h := info.hash.New()
+	h.Write(d.tbs)
+	sig, err := d.issuer.signer.Sign(d.rand, h.Sum(nil), info.hash)
+	if err != nil {
+		return nil, fmt.Errorf("ca: signing certificate: %w", err)
+	}
+	der, err := assemble(d.tbs, info.algID, sig)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("ca: parsing issued certificate: %w", err)
+	}
+	if !bytes.Equal(cert.RawTBSCertificate, d.tbs) {
+		return nil, errors.New("ca: issued TBSCertificate differs from the linted one")
+	}
+	if err := cert.CheckSignatureFrom(d.issuer.Cert); err != nil {
+		return nil, fmt.Errorf("ca: issued certificate does not verify: %w", err)
+	}
+	return cert, nil
+}
