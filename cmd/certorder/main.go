@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +36,7 @@ commands:
   domain   grant a domain validation (certorder domain validate --data DIR --domain example.com)
   backup   consistent snapshot of the SQLite store while the server runs (certorder backup --data DIR --out FILE)
   restore  put a backup in place, server stopped (certorder restore --data DIR --from FILE)
+  bench    load benchmark against child servers on loopback (certorder bench -h)
 `)
 }
 
@@ -53,6 +55,8 @@ func main() {
 		err = validationCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
 	case "backup", "restore":
 		err = backupCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
+	case "bench":
+		err = benchCmd(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -93,6 +97,7 @@ func serve(args []string) error {
 	smtpFrom := fs.String("smtp-from", "", "sender address of DCV emails (default certorder@localhost)")
 	dcvRetry := fs.Duration("dcv-retry", order.DefaultDCVRetry, "first delay between background checks of a pending validation (doubles up to an hour)")
 	dcvPoll := fs.Duration("dcv-poll", order.DefaultDCVPoll, "how often the validation worker looks for checks coming due")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof; see docs/performance.md)")
 	var sandboxRules []order.SandboxRule
 	fs.Func("sandbox-rule", "MATCH=OUTCOME: in --sandbox, names with the label or under the domain MATCH pass, fail, stay pending or caa-fail (repeatable)", func(v string) error {
 		r, err := order.ParseSandboxRule(v)
@@ -115,6 +120,17 @@ func serve(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile() // written when the server stops (SIGTERM or SIGINT)
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -189,7 +189,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 			if err := tx.CreateRequest(ctx, req); err != nil {
 				return err
 			}
-			res.Requests = append(res.Requests, RequestRef{ID: req.ID, Status: req.Status})
+			res.Requests = []RequestRef{{ID: req.ID, Status: req.Status}} // assigned, not appended: a transaction may run twice (PostgreSQL retries)
 		}
 		if approved {
 			cert := &store.Certificate{AccountID: actor.Account.ID, OrderID: p.order.ID, Status: store.CertPending,

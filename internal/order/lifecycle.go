@@ -320,7 +320,7 @@ func (s *Service) certOperation(ctx context.Context, actor Actor, orderID int64,
 				return err
 			}
 			link.RequestID = req.ID
-			res.Requests = append(res.Requests, RequestRef{ID: req.ID, Status: req.Status})
+			res.Requests = []RequestRef{{ID: req.ID, Status: req.Status}} // assigned, not appended: a transaction may run twice (PostgreSQL retries)
 		}
 		if err := tx.CreateCertificateLink(ctx, link); err != nil {
 			return err

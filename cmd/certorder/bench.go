@@ -1,0 +1,404 @@
+package main
+
+// certorder bench (issue 8): a load benchmark. It starts certorder serve
+// as a child process on loopback with a fresh SQLite store for each
+// issuing key type, places immediate-issuance orders at several
+// concurrencies for a bounded time, and prints one row per (issuer,
+// concurrency) next to the bare signing rates of this machine and the
+// issue's targets.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// benchConfig is what the flags say.
+type benchConfig struct {
+	duration, warmup time.Duration
+	signTime         time.Duration
+	levels           []int
+	issuers          []string
+	product          string
+	keep             bool
+	serverArgs       []string
+	out              string
+	// command makes the child process for the serve arguments args. By
+	// default it is this executable; tests run their own binary as main.
+	command func(args []string) (*exec.Cmd, error)
+}
+
+const benchPoolSize = 256
+
+func parseBenchFlags(args []string, stderr io.Writer) (*benchConfig, error) {
+	cfg := &benchConfig{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time per (issuer, concurrency)")
+	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "load before each measured window, not counted")
+	conc := fs.String("concurrency", "1,8,64", "comma-separated numbers of concurrent clients")
+	issuers := fs.String("issuers", "p256,rsa2048", "comma-separated issuing key types, each on its own fresh server: p256, p384, rsa2048, rsa3072, rsa4096")
+	fs.StringVar(&cfg.product, "product", "ssl_dv_geotrust", "product ordered (a TLS product that issues at once in --sandbox with skip_approval)")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the servers' data directories (their paths are printed)")
+	serverArgs := fs.String("server-args", "", "extra arguments appended to certorder serve, space-separated")
+	fs.StringVar(&cfg.out, "out", "", "also write the results as markdown to this file")
+	fs.DurationVar(&cfg.signTime, "sign-time", time.Second, "time of each bare signing measurement")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: certorder bench [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	}
+	if cfg.duration <= 0 || cfg.warmup < 0 || cfg.signTime <= 0 {
+		return nil, errors.New("bench: --duration and --sign-time must be positive, --warmup not negative")
+	}
+	for _, v := range splitList(*conc) {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 4096 {
+			return nil, fmt.Errorf("bench: --concurrency: %q is not a number from 1 to 4096", v)
+		}
+		cfg.levels = append(cfg.levels, n)
+	}
+	for _, v := range splitList(*issuers) {
+		switch v {
+		case "p256", "p384", "rsa2048", "rsa3072", "rsa4096":
+		default:
+			return nil, fmt.Errorf("bench: --issuers: unknown key type %q", v)
+		}
+		cfg.issuers = append(cfg.issuers, v)
+	}
+	if len(cfg.levels) == 0 || len(cfg.issuers) == 0 {
+		return nil, errors.New("bench: --concurrency and --issuers must not be empty")
+	}
+	cfg.serverArgs = strings.Fields(*serverArgs)
+	cfg.command = func(args []string) (*exec.Cmd, error) {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		return exec.Command(exe, args...), nil
+	}
+	return cfg, nil
+}
+
+// benchCmd is `certorder bench`.
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseBenchFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	_, err = runBench(ctx, cfg, stdout, stderr)
+	return err
+}
+
+// benchReport is everything one run measured.
+type benchReport struct {
+	env  string
+	sign []signResult
+	rows []levelResult
+}
+
+// runBench measures and prints; progress goes to stderr, the tables to
+// stdout (and cfg.out).
+func runBench(ctx context.Context, cfg *benchConfig, stdout, stderr io.Writer) (*benchReport, error) {
+	rep := &benchReport{env: fmt.Sprintf("%s/%s, %d CPUs, GOMAXPROCS %d, %s; product %s; %v measured after %v warmup per level",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), cfg.product, cfg.duration, cfg.warmup)}
+	fmt.Fprintf(stderr, "bench: %s\n", rep.env)
+
+	fmt.Fprintf(stderr, "bench: bare signing, %v per measurement\n", cfg.signTime)
+	var err error
+	if rep.sign, err = measureSigning(cfg.signTime); err != nil {
+		return nil, err
+	}
+
+	fmt.Fprintf(stderr, "bench: %d CSRs (distinct P-256 keys and names)\n", benchPoolSize)
+	pools := map[string][][]byte{}
+	for _, iss := range cfg.issuers {
+		hash := benchHash(iss)
+		if pools[hash] == nil {
+			if pools[hash], err = benchBodies(benchPoolSize, hash); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	for _, iss := range cfg.issuers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		began := time.Now()
+		srv, err := startBenchServer(ctx, cfg, iss)
+		if err != nil {
+			return nil, fmt.Errorf("bench: issuer %s: %w", iss, err)
+		}
+		fmt.Fprintf(stderr, "bench: issuer %s: server pid %d on %s, data %s, healthy after %v\n",
+			iss, srv.cmd.Process.Pid, srv.addr, srv.dir, time.Since(began).Round(time.Millisecond))
+		url := "http://" + srv.addr + "/services/v2/order/certificate/" + cfg.product
+		// One order first, not counted: it fails fast on a product or a
+		// server that does not issue at once, and pays for what the
+		// server's first order initializes.
+		first := time.Now()
+		fctx, fcancel := context.WithTimeout(ctx, time.Minute)
+		err = benchOrder(fctx, &http.Client{}, url, http.Header{"X-Dc-Devkey": {srv.key}, "Content-Type": {"application/json"}},
+			pools[benchHash(iss)][0], new(bytes.Buffer))
+		fcancel()
+		if err != nil {
+			srv.stop(cfg.keep)
+			return nil, fmt.Errorf("bench: issuer %s: first order: %w\n%s", iss, err, srv.log)
+		}
+		fmt.Fprintf(stderr, "bench: issuer %s: first order issued in %v\n", iss, time.Since(first).Round(time.Microsecond))
+		for _, conc := range cfg.levels {
+			r := runLevel(ctx, srv, url, pools[benchHash(iss)], conc, cfg.warmup, cfg.duration)
+			r.issuer = iss
+			if ctx.Err() != nil {
+				srv.stop(cfg.keep)
+				return nil, ctx.Err()
+			}
+			rep.rows = append(rep.rows, r)
+			fmt.Fprintf(stderr, "bench: %s c=%d: %d certificates, %.1f/s, p50 %s ms, p99 %s ms, %d errors\n",
+				iss, conc, r.certs, r.certsPerSec(), ms(r.p50), ms(r.p99), r.errors)
+			if r.firstError != "" {
+				fmt.Fprintf(stderr, "bench: %s c=%d: first error: %s\n", iss, conc, r.firstError)
+			}
+			if !srv.alive() {
+				srv.stop(cfg.keep)
+				return nil, fmt.Errorf("bench: issuer %s: the server exited: %v\n%s", iss, srv.waitErr, srv.log)
+			}
+		}
+		if err := srv.stop(cfg.keep); err != nil {
+			fmt.Fprintf(stderr, "bench: issuer %s: server stop: %v\n", iss, err)
+		}
+		if cfg.keep {
+			fmt.Fprintf(stderr, "bench: issuer %s: data kept in %s\n", iss, srv.dir)
+		}
+	}
+
+	rep.writeText(stdout)
+	if cfg.out != "" {
+		f, err := os.Create(cfg.out)
+		if err != nil {
+			return rep, err
+		}
+		rep.writeMarkdown(f)
+		if err := f.Close(); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// benchHash is the signature_hash an issuer of key type kt signs with
+// (ECDSA issuers are held to the hash of their curve).
+func benchHash(kt string) string {
+	if kt == "p384" {
+		return "sha384"
+	}
+	return "sha256"
+}
+
+// target is one PASS/FAIL line of the issue's targets.
+type target struct {
+	status string // PASS, FAIL, SKIP or INFO
+	text   string
+}
+
+// targets checks the issue's figures against the rows:
+//   - P-256 issuer: >= 2000 certificates/s at concurrency 64 with p99 < 60 ms
+//     and zero errors; p50 < 1.5 ms at concurrency 1; server CPU per
+//     certificate < 0.9 ms (at every level measured);
+//   - RSA-2048 issuer: certificates/s at its best concurrency >= 80% of
+//     the bare RSA-2048 signatures/s on all cores.
+func (rep *benchReport) targets() []target {
+	var out []target
+	check := func(ok bool, format string, a ...any) {
+		s := "FAIL"
+		if ok {
+			s = "PASS"
+		}
+		out = append(out, target{s, fmt.Sprintf(format, a...)})
+	}
+	row := func(iss string, conc int) (levelResult, bool) {
+		for _, r := range rep.rows {
+			if r.issuer == iss && r.concurrency == conc {
+				return r, true
+			}
+		}
+		return levelResult{}, false
+	}
+	best := func(iss string) (levelResult, bool) {
+		var b levelResult
+		found := false
+		for _, r := range rep.rows {
+			if r.issuer == iss && (!found || r.certsPerSec() > b.certsPerSec()) {
+				b, found = r, true
+			}
+		}
+		return b, found
+	}
+	bare := func(alg string) float64 {
+		var v float64
+		for _, s := range rep.sign {
+			if s.alg == alg && s.goroutines == runtime.GOMAXPROCS(0) {
+				v = s.perSec()
+			}
+		}
+		return v
+	}
+	has := func(iss string) bool { _, ok := best(iss); return ok }
+
+	if has("p256") {
+		if r, ok := row("p256", 64); ok {
+			check(r.certsPerSec() >= 2000, "p256: certificates/s at concurrency 64 >= 2000: %.1f", r.certsPerSec())
+			check(r.certs > 0 && r.p99 < 60*time.Millisecond, "p256: p99 at concurrency 64 < 60 ms: %s ms", ms(r.p99))
+			check(r.errors == 0, "p256: errors at concurrency 64 = 0: %d", r.errors)
+		} else {
+			out = append(out, target{"SKIP", "p256: concurrency 64 not measured (>= 2000 certificates/s, p99 < 60 ms, zero errors)"})
+		}
+		if r, ok := row("p256", 1); ok {
+			check(r.certs > 0 && r.p50 < 1500*time.Microsecond, "p256: p50 at concurrency 1 < 1.5 ms: %s ms", ms(r.p50))
+		} else {
+			out = append(out, target{"SKIP", "p256: concurrency 1 not measured (p50 < 1.5 ms)"})
+		}
+		var worst levelResult
+		worstV, all := math.Inf(-1), true
+		for _, r := range rep.rows {
+			if r.issuer != "p256" {
+				continue
+			}
+			v := r.perCert(r.srvCPU, r.srvCPUOK)
+			if math.IsNaN(v) {
+				all = false
+				continue
+			}
+			if v > worstV {
+				worst, worstV = r, v
+			}
+		}
+		if !all || math.IsInf(worstV, -1) {
+			out = append(out, target{"SKIP", "p256: server CPU per certificate < 0.9 ms: not measured at every level (/proc/<pid>/stat)"})
+		} else {
+			check(worstV < 0.9, "p256: server CPU per certificate < 0.9 ms at every level: worst %.3f ms (concurrency %d)", worstV, worst.concurrency)
+		}
+		if b, _ := best("p256"); bare("ECDSA P-256") > 0 {
+			out = append(out, target{"INFO", fmt.Sprintf("p256: certificates/s at best concurrency (%d: %.1f) / bare ECDSA P-256 signatures/s, all cores (%.0f) = %.1f%%",
+				b.concurrency, b.certsPerSec(), bare("ECDSA P-256"), 100*b.certsPerSec()/bare("ECDSA P-256"))})
+		}
+	}
+	if b, ok := best("rsa2048"); ok {
+		if sig := bare("RSA-2048"); sig > 0 {
+			ratio := b.certsPerSec() / sig
+			check(ratio >= 0.8, "rsa2048: certificates/s at best concurrency (%d: %.1f) / bare RSA-2048 signatures/s, all cores (%.0f) >= 80%%: %.1f%%",
+				b.concurrency, b.certsPerSec(), sig, 100*ratio)
+		}
+	}
+	return out
+}
+
+// rowCells is one result row as text cells.
+func (r levelResult) rowCells() []string {
+	return []string{r.issuer, strconv.Itoa(r.concurrency), strconv.FormatInt(r.certs, 10),
+		fmt.Sprintf("%.1f", r.certsPerSec()), ms(r.p50), ms(r.p99), strconv.FormatInt(r.errors, 10),
+		msf(r.perCert(r.srvCPU, r.srvCPUOK)), msf(r.perCert(r.cliCPU, r.cliCPUOK))}
+}
+
+var benchColumns = []string{"issuer", "concurrency", "certificates", "certs/s", "p50 ms", "p99 ms", "errors",
+	"server CPU ms/cert", "client CPU ms/cert"}
+
+func signCells(s signResult) []string {
+	return []string{s.alg, strconv.Itoa(s.goroutines), fmt.Sprintf("%.1f", s.microsEach()), fmt.Sprintf("%.0f", s.perSec())}
+}
+
+var signColumns = []string{"bare signature (SHA-256)", "goroutines", "µs each", "signatures/s"}
+
+// writeText prints the aligned plain-text tables and the targets.
+func (rep *benchReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "certorder bench: %s\n\n", rep.env)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	line := func(cells []string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	line(signColumns)
+	for _, s := range rep.sign {
+		line(signCells(s))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	line(benchColumns)
+	for _, r := range rep.rows {
+		line(r.rowCells())
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "targets (issue 8):")
+	for _, t := range rep.targets() {
+		fmt.Fprintf(w, "  %-4s  %s\n", t.status, t.text)
+	}
+}
+
+// writeMarkdown writes the same as markdown.
+func (rep *benchReport) writeMarkdown(w io.Writer) {
+	table := func(cols []string, rows [][]string) {
+		fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
+		seps := make([]string, len(cols))
+		for i := range seps {
+			seps[i] = "---:"
+		}
+		seps[0] = "---"
+		fmt.Fprintf(w, "|%s|\n", strings.Join(seps, "|"))
+		for _, r := range rows {
+			fmt.Fprintf(w, "| %s |\n", strings.Join(r, " | "))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "## certorder bench\n\n%s\n\n", rep.env)
+	var sr [][]string
+	for _, s := range rep.sign {
+		sr = append(sr, signCells(s))
+	}
+	table(signColumns, sr)
+	var rr [][]string
+	for _, r := range rep.rows {
+		rr = append(rr, r.rowCells())
+	}
+	table(benchColumns, rr)
+	fmt.Fprintln(w, "Targets (issue 8):")
+	fmt.Fprintln(w)
+	for _, t := range rep.targets() {
+		fmt.Fprintf(w, "- **%s** %s\n", t.status, t.text)
+	}
+}
+
+// ms is a duration in milliseconds with 2 decimals.
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
+
+// msf is a millisecond figure with 3 decimals, n/a when not measured.
+func msf(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+func nan() float64 { return math.NaN() }

@@ -1,0 +1,424 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// benchServer is one certorder serve child process on loopback with its
+// own fresh data directory.
+type benchServer struct {
+	cmd     *exec.Cmd
+	dir     string
+	addr    string
+	key     string
+	log     *tailLog
+	exited  chan struct{}
+	waitErr error // valid once exited is closed
+}
+
+// startBenchServer starts `certorder serve --sandbox --rate-limit off` for
+// issuer (an --issuer-key-type) on a free loopback port and a fresh
+// temporary data directory, with an administrator key of our choosing
+// given through CERTORDER_ADMIN_KEY, and waits for /healthz.
+func startBenchServer(ctx context.Context, cfg *benchConfig, issuer string) (*benchServer, error) {
+	dir, err := os.MkdirTemp("", "certorder-bench-"+issuer+"-")
+	if err != nil {
+		return nil, err
+	}
+	s := &benchServer{dir: dir, log: &tailLog{max: 64 << 10}, exited: make(chan struct{})}
+	fail := func(err error) (*benchServer, error) {
+		s.stop(cfg.keep)
+		return nil, err
+	}
+	if s.addr, err = freeLoopbackAddr(); err != nil {
+		return fail(err)
+	}
+	kb := make([]byte, 24)
+	if _, err := rand.Read(kb); err != nil {
+		return fail(err)
+	}
+	s.key = "BENCH" + strings.ToUpper(hex.EncodeToString(kb))
+
+	args := []string{"serve", "--sandbox", "--rate-limit", "off", "--data", dir, "--addr", s.addr, "--issuer-key-type", issuer}
+	args = append(args, cfg.serverArgs...)
+	if s.cmd, err = cfg.command(args); err != nil {
+		return fail(err)
+	}
+	if s.cmd.Env == nil {
+		s.cmd.Env = os.Environ()
+	}
+	s.cmd.Env = append(s.cmd.Env, "CERTORDER_ADMIN_KEY="+s.key)
+	s.cmd.Stdout, s.cmd.Stderr = io.Discard, s.log
+	if err := s.cmd.Start(); err != nil {
+		s.cmd = nil
+		return fail(fmt.Errorf("start server: %w", err))
+	}
+	go func() {
+		s.waitErr = s.cmd.Wait()
+		close(s.exited)
+	}()
+
+	c := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := c.Get("http://" + s.addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case <-s.exited:
+			return fail(fmt.Errorf("server exited before it was healthy: %v\n%s", s.waitErr, s.log))
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("server not healthy after 90s: %v\n%s", err, s.log))
+		}
+	}
+}
+
+// alive reports whether the child still runs.
+func (s *benchServer) alive() bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop ends the child with SIGTERM (SIGKILL after 15 s) and removes its
+// data directory unless keep.
+func (s *benchServer) stop(keep bool) error {
+	var err error
+	if s.cmd != nil && s.alive() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+			err = s.waitErr
+		case <-time.After(15 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.exited
+			err = errors.New("server did not stop within 15s of SIGTERM; killed")
+		}
+	}
+	if !keep {
+		os.RemoveAll(s.dir)
+	}
+	return err
+}
+
+// cpu is the child's user plus system CPU time, all its threads, from
+// fields 14 (utime) and 15 (stime) of /proc/<pid>/stat. Linux counts them
+// in clock ticks of USER_HZ, which is 100 on every architecture Go runs on
+// (sysconf(_SC_CLK_TCK) returns it; the kernel's own HZ does not matter),
+// so one tick is 10 ms. Elsewhere there is no /proc and ok is false.
+func (s *benchServer) cpu() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	const userHZ = 100
+	return time.Duration(ut+st) * time.Second / userHZ, true
+}
+
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// tailLog keeps the last max bytes of the server's log for error messages.
+type tailLog struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (l *tailLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	if len(l.buf) > 2*l.max { // trimmed now and then, not on every line
+		l.buf = append(l.buf[:0], l.buf[len(l.buf)-l.max:]...)
+	}
+	return len(p), nil
+}
+
+func (l *tailLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buf
+	if len(b) > l.max {
+		b = b[len(b)-l.max:]
+	}
+	return string(b)
+}
+
+// benchBodies makes n order bodies for immediate issuance, each with its
+// own P-256 key and name bench-<i>.example.com, marshalled once so the
+// load loop only sends bytes.
+func benchBodies(n int, hash string) ([][]byte, error) {
+	bodies := make([][]byte, n)
+	for i := range n {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("bench-%d.example.com", i)
+		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+			Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		}, key)
+		if err != nil {
+			return nil, err
+		}
+		csr := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+		bodies[i], err = json.Marshal(map[string]any{
+			"certificate":    map[string]any{"common_name": name, "csr": csr, "signature_hash": hash},
+			"order_validity": map[string]any{"years": 1},
+			"dcv_method":     "dns-txt-token",
+			"skip_approval":  true,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return bodies, nil
+}
+
+// levelResult is one table row: one issuer at one concurrency.
+type levelResult struct {
+	issuer      string
+	concurrency int
+	window      time.Duration
+	certs       int64 // 201s with an issued certificate completed in the window
+	errors      int64 // anything else completed in the window
+	p50, p99    time.Duration
+	srvCPU      time.Duration
+	srvCPUOK    bool
+	cliCPU      time.Duration
+	cliCPUOK    bool
+	firstError  string
+}
+
+func (r levelResult) certsPerSec() float64 {
+	if r.window <= 0 {
+		return 0
+	}
+	return float64(r.certs) / r.window.Seconds()
+}
+
+// perCert is d spread over the certificates, in ms; ok false or no
+// certificate gives NaN (printed n/a).
+func (r levelResult) perCert(d time.Duration, ok bool) float64 {
+	if !ok || r.certs == 0 {
+		return nan()
+	}
+	return float64(d) / float64(time.Millisecond) / float64(r.certs)
+}
+
+// benchWorker is one client goroutine's own state; nothing is shared
+// between workers while they run.
+type benchWorker struct {
+	lat      []time.Duration
+	errors   int64
+	firstErr string
+	buf      bytes.Buffer
+}
+
+// createdAnswer is the part of a 201 that shows issuance.
+type createdAnswer struct {
+	ID               int64 `json:"id"`
+	CertificateID    int64 `json:"certificate_id"`
+	CertificateChain []struct {
+		PEM string `json:"pem"`
+	} `json:"certificate_chain"`
+}
+
+// runLevel places orders at url from conc goroutines: warmup first (not
+// counted), then a window of d whose completions make the row. The CPU
+// time of the server and of this process is read at the window's edges.
+func runLevel(ctx context.Context, srv *benchServer, url string, bodies [][]byte, conc int, warmup, d time.Duration) levelResult {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        2 * conc,
+		MaxIdleConnsPerHost: 2 * conc,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	res := levelResult{concurrency: conc, window: d}
+	workers := make([]*benchWorker, conc)
+	start := time.Now()
+	t0 := start.Add(warmup)
+	t1 := t0.Add(d)
+	var srv0, cli0 time.Duration
+	var srvOK0, cliOK0 bool
+	if warmup <= 0 {
+		srv0, srvOK0 = srv.cpu()
+		cli0, cliOK0 = selfCPU()
+	}
+	var wg sync.WaitGroup
+	for w := range conc {
+		bw := &benchWorker{lat: make([]time.Duration, 0, 4096)}
+		workers[w] = bw
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hdr := http.Header{"X-Dc-Devkey": {srv.key}, "Content-Type": {"application/json"}}
+			for i := w; ctx.Err() == nil; i += conc {
+				began := time.Now()
+				if !began.Before(t1) {
+					return
+				}
+				err := benchOrder(ctx, client, url, hdr, bodies[i%len(bodies)], &bw.buf)
+				end := time.Now()
+				if end.Before(t0) || !end.Before(t1) {
+					if err != nil {
+						time.Sleep(time.Millisecond) // do not spin on a dead server
+					}
+					continue
+				}
+				if err != nil {
+					bw.errors++
+					if bw.firstErr == "" {
+						bw.firstErr = err.Error()
+					}
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				bw.lat = append(bw.lat, end.Sub(began))
+			}
+		}()
+	}
+	if warmup > 0 {
+		sleepUntil(ctx, t0)
+		srv0, srvOK0 = srv.cpu()
+		cli0, cliOK0 = selfCPU()
+	}
+	sleepUntil(ctx, t1)
+	srv1, srvOK1 := srv.cpu()
+	cli1, cliOK1 := selfCPU()
+	wg.Wait()
+
+	res.srvCPU, res.srvCPUOK = srv1-srv0, srvOK0 && srvOK1
+	res.cliCPU, res.cliCPUOK = cli1-cli0, cliOK0 && cliOK1
+	var all []time.Duration
+	for _, bw := range workers {
+		all = append(all, bw.lat...)
+		res.errors += bw.errors
+		if res.firstError == "" {
+			res.firstError = bw.firstErr
+		}
+	}
+	res.certs = int64(len(all))
+	slices.Sort(all)
+	res.p50, res.p99 = percentile(all, 50), percentile(all, 99)
+	return res
+}
+
+// benchOrder places one order and checks that the 201 carries an issued
+// certificate: an order id, a certificate id and a PEM certificate first
+// in the chain. Any other answer is an error.
+func benchOrder(ctx context.Context, c *http.Client, url string, hdr http.Header, body []byte, buf *bytes.Buffer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = hdr
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("status %d: %.300s", resp.StatusCode, buf.Bytes())
+	}
+	var a createdAnswer
+	if err := json.Unmarshal(buf.Bytes(), &a); err != nil {
+		return fmt.Errorf("201 not JSON: %v", err)
+	}
+	if a.ID <= 0 || a.CertificateID <= 0 || len(a.CertificateChain) == 0 {
+		return fmt.Errorf("201 without an issued certificate (id %d, certificate_id %d, %d in the chain): %.300s",
+			a.ID, a.CertificateID, len(a.CertificateChain), buf.Bytes())
+	}
+	if blk, _ := pem.Decode([]byte(a.CertificateChain[0].PEM)); blk == nil || blk.Type != "CERTIFICATE" || len(blk.Bytes) == 0 {
+		return fmt.Errorf("201 whose certificate_chain[0] is not a PEM certificate")
+	}
+	return nil
+}
+
+// percentile is the nearest-rank percentile p of sorted.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := (p*len(sorted) + 99) / 100 // ceil(p/100 * n)
+	if rank < 1 {
+		rank = 1
+	}
+	return sorted[rank-1]
+}
+
+func sleepUntil(ctx context.Context, t time.Time) {
+	d := time.Until(t)
+	if d <= 0 {
+		return
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+	case <-ctx.Done():
+	}
+}
