@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certorder/certorder/internal/ca"
@@ -31,15 +32,21 @@ type CRL struct {
 	Entries    int
 }
 
-// CRLs keeps the last signed CRL of every issuer and of the root, and one
-// background worker per issuer that rebuilds it when a revocation is
-// signalled (several signals during a build coalesce into one more build)
-// and on a schedule well before nextUpdate. Readers always get the last
-// built CRL at once; only the very first request for an issuer, or one
-// made while no worker runs, builds in the request.
+// CRLs keeps the current CRL of every issuer and of the root, and one
+// background worker per issuer. In the holder of the CRL lease the worker
+// rebuilds the CRL when a revocation is signalled (several signals during
+// a build coalesce into one more build) and on a schedule well before
+// nextUpdate, and saves each one in the store; in the other processes it
+// signs nothing, and the publisher's watcher replaces their CRLs by the
+// holder's as it saves them. Readers always get the current CRL at once;
+// only a request for an issuer without one (or with an expired one), or
+// one made while no worker runs, builds (or, without the lease, loads) in
+// the request.
 type CRLs struct {
 	cfg    Config
+	lease  *lease
 	states map[string]*crlState // by canonical issuer ID; fixed after newCRLs
+	signed atomic.Int64         // CRLs this process signed
 
 	mu      sync.Mutex // guards running, stop
 	running bool
@@ -59,12 +66,12 @@ type crlState struct {
 	cur     *CRL
 	want    uint64    // refresh signals received
 	built   uint64    // signals the current CRL accounts for
-	builtAt time.Time // when cur was signed (Config.Now, not truncated)
+	builtAt time.Time // when cur was signed (Config.Now, not truncated; its thisUpdate when loaded)
 	retryAt time.Time // after a failed build; zero when the last one worked
 }
 
-func newCRLs(cfg Config) *CRLs {
-	c := &CRLs{cfg: cfg, states: map[string]*crlState{}}
+func newCRLs(cfg Config, l *lease) *CRLs {
+	c := &CRLs{cfg: cfg, lease: l, states: map[string]*crlState{}}
 	c.states[RootID] = &crlState{id: RootID, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
 	for _, iss := range cfg.CA.Issuers() {
 		c.states[iss.ID] = &crlState{id: iss.ID, iss: iss, kick: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
@@ -105,6 +112,13 @@ func (c *CRLs) isRunning() bool {
 	defer c.mu.Unlock()
 	return c.running
 }
+
+// Signed is how many CRLs this process has signed.
+func (c *CRLs) Signed() int64 { return c.signed.Load() }
+
+// signer: this process signs CRLs, holding the lease, or (not serving,
+// without workers) on its own for the request at hand.
+func (c *CRLs) signer() bool { return !c.isRunning() || c.lease.held() }
 
 // Refresh asks for new CRLs of these issuers (every CRL when none is
 // named); unknown IDs are ignored. It returns at once.
@@ -148,6 +162,19 @@ func (c *CRLs) Get(ctx context.Context, issuerID string) (*CRL, error) {
 	// Another request, or the worker, may have built it meanwhile.
 	if cur, fresh := c.current(st, c.isRunning()); fresh {
 		return cur, nil
+	}
+	if !c.signer() {
+		// The holder's CRL, unless it has none current: then this
+		// process signs one rather than serve none.
+		loaded, err := c.load(ctx, st)
+		if err == nil {
+			if cur := c.adopt(st, loaded); c.cfg.Now().Before(cur.NextUpdate) {
+				return cur, nil
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			c.cfg.Log.Warn("load CRL", "issuer", st.id, "err", err)
+		}
+		c.cfg.Log.Warn("no current CRL from the CRL lease holder; signing one here", "issuer", st.id)
 	}
 	crl, err := c.rebuildLocked(ctx, st)
 	// The worker may be waiting without a timer (before the first CRL) or
@@ -206,7 +233,9 @@ func (c *CRLs) work(st *crlState, stop <-chan struct{}) {
 		if timer != nil {
 			timer.Stop()
 		}
-		if !build {
+		if !build || !c.signer() {
+			// Not the lease holder: its watcher sees the revocation
+			// behind a signal and rebuilds; ours loads the result.
 			continue
 		}
 		st.build.Lock()
@@ -218,8 +247,12 @@ func (c *CRLs) work(st *crlState, stop <-chan struct{}) {
 	}
 }
 
-// nextDue is when the worker should rebuild without a signal.
+// nextDue is when the worker should rebuild without a signal; never
+// without the lease.
 func (c *CRLs) nextDue(st *crlState) (time.Time, bool) {
+	if !c.signer() {
+		return time.Time{}, false
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if !st.retryAt.IsZero() {
@@ -231,20 +264,122 @@ func (c *CRLs) nextDue(st *crlState) (time.Time, bool) {
 	return st.builtAt.Add(c.cfg.CRLRefresh), true
 }
 
-// rebuildLocked signs a new CRL; the caller holds st.build.
+// rebuildLocked signs a new CRL and saves it in the store for the other
+// processes; the caller holds st.build. A CRL signed but not saved is
+// served here all the same, and the build is retried so that the others
+// get one.
 func (c *CRLs) rebuildLocked(ctx context.Context, st *crlState) (*CRL, error) {
 	st.mu.Lock()
 	want := st.want
 	st.mu.Unlock()
 	crl, err := c.sign(ctx, st)
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	if err != nil {
+		st.mu.Lock()
 		st.retryAt = c.cfg.Now().Add(c.cfg.CRLRetry)
+		st.mu.Unlock()
 		return nil, err
 	}
-	st.cur, st.built, st.builtAt, st.retryAt = crl, want, c.cfg.Now(), time.Time{}
-	return crl, nil
+	saved, saveErr := c.save(ctx, st.id, crl)
+	st.mu.Lock()
+	st.built, st.retryAt = want, time.Time{}
+	if saveErr != nil {
+		st.retryAt = c.cfg.Now().Add(c.cfg.CRLRetry)
+	}
+	if st.cur == nil || crl.Number.Cmp(st.cur.Number) > 0 {
+		st.cur, st.builtAt = crl, c.cfg.Now()
+	}
+	cur := st.cur
+	st.mu.Unlock()
+	if saveErr != nil {
+		c.cfg.Log.Error("save CRL", "issuer", st.id, "err", saveErr)
+	} else if !saved {
+		// Another process saved a CRL with a greater number meanwhile
+		// (a former holder finishing late): it lists at least as much,
+		// having read the revocations after this one did.
+		if loaded, err := c.load(ctx, st); err == nil {
+			cur = c.adopt(st, loaded)
+		}
+	}
+	return cur, nil
+}
+
+// rebuildAll signs every CRL anew, for a process that took the lease as
+// it started; each worker then schedules from its issuer's new CRL (or
+// retries a failed build).
+func (c *CRLs) rebuildAll(ctx context.Context) {
+	for _, st := range c.states {
+		st.build.Lock()
+		_, err := c.rebuildLocked(ctx, st)
+		st.build.Unlock()
+		if err != nil && ctx.Err() == nil {
+			c.cfg.Log.Error("build CRL", "issuer", st.id, "err", err)
+		}
+		select {
+		case st.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// save stores crl as its issuer's latest unless the store has a greater
+// number; saved reports whether it did.
+func (c *CRLs) save(ctx context.Context, id string, crl *CRL) (saved bool, err error) {
+	sc := &store.StoredCRL{IssuerID: id, Number: crl.Number.Int64(), ThisUpdate: crl.ThisUpdate, NextUpdate: crl.NextUpdate,
+		Entries: crl.Entries, DER: crl.DER}
+	err = c.cfg.Store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		saved, err = tx.SaveCRL(ctx, sc)
+		return err
+	})
+	return saved, err
+}
+
+// load reads the issuer's latest saved CRL.
+func (c *CRLs) load(ctx context.Context, st *crlState) (*CRL, error) {
+	sc, err := c.cfg.Store.LatestCRL(ctx, st.id)
+	if err != nil {
+		return nil, err
+	}
+	return &CRL{DER: sc.DER, Number: big.NewInt(sc.Number), ThisUpdate: sc.ThisUpdate, NextUpdate: sc.NextUpdate, Entries: sc.Entries}, nil
+}
+
+// adopt makes crl the current CRL of st unless the current one has a
+// number as great, and returns the current one.
+func (c *CRLs) adopt(st *crlState, crl *CRL) *CRL {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.cur == nil || crl.Number.Cmp(st.cur.Number) > 0 {
+		st.cur, st.builtAt = crl, crl.ThisUpdate
+	}
+	return st.cur
+}
+
+// loadNewer replaces every CRL whose saved number is above the one
+// served by the saved one: in the processes without the lease, the
+// holder's new CRLs.
+func (c *CRLs) loadNewer(ctx context.Context) error {
+	numbers, err := c.cfg.Store.CRLNumbers(ctx)
+	if err != nil {
+		return err
+	}
+	for id, n := range numbers {
+		st, ok := c.states[id]
+		if !ok {
+			continue
+		}
+		st.mu.Lock()
+		newer := st.cur == nil || st.cur.Number.Cmp(big.NewInt(n)) < 0
+		st.mu.Unlock()
+		if !newer {
+			continue
+		}
+		crl, err := c.load(ctx, st)
+		if err != nil {
+			return err
+		}
+		c.adopt(st, crl)
+	}
+	return nil
 }
 
 // sign takes the next CRL number, then reads the issuer's revocations
@@ -297,6 +432,7 @@ func (c *CRLs) sign(ctx context.Context, st *crlState) (*CRL, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.signed.Add(1)
 	thisUpdate, nextUpdate, err := crlTimes(der)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,12 @@
 // from the store and signs through internal/ca; it never speaks HTTP (the
 // API layer serves what it produces) and never records a revocation (the
 // order engine does, then calls Revoked).
+//
+// Of the processes sharing one store, the holder of a lease in the store
+// (CRLLease) signs the CRLs and saves them there; every process, the
+// holder included, serves the latest saved CRL of each issuer. A process
+// alone on its store always holds the lease. OCSP responses are signed by
+// each process on demand.
 package revocation
 
 import (
@@ -45,10 +51,19 @@ type Config struct {
 	// second); default 10 minutes.
 	AbandonAfter time.Duration
 	// WatchEvery is how often the store is asked whether another process
-	// on it revoked something (replicas on one PostgreSQL database);
-	// default 2 s. This process's own revocations arrive at once through
-	// Revoked.
+	// on it revoked something or saved a new CRL (replicas on one
+	// PostgreSQL database); default 2 s. This process's own revocations
+	// arrive at once through Revoked. A process that does not hold the CRL
+	// lease tries to take it this often too.
 	WatchEvery time.Duration
+	// LeaseTTL is how long the CRL lease lasts unless renewed: how soon
+	// another process takes over the CRLs of one that died; default 30 s.
+	// LeaseRenew is how often the holder renews it; default LeaseTTL/3,
+	// at most LeaseTTL/2.
+	LeaseTTL   time.Duration
+	LeaseRenew time.Duration
+	// Holder names this process in the lease; default host/pid/random.
+	Holder string
 }
 
 func (c *Config) defaults() {
@@ -82,6 +97,18 @@ func (c *Config) defaults() {
 	if c.WatchEvery <= 0 {
 		c.WatchEvery = 2 * time.Second
 	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 30 * time.Second
+	}
+	if c.LeaseRenew <= 0 {
+		c.LeaseRenew = c.LeaseTTL / 3
+	}
+	if c.LeaseRenew > c.LeaseTTL/2 {
+		c.LeaseRenew = c.LeaseTTL / 2
+	}
+	if c.Holder == "" {
+		c.Holder = newHolder()
+	}
 }
 
 // Publisher is the CRLs and the OCSP responder of one process.
@@ -90,56 +117,116 @@ type Publisher struct {
 	OCSP *Responder
 
 	cfg   Config
-	mu    sync.Mutex // guards stop, done
+	lease *lease
+	mu    sync.Mutex // guards stop, wg
 	stop  chan struct{}
-	done  chan struct{}
+	wg    sync.WaitGroup
 	known map[string]int64 // revocations per issuer the watcher has seen
 }
 
 // New builds the publisher; Start begins its background CRL workers.
 func New(cfg Config) *Publisher {
 	cfg.defaults()
-	return &Publisher{CRLs: newCRLs(cfg), OCSP: newResponder(cfg), cfg: cfg}
+	l := &lease{st: cfg.Store, log: cfg.Log, holder: cfg.Holder, ttl: cfg.LeaseTTL}
+	return &Publisher{CRLs: newCRLs(cfg, l), OCSP: newResponder(cfg), cfg: cfg, lease: l}
 }
 
-// Start launches the CRL workers and the watcher of other processes'
-// revocations; calling it while they run does nothing.
+// Start tries to take the CRL lease, and when it does signs every CRL
+// anew before it returns (so that the CRLs are current, and in the store
+// for the other processes, from the start); it launches the keeper of the
+// lease, the CRL workers and the watcher of other processes' revocations
+// and CRLs. Calling it while they run does nothing.
 func (p *Publisher) Start() {
-	p.CRLs.Start()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stop != nil {
 		return
 	}
-	p.stop, p.done = make(chan struct{}), make(chan struct{})
-	go p.watch(p.stop, p.done)
+	ctx := context.Background()
+	gained := p.lease.try(ctx)
+	p.stop = make(chan struct{})
+	p.wg.Add(2)
+	go p.hold(p.stop) // renews the lease while the CRLs are signed
+	if gained {
+		p.CRLs.rebuildAll(ctx)
+	}
+	p.CRLs.Start()
+	go p.watch(p.stop)
 }
 
-// Stop ends the CRL workers and the watcher and waits for them; a build in
-// progress finishes first. Calling it twice, or before Start, is harmless.
-func (p *Publisher) Stop() {
+// Stop ends the CRL workers, the watcher and the keeper of the lease and
+// waits for them (a build in progress finishes first), then releases the
+// lease so that another process takes the CRLs over at once. Calling it
+// twice, or before Start, is harmless.
+func (p *Publisher) Stop() { p.shutdown(true) }
+
+// shutdown is Stop; a test passes release false to stop as a process that
+// dies does, leaving its lease to expire.
+func (p *Publisher) shutdown(release bool) {
 	p.mu.Lock()
-	stop, done := p.stop, p.done
-	p.stop, p.done = nil, nil
+	stop := p.stop
+	p.stop = nil
 	p.mu.Unlock()
 	if stop != nil {
 		close(stop)
-		<-done
+		p.wg.Wait()
 	}
 	p.CRLs.Stop()
+	if release {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p.lease.release(ctx)
+	}
+}
+
+// HoldsLease reports whether this process signs the CRLs of its store now.
+func (p *Publisher) HoldsLease() bool { return p.lease.held() }
+
+// hold renews the lease while this process holds it, and otherwise tries
+// to take it every WatchEvery; a process that takes it over has its
+// workers sign every CRL anew (its predecessor may have died before
+// signing for a revocation), with numbers above its predecessor's. It
+// never waits for a build, so that a long one does not let the lease
+// lapse.
+func (p *Publisher) hold(stop chan struct{}) {
+	defer p.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-stop
+		cancel()
+	}()
+	for {
+		every := p.cfg.LeaseRenew
+		if !p.lease.held() {
+			every = min(every, p.cfg.WatchEvery)
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if p.lease.try(ctx) {
+			p.CRLs.Refresh()
+		}
+	}
 }
 
 // watch asks the store every WatchEvery how many revocations each issuer
-// has; a count that moved (a revocation made by another process on the
-// same store, or by this one) refreshes that issuer's CRL and drops its
-// cached OCSP answers, so that replicas behind one address agree within
-// seconds.
-func (p *Publisher) watch(stop, done chan struct{}) {
-	defer close(done)
+// has and which CRLs it holds. A count that moved (a revocation made by
+// another process on the same store, or by this one) drops that issuer's
+// cached OCSP answers and, in the lease holder, rebuilds its CRL; a saved
+// CRL with a number above the one served (the holder's work) replaces it,
+// so that replicas behind one address agree within seconds.
+func (p *Publisher) watch(stop chan struct{}) {
+	defer p.wg.Done()
 	t := time.NewTicker(p.cfg.WatchEvery)
 	defer t.Stop()
+	ctx := context.Background()
 	for {
-		counts, err := p.cfg.Store.RevocationCounts(context.Background())
+		counts, err := p.cfg.Store.RevocationCounts(ctx)
 		if err != nil {
 			p.cfg.Log.Warn("watch revocations", "err", err)
 		} else if p.known == nil {
@@ -156,6 +243,9 @@ func (p *Publisher) watch(stop, done chan struct{}) {
 				p.Revoked(moved)
 			}
 		}
+		if err := p.CRLs.loadNewer(ctx); err != nil {
+			p.cfg.Log.Warn("watch CRLs", "err", err)
+		}
 		select {
 		case <-stop:
 			return
@@ -165,9 +255,11 @@ func (p *Publisher) watch(stop, done chan struct{}) {
 }
 
 // Revoked is the order engine's hook, called after a revocation of
-// certificates from these issuers has committed: their CRLs are rebuilt
-// in the background and their cached OCSP responses are dropped. It never
-// blocks on signing.
+// certificates from these issuers has committed: their cached OCSP
+// responses are dropped and, when this process holds the CRL lease, their
+// CRLs are rebuilt in the background (otherwise the holder's watcher sees
+// the revocation within WatchEvery and rebuilds them, and this process's
+// watcher loads the result). It never blocks on signing.
 func (p *Publisher) Revoked(issuerIDs []string) {
 	p.OCSP.Invalidate(issuerIDs...)
 	p.CRLs.Refresh(issuerIDs...)

@@ -722,6 +722,11 @@ type DCVReader interface {
 	// Setting is a fact shared by every process on the store;
 	// ErrNotFound when unset.
 	Setting(ctx context.Context, key string) (string, error)
+	// LatestCRL is the stored CRL of an issuer ID ("root" for the root's);
+	// ErrNotFound when none was saved. CRLNumbers is the number of every
+	// stored CRL by issuer ID, what replicas poll to notice a new one.
+	LatestCRL(ctx context.Context, issuerID string) (*StoredCRL, error)
+	CRLNumbers(ctx context.Context) (map[string]int64, error)
 }
 
 // DCVWriter changes them.
@@ -744,6 +749,29 @@ type DCVWriter interface {
 	DeleteIssuanceIntent(ctx context.Context, serialHex string) error
 	// PutSettingIfAbsent sets key unless it is set.
 	PutSettingIfAbsent(ctx context.Context, key, value string) error
+	// AcquireLease takes the lease name for holder until expiresAt when it
+	// is free, expired at now, or already holder's (a renewal), and reports
+	// whether holder holds it afterwards: of several processes contending,
+	// one wins until its lease expires.
+	AcquireLease(ctx context.Context, name, holder string, now, expiresAt time.Time) (bool, error)
+	// ReleaseLease gives the lease up if holder holds it, so that another
+	// process may take it at once.
+	ReleaseLease(ctx context.Context, name, holder string) error
+	// SaveCRL stores c as its issuer's latest CRL unless the stored one's
+	// number is as great or greater, and reports whether it did.
+	SaveCRL(ctx context.Context, c *StoredCRL) (bool, error)
+}
+
+// StoredCRL is the latest signed CRL of one issuer, shared by the
+// processes on a store: the holder of the CRL lease signs and saves it,
+// every process serves it.
+type StoredCRL struct {
+	IssuerID   string // an intermediate's ID, or "root"
+	Number     int64  // the CRL number as signed
+	ThisUpdate time.Time
+	NextUpdate time.Time
+	Entries    int
+	DER        []byte
 }
 
 // IssuanceIntent is a serial about to be signed, written before the

@@ -5,8 +5,10 @@ package apitest
 // first one's ca/ directory.
 
 import (
+	"bytes"
 	"context"
 	"crypto/elliptic"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -139,5 +141,128 @@ func TestReplicasOnPostgres(t *testing.T) {
 	})
 	if status, _, _ := second.Do("GET", "/healthz", ""); status != http.StatusOK {
 		t.Errorf("second replica unhealthy: %d", status)
+	}
+}
+
+// TestReplicasShareCRLs: of two replicas on one database, the holder of
+// the CRL lease alone signs CRLs and both serve the same bytes; a
+// revocation made on the other replica reaches both CRLs; when the holder
+// stops, the other takes the lease over and publishes greater numbers.
+func TestReplicasShareCRLs(t *testing.T) {
+	t.Parallel()
+	db := testenv.PostgresDatabase(t) // skips, saying why, without a server
+	opts := testenv.Options{Database: db, Sandbox: true}
+	first := testenv.Start(t, opts)
+	opts.DataDir = testenv.DataDir(t)
+	if err := os.CopyFS(filepath.Join(opts.DataDir, "ca"), os.DirFS(filepath.Join(first.DataDir, "ca"))); err != nil {
+		t.Fatal(err)
+	}
+	second := testenv.Start(t, opts)
+
+	var holder, other *testenv.Server
+	for deadline := time.Now().Add(10 * time.Second); holder == nil; time.Sleep(20 * time.Millisecond) {
+		a, b := first.App.Revocation.HoldsLease(), second.App.Revocation.HoldsLease()
+		switch {
+		case a && b:
+			t.Fatal("both replicas hold the CRL lease")
+		case a:
+			holder, other = first, second
+		case b:
+			holder, other = second, first
+		case time.Now().After(deadline):
+			t.Fatal("no replica took the CRL lease")
+		}
+	}
+	signed := func(srv *testenv.Server) int64 { return srv.App.Revocation.CRLs.Signed() }
+	raw := func(srv *testenv.Server, path string) []byte {
+		t.Helper()
+		code, hdr, der := srv.DoKey("", "GET", path, "")
+		if code != http.StatusOK || hdr.Get("Content-Type") != "application/pkix-crl" {
+			t.Fatalf("GET %s: %d %q", path, code, hdr.Get("Content-Type"))
+		}
+		return der
+	}
+	// sameCRL polls both replicas until they serve byte-identical CRLs at
+	// path for which ok holds, and returns that CRL.
+	sameCRL := func(path string, what string, ok func(*x509.RevocationList) bool) *x509.RevocationList {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			a, b := raw(holder, path), raw(other, path)
+			rl, err := x509.ParseRevocationList(a)
+			if err != nil {
+				t.Fatalf("parse CRL %s: %v", path, err)
+			}
+			if bytes.Equal(a, b) && ok(rl) {
+				return rl
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the replicas' CRLs %s differ or are not so (holder's number %s)", what, path, rl.Number)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	anyCRL := func(*x509.RevocationList) bool { return true }
+
+	paths := []string{"/crl/root.crl"}
+	for _, iss := range holder.App.CA.Issuers() {
+		paths = append(paths, "/crl/"+iss.ID+".crl")
+	}
+	for _, p := range paths {
+		sameCRL(p, "at start", anyCRL)
+	}
+	if signed(other) != 0 || signed(holder) < int64(len(paths)) {
+		t.Fatalf("the holder signed %d CRLs, the other replica %d; want every one (%d) by the holder only",
+			signed(holder), signed(other), len(paths))
+	}
+
+	// A revocation on the replica without the lease.
+	_, csr := lcKey(t)
+	placed := lcIssuedAnswer(t, other, "ssl_securesite", baseBody(csr))
+	chain := placed.requireChain(t, "example.com")
+	leaf, inter := chain[0], chain[1]
+	u, err := url.Parse(leaf.CRLDistributionPoints[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := other.Do("PUT", rvCertPath(itoa(placed.CertificateID)), rvSkip("key_compromise"))
+	rvNoContent(t, status, body)
+	lists := func(rl *x509.RevocationList) bool {
+		for _, e := range rl.RevokedCertificateEntries {
+			if e.SerialNumber.Cmp(leaf.SerialNumber) == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	last := sameCRL(u.Path, "after a revocation on the replica without the lease", lists)
+	if err := last.CheckSignatureFrom(inter); err != nil {
+		t.Fatalf("CRL signature: %v", err)
+	}
+	if signed(other) != 0 {
+		t.Fatalf("the replica without the lease signed %d CRLs", signed(other))
+	}
+
+	// The holder stops: the other takes over and signs greater numbers.
+	holder.Stop()
+	for deadline := time.Now().Add(20 * time.Second); !other.App.Revocation.HoldsLease(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the remaining replica never took the CRL lease")
+		}
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		rl, err := x509.ParseRevocationList(raw(other, u.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rl.Number.Cmp(last.Number) > 0 && lists(rl) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new holder serves CRL number %s, want above %s and listing the revocation", rl.Number, last.Number)
+		}
+	}
+	if signed(other) == 0 {
+		t.Fatal("the new holder signed no CRL")
 	}
 }

@@ -37,6 +37,8 @@ func Run(t *testing.T, b Backend) {
 		{"SerialStatus", testSerialStatus},
 		{"NextCRLNumber", testNextCRLNumber},
 		{"DCVCheckClaims", testDCVCheckClaims},
+		{"Leases", testLeases},
+		{"CRLs", testCRLs},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}
