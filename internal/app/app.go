@@ -127,6 +127,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	go h.WarmLinter() // the first order need not wait for zlint's tables
 	a := &App{Config: cfg, Store: st, CA: h}
 	a.Orders = &order.Service{Store: st, CA: h, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log,
 		PublicURL: cfg.PublicURL, SandboxRules: cfg.SandboxRules, DCVPoll: cfg.DCVPoll, DCVRetry: cfg.DCVRetry}
