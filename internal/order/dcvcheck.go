@@ -168,6 +168,13 @@ func (s *Service) checkOrderNames(ctx context.Context, o *store.Order, only []st
 			l, ok := looked[nd.Target]
 			if !ok {
 				res, err := s.lookToken(ctx, o.DCVMethod, nd.Target, o.DCVRandomValue)
+				if res.Found && !o.DCVRandomExpires.After(s.now()) {
+					// The value expired while it was looked up: a proof
+					// counts only while its value is current.
+					res.Found = false
+					res.Detail = fmt.Sprintf("the random value expired on %s; generate a new one with PUT /order/certificate/%d/dcv-random-value",
+						o.DCVRandomExpires.Format(time.RFC3339), o.ID)
+				}
 				l = look{found: res.Found, detail: res.Detail, err: err}
 				if res.Found {
 					if err := s.recordDCV(ctx, o.AccountID, nd.Target, o.DCVMethod, fmt.Sprintf("order:%d", o.ID), res.Where); err != nil {

@@ -19,19 +19,29 @@ const maxBatch = 256
 // errClosed answers a transaction submitted after Close.
 var errClosed = errors.New("sqlite store is closed")
 
-// writer is the single writer connection and the goroutine that owns it.
-// Concurrent InTx calls queue here; the goroutine runs every queued call
-// inside one SQLite transaction, each in a savepoint of its own, and
-// commits them with one fsync (group commit). A call that fails rolls back
-// to its savepoint and fails alone; the others still commit. Nobody is told
-// a transaction committed before the COMMIT that made it durable returned.
+// writer is the single writer connection. Concurrent InTx calls queue
+// here and are run by one of them, the leader, inside one SQLite
+// transaction, each in a savepoint of its own, and committed together with
+// one fsync (group commit). A call that fails rolls back to its savepoint
+// and fails alone; the others still commit. Nobody is told a transaction
+// committed before the COMMIT that made it durable returned.
+//
+// There is no writer goroutine: the caller that finds no leader becomes it
+// and runs the queue on its own goroutine, so an uncontended transaction
+// costs no hand-over between goroutines (each is a futex wake-up, dear on
+// a virtual machine). After its batch the leader passes the lead to the
+// first call still queued, if any, and returns: no caller runs batches for
+// others once its own is done.
 type writer struct {
-	conn  *sql.Conn
-	jobs  chan *writeJob
-	quit  chan struct{}
-	done  chan struct{}
-	once  sync.Once
-	stmts map[string]*sql.Stmt // prepared on conn; only the goroutine touches it
+	conn *sql.Conn
+
+	mu      sync.Mutex
+	queue   []*writeJob
+	leading bool // a caller is running batches
+	closed  bool
+	idle    *sync.Cond // signalled when leading ends (Close waits for it)
+
+	stmts map[string]*sql.Stmt // prepared on conn; only the leader touches it
 
 	// batchHook, when set (tests), sees the size of each committed batch.
 	batchHook func(n int)
@@ -45,7 +55,8 @@ type writeJob struct {
 
 type jobResult struct {
 	err   error
-	panic any // re-raised in the caller's goroutine
+	panic any  // re-raised in the caller's goroutine
+	lead  bool // not a result: the caller is to lead the next batch
 }
 
 func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
@@ -53,34 +64,39 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite writer connection: %w", err)
 	}
-	w := &writer{conn: conn, jobs: make(chan *writeJob, maxBatch), quit: make(chan struct{}),
-		done: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
-	go w.loop()
+	w := &writer{conn: conn, stmts: map[string]*sql.Stmt{}}
+	w.idle = sync.NewCond(&w.mu)
 	return w, nil
 }
 
-// inTx queues fn and waits for its outcome. Once queued, a call is waited
-// for even if ctx ends: it may already be part of a batch being committed,
-// and its caller must learn whether it committed.
+// inTx queues fn and waits for its outcome, leading batches when no other
+// caller does. Once queued, a call is waited for even if ctx ends: it may
+// already be part of a batch being committed, and its caller must learn
+// whether it committed.
 func (w *writer) inTx(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	j := &writeJob{ctx: ctx, fn: fn, result: make(chan jobResult, 1)}
-	select {
-	case w.jobs <- j:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-w.quit:
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
 		return errClosed
 	}
-	var r jobResult
-	select {
-	case r = <-j.result:
-	case <-w.done:
-		// Closed: the job was answered while draining, or never will be.
-		select {
-		case r = <-j.result:
-		default:
-			return errClosed
-		}
+	w.queue = append(w.queue, j)
+	lead := !w.leading
+	w.leading = true
+	w.mu.Unlock()
+
+	r := jobResult{lead: lead}
+	if !lead {
+		r = <-j.result // the outcome, or the lead handed over
+	}
+	for r.lead {
+		// j is first in the queue, so the batch lead runs includes it and
+		// its outcome is waiting when lead returns.
+		w.lead()
+		r = <-j.result
 	}
 	if r.panic != nil {
 		panic(r.panic)
@@ -88,51 +104,40 @@ func (w *writer) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	return r.err
 }
 
+// lead runs one batch of everything queued, then hands the lead to the
+// first call that arrived meanwhile, or ends leading.
+func (w *writer) lead() {
+	w.mu.Lock()
+	batch := w.queue
+	if len(batch) > maxBatch {
+		batch = batch[:maxBatch]
+	}
+	w.queue = w.queue[len(batch):]
+	w.mu.Unlock()
+	for len(batch) > 0 {
+		batch = w.runBatch(batch)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) > 0 {
+		w.queue[0].result <- jobResult{lead: true}
+		return
+	}
+	w.leading = false
+	w.idle.Broadcast()
+}
+
 func (w *writer) close() error {
-	w.once.Do(func() { close(w.quit) })
-	<-w.done
+	w.mu.Lock()
+	w.closed = true
+	for w.leading {
+		w.idle.Wait()
+	}
+	w.mu.Unlock()
 	for _, st := range w.stmts {
 		st.Close()
 	}
 	return w.conn.Close()
-}
-
-func (w *writer) loop() {
-	defer close(w.done)
-	for {
-		var first *writeJob
-		select {
-		case first = <-w.jobs:
-		case <-w.quit:
-			w.drainClosed()
-			return
-		}
-		batch := []*writeJob{first}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case j := <-w.jobs:
-				batch = append(batch, j)
-			default:
-				break fill
-			}
-		}
-		for len(batch) > 0 {
-			batch = w.runBatch(batch)
-		}
-	}
-}
-
-// drainClosed answers whatever was queued when Close came.
-func (w *writer) drainClosed() {
-	for {
-		select {
-		case j := <-w.jobs:
-			j.result <- jobResult{err: errClosed}
-		default:
-			return
-		}
-	}
 }
 
 // bg is the context of every statement the writer runs. A caller's

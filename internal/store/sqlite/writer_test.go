@@ -67,7 +67,7 @@ func TestGroupCommit(t *testing.T) {
 			})
 		}()
 	}
-	for len(s.w.jobs) < n {
+	for queued(s.w) < n {
 		time.Sleep(time.Millisecond)
 	}
 	close(release)
@@ -107,7 +107,7 @@ func TestGroupCommit(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	// The slow call commits alone; the 40 queued behind it commit in one
-	// batch (less the 8 that failed).
+	// batch (less the 8 that failed), led by the first of them.
 	if len(batches) != 2 || batches[0] != 1 || batches[1] != n-8 {
 		t.Errorf("batches = %v, want [1 %d]", batches, n-8)
 	}
@@ -123,4 +123,10 @@ func TestClosedStore(t *testing.T) {
 	if err := s.InTx(context.Background(), func(store.Tx) error { return nil }); !errors.Is(err, errClosed) {
 		t.Fatalf("InTx after Close = %v, want errClosed", err)
 	}
+}
+
+func queued(w *writer) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue)
 }
