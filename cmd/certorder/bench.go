@@ -321,11 +321,12 @@ func (rep *benchReport) targets() []target {
 func (r levelResult) rowCells() []string {
 	return []string{r.issuer, strconv.Itoa(r.concurrency), strconv.FormatInt(r.certs, 10),
 		fmt.Sprintf("%.1f", r.certsPerSec()), ms(r.p50), ms(r.p99), strconv.FormatInt(r.errors, 10),
-		msf(r.perCert(r.srvCPU, r.srvCPUOK)), msf(r.perCert(r.cliCPU, r.cliCPUOK))}
+		msf(r.perCert(r.srvCPU, r.srvCPUOK)), msf(r.perCert(r.cliCPU, r.cliCPUOK)),
+		strconv.Itoa(r.stalls), ms(r.longestStall)}
 }
 
 var benchColumns = []string{"issuer", "concurrency", "certificates", "certs/s", "p50 ms", "p99 ms", "errors",
-	"server CPU ms/cert", "client CPU ms/cert"}
+	"server CPU ms/cert", "client CPU ms/cert", "stalls", "longest stall ms"}
 
 func signCells(s signResult) []string {
 	return []string{s.alg, strconv.Itoa(s.goroutines), fmt.Sprintf("%.1f", s.microsEach()), fmt.Sprintf("%.0f", s.perSec())}

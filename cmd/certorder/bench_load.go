@@ -242,6 +242,11 @@ type levelResult struct {
 	cliCPU      time.Duration
 	cliCPUOK    bool
 	firstError  string
+	// stalls are the times the machine did not run this process when it
+	// should have (see probeStalls): on a virtual machine whose vCPUs are
+	// descheduled they, not certorder, make the tail latency.
+	stalls       int
+	longestStall time.Duration
 }
 
 func (r levelResult) certsPerSec() float64 {
@@ -341,7 +346,7 @@ func runLevel(ctx context.Context, srv *benchServer, url string, bodies [][]byte
 		srv0, srvOK0 = srv.cpu()
 		cli0, cliOK0 = selfCPU()
 	}
-	sleepUntil(ctx, t1)
+	res.stalls, res.longestStall = probeStalls(ctx, t1)
 	srv1, srvOK1 := srv.cpu()
 	cli1, cliOK1 := selfCPU()
 	wg.Wait()
@@ -396,6 +401,26 @@ func benchOrder(ctx context.Context, c *http.Client, url string, hdr http.Header
 		return fmt.Errorf("201 whose certificate_chain[0] is not a PEM certificate")
 	}
 	return nil
+}
+
+// stallThreshold: a 5 ms sleep that lasts this much longer was a stall.
+const stallThreshold = 20 * time.Millisecond
+
+// probeStalls sleeps 5 ms at a time until end and counts the sleeps that
+// overran by more than stallThreshold: time in which the machine ran
+// neither this process nor (on 2 cores, under load) much else. Costs 200
+// wake-ups a second.
+func probeStalls(ctx context.Context, end time.Time) (n int, longest time.Duration) {
+	const tick = 5 * time.Millisecond
+	for ctx.Err() == nil && time.Now().Before(end) {
+		t := time.Now()
+		time.Sleep(tick)
+		if over := time.Since(t) - tick; over > stallThreshold {
+			n++
+			longest = max(longest, over)
+		}
+	}
+	return n, longest
 }
 
 // percentile is the nearest-rank percentile p of sorted.

@@ -10,7 +10,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -24,7 +23,8 @@ import (
 // Store is the PostgreSQL backend.
 type Store struct {
 	sqldb.Queries
-	db *sql.DB
+	db    *sql.DB
+	group *sqldb.Group
 }
 
 var _ store.Store = (*Store)(nil)
@@ -55,27 +55,19 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{Queries: sqldb.New(db, sqldb.Postgres), db: db}, nil
+	s := &Store{Queries: sqldb.New(db, sqldb.Postgres), db: db}
+	s.group = sqldb.NewGroup(sqldb.GroupConfig{Dialect: sqldb.Postgres, Begin: s.begin, Retry: retryable, MaxAttempts: maxAttempts})
+	return s, nil
 }
 
-// InTx runs fn in one SERIALIZABLE transaction. When PostgreSQL aborts it
-// for a serialization failure or a deadlock (another process wrote what it
-// read), the whole of fn runs again in a new transaction, so callers see
-// the same all-or-nothing, one-after-another behaviour as with SQLite.
+// InTx runs fn in a SERIALIZABLE transaction, together with the other
+// transactions of this process that queued meanwhile (group commit,
+// sqldb.Group: one turn of the write lock, one commit for the batch). When
+// PostgreSQL aborts it for a serialization failure or a deadlock, the batch
+// runs again, so callers see the same all-or-nothing, one-after-another
+// behaviour as with SQLite; fn must therefore be safe to run twice.
 func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := s.try(ctx, fn)
-		if err == nil || !retryable(err) || attempt == maxAttempts {
-			return err
-		}
-		// Jittered backoff, so that the racers do not meet again.
-		d := time.Duration(rand.IntN(1<<min(attempt, 8))+1) * time.Millisecond
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(d):
-		}
-	}
+	return s.group.InTx(ctx, fn)
 }
 
 // writeLock is the session-level advisory lock every write transaction
@@ -86,27 +78,81 @@ func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 // writer committed; SERIALIZABLE and the retries stay as the safety net.
 const writeLock = 7307002
 
-func (s *Store) try(ctx context.Context, fn func(store.Tx) error) error {
-	conn, err := s.db.Conn(ctx)
+// bg is the context of every statement of a batch: a caller's context
+// must not cancel a statement of a transaction that carries other
+// callers' work.
+var bg = context.Background()
+
+// batch is the transaction of one batch, on a connection holding the
+// write lock.
+type batch struct {
+	conn *sql.Conn
+	tx   *sql.Tx
+}
+
+var _ sqldb.GroupTx = (*batch)(nil)
+
+func (s *Store) begin() (sqldb.GroupTx, error) {
+	conn, err := s.db.Conn(bg)
 	if err != nil {
-		return fmt.Errorf("connection: %w", err)
+		return nil, fmt.Errorf("connection: %w", err)
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, writeLock); err != nil {
-		return fmt.Errorf("take the write lock: %w", err)
+	if _, err := conn.ExecContext(bg, `SELECT pg_advisory_lock($1)`, writeLock); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("take the write lock: %w", err)
 	}
-	defer func() {
-		// Released on this connection even when ctx has ended; a
-		// connection that cannot release it is closed (which releases it).
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, writeLock); err != nil {
-			conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
+	tx, err := conn.BeginTx(bg, &sql.TxOptions{Isolation: sql.LevelSerializable})
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		b := &batch{conn: conn}
+		b.unlock()
+		return nil, err
 	}
-	return sqldb.RunTx(tx, sqldb.Postgres, fn)
+	return &batch{conn: conn, tx: tx}, nil
+}
+
+func (b *batch) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	return b.tx.ExecContext(bg, query, args...)
+}
+
+func (b *batch) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	return b.tx.QueryContext(bg, query, args...)
+}
+
+func (b *batch) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	return b.tx.QueryRowContext(bg, query, args...)
+}
+
+func (b *batch) Exec(query string) error {
+	_, err := b.tx.ExecContext(bg, query)
+	return err
+}
+
+func (b *batch) Commit() error {
+	err := b.tx.Commit()
+	if err == nil {
+		b.unlock()
+	}
+	return err // Rollback follows a failed commit and unlocks
+}
+
+func (b *batch) Rollback() {
+	if b.conn == nil {
+		return // already ended
+	}
+	if err := b.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		b.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	b.unlock()
+}
+
+// unlock releases the write lock and the connection; a connection that
+// cannot release the lock is closed (which releases it).
+func (b *batch) unlock() {
+	if _, err := b.conn.ExecContext(bg, `SELECT pg_advisory_unlock($1)`, writeLock); err != nil {
+		b.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	b.conn.Close()
+	b.conn = nil
 }
 
 // retryable: SQLSTATE 40001 (serialization failure) or 40P01 (deadlock).
@@ -119,5 +165,8 @@ func retryable(err error) bool {
 	return strings.Contains(msg, "SQLSTATE 40001") || strings.Contains(msg, "SQLSTATE 40P01")
 }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close waits for the running batch and closes the pool.
+func (s *Store) Close() error {
+	s.group.Close()
+	return s.db.Close()
+}

@@ -1,9 +1,9 @@
 // Package sqlite is the embedded store: one SQLite file in WAL mode through
 // the pure-Go modernc.org/sqlite driver. All writes go through one writer
-// connection owned by one goroutine that commits concurrent callers'
-// transactions together (writer.go: SQLite allows one writer, so callers
-// queue in Go instead of meeting "database is locked", and one fsync makes
-// a whole batch durable); reads use a small pool of read-only connections.
+// connection that commits concurrent callers' transactions together
+// (writer.go and sqldb.Group: SQLite allows one writer, so callers queue in
+// Go instead of meeting "database is locked", and one fsync makes a whole
+// batch durable); reads use a small pool of read-only connections.
 package sqlite
 
 import (
@@ -24,6 +24,7 @@ type Store struct {
 	sqldb.Queries
 	db     *sql.DB // the writer's pool: one connection, held by w
 	w      *writer
+	group  *sqldb.Group
 	reader *sql.DB
 	cache  *cachedReader
 }
@@ -73,18 +74,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	cr := newCachedReader(r)
-	return &Store{Queries: sqldb.New(cr, sqldb.SQLite), db: w, w: wr, reader: r, cache: cr}, nil
+	return &Store{Queries: sqldb.New(cr, sqldb.SQLite), db: w, w: wr, group: sqldb.NewGroup(sqldb.GroupConfig{Dialect: sqldb.SQLite, Begin: wr.begin}), reader: r, cache: cr}, nil
 }
 
 // InTx runs fn inside an IMMEDIATE transaction on the writer connection,
-// possibly together with other callers' (see writer), and returns once it
-// is durable or rolled back.
+// possibly together with other callers' (group commit, sqldb.Group), and
+// returns once it is durable or rolled back.
 func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
-	return s.w.inTx(ctx, fn)
+	return s.group.InTx(ctx, fn)
 }
 
 // Close closes both pools; the WAL is checkpointed by SQLite on the last close.
 func (s *Store) Close() error {
 	s.cache.close()
+	s.group.Close()
 	return errors.Join(s.w.close(), s.reader.Close(), s.db.Close())
 }
