@@ -205,12 +205,8 @@ func (c *CRLs) current(st *crlState, workers bool) (*CRL, bool) {
 // nobody asks for CRLs signs none.
 func (c *CRLs) work(st *crlState, stop <-chan struct{}) {
 	defer c.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := untilClosed(stop)
 	defer cancel()
-	go func() {
-		<-stop
-		cancel()
-	}()
 	for {
 		var timer *time.Timer
 		var due <-chan time.Time

@@ -190,12 +190,8 @@ func (p *Publisher) HoldsLease() bool { return p.lease.held() }
 // lapse.
 func (p *Publisher) hold(stop chan struct{}) {
 	defer p.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := untilClosed(stop)
 	defer cancel()
-	go func() {
-		<-stop
-		cancel()
-	}()
 	for {
 		every := p.cfg.LeaseRenew
 		if !p.lease.held() {
@@ -278,4 +274,18 @@ func canonicalID(h *ca.Hierarchy, id string) (string, bool) {
 		return iss.ID, true
 	}
 	return "", false
+}
+
+// untilClosed is a context that ends when stop is closed (or cancel is
+// called), for workers stopped through a channel.
+func untilClosed(stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-stop:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return ctx, cancel
 }

@@ -60,19 +60,5 @@ func (q *Queries) LatestCRL(ctx context.Context, issuerID string) (*store.Stored
 }
 
 func (q *Queries) CRLNumbers(ctx context.Context) (map[string]int64, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT issuer_id, number FROM crls`)
-	if err != nil {
-		return nil, fmt.Errorf("list CRL numbers: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("scan CRL number: %w", err)
-		}
-		out[id] = n
-	}
-	return out, rows.Err()
+	return q.perIssuer(ctx, `SELECT issuer_id, number FROM crls`, "CRL numbers")
 }

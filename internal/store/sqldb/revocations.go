@@ -85,9 +85,14 @@ func (q *Queries) NextCRLNumber(ctx context.Context, issuerID string) (int64, er
 }
 
 func (q *Queries) RevocationCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT issuer_id, COUNT(*) FROM revocations GROUP BY issuer_id`)
+	return q.perIssuer(ctx, `SELECT issuer_id, COUNT(*) FROM revocations GROUP BY issuer_id`, "revocation counts")
+}
+
+// perIssuer reads a query of (issuer_id, number) rows into a map.
+func (q *Queries) perIssuer(ctx context.Context, query, what string) (map[string]int64, error) {
+	rows, err := q.q.QueryContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("count revocations: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	defer rows.Close()
 	out := map[string]int64{}
@@ -95,7 +100,7 @@ func (q *Queries) RevocationCounts(ctx context.Context) (map[string]int64, error
 		var id string
 		var n int64
 		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("scan revocation count: %w", err)
+			return nil, fmt.Errorf("scan %s: %w", what, err)
 		}
 		out[id] = n
 	}
