@@ -143,6 +143,13 @@ func (p *Publisher) Start() {
 		return
 	}
 	ctx := context.Background()
+	// The watcher's baseline is read before any CRL is built, so that the
+	// CRLs cover it and every revocation after it moves a count the
+	// watcher sees (read later, a revocation made between the build and
+	// the read would never reach the CRL).
+	if counts, err := p.cfg.Store.RevocationCounts(ctx); err == nil {
+		p.known = counts
+	}
 	gained := p.lease.try(ctx)
 	p.stop = make(chan struct{})
 	p.wg.Add(2)
