@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certorder/certorder/internal/ca"
@@ -174,7 +176,7 @@ func (s *Service) sign(ctx context.Context, actor Actor, product catalog.Product
 		}
 	}
 	if len(warnings) > 0 {
-		s.log().Warn("lint warnings on issued certificate", "serial", ca.SerialHex(serial), "warnings", warnings)
+		s.logLintWarnings(product.Profile, ca.SerialHex(serial), warnings)
 	}
 	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss}, nil
 }
@@ -363,4 +365,29 @@ func (s *Service) issuePending(ctx context.Context, actor Actor, orderID int64) 
 		return s.audit(ctx, tx, actor, "certificate.issued", fmt.Sprintf("order:%d", cur.ID),
 			map[string]any{"certificate_id": cert.ID, "serial_number": issued.serial, "issuer": issued.issuer.ID})
 	})
+}
+
+// lintWarningsSeen are the profile and warning sets already logged at
+// warning level. A profile's SHOULD-level warnings repeat on every
+// certificate it issues (a common name, an AIA naming a private host): an
+// operator needs to see each set once, not once per order.
+var lintWarningsSeen sync.Map
+
+// maxLintWarningSets bounds lintWarningsSeen; past it, repeats and new
+// sets alike are logged at debug level.
+const maxLintWarningSets = 1000
+
+var lintWarningSets atomic.Int64
+
+func (s *Service) logLintWarnings(profile, serial string, warnings []string) {
+	key := profile + "\x00" + strings.Join(warnings, "\x00")
+	if _, seen := lintWarningsSeen.Load(key); seen || lintWarningSets.Load() >= maxLintWarningSets {
+		s.log().Debug("lint warnings on issued certificate", "serial", serial, "warnings", warnings)
+		return
+	}
+	if _, dup := lintWarningsSeen.LoadOrStore(key, true); !dup {
+		lintWarningSets.Add(1)
+	}
+	s.log().Warn("lint warnings on issued certificate (later certificates of this profile with the same warnings are logged at debug level)",
+		"profile", profile, "serial", serial, "warnings", warnings)
 }
