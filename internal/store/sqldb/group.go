@@ -144,11 +144,13 @@ func (g *Group) Queued() int {
 // that arrived meanwhile, or ends leading.
 func (g *Group) lead() {
 	g.mu.Lock()
-	batch := g.queue
-	if len(batch) > maxBatch {
-		batch = batch[:maxBatch]
-	}
-	g.queue = g.queue[len(batch):]
+	batch := make([]*groupJob, min(len(g.queue), maxBatch))
+	copy(batch, g.queue)
+	// Shift the rest down and clear the tail, so that the queue's array
+	// does not keep answered calls (and their requests) alive.
+	rest := copy(g.queue, g.queue[len(batch):])
+	clear(g.queue[rest:])
+	g.queue = g.queue[:rest]
 	g.mu.Unlock()
 	for len(batch) > 0 {
 		var retry bool
