@@ -281,10 +281,7 @@ func (c *CRLs) rebuildLocked(ctx context.Context, st *crlState) (*CRL, error) {
 	if saveErr != nil {
 		st.retryAt = c.cfg.Now().Add(c.cfg.CRLRetry)
 	}
-	if st.cur == nil || crl.Number.Cmp(st.cur.Number) > 0 {
-		st.cur, st.builtAt = crl, c.cfg.Now()
-	}
-	cur := st.cur
+	cur := c.adoptLocked(st, crl, c.cfg.Now())
 	st.mu.Unlock()
 	if saveErr != nil {
 		c.cfg.Log.Error("save CRL", "issuer", st.id, "err", saveErr)
@@ -344,8 +341,14 @@ func (c *CRLs) load(ctx context.Context, st *crlState) (*CRL, error) {
 func (c *CRLs) adopt(st *crlState, crl *CRL) *CRL {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	return c.adoptLocked(st, crl, crl.ThisUpdate)
+}
+
+// adoptLocked is adopt with st.mu held; builtAt is when crl counts as
+// built (its signing by this process, or its thisUpdate when loaded).
+func (c *CRLs) adoptLocked(st *crlState, crl *CRL, builtAt time.Time) *CRL {
 	if st.cur == nil || crl.Number.Cmp(st.cur.Number) > 0 {
-		st.cur, st.builtAt = crl, crl.ThisUpdate
+		st.cur, st.builtAt = crl, builtAt
 	}
 	return st.cur
 }
@@ -403,8 +406,8 @@ func (c *CRLs) sign(ctx context.Context, st *crlState) (*CRL, error) {
 		}
 		list := make([]ca.Revoked, 0, len(revs))
 		for _, r := range revs {
-			serial, ok := new(big.Int).SetString(r.SerialNumber, 16)
-			if !ok || serial.Sign() <= 0 {
+			serial, ok := parseSerial(r.SerialNumber)
+			if !ok {
 				return nil, fmt.Errorf("revocation of certificate %d has serial %q", r.CertificateID, r.SerialNumber)
 			}
 			list = append(list, ca.Revoked{Serial: serial, RevokedAt: r.RevokedAt, Reason: r.Reason})
@@ -416,8 +419,8 @@ func (c *CRLs) sign(ctx context.Context, st *crlState) (*CRL, error) {
 			return nil, err
 		}
 		for _, in := range abandoned {
-			serial, ok := new(big.Int).SetString(in.SerialNumber, 16)
-			if !ok || serial.Sign() <= 0 {
+			serial, ok := parseSerial(in.SerialNumber)
+			if !ok {
 				return nil, fmt.Errorf("issuance intent has serial %q", in.SerialNumber)
 			}
 			list = append(list, ca.Revoked{Serial: serial, RevokedAt: in.CreatedAt})
@@ -444,4 +447,11 @@ func crlTimes(der []byte) (thisUpdate, nextUpdate time.Time, err error) {
 		return time.Time{}, time.Time{}, fmt.Errorf("revocation: parse own CRL: %w", err)
 	}
 	return rl.ThisUpdate, rl.NextUpdate, nil
+}
+
+// parseSerial reads a serial as the store keeps it (hex); ok is false for
+// anything that is not a positive number.
+func parseSerial(hex string) (*big.Int, bool) {
+	n, ok := new(big.Int).SetString(hex, 16)
+	return n, ok && n.Sign() > 0
 }
