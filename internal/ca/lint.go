@@ -109,36 +109,44 @@ var lintRegistries = sync.OnceValues(func() (registries, error) {
 // error/fatal results and the warnings as "lint_name: details". A leaf
 // asserting certorder's X9 policy is linted without x9Exclusions.
 func LintCertificate(der []byte) (errs []string, warns []string, err error) {
-	regs, err := lintRegistries()
-	if err != nil {
-		return nil, nil, fmt.Errorf("ca: zlint registry: %w", err)
-	}
-	c, err := zx509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ca: zcrypto cannot parse certificate: %w", err)
-	}
-	reg := regs.certs
-	if !c.IsCA && isX9Leaf(c) {
-		reg = regs.x9
-	}
-	errs, warns = splitResults(zlint.LintCertificateEx(c, reg))
-	return errs, warns, nil
+	return lintWith(der, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
+		if !c.IsCA && isX9Leaf(c) {
+			return regs.x9, nil
+		}
+		return regs.certs, nil
+	})
 }
 
 // lintLeaf runs the registry of the issuing CA's purpose over a draft's
-// lint copy.
+// lint copy; the X9 exclusions, as in LintCertificate, only for a
+// certificate that isX9Leaf.
 func lintLeaf(der []byte, p Purpose) (errs []string, warns []string, err error) {
+	return lintWith(der, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
+		if p == PurposeX9 && !isX9Leaf(c) {
+			p = PurposeTLS // same rule sets, no X9 exclusions
+		}
+		reg, ok := regs.leaves[p]
+		if !ok {
+			return nil, fmt.Errorf("ca: no lint registry for purpose %q", p)
+		}
+		return reg, nil
+	})
+}
+
+// lintWith parses der with zcrypto and lints it with the registry pick
+// chooses for it.
+func lintWith(der []byte, pick func(registries, *zx509.Certificate) (lint.Registry, error)) (errs []string, warns []string, err error) {
 	regs, err := lintRegistries()
 	if err != nil {
 		return nil, nil, fmt.Errorf("ca: zlint registry: %w", err)
 	}
-	reg, ok := regs.leaves[p]
-	if !ok {
-		return nil, nil, fmt.Errorf("ca: no lint registry for purpose %q", p)
-	}
 	c, err := zx509.ParseCertificate(der)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ca: zcrypto cannot parse certificate: %w", err)
+	}
+	reg, err := pick(regs, c)
+	if err != nil {
+		return nil, nil, err
 	}
 	errs, warns = splitResults(zlint.LintCertificateEx(c, reg))
 	return errs, warns, nil
