@@ -49,8 +49,8 @@ var lintSigner = sync.OnceValues(func() (ed25519.PrivateKey, error) {
 })
 
 // sigAlgInfo is what Sign and the copy need of each signature algorithm
-// an issuer may use: its DER AlgorithmIdentifier, the hash, and the
-// placeholder signature's size.
+// an issuer may use: its DER AlgorithmIdentifier and the hash (the
+// placeholder signature's size comes from the key: placeholderSignature).
 type sigAlgInfo struct {
 	algID []byte
 	hash  crypto.Hash

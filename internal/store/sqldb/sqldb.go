@@ -10,7 +10,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -19,8 +18,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/certorder/certorder/internal/store"
 )
 
 // Dialect is what differs between the backends' SQL.
@@ -213,22 +210,6 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, lock string) error {
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("commit migration %s: %w", version, err)
 		}
-	}
-	return nil
-}
-
-// RunTx runs fn on tx in dialect d and commits, or rolls back when fn
-// fails; both backends' InTx end here.
-func RunTx(tx *sql.Tx, d *Dialect, fn func(store.Tx) error) error {
-	q := New(tx, d)
-	if err := fn(&q); err != nil {
-		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return fmt.Errorf("%w (rollback: %v)", err, rbErr)
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }

@@ -16,9 +16,9 @@ const maxCachedStmts = 512
 // short read parsing its SQL; a statement prepared once per connection is
 // reused by database/sql on that connection afterwards.
 //
-// Only the read pool caches: the writer has a single connection that a
-// transaction holds, and preparing on the pool while a transaction holds it
-// would wait for itself.
+// The writer connection keeps statements of its own (writer.go): preparing
+// on its one-connection pool while a batch holds the connection would wait
+// for itself.
 type cachedReader struct {
 	db *sql.DB
 
