@@ -69,8 +69,9 @@ type Config struct {
 	SMTPURL, SMTPFrom string
 	// SandboxRules script sandbox validation outcomes by name.
 	SandboxRules []order.SandboxRule
-	// DCVPoll and DCVRetry tune the validation worker (zero: defaults).
-	DCVPoll, DCVRetry time.Duration
+	// DCVPoll, DCVRetry and DCVRetryMax tune the validation worker (zero:
+	// defaults).
+	DCVPoll, DCVRetry, DCVRetryMax time.Duration
 	// CAKeySource makes the keys of a new CA hierarchy (ca.Config); nil
 	// generates fresh ones. Only tests set it.
 	CAKeySource func(kt ca.KeyType, slot string) (crypto.Signer, error)
@@ -130,7 +131,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	go h.WarmLinter() // the first order need not wait for zlint's tables
 	a := &App{Config: cfg, Store: st, CA: h}
 	a.Orders = &order.Service{Store: st, CA: h, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log,
-		PublicURL: cfg.PublicURL, SandboxRules: cfg.SandboxRules, DCVPoll: cfg.DCVPoll, DCVRetry: cfg.DCVRetry}
+		PublicURL: cfg.PublicURL, SandboxRules: cfg.SandboxRules, DCVPoll: cfg.DCVPoll, DCVRetry: cfg.DCVRetry,
+		DCVRetryMax: cfg.DCVRetryMax}
 	if a.Orders.DCV, err = dcv.New(cfg.DCV); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("domain control validation: %w", err)

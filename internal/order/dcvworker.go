@@ -143,6 +143,11 @@ func (s *Service) DCVRound(ctx context.Context) int {
 		}
 		if err != nil {
 			s.log().Error("validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
+			// Retried on the usual schedule: left alone, the claim's lease
+			// (meant for a crashed worker) would hold the check for minutes.
+			if err := s.reschedule(ctx, c, err.Error(), s.backoff(c.Attempts+1)); err != nil {
+				s.log().Error("reschedule validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
+			}
 		}
 	}
 	return n
@@ -201,7 +206,12 @@ func (s *Service) lookAtOrder(ctx context.Context, c store.DCVCheck) error {
 	}
 	rep, err := s.checkOrderNames(ctx, o, nil)
 	if err != nil {
-		return err
+		// Rescheduled here so the record of sent emails is kept.
+		if rerr := s.reschedule(ctx, c, err.Error(), s.backoff(c.Attempts+1)); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		s.log().Error("validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
+		return nil
 	}
 	if !rep.AllApproved() {
 		after := s.backoff(c.Attempts + 1)

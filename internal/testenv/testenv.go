@@ -75,8 +75,9 @@ type Options struct {
 	// postgres:// URL shares that database (replica tests; see
 	// PostgresDatabase).
 	Database string
-	// DCVPoll defaults to 1 s and DCVRetry to 100 ms in tests.
-	DCVPoll, DCVRetry time.Duration
+	// DCVPoll defaults to 1 s, DCVRetry to 100 ms and DCVRetryMax to 1 s
+	// in tests: a test waiting on the worker never waits on a long backoff.
+	DCVPoll, DCVRetry, DCVRetryMax time.Duration
 	// IssuerKeyType is the TLS issuer's key; default RSA-2048, which
 	// signs every hash the seeds allow.
 	IssuerKeyType ca.KeyType
@@ -126,6 +127,9 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.DCVRetry == 0 {
 		opts.DCVRetry = 100 * time.Millisecond
 	}
+	if opts.DCVRetryMax == 0 {
+		opts.DCVRetryMax = time.Second
+	}
 	s := &Server{DataDir: opts.DataDir, AdminKey: opts.AdminKey, Sandbox: opts.Sandbox, t: t, opts: opts}
 	s.start(opts, "127.0.0.1:0")
 	t.Cleanup(s.Stop)
@@ -156,7 +160,7 @@ func (s *Server) start(opts Options, addr string) {
 		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
 		InitialBalanceCents: opts.InitialBalanceCents, DisallowSkipApproval: opts.DisallowSkipApproval,
 		RateLimits: opts.RateLimits,
-		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry,
+		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
 		CAKeySource: sharedCAKey,
 	})
 	if err != nil {
