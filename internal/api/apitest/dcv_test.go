@@ -181,12 +181,16 @@ func TestDCVWorkerIssuesWithoutACall(t *testing.T) {
 	t.Parallel()
 	e := startDCV(t, nil)
 	o := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"worker-dcv.com", "www.worker-dcv.com"}, nil)
-	time.Sleep(300 * time.Millisecond) // a few worker rounds find nothing
+	// The worker looks (and finds nothing) on its own; under load its
+	// first round can take a while, so wait for the lookup, not a time.
+	for deadline := time.Now().Add(20 * time.Second); e.dns.Queries("worker-dcv.com", dns.TypeTXT) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker never looked up the TXT record of worker-dcv.com")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if info, _ := fam2GetOrder(t, e.srv, o.ID); info.Status != "pending" {
 		t.Fatalf("order is %s before its record exists, want pending", info.Status)
-	}
-	if n := e.dns.Queries("worker-dcv.com", dns.TypeTXT); n == 0 {
-		t.Fatalf("the worker never looked up the TXT record of worker-dcv.com")
 	}
 	e.dns.SetTXT("worker-dcv.com", o.DCVRandomValue)
 	fam2WaitStatus(t, e.srv, o.ID, "issued")
