@@ -35,6 +35,7 @@ type benchConfig struct {
 	issuers          []string
 	product          string
 	keep             bool
+	floor            bool
 	serverArgs       []string
 	out              string
 	// command makes the child process for the serve arguments args. By
@@ -54,6 +55,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchConfig, error) {
 	issuers := fs.String("issuers", "p256,rsa2048", "comma-separated issuing key types, each on its own fresh server: p256, p384, rsa2048, rsa3072, rsa4096")
 	fs.StringVar(&cfg.product, "product", "ssl_dv_geotrust", "product ordered (a TLS product that issues at once in --sandbox with skip_approval)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the servers' data directories (their paths are printed)")
+	fs.BoolVar(&cfg.floor, "floor", true, "also measure the HTTP floor: a child that answers every order with a canned 201 (what loopback and net/http cost here)")
 	serverArgs := fs.String("server-args", "", "extra arguments appended to certorder serve, space-separated")
 	fs.StringVar(&cfg.out, "out", "", "also write the results as markdown to this file")
 	fs.DurationVar(&cfg.signTime, "sign-time", time.Second, "time of each bare signing measurement")
@@ -130,6 +132,7 @@ func runBench(ctx context.Context, cfg *benchConfig, stdout, stderr io.Writer) (
 
 	fmt.Fprintf(stderr, "bench: bare signing, %v per measurement\n", cfg.signTime)
 	var err error
+	var floorAnswer []byte // the first real 201, replayed by the HTTP floor
 	if rep.sign, err = measureSigning(cfg.signTime); err != nil {
 		return nil, err
 	}
@@ -162,37 +165,36 @@ func runBench(ctx context.Context, cfg *benchConfig, stdout, stderr io.Writer) (
 		// server's first order initializes.
 		first := time.Now()
 		fctx, fcancel := context.WithTimeout(ctx, time.Minute)
+		answer := new(bytes.Buffer)
 		err = benchOrder(fctx, &http.Client{}, url, http.Header{"X-Dc-Devkey": {srv.key}, "Content-Type": {"application/json"}},
-			pools[benchHash(iss)][0], new(bytes.Buffer))
+			pools[benchHash(iss)][0], answer)
 		fcancel()
+		if floorAnswer == nil {
+			floorAnswer = answer.Bytes()
+		}
 		if err != nil {
 			srv.stop(cfg.keep)
 			return nil, fmt.Errorf("bench: issuer %s: first order: %w\n%s", iss, err, srv.log)
 		}
 		fmt.Fprintf(stderr, "bench: issuer %s: first order issued in %v\n", iss, time.Since(first).Round(time.Microsecond))
-		for _, conc := range cfg.levels {
-			r := runLevel(ctx, srv, url, pools[benchHash(iss)], conc, cfg.warmup, cfg.duration)
-			r.issuer = iss
-			if ctx.Err() != nil {
-				srv.stop(cfg.keep)
-				return nil, ctx.Err()
-			}
-			rep.rows = append(rep.rows, r)
-			fmt.Fprintf(stderr, "bench: %s c=%d: %d certificates, %.1f/s, p50 %s ms, p99 %s ms, %d errors\n",
-				iss, conc, r.certs, r.certsPerSec(), ms(r.p50), ms(r.p99), r.errors)
-			if r.firstError != "" {
-				fmt.Fprintf(stderr, "bench: %s c=%d: first error: %s\n", iss, conc, r.firstError)
-			}
-			if !srv.alive() {
-				srv.stop(cfg.keep)
-				return nil, fmt.Errorf("bench: issuer %s: the server exited: %v\n%s", iss, srv.waitErr, srv.log)
-			}
-		}
-		if err := srv.stop(cfg.keep); err != nil {
-			fmt.Fprintf(stderr, "bench: issuer %s: server stop: %v\n", iss, err)
+		if err := rep.runLevels(ctx, cfg, srv, iss, url, pools[benchHash(iss)], stderr); err != nil {
+			return nil, err
 		}
 		if cfg.keep {
 			fmt.Fprintf(stderr, "bench: issuer %s: data kept in %s\n", iss, srv.dir)
+		}
+	}
+
+	if cfg.floor && floorAnswer != nil {
+		srv, err := startFloorServer(ctx, cfg, floorAnswer)
+		if err != nil {
+			return nil, fmt.Errorf("bench: HTTP floor: %w", err)
+		}
+		fmt.Fprintf(stderr, "bench: HTTP floor: pid %d on %s answers every order with the first real answer (%d bytes)\n",
+			srv.cmd.Process.Pid, srv.addr, len(floorAnswer))
+		url := "http://" + srv.addr + "/services/v2/order/certificate/" + cfg.product
+		if err := rep.runLevels(ctx, cfg, srv, floorIssuer, url, pools[benchHash(cfg.issuers[0])], stderr); err != nil {
+			return nil, err
 		}
 	}
 
@@ -208,6 +210,36 @@ func runBench(ctx context.Context, cfg *benchConfig, stdout, stderr io.Writer) (
 		}
 	}
 	return rep, nil
+}
+
+// floorIssuer names the HTTP floor's rows (bench_floor.go).
+const floorIssuer = "floor"
+
+// runLevels measures srv at every concurrency into rows named issuer,
+// then stops srv.
+func (rep *benchReport) runLevels(ctx context.Context, cfg *benchConfig, srv *benchServer, issuer, url string, bodies [][]byte, stderr io.Writer) error {
+	for _, conc := range cfg.levels {
+		r := runLevel(ctx, srv, url, bodies, conc, cfg.warmup, cfg.duration)
+		r.issuer = issuer
+		if ctx.Err() != nil {
+			srv.stop(cfg.keep)
+			return ctx.Err()
+		}
+		rep.rows = append(rep.rows, r)
+		fmt.Fprintf(stderr, "bench: %s c=%d: %d answers, %.1f/s, p50 %s ms, p99 %s ms, %d errors\n",
+			issuer, conc, r.certs, r.certsPerSec(), ms(r.p50), ms(r.p99), r.errors)
+		if r.firstError != "" {
+			fmt.Fprintf(stderr, "bench: %s c=%d: first error: %s\n", issuer, conc, r.firstError)
+		}
+		if !srv.alive() {
+			srv.stop(cfg.keep)
+			return fmt.Errorf("bench: %s: the server exited: %v\n%s", issuer, srv.waitErr, srv.log)
+		}
+	}
+	if err := srv.stop(cfg.keep); err != nil {
+		fmt.Fprintf(stderr, "bench: %s: server stop: %v\n", issuer, err)
+	}
+	return nil
 }
 
 // benchHash is the signature_hash an issuer of key type kt signs with
@@ -306,6 +338,21 @@ func (rep *benchReport) targets() []target {
 			out = append(out, target{"INFO", fmt.Sprintf("p256: certificates/s at best concurrency (%d: %.1f) / bare ECDSA P-256 signatures/s, all cores (%.0f) = %.1f%%",
 				b.concurrency, b.certsPerSec(), bare("ECDSA P-256"), 100*b.certsPerSec()/bare("ECDSA P-256"))})
 		}
+	}
+	// Against the HTTP floor at the same concurrency: the share of the
+	// machine's loopback HTTP rate certorder reaches, and the server CPU
+	// per certificate beyond what answering a canned 201 costs.
+	for _, r := range rep.rows {
+		f, ok := row(floorIssuer, r.concurrency)
+		if r.issuer == floorIssuer || !ok || f.certsPerSec() == 0 {
+			continue
+		}
+		text := fmt.Sprintf("%s at concurrency %d: %.1f certificates/s = %.1f%% of the HTTP floor's %.1f answers/s",
+			r.issuer, r.concurrency, r.certsPerSec(), 100*r.certsPerSec()/f.certsPerSec(), f.certsPerSec())
+		if c, fc := r.perCert(r.srvCPU, r.srvCPUOK), f.perCert(f.srvCPU, f.srvCPUOK); !math.IsNaN(c) && !math.IsNaN(fc) {
+			text += fmt.Sprintf("; server CPU per certificate %.3f ms, of which the floor's HTTP %.3f ms", c, fc)
+		}
+		out = append(out, target{"INFO", text})
 	}
 	if b, ok := best("rsa2048"); ok {
 		if sig := bare("RSA-2048"); sig > 0 {

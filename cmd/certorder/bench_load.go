@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,36 @@ func startBenchServer(ctx context.Context, cfg *benchConfig, issuer string) (*be
 
 	args := []string{"serve", "--sandbox", "--rate-limit", "off", "--data", dir, "--addr", s.addr, "--issuer-key-type", issuer}
 	args = append(args, cfg.serverArgs...)
+	return s.start(ctx, cfg, args)
+}
+
+// startFloorServer starts `certorder bench-floor` (bench_floor.go) on a
+// free loopback port, answering every order with answer.
+func startFloorServer(ctx context.Context, cfg *benchConfig, answer []byte) (*benchServer, error) {
+	dir, err := os.MkdirTemp("", "certorder-bench-floor-")
+	if err != nil {
+		return nil, err
+	}
+	s := &benchServer{dir: dir, log: &tailLog{max: 64 << 10}, exited: make(chan struct{}), key: "FLOOR"}
+	if s.addr, err = freeLoopbackAddr(); err != nil {
+		s.stop(cfg.keep)
+		return nil, err
+	}
+	file := filepath.Join(dir, "answer.json")
+	if err := os.WriteFile(file, answer, 0o600); err != nil {
+		s.stop(cfg.keep)
+		return nil, err
+	}
+	return s.start(ctx, cfg, []string{"bench-floor", "--addr", s.addr, "--answer", file})
+}
+
+// start runs the child with args and waits until it answers /healthz.
+func (s *benchServer) start(ctx context.Context, cfg *benchConfig, args []string) (*benchServer, error) {
+	fail := func(err error) (*benchServer, error) {
+		s.stop(cfg.keep)
+		return nil, err
+	}
+	var err error
 	if s.cmd, err = cfg.command(args); err != nil {
 		return fail(err)
 	}

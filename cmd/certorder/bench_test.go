@@ -62,15 +62,21 @@ func TestBenchPrintsRows(t *testing.T) {
 		t.Logf("a window completed no order; running once more")
 	}
 
-	if len(rep.rows) != 2 {
-		t.Fatalf("%d result rows, want 2 (p256 at 1 and 4)", len(rep.rows))
+	// p256 at 1 and 4, then the HTTP floor (replaying p256's first
+	// answer, which benchOrder accepts only as an issued certificate).
+	if len(rep.rows) != 4 {
+		t.Fatalf("%d result rows, want 4 (p256 and the floor, at 1 and 4)", len(rep.rows))
 	}
 	for i, r := range rep.rows {
-		if want := []int{1, 4}[i]; r.issuer != "p256" || r.concurrency != want {
-			t.Errorf("row %d is %s at %d, want p256 at %d", i, r.issuer, r.concurrency, want)
+		want := []struct {
+			issuer string
+			conc   int
+		}{{"p256", 1}, {"p256", 4}, {floorIssuer, 1}, {floorIssuer, 4}}[i]
+		if r.issuer != want.issuer || r.concurrency != want.conc {
+			t.Errorf("row %d is %s at %d, want %s at %d", i, r.issuer, r.concurrency, want.issuer, want.conc)
 		}
 		if r.certs == 0 || r.errors != 0 {
-			t.Errorf("p256 at %d: %d certificates, %d errors (first: %s)\n%s", r.concurrency, r.certs, r.errors, r.firstError, stderr.String())
+			t.Errorf("%s at %d: %d certificates, %d errors (first: %s)\n%s", r.issuer, r.concurrency, r.certs, r.errors, r.firstError, stderr.String())
 		}
 	}
 
@@ -95,7 +101,8 @@ func TestBenchPrintsRows(t *testing.T) {
 	if !printed[1] || !printed[4] {
 		t.Errorf("rows printed for concurrency %v, want 1 and 4:\n%s", printed, stdout.String())
 	}
-	for _, want := range []string{"ECDSA P-256", "RSA-2048", "targets (issue 8):", "p50 at concurrency 1 < 1.5 ms"} {
+	for _, want := range []string{"ECDSA P-256", "RSA-2048", "targets (issue 8):", "p50 at concurrency 1 < 1.5 ms",
+		"p256 at concurrency 4:", "of the HTTP floor's"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}

@@ -58,6 +58,8 @@ func main() {
 		err = backupCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
 	case "bench":
 		err = benchCmd(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
+	case "bench-floor": // bench's own child (bench_floor.go), not for users
+		err = benchFloorCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,7 @@ import (
 	"github.com/certorder/certorder/internal/dcv/dcvtest"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
+	"github.com/certorder/certorder/internal/store/sqlite"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for PostgresDatabase
 )
@@ -100,6 +102,44 @@ func DataDir(t testing.TB) string {
 	return t.TempDir()
 }
 
+// migratedDB is an empty SQLite store with every migration applied, made
+// once per test binary by the real sqlite.Open. Migrating each of a
+// package's hundreds of servers from scratch was an eighth of the apitest
+// suite's CPU under -race; the migrations themselves are still run here,
+// and by the store's own tests and every non-test start.
+var migratedDB = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "certorder-template-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "certorder.db")
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Close(); err != nil { // the last close checkpoints the WAL into the file
+		return nil, err
+	}
+	return os.ReadFile(path)
+})
+
+// seedMigratedDB puts a copy of migratedDB in dir unless dir has a store.
+func seedMigratedDB(t testing.TB, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, "certorder.db")
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	b, err := migratedDB()
+	if err != nil {
+		t.Fatalf("template database: %v", err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatalf("template database: %v", err)
+	}
+}
+
 // Start starts a server and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
@@ -111,6 +151,9 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	if opts.Database == "" && os.Getenv("CERTORDER_TEST_STORE") == "postgres" {
 		opts.Database = PostgresDatabase(t)
+	}
+	if opts.Database == "" {
+		seedMigratedDB(t, opts.DataDir)
 	}
 	if opts.DCV.Resolver == "" {
 		opts.DCV.Resolver = dcvtest.StartDNS(t).Addr()
