@@ -8,12 +8,15 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -441,3 +444,58 @@ func (c *countingSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byt
 }
 
 func errIs(err, target error) bool { return errors.Is(err, target) }
+
+// lintCA runs the signing-key lints (leafExclusions) on the first CA
+// certificate a key signs and only the rest on later ones; a certificate
+// with lint errors does not mark its key as checked.
+func TestLintCASkipsKnownSigningKey(t *testing.T) {
+	regs, err := lintRegistries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range leafExclusions {
+		if !slices.Contains(regs.certs.Names(), n) || slices.Contains(regs.caKnownKey.Names(), n) {
+			t.Fatalf("%s: want it in the full registry and not in caKnownKey", n)
+		}
+	}
+	if got, want := len(regs.caKnownKey.Names()), len(regs.certs.Names())-len(leafExclusions); got != want {
+		t.Fatalf("caKnownKey has %d lints, want %d (only leafExclusions left out)", got, want)
+	}
+
+	key := ecKey(t, elliptic.P384())
+	spki, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := func() bool { _, ok := keysPastLeafExclusions.Load(string(spki)); return ok }
+	sign := func(tmpl *x509.Certificate) []byte {
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	base := func() *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(4242), Subject: pkix.Name{CommonName: "lintCA test root", Organization: []string{"certorder"}, Country: []string{"US"}},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(10, 0, 0), IsCA: true, BasicConstraintsValid: true,
+			KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	}
+	bad := base()
+	bad.KeyUsage = x509.KeyUsageDigitalSignature // a CA without keyCertSign: lint errors
+	if errs, _, err := lintCA(sign(bad), key.Public()); err != nil || len(errs) == 0 {
+		t.Fatalf("lintCA on a CA without keyCertSign: %v, %v; want lint errors", errs, err)
+	}
+	if known() {
+		t.Fatal("a certificate with lint errors marked its signing key as checked")
+	}
+	if errs, _, err := lintCA(sign(base()), key.Public()); err != nil || len(errs) > 0 {
+		t.Fatalf("lintCA on a good root: %v, %v", errs, err)
+	}
+	if !known() {
+		t.Fatal("a clean certificate did not mark its signing key as checked")
+	}
+	// Later certificates still get every other lint.
+	if errs, _, err := lintCA(sign(bad), key.Public()); err != nil || len(errs) == 0 {
+		t.Fatalf("lintCA with a known key on a CA without keyCertSign: %v, %v; want lint errors", errs, err)
+	}
+}

@@ -1,6 +1,8 @@
 package ca
 
 import (
+	"crypto"
+	"crypto/x509"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,10 +21,13 @@ func (e *LintError) Error() string {
 }
 
 type registries struct {
-	certs  lint.Registry // every certificate but X9 leaves
-	x9     lint.Registry // leaves asserting certorder's X9 policy
-	crls   lint.Registry // subscriber CRLs
-	caCRLs lint.Registry // CRLs covering CA certificates (the root's CRL)
+	certs lint.Registry // every certificate but X9 leaves
+	// caKnownKey is certs without leafExclusions, for CA certificates whose
+	// signing key already passed them (lintCA).
+	caKnownKey lint.Registry
+	x9         lint.Registry // leaves asserting certorder's X9 policy
+	crls       lint.Registry // subscriber CRLs
+	caCRLs     lint.Registry // CRLs covering CA certificates (the root's CRL)
 	// leaves are the registries drafts are linted with, per purpose of
 	// the issuing CA (leafRegistry).
 	leaves map[Purpose]lint.Registry
@@ -76,6 +81,10 @@ var lintRegistries = sync.OnceValues(func() (registries, error) {
 	if err != nil {
 		return registries{}, err
 	}
+	caKnownKey, err := certs.Filter(lint.FilterOptions{ExcludeNames: leafExclusions})
+	if err != nil {
+		return registries{}, err
+	}
 	crlOpts := lint.FilterOptions{ExcludeSources: lint.SourceList{
 		lint.CABFSMIMEBaselineRequirements, lint.CABFCSBaselineRequirements,
 	}}
@@ -102,7 +111,7 @@ var lintRegistries = sync.OnceValues(func() (registries, error) {
 			return registries{}, err
 		}
 	}
-	return registries{certs: certs, x9: x9, crls: crls, caCRLs: caCRLs, leaves: leaves}, nil
+	return registries{certs: certs, caKnownKey: caKnownKey, x9: x9, crls: crls, caCRLs: caCRLs, leaves: leaves}, nil
 })
 
 // LintCertificate runs zlint over a DER certificate and returns the
@@ -116,6 +125,33 @@ func LintCertificate(der []byte) (errs []string, warns []string, err error) {
 		return regs.certs, nil
 	})
 }
+
+// lintCA lints a CA certificate signed by the key signer. The eMudhra
+// lint (leafExclusions) asks whether the signing key is one of eight
+// compromised keys, which does not depend on the certificate: it runs on
+// the first certificate each signing key signs in this process, and later
+// ones (every replica start, every test server on shared keys) skip it.
+func lintCA(der []byte, signer crypto.PublicKey) (errs []string, warns []string, err error) {
+	spki, err := x509.MarshalPKIXPublicKey(signer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca: signing key: %w", err)
+	}
+	_, known := keysPastLeafExclusions.Load(string(spki))
+	errs, warns, err = lintWith(der, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
+		if known {
+			return regs.caKnownKey, nil
+		}
+		return regs.certs, nil
+	})
+	if err == nil && !known && len(errs) == 0 {
+		keysPastLeafExclusions.Store(string(spki), true)
+	}
+	return errs, warns, err
+}
+
+// keysPastLeafExclusions holds the SPKI of signing keys whose certificate
+// passed the leafExclusions lints (lintCA).
+var keysPastLeafExclusions sync.Map
 
 // lintLeaf runs the registry of the issuing CA's purpose over a draft's
 // lint copy; the X9 exclusions, as in LintCertificate, only for a

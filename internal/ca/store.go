@@ -601,7 +601,7 @@ func (h *Hierarchy) signCA(tmpl, parent *x509.Certificate, pub crypto.PublicKey,
 	if err != nil {
 		return nil, fmt.Errorf("ca: %s: %w", what, err)
 	}
-	errs, _, err := LintCertificate(der)
+	errs, _, err := lintCA(der, key.Public())
 	if err != nil {
 		return nil, fmt.Errorf("ca: %s: %w", what, err)
 	}
