@@ -369,11 +369,20 @@ func (r levelResult) rowCells() []string {
 	return []string{r.issuer, strconv.Itoa(r.concurrency), strconv.FormatInt(r.certs, 10),
 		fmt.Sprintf("%.1f", r.certsPerSec()), ms(r.p50), ms(r.p99), strconv.FormatInt(r.errors, 10),
 		msf(r.perCert(r.srvCPU, r.srvCPUOK)), msf(r.perCert(r.cliCPU, r.cliCPUOK)),
-		strconv.Itoa(r.stalls), ms(r.longestStall)}
+		strconv.Itoa(r.stalls), ms(r.longestStall), stalledShare(r)}
 }
 
 var benchColumns = []string{"issuer", "concurrency", "certificates", "certs/s", "p50 ms", "p99 ms", "errors",
-	"server CPU ms/cert", "client CPU ms/cert", "stalls", "longest stall ms"}
+	"server CPU ms/cert", "client CPU ms/cert", "stalls", "longest stall ms", "stalled %"}
+
+// stalledShare is the stalls' overruns added up, as a share of the window:
+// roughly how much of it the machine ran nobody.
+func stalledShare(r levelResult) string {
+	if r.window <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f", 100*r.stalled.Seconds()/r.window.Seconds())
+}
 
 func signCells(s signResult) []string {
 	return []string{s.alg, strconv.Itoa(s.goroutines), fmt.Sprintf("%.1f", s.microsEach()), fmt.Sprintf("%.0f", s.perSec())}

@@ -278,6 +278,7 @@ type levelResult struct {
 	// descheduled they, not certorder, make the tail latency.
 	stalls       int
 	longestStall time.Duration
+	stalled      time.Duration // the stalls' overruns added up
 }
 
 func (r levelResult) certsPerSec() float64 {
@@ -377,7 +378,7 @@ func runLevel(ctx context.Context, srv *benchServer, url string, bodies [][]byte
 		srv0, srvOK0 = srv.cpu()
 		cli0, cliOK0 = selfCPU()
 	}
-	res.stalls, res.longestStall = probeStalls(ctx, t1)
+	res.stalls, res.longestStall, res.stalled = probeStalls(ctx, t1)
 	srv1, srvOK1 := srv.cpu()
 	cli1, cliOK1 := selfCPU()
 	wg.Wait()
@@ -441,7 +442,7 @@ const stallThreshold = 20 * time.Millisecond
 // overran by more than stallThreshold: time in which the machine ran
 // neither this process nor (on 2 cores, under load) much else. Costs 200
 // wake-ups a second.
-func probeStalls(ctx context.Context, end time.Time) (n int, longest time.Duration) {
+func probeStalls(ctx context.Context, end time.Time) (n int, longest, total time.Duration) {
 	const tick = 5 * time.Millisecond
 	for ctx.Err() == nil && time.Now().Before(end) {
 		t := time.Now()
@@ -449,9 +450,10 @@ func probeStalls(ctx context.Context, end time.Time) (n int, longest time.Durati
 		if over := time.Since(t) - tick; over > stallThreshold {
 			n++
 			longest = max(longest, over)
+			total += over
 		}
 	}
-	return n, longest
+	return n, longest, total
 }
 
 // percentile is the nearest-rank percentile p of sorted.
