@@ -220,7 +220,7 @@ func benchStages(b *testing.B, issuerKey ca.KeyType) {
 	fmt.Printf("%-10s %12.1f %10.2f   (decode … store, one at a time)\n", "total", total/1e3, total/base)
 }
 
-func seedAccount(b *testing.B, st store.Store) (acct, user, cont int64) {
+func seedAccount(b testing.TB, st store.Store) (acct, user, cont int64) {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	err := st.InTx(ctx, func(tx store.Tx) error {
