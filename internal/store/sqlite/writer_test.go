@@ -12,6 +12,7 @@ import (
 
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqldb"
+	"github.com/certorder/certorder/internal/store/storetest"
 )
 
 // TestGroupCommit: the calls queued behind a slow one commit together in
@@ -30,16 +31,7 @@ func TestGroupCommit(t *testing.T) {
 	intent := func(i int) *store.IssuanceIntent {
 		return &store.IssuanceIntent{SerialNumber: fmt.Sprintf("%04x", i), IssuerID: "iss", AccountID: 1, CreatedAt: time.Unix(1000, 0).UTC()}
 	}
-	release, started := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- s.InTx(ctx, func(tx store.Tx) error {
-			close(started)
-			<-release
-			return tx.CreateIssuanceIntent(ctx, intent(1000))
-		})
-	}()
-	<-started
+	release := storetest.HoldWriter(s, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent(1000)) })
 	const n = 40
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -51,9 +43,9 @@ func TestGroupCommit(t *testing.T) {
 	for s.group.Queued() < n {
 		time.Sleep(time.Millisecond)
 	}
-	close(release)
+	held := release()
 	wg.Wait()
-	if err := errors.Join(append(errs, <-first)...); err != nil {
+	if err := errors.Join(append(errs, held)...); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()

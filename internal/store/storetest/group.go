@@ -11,6 +11,26 @@ import (
 	"github.com/certorder/certorder/internal/store"
 )
 
+// HoldWriter starts a transaction that runs fn only when release is
+// called, so that the transactions started meanwhile queue behind it (and
+// commit in a group). release returns the held transaction's error.
+func HoldWriter(s store.Store, fn func(store.Tx) error) (release func() error) {
+	gate, started := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.InTx(context.Background(), func(tx store.Tx) error {
+			close(started)
+			<-gate
+			return fn(tx)
+		})
+	}()
+	<-started
+	return func() error {
+		close(gate)
+		return <-done
+	}
+}
+
 // testConcurrentTransactions: transactions that run at once (and so, on
 // both backends, commit in groups) stay independent: one that fails or
 // panics leaves nothing behind and fails alone, with its own error or
@@ -22,17 +42,7 @@ func testConcurrentTransactions(t *testing.T, b Backend) {
 		return &store.IssuanceIntent{SerialNumber: fmt.Sprintf("%04x", i), IssuerID: "grp", AccountID: 1, OrderID: int64(i),
 			CreatedAt: time.Unix(1000, 0).UTC()}
 	}
-	release := make(chan struct{})
-	started := make(chan struct{})
-	first := make(chan error, 1)
-	go func() { // holds the writer while the others queue behind it
-		first <- s.InTx(ctx, func(tx store.Tx) error {
-			close(started)
-			<-release
-			return tx.CreateIssuanceIntent(ctx, intent(1000))
-		})
-	}()
-	<-started
+	release := HoldWriter(s, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent(1000)) })
 	const n = 40
 	errFail := errors.New("refused")
 	results := make([]any, n)
@@ -61,11 +71,10 @@ func testConcurrentTransactions(t *testing.T, b Backend) {
 		}()
 	}
 	time.Sleep(200 * time.Millisecond) // let them queue
-	close(release)
-	wg.Wait()
-	if err := <-first; err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
+	wg.Wait()
 	got, err := s.AbandonedIssuances(ctx, "grp", time.Unix(2000, 0))
 	if err != nil {
 		t.Fatal(err)
