@@ -44,25 +44,18 @@ type benchServer struct {
 // temporary data directory, with an administrator key of our choosing
 // given through CERTORDER_ADMIN_KEY, and waits for /healthz.
 func startBenchServer(ctx context.Context, cfg *benchConfig, issuer string) (*benchServer, error) {
-	dir, err := os.MkdirTemp("", "certorder-bench-"+issuer+"-")
+	s, err := newBenchServer(cfg, issuer)
 	if err != nil {
 		return nil, err
 	}
-	s := &benchServer{dir: dir, log: &tailLog{max: 64 << 10}, exited: make(chan struct{})}
-	fail := func(err error) (*benchServer, error) {
+	kb := make([]byte, 24)
+	if _, err := rand.Read(kb); err != nil {
 		s.stop(cfg.keep)
 		return nil, err
 	}
-	if s.addr, err = freeLoopbackAddr(); err != nil {
-		return fail(err)
-	}
-	kb := make([]byte, 24)
-	if _, err := rand.Read(kb); err != nil {
-		return fail(err)
-	}
 	s.key = "BENCH" + strings.ToUpper(hex.EncodeToString(kb))
 
-	args := []string{"serve", "--sandbox", "--rate-limit", "off", "--data", dir, "--addr", s.addr, "--issuer-key-type", issuer}
+	args := []string{"serve", "--sandbox", "--rate-limit", "off", "--data", s.dir, "--addr", s.addr, "--issuer-key-type", issuer}
 	args = append(args, cfg.serverArgs...)
 	return s.start(ctx, cfg, args)
 }
@@ -70,21 +63,32 @@ func startBenchServer(ctx context.Context, cfg *benchConfig, issuer string) (*be
 // startFloorServer starts `certorder bench-floor` (bench_floor.go) on a
 // free loopback port, answering every order with answer.
 func startFloorServer(ctx context.Context, cfg *benchConfig, answer []byte) (*benchServer, error) {
-	dir, err := os.MkdirTemp("", "certorder-bench-floor-")
+	s, err := newBenchServer(cfg, floorIssuer)
 	if err != nil {
 		return nil, err
 	}
-	s := &benchServer{dir: dir, log: &tailLog{max: 64 << 10}, exited: make(chan struct{}), key: "FLOOR"}
-	if s.addr, err = freeLoopbackAddr(); err != nil {
-		s.stop(cfg.keep)
-		return nil, err
-	}
-	file := filepath.Join(dir, "answer.json")
+	s.key = "FLOOR"
+	file := filepath.Join(s.dir, "answer.json")
 	if err := os.WriteFile(file, answer, 0o600); err != nil {
 		s.stop(cfg.keep)
 		return nil, err
 	}
 	return s.start(ctx, cfg, []string{"bench-floor", "--addr", s.addr, "--answer", file})
+}
+
+// newBenchServer is a child not yet started: a fresh temporary directory
+// named after name and a free loopback address.
+func newBenchServer(cfg *benchConfig, name string) (*benchServer, error) {
+	dir, err := os.MkdirTemp("", "certorder-bench-"+name+"-")
+	if err != nil {
+		return nil, err
+	}
+	s := &benchServer{dir: dir, log: &tailLog{max: 64 << 10}, exited: make(chan struct{})}
+	if s.addr, err = freeLoopbackAddr(); err != nil {
+		s.stop(cfg.keep)
+		return nil, err
+	}
+	return s, nil
 }
 
 // start runs the child with args and waits until it answers /healthz.

@@ -161,8 +161,7 @@ func (s *Service) checkOrderNames(ctx context.Context, o *store.Order, only []st
 			nd.Detail = "no DCV checker is configured; an administrator must grant the validation"
 			rep.Transient = append(rep.Transient, nd.Detail)
 		case o.DCVRandomValue == "" || !o.DCVRandomExpires.After(now):
-			nd.Detail = fmt.Sprintf("the random value expired on %s; generate a new one with PUT /order/certificate/%d/dcv-random-value",
-				o.DCVRandomExpires.Format(time.RFC3339), o.ID)
+			nd.Detail = randomValueExpired(o)
 			rep.Missing = append(rep.Missing, nd.Detail)
 		default:
 			l, ok := looked[nd.Target]
@@ -172,8 +171,7 @@ func (s *Service) checkOrderNames(ctx context.Context, o *store.Order, only []st
 					// The value expired while it was looked up: a proof
 					// counts only while its value is current.
 					res.Found = false
-					res.Detail = fmt.Sprintf("the random value expired on %s; generate a new one with PUT /order/certificate/%d/dcv-random-value",
-						o.DCVRandomExpires.Format(time.RFC3339), o.ID)
+					res.Detail = randomValueExpired(o)
 				}
 				l = look{found: res.Found, detail: res.Detail, err: err}
 				if res.Found {
@@ -201,6 +199,13 @@ func (s *Service) checkOrderNames(ctx context.Context, o *store.Order, only []st
 	}
 	rep.Missing, rep.Transient = uniq(rep.Missing), uniq(rep.Transient)
 	return rep, nil
+}
+
+// randomValueExpired says that the order's random value can no longer
+// prove control, and how to get a new one.
+func randomValueExpired(o *store.Order) string {
+	return fmt.Sprintf("the random value expired on %s; generate a new one with PUT /order/certificate/%d/dcv-random-value",
+		o.DCVRandomExpires.Format(time.RFC3339), o.ID)
 }
 
 func uniq(v []string) []string {
