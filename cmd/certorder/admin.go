@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/order"
@@ -42,7 +43,8 @@ KEYROLE: inherit, orders, orders_domains_organizations, view_only, user_manageme
 type adminEnv struct {
 	st    store.Store
 	svc   *order.Service
-	actor order.Actor
+	accts *account.Service
+	actor account.Actor
 }
 
 func openAdmin(ctx context.Context, dir, database string) (*adminEnv, error) {
@@ -60,7 +62,7 @@ func openAdmin(ctx context.Context, dir, database string) (*adminEnv, error) {
 	}
 	// Audit lines are in the database; the terminal gets warnings only.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return &adminEnv{st: st, svc: &order.Service{Store: st, Log: log}, actor: order.SystemActor(acct)}, nil
+	return &adminEnv{st: st, svc: &order.Service{Store: st, Log: log}, accts: &account.Service{Store: st, Log: log}, actor: account.SystemActor(acct)}, nil
 }
 
 // adminErr turns a rule's typed error into one line.
@@ -112,20 +114,20 @@ func adminCmd(ctx context.Context, group string, args []string, stdout, stderr i
 		role := fs.String("role", "standard_user", "access role")
 		container := fs.Int64("container", 0, "container id (default: the top container)")
 		run = func(env *adminEnv) error {
-			r, err := parseRole(*role, order.AccessRoleNames)
+			r, err := parseRole(*role, account.AccessRoleNames)
 			if err != nil {
 				return err
 			}
-			in := &order.UserInput{Username: *username, Email: *email, FirstName: *first, LastName: *last,
-				AccessRoles: []order.IDInput{{ID: flex.NewInt(int64(r))}}}
+			in := &account.UserInput{Username: *username, Email: *email, FirstName: *first, LastName: *last,
+				AccessRoles: []flex.IDInput{{ID: flex.NewInt(int64(r))}}}
 			if *container != 0 {
-				in.Container = &order.IDInput{ID: flex.NewInt(*container)}
+				in.Container = &flex.IDInput{ID: flex.NewInt(*container)}
 			} else if top, err := topContainer(ctx, env); err != nil {
 				return err
 			} else {
-				in.Container = &order.IDInput{ID: flex.NewInt(top)}
+				in.Container = &flex.IDInput{ID: flex.NewInt(top)}
 			}
-			u, _, err := env.svc.CreateUser(ctx, env.actor, in)
+			u, _, err := env.accts.CreateUser(ctx, env.actor, in)
 			if err != nil {
 				return err
 			}
@@ -148,7 +150,7 @@ func adminCmd(ctx context.Context, group string, args []string, stdout, stderr i
 	case "user delete":
 		id := fs.Int64("id", 0, "user id")
 		run = func(env *adminEnv) error {
-			if err := env.svc.DeleteUser(ctx, env.actor, *id); err != nil {
+			if err := env.accts.DeleteUser(ctx, env.actor, *id); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "user %d deleted; its keys are revoked\n", *id)
@@ -159,11 +161,11 @@ func adminCmd(ctx context.Context, group string, args []string, stdout, stderr i
 		name := fs.String("name", "certorder key", "name of the key")
 		role := fs.String("role", "inherit", "key restriction")
 		run = func(env *adminEnv) error {
-			r, err := parseRole(*role, order.KeyRoleNames)
+			r, err := parseRole(*role, account.KeyRoleNames)
 			if err != nil {
 				return err
 			}
-			k, key, err := env.svc.CreateAPIKey(ctx, env.actor, *user, *name, flex.NewInt(int64(r)))
+			k, key, err := env.accts.CreateAPIKey(ctx, env.actor, *user, *name, flex.NewInt(int64(r)))
 			if err != nil {
 				return err
 			}
@@ -192,7 +194,7 @@ func adminCmd(ctx context.Context, group string, args []string, stdout, stderr i
 	case "key revoke":
 		id := fs.Int64("id", 0, "key id")
 		run = func(env *adminEnv) error {
-			if err := env.svc.SetAPIKeyStatus(ctx, env.actor, *id, "revoked"); err != nil {
+			if err := env.accts.SetAPIKeyStatus(ctx, env.actor, *id, "revoked"); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "key %d revoked\n", *id)
@@ -210,7 +212,7 @@ func adminCmd(ctx context.Context, group string, args []string, stdout, stderr i
 					return err
 				}
 			}
-			c, err := env.svc.CreateContainer(ctx, env.actor, p, "parent", &order.ContainerInput{Name: *name, Description: *desc})
+			c, err := env.accts.CreateContainer(ctx, env.actor, p, "parent", &account.ContainerInput{Name: *name, Description: *desc})
 			if err != nil {
 				return err
 			}

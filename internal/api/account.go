@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
@@ -98,7 +99,7 @@ func (s *Server) organizationView(r *http.Request, vc *viewCache, o *store.Organ
 	return v
 }
 
-func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	lp, err := parseList(r.URL.Query(), map[string]string{"id": "", "name": "", "date_created": ""})
 	if err != nil {
 		return err
@@ -116,7 +117,7 @@ func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, a ord
 	return nil
 }
 
-func (s *Server) organizationInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) organizationInfo(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "organization")
 	if err != nil {
 		return err
@@ -132,7 +133,7 @@ func (s *Server) organizationInfo(w http.ResponseWriter, r *http.Request, a orde
 	return nil
 }
 
-func (s *Server) listContainers(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listContainers(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	cs, err := s.Store.Containers(r.Context(), a.Account.ID)
 	if err != nil {
 		return errs.Internalf(err, "list containers")
@@ -145,7 +146,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request, a order.
 	return nil
 }
 
-func (s *Server) containerInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) containerInfo(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "container")
 	if err != nil {
 		return err
@@ -246,7 +247,7 @@ func (s *Server) productView(p catalog.Product, full bool) productInfoView {
 // balance: GET /finance/balance. [not found] in the spec: the shape is
 // ours, {"balance": "1234.56", "currency": "USD"}, with the amount as a
 // string as CertCentral renders money in its list fixtures.
-func (s *Server) balance(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) balance(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	acct, err := s.Store.Account(r.Context(), a.Account.ID)
 	if err != nil {
 		return errs.Internalf(err, "read account")
@@ -255,7 +256,7 @@ func (s *Server) balance(w http.ResponseWriter, r *http.Request, a order.Actor) 
 	return nil
 }
 
-func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	out := []productInfoView{}
 	for _, p := range catalog.All() {
 		out = append(out, s.productView(p, false))
@@ -264,7 +265,7 @@ func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, a order.Ac
 	return nil
 }
 
-func (s *Server) productInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) productInfo(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	p, ok := catalog.Lookup(r.PathValue("name_id"))
 	if !ok {
 		return errs.NotFoundf("product", "The product %q does not exist.", r.PathValue("name_id"))
@@ -273,19 +274,14 @@ func (s *Server) productInfo(w http.ResponseWriter, r *http.Request, a order.Act
 	return nil
 }
 
-var roleNames = map[int]string{
-	store.RoleAdministrator: "Administrator", store.RoleLimitedUser: "Limited User", store.RoleFinanceManager: "Finance Manager",
-	store.RoleManager: "Manager", store.RoleStandardUser: "Standard User",
-}
-
-func (s *Server) userMe(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) userMe(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	u := a.User
 	c, _ := s.Store.Container(r.Context(), a.Account.ID, u.ContainerID)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": u.ID, "username": u.Username, "account_id": u.AccountID, "first_name": u.FirstName, "last_name": u.LastName,
 		"email": u.Email, "job_title": u.JobTitle, "telephone": u.Telephone, "status": u.Status, "type": "standard",
 		"container": containerViewOf(c), "has_container_assignments": false,
-		"access_roles": []map[string]any{{"id": u.AccessRole, "name": roleNames[u.AccessRole]}},
+		"access_roles": []map[string]any{{"id": u.AccessRole, "name": account.RoleNames[u.AccessRole]}},
 	})
 	return nil
 }
@@ -298,7 +294,7 @@ type metadataView struct {
 	DataType   string `json:"data_type"`
 }
 
-func (s *Server) listMetadata(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listMetadata(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	ms, err := s.Store.Metadata(r.Context(), a.Account.ID)
 	if err != nil {
 		return errs.Internalf(err, "list metadata")
@@ -318,12 +314,12 @@ type metadataInput struct {
 	DataType   string    `json:"data_type"`
 }
 
-func (s *Server) createMetadata(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) createMetadata(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	var in metadataInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	id, err := s.Orders.CreateMetadata(r.Context(), a, in.Label, in.DataType, in.IsRequired.V, !in.IsActive.Set || in.IsActive.V)
+	id, err := s.Accounts.CreateMetadata(r.Context(), a, in.Label, in.DataType, in.IsRequired.V, !in.IsActive.Set || in.IsActive.V)
 	if err != nil {
 		return err
 	}

@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/errs"
-	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -32,7 +32,7 @@ func (s *Server) issuedChain(c *store.Certificate) ([]*x509.Certificate, error) 
 	return append([]*x509.Certificate{leaf}, s.CA.Chain(iss)...), nil
 }
 
-func (s *Server) certByID(r *http.Request, a order.Actor) (*store.Certificate, error) {
+func (s *Server) certByID(r *http.Request, a account.Actor) (*store.Certificate, error) {
 	id, err := pathID(r, "id", "certificate")
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func (s *Server) certByID(r *http.Request, a order.Actor) (*store.Certificate, e
 	return c, nil
 }
 
-func (s *Server) downloadCertificate(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) downloadCertificate(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	c, err := s.certByID(r, a)
 	if err != nil {
 		return err
@@ -57,7 +57,7 @@ func (s *Server) downloadCertificate(w http.ResponseWriter, r *http.Request, a o
 
 // downloadOrderCertificate serves the order's current primary certificate,
 // never duplicates or past reissues (spec §4.1).
-func (s *Server) downloadOrderCertificate(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) downloadOrderCertificate(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func zipOf(files []zipFile) ([]byte, error) {
 // certificate_chain in the 201 answer. The spec could not confirm whether
 // the leaf is included; a public client treats the first element as the
 // end-entity, so it is.
-func (s *Server) certificateChain(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) certificateChain(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	c, err := s.certByID(r, a)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -33,7 +34,7 @@ type nameDCVStatus struct {
 
 // checkDCV: PUT /order/certificate/{id}/check-dcv → 200, or 400
 // invalid_dns_txt / file_random_value_not_found.
-func (s *Server) checkDCV(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) checkDCV(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -75,7 +76,7 @@ func randomValueOf(o *store.Order) randomValueView {
 
 // changeOrderDCVMethod: PUT /order/certificate/{id}/dcv-method → 204 for
 // email, 200 {dcv_random_value, expiration_date} for the token methods.
-func (s *Server) changeOrderDCVMethod(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) changeOrderDCVMethod(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -96,7 +97,7 @@ func (s *Server) changeOrderDCVMethod(w http.ResponseWriter, r *http.Request, a 
 }
 
 // newOrderRandomValue: PUT /order/certificate/{id}/dcv-random-value → 200.
-func (s *Server) newOrderRandomValue(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) newOrderRandomValue(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -114,7 +115,7 @@ type resendEmailsInput struct {
 }
 
 // resendOrderEmails: PUT /order/certificate/{id}/resend-emails → 204.
-func (s *Server) resendOrderEmails(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) resendOrderEmails(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return err

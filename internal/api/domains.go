@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
@@ -165,7 +166,7 @@ func (s *Server) domainView(r *http.Request, vc *viewCache, d *store.Domain, ful
 	return v
 }
 
-func (s *Server) readDomain(r *http.Request, a order.Actor) (*store.Domain, error) {
+func (s *Server) readDomain(r *http.Request, a account.Actor) (*store.Domain, error) {
 	id, err := pathID(r, "id", "domain")
 	if err != nil {
 		return nil, err
@@ -181,7 +182,7 @@ func (s *Server) readDomain(r *http.Request, a order.Actor) (*store.Domain, erro
 }
 
 // addDomain: POST /domain → 201 {id, validation_emails | dcv_token}.
-func (s *Server) addDomain(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) addDomain(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	var in order.DomainInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -195,7 +196,7 @@ func (s *Server) addDomain(w http.ResponseWriter, r *http.Request, a order.Actor
 }
 
 // listDomains: GET /domain (spec §6.10).
-func (s *Server) listDomains(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listDomains(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	lp, err := parseList(r.URL.Query(), sqldb.DomainSortKeys)
 	if err != nil {
 		return err
@@ -232,7 +233,7 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request, a order.Act
 }
 
 // domainInfo: GET /domain/{id} (spec §6.11).
-func (s *Server) domainInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) domainInfo(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	d, err := s.readDomain(r, a)
 	if err != nil {
 		return err
@@ -243,7 +244,7 @@ func (s *Server) domainInfo(w http.ResponseWriter, r *http.Request, a order.Acto
 
 // submitDomainValidation: POST /domain/{id}/validation → 201
 // {validation_emails | dcv_token} (spec §6.12).
-func (s *Server) submitDomainValidation(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) submitDomainValidation(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "domain")
 	if err != nil {
 		return err
@@ -269,7 +270,7 @@ type tokenAnswer struct {
 }
 
 // newDomainToken: POST /domain/{id}/dcv/token → 201 (spec §6.13).
-func (s *Server) newDomainToken(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) newDomainToken(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "domain")
 	if err != nil {
 		return err
@@ -286,7 +287,7 @@ func (s *Server) newDomainToken(w http.ResponseWriter, r *http.Request, a order.
 
 // checkDomainToken: PUT /domain/{id}/dcv/validate-token → 200 {token,
 // status} (spec §6.13).
-func (s *Server) checkDomainToken(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) checkDomainToken(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "domain")
 	if err != nil {
 		return err
@@ -308,7 +309,7 @@ type dcvMethodInput struct {
 }
 
 // changeDomainDCVMethod: PUT /domain/{id}/dcv/method → 200 (spec §6.13).
-func (s *Server) changeDomainDCVMethod(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) changeDomainDCVMethod(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "domain")
 	if err != nil {
 		return err
@@ -326,7 +327,7 @@ func (s *Server) changeDomainDCVMethod(w http.ResponseWriter, r *http.Request, a
 }
 
 // domainEmails: GET /domain/{id or name}/dcv/emails (spec §6.14).
-func (s *Server) domainEmails(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) domainEmails(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	raw := strings.TrimSpace(r.PathValue("id"))
 	var d *store.Domain
 	var err error
@@ -351,7 +352,7 @@ func (s *Server) domainEmails(w http.ResponseWriter, r *http.Request, a order.Ac
 
 // resendDomainEmails: PUT /domain/{id}/dcv/emails → 204 (spec §6.14):
 // the domain's validation emails go out again, to email_array when given.
-func (s *Server) resendDomainEmails(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) resendDomainEmails(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	d, err := s.readDomain(r, a)
 	if err != nil {
 		return err
@@ -377,7 +378,7 @@ func (s *Server) resendDomainEmails(w http.ResponseWriter, r *http.Request, a or
 // grantDomainValidation: PUT /domain/{id}/dcv/approve → 204. certorder's
 // own call (CertCentral has none): an administrator declares DCV of the
 // domain passed. Body (optional): {"dcv_method": "dns-txt-token"}.
-func (s *Server) grantDomainValidation(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) grantDomainValidation(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "domain")
 	if err != nil {
 		return err
@@ -440,7 +441,7 @@ type dnsNameValidationView struct {
 // orderValidation: GET /order/certificate/{id}/validation (spec §2.6): the
 // organization validation the product needs and, per domain, whether the
 // order's names are covered by a domain validation in force.
-func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return err

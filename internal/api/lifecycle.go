@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
@@ -20,7 +21,7 @@ import (
 )
 
 // updateOrderStatus: PUT /order/certificate/{id}/status → 204.
-func (s *Server) updateOrderStatus(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) updateOrderStatus(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -45,17 +46,17 @@ type certOpAnswer struct {
 	CertificateChain []chainElem      `json:"certificate_chain,omitempty"`
 }
 
-func (s *Server) reissueOrder(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) reissueOrder(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	return s.certOperation(w, r, a, s.Orders.Reissue)
 }
 
-func (s *Server) duplicateOrder(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) duplicateOrder(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	return s.certOperation(w, r, a, s.Orders.Duplicate)
 }
 
-type certOpFunc func(ctx context.Context, a order.Actor, orderID int64, in *order.CertOpInput) (*order.CreateResult, error)
+type certOpFunc func(ctx context.Context, a account.Actor, orderID int64, in *order.CertOpInput) (*order.CreateResult, error)
 
-func (s *Server) certOperation(w http.ResponseWriter, r *http.Request, a order.Actor, op certOpFunc) error {
+func (s *Server) certOperation(w http.ResponseWriter, r *http.Request, a account.Actor, op certOpFunc) error {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -136,7 +137,7 @@ type duplicateView struct {
 
 // listReissues: GET /order/certificate/{id}/reissue[?show_archived=].
 // Nothing is ever archived, so show_archived changes nothing.
-func (s *Server) listReissues(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listReissues(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, certs, err := s.linkedList(r, a, store.CertKindReissue)
 	if err != nil {
 		return err
@@ -173,7 +174,7 @@ func (s *Server) listReissues(w http.ResponseWriter, r *http.Request, a order.Ac
 }
 
 // listDuplicates: GET /order/certificate/{id}/duplicate[?show_archived=].
-func (s *Server) listDuplicates(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listDuplicates(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	_, certs, err := s.linkedList(r, a, store.CertKindDuplicate)
 	if err != nil {
 		return err
@@ -202,7 +203,7 @@ func (s *Server) listDuplicates(w http.ResponseWriter, r *http.Request, a order.
 	return nil
 }
 
-func (s *Server) linkedList(r *http.Request, a order.Actor, kind string) (*store.Order, []store.LinkedCertificate, error) {
+func (s *Server) linkedList(r *http.Request, a account.Actor, kind string) (*store.Order, []store.LinkedCertificate, error) {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return nil, nil, err
@@ -235,7 +236,7 @@ type statusChangeView struct {
 // statusChanges: GET /order/certificate/status-changes with minutes
 // and/or seconds (a window ending now), or
 // filters[status_last_updated]=start...end.
-func (s *Server) statusChanges(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) statusChanges(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	q := r.URL.Query()
 	now := s.Orders.Clock()
 	tooLong := errs.New(errs.Invalid, "time_frame_too_long", "The time frame may be at most 7 days (10080 minutes, 604800 seconds).")
@@ -286,7 +287,7 @@ func (s *Server) statusChanges(w http.ResponseWriter, r *http.Request, a order.A
 	if err != nil {
 		return errs.Internalf(err, "list status changes")
 	}
-	_, scoped := order.ScopeFrom(r.Context())
+	_, scoped := account.ScopeFrom(r.Context())
 	out := make([]statusChangeView, 0, len(changes))
 	for _, c := range changes {
 		if scoped {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
@@ -53,7 +54,7 @@ type requestRefView struct {
 	Status string `json:"status"`
 }
 
-func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	var in order.CreateInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -97,7 +98,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, a order.Act
 }
 
 // updateCSR: PUT /order/certificate/{id}/csr {"csr": "..."} → 204.
-func (s *Server) updateCSR(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) updateCSR(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "order")
 	if err != nil {
 		return err
@@ -126,7 +127,7 @@ var (
 
 // findOrder resolves {order_id}, which may also be the primary
 // certificate's SHA-1 thumbprint or serial number (spec §2.1).
-func (s *Server) findOrder(r *http.Request, a order.Actor, raw string) (*store.Order, error) {
+func (s *Server) findOrder(r *http.Request, a account.Actor, raw string) (*store.Order, error) {
 	ctx := r.Context()
 	raw = strings.TrimSpace(raw)
 	notFound := errs.NotFoundf("order", "Order %q was not found.", raw)
@@ -165,7 +166,7 @@ func allDigits(s string) bool {
 	return true
 }
 
-func (s *Server) orderInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) orderInfo(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -239,7 +240,7 @@ var orderStatuses = map[string]bool{
 	"waiting_pickup": true, "processing": true,
 }
 
-func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	lp, err := parseList(r.URL.Query(), sqldb.OrderSortKeys)
 	if err != nil {
 		return err

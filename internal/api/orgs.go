@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -90,7 +91,7 @@ func (s *Server) verifiedContactsOf(o *store.Organization) []verifiedUserView {
 
 // createOrganization: POST /organization → 201 {"id"} (spec §6.1). An
 // identical organization is answered with its id (the duplicate check).
-func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	var in order.OrgCreateInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -103,7 +104,7 @@ func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, a or
 	return nil
 }
 
-func (s *Server) readOrganization(r *http.Request, a order.Actor) (*store.Organization, error) {
+func (s *Server) readOrganization(r *http.Request, a account.Actor) (*store.Organization, error) {
 	id, err := pathID(r, "id", "organization")
 	if err != nil {
 		return nil, err
@@ -119,7 +120,7 @@ func (s *Server) readOrganization(r *http.Request, a order.Actor) (*store.Organi
 }
 
 // organizationValidations: GET /organization/{id}/validation (spec §6.5).
-func (s *Server) organizationValidations(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) organizationValidations(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, err := s.readOrganization(r, a)
 	if err != nil {
 		return err
@@ -134,7 +135,7 @@ func (s *Server) organizationValidations(w http.ResponseWriter, r *http.Request,
 
 // submitOrganizationValidation: POST /organization/{id}/validation → 204
 // (spec §6.4; the success status is [infer]).
-func (s *Server) submitOrganizationValidation(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) submitOrganizationValidation(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "organization")
 	if err != nil {
 		return err
@@ -178,7 +179,7 @@ func readGrant(r *http.Request) (grantInput, error) {
 // → 204. certorder's own call (CertCentral has none): an administrator
 // declares the organization validated. Body (optional):
 // {"validated_until": "2027-01-31"}.
-func (s *Server) grantOrganizationValidation(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) grantOrganizationValidation(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "organization")
 	if err != nil {
 		return err
@@ -206,7 +207,7 @@ func (s *Server) grantOrganizationValidation(w http.ResponseWriter, r *http.Requ
 }
 
 // deleteOrganization: DELETE /organization/{id} → 204 (spec §6.6).
-func (s *Server) deleteOrganization(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) deleteOrganization(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "organization")
 	if err != nil {
 		return err

@@ -5,14 +5,14 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
-	"github.com/certorder/certorder/internal/order"
 )
 
 // spend charges one request to the caller's key. Over budget the answer is
 // 429 request_limit_exceeded with Retry-After in whole seconds, counted
 // after authentication so an unknown key spends no one's budget.
-func (s *Server) spend(w http.ResponseWriter, a order.Actor) error {
+func (s *Server) spend(w http.ResponseWriter, a account.Actor) error {
 	if s.Limits == nil || a.Key == nil {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -112,7 +113,7 @@ func pathID(r *http.Request, name, what string) (int64, error) {
 	return id, nil
 }
 
-func (s *Server) requestInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) requestInfo(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "request")
 	if err != nil {
 		return err
@@ -135,7 +136,7 @@ func (s *Server) requestInfo(w http.ResponseWriter, r *http.Request, a order.Act
 var requestStatusFilter = map[string]bool{"submitted": true, "pending": true, "approved": true, "rejected": true}
 var requestTypeFilter = map[string]bool{"new_request": true, "reissue": true, "duplicate": true, "revoke": true}
 
-func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	lp, err := parseList(r.URL.Query(), sqldb.RequestSortKeys)
 	if err != nil {
 		return err
@@ -188,7 +189,7 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, a order.Ac
 	return nil
 }
 
-func (s *Server) updateRequestStatus(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) updateRequestStatus(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "request")
 	if err != nil {
 		return err

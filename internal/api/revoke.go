@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -28,7 +29,7 @@ type revokeRequestView struct {
 
 // revokeCertificate: PUT /certificate/{id}/revoke. The path takes the
 // certificate's id or its serial number in hex (colons allowed).
-func (s *Server) revokeCertificate(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) revokeCertificate(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	c, err := s.certByIDOrSerial(r, a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -46,7 +47,7 @@ func (s *Server) revokeCertificate(w http.ResponseWriter, r *http.Request, a ord
 
 // revokeOrder: PUT /order/certificate/{id}/revoke (id, serial number or
 // thumbprint of the primary certificate, as order info).
-func (s *Server) revokeOrder(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) revokeOrder(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	o, err := s.findOrder(r, a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -67,7 +68,7 @@ func (s *Server) revokeOrder(w http.ResponseWriter, r *http.Request, a order.Act
 // its status reads "submitted", "sent straight to revocation", which is
 // what a public connector waits for (reference-responses/README.md); GET
 // /request/{id} shows it approved.
-func writeRevokeAnswer(w http.ResponseWriter, a order.Actor, res *order.RevokeResult) error {
+func writeRevokeAnswer(w http.ResponseWriter, a account.Actor, res *order.RevokeResult) error {
 	if res.Request == nil {
 		noContent(w)
 		return nil
@@ -85,7 +86,7 @@ func writeRevokeAnswer(w http.ResponseWriter, a order.Actor, res *order.RevokeRe
 // certByIDOrSerial finds a certificate of the caller's account by id or
 // by serial number (hex, any case, colons allowed). An all-digit value is
 // an id first and a serial if no certificate has that id.
-func (s *Server) certByIDOrSerial(r *http.Request, a order.Actor, raw string) (*store.Certificate, error) {
+func (s *Server) certByIDOrSerial(r *http.Request, a account.Actor, raw string) (*store.Certificate, error) {
 	ctx := r.Context()
 	raw = strings.TrimSpace(raw)
 	notFound := errs.NotFoundf("certificate", "Certificate %q was not found.", raw)

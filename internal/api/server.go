@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
@@ -32,9 +33,11 @@ const Base = "/services/v2"
 type Server struct {
 	Store  store.Store
 	Orders *order.Service
-	CA     *ca.Hierarchy
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Accounts changes users, keys, containers and custom fields.
+	Accounts *account.Service
+	CA       *ca.Hierarchy
+	Log      *slog.Logger
+	Now      func() time.Time
 	// Limits is the per-key request budget (spec §1.6); nil is unlimited.
 	Limits *ratelimit.Limiter
 
@@ -56,104 +59,94 @@ func New(s *Server) *Server {
 	if s.Revocation == nil {
 		s.Revocation = revocation.New(revocation.Config{CA: s.CA, Store: s.Store, Log: s.Log, Now: s.Now})
 	}
-	// Reads honour the caller's container scope (see users.go).
-	s.Store = order.ScopedStore(s.Store)
+	// Reads honour the caller's container scope (internal/account/scope.go).
+	s.Store = account.ScopedStore(s.Store)
 	if s.Orders != nil {
-		s.Orders.Store = order.ScopedStore(s.Orders.Store)
+		s.Orders.Store = account.ScopedStore(s.Orders.Store)
+	}
+	if s.Accounts != nil {
+		s.Accounts.Store = account.ScopedStore(s.Accounts.Store)
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s
 }
 
-// area is what an API key role may reach (spec §1.2).
-type area int
-
-const (
-	areaOrders     area = iota // orders, requests, certificates
-	areaOrgs                   // organizations, domains
-	areaCatalog                // products, the caller's own user
-	areaUsers                  // users
-	areaFinance                // balance and other money matters
-	areaContainers             // containers (divisions)
-	areaKeys                   // API keys (a user-management matter for key roles)
-)
-
 // authed is a handler that runs for an authenticated caller.
-type authed func(w http.ResponseWriter, r *http.Request, a order.Actor) error
+type authed func(w http.ResponseWriter, r *http.Request, a account.Actor) error
 
 func (s *Server) routes() {
 	m := s.mux
-	api := func(pattern string, ar area, h authed) {
+	api := func(pattern string, ar account.Area, h authed) {
 		method, path, _ := strings.Cut(pattern, " ")
 		m.Handle(method+" "+Base+path, s.authenticate(ar, h))
 	}
-	api("POST /order/certificate/{product}", areaOrders, s.createOrder)
-	api("GET /order/certificate/{id}", areaOrders, s.orderInfo)
-	api("GET /order/certificate", areaOrders, s.listOrders)
-	api("PUT /order/certificate/{id}/csr", areaOrders, s.updateCSR)
+	api("POST /order/certificate/{product}", account.AreaOrders, s.createOrder)
+	api("GET /order/certificate/{id}", account.AreaOrders, s.orderInfo)
+	api("GET /order/certificate", account.AreaOrders, s.listOrders)
+	api("PUT /order/certificate/{id}/csr", account.AreaOrders, s.updateCSR)
 	// Issue 4, order operations (lifecycle.go).
-	api("PUT /order/certificate/{id}/status", areaOrders, s.updateOrderStatus)
-	api("POST /order/certificate/{id}/reissue", areaOrders, s.reissueOrder)
-	api("GET /order/certificate/{id}/reissue", areaOrders, s.listReissues)
-	api("POST /order/certificate/{id}/duplicate", areaOrders, s.duplicateOrder)
-	api("GET /order/certificate/{id}/duplicate", areaOrders, s.listDuplicates)
-	api("GET /order/certificate/status-changes", areaOrders, s.statusChanges)
-	api("GET /finance/balance", areaFinance, s.balance)
-	api("GET /request", areaOrders, s.listRequests)
-	api("GET /request/{id}", areaOrders, s.requestInfo)
-	api("PUT /request/{id}/status", areaOrders, s.updateRequestStatus)
-	api("GET /certificate/{id}/download/format/{format}", areaOrders, s.downloadCertificate)
-	api("GET /certificate/download/order/{id}/format/{format}", areaOrders, s.downloadOrderCertificate)
-	api("GET /certificate/download/order/{id}", areaOrders, s.downloadOrderCertificate)
-	api("GET /certificate/{id}/download/platform", areaOrders, s.downloadCertificate)
-	api("GET /certificate/{id}/download/platform/{platform}", areaOrders, s.downloadCertificate)
-	api("GET /certificate/{id}/chain", areaOrders, s.certificateChain)
+	api("PUT /order/certificate/{id}/status", account.AreaOrders, s.updateOrderStatus)
+	api("POST /order/certificate/{id}/reissue", account.AreaOrders, s.reissueOrder)
+	api("GET /order/certificate/{id}/reissue", account.AreaOrders, s.listReissues)
+	api("POST /order/certificate/{id}/duplicate", account.AreaOrders, s.duplicateOrder)
+	api("GET /order/certificate/{id}/duplicate", account.AreaOrders, s.listDuplicates)
+	api("GET /order/certificate/status-changes", account.AreaOrders, s.statusChanges)
+	api("GET /finance/balance", account.AreaFinance, s.balance)
+	api("GET /request", account.AreaOrders, s.listRequests)
+	api("GET /request/{id}", account.AreaOrders, s.requestInfo)
+	api("PUT /request/{id}/status", account.AreaOrders, s.updateRequestStatus)
+	api("GET /certificate/{id}/download/format/{format}", account.AreaOrders, s.downloadCertificate)
+	api("GET /certificate/download/order/{id}/format/{format}", account.AreaOrders, s.downloadOrderCertificate)
+	api("GET /certificate/download/order/{id}", account.AreaOrders, s.downloadOrderCertificate)
+	api("GET /certificate/{id}/download/platform", account.AreaOrders, s.downloadCertificate)
+	api("GET /certificate/{id}/download/platform/{platform}", account.AreaOrders, s.downloadCertificate)
+	api("GET /certificate/{id}/chain", account.AreaOrders, s.certificateChain)
 	// Issue 5, revocation (revoke.go).
-	api("PUT /certificate/{id}/revoke", areaOrders, s.revokeCertificate)
-	api("PUT /order/certificate/{id}/revoke", areaOrders, s.revokeOrder)
-	api("GET /organization", areaOrgs, s.listOrganizations)
-	api("GET /organization/{id}", areaOrgs, s.organizationInfo)
-	api("POST /organization", areaOrgs, s.createOrganization)
-	api("DELETE /organization/{id}", areaOrgs, s.deleteOrganization)
-	api("GET /organization/{id}/validation", areaOrgs, s.organizationValidations)
-	api("POST /organization/{id}/validation", areaOrgs, s.submitOrganizationValidation)
-	api("PUT /organization/{id}/validation/{type}", areaOrgs, s.grantOrganizationValidation) // certorder's own (decisions.md)
-	api("POST /domain", areaOrgs, s.addDomain)
-	api("GET /domain", areaOrgs, s.listDomains)
-	api("GET /domain/{id}", areaOrgs, s.domainInfo)
-	api("POST /domain/{id}/validation", areaOrgs, s.submitDomainValidation)
-	api("POST /domain/{id}/dcv/token", areaOrgs, s.newDomainToken)
-	api("PUT /domain/{id}/dcv/validate-token", areaOrgs, s.checkDomainToken)
-	api("PUT /domain/{id}/dcv/method", areaOrgs, s.changeDomainDCVMethod)
-	api("GET /domain/{id}/dcv/emails", areaOrgs, s.domainEmails)
-	api("PUT /domain/{id}/dcv/emails", areaOrgs, s.resendDomainEmails)
-	api("PUT /domain/{id}/dcv/approve", areaOrgs, s.grantDomainValidation) // certorder's own (decisions.md)
-	api("GET /order/certificate/{id}/validation", areaOrders, s.orderValidation)
+	api("PUT /certificate/{id}/revoke", account.AreaOrders, s.revokeCertificate)
+	api("PUT /order/certificate/{id}/revoke", account.AreaOrders, s.revokeOrder)
+	api("GET /organization", account.AreaOrgs, s.listOrganizations)
+	api("GET /organization/{id}", account.AreaOrgs, s.organizationInfo)
+	api("POST /organization", account.AreaOrgs, s.createOrganization)
+	api("DELETE /organization/{id}", account.AreaOrgs, s.deleteOrganization)
+	api("GET /organization/{id}/validation", account.AreaOrgs, s.organizationValidations)
+	api("POST /organization/{id}/validation", account.AreaOrgs, s.submitOrganizationValidation)
+	api("PUT /organization/{id}/validation/{type}", account.AreaOrgs, s.grantOrganizationValidation) // certorder's own (decisions.md)
+	api("POST /domain", account.AreaOrgs, s.addDomain)
+	api("GET /domain", account.AreaOrgs, s.listDomains)
+	api("GET /domain/{id}", account.AreaOrgs, s.domainInfo)
+	api("POST /domain/{id}/validation", account.AreaOrgs, s.submitDomainValidation)
+	api("POST /domain/{id}/dcv/token", account.AreaOrgs, s.newDomainToken)
+	api("PUT /domain/{id}/dcv/validate-token", account.AreaOrgs, s.checkDomainToken)
+	api("PUT /domain/{id}/dcv/method", account.AreaOrgs, s.changeDomainDCVMethod)
+	api("GET /domain/{id}/dcv/emails", account.AreaOrgs, s.domainEmails)
+	api("PUT /domain/{id}/dcv/emails", account.AreaOrgs, s.resendDomainEmails)
+	api("PUT /domain/{id}/dcv/approve", account.AreaOrgs, s.grantDomainValidation) // certorder's own (decisions.md)
+	api("GET /order/certificate/{id}/validation", account.AreaOrders, s.orderValidation)
 	// Issue 6, order-level DCV (dcv.go).
-	api("PUT /order/certificate/{id}/check-dcv", areaOrders, s.checkDCV)
-	api("PUT /order/certificate/{id}/dcv-method", areaOrders, s.changeOrderDCVMethod)
-	api("PUT /order/certificate/{id}/dcv-random-value", areaOrders, s.newOrderRandomValue)
-	api("PUT /order/certificate/{id}/resend-emails", areaOrders, s.resendOrderEmails)
-	api("GET /container", areaContainers, s.listContainers)
-	api("GET /container/{id}", areaContainers, s.containerInfo)
-	api("GET /container/{id}/children", areaContainers, s.containerChildren)
-	api("POST /container/{id}/children", areaContainers, s.createChildContainer)
-	api("POST /container", areaContainers, s.createContainer)
-	api("POST /user", areaUsers, s.createUser)
-	api("GET /user", areaUsers, s.listUsers)
-	api("GET /user/{id}", areaUsers, s.userInfo)
-	api("DELETE /user/{id}", areaUsers, s.deleteUser)
-	api("PUT /user/{id}", areaUsers, s.editUser)
-	api("POST /key/user/{user_id}", areaKeys, s.createKey)
-	api("GET /key", areaKeys, s.listKeys)
-	api("GET /key/{id}", areaKeys, s.keyInfo)
-	api("PUT /key/{id}/status", areaKeys, s.setKeyStatus)
-	api("GET /product", areaCatalog, s.listProducts)
-	api("GET /product/{name_id}", areaCatalog, s.productInfo)
-	api("GET /user/me", areaCatalog, s.userMe)
-	api("GET /account/metadata", areaOrders, s.listMetadata)
-	api("POST /account/metadata", areaOrders, s.createMetadata)
+	api("PUT /order/certificate/{id}/check-dcv", account.AreaOrders, s.checkDCV)
+	api("PUT /order/certificate/{id}/dcv-method", account.AreaOrders, s.changeOrderDCVMethod)
+	api("PUT /order/certificate/{id}/dcv-random-value", account.AreaOrders, s.newOrderRandomValue)
+	api("PUT /order/certificate/{id}/resend-emails", account.AreaOrders, s.resendOrderEmails)
+	api("GET /container", account.AreaContainers, s.listContainers)
+	api("GET /container/{id}", account.AreaContainers, s.containerInfo)
+	api("GET /container/{id}/children", account.AreaContainers, s.containerChildren)
+	api("POST /container/{id}/children", account.AreaContainers, s.createChildContainer)
+	api("POST /container", account.AreaContainers, s.createContainer)
+	api("POST /user", account.AreaUsers, s.createUser)
+	api("GET /user", account.AreaUsers, s.listUsers)
+	api("GET /user/{id}", account.AreaUsers, s.userInfo)
+	api("DELETE /user/{id}", account.AreaUsers, s.deleteUser)
+	api("PUT /user/{id}", account.AreaUsers, s.editUser)
+	api("POST /key/user/{user_id}", account.AreaKeys, s.createKey)
+	api("GET /key", account.AreaKeys, s.listKeys)
+	api("GET /key/{id}", account.AreaKeys, s.keyInfo)
+	api("PUT /key/{id}/status", account.AreaKeys, s.setKeyStatus)
+	api("GET /product", account.AreaCatalog, s.listProducts)
+	api("GET /product/{name_id}", account.AreaCatalog, s.productInfo)
+	api("GET /user/me", account.AreaCatalog, s.userMe)
+	api("GET /account/metadata", account.AreaOrders, s.listMetadata)
+	api("POST /account/metadata", account.AreaOrders, s.createMetadata)
 
 	// Unauthenticated PKI endpoints that certificates point relying parties to.
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -217,10 +210,10 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // HashKey is how API keys are stored: SHA-256 of the key as sent (one
-// definition, in order.HashKey, for the API, the rules and the CLI).
-func HashKey(key string) []byte { return order.HashKey(key) }
+// definition, in account.HashKey, for the API, the rules and the CLI).
+func HashKey(key string) []byte { return account.HashKey(key) }
 
-func (s *Server) authenticate(ar area, h authed) http.Handler {
+func (s *Server) authenticate(ar account.Area, h authed) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, err := s.actor(r.Context(), strings.TrimSpace(r.Header.Get("X-DC-DEVKEY")))
 		if err != nil {
@@ -231,15 +224,15 @@ func (s *Server) authenticate(ar area, h authed) http.Handler {
 			writeError(w, err)
 			return
 		}
-		if err := allowed(actor, ar, r.Method); err != nil {
+		if err := account.Allowed(actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead); err != nil {
 			writeError(w, err)
 			return
 		}
-		if sc, ok, err := order.ScopeFor(r.Context(), s.Store, actor); err != nil {
+		if sc, ok, err := account.ScopeFor(r.Context(), s.Store, actor); err != nil {
 			writeError(w, s.logged(r, errs.Internalf(err, "scope of user %d", actor.User.ID)))
 			return
 		} else if ok {
-			r = r.WithContext(order.WithScope(r.Context(), sc))
+			r = r.WithContext(account.WithScope(r.Context(), sc))
 		}
 		if err := h(w, r, actor); err != nil {
 			writeError(w, s.logged(r, err))
@@ -253,70 +246,32 @@ func invalidKey() error {
 	return errs.New(errs.Unauthorized, "access_denied|access_denied_invalid_key", "Access denied due to access_denied_invalid_key.")
 }
 
-func (s *Server) actor(ctx context.Context, key string) (order.Actor, error) {
+func (s *Server) actor(ctx context.Context, key string) (account.Actor, error) {
 	if key == "" {
-		return order.Actor{}, invalidKey()
+		return account.Actor{}, invalidKey()
 	}
 	k, err := s.Store.APIKeyByHash(ctx, HashKey(key))
 	if errors.Is(err, store.ErrNotFound) {
-		return order.Actor{}, invalidKey()
+		return account.Actor{}, invalidKey()
 	}
 	if err != nil {
-		return order.Actor{}, errs.Internalf(err, "look up api key")
+		return account.Actor{}, errs.Internalf(err, "look up api key")
 	}
 	if k.RevokedAt != nil {
-		return order.Actor{}, invalidKey()
+		return account.Actor{}, invalidKey()
 	}
 	acct, err := s.Store.Account(ctx, k.AccountID)
 	if err != nil {
-		return order.Actor{}, errs.Internalf(err, "read account of key %d", k.ID)
+		return account.Actor{}, errs.Internalf(err, "read account of key %d", k.ID)
 	}
 	u, err := s.Store.User(ctx, k.AccountID, k.UserID)
 	if err != nil {
-		return order.Actor{}, errs.Internalf(err, "read user of key %d", k.ID)
+		return account.Actor{}, errs.Internalf(err, "read user of key %d", k.ID)
 	}
 	if u.Status != "active" {
-		return order.Actor{}, invalidKey()
+		return account.Actor{}, invalidKey()
 	}
-	return order.Actor{Account: acct, User: u, Key: k}, nil
-}
-
-// allowed enforces both roles of a call: the key's role (spec §1.2: 100
-// orders, 101 orders+domains+organizations, 102 view only, 103 user
-// management; 0 inherits the user's role) and the user's access role
-// (roleAllows in users.go). The matrix is in docs/decisions.md.
-func allowed(a order.Actor, ar area, method string) error {
-	keyArea := ar
-	if ar == areaKeys {
-		keyArea = areaUsers
-	}
-	read := method == http.MethodGet || method == http.MethodHead
-	deny := errs.New(errs.Forbidden, "access_denied|missing_permission", "This API key's role does not allow this call.")
-	switch a.Key.RoleID {
-	case 0:
-	case 100:
-		if keyArea == areaOrgs || keyArea == areaUsers || keyArea == areaFinance || keyArea == areaContainers && !read {
-			return deny
-		}
-	case 101:
-		if keyArea == areaUsers || keyArea == areaFinance || keyArea == areaContainers && !read {
-			return deny
-		}
-	case 102:
-		if !read {
-			return deny
-		}
-	case 103:
-		if keyArea != areaUsers && keyArea != areaCatalog && !(keyArea == areaContainers && read) {
-			return deny
-		}
-	default:
-		return deny
-	}
-	if !roleAllows(a.User.AccessRole, ar, read) {
-		return errs.New(errs.Forbidden, "access_denied|missing_permission", "Your access role (%s) does not allow this call.", roleNames[a.User.AccessRole])
-	}
-	return nil
+	return account.Actor{Account: acct, User: u, Key: k}, nil
 }
 
 func (s *Server) logged(r *http.Request, err error) error {

@@ -5,38 +5,12 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
-	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqldb"
 )
-
-// roleAllows is the access-role half of the permission matrix
-// (docs/decisions.md, "Users, keys and containers"); read is a GET.
-// Administrators reach everything. Managers reach orders, organizations,
-// domains, finance and users (the rules keep administrators out of their
-// reach) and read containers. Finance managers reach finance and read
-// orders, organizations and containers. Standard and limited users place
-// and read orders and read organizations and containers. Everyone may
-// manage their own API keys (the rules refuse other users' keys).
-func roleAllows(role int, ar area, read bool) bool {
-	switch ar {
-	case areaCatalog, areaKeys:
-		return true
-	}
-	switch role {
-	case store.RoleAdministrator:
-		return true
-	case store.RoleManager:
-		return ar != areaContainers || read
-	case store.RoleFinanceManager:
-		return ar == areaFinance || read && (ar == areaOrders || ar == areaOrgs || ar == areaContainers)
-	case store.RoleStandardUser, store.RoleLimitedUser:
-		return ar == areaOrders || read && (ar == areaOrgs || ar == areaContainers)
-	}
-	return false
-}
 
 type accessRoleView struct {
 	ID   int    `json:"id"`
@@ -64,17 +38,17 @@ func (s *Server) userView(r *http.Request, vc *viewCache, u *store.User) userVie
 	return userView{ID: u.ID, Username: u.Username, AccountID: u.AccountID, FirstName: u.FirstName, LastName: u.LastName,
 		Email: u.Email, JobTitle: u.JobTitle, Telephone: u.Telephone, Status: u.Status, DateCreated: stamp(u.CreatedAt),
 		Container:   containerViewOf(vc.container(r.Context(), u.ContainerID)),
-		AccessRoles: []accessRoleView{{ID: u.AccessRole, Name: roleNames[u.AccessRole]}}, Type: "standard"}
+		AccessRoles: []accessRoleView{{ID: u.AccessRole, Name: account.RoleNames[u.AccessRole]}}, Type: "standard"}
 }
 
 // createUser: POST /user → 201 {"id"}; a service user (is_api_only) also
 // gets "api_key", shown this once.
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a order.Actor) error {
-	var in order.UserInput
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a account.Actor) error {
+	var in account.UserInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	u, key, err := s.Orders.CreateUser(r.Context(), a, &in)
+	u, key, err := s.Accounts.CreateUser(r.Context(), a, &in)
 	if err != nil {
 		return err
 	}
@@ -87,7 +61,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a order.Acto
 }
 
 // listUsers: GET /user[?container_id=N][&offset&limit&sort] → {"users", "page"}.
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	q := r.URL.Query()
 	lp, err := parseList(q, sqldb.UserSortKeys)
 	if err != nil {
@@ -105,7 +79,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a order.Actor
 		}
 		f.ContainerID = n
 	}
-	if sc, ok := order.ScopeFrom(r.Context()); ok {
+	if sc, ok := account.ScopeFrom(r.Context()); ok {
 		f.ScopeContainerIDs = sc.Containers
 	}
 	users, total, err := s.Store.Users(r.Context(), a.Account.ID, f, lp.page)
@@ -121,7 +95,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a order.Actor
 	return nil
 }
 
-func (s *Server) visibleUser(r *http.Request, a order.Actor, raw string) (*store.User, error) {
+func (s *Server) visibleUser(r *http.Request, a account.Actor, raw string) (*store.User, error) {
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
 		return nil, errs.NotFoundf("user", "User %q was not found.", raw)
@@ -140,7 +114,7 @@ func (s *Server) visibleUser(r *http.Request, a order.Actor, raw string) (*store
 }
 
 // userInfo: GET /user/{id}.
-func (s *Server) userInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) userInfo(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	u, err := s.visibleUser(r, a, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -150,12 +124,12 @@ func (s *Server) userInfo(w http.ResponseWriter, r *http.Request, a order.Actor)
 }
 
 // deleteUser: DELETE /user/{id} → 204.
-func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "user")
 	if err != nil {
 		return err
 	}
-	if err := s.Orders.DeleteUser(r.Context(), a, id); err != nil {
+	if err := s.Accounts.DeleteUser(r.Context(), a, id); err != nil {
 		return err
 	}
 	noContent(w)
@@ -191,7 +165,7 @@ func keyViewOf(k *store.APIKey, u *store.User) keyView {
 
 // createKey: POST /key/user/{user_id} {"name", "restricted_to_role_id"} →
 // 201 {"id", "api_key"}; the key is shown this once.
-func (s *Server) createKey(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	uid, err := pathID(r, "user_id", "user")
 	if err != nil {
 		return err
@@ -203,7 +177,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, a order.Actor
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	k, key, err := s.Orders.CreateAPIKey(r.Context(), a, uid, in.Name, in.RestrictedToRoleID)
+	k, key, err := s.Accounts.CreateAPIKey(r.Context(), a, uid, in.Name, in.RestrictedToRoleID)
 	if err != nil {
 		return err
 	}
@@ -213,7 +187,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, a order.Actor
 
 // listKeys: GET /key[?user_id=N] → {"api_keys": [...]}. Administrators see
 // the keys of every user they see; other users their own.
-func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	var uid int64
 	if v := r.URL.Query().Get("user_id"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -236,7 +210,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, a order.Actor)
 	vc := s.newViewCache(a.Account.ID)
 	out := make([]keyView, 0, len(keys))
 	for i := range keys {
-		k, err := s.Orders.VisibleKey(r.Context(), s.Store, a, keys[i].ID)
+		k, err := s.Accounts.VisibleKey(r.Context(), s.Store, a, keys[i].ID)
 		if err != nil {
 			continue // a key of a user outside the caller's containers
 		}
@@ -247,12 +221,12 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, a order.Actor)
 }
 
 // keyInfo: GET /key/{id}; the key itself is never shown again.
-func (s *Server) keyInfo(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) keyInfo(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "key")
 	if err != nil {
 		return err
 	}
-	k, err := s.Orders.VisibleKey(r.Context(), s.Store, a, id)
+	k, err := s.Accounts.VisibleKey(r.Context(), s.Store, a, id)
 	if err != nil {
 		return err
 	}
@@ -261,7 +235,7 @@ func (s *Server) keyInfo(w http.ResponseWriter, r *http.Request, a order.Actor) 
 }
 
 // setKeyStatus: PUT /key/{id}/status {"status": "revoked"} → 204.
-func (s *Server) setKeyStatus(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) setKeyStatus(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "key")
 	if err != nil {
 		return err
@@ -272,7 +246,7 @@ func (s *Server) setKeyStatus(w http.ResponseWriter, r *http.Request, a order.Ac
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.Orders.SetAPIKeyStatus(r.Context(), a, id, in.Status); err != nil {
+	if err := s.Accounts.SetAPIKeyStatus(r.Context(), a, id, in.Status); err != nil {
 		return err
 	}
 	noContent(w)
@@ -281,16 +255,16 @@ func (s *Server) setKeyStatus(w http.ResponseWriter, r *http.Request, a order.Ac
 
 // createChildContainer: POST /container/{id}/children {"name",
 // "description", "template_id"} → 201 {"id"}.
-func (s *Server) createChildContainer(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) createChildContainer(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	parent, err := pathID(r, "id", "container")
 	if err != nil {
 		return err
 	}
-	var in order.ContainerInput
+	var in account.ContainerInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	c, err := s.Orders.CreateContainer(r.Context(), a, parent, "", &in)
+	c, err := s.Accounts.CreateContainer(r.Context(), a, parent, "", &in)
 	if err != nil {
 		return err
 	}
@@ -301,8 +275,8 @@ func (s *Server) createChildContainer(w http.ResponseWriter, r *http.Request, a 
 // createContainer: POST /container {"name", "parent_id", ...} → 201 {"id"};
 // our shorthand for the documented /container/{parent}/children. Without
 // parent_id the child goes under the caller's container.
-func (s *Server) createContainer(w http.ResponseWriter, r *http.Request, a order.Actor) error {
-	var in order.ContainerInput
+func (s *Server) createContainer(w http.ResponseWriter, r *http.Request, a account.Actor) error {
+	var in account.ContainerInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -313,7 +287,7 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request, a order
 	if in.ParentID.Set {
 		parent = in.ParentID.V
 	}
-	c, err := s.Orders.CreateContainer(r.Context(), a, parent, "parent_id", &in)
+	c, err := s.Accounts.CreateContainer(r.Context(), a, parent, "parent_id", &in)
 	if err != nil {
 		return err
 	}
@@ -322,7 +296,7 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request, a order
 }
 
 // containerChildren: GET /container/{id}/children → the immediate children.
-func (s *Server) containerChildren(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) containerChildren(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "container")
 	if err != nil {
 		return err
@@ -347,16 +321,16 @@ func (s *Server) containerChildren(w http.ResponseWriter, r *http.Request, a ord
 }
 
 // editUser: PUT /user/{id} → 204.
-func (s *Server) editUser(w http.ResponseWriter, r *http.Request, a order.Actor) error {
+func (s *Server) editUser(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	id, err := pathID(r, "id", "user")
 	if err != nil {
 		return err
 	}
-	var in order.EditUserInput
+	var in account.EditUserInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.Orders.EditUser(r.Context(), a, id, &in); err != nil {
+	if err := s.Accounts.EditUser(r.Context(), a, id, &in); err != nil {
 		return err
 	}
 	noContent(w)

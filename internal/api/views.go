@@ -2,8 +2,9 @@ package api
 
 import (
 	"context"
-	"github.com/certorder/certorder/internal/ca"
 	"time"
+
+	"github.com/certorder/certorder/internal/ca"
 
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/store"

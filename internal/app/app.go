@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/api"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/dcv"
@@ -147,7 +148,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// A committed revocation rebuilds its issuers' CRLs in the background
 	// and drops their cached OCSP responses.
 	a.Orders.OnRevoke = a.Revocation.Revoked
-	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, CA: h, Log: cfg.Log, Now: cfg.Now, Revocation: a.Revocation,
+	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, Accounts: &account.Service{Store: st, Now: cfg.Now, Log: cfg.Log}, CA: h, Log: cfg.Log, Now: cfg.Now, Revocation: a.Revocation,
 		Limits: ratelimit.New(cfg.RateLimits, cfg.Now)})
 	if err := a.bootstrap(ctx); err != nil {
 		st.Close()

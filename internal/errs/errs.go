@@ -98,6 +98,20 @@ func Internalf(cause error, format string, args ...any) *Error {
 	return Wrap(fmt.Errorf(format+": %w", append(args, cause)...), Internal, "internal_error", "An internal error occurred.")
 }
 
+// OrInternal passes a typed error of a rule through and wraps anything
+// else (a store failure) as an internal error, with what for the logs; nil
+// stays nil.
+func OrInternal(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Internalf(err, format, args...)
+}
+
 // List collects validation failures so that a request is answered with all
 // of them at once.
 type List struct{ details []Detail }

@@ -119,3 +119,9 @@ func (x *String) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes the string.
 func (x String) MarshalJSON() ([]byte, error) { return json.Marshal(x.V) }
+
+// IDInput is {"id": ...}, the way CertCentral bodies name an object by id;
+// the id may arrive as a number or numeric string.
+type IDInput struct {
+	ID Int `json:"id"`
+}

@@ -6,10 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
@@ -76,7 +76,7 @@ type plan struct {
 // every rule passes; issuance at order time happens before the single
 // transaction that records the order, so a failure leaves no trace but the
 // audit log.
-func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string, in *CreateInput) (*CreateResult, error) {
+func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productID string, in *CreateInput) (*CreateResult, error) {
 	product, ok := catalog.Lookup(productID)
 	if !ok {
 		return nil, errs.NotFoundf("product", "The product %q does not exist or is not enabled for this account.", productID)
@@ -89,10 +89,10 @@ func (s *Service) CreateOrder(ctx context.Context, actor Actor, productID string
 		return nil, err
 	}
 	now := s.now()
-	skip := in.SkipApproval.V && canSkipApproval(actor)
+	skip := in.SkipApproval.V && account.CanSkipApproval(actor)
 	// Auto-approve (spec §3.6): the requester is an approver, so the
 	// request is approved as it is created.
-	auto := !skip && actor.Account.ApprovalMode == "auto" && canApprove(actor)
+	auto := !skip && actor.Account.ApprovalMode == "auto" && account.CanApprove(actor)
 	approved := skip || auto
 	p.order.SkipApproval = skip
 	if isTokenMethod(p.order.DCVMethod) {
@@ -276,7 +276,7 @@ func wrapStoreErr(err error, what string) error {
 
 // validate applies every documented rule of the product's seed to the
 // body and gathers all failures, so that a client sees them together.
-func (s *Service) validate(ctx context.Context, actor Actor, product catalog.Product, in *CreateInput) (*plan, error) {
+func (s *Service) validate(ctx context.Context, actor account.Actor, product catalog.Product, in *CreateInput) (*plan, error) {
 	now := s.now()
 	p := &plan{product: product}
 	o := &p.order
@@ -370,7 +370,7 @@ func (s *Service) validate(ctx context.Context, actor Actor, product catalog.Pro
 	}
 	o.DisableRenewalNotifications = in.DisableRenewalNotifications.V
 	for _, e := range cleanStrings(in.AdditionalEmails) {
-		if !validEmail(e) {
+		if !account.ValidEmail(e) {
 			list.Add(errs.InvalidValue("additional_emails", "%q is not a valid email address.", e))
 			continue
 		}
@@ -824,7 +824,7 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-func (s *Service) checkOrganization(ctx context.Context, actor Actor, product catalog.Product, in *OrganizationInput, p *plan, now time.Time) error {
+func (s *Service) checkOrganization(ctx context.Context, actor account.Actor, product catalog.Product, in *OrganizationInput, p *plan, now time.Time) error {
 	if in == nil {
 		return errs.MissingField("organization")
 	}
@@ -894,7 +894,7 @@ func validCountry(c string) bool {
 	return true
 }
 
-func (s *Service) checkContainer(ctx context.Context, actor Actor, in *IDInput, o *store.Order) error {
+func (s *Service) checkContainer(ctx context.Context, actor account.Actor, in *flex.IDInput, o *store.Order) error {
 	o.ContainerID = actor.User.ContainerID
 	if in == nil || !in.ID.Set && !in.ID.Bad {
 		return nil
@@ -916,7 +916,7 @@ func (s *Service) checkContainer(ctx context.Context, actor Actor, in *IDInput, 
 	return nil
 }
 
-func (s *Service) checkCustomFields(ctx context.Context, actor Actor, in []CustomFieldInput, o *store.Order) error {
+func (s *Service) checkCustomFields(ctx context.Context, actor account.Actor, in []CustomFieldInput, o *store.Order) error {
 	defs, err := s.Store.Metadata(ctx, actor.Account.ID)
 	if err != nil {
 		return errs.Internalf(err, "read custom fields")
@@ -966,12 +966,12 @@ func checkFieldType(dataType, v string) string {
 			return "the value must be an integer."
 		}
 	case "email_address":
-		if !validEmail(v) {
+		if !account.ValidEmail(v) {
 			return "the value must be an email address."
 		}
 	case "email_list":
 		for _, e := range strings.Split(v, ",") {
-			if !validEmail(strings.TrimSpace(e)) {
+			if !account.ValidEmail(strings.TrimSpace(e)) {
 				return "the value must be a comma-separated list of email addresses."
 			}
 		}
@@ -979,7 +979,7 @@ func checkFieldType(dataType, v string) string {
 	return ""
 }
 
-func (s *Service) checkRenewal(ctx context.Context, actor Actor, product catalog.Product, in *CreateInput, p *plan) error {
+func (s *Service) checkRenewal(ctx context.Context, actor account.Actor, product catalog.Product, in *CreateInput, p *plan) error {
 	var old *store.Order
 	var err error
 	field := "renewal_of_order_id"
@@ -1014,15 +1014,6 @@ func (s *Service) checkRenewal(ctx context.Context, actor Actor, product catalog
 	p.renewalOf, p.renewalField = old, field
 	p.order.RenewalOfOrderID = old.ID
 	return nil
-}
-
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	return at > 0 && strings.Contains(s[at+1:], ".")
 }
 
 func contains(list []string, v string) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
@@ -15,7 +16,7 @@ import (
 // not issued yet (PUT /order/certificate/{id}/csr). Spec §2.9 found the
 // endpoint only by name; path and body are its [infer]. An order waiting
 // in needs_csr moves to pending and issues when it is ready.
-func (s *Service) UpdateCSR(ctx context.Context, actor Actor, orderID int64, raw string) error {
+func (s *Service) UpdateCSR(ctx context.Context, actor account.Actor, orderID int64, raw string) error {
 	o, err := s.Store.Order(ctx, actor.Account.ID, orderID)
 	if errors.Is(err, store.ErrNotFound) {
 		return errs.NotFoundf("order", "Order %d was not found.", orderID)

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
@@ -250,7 +251,7 @@ func (s *Service) recordDCVTx(ctx context.Context, tx store.Tx, accountID int64,
 		return err
 	}
 	acct := &store.Account{ID: accountID}
-	return s.audit(ctx, tx, Actor{Account: acct}, "domain.dcv_validated", fmt.Sprintf("domain:%d", d.ID),
+	return s.audit(ctx, tx, account.Actor{Account: acct}, "domain.dcv_validated", fmt.Sprintf("domain:%d", d.ID),
 		map[string]any{"name": d.Name, "dcv_method": method, "by": by, "where": where, "dcv_expires": d.DCVExpiresAt})
 }
 
@@ -314,7 +315,7 @@ type CheckDCVResult struct {
 // issues at once. A name whose value is not there fails the call with
 // invalid_dns_txt (DNS methods) or file_random_value_not_found
 // (http-token), after recording whatever was found.
-func (s *Service) CheckOrderDCV(ctx context.Context, actor Actor, id int64, only []string) (*CheckDCVResult, error) {
+func (s *Service) CheckOrderDCV(ctx context.Context, actor account.Actor, id int64, only []string) (*CheckDCVResult, error) {
 	o, err := s.Store.Order(ctx, actor.Account.ID, id)
 	if err != nil {
 		return nil, apiErr(orderNotFound(err, id), "read order")
@@ -409,7 +410,7 @@ func dcvMutable(o *store.Order) error {
 // ChangeOrderDCVMethod is PUT /order/certificate/{id}/dcv-method (spec
 // §2.7.2). A token method keeps a random value still valid, or gets a new
 // one; the background checks start over with the new method.
-func (s *Service) ChangeOrderDCVMethod(ctx context.Context, actor Actor, id int64, method string) (*store.Order, error) {
+func (s *Service) ChangeOrderDCVMethod(ctx context.Context, actor account.Actor, id int64, method string) (*store.Order, error) {
 	method = strings.TrimSpace(method)
 	if method == "" {
 		return nil, errs.MissingField("dcv_method")
@@ -432,7 +433,7 @@ func (s *Service) ChangeOrderDCVMethod(ctx context.Context, actor Actor, id int6
 // NewOrderRandomValue is PUT /order/certificate/{id}/dcv-random-value
 // (spec §2.7.3): a new order random value, valid 30 days; the previous one
 // stops working.
-func (s *Service) NewOrderRandomValue(ctx context.Context, actor Actor, id int64) (*store.Order, error) {
+func (s *Service) NewOrderRandomValue(ctx context.Context, actor account.Actor, id int64) (*store.Order, error) {
 	return s.changeOrderDCV(ctx, actor, id, func(o *store.Order, _ catalog.Product) error {
 		if !isTokenMethod(o.DCVMethod) {
 			return errs.New(errs.Invalid, "invalid_dcv_method",
@@ -453,7 +454,7 @@ func (s *Service) newOrderRandomValue(o *store.Order) error {
 
 // changeOrderDCV applies change to an order whose DCV may still change and
 // reschedules its background check from now.
-func (s *Service) changeOrderDCV(ctx context.Context, actor Actor, id int64, change func(*store.Order, catalog.Product) error, action string) (*store.Order, error) {
+func (s *Service) changeOrderDCV(ctx context.Context, actor account.Actor, id int64, change func(*store.Order, catalog.Product) error, action string) (*store.Order, error) {
 	var o *store.Order
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		var err error
@@ -499,7 +500,7 @@ func orderNotFound(err error, id int64) error {
 // CheckDomainToken is PUT /domain/{id}/dcv/validate-token (spec §6.13):
 // the domain's own token is looked up now by its method; when found the
 // domain is validated and the orders waiting on it issue.
-func (s *Service) CheckDomainToken(ctx context.Context, actor Actor, id int64) (*store.Domain, error) {
+func (s *Service) CheckDomainToken(ctx context.Context, actor account.Actor, id int64) (*store.Domain, error) {
 	d, err := s.Store.Domain(ctx, actor.Account.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("domain", "Domain %d was not found.", id)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -243,13 +244,13 @@ func (s *Service) ApproveEmailLink(ctx context.Context, secret string) (*store.D
 		s.log().Error("issue after email approval", "err", err)
 		return tok, nil
 	}
-	s.IssueReady(Unscoped(ctx), actor)
+	s.IssueReady(account.Unscoped(ctx), actor)
 	return tok, nil
 }
 
 // ResendOrderEmails is PUT /order/certificate/{id}/resend-emails (spec
 // §2.7.4): the messages go out again now, with new links.
-func (s *Service) ResendOrderEmails(ctx context.Context, actor Actor, id int64, only []EmailRecipient) error {
+func (s *Service) ResendOrderEmails(ctx context.Context, actor account.Actor, id int64, only []EmailRecipient) error {
 	o, err := s.Store.Order(ctx, actor.Account.ID, id)
 	if err != nil {
 		return apiErr(orderNotFound(err, id), "read order")
@@ -275,7 +276,7 @@ func (s *Service) ResendOrderEmails(ctx context.Context, actor Actor, id int64, 
 }
 
 // ResendDomainEmails is PUT /domain/{id}/dcv/emails (spec §6.14).
-func (s *Service) ResendDomainEmails(ctx context.Context, actor Actor, d *store.Domain, only []EmailRecipient) error {
+func (s *Service) ResendDomainEmails(ctx context.Context, actor account.Actor, d *store.Domain, only []EmailRecipient) error {
 	if d.DCVMethod != "email" {
 		return errs.New(errs.Invalid, "invalid_dcv_method", "The domain's DCV method is %q, not email.", d.DCVMethod)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -165,18 +166,18 @@ func (s *Service) reschedule(ctx context.Context, c store.DCVCheck, lastErr stri
 	return s.Store.InTx(ctx, func(tx store.Tx) error { return tx.PutDCVCheck(ctx, &c) })
 }
 
-func (s *Service) systemActor(ctx context.Context, accountID int64) (Actor, error) {
+func (s *Service) systemActor(ctx context.Context, accountID int64) (account.Actor, error) {
 	acct, err := s.Store.Account(ctx, accountID)
 	if err != nil {
-		return Actor{}, fmt.Errorf("read account %d: %w", accountID, err)
+		return account.Actor{}, fmt.Errorf("read account %d: %w", accountID, err)
 	}
-	return SystemActor(acct), nil
+	return account.SystemActor(acct), nil
 }
 
 // lookAtOrder: a pending order's emails are sent if they were not, its
 // names are looked up, and it issues when every name is validated.
 func (s *Service) lookAtOrder(ctx context.Context, c store.DCVCheck) error {
-	ctx = Unscoped(ctx)
+	ctx = account.Unscoped(ctx)
 	o, err := s.Store.Order(ctx, c.AccountID, c.ObjectID)
 	if errors.Is(err, store.ErrNotFound) {
 		return s.dropCheck(ctx, c)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/policy"
@@ -16,7 +17,7 @@ import (
 // DomainInput is the body of POST /domain (spec §6.9).
 type DomainInput struct {
 	Name         string                  `json:"name"`
-	Organization *IDInput                `json:"organization"`
+	Organization *flex.IDInput           `json:"organization"`
 	Validations  []DomainValidationInput `json:"validations"`
 	DCVMethod    string                  `json:"dcv_method"`
 	Locale       string                  `json:"locale"`
@@ -33,7 +34,7 @@ type DomainSubmitInput struct {
 	DCVMethod    string                  `json:"dcv_method"`
 	Locale       string                  `json:"locale"`
 	EmailArray   []string                `json:"email_array"`
-	Organization *IDInput                `json:"organization"`
+	Organization *flex.IDInput           `json:"organization"`
 }
 
 // DomainValidationInput is one {"type": "ov"} of a domain submission.
@@ -131,7 +132,7 @@ func checkDomainSubmission(d *store.Domain, vals []DomainValidationInput, method
 	if emails != nil {
 		d.EmailArray = nil
 		for _, e := range cleanStrings(emails) {
-			if !validEmail(e) {
+			if !account.ValidEmail(e) {
 				list.Add(errs.InvalidValue("email_array", "%q is not a valid email address.", e))
 				continue
 			}
@@ -143,7 +144,7 @@ func checkDomainSubmission(d *store.Domain, vals []DomainValidationInput, method
 // domainOrg resolves organization.id of a domain body: an active
 // organization of the account. An unknown id is a 400 on the field, as
 // for orders.
-func (s *Service) domainOrg(ctx context.Context, actor Actor, in *IDInput) (*store.Organization, error) {
+func (s *Service) domainOrg(ctx context.Context, actor account.Actor, in *flex.IDInput) (*store.Organization, error) {
 	switch {
 	case in == nil || !in.ID.Set && !in.ID.Bad:
 		return nil, errs.MissingField("organization")
@@ -186,7 +187,7 @@ func domainName(raw string, keepWWW bool, method string) (string, error) {
 // (POST /domain). A domain an order recorded (no organization, never
 // submitted) is taken over; any other existing domain is refused, as it
 // has its own id to submit again.
-func (s *Service) AddDomain(ctx context.Context, actor Actor, in *DomainInput) (*store.Domain, error) {
+func (s *Service) AddDomain(ctx context.Context, actor account.Actor, in *DomainInput) (*store.Domain, error) {
 	var list errs.List
 	name, err := domainName(in.Name, in.KeepWWW.V, in.DCVMethod)
 	list.Add(err)
@@ -275,7 +276,7 @@ func completeDCV(d *store.Domain, now time.Time) {
 // SubmitDomainValidation submits a domain for validation again (POST
 // /domain/{id}/validation). A validation still within its reuse period
 // stays usable until the new one completes.
-func (s *Service) SubmitDomainValidation(ctx context.Context, actor Actor, id int64, in *DomainSubmitInput) (*store.Domain, error) {
+func (s *Service) SubmitDomainValidation(ctx context.Context, actor account.Actor, id int64, in *DomainSubmitInput) (*store.Domain, error) {
 	d, err := s.Store.Domain(ctx, actor.Account.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("domain", "Domain %d was not found.", id)
@@ -327,7 +328,7 @@ func (s *Service) SubmitDomainValidation(ctx context.Context, actor Actor, id in
 // NewDomainToken makes a new random value for a domain whose method is a
 // token method (POST /domain/{id}/dcv/token, spec §6.13). The previous
 // domain token stops working; order random values are untouched.
-func (s *Service) NewDomainToken(ctx context.Context, actor Actor, id int64) (*store.Domain, error) {
+func (s *Service) NewDomainToken(ctx context.Context, actor account.Actor, id int64) (*store.Domain, error) {
 	var d *store.Domain
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		var err error
@@ -359,7 +360,7 @@ func (s *Service) NewDomainToken(ctx context.Context, actor Actor, id int64) (*s
 
 // ChangeDomainDCVMethod sets the domain's method (PUT
 // /domain/{id}/dcv/method, spec §6.13) and starts a new round with it.
-func (s *Service) ChangeDomainDCVMethod(ctx context.Context, actor Actor, id int64, method string) (*store.Domain, error) {
+func (s *Service) ChangeDomainDCVMethod(ctx context.Context, actor account.Actor, id int64, method string) (*store.Domain, error) {
 	if strings.TrimSpace(method) == "" {
 		return nil, errs.MissingField("dcv_method")
 	}
@@ -372,7 +373,7 @@ func (s *Service) ChangeDomainDCVMethod(ctx context.Context, actor Actor, id int
 // command line then records a domain the account does not have yet.
 // method, when set, is the method the validation counts as done by.
 // Pending orders that become ready issue.
-func (s *Service) GrantDomainValidation(ctx context.Context, actor Actor, id int64, name, method string) (*store.Domain, error) {
+func (s *Service) GrantDomainValidation(ctx context.Context, actor account.Actor, id int64, name, method string) (*store.Domain, error) {
 	if actor.User != nil && actor.User.AccessRole != store.RoleAdministrator {
 		return nil, errs.New(errs.Forbidden, "access_denied|missing_permission", "Only administrators can grant validations.")
 	}

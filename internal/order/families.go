@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
@@ -64,7 +65,7 @@ func personNamed(p catalog.Product) bool {
 // normalizeMailbox checks an address for an rfc822Name SAN: ASCII local
 // part, a public domain name (IDNs become A-labels), lower-case domain.
 func normalizeMailbox(e string) (string, bool) {
-	if !validEmail(e) {
+	if !account.ValidEmail(e) {
 		return "", false
 	}
 	at := strings.LastIndex(e, "@")
@@ -262,7 +263,7 @@ func checkContact(field string, c *ContactInput, withPhone bool) error {
 	if len(missing) > 0 {
 		return errs.MissingField(field + "." + missing[0])
 	}
-	if !validEmail(strings.TrimSpace(c.Email)) {
+	if !account.ValidEmail(strings.TrimSpace(c.Email)) {
 		return errs.InvalidValue(field, "%q is not a valid email address.", c.Email)
 	}
 	return nil
@@ -413,7 +414,7 @@ func checkDCVEmails(in []DCVEmailInput, names []string, o *store.Order, list *er
 			list.Add(errs.InvalidValue("dcv_emails", "email_domain %q must be %s or one of its parent domains.", d.EmailDomain, base))
 			return
 		}
-		if email != "" && (!validEmail(email) || !strings.HasSuffix(strings.ToLower(email), "@"+domain)) {
+		if email != "" && (!account.ValidEmail(email) || !strings.HasSuffix(strings.ToLower(email), "@"+domain)) {
 			list.Add(errs.InvalidValue("dcv_emails", "%q is not an address at %s.", email, domain))
 			return
 		}

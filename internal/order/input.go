@@ -30,7 +30,7 @@ type CreateInput struct {
 	SkipApproval                flex.Bool          `json:"skip_approval"`
 	DisableCT                   flex.Bool          `json:"disable_ct"`
 	Organization                *OrganizationInput `json:"organization"`
-	Container                   *IDInput           `json:"container"`
+	Container                   *flex.IDInput      `json:"container"`
 	CustomFields                []CustomFieldInput `json:"custom_fields"`
 	AlternativeOrderID          string             `json:"alternative_order_id"`
 
@@ -97,24 +97,19 @@ type OrgContactInput struct {
 
 // CertificateInput is the certificate object of an order.
 type CertificateInput struct {
-	CommonName        string   `json:"common_name"`
-	DNSNames          []string `json:"dns_names"`
-	CSR               string   `json:"csr"`
-	SignatureHash     string   `json:"signature_hash"`
-	OrganizationUnits []string `json:"organization_units"`
-	ServerPlatform    *IDInput `json:"server_platform"`
-	ProfileOption     string   `json:"profile_option"`
+	CommonName        string        `json:"common_name"`
+	DNSNames          []string      `json:"dns_names"`
+	CSR               string        `json:"csr"`
+	SignatureHash     string        `json:"signature_hash"`
+	OrganizationUnits []string      `json:"organization_units"`
+	ServerPlatform    *flex.IDInput `json:"server_platform"`
+	ProfileOption     string        `json:"profile_option"`
 
 	Emails            []string       `json:"emails"`        // seed 003
 	CertValidity      *ValidityInput `json:"cert_validity"` // seed 001
 	KeyUsages         []string       `json:"key_usages"`    // seed 004
 	ExtendedKeyUsages []string       `json:"extended_key_usages"`
 	CACertID          flex.String    `json:"ca_cert_id"`
-}
-
-// IDInput is {"id": ...}; the id may arrive as a number or numeric string.
-type IDInput struct {
-	ID flex.Int `json:"id"`
 }
 
 // CustomFieldInput is one account-specific custom field value.

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
@@ -117,7 +118,7 @@ func (s *Service) certValidity(product catalog.Product, o *store.Order) (time.Ti
 // sign builds, lints and signs the certificate of an order. The serial is
 // random (127 bits); the unique index on serials makes a collision fail the
 // recording transaction instead of producing a duplicate.
-func (s *Service) sign(ctx context.Context, actor Actor, product catalog.Product, o *store.Order, org *store.Organization, pub crypto.PublicKey, names []string) (*issuedCert, error) {
+func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog.Product, o *store.Order, org *store.Organization, pub crypto.PublicKey, names []string) (*issuedCert, error) {
 	iss, err := s.issuerFor(product, o)
 	if err != nil {
 		return nil, err
@@ -244,7 +245,7 @@ func usagesFor(product catalog.Product, o *store.Order, pub crypto.PublicKey) (x
 
 // auditLintFailure records the refused issuance in its own transaction, as
 // the order itself is not written.
-func (s *Service) auditLintFailure(ctx context.Context, actor Actor, o *store.Order, serial *big.Int, lints []string) {
+func (s *Service) auditLintFailure(ctx context.Context, actor account.Actor, o *store.Order, serial *big.Int, lints []string) {
 	s.log().Error("pre-issuance lint failed; nothing signed by the issuer key", "order", o.ID, "serial", ca.SerialHex(serial), "lints", lints)
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		return s.audit(ctx, tx, actor, "issuance.lint_failed", fmt.Sprintf("order:%d", o.ID),
@@ -305,7 +306,7 @@ func canonicalCSR(csr *x509.CertificateRequest) string {
 // issuePending issues the primary certificate of an approved order when it
 // is ready. Signing happens outside any transaction; the recording
 // transaction checks that nobody else issued the order meanwhile.
-func (s *Service) issuePending(ctx context.Context, actor Actor, orderID int64) error {
+func (s *Service) issuePending(ctx context.Context, actor account.Actor, orderID int64) error {
 	o, err := s.Store.Order(ctx, actor.Account.ID, orderID)
 	if err != nil {
 		return fmt.Errorf("read order %d: %w", orderID, err)

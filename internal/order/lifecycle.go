@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
@@ -55,7 +56,7 @@ func invalidOrderStatus(format string, args ...any) error {
 
 // UpdateOrderStatus cancels an order or a pending reissue, or marks an
 // order renewed / not renewed (PUT /order/certificate/{id}/status).
-func (s *Service) UpdateOrderStatus(ctx context.Context, actor Actor, orderID int64, in *OrderStatusInput) error {
+func (s *Service) UpdateOrderStatus(ctx context.Context, actor account.Actor, orderID int64, in *OrderStatusInput) error {
 	status := strings.TrimSpace(in.Status)
 	note := strings.TrimSpace(in.Note)
 	switch status {
@@ -160,7 +161,7 @@ func (s *Service) cancelOrder(ctx context.Context, tx store.Tx, o *store.Order) 
 // cancelReissue withdraws the pending reissue of an order: its request
 // becomes rejected with the note as processor_comment (spec §2.5) and the
 // order returns to issued with its current certificate.
-func (s *Service) cancelReissue(ctx context.Context, tx store.Tx, actor Actor, o *store.Order, note string, now time.Time) (int64, error) {
+func (s *Service) cancelReissue(ctx context.Context, tx store.Tx, actor account.Actor, o *store.Order, note string, now time.Time) (int64, error) {
 	certs, err := tx.LinkedCertificates(ctx, o.AccountID, o.ID, store.CertKindReissue)
 	if err != nil {
 		return 0, err
@@ -221,17 +222,17 @@ func (s *Service) Clock() time.Time { return s.now() }
 
 // Reissue replaces the order's certificate with one for a new key and,
 // optionally, new names within the order's product (spec §2.10).
-func (s *Service) Reissue(ctx context.Context, actor Actor, orderID int64, in *CertOpInput) (*CreateResult, error) {
+func (s *Service) Reissue(ctx context.Context, actor account.Actor, orderID int64, in *CertOpInput) (*CreateResult, error) {
 	return s.certOperation(ctx, actor, orderID, store.CertKindReissue, in)
 }
 
 // Duplicate adds a certificate for another key with the order's names
 // (spec §2.11).
-func (s *Service) Duplicate(ctx context.Context, actor Actor, orderID int64, in *CertOpInput) (*CreateResult, error) {
+func (s *Service) Duplicate(ctx context.Context, actor account.Actor, orderID int64, in *CertOpInput) (*CreateResult, error) {
 	return s.certOperation(ctx, actor, orderID, store.CertKindDuplicate, in)
 }
 
-func (s *Service) certOperation(ctx context.Context, actor Actor, orderID int64, kind string, in *CertOpInput) (*CreateResult, error) {
+func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderID int64, kind string, in *CertOpInput) (*CreateResult, error) {
 	o, err := s.Store.Order(ctx, actor.Account.ID, orderID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("order", "Order %d was not found.", orderID)
@@ -260,8 +261,8 @@ func (s *Service) certOperation(ctx context.Context, actor Actor, orderID int64,
 	if err != nil {
 		return nil, err
 	}
-	skip := in.SkipApproval.V && canSkipApproval(actor)
-	auto := !skip && actor.Account.ApprovalMode == "auto" && canApprove(actor)
+	skip := in.SkipApproval.V && account.CanSkipApproval(actor)
+	auto := !skip && actor.Account.ApprovalMode == "auto" && account.CanApprove(actor)
 	approved := skip || auto
 	var org *store.Organization
 	if o.OrganizationID != 0 {
@@ -542,7 +543,7 @@ func (s *Service) certRequestDecided(ctx context.Context, tx store.Tx, r *store.
 // IssueLinked issues an approved reissue or duplicate when its order is
 // ready. Signing happens outside any transaction; the recording
 // transaction checks that nothing moved meanwhile.
-func (s *Service) IssueLinked(ctx context.Context, actor Actor, certID int64) error {
+func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID int64) error {
 	acct := actor.Account.ID
 	cert, err := s.Store.Certificate(ctx, acct, certID)
 	if err != nil {

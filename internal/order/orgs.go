@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/store"
@@ -84,7 +85,7 @@ func (f orgFields) invalid(field, format string, args ...any) error {
 // to create and, when one exists, the identical organization to reuse
 // instead. Both an order's
 // inline organization and POST /organization go through it.
-func (s *Service) newOrganization(ctx context.Context, r store.Reader, actor Actor, raw *OrganizationInput, f orgFields, now time.Time) (org, dup *store.Organization, err error) {
+func (s *Service) newOrganization(ctx context.Context, r store.Reader, actor account.Actor, raw *OrganizationInput, f orgFields, now time.Time) (org, dup *store.Organization, err error) {
 	in := raw.trimmed()
 	var list errs.List
 	req := func(field, v string) {
@@ -110,7 +111,7 @@ func (s *Service) newOrganization(ctx context.Context, r store.Reader, actor Act
 		list.Add(f.invalid("assumed_name", "name and assumed_name together must be at most 61 characters."))
 	}
 	for _, ct := range []*ContactInput{in.OrganizationContact, in.TechnicalContact} {
-		if ct != nil && ct.Email != "" && !validEmail(ct.Email) {
+		if ct != nil && ct.Email != "" && !account.ValidEmail(ct.Email) {
 			field := "organization_contact"
 			if ct == in.TechnicalContact {
 				field = "technical_contact"
@@ -167,7 +168,7 @@ type OrgCreated struct {
 // identical one (the order path's duplicate check) is answered instead of
 // a new one unless skip_duplicate_org_check; validations in the body are
 // submitted either way.
-func (s *Service) CreateOrganization(ctx context.Context, actor Actor, in *OrgCreateInput) (*OrgCreated, error) {
+func (s *Service) CreateOrganization(ctx context.Context, actor account.Actor, in *OrgCreateInput) (*OrgCreated, error) {
 	if in == nil {
 		return nil, errs.MissingField("name")
 	}
@@ -233,7 +234,7 @@ func (s *Service) CreateOrganization(ctx context.Context, actor Actor, in *OrgCr
 // SubmitOrgValidation submits an organization for validation (POST
 // /organization/{id}/validation). In sandbox mode the validations are
 // granted at once; otherwise they wait, pending, for an administrator.
-func (s *Service) SubmitOrgValidation(ctx context.Context, actor Actor, orgID int64, in *OrgValidationsInput) error {
+func (s *Service) SubmitOrgValidation(ctx context.Context, actor account.Actor, orgID int64, in *OrgValidationsInput) error {
 	org, err := s.Store.Organization(ctx, actor.Account.ID, orgID)
 	if errors.Is(err, store.ErrNotFound) {
 		return errs.NotFoundf("organization", "Organization %d was not found.", orgID)
@@ -275,7 +276,7 @@ func (s *Service) SubmitOrgValidation(ctx context.Context, actor Actor, orgID in
 // checkOrgValidations reads validations[]: known types, each once, and
 // verified users where the type needs them (existing users of the account
 // by id, or new contacts with a name and an email address).
-func (s *Service) checkOrgValidations(ctx context.Context, actor Actor, in []OrgValidationInput) ([]store.OrgValidation, error) {
+func (s *Service) checkOrgValidations(ctx context.Context, actor account.Actor, in []OrgValidationInput) ([]store.OrgValidation, error) {
 	var list errs.List
 	if len(in) == 0 {
 		return nil, errs.MissingField("validations")
@@ -322,7 +323,7 @@ func (s *Service) checkOrgValidations(ctx context.Context, actor Actor, in []Org
 	return out, nil
 }
 
-func (s *Service) verifiedContact(ctx context.Context, actor Actor, u VerifiedUserInput) (store.Contact, error) {
+func (s *Service) verifiedContact(ctx context.Context, actor account.Actor, u VerifiedUserInput) (store.Contact, error) {
 	switch {
 	case u.ID.Bad:
 		return store.Contact{}, errs.InvalidValue("verified_users", "verified_users[].id must be an integer.")
@@ -342,7 +343,7 @@ func (s *Service) verifiedContact(ctx context.Context, actor Actor, u VerifiedUs
 	if c.FirstName == "" || c.LastName == "" || c.Email == "" {
 		return store.Contact{}, errs.InvalidValue("verified_users", "A verified user is an existing user {\"id\": N} or a new contact with first_name, last_name and email.")
 	}
-	if !validEmail(c.Email) {
+	if !account.ValidEmail(c.Email) {
 		return store.Contact{}, errs.InvalidValue("verified_users", "%q is not a valid email address.", c.Email)
 	}
 	return *c, nil
@@ -396,7 +397,7 @@ func typesOf(vals []store.OrgValidation) []string {
 // `certorder org validate`): the validation becomes active until until
 // (zero: the type's full life). Pending orders that become ready issue.
 // actor.User is nil when the command line grants it.
-func (s *Service) GrantOrgValidation(ctx context.Context, actor Actor, orgID int64, typ string, until time.Time) error {
+func (s *Service) GrantOrgValidation(ctx context.Context, actor account.Actor, orgID int64, typ string, until time.Time) error {
 	if actor.User != nil && actor.User.AccessRole != store.RoleAdministrator {
 		return errs.New(errs.Forbidden, "access_denied|missing_permission", "Only administrators can grant validations.")
 	}
@@ -438,10 +439,10 @@ func (s *Service) GrantOrgValidation(ctx context.Context, actor Actor, orgID int
 // IssueReady issues every pending order of the account that has become
 // ready (after a validation was granted) and returns how many issued.
 // Failures are logged: the grant stands whatever happens to the orders.
-func (s *Service) IssueReady(ctx context.Context, actor Actor) int {
+func (s *Service) IssueReady(ctx context.Context, actor account.Actor) int {
 	// A validation serves every container of the account, so the orders it
 	// unblocks are issued whoever granted it.
-	ctx = Unscoped(ctx)
+	ctx = account.Unscoped(ctx)
 	orders, _, err := s.Store.Orders(ctx, actor.Account.ID, store.OrderFilter{Status: store.OrderPending}, store.Page{})
 	if err != nil {
 		s.log().Error("list pending orders", "err", err)
@@ -464,7 +465,7 @@ func (s *Service) IssueReady(ctx context.Context, actor Actor) int {
 // issueReadyLinked issues the approved reissues (orders in
 // reissue_pending) and duplicates (of issued orders) that waited for a
 // validation; IssueLinked leaves alone whatever is still not ready.
-func (s *Service) issueReadyLinked(ctx context.Context, actor Actor) {
+func (s *Service) issueReadyLinked(ctx context.Context, actor account.Actor) {
 	acct := actor.Account.ID
 	for _, k := range []struct{ status, kind string }{
 		{store.OrderReissuePending, store.CertKindReissue},
@@ -503,7 +504,7 @@ func (s *Service) issueReadyLinked(ctx context.Context, actor Actor) {
 // DeleteOrganization removes an organization (DELETE /organization/{id},
 // spec §6.6): never the account's first organization, nor one an order or
 // a domain names (400 cannot_delete_organization, our code).
-func (s *Service) DeleteOrganization(ctx context.Context, actor Actor, id int64) error {
+func (s *Service) DeleteOrganization(ctx context.Context, actor account.Actor, id int64) error {
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		org, err := tx.Organization(ctx, actor.Account.ID, id)
 		if errors.Is(err, store.ErrNotFound) {

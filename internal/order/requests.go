@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
@@ -28,7 +29,7 @@ var requestMoves = map[string]map[string]bool{
 // newRequestStatus is the status a new request starts in (spec §3.6):
 // approved when auto-approved, submitted on two-step accounts (waiting for
 // the first of two approvals), pending otherwise.
-func newRequestStatus(actor Actor, auto bool) string {
+func newRequestStatus(actor account.Actor, auto bool) string {
 	switch {
 	case auto:
 		return store.RequestApproved
@@ -41,7 +42,7 @@ func newRequestStatus(actor Actor, auto bool) string {
 // UpdateRequestStatus approves or rejects a request (PUT /request/{id}/status).
 // Approving a new order's request submits the order for validation and,
 // when everything is already validated, issues it before returning.
-func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestID int64, in *RequestStatusInput) error {
+func (s *Service) UpdateRequestStatus(ctx context.Context, actor account.Actor, requestID int64, in *RequestStatusInput) error {
 	status := strings.TrimSpace(in.Status)
 	if status == "" {
 		return errs.MissingField("status")
@@ -49,7 +50,7 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor Actor, requestI
 	if !requestStatuses[status] {
 		return errs.InvalidValue("status", "status must be one of submitted, pending, approved, rejected.")
 	}
-	if !canApprove(actor) {
+	if !account.CanApprove(actor) {
 		return errs.New(errs.Forbidden, "access_denied|missing_permission", "Only administrators and managers can approve or reject requests.")
 	}
 	var approvedOrder, approvedCert int64

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/store"
@@ -66,7 +67,7 @@ func invalidCertStatus(format string, args ...any) error {
 
 // canSkipRevokeApproval: revocation without approval needs an
 // administrator (spec §1.2, §4.4), and the account must allow skipping.
-func canSkipRevokeApproval(a Actor) bool {
+func canSkipRevokeApproval(a account.Actor) bool {
 	return a.Account.AllowSkipApproval && a.User != nil && a.User.AccessRole == store.RoleAdministrator
 }
 
@@ -99,24 +100,24 @@ func checkRevokeInput(in *RevokeInput) (string, int, string, error) {
 
 // RevokeCertificate revokes one certificate, or asks for it (PUT
 // /certificate/{id}/revoke).
-func (s *Service) RevokeCertificate(ctx context.Context, actor Actor, certID int64, in *RevokeInput) (*RevokeResult, error) {
+func (s *Service) RevokeCertificate(ctx context.Context, actor account.Actor, certID int64, in *RevokeInput) (*RevokeResult, error) {
 	return s.revoke(ctx, actor, 0, certID, in)
 }
 
 // RevokeOrder revokes every issued, unrevoked and unexpired certificate of
 // an order (primary, replaced ones, duplicates), or asks for it (PUT
 // /order/certificate/{id}/revoke).
-func (s *Service) RevokeOrder(ctx context.Context, actor Actor, orderID int64, in *RevokeInput) (*RevokeResult, error) {
+func (s *Service) RevokeOrder(ctx context.Context, actor account.Actor, orderID int64, in *RevokeInput) (*RevokeResult, error) {
 	return s.revoke(ctx, actor, orderID, 0, in)
 }
 
-func (s *Service) revoke(ctx context.Context, actor Actor, orderID, certID int64, in *RevokeInput) (*RevokeResult, error) {
+func (s *Service) revoke(ctx context.Context, actor account.Actor, orderID, certID int64, in *RevokeInput) (*RevokeResult, error) {
 	reason, code, comments, err := checkRevokeInput(in)
 	if err != nil {
 		return nil, err
 	}
 	skip := in.SkipApproval.V && canSkipRevokeApproval(actor)
-	auto := !skip && actor.Account.ApprovalMode == "auto" && canApprove(actor)
+	auto := !skip && actor.Account.ApprovalMode == "auto" && account.CanApprove(actor)
 	res := &RevokeResult{}
 	var issuers []string
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
@@ -267,7 +268,7 @@ func orderRevocable(ctx context.Context, tx store.Tx, o *store.Order, now time.T
 // the status of each certificate, the order's status when its primary
 // certificate is among them, and an audit event. It returns the issuers
 // whose CRLs changed.
-func (s *Service) revokeIn(ctx context.Context, tx store.Tx, actor Actor, o *store.Order, certs []*store.Certificate,
+func (s *Service) revokeIn(ctx context.Context, tx store.Tx, actor account.Actor, o *store.Order, certs []*store.Certificate,
 	t revokeTarget, requester int64, comments string, now time.Time) ([]string, error) {
 	var serials, issuers []string
 	var ids []int64
@@ -310,7 +311,7 @@ func (s *Service) revokeIn(ctx context.Context, tx store.Tx, actor Actor, o *sto
 // rejectWaitingDuplicates rejects the duplicate requests still waiting on
 // an order that has just been revoked: a revoked order takes no new
 // certificate, so they could never be approved.
-func rejectWaitingDuplicates(ctx context.Context, tx store.Tx, actor Actor, o *store.Order, now time.Time) error {
+func rejectWaitingDuplicates(ctx context.Context, tx store.Tx, actor account.Actor, o *store.Order, now time.Time) error {
 	reqs, err := tx.RequestsForOrder(ctx, o.AccountID, o.ID)
 	if err != nil {
 		return err
@@ -333,7 +334,7 @@ func rejectWaitingDuplicates(ctx context.Context, tx store.Tx, actor Actor, o *s
 // inside the approval's transaction: the certificates it names are
 // revoked now. A rejection revokes nothing. It returns the issuers whose
 // CRLs changed.
-func (s *Service) revokeRequestDecided(ctx context.Context, tx store.Tx, actor Actor, r *store.Request, o *store.Order) ([]string, error) {
+func (s *Service) revokeRequestDecided(ctx context.Context, tx store.Tx, actor account.Actor, r *store.Request, o *store.Order) ([]string, error) {
 	if r.Status != store.RequestApproved {
 		return nil, nil
 	}

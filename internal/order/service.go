@@ -6,13 +6,12 @@ package order
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
@@ -52,13 +51,6 @@ type Service struct {
 	kickOnce sync.Once
 }
 
-// Actor is the authenticated caller.
-type Actor struct {
-	Account *store.Account
-	User    *store.User
-	Key     *store.APIKey
-}
-
 func (s *Service) now() time.Time {
 	if s.Now != nil {
 		return s.Now().UTC()
@@ -81,43 +73,11 @@ func (s *Service) log() *slog.Logger {
 }
 
 // audit writes an audit event inside tx and mirrors it to the log.
-func (s *Service) audit(ctx context.Context, tx store.Tx, actor Actor, action, object string, detail map[string]any) error {
-	b, _ := json.Marshal(detail)
-	ev := &store.AuditEvent{AccountID: actor.Account.ID, At: s.now(), Action: action, Object: object, Detail: string(b)}
-	if actor.User != nil {
-		ev.UserID = actor.User.ID
-	}
-	if err := tx.Audit(ctx, ev); err != nil {
-		return err
-	}
-	s.log().Info("audit", "action", action, "object", object, "account", ev.AccountID, "user", ev.UserID, "detail", string(b))
-	return nil
-}
-
-// canSkipApproval: administrators and managers may bypass the request step
-// when the account allows it (spec §3.6).
-func canSkipApproval(a Actor) bool {
-	if !a.Account.AllowSkipApproval || a.User == nil {
-		return false
-	}
-	return a.User.AccessRole == store.RoleAdministrator || a.User.AccessRole == store.RoleManager
-}
-
-// canApprove: administrators and managers approve requests.
-func canApprove(a Actor) bool {
-	return a.User != nil && (a.User.AccessRole == store.RoleAdministrator || a.User.AccessRole == store.RoleManager)
+func (s *Service) audit(ctx context.Context, tx store.Tx, actor account.Actor, action, object string, detail map[string]any) error {
+	return account.Audit(ctx, tx, s.log(), s.now(), actor, action, object, detail)
 }
 
 // apiErr passes the typed error of an order rule through and wraps
 // anything else (a store failure) as an internal error, with what for the
 // logs; nil stays nil.
-func apiErr(err error, what string) error {
-	if err == nil {
-		return nil
-	}
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return errs.Internalf(err, "%s", what)
-}
+func apiErr(err error, what string) error { return errs.OrInternal(err, "%s", what) }

@@ -1,0 +1,126 @@
+package account
+
+import (
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// Area is a part of the API as the permission table sees it (spec §1.2).
+type Area int
+
+const (
+	AreaOrders     Area = iota // orders, requests, certificates, custom fields
+	AreaOrgs                   // organizations, domains
+	AreaCatalog                // products, the caller's own user
+	AreaUsers                  // users
+	AreaFinance                // balance and other money matters
+	AreaContainers             // containers (divisions)
+	AreaKeys                   // API keys (a user-management matter for key roles)
+)
+
+// Areas lists every area, for tables and tests that walk them all.
+var Areas = []Area{AreaOrders, AreaOrgs, AreaCatalog, AreaUsers, AreaFinance, AreaContainers, AreaKeys}
+
+// Key roles (spec §1.2).
+const (
+	KeyRoleInherit        = 0
+	KeyRoleOrders         = 100
+	KeyRoleOrdersDomsOrgs = 101
+	KeyRoleViewOnly       = 102
+	KeyRoleUserManagement = 103
+)
+
+// KeyRoles lists every key role.
+var KeyRoles = []int{KeyRoleInherit, KeyRoleOrders, KeyRoleOrdersDomsOrgs, KeyRoleViewOnly, KeyRoleUserManagement}
+
+// AccessRoles lists every access role of a user.
+var AccessRoles = []int{store.RoleAdministrator, store.RoleLimitedUser, store.RoleFinanceManager, store.RoleManager, store.RoleStandardUser}
+
+// RoleNames are the access roles' display names.
+var RoleNames = map[int]string{
+	store.RoleAdministrator: "Administrator", store.RoleLimitedUser: "Limited User", store.RoleFinanceManager: "Finance Manager",
+	store.RoleManager: "Manager", store.RoleStandardUser: "Standard User",
+}
+
+// KeyRoleNames are the names the command line accepts for key roles.
+var KeyRoleNames = map[string]int{
+	"inherit": KeyRoleInherit, "orders": KeyRoleOrders, "orders_domains_organizations": KeyRoleOrdersDomsOrgs,
+	"view_only": KeyRoleViewOnly, "user_management": KeyRoleUserManagement,
+}
+
+// AccessRoleNames are the names the command line accepts for access roles.
+var AccessRoleNames = map[string]int{
+	"administrator": store.RoleAdministrator, "limited_user": store.RoleLimitedUser, "finance_manager": store.RoleFinanceManager,
+	"manager": store.RoleManager, "standard_user": store.RoleStandardUser,
+}
+
+// keyAllows is the key-role half of the permission table: a key role can
+// only narrow what its user's access role allows (0 inherits it). Keys are
+// a user-management matter for key roles.
+func keyAllows(keyRole int, ar Area, read bool) bool {
+	if ar == AreaKeys {
+		ar = AreaUsers
+	}
+	switch keyRole {
+	case KeyRoleInherit:
+		return true
+	case KeyRoleOrders:
+		return ar == AreaOrders || ar == AreaCatalog || ar == AreaContainers && read
+	case KeyRoleOrdersDomsOrgs:
+		return ar == AreaOrders || ar == AreaOrgs || ar == AreaCatalog || ar == AreaContainers && read
+	case KeyRoleViewOnly:
+		return read
+	case KeyRoleUserManagement:
+		return ar == AreaUsers || ar == AreaCatalog || ar == AreaContainers && read
+	}
+	return false
+}
+
+// roleAllows is the access-role half (docs/decisions.md, "Users, keys and
+// containers"); read is a GET. Administrators reach everything. Managers
+// reach orders, organizations, domains, finance and users (the rules keep
+// administrators out of their reach) and read containers. Finance managers
+// reach finance and read orders, organizations and containers. Standard and
+// limited users place and read orders and read organizations and
+// containers. Everyone may manage their own API keys (the rules refuse
+// other users' keys).
+func roleAllows(role int, ar Area, read bool) bool {
+	switch ar {
+	case AreaCatalog, AreaKeys:
+		return true
+	}
+	switch role {
+	case store.RoleAdministrator:
+		return true
+	case store.RoleManager:
+		return ar != AreaContainers || read
+	case store.RoleFinanceManager:
+		return ar == AreaFinance || read && (ar == AreaOrders || ar == AreaOrgs || ar == AreaContainers)
+	case store.RoleStandardUser, store.RoleLimitedUser:
+		return ar == AreaOrders || read && (ar == AreaOrgs || ar == AreaContainers)
+	}
+	return false
+}
+
+// Allowed enforces both roles of a call, the key's restriction first:
+// each failure is 403 access_denied|missing_permission.
+func Allowed(a Actor, ar Area, read bool) error {
+	if !keyAllows(a.Key.RoleID, ar, read) {
+		return errs.New(errs.Forbidden, "access_denied|missing_permission", "This API key's role does not allow this call.")
+	}
+	if !roleAllows(a.User.AccessRole, ar, read) {
+		return errs.New(errs.Forbidden, "access_denied|missing_permission", "Your access role (%s) does not allow this call.", RoleNames[a.User.AccessRole])
+	}
+	return nil
+}
+
+// CanSkipApproval: administrators and managers may bypass the request step
+// when the account allows it (spec §3.6).
+func CanSkipApproval(a Actor) bool {
+	return a.Account.AllowSkipApproval && CanApprove(a)
+}
+
+// CanApprove: administrators and managers approve requests.
+func CanApprove(a Actor) bool {
+	return a.User != nil && (a.User.AccessRole == store.RoleAdministrator || a.User.AccessRole == store.RoleManager)
+}
