@@ -124,3 +124,24 @@ func CanSkipApproval(a Actor) bool {
 func CanApprove(a Actor) bool {
 	return a.User != nil && (a.User.AccessRole == store.RoleAdministrator || a.User.AccessRole == store.RoleManager)
 }
+
+// Covers reports whether a may do everything b may: wherever the
+// permission table lets b read or write, it lets a too, and a limited user
+// (who sees only their own orders) covers only another limited user. A
+// call may never hand out a user or a key that b would describe beyond a:
+// a restricted key could otherwise mint an unrestricted one.
+func Covers(a, b Actor) bool {
+	for _, ar := range Areas {
+		for _, read := range []bool{true, false} {
+			if Allowed(b, ar, read) == nil && Allowed(a, ar, read) != nil {
+				return false
+			}
+		}
+	}
+	return a.User.AccessRole != store.RoleLimitedUser || b.User.AccessRole == store.RoleLimitedUser
+}
+
+// As is the actor a user would be with a key of keyRole.
+func As(acct *store.Account, u *store.User, keyRole int) Actor {
+	return Actor{Account: acct, User: u, Key: &store.APIKey{AccountID: acct.ID, UserID: u.ID, RoleID: keyRole}}
+}

@@ -28,6 +28,12 @@ type UserInput struct {
 	RestrictedToRoleID flex.Int       `json:"restricted_to_role_id"`
 }
 
+// beyondCaller refuses a user or key that could do more than the caller's
+// own key and role allow.
+func beyondCaller() error {
+	return forbidden("This API key and access role cannot create or change a user or key with more permissions than they have.")
+}
+
 func forbidden(format string, args ...any) error {
 	return errs.New(errs.Forbidden, "access_denied|missing_permission", format, args...)
 }
@@ -171,6 +177,9 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in *UserInput) (*
 	if u.AccessRole == store.RoleAdministrator && actor.User.AccessRole != store.RoleAdministrator {
 		return nil, "", forbidden("Only administrators can create administrators.")
 	}
+	if !Covers(actor, As(actor.Account, u, keyRole)) {
+		return nil, "", beyondCaller()
+	}
 	var key string
 	if apiOnly {
 		var err error
@@ -276,6 +285,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor Actor, userID int64, n
 		}
 		if actor.User.AccessRole != store.RoleAdministrator && u.ID != actor.User.ID {
 			return forbidden("Only administrators can create API keys for other users.")
+		}
+		if !Covers(actor, As(actor.Account, u, roleID)) {
+			return beyondCaller()
 		}
 		k = &store.APIKey{AccountID: actor.Account.ID, UserID: u.ID, Name: name, Hash: HashKey(key), RoleID: roleID, CreatedAt: s.now()}
 		if err := tx.CreateAPIKey(ctx, k); err != nil {
@@ -480,6 +492,13 @@ func (s *Service) EditUser(ctx context.Context, actor Actor, id int64, in *EditU
 		}
 		if actor.User.AccessRole != store.RoleAdministrator && (oldRole == store.RoleAdministrator || u.AccessRole == store.RoleAdministrator) {
 			return forbidden("Only administrators can edit or make administrators.")
+		}
+		// Editing a user who may do more than the caller (their email is how
+		// they are reached) is as much an escalation as promoting one.
+		before := *u
+		before.AccessRole = oldRole
+		if !Covers(actor, As(actor.Account, &before, KeyRoleInherit)) || !Covers(actor, As(actor.Account, u, KeyRoleInherit)) {
+			return beyondCaller()
 		}
 		if oldRole == store.RoleAdministrator && u.AccessRole != store.RoleAdministrator {
 			n, err := activeAdmins(ctx, tx, actor.Account.ID)

@@ -908,3 +908,137 @@ func TestUsersEdit(t *testing.T) {
 		t.Fatalf("demote second admin: %d %s", status, body)
 	}
 }
+
+// escalationProbes are one call per area and direction that the permission
+// table alone decides: each body is invalid or names nothing, so a call the
+// key may make answers 400 or 404 and changes nothing, and one it may not
+// make answers 403.
+var escalationProbes = []usrCall{
+	{"GET", "/order/certificate", ""},
+	{"POST", "/order/certificate/ssl_securesite", "{}"},
+	{"GET", "/organization", ""},
+	{"POST", "/organization", "{}"},
+	{"GET", "/user", ""},
+	{"POST", "/user", "{}"},
+	{"GET", "/finance/balance", ""},
+	{"GET", "/container", ""},
+	{"POST", "/container", "{}"},
+	{"GET", "/key", ""},
+	{"PUT", "/key/999999/status", `{"status":"revoked"}`},
+}
+
+// rightsOf is which probes a key passes.
+func rightsOf(t *testing.T, srv *testenv.Server, key string) []bool {
+	t.Helper()
+	out := make([]bool, len(escalationProbes))
+	for i, p := range escalationProbes {
+		status, _, body := srv.DoKey(key, p.method, v2+p.path, p.body)
+		switch status {
+		case http.StatusOK, http.StatusBadRequest, http.StatusNotFound:
+			out[i] = true
+		case http.StatusForbidden:
+		default:
+			t.Fatalf("probe %s %s: %d %s", p.method, p.path, status, clip(body))
+		}
+	}
+	return out
+}
+
+// TestUsersNoEscalation: for every access role × key role of the caller and
+// every call that makes a user or a key or changes a user's role (service
+// user with each key role, a key for oneself with each key role, a user of
+// each access role, another user edited to each access role), whatever the
+// call hands out can do nothing its caller cannot: each new key, and a key
+// the administrator makes for each new or edited user, passes only the
+// probes the caller's key passes. The counts of what succeeds pin the
+// rules down (a user-management key of an administrator once made an
+// unrestricted administrator key through a service user).
+func TestUsersNoEscalation(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	keyRoles := []int{0, 100, 101, 102, 103}
+	roles := []int{store.RoleAdministrator, store.RoleLimitedUser, store.RoleFinanceManager, store.RoleManager, store.RoleStandardUser}
+	type outcome struct{ service, self, human, edit int }
+	want := map[[2]int]outcome{
+		{1, 0}: {5, 5, 5, 5}, {1, 103}: {1, 0, 0, 0},
+		{4, 0}: {0, 5, 4, 4}, {3, 0}: {0, 5, 0, 0}, {5, 0}: {0, 5, 0, 0}, {2, 0}: {0, 5, 0, 0},
+	}
+	adminKeyFor := func(uid int64) string {
+		_, k := usrKey(t, srv, uid, 0)
+		return k
+	}
+	var seq int
+	for _, role := range roles {
+		for _, kr := range keyRoles {
+			t.Run(fmt.Sprintf("role %d key %d", role, kr), func(t *testing.T) {
+				creator := usrUser(t, srv, role, 1)
+				_, ckey := usrKey(t, srv, creator, kr)
+				mine := rightsOf(t, srv, ckey)
+				within := func(what, key string) {
+					t.Helper()
+					for i, ok := range rightsOf(t, srv, key) {
+						if ok && !mine[i] {
+							p := escalationProbes[i]
+							t.Errorf("%s may %s %s, which its creator (role %d, key role %d) may not", what, p.method, p.path, role, kr)
+						}
+					}
+				}
+				var got outcome
+				for _, k := range keyRoles {
+					seq++
+					status, hdr, body := srv.DoKey(ckey, "POST", v2+"/user", mustJSON(t, map[string]any{
+						"is_api_only": true, "email": fmt.Sprintf("svc%d@example.com", seq), "api_name": "svc", "restricted_to_role_id": k}))
+					if status == http.StatusCreated {
+						got.service++
+						var v struct {
+							APIKey string `json:"api_key"`
+						}
+						if err := json.Unmarshal(body, &v); err != nil || v.APIKey == "" {
+							t.Fatalf("service user without api_key: %s", clip(body))
+						}
+						within(fmt.Sprintf("a service user's key (key role %d)", k), v.APIKey)
+					} else {
+						requireErrors(t, status, hdr, body, http.StatusForbidden, denied)
+					}
+					status, hdr, body = srv.DoKey(ckey, "POST", fmt.Sprintf("%s/key/user/%d", v2, creator), mustJSON(t, map[string]any{"name": "own", "restricted_to_role_id": k}))
+					if status == http.StatusCreated {
+						got.self++
+						var v struct {
+							APIKey string `json:"api_key"`
+						}
+						if err := json.Unmarshal(body, &v); err != nil || v.APIKey == "" {
+							t.Fatalf("key without api_key: %s", clip(body))
+						}
+						within(fmt.Sprintf("an own key (key role %d)", k), v.APIKey)
+					} else {
+						requireErrors(t, status, hdr, body, http.StatusForbidden, denied)
+					}
+				}
+				for _, r := range roles {
+					seq++
+					name := fmt.Sprintf("made%d", seq)
+					status, hdr, body := srv.DoKey(ckey, "POST", v2+"/user", mustJSON(t, map[string]any{
+						"username": name, "first_name": "M", "last_name": "U", "email": name + "@example.com",
+						"container": map[string]any{"id": 1}, "access_roles": []map[string]any{{"id": r}}}))
+					if status == http.StatusCreated {
+						got.human++
+						within(fmt.Sprintf("a new user of role %d", r), adminKeyFor(usrIDOf(t, status, hdr, body)))
+					} else {
+						requireErrors(t, status, hdr, body, http.StatusForbidden, denied)
+					}
+					victim := usrUser(t, srv, store.RoleStandardUser, 1)
+					status, hdr, body = srv.DoKey(ckey, "PUT", fmt.Sprintf("%s/user/%d", v2, victim), mustJSON(t, map[string]any{"access_roles": []map[string]any{{"id": r}}}))
+					if status == http.StatusNoContent {
+						got.edit++
+						within(fmt.Sprintf("a user edited to role %d", r), adminKeyFor(victim))
+					} else {
+						requireErrors(t, status, hdr, body, http.StatusForbidden, denied)
+					}
+				}
+				if w := want[[2]int{role, kr}]; got != w {
+					t.Errorf("succeeded: %+v, want %+v", got, w)
+				}
+			})
+		}
+	}
+}
