@@ -577,3 +577,36 @@ func clWithoutCSR(t *testing.T, srv *testenv.Server, k clKeys, orgName, inYear s
 		clCheckLeaf(t, "class1_smime", chain, []string{clEmail}, clEmail, orgName, inYear)
 	})
 }
+
+// TestMailboxOrdersWaitOutsideSandbox: outside the sandbox, nothing proves
+// that the requester controls a mailbox, so every client and S/MIME
+// product naming an address answers 201 without a certificate and stays
+// pending, even with skip_approval and a validated organization (an
+// order for somebody else's mailbox once issued at once).
+func TestMailboxOrdersWaitOutsideSandbox(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Start(t, testenv.Options{Sandbox: false})
+	if status, _, body := srv.Do("PUT", v2+"/organization/1/validation/ov", `{}`); status != http.StatusNoContent && status != http.StatusOK {
+		t.Fatalf("grant ov: %d %s", status, clip(body))
+	}
+	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored")
+	for _, product := range []string{"class1_smime", "client_premium", "client_email_security_plus", "client_digital_signature_plus", "client_authentication_plus"} {
+		t.Run(product, func(t *testing.T) {
+			m := clBody(csr)
+			certOf(m)["emails"] = []any{"ceo@bigbank-victim.com"}
+			if product == "class1_smime" {
+				delete(certOf(m), "organization_units")
+			}
+			got := createOK(t, srv, product, mustJSON(t, m))
+			got.requireKeys(t, "certificate_id", "id") // approved, not issued
+			info, raw := getOrder(t, srv, got.ID)
+			if info.Status != "pending" {
+				t.Fatalf("order %d is %q, want pending: %s", got.ID, info.Status, clip(raw))
+			}
+			status, _, body := srv.Do("GET", fmt.Sprintf("%s/certificate/download/order/%d", v2, got.ID), "")
+			if status == http.StatusOK {
+				t.Fatalf("a certificate for an unproven mailbox can be downloaded: %s", clip(body))
+			}
+		})
+	}
+}
