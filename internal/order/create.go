@@ -108,7 +108,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	// Immediate issuance: approval skipped and everything already validated.
 	var issued *issuedCert
 	if skip && p.pub != nil && s.readyToIssue(ctx, p.product, orgOf(p), &p.order) {
-		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names)
+		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names, 0)
 		if err != nil {
 			return nil, err
 		}

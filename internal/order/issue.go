@@ -122,10 +122,24 @@ func (s *Service) certValidity(product catalog.Product, o *store.Order) (time.Ti
 	return nb, na
 }
 
+// signingLease is how long a claim to sign a pending certificate lasts: far
+// beyond one signature, so a live signer is never overtaken, and short
+// enough that a certificate claimed by a process that died is signed by
+// another within minutes.
+const signingLease = 2 * time.Minute
+
+// errSigningClaimed: another caller holds the claim to sign the
+// certificate, or it is no longer pending; that caller records it.
+var errSigningClaimed = errors.New("certificate is being signed by another caller")
+
 // sign builds, lints and signs the certificate of an order. The serial is
 // random (127 bits); the unique index on serials makes a collision fail the
-// recording transaction instead of producing a duplicate.
-func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog.Product, o *store.Order, org *store.Organization, pub crypto.PublicKey, names []string) (*issuedCert, error) {
+// recording transaction instead of producing a duplicate. certID is the
+// pending certificate row the signature is for, claimed in the intent's
+// commit so that one certificate is signed once (errSigningClaimed when
+// someone else has it); 0 when the row is created by the recording
+// transaction itself, which nobody else can issue.
+func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog.Product, o *store.Order, org *store.Organization, pub crypto.PublicKey, names []string, certID int64) (*issuedCert, error) {
 	iss, err := s.issuerFor(product, o)
 	if err != nil {
 		return nil, err
@@ -161,16 +175,31 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	// is still known and CRLs and OCSP answer for it as revoked.
 	intent := &store.IssuanceIntent{SerialNumber: ca.SerialHex(serial), IssuerID: iss.ID, AccountID: o.AccountID,
 		OrderID: o.ID, CreatedAt: s.now()}
-	if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent) }); err != nil {
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		if certID != 0 {
+			now := s.now()
+			ok, err := tx.ClaimCertificateSigning(ctx, o.AccountID, certID, now, now.Add(signingLease))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errSigningClaimed
+			}
+		}
+		return tx.CreateIssuanceIntent(ctx, intent)
+	})
+	if errors.Is(err, errSigningClaimed) {
+		return nil, err
+	}
+	if err != nil {
 		return nil, errs.Internalf(err, "record issuance intent")
 	}
 	cert, warnings, err := s.CA.IssueCertificate(req)
 	if err != nil {
-		// Nothing was signed: the intent goes (best effort; one left
-		// behind only lists an unused serial as revoked).
-		if derr := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteIssuanceIntent(ctx, intent.SerialNumber) }); derr != nil {
-			s.log().Warn("drop issuance intent", "serial", intent.SerialNumber, "err", derr)
-		}
+		// Nothing was signed: the intent and the claim go (best effort; an
+		// intent left behind only lists an unused serial as revoked, a
+		// claim lapses).
+		s.dropIntent(ctx, o.AccountID, certID, intent.SerialNumber)
 		var lintErr *ca.LintError
 		switch {
 		case errors.Is(err, ca.ErrHashNotSupported):
@@ -187,6 +216,23 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 		s.logLintWarnings(product.Profile, ca.SerialHex(serial), warnings)
 	}
 	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss}, nil
+}
+
+// dropIntent removes the intent of a serial that was not signed, or whose
+// certificate was not recorded, and releases the claim on certID.
+func (s *Service) dropIntent(ctx context.Context, accountID, certID int64, serial string) {
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.DeleteIssuanceIntent(ctx, serial); err != nil {
+			return err
+		}
+		if certID == 0 {
+			return nil
+		}
+		return tx.ReleaseCertificateSigning(ctx, accountID, certID)
+	})
+	if err != nil {
+		s.log().Warn("drop issuance intent", "serial", serial, "err", err)
+	}
 }
 
 // issuerFor is the intermediate chosen by ca_cert_id, or the default one
@@ -339,7 +385,10 @@ func (s *Service) issuePending(ctx context.Context, actor account.Actor, orderID
 	if err != nil {
 		return fmt.Errorf("stored CSR of order %d: %w", o.ID, err)
 	}
-	issued, err := s.sign(ctx, actor, product, o, org, pub, o.DNSNames)
+	issued, err := s.sign(ctx, actor, product, o, org, pub, o.DNSNames, o.CertificateID)
+	if errors.Is(err, errSigningClaimed) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

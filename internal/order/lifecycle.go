@@ -272,7 +272,7 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 	}
 	var issued *issuedCert
 	if approved && s.readyToIssue(ctx, product, org, &p.order) {
-		if issued, err = s.sign(ctx, actor, product, &p.order, org, p.pub, p.order.DNSNames); err != nil {
+		if issued, err = s.sign(ctx, actor, product, &p.order, org, p.pub, p.order.DNSNames, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -581,7 +581,10 @@ func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID i
 	if err != nil {
 		return fmt.Errorf("stored CSR of certificate %d: %w", cert.ID, err)
 	}
-	issued, err := s.sign(ctx, actor, product, &work, org, pub, work.DNSNames)
+	issued, err := s.sign(ctx, actor, product, &work, org, pub, work.DNSNames, certID)
+	if errors.Is(err, errSigningClaimed) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -747,6 +747,13 @@ type DCVWriter interface {
 	// DeleteIssuanceIntent removes it when nothing was signed.
 	CreateIssuanceIntent(ctx context.Context, in *IssuanceIntent) error
 	DeleteIssuanceIntent(ctx context.Context, serialHex string) error
+	// ClaimCertificateSigning claims the account's certificate certID for
+	// signing until until, and reports whether it did: only while the
+	// certificate is pending and nobody else's claim is live at now, so
+	// that of several callers exactly one signs it. ReleaseCertificateSigning
+	// drops a claim when nothing was recorded.
+	ClaimCertificateSigning(ctx context.Context, accountID, certID int64, now, until time.Time) (bool, error)
+	ReleaseCertificateSigning(ctx context.Context, accountID, certID int64) error
 	// PutSettingIfAbsent sets key unless it is set.
 	PutSettingIfAbsent(ctx context.Context, key, value string) error
 	// AcquireLease takes the lease name for holder until expiresAt when it

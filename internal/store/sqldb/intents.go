@@ -30,6 +30,25 @@ func (q *Queries) DeleteIssuanceIntent(ctx context.Context, serialHex string) er
 	return writeErr(err, "delete issuance intent")
 }
 
+func (q *Queries) ClaimCertificateSigning(ctx context.Context, accountID, certID int64, now, until time.Time) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE certificates SET signing_until = ?
+		WHERE account_id = ? AND id = ? AND status = ? AND (signing_until IS NULL OR signing_until <= ?)`,
+		ts(until), accountID, certID, store.CertPending, ts(now))
+	if err != nil {
+		return false, writeErr(err, "claim certificate for signing")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim certificate for signing: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (q *Queries) ReleaseCertificateSigning(ctx context.Context, accountID, certID int64) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE certificates SET signing_until = NULL WHERE account_id = ? AND id = ?`, accountID, certID)
+	return writeErr(err, "release certificate signing claim")
+}
+
 func (q *Queries) AbandonedIssuances(ctx context.Context, issuerID string, before time.Time) ([]store.IssuanceIntent, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+intentCols+` FROM issuance_intents WHERE issuer_id = ? AND created_at < ?
 		ORDER BY created_at, serial_number`, issuerID, ts(before))

@@ -37,6 +37,7 @@ func Run(t *testing.T, b Backend) {
 		{"SerialStatus", testSerialStatus},
 		{"NextCRLNumber", testNextCRLNumber},
 		{"DCVCheckClaims", testDCVCheckClaims},
+		{"SigningClaims", testSigningClaims},
 		{"Leases", testLeases},
 		{"CRLs", testCRLs},
 		{"ConcurrentTransactions", testConcurrentTransactions},

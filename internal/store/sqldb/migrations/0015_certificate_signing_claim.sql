@@ -1,0 +1,6 @@
+-- A pending certificate is claimed before the issuing key signs it: of the
+-- paths that may issue one certificate (an approval, the validation worker,
+-- a CSR update, another replica), only the one whose claim succeeds signs,
+-- so a certificate is signed once. A claim held by a process that died
+-- lapses at signing_until.
+ALTER TABLE certificates ADD COLUMN signing_until TEXT;

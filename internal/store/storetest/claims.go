@@ -1,0 +1,90 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/certorder/certorder/internal/store"
+)
+
+// testSigningClaims: of eight callers claiming one pending certificate at
+// once, exactly one wins; a live claim refuses everyone, another account
+// included; a released or lapsed claim can be taken again; a certificate
+// that is no longer pending cannot be claimed.
+func testSigningClaims(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	acct, ord := seed(t, s, "claims")
+	other, _ := seed(t, s, "claims-other")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	c := &store.Certificate{AccountID: acct, OrderID: ord, Status: store.CertPending, CommonName: "claims.example.com", CreatedAt: now}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateCertificate(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(acct int64, at, until time.Time) bool {
+		t.Helper()
+		var ok bool
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			ok, err = tx.ClaimCertificateSigning(ctx, acct, c.ID, at, until)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ok bool
+			err := s.InTx(ctx, func(tx store.Tx) error {
+				var err error
+				ok, err = tx.ClaimCertificateSigning(ctx, acct, c.ID, now, now.Add(time.Minute))
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := wins.Load(); n != 1 {
+		t.Fatalf("%d callers claimed one certificate, want 1", n)
+	}
+	if claim(acct, now.Add(30*time.Second), now.Add(2*time.Minute)) {
+		t.Fatal("a live claim was taken over")
+	}
+	if claim(other, now.Add(2*time.Minute), now.Add(3*time.Minute)) {
+		t.Fatal("another account claimed the certificate")
+	}
+	if !claim(acct, now.Add(time.Minute), now.Add(2*time.Minute)) {
+		t.Fatal("a lapsed claim could not be taken")
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ReleaseCertificateSigning(ctx, acct, c.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	if !claim(acct, now.Add(61*time.Second), now.Add(2*time.Minute)) {
+		t.Fatal("a released claim could not be taken")
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ReleaseCertificateSigning(ctx, acct, c.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	c.Status, c.SerialNumber, c.IssuerID = store.CertIssued, "0C01", "A"
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateCertificate(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	if claim(acct, now.Add(time.Hour), now.Add(2*time.Hour)) {
+		t.Fatal("an issued certificate was claimed for signing")
+	}
+}
