@@ -84,6 +84,14 @@ func NewMailer(rawURL, from string, timeout time.Duration) (*Mailer, error) {
 // To, Subject, Date, Message-ID, MIME-Version and Content-Type: text/plain; charset=utf-8
 // headers and CRLF line endings; net/smtp's Data writer dot-stuffs lines starting with ".".
 func (m *Mailer) Send(ctx context.Context, to []string, subject, body string) error {
+	return m.SendMessage(ctx, to, subject, body, "")
+}
+
+// SendMessage is Send with the message's Message-ID (an addr-spec without
+// the angle brackets): a message handed to the relay again after a crash
+// keeps its identity, so that receivers can tell a repeat. Empty makes a
+// random one.
+func (m *Mailer) SendMessage(ctx context.Context, to []string, subject, body, messageID string) error {
 	if len(to) == 0 {
 		return errors.New("dcv: send mail: no recipients")
 	}
@@ -102,7 +110,10 @@ func (m *Mailer) Send(ctx context.Context, to []string, subject, body string) er
 		}
 		rcpts[i] = a.Address
 	}
-	msg := m.buildMessage(rcpts, subject, body)
+	if strings.ContainsAny(messageID, "\r\n<> ") {
+		return fmt.Errorf("dcv: send mail: invalid Message-ID %q", messageID)
+	}
+	msg := m.buildMessage(rcpts, subject, body, messageID)
 
 	deadline := time.Now().Add(m.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -190,9 +201,10 @@ func helloName(from string) string {
 	return "localhost"
 }
 
-func (m *Mailer) buildMessage(to []string, subject, body string) []byte {
-	var id [12]byte
-	_, _ = rand.Read(id[:])
+func (m *Mailer) buildMessage(to []string, subject, body, messageID string) []byte {
+	if messageID == "" {
+		messageID = NewMessageID(m.from)
+	}
 	var b strings.Builder
 	hdr := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	hdr("From", m.from)
@@ -200,7 +212,7 @@ func (m *Mailer) buildMessage(to []string, subject, body string) []byte {
 	// Encoded only when not plain ASCII.
 	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
 	hdr("Date", time.Now().Format(time.RFC1123Z))
-	hdr("Message-ID", "<"+hex.EncodeToString(id[:])+"@"+helloName(m.from)+">")
+	hdr("Message-ID", "<"+messageID+">")
 	hdr("MIME-Version", "1.0")
 	hdr("Content-Type", "text/plain; charset=utf-8")
 	hdr("Content-Transfer-Encoding", "8bit")
@@ -214,4 +226,12 @@ func (m *Mailer) buildMessage(to []string, subject, body string) []byte {
 		b.WriteString("\r\n")
 	}
 	return []byte(b.String())
+}
+
+// NewMessageID is a fresh Message-ID (without angle brackets) in the
+// domain of the sender address from.
+func NewMessageID(from string) string {
+	var id [12]byte
+	_, _ = rand.Read(id[:])
+	return hex.EncodeToString(id[:]) + "@" + helloName(from)
 }

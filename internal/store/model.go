@@ -598,6 +598,7 @@ type Reader interface {
 	// to are left out.
 	StatusChanges(ctx context.Context, accountID int64, from, to time.Time) ([]OrderStatusChange, error)
 	DCVReader
+	MailReader
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -643,6 +644,7 @@ type Writer interface {
 	Audit(ctx context.Context, e *AuditEvent) error
 	CreateCertificateLink(ctx context.Context, l *CertificateLink) error
 	DCVWriter
+	MailWriter
 }
 
 // Tx is a transaction: reads see its own writes.
@@ -792,4 +794,56 @@ type IssuanceIntent struct {
 	AccountID    int64
 	OrderID      int64 // 0 when the order is created in the recording transaction
 	CreatedAt    time.Time
+}
+
+// OutboxMail is one message to one recipient, waiting for the relay or
+// sent. Payload is what the kind's renderer makes the subject and body
+// from at sending time; it never holds a secret.
+type OutboxMail struct {
+	ID        int64
+	AccountID int64
+	Kind      string
+	OrderID   int64 // what the message is about, for throttles; 0 for none
+	DomainID  int64
+	Recipient string
+	Payload   string
+	MessageID string
+	CreatedAt time.Time
+	NextAt    time.Time
+	Attempts  int
+	LastError string
+	SentAt    *time.Time
+}
+
+// MailCount narrows a count of outbox messages: an account's messages of
+// a kind since a time, of one order or one domain when set.
+type MailCount struct {
+	AccountID int64
+	Kind      string
+	OrderID   int64
+	DomainID  int64
+	Since     time.Time
+}
+
+// MailReader reads the outbox.
+type MailReader interface {
+	// DueMail lists unsent messages of every account due at or before at,
+	// earliest first.
+	DueMail(ctx context.Context, at time.Time, limit int) ([]OutboxMail, error)
+	// CountMail counts the messages (sent or not) that c describes.
+	CountMail(ctx context.Context, c MailCount) (int, error)
+	// MailByOrder lists the messages about an order, oldest first.
+	MailByOrder(ctx context.Context, accountID, orderID int64) ([]OutboxMail, error)
+}
+
+// MailWriter changes it.
+type MailWriter interface {
+	CreateMail(ctx context.Context, m *OutboxMail) error
+	// ClaimMail moves an unsent message's NextAt from prev to next only if
+	// it is still prev, so that of several senders exactly one sends it.
+	ClaimMail(ctx context.Context, id int64, prev, next time.Time) (bool, error)
+	// MailSent records that the relay accepted the message.
+	MailSent(ctx context.Context, id int64, at time.Time) error
+	// MailFailed records a failed attempt and when to try again.
+	MailFailed(ctx context.Context, id int64, attempts int, lastError string, next time.Time) error
 }

@@ -38,6 +38,7 @@ func Run(t *testing.T, b Backend) {
 		{"NextCRLNumber", testNextCRLNumber},
 		{"DCVCheckClaims", testDCVCheckClaims},
 		{"SigningClaims", testSigningClaims},
+		{"MailOutbox", testMailOutbox},
 		{"Leases", testLeases},
 		{"CRLs", testCRLs},
 		{"ConcurrentTransactions", testConcurrentTransactions},

@@ -1,0 +1,213 @@
+// Package mail sends certorder's mail through a durable outbox: a message
+// is written to the store in the transaction that decides to send it, and
+// a sender drains the outbox in the background, one claim per message, so
+// that a request never waits on the relay, a relay that is down delays
+// mail without losing it, a restart resumes where the last process
+// stopped, and replicas sharing a store send each message once. What a
+// message says is made when it is sent, by the renderer of its kind, so
+// that the outbox never holds a secret such as an approval link.
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/certorder/certorder/internal/store"
+)
+
+// Store is what the queue needs of the store.
+type Store interface {
+	DueMail(ctx context.Context, at time.Time, limit int) ([]store.OutboxMail, error)
+	InTx(ctx context.Context, fn func(store.Tx) error) error
+}
+
+// Relay hands one message to the mail system.
+type Relay interface {
+	SendMessage(ctx context.Context, to []string, subject, body, messageID string) error
+}
+
+// Message is what a renderer makes of an outbox row.
+type Message struct {
+	Subject, Body string
+}
+
+// Renderer makes the message of an outbox row at sending time. It may
+// record what the message carries (a link's hash) in the store. ErrDrop
+// means the message is no longer wanted (what it was about is gone): it is
+// marked done without being sent.
+type Renderer func(ctx context.Context, m *store.OutboxMail) (Message, error)
+
+// ErrDrop is returned by a renderer for a message that should not be sent
+// any more.
+var ErrDrop = errors.New("mail: message no longer wanted")
+
+// Queue drains the outbox.
+type Queue struct {
+	Store     Store
+	Relay     Relay
+	Renderers map[string]Renderer
+	Now       func() time.Time
+	Log       *slog.Logger
+	// Poll is how often the sender looks for due messages (a Kick wakes it
+	// at once); Retry the first delay after a failed attempt, doubling up
+	// to RetryMax; Lease how long a claimed message is left to its sender
+	// before another may take it (a sender that died).
+	Poll, Retry, RetryMax, Lease time.Duration
+
+	kick     chan struct{}
+	kickOnce sync.Once
+}
+
+// Defaults of Queue's durations.
+const (
+	DefaultPoll     = 5 * time.Second
+	DefaultRetry    = 30 * time.Second
+	DefaultRetryMax = time.Hour
+	DefaultLease    = 2 * time.Minute
+)
+
+// Enqueue writes m to the outbox inside tx, due at once.
+func Enqueue(ctx context.Context, tx store.Tx, m *store.OutboxMail) error {
+	if m.NextAt.IsZero() {
+		m.NextAt = m.CreatedAt
+	}
+	if err := tx.CreateMail(ctx, m); err != nil {
+		return fmt.Errorf("mail: enqueue %s to %s: %w", m.Kind, m.Recipient, err)
+	}
+	return nil
+}
+
+func (q *Queue) now() time.Time {
+	if q.Now != nil {
+		return q.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (q *Queue) log() *slog.Logger {
+	if q.Log != nil {
+		return q.Log
+	}
+	return slog.Default()
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// backoff is the delay after the n-th failed attempt.
+func (q *Queue) backoff(n int) time.Duration {
+	d, max := orDefault(q.Retry, DefaultRetry), orDefault(q.RetryMax, DefaultRetryMax)
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
+}
+
+// Kick wakes the sender: a message was just enqueued.
+func (q *Queue) Kick() {
+	q.kickOnce.Do(func() { q.kick = make(chan struct{}, 1) })
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends due messages until ctx ends.
+func (q *Queue) Run(ctx context.Context) {
+	q.kickOnce.Do(func() { q.kick = make(chan struct{}, 1) })
+	t := time.NewTicker(orDefault(q.Poll, DefaultPoll))
+	defer t.Stop()
+	for {
+		for q.Round(ctx) > 0 && ctx.Err() == nil {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-q.kick:
+		}
+	}
+}
+
+// Round sends the messages due now, each claimed first, and returns how
+// many it handled (sent, dropped or failed).
+func (q *Queue) Round(ctx context.Context) int {
+	now := q.now()
+	due, err := q.Store.DueMail(ctx, now, 50)
+	if err != nil {
+		q.log().Error("list due mail", "err", err)
+		return 0
+	}
+	n := 0
+	for i := range due {
+		if ctx.Err() != nil {
+			break
+		}
+		m := &due[i]
+		var ok bool
+		err := q.Store.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			ok, err = tx.ClaimMail(ctx, m.ID, m.NextAt, q.now().Add(orDefault(q.Lease, DefaultLease)))
+			return err
+		})
+		if err != nil {
+			q.log().Error("claim mail", "id", m.ID, "err", err)
+			continue
+		}
+		if !ok {
+			continue // another sender has it
+		}
+		q.send(ctx, m)
+		n++
+	}
+	return n
+}
+
+func (q *Queue) send(ctx context.Context, m *store.OutboxMail) {
+	err := q.deliver(ctx, m)
+	if errors.Is(err, ErrDrop) {
+		q.log().Info("mail dropped", "id", m.ID, "kind", m.Kind)
+		err = nil
+	}
+	if err == nil {
+		// A crash before this commit sends the message again, once, with
+		// the same Message-ID.
+		if err := q.Store.InTx(ctx, func(tx store.Tx) error { return tx.MailSent(ctx, m.ID, q.now()) }); err != nil {
+			q.log().Error("record mail sent", "id", m.ID, "err", err)
+		}
+		return
+	}
+	attempts := m.Attempts + 1
+	next := q.now().Add(q.backoff(attempts))
+	q.log().Warn("mail not sent; will retry", "id", m.ID, "kind", m.Kind, "attempts", attempts, "retry_at", next, "err", err)
+	msg := err.Error()
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	if err := q.Store.InTx(ctx, func(tx store.Tx) error { return tx.MailFailed(ctx, m.ID, attempts, msg, next) }); err != nil {
+		q.log().Error("record mail failure", "id", m.ID, "err", err)
+	}
+}
+
+func (q *Queue) deliver(ctx context.Context, m *store.OutboxMail) error {
+	render, ok := q.Renderers[m.Kind]
+	if !ok {
+		return fmt.Errorf("no renderer for mail kind %q", m.Kind)
+	}
+	msg, err := render(ctx, m)
+	if err != nil {
+		return err
+	}
+	if q.Relay == nil {
+		return errors.New("no SMTP relay is configured")
+	}
+	return q.Relay.SendMessage(ctx, []string{m.Recipient}, msg.Subject, msg.Body, m.MessageID)
+}

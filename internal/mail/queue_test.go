@@ -1,0 +1,230 @@
+package mail_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/dcv/dcvtest"
+	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/store/sqlite"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func openStore(t *testing.T) (store.Store, int64) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "certorder.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := &store.Account{Name: "mail", CreatedAt: time.Now().UTC()}
+	if err := st.InTx(ctx, func(tx store.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+		t.Fatal(err)
+	}
+	return st, a.ID
+}
+
+var renderers = map[string]mail.Renderer{
+	"test": func(_ context.Context, m *store.OutboxMail) (mail.Message, error) {
+		return mail.Message{Subject: "Test " + m.Payload, Body: "Body of " + m.Payload + "\n"}, nil
+	},
+	"gone": func(context.Context, *store.OutboxMail) (mail.Message, error) { return mail.Message{}, mail.ErrDrop },
+}
+
+func enqueue(t *testing.T, st store.Store, acct int64, at time.Time, kind string, n int) []*store.OutboxMail {
+	t.Helper()
+	ctx := context.Background()
+	var out []*store.OutboxMail
+	err := st.InTx(ctx, func(tx store.Tx) error {
+		for i := range n {
+			m := &store.OutboxMail{AccountID: acct, Kind: kind, Recipient: fmt.Sprintf("r%d@example.com", i), Payload: fmt.Sprint(i),
+				MessageID: dcv.NewMessageID("certorder@example.com"), CreatedAt: at}
+			if err := mail.Enqueue(ctx, tx, m); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func relay(t *testing.T, url string) *dcv.Mailer {
+	t.Helper()
+	m, err := dcv.NewMailer(url, "certorder@example.com", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func unsent(t *testing.T, st store.Store, at time.Time) []store.OutboxMail {
+	t.Helper()
+	due, err := st.DueMail(context.Background(), at, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return due
+}
+
+// TestQueueSends: each message reaches the relay once, with the subject and
+// body of its renderer and the Message-ID it was enqueued with; a message
+// its renderer drops is marked done without being sent.
+func TestQueueSends(t *testing.T) {
+	st, acct := openStore(t)
+	smtp := dcvtest.StartSMTP(t)
+	c := &clock{t: time.Now().UTC()}
+	ms := enqueue(t, st, acct, c.now(), "test", 3)
+	enqueue(t, st, acct, c.now(), "gone", 1)
+	q := &mail.Queue{Store: st, Relay: relay(t, smtp.URL()), Renderers: renderers, Now: c.now}
+	if n := q.Round(context.Background()); n != 4 {
+		t.Fatalf("round handled %d, want 4", n)
+	}
+	got := smtp.Messages()
+	if len(got) != 3 {
+		t.Fatalf("relay got %d messages, want 3", len(got))
+	}
+	for i, m := range ms {
+		g := smtp.WaitFor(t, m.Recipient, time.Second)
+		if g.Subject != fmt.Sprintf("Test %d", i) || !strings.Contains(g.Data, "Message-ID: <"+m.MessageID+">") {
+			t.Errorf("message %d: subject %q, data %q", i, g.Subject, g.Data)
+		}
+	}
+	if left := unsent(t, st, c.now().Add(time.Hour)); len(left) != 0 {
+		t.Fatalf("%d messages left unsent", len(left))
+	}
+	if q.Round(context.Background()) != 0 || len(smtp.Messages()) != 3 {
+		t.Fatal("a second round sent again")
+	}
+}
+
+// TestQueueRelayDown: while the relay refuses connections each attempt is
+// recorded and the message waits, with a doubling delay; once the relay is
+// back, it is sent. Nothing is lost.
+func TestQueueRelayDown(t *testing.T) {
+	st, acct := openStore(t)
+	c := &clock{t: time.Now().UTC()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := ln.Addr().String()
+	ln.Close() // nothing listens here now
+	ms := enqueue(t, st, acct, c.now(), "test", 2)
+	q := &mail.Queue{Store: st, Relay: relay(t, "smtp://"+deadAddr), Renderers: renderers, Now: c.now, Retry: time.Minute, RetryMax: 10 * time.Minute}
+	for attempt, wait := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
+		if n := q.Round(context.Background()); n != 2 {
+			t.Fatalf("attempt %d handled %d, want 2", attempt+1, n)
+		}
+		due := unsent(t, st, c.now().Add(wait))
+		if len(due) != 2 || due[0].Attempts != attempt+1 || due[0].LastError == "" || !due[0].NextAt.Equal(c.now().Add(wait).Truncate(time.Microsecond)) {
+			t.Fatalf("after attempt %d: %+v", attempt+1, due)
+		}
+		if len(unsent(t, st, c.now().Add(wait-time.Second))) != 0 {
+			t.Fatalf("after attempt %d a message is due before its backoff", attempt+1)
+		}
+		c.add(wait)
+	}
+	smtp := dcvtest.StartSMTP(t)
+	q.Relay = relay(t, smtp.URL())
+	if n := q.Round(context.Background()); n != 2 {
+		t.Fatalf("round after recovery handled %d", n)
+	}
+	for _, m := range ms {
+		smtp.WaitFor(t, m.Recipient, time.Second)
+	}
+}
+
+// failSent is a real store whose first record of a sent message fails: the
+// process "dies" between the relay's acceptance and the commit.
+type failSent struct {
+	store.Store
+	failed atomic.Bool
+}
+
+type failSentTx struct {
+	store.Tx
+	f *failSent
+}
+
+func (f *failSent) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	return f.Store.InTx(ctx, func(tx store.Tx) error { return fn(&failSentTx{Tx: tx, f: f}) })
+}
+
+func (t *failSentTx) MailSent(ctx context.Context, id int64, at time.Time) error {
+	if t.f.failed.CompareAndSwap(false, true) {
+		return errors.New("injected: process died before recording")
+	}
+	return t.Tx.MailSent(ctx, id, at)
+}
+
+// TestQueueResendAfterCrash: a message the relay accepted but whose sending
+// was never recorded is sent again once its claim lapses, at most once,
+// with the same Message-ID.
+func TestQueueResendAfterCrash(t *testing.T) {
+	st, acct := openStore(t)
+	smtp := dcvtest.StartSMTP(t)
+	c := &clock{t: time.Now().UTC()}
+	ms := enqueue(t, st, acct, c.now(), "test", 1)
+	q := &mail.Queue{Store: &failSent{Store: st}, Relay: relay(t, smtp.URL()), Renderers: renderers, Now: c.now, Lease: time.Minute}
+	q.Round(context.Background())
+	if q.Round(context.Background()) != 0 {
+		t.Fatal("the claimed message was taken again before its lease ended")
+	}
+	c.add(time.Minute)
+	q.Round(context.Background())
+	c.add(time.Hour)
+	q.Round(context.Background())
+	got := smtp.Messages()
+	if len(got) != 2 {
+		t.Fatalf("relay got %d messages, want the message and one repeat", len(got))
+	}
+	for _, g := range got {
+		if !strings.Contains(g.Data, "Message-ID: <"+ms[0].MessageID+">") {
+			t.Fatalf("the repeat has another Message-ID: %q", g.Data)
+		}
+	}
+}
+
+// TestQueueTwoSenders: two senders on one store send each message once.
+func TestQueueTwoSenders(t *testing.T) {
+	st, acct := openStore(t)
+	smtp := dcvtest.StartSMTP(t)
+	c := &clock{t: time.Now().UTC()}
+	enqueue(t, st, acct, c.now(), "test", 20)
+	var wg sync.WaitGroup
+	for range 2 {
+		q := &mail.Queue{Store: st, Relay: relay(t, smtp.URL()), Renderers: renderers, Now: c.now}
+		wg.Add(1)
+		go func() { defer wg.Done(); q.Round(context.Background()) }()
+	}
+	wg.Wait()
+	if n := len(smtp.Messages()); n != 20 {
+		t.Fatalf("relay got %d messages, want 20", n)
+	}
+}

@@ -1,0 +1,86 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/certorder/certorder/internal/store"
+)
+
+// testMailOutbox: messages are due by next_at across accounts, a claim is
+// a compare-and-set, a sent message is never due again, and counts narrow
+// by account, kind, order, domain and time.
+func testMailOutbox(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	acct, ord := seed(t, s, "mail")
+	other, _ := seed(t, s, "mail-other")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	put := func(acct int64, kind string, order, domain int64, at time.Time) *store.OutboxMail {
+		m := &store.OutboxMail{AccountID: acct, Kind: kind, OrderID: order, DomainID: domain, Recipient: "a@example.com",
+			Payload: `{}`, MessageID: "id@example.com", CreatedAt: at, NextAt: at}
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateMail(ctx, m) }); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a := put(acct, "dcv", ord, 0, now.Add(-time.Minute))
+	put(acct, "dcv", 0, 7, now.Add(-time.Hour))
+	put(other, "notice", 0, 0, now)
+	put(acct, "dcv", ord, 0, now.Add(time.Hour))
+
+	due, err := s.DueMail(ctx, now, 10)
+	if err != nil || len(due) != 3 || due[0].DomainID != 7 || due[1].ID != a.ID || due[2].AccountID != other {
+		t.Fatalf("due = %+v, %v", due, err)
+	}
+	claim := func(id int64, prev, next time.Time) bool {
+		var ok bool
+		if err := s.InTx(ctx, func(tx store.Tx) error {
+			var err error
+			ok, err = tx.ClaimMail(ctx, id, prev, next)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !claim(a.ID, a.NextAt, now.Add(time.Minute)) || claim(a.ID, a.NextAt, now.Add(2*time.Minute)) {
+		t.Fatal("a claim is not a compare-and-set")
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.MailFailed(ctx, a.ID, 1, "relay down", now.Add(-time.Second)) }); err != nil {
+		t.Fatal(err)
+	}
+	due, _ = s.DueMail(ctx, now, 10)
+	if len(due) != 3 || due[1].ID != a.ID || due[1].Attempts != 1 || due[1].LastError != "relay down" {
+		t.Fatalf("after a failure: %+v", due)
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.MailSent(ctx, a.ID, now) }); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ = s.DueMail(ctx, now.Add(24*time.Hour), 10); len(due) != 3 {
+		t.Fatalf("a sent message is still due: %+v", due)
+	}
+	if claim(a.ID, now.Add(-time.Second), now.Add(time.Hour)) {
+		t.Fatal("a sent message was claimed")
+	}
+	list, err := s.MailByOrder(ctx, acct, ord)
+	if err != nil || len(list) != 2 || list[0].SentAt == nil || list[1].SentAt != nil {
+		t.Fatalf("mail of the order: %+v, %v", list, err)
+	}
+	for _, c := range []struct {
+		q    store.MailCount
+		want int
+	}{
+		{store.MailCount{AccountID: acct, Since: now.Add(-2 * time.Hour)}, 3},
+		{store.MailCount{AccountID: acct, Kind: "dcv", Since: now.Add(-30 * time.Minute)}, 2},
+		{store.MailCount{AccountID: acct, OrderID: ord, Since: now.Add(-2 * time.Hour)}, 2},
+		{store.MailCount{AccountID: acct, DomainID: 7, Since: now.Add(-2 * time.Hour)}, 1},
+		{store.MailCount{AccountID: acct, Kind: "notice", Since: now.Add(-2 * time.Hour)}, 0},
+		{store.MailCount{AccountID: other, Since: now.Add(-2 * time.Hour)}, 1},
+	} {
+		if n, err := s.CountMail(ctx, c.q); err != nil || n != c.want {
+			t.Errorf("CountMail(%+v) = %d, %v; want %d", c.q, n, err, c.want)
+		}
+	}
+}
