@@ -18,6 +18,12 @@ const (
 	AreaKeys                   // API keys (a user-management matter for key roles)
 )
 
+// AreaNames name the areas in docs and messages.
+var AreaNames = map[Area]string{
+	AreaOrders: "orders", AreaOrgs: "organizations, domains", AreaCatalog: "catalog, own user", AreaUsers: "users",
+	AreaFinance: "finance", AreaContainers: "containers", AreaKeys: "API keys",
+}
+
 // Areas lists every area, for tables and tests that walk them all.
 var Areas = []Area{AreaOrders, AreaOrgs, AreaCatalog, AreaUsers, AreaFinance, AreaContainers, AreaKeys}
 

@@ -45,8 +45,20 @@ type Server struct {
 	// background workers when it is nil.
 	Revocation *revocation.Publisher
 
-	mux *http.ServeMux
+	mux       *http.ServeMux
+	routeList []Route
 }
+
+// Route is one authenticated route and the area of the permission table
+// that guards it.
+type Route struct {
+	Method, Path string
+	Area         account.Area
+}
+
+// Routes lists the authenticated routes in the order they are registered
+// (docs/security.md is checked against it).
+func (s *Server) Routes() []Route { return s.routeList }
 
 // New builds the handler tree.
 func New(s *Server) *Server {
@@ -80,6 +92,7 @@ func (s *Server) routes() {
 	api := func(pattern string, ar account.Area, h authed) {
 		method, path, _ := strings.Cut(pattern, " ")
 		m.Handle(method+" "+Base+path, s.authenticate(ar, h))
+		s.routeList = append(s.routeList, Route{Method: method, Path: Base + path, Area: ar})
 	}
 	api("POST /order/certificate/{product}", account.AreaOrders, s.createOrder)
 	api("GET /order/certificate/{id}", account.AreaOrders, s.orderInfo)
