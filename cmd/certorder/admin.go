@@ -18,6 +18,7 @@ import (
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/backend"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // The admin subcommands work on the data directory of a server, running
@@ -43,6 +44,7 @@ KEYROLE: inherit, orders, orders_domains_organizations, view_only, user_manageme
 type adminEnv struct {
 	st    store.Store
 	svc   *order.Service
+	val   *validation.Service
 	accts *account.Service
 	actor account.Actor
 }
@@ -62,7 +64,10 @@ func openAdmin(ctx context.Context, dir, database string) (*adminEnv, error) {
 	}
 	// Audit lines are in the database; the terminal gets warnings only.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return &adminEnv{st: st, svc: &order.Service{Store: st, Log: log}, accts: &account.Service{Store: st, Log: log}, actor: account.SystemActor(acct)}, nil
+	env := &adminEnv{st: st, svc: &order.Service{Store: st, Log: log}, val: &validation.Service{Store: st, Log: log},
+		accts: &account.Service{Store: st, Log: log}, actor: account.SystemActor(acct)}
+	env.svc.UseValidation(env.val)
+	return env, nil
 }
 
 // adminErr turns a rule's typed error into one line.

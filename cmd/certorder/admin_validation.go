@@ -61,6 +61,7 @@ func validationCmd(ctx context.Context, group string, args []string, stdout, std
 	}
 	env.svc.CA = h
 	env.svc.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	env.val.Log = env.svc.Log
 	before := pendingCount(ctx, env)
 
 	switch group {
@@ -77,7 +78,7 @@ func validationCmd(ctx context.Context, group string, args []string, stdout, std
 			}
 			end = d.Add(24*time.Hour - time.Second) // through the end of that day
 		}
-		if err := env.svc.GrantOrgValidation(ctx, env.actor, *orgID, *typ, end); err != nil {
+		if err := env.val.GrantOrgValidation(ctx, env.actor, *orgID, *typ, end); err != nil {
 			return adminErr(err)
 		}
 		org, err := env.st.Organization(ctx, env.actor.Account.ID, *orgID)
@@ -94,7 +95,7 @@ func validationCmd(ctx context.Context, group string, args []string, stdout, std
 			fmt.Fprint(stderr, validationUsage)
 			return fmt.Errorf("domain validate needs --domain")
 		}
-		d, err := env.svc.GrantDomainValidation(ctx, env.actor, 0, *domain, *method)
+		d, err := env.val.GrantDomainValidation(ctx, env.actor, 0, *domain, *method)
 		if err != nil {
 			return adminErr(err)
 		}

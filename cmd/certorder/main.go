@@ -21,8 +21,8 @@ import (
 	"github.com/certorder/certorder/internal/app"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/dcv"
-	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 func usage() {
@@ -98,12 +98,12 @@ func serve(args []string) error {
 	cnameTarget := fs.String("dcv-cname-target", dcv.DefaultCNAMETarget, "target host of dns-cname-token records")
 	smtpURL := fs.String("smtp", "", "SMTP relay for email DCV, smtp://[user:pass@]host:port or smtps://... (empty: no email is sent)")
 	smtpFrom := fs.String("smtp-from", "", "sender address of DCV emails (default certorder@localhost)")
-	dcvRetry := fs.Duration("dcv-retry", order.DefaultDCVRetry, "first delay between background checks of a pending validation (doubles up to an hour)")
-	dcvPoll := fs.Duration("dcv-poll", order.DefaultDCVPoll, "how often the validation worker looks for checks coming due")
+	dcvRetry := fs.Duration("dcv-retry", validation.DefaultDCVRetry, "first delay between background checks of a pending validation (doubles up to an hour)")
+	dcvPoll := fs.Duration("dcv-poll", validation.DefaultDCVPoll, "how often the validation worker looks for checks coming due")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof; see docs/performance.md)")
-	var sandboxRules []order.SandboxRule
+	var sandboxRules []validation.SandboxRule
 	fs.Func("sandbox-rule", "MATCH=OUTCOME: in --sandbox, names with the label or under the domain MATCH pass, fail, stay pending or caa-fail (repeatable)", func(v string) error {
-		r, err := order.ParseSandboxRule(v)
+		r, err := validation.ParseSandboxRule(v)
 		if err == nil {
 			sandboxRules = append(sandboxRules, r)
 		}

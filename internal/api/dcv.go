@@ -7,8 +7,8 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
-	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // Order-level domain control validation (spec §2.7) and the page behind
@@ -49,7 +49,7 @@ func (s *Server) checkDCV(w http.ResponseWriter, r *http.Request, a account.Acto
 			only = append(only, n)
 		}
 	}
-	res, err := s.Orders.CheckOrderDCV(r.Context(), a, o.ID, only)
+	res, err := s.Validation.CheckOrderDCV(r.Context(), a, o.ID, only)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (s *Server) changeOrderDCVMethod(w http.ResponseWriter, r *http.Request, a 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if o, err = s.Orders.ChangeOrderDCVMethod(r.Context(), a, o.ID, in.DCVMethod); err != nil {
+	if o, err = s.Validation.ChangeOrderDCVMethod(r.Context(), a, o.ID, in.DCVMethod); err != nil {
 		return err
 	}
 	if o.DCVMethod == "email" {
@@ -102,7 +102,7 @@ func (s *Server) newOrderRandomValue(w http.ResponseWriter, r *http.Request, a a
 	if err != nil {
 		return err
 	}
-	if o, err = s.Orders.NewOrderRandomValue(r.Context(), a, o.ID); err != nil {
+	if o, err = s.Validation.NewOrderRandomValue(r.Context(), a, o.ID); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, randomValueOf(o))
@@ -110,8 +110,8 @@ func (s *Server) newOrderRandomValue(w http.ResponseWriter, r *http.Request, a a
 }
 
 type resendEmailsInput struct {
-	DomainApprovalEmails []order.EmailRecipient `json:"domain_approval_emails"`
-	Locale               string                 `json:"locale"`
+	DomainApprovalEmails []validation.EmailRecipient `json:"domain_approval_emails"`
+	Locale               string                      `json:"locale"`
 }
 
 // resendOrderEmails: PUT /order/certificate/{id}/resend-emails → 204.
@@ -124,10 +124,10 @@ func (s *Server) resendOrderEmails(w http.ResponseWriter, r *http.Request, a acc
 	if err := decodeOptional(r, &in); err != nil {
 		return err
 	}
-	if l := strings.TrimSpace(in.Locale); l != "" && !order.Locales[l] {
+	if l := strings.TrimSpace(in.Locale); l != "" && !validation.Locales[l] {
 		return errs.InvalidValue("locale", "%q is not a supported locale.", in.Locale)
 	}
-	if err := s.Orders.ResendOrderEmails(r.Context(), a, o.ID, in.DomainApprovalEmails); err != nil {
+	if err := s.Validation.ResendOrderEmails(r.Context(), a, o.ID, in.DomainApprovalEmails); err != nil {
 		return err
 	}
 	noContent(w)
@@ -172,7 +172,7 @@ func linkFailure(err error) (int, string) {
 
 // showEmailLink: GET /dcv/email/{secret}.
 func (s *Server) showEmailLink(w http.ResponseWriter, r *http.Request) {
-	t, err := s.Orders.EmailLink(r.Context(), r.PathValue("secret"))
+	t, err := s.Validation.EmailLink(r.Context(), r.PathValue("secret"))
 	if err != nil {
 		status, msg := linkFailure(err)
 		s.emailLinkPage(w, status, emailLinkData{Error: msg})
@@ -183,7 +183,7 @@ func (s *Server) showEmailLink(w http.ResponseWriter, r *http.Request) {
 
 // approveEmailLink: POST /dcv/email/{secret}.
 func (s *Server) approveEmailLink(w http.ResponseWriter, r *http.Request) {
-	t, err := s.Orders.ApproveEmailLink(r.Context(), r.PathValue("secret"))
+	t, err := s.Validation.ApproveEmailLink(r.Context(), r.PathValue("secret"))
 	if err != nil {
 		if e := errs.As(err); e == nil || e.Kind != errs.NotFound {
 			s.Log.Error("approve email link", "err", err)

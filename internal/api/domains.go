@@ -10,9 +10,9 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
-	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqldb"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // domainOrgView is the organization nested in a domain. is_active is the
@@ -79,7 +79,7 @@ type submissionView struct {
 	DCVToken         *dcvTokenView         `json:"dcv_token,omitempty"`
 }
 
-func (s *Server) dcvValid(d *store.Domain) bool { return order.DCVValid(d, s.Now()) }
+func (s *Server) dcvValid(d *store.Domain) bool { return validation.DCVValid(d, s.Now()) }
 
 func (s *Server) tokenView(d *store.Domain) *dcvTokenView {
 	if d.DCVToken == "" {
@@ -91,7 +91,7 @@ func (s *Server) tokenView(d *store.Domain) *dcvTokenView {
 	}
 	switch d.DCVMethod {
 	case "dns-cname-token":
-		v.VerificationValue = s.Orders.CNAMETarget()
+		v.VerificationValue = s.Validation.CNAMETarget()
 	case "http-token":
 		v.HTTPTokenURL = dcv.HTTPTokenURL(d.Name)
 	}
@@ -104,7 +104,7 @@ func (s *Server) submission(d *store.Domain, withID bool) submissionView {
 		v.ID = d.ID
 	}
 	if d.DCVMethod == "email" {
-		v.ValidationEmails = &validationEmailsView{NameScope: d.Name, BaseEmails: order.ConstructedEmails(d.Name), WhoisEmails: []string{}, EmailArray: d.EmailArray}
+		v.ValidationEmails = &validationEmailsView{NameScope: d.Name, BaseEmails: validation.ConstructedEmails(d.Name), WhoisEmails: []string{}, EmailArray: d.EmailArray}
 	} else {
 		v.DCVToken = s.tokenView(d)
 	}
@@ -183,11 +183,11 @@ func (s *Server) readDomain(r *http.Request, a account.Actor) (*store.Domain, er
 
 // addDomain: POST /domain → 201 {id, validation_emails | dcv_token}.
 func (s *Server) addDomain(w http.ResponseWriter, r *http.Request, a account.Actor) error {
-	var in order.DomainInput
+	var in validation.DomainInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	d, err := s.Orders.AddDomain(r.Context(), a, &in)
+	d, err := s.Validation.AddDomain(r.Context(), a, &in)
 	if err != nil {
 		return err
 	}
@@ -249,11 +249,11 @@ func (s *Server) submitDomainValidation(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	var in order.DomainSubmitInput
+	var in validation.DomainSubmitInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	d, err := s.Orders.SubmitDomainValidation(r.Context(), a, id, &in)
+	d, err := s.Validation.SubmitDomainValidation(r.Context(), a, id, &in)
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (s *Server) newDomainToken(w http.ResponseWriter, r *http.Request, a accoun
 	if err != nil {
 		return err
 	}
-	d, err := s.Orders.NewDomainToken(r.Context(), a, id)
+	d, err := s.Validation.NewDomainToken(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func (s *Server) checkDomainToken(w http.ResponseWriter, r *http.Request, a acco
 	if err != nil {
 		return err
 	}
-	d, err := s.Orders.CheckDomainToken(r.Context(), a, id)
+	d, err := s.Validation.CheckDomainToken(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -318,7 +318,7 @@ func (s *Server) changeDomainDCVMethod(w http.ResponseWriter, r *http.Request, a
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	d, err := s.Orders.ChangeDomainDCVMethod(r.Context(), a, id, in.DCVMethod)
+	d, err := s.Validation.ChangeDomainDCVMethod(r.Context(), a, id, in.DCVMethod)
 	if err != nil {
 		return err
 	}
@@ -342,11 +342,11 @@ func (s *Server) domainEmails(w http.ResponseWriter, r *http.Request, a account.
 	if err != nil {
 		return errs.Internalf(err, "read domain %q", raw)
 	}
-	_, txt := s.Orders.DCVEmailAddresses(r.Context(), d.Name)
+	_, txt := s.Validation.DCVEmailAddresses(r.Context(), d.Name)
 	if txt == nil {
 		txt = []string{}
 	}
-	writeJSON(w, http.StatusOK, domainEmailsView{NameScope: d.Name, BaseEmails: order.ConstructedEmails(d.Name), WhoisEmails: []string{}, DNSTXTEmails: txt})
+	writeJSON(w, http.StatusOK, domainEmailsView{NameScope: d.Name, BaseEmails: validation.ConstructedEmails(d.Name), WhoisEmails: []string{}, DNSTXTEmails: txt})
 	return nil
 }
 
@@ -364,11 +364,11 @@ func (s *Server) resendDomainEmails(w http.ResponseWriter, r *http.Request, a ac
 	if err := decodeOptional(r, &in); err != nil {
 		return err
 	}
-	var only []order.EmailRecipient
+	var only []validation.EmailRecipient
 	for _, e := range in.EmailArray {
-		only = append(only, order.EmailRecipient{Domain: d.Name, Email: e})
+		only = append(only, validation.EmailRecipient{Domain: d.Name, Email: e})
 	}
-	if err := s.Orders.ResendDomainEmails(r.Context(), a, d, only); err != nil {
+	if err := s.Validation.ResendDomainEmails(r.Context(), a, d, only); err != nil {
 		return err
 	}
 	noContent(w)
@@ -387,7 +387,7 @@ func (s *Server) grantDomainValidation(w http.ResponseWriter, r *http.Request, a
 	if err != nil {
 		return err
 	}
-	if _, err := s.Orders.GrantDomainValidation(r.Context(), a, id, "", in.DCVMethod); err != nil {
+	if _, err := s.Validation.GrantDomainValidation(r.Context(), a, id, "", in.DCVMethod); err != nil {
 		return err
 	}
 	noContent(w)
@@ -486,11 +486,11 @@ func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a accou
 		if err != nil {
 			return errs.Internalf(err, "read validated domains")
 		}
-		nv, err := s.Orders.OrderValidation(ctx, o)
+		nv, err := s.Validation.OrderValidation(ctx, o)
 		if err != nil {
 			return err
 		}
-		names := map[string]order.NameDCV{}
+		names := map[string]validation.NameDCV{}
 		for _, nd := range nv {
 			names[nd.DNSName] = nd
 		}
@@ -499,7 +499,7 @@ func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a accou
 			g := dnsNameValidationView{Status: "pending", Method: o.DCVMethod, ApprovalScope: "subdomains"}
 			covered := false
 			for _, d := range doms {
-				if order.DomainCoverage(d, n) {
+				if validation.DomainCoverage(d, n) {
 					g.DomainID, g.NameScope, g.Status, g.Method, covered = d.ID, d.Name, "approved", d.DCVValidatedMethod, true
 					if d.DCVValidatedMethod == "http-token" {
 						g.ApprovalScope = "fqdn"
@@ -517,7 +517,7 @@ func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a accou
 					// A validation of the account's domain is under way by its method.
 					g.DomainID, g.Method = d.ID, d.DCVMethod
 				}
-				if names[n].Status == order.NameApproved {
+				if names[n].Status == validation.NameApproved {
 					g.Status = "approved" // the sandbox, unless a rule holds the name back
 				}
 			}

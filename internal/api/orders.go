@@ -85,7 +85,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, a account.A
 			t := &dcvTokenView{Token: res.DCVRandomValue, Status: d.Status, ExpirationDate: stamp(res.DCVExpires)}
 			switch res.DCVMethod {
 			case "dns-cname-token":
-				t.VerificationValue = s.Orders.CNAMETarget()
+				t.VerificationValue = s.Validation.CNAMETarget()
 			case "http-token":
 				t.HTTPTokenURL = dcv.HTTPTokenURL(d.DNSName)
 			}

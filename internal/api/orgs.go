@@ -11,8 +11,8 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
-	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // verifiedUserView is a verified user of a validation (spec §6.5
@@ -92,11 +92,11 @@ func (s *Server) verifiedContactsOf(o *store.Organization) []verifiedUserView {
 // createOrganization: POST /organization → 201 {"id"} (spec §6.1). An
 // identical organization is answered with its id (the duplicate check).
 func (s *Server) createOrganization(w http.ResponseWriter, r *http.Request, a account.Actor) error {
-	var in order.OrgCreateInput
+	var in validation.OrgCreateInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	res, err := s.Orders.CreateOrganization(r.Context(), a, &in)
+	res, err := s.Validation.CreateOrganization(r.Context(), a, &in)
 	if err != nil {
 		return err
 	}
@@ -140,11 +140,11 @@ func (s *Server) submitOrganizationValidation(w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	var in order.OrgValidationsInput
+	var in validation.OrgValidationsInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.Orders.SubmitOrgValidation(r.Context(), a, id, &in); err != nil {
+	if err := s.Validation.SubmitOrgValidation(r.Context(), a, id, &in); err != nil {
 		return err
 	}
 	noContent(w)
@@ -199,7 +199,7 @@ func (s *Server) grantOrganizationValidation(w http.ResponseWriter, r *http.Requ
 		}
 		until = t.UTC()
 	}
-	if err := s.Orders.GrantOrgValidation(r.Context(), a, id, r.PathValue("type"), until); err != nil {
+	if err := s.Validation.GrantOrgValidation(r.Context(), a, id, r.PathValue("type"), until); err != nil {
 		return err
 	}
 	noContent(w)
@@ -212,7 +212,7 @@ func (s *Server) deleteOrganization(w http.ResponseWriter, r *http.Request, a ac
 	if err != nil {
 		return err
 	}
-	if err := s.Orders.DeleteOrganization(r.Context(), a, id); err != nil {
+	if err := s.Validation.DeleteOrganization(r.Context(), a, id); err != nil {
 		return err
 	}
 	noContent(w)

@@ -21,6 +21,7 @@ import (
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
 	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -33,6 +34,9 @@ const Base = "/services/v2"
 type Server struct {
 	Store  store.Store
 	Orders *order.Service
+	// Validation holds organizations, domains and domain control
+	// validation; it hands what it validates to Orders.
+	Validation *validation.Service
 	// Accounts changes users, keys, containers and custom fields.
 	Accounts *account.Service
 	CA       *ca.Hierarchy
@@ -75,6 +79,9 @@ func New(s *Server) *Server {
 	s.Store = account.ScopedStore(s.Store)
 	if s.Orders != nil {
 		s.Orders.Store = account.ScopedStore(s.Orders.Store)
+	}
+	if s.Validation != nil {
+		s.Validation.Store = account.ScopedStore(s.Validation.Store)
 	}
 	if s.Accounts != nil {
 		s.Accounts.Store = account.ScopedStore(s.Accounts.Store)

@@ -28,6 +28,7 @@ import (
 	"github.com/certorder/certorder/internal/revocation"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/backend"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // Config is what a server needs to start.
@@ -69,7 +70,7 @@ type Config struct {
 	// empty means no validation email is sent. SMTPFrom is the sender.
 	SMTPURL, SMTPFrom string
 	// SandboxRules script sandbox validation outcomes by name.
-	SandboxRules []order.SandboxRule
+	SandboxRules []validation.SandboxRule
 	// DCVPoll, DCVRetry and DCVRetryMax tune the validation worker (zero:
 	// defaults).
 	DCVPoll, DCVRetry, DCVRetryMax time.Duration
@@ -88,7 +89,10 @@ type App struct {
 	Store  store.Store
 	CA     *ca.Hierarchy
 	Orders *order.Service
-	API    *api.Server
+	// Validation holds organizations, domains and the DCV worker, which
+	// runs while Serve does.
+	Validation *validation.Service
+	API        *api.Server
 	// Revocation publishes CRLs and OCSP; its CRL workers run while Serve does.
 	Revocation *revocation.Publisher
 	// AdminKey is set only on the first start, when the key was created.
@@ -131,24 +135,26 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	go h.WarmLinter() // the first order need not wait for zlint's tables
 	a := &App{Config: cfg, Store: st, CA: h}
-	a.Orders = &order.Service{Store: st, CA: h, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log,
+	a.Validation = &validation.Service{Store: st, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log,
 		PublicURL: cfg.PublicURL, SandboxRules: cfg.SandboxRules, DCVPoll: cfg.DCVPoll, DCVRetry: cfg.DCVRetry,
 		DCVRetryMax: cfg.DCVRetryMax}
-	if a.Orders.DCV, err = dcv.New(cfg.DCV); err != nil {
+	if a.Validation.DCV, err = dcv.New(cfg.DCV); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("domain control validation: %w", err)
 	}
 	if cfg.SMTPURL != "" {
-		if a.Orders.Mailer, err = dcv.NewMailer(cfg.SMTPURL, cfg.SMTPFrom, cfg.DCV.Timeout); err != nil {
+		if a.Validation.Mailer, err = dcv.NewMailer(cfg.SMTPURL, cfg.SMTPFrom, cfg.DCV.Timeout); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("smtp relay: %w", err)
 		}
 	}
+	a.Orders = &order.Service{Store: st, CA: h, Now: cfg.Now, Log: cfg.Log}
+	a.Orders.UseValidation(a.Validation)
 	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: cfg.Now})
 	// A committed revocation rebuilds its issuers' CRLs in the background
 	// and drops their cached OCSP responses.
 	a.Orders.OnRevoke = a.Revocation.Revoked
-	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, Accounts: &account.Service{Store: st, Now: cfg.Now, Log: cfg.Log}, CA: h, Log: cfg.Log, Now: cfg.Now, Revocation: a.Revocation,
+	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: &account.Service{Store: st, Now: cfg.Now, Log: cfg.Log}, CA: h, Log: cfg.Log, Now: cfg.Now, Revocation: a.Revocation,
 		Limits: ratelimit.New(cfg.RateLimits, cfg.Now)})
 	if err := a.bootstrap(ctx); err != nil {
 		st.Close()
@@ -183,7 +189,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, grace time.Duration) e
 	// they complete; it stops before the store closes.
 	wctx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
-	go func() { defer close(workerDone); a.Orders.RunDCV(wctx) }()
+	go func() { defer close(workerDone); a.Validation.RunDCV(wctx) }()
 	defer func() { stopWorker(); <-workerDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

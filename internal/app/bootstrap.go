@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/certorder/certorder/internal/api"
-	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // bootstrap creates, on the first start, the account, its top container,
@@ -53,7 +53,7 @@ func (a *App) bootstrap(ctx context.Context) error {
 		if err != nil || len(orgs) == 0 {
 			return fmt.Errorf("read first organization: %v", err)
 		}
-		for _, typ := range order.SandboxOrgValidations {
+		for _, typ := range validation.SandboxOrgValidations {
 			if err := tx.SetOrgValidation(ctx, store.OrgValidation{OrganizationID: orgs[0].ID, Type: typ, Status: "active",
 				DateCreated: now, ValidatedUntil: now.AddDate(1, 0, 0)}); err != nil {
 				return err

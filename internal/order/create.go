@@ -15,6 +15,7 @@ import (
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // RequestRef is {id, status} of a request in a 201 answer.
@@ -30,27 +31,12 @@ type CreateResult struct {
 	DCVMethod      string
 	DCVRandomValue string // set for the token DCV methods
 	DCVExpires     time.Time
-	Domains        []DomainRef // X9: the names submitted for validation
+	Domains        []validation.DomainRef // X9: the names submitted for validation
 	OrderID        int64
 	OrganizationID int64 // set when the order created a new organization
 	Requests       []RequestRef
 	CertificateID  int64
 	Chain          []*x509.Certificate // leaf first, root last; set on immediate issuance
-}
-
-// DomainRef is one domains[] entry of an X9 201 answer (seed 004).
-type DomainRef struct {
-	ID      int64
-	Name    string // the account's domain (the registrable domain)
-	DNSName string // the name on the order
-	Status  string // validation status of the token: pending or active
-}
-
-// Locales accepted for DCV and notification emails.
-// [not found] in the spec: CertCentral's list; this is the spec's §7.3 guess.
-var Locales = map[string]bool{
-	"cs": true, "de": true, "en": true, "es": true, "fr": true, "it": true, "ja": true, "ko": true, "nl": true,
-	"pl": true, "pt": true, "ru": true, "tr": true, "vi": true, "zh_CN": true, "zh_TW": true,
 }
 
 // ProfileOptions are the certificate.profile_option values we know. The
@@ -95,11 +81,10 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	auto := !skip && actor.Account.ApprovalMode == "auto" && account.CanApprove(actor)
 	approved := skip || auto
 	p.order.SkipApproval = skip
-	if isTokenMethod(p.order.DCVMethod) {
-		if p.order.DCVRandomValue, err = randomValue(s.rand()); err != nil {
-			return nil, errs.Internalf(err, "dcv random value")
+	if validation.IsTokenMethod(p.order.DCVMethod) {
+		if err := s.Validation.NewRandomValue(&p.order, now); err != nil {
+			return nil, err
 		}
-		p.order.DCVRandomExpires = now.Add(dcvRandomValueLife)
 	}
 	if p.order.PaymentMethod == "balance" && actor.Account.BalanceCents < p.order.PriceCents {
 		return nil, insufficientFunds(actor.Account.BalanceCents, p.order.PriceCents)
@@ -107,7 +92,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 
 	// Immediate issuance: approval skipped and everything already validated.
 	var issued *issuedCert
-	if skip && p.pub != nil && s.readyToIssue(ctx, p.product, orgOf(p), &p.order) {
+	if skip && p.pub != nil && s.Validation.Validated(ctx, p.product, orgOf(p), &p.order) {
 		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names, 0)
 		if err != nil {
 			return nil, err
@@ -143,10 +128,8 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 			if err := tx.CreateOrganization(ctx, p.newOrg); err != nil {
 				return err
 			}
-			if s.Sandbox {
-				if err := s.validateOrgSandbox(ctx, tx, p.newOrg.ID); err != nil {
-					return err
-				}
+			if err := s.Validation.OrganizationCreated(ctx, tx, p.newOrg.ID); err != nil {
+				return err
 			}
 			p.order.OrganizationID = p.newOrg.ID
 			res.OrganizationID = p.newOrg.ID
@@ -213,7 +196,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 			}
 			res.CertificateID = cert.ID
 			if product.Family == catalog.FamilyX9 {
-				if res.Domains, err = s.orderDomains(ctx, tx, &p.order, issued != nil); err != nil {
+				if res.Domains, err = s.Validation.OrderDomains(ctx, tx, &p.order, issued != nil); err != nil {
 					return err
 				}
 			}
@@ -234,11 +217,11 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 		res.Chain = append([]*x509.Certificate{issued.cert}, s.CA.Chain(issued.issuer)...)
 	}
 	if p.order.Status == store.OrderPending {
-		s.KickDCV() // the validation worker schedules it and sends its emails
+		s.Validation.KickDCV() // the validation worker schedules it and sends its emails
 	}
 	if auto && p.order.Status == store.OrderPending {
 		// As after an approval: the order stands even if it cannot issue yet.
-		if err := s.issuePending(ctx, actor, p.order.ID); err != nil {
+		if err := s.IssuePending(ctx, actor, p.order.ID); err != nil {
 			s.log().Error("issuance after auto-approval failed", "order", p.order.ID, "err", err)
 		}
 	}
@@ -377,7 +360,7 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 		o.AdditionalEmails = append(o.AdditionalEmails, e)
 	}
 	if in.Locale != "" {
-		if !Locales[in.Locale] {
+		if !validation.Locales[in.Locale] {
 			list.Add(errs.InvalidValue("locale", "%q is not a supported locale.", in.Locale))
 		}
 		o.Locale = in.Locale
@@ -413,7 +396,7 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 			if e := checkContact("technical_contact", in.TechnicalContact, true); e != nil {
 				list.Add(e)
 			} else {
-				o.Extra.TechnicalContact = contact(in.TechnicalContact)
+				o.Extra.TechnicalContact = in.TechnicalContact.StoreContact()
 			}
 		}
 	case catalog.FamilyCodeSigning:
@@ -480,12 +463,11 @@ func (s *Service) checkDCV(product catalog.Product, in *CreateInput, p *plan, li
 		return
 	case m == "":
 		m = "email"
-	case !contains(product.DCVMethods, m):
-		list.Add(errs.InvalidValue("dcv_method", "dcv_method must be one of %s.", strings.Join(product.DCVMethods, ", ")))
-		return
-	case m == "http-token" && hasWildcard(p.names):
-		list.Add(errs.InvalidValue("dcv_method", "http-token cannot validate wildcard names; use a DNS or email method."))
-		return
+	default:
+		if err := validation.CheckOrderMethod(product, m, p.names); err != nil {
+			list.Add(err)
+			return
+		}
 	}
 	o.DCVMethod = m
 	// certificate_dcv_scope (seed 004) is read for every product that
@@ -536,7 +518,7 @@ func (s *Service) checkNames(product catalog.Product, c *CertificateInput, p *pl
 		list.Add(errs.MissingField("common_name"))
 		return
 	}
-	cn, err := normalizeDNSName(cnRaw, allowWild)
+	cn, err := validation.NormalizeDNSName(cnRaw, allowWild)
 	if err != nil {
 		list.Add(errs.InvalidValue("common_name", "common_name: %v.", err))
 		return
@@ -560,7 +542,7 @@ func (s *Service) checkNames(product catalog.Product, c *CertificateInput, p *pl
 		if strings.TrimSpace(raw) == "" {
 			continue // empty strings are tolerated, as clients send them
 		}
-		n, err := normalizeDNSName(raw, allowWild)
+		n, err := validation.NormalizeDNSName(raw, allowWild)
 		if err != nil {
 			list.Add(errs.InvalidValue("dns_names", "dns_names: %v.", err))
 			bad = true
@@ -578,7 +560,7 @@ func (s *Service) checkNames(product catalog.Product, c *CertificateInput, p *pl
 			list.Add(errs.InvalidValue("dns_names", "%q: a wildcard certificate carries one wildcard name, its common name.", n))
 			bad = true
 			continue
-		case !product.MultiDomain && base == "" && n != wwwTwin(cn):
+		case !product.MultiDomain && base == "" && n != validation.WWWTwin(cn):
 			list.Add(errs.InvalidValue("dns_names", "%s secures one name and its www twin; %q needs a multi-domain product.", product.Name, n))
 			bad = true
 			continue
@@ -630,15 +612,6 @@ func coveredByWildcard(n string, names []string) bool {
 			return true
 		}
 		if strings.HasSuffix(n, "."+base) && !strings.Contains(strings.TrimSuffix(n, "."+base), ".") {
-			return true
-		}
-	}
-	return false
-}
-
-func hasWildcard(names []string) bool {
-	for _, n := range names {
-		if strings.HasPrefix(n, "*.") {
 			return true
 		}
 	}
@@ -787,7 +760,7 @@ func (s *Service) checkBillingAddress(in *BillingAddressInput, o *store.Order, l
 			return false
 		}
 	}
-	if !validCountry(b.Country) {
+	if !validation.ValidCountry(b.Country) {
 		list.Add(errs.InvalidValue("billing_address", "billing_address.country must be an ISO 3166-1 alpha-2 code."))
 		return false
 	}
@@ -824,7 +797,7 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-func (s *Service) checkOrganization(ctx context.Context, actor account.Actor, product catalog.Product, in *OrganizationInput, p *plan, now time.Time) error {
+func (s *Service) checkOrganization(ctx context.Context, actor account.Actor, product catalog.Product, in *validation.OrganizationInput, p *plan, now time.Time) error {
 	if in == nil {
 		return errs.MissingField("organization")
 	}
@@ -851,7 +824,7 @@ func (s *Service) checkOrganization(ctx context.Context, actor account.Actor, pr
 	}
 	// A new organization created with the order, unless an identical one
 	// exists (the duplicate check POST /organization shares).
-	org, dup, err := s.newOrganization(ctx, s.Store, actor, in, orgFields{nested: true}, now)
+	org, dup, err := validation.NewOrganization(ctx, s.Store, actor, in, true, now)
 	if err != nil {
 		return err
 	}
@@ -871,27 +844,8 @@ func (s *Service) checkOrganization(ctx context.Context, actor account.Actor, pr
 	return nil
 }
 
-func contact(c *ContactInput) *store.Contact {
-	if c == nil {
-		return nil
-	}
-	return &store.Contact{FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, JobTitle: c.JobTitle, Telephone: c.Telephone, TelephoneExtension: c.TelephoneExtension}
-}
-
 func hasEVDetails(o *store.Organization) bool {
 	return o.JurisdictionCountry != "" && o.BusinessCategory != "" && o.RegistrationNumber != ""
-}
-
-func validCountry(c string) bool {
-	if len(c) != 2 {
-		return false
-	}
-	for _, r := range strings.ToLower(c) {
-		if r < 'a' || r > 'z' {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Service) checkContainer(ctx context.Context, actor account.Actor, in *flex.IDInput, o *store.Order) error {

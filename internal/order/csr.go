@@ -69,7 +69,7 @@ func (s *Service) UpdateCSR(ctx context.Context, actor account.Actor, orderID in
 		return wrapStoreErr(err, "update csr")
 	}
 	if issueNow {
-		if err := s.issuePending(ctx, actor, orderID); err != nil {
+		if err := s.IssuePending(ctx, actor, orderID); err != nil {
 			s.log().Error("issuance after CSR update failed", "order", orderID, "err", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // The request rules that belong to one seed document each. validate calls
@@ -75,7 +76,7 @@ func normalizeMailbox(e string) (string, bool) {
 			return "", false // SmtpUTF8Mailbox is not supported
 		}
 	}
-	d, err := normalizeDNSName(domain, false)
+	d, err := validation.NormalizeDNSName(domain, false)
 	if err != nil {
 		return "", false
 	}
@@ -120,7 +121,7 @@ func checkX9Names(product catalog.Product, c *CertificateInput, p *plan, list *e
 			}
 			continue
 		}
-		n, err := normalizeDNSName(r, false)
+		n, err := validation.NormalizeDNSName(r, false)
 		if err != nil {
 			list.Add(errs.InvalidValue(field, "%s: %v.", field, err))
 			bad = true
@@ -230,7 +231,7 @@ func (s *Service) checkX9Extras(in *CreateInput, o *store.Order, list *errs.List
 	}
 	for _, ct := range []struct {
 		field string
-		in    *ContactInput
+		in    *validation.ContactInput
 		out   **store.Contact
 	}{{"organization_contact", in.OrganizationContact, &o.Extra.OrganizationContact}, {"technical_contact", in.TechnicalContact, &o.Extra.TechnicalContact}} {
 		if ct.in == nil {
@@ -240,13 +241,13 @@ func (s *Service) checkX9Extras(in *CreateInput, o *store.Order, list *errs.List
 			list.Add(e)
 			continue
 		}
-		*ct.out = contact(ct.in)
+		*ct.out = ct.in.StoreContact()
 	}
 }
 
 // checkContact: first_name, last_name and a valid email are required;
 // withPhone adds telephone (seed 001's technical_contact).
-func checkContact(field string, c *ContactInput, withPhone bool) error {
+func checkContact(field string, c *validation.ContactInput, withPhone bool) error {
 	var missing []string
 	if strings.TrimSpace(c.FirstName) == "" {
 		missing = append(missing, "first_name")
@@ -272,7 +273,7 @@ func checkContact(field string, c *ContactInput, withPhone bool) error {
 // checkOrgContacts: organization.contacts of seed 004 — each names a
 // contact_type and either an existing user_id of the account or a full
 // new contact.
-func (s *Service) checkOrgContacts(users func(int64) bool, in []OrgContactInput, o *store.Order, list *errs.List) {
+func (s *Service) checkOrgContacts(users func(int64) bool, in []validation.OrgContactInput, o *store.Order, list *errs.List) {
 	for _, c := range in {
 		var target **store.Contact
 		switch c.ContactType {
@@ -306,7 +307,7 @@ func (s *Service) checkOrgContacts(users func(int64) bool, in []OrgContactInput,
 				list.Add(errs.MissingField("organization.contacts.job_title"))
 				return
 			}
-			ct = *contact(&cin)
+			ct = *cin.StoreContact()
 		}
 		if target == nil {
 			o.Extra.VerifiedContacts = append(o.Extra.VerifiedContacts, ct)
@@ -354,7 +355,7 @@ func checkCodeSigningExtras(product catalog.Product, in *CreateInput, o *store.O
 				return
 			}
 		}
-		if !validCountry(info.Country) {
+		if !validation.ValidCountry(info.Country) {
 			list.Add(errs.InvalidValue("ship_info", "ship_info.country must be an ISO 3166-1 alpha-2 code."))
 			return
 		}
@@ -424,7 +425,7 @@ func checkDCVEmails(in []DCVEmailInput, names []string, o *store.Order, list *er
 
 // registrable: at or below a registrable domain, never a public suffix.
 func registrable(domain string) bool {
-	_, err := normalizeDNSName(domain, false)
+	_, err := validation.NormalizeDNSName(domain, false)
 	return err == nil
 }
 

@@ -1,53 +1,52 @@
 package order
 
 import (
-	"strings"
-
 	"github.com/certorder/certorder/internal/flex"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // CreateInput is the body of POST /order/certificate/{product} for the
 // Secure Site family (seed 000). Unknown fields are ignored by the decoder,
 // as real clients send extras.
 type CreateInput struct {
-	Certificate                 *CertificateInput  `json:"certificate"`
-	RenewedThumbprint           string             `json:"renewed_thumbprint"`
-	ValidityYears               flex.Int           `json:"validity_years"`
-	ValidityDays                flex.Int           `json:"validity_days"`
-	CustomExpirationDate        string             `json:"custom_expiration_date"`
-	Comments                    string             `json:"comments"`
-	ApplyCRDiscount             flex.Bool          `json:"apply_cr_discount"`
-	SerialNumber                string             `json:"serial_number"`
-	AutoRenew                   flex.Int           `json:"auto_renew"`
-	CustomRenewalMessage        string             `json:"custom_renewal_message"`
-	DisableRenewalNotifications flex.Bool          `json:"disable_renewal_notifications"`
-	AdditionalEmails            []string           `json:"additional_emails"`
-	Locale                      string             `json:"locale"`
-	RenewalOfOrderID            flex.Int           `json:"renewal_of_order_id"`
-	PaymentMethod               string             `json:"payment_method"`
-	CreditCard                  *CreditCardInput   `json:"credit_card"`
-	DCVMethod                   string             `json:"dcv_method"`
-	SkipApproval                flex.Bool          `json:"skip_approval"`
-	DisableCT                   flex.Bool          `json:"disable_ct"`
-	Organization                *OrganizationInput `json:"organization"`
-	Container                   *flex.IDInput      `json:"container"`
-	CustomFields                []CustomFieldInput `json:"custom_fields"`
-	AlternativeOrderID          string             `json:"alternative_order_id"`
+	Certificate                 *CertificateInput             `json:"certificate"`
+	RenewedThumbprint           string                        `json:"renewed_thumbprint"`
+	ValidityYears               flex.Int                      `json:"validity_years"`
+	ValidityDays                flex.Int                      `json:"validity_days"`
+	CustomExpirationDate        string                        `json:"custom_expiration_date"`
+	Comments                    string                        `json:"comments"`
+	ApplyCRDiscount             flex.Bool                     `json:"apply_cr_discount"`
+	SerialNumber                string                        `json:"serial_number"`
+	AutoRenew                   flex.Int                      `json:"auto_renew"`
+	CustomRenewalMessage        string                        `json:"custom_renewal_message"`
+	DisableRenewalNotifications flex.Bool                     `json:"disable_renewal_notifications"`
+	AdditionalEmails            []string                      `json:"additional_emails"`
+	Locale                      string                        `json:"locale"`
+	RenewalOfOrderID            flex.Int                      `json:"renewal_of_order_id"`
+	PaymentMethod               string                        `json:"payment_method"`
+	CreditCard                  *CreditCardInput              `json:"credit_card"`
+	DCVMethod                   string                        `json:"dcv_method"`
+	SkipApproval                flex.Bool                     `json:"skip_approval"`
+	DisableCT                   flex.Bool                     `json:"disable_ct"`
+	Organization                *validation.OrganizationInput `json:"organization"`
+	Container                   *flex.IDInput                 `json:"container"`
+	CustomFields                []CustomFieldInput            `json:"custom_fields"`
+	AlternativeOrderID          string                        `json:"alternative_order_id"`
 
 	// Seeds 001, 002, 004: the multi-year plan model and the rest.
-	OrderValidity        *ValidityInput       `json:"order_validity"`
-	DCVEmails            []DCVEmailInput      `json:"dcv_emails"`
-	TechnicalContact     *ContactInput        `json:"technical_contact"`
-	OrganizationContact  *ContactInput        `json:"organization_contact"`
-	UseAuthKey           flex.Bool            `json:"use_auth_key"`
-	EnableGuestAccess    flex.Int             `json:"enable_guest_access"`
-	CSProvisioningMethod string               `json:"cs_provisioning_method"`
-	ShipInfo             *ShipInfoInput       `json:"ship_info"`
-	CSAAgreedTo          flex.Bool            `json:"csa_agreed_to"`
-	CertificateDCVScope  string               `json:"certificate_dcv_scope"`
-	PromoCode            string               `json:"promo_code"`
-	VATNumber            string               `json:"vat_number"`
-	BillingAddress       *BillingAddressInput `json:"billing_address"`
+	OrderValidity        *ValidityInput           `json:"order_validity"`
+	DCVEmails            []DCVEmailInput          `json:"dcv_emails"`
+	TechnicalContact     *validation.ContactInput `json:"technical_contact"`
+	OrganizationContact  *validation.ContactInput `json:"organization_contact"`
+	UseAuthKey           flex.Bool                `json:"use_auth_key"`
+	EnableGuestAccess    flex.Int                 `json:"enable_guest_access"`
+	CSProvisioningMethod string                   `json:"cs_provisioning_method"`
+	ShipInfo             *ShipInfoInput           `json:"ship_info"`
+	CSAAgreedTo          flex.Bool                `json:"csa_agreed_to"`
+	CertificateDCVScope  string                   `json:"certificate_dcv_scope"`
+	PromoCode            string                   `json:"promo_code"`
+	VATNumber            string                   `json:"vat_number"`
+	BillingAddress       *BillingAddressInput     `json:"billing_address"`
 }
 
 // ValidityInput is order_validity or certificate.cert_validity (seed 001):
@@ -87,14 +86,6 @@ type BillingAddressInput struct {
 	Zip      string `json:"zip"`
 }
 
-// OrgContactInput is one organization.contacts entry of seed 004: an
-// existing user by user_id, or a new contact.
-type OrgContactInput struct {
-	ContactType string   `json:"contact_type"`
-	UserID      flex.Int `json:"user_id"`
-	ContactInput
-}
-
 // CertificateInput is the certificate object of an order.
 type CertificateInput struct {
 	CommonName        string        `json:"common_name"`
@@ -116,54 +107,6 @@ type CertificateInput struct {
 type CustomFieldInput struct {
 	MetadataID flex.Int    `json:"metadata_id"`
 	Value      flex.String `json:"value"`
-}
-
-// ContactInput is a person in an organization object.
-type ContactInput struct {
-	FirstName          string `json:"first_name"`
-	LastName           string `json:"last_name"`
-	Email              string `json:"email"`
-	JobTitle           string `json:"job_title"`
-	Telephone          string `json:"telephone"`
-	TelephoneExtension string `json:"telephone_extension"`
-}
-
-// OrganizationInput is either {"id": N} or a new organization, created with
-// the order (spec §6.1 shape). The EV fields are our own names: the spec
-// found no CertCentral field names for them.
-type OrganizationInput struct {
-	ID                    flex.Int          `json:"id"`
-	Name                  string            `json:"name"`
-	AssumedName           string            `json:"assumed_name"`
-	Address               string            `json:"address"`
-	Address2              string            `json:"address2"`
-	City                  string            `json:"city"`
-	State                 string            `json:"state"`
-	Zip                   string            `json:"zip"`
-	Country               string            `json:"country"`
-	Telephone             string            `json:"telephone"`
-	JurisdictionCountry   string            `json:"jurisdiction_country"`
-	JurisdictionState     string            `json:"jurisdiction_state"`
-	JurisdictionCity      string            `json:"jurisdiction_city"`
-	BusinessCategory      string            `json:"business_category"`
-	RegistrationNumber    string            `json:"registration_number"`
-	IncorporatingAgency   string            `json:"incorporating_agency"`
-	OrganizationContact   *ContactInput     `json:"organization_contact"`
-	TechnicalContact      *ContactInput     `json:"technical_contact"`
-	SkipDuplicateOrgCheck flex.Bool         `json:"skip_duplicate_org_check"`
-	Contacts              []OrgContactInput `json:"contacts"` // seed 004
-}
-
-// trimmed returns a copy with surrounding spaces removed from every text
-// field, so validation, the duplicate check and the stored record all see
-// the same values.
-func (in OrganizationInput) trimmed() OrganizationInput {
-	for _, f := range []*string{&in.Name, &in.AssumedName, &in.Address, &in.Address2, &in.City, &in.State,
-		&in.Zip, &in.Country, &in.Telephone, &in.JurisdictionCountry, &in.JurisdictionState, &in.JurisdictionCity,
-		&in.BusinessCategory, &in.RegistrationNumber, &in.IncorporatingAgency} {
-		*f = strings.TrimSpace(*f)
-	}
-	return in
 }
 
 // CreditCardInput is accepted with payment_method "card". Only the last

@@ -43,72 +43,6 @@ func (ic *issuedCert) fill(c *store.Certificate) {
 	c.IssuedAt = &now
 }
 
-// readyToIssue: the organization holds the validation the product needs
-// and every name of the order is validated. In sandbox mode domain control
-// counts as passed unless a sandbox rule holds a name back (and new
-// organizations are validated at once). Otherwise every DNS name's
-// registrable domain, the name itself or a domain between them must hold a
-// completed domain validation of the account still within its reuse
-// period (domainsValidated in domains.go), proven by the DCV engine
-// (dcvcheck.go) or granted by an administrator. Email addresses are never
-// taken as proven outside the sandbox. CAA is checked later, by sign, right
-// before the signature.
-func (s *Service) readyToIssue(ctx context.Context, product catalog.Product, org *store.Organization, o *store.Order) bool {
-	if s.Sandbox {
-		if len(product.DCVMethods) > 0 && !s.sandboxNamesPass(o.DNSNames) {
-			return false // a scripted rule holds a name back
-		}
-		switch {
-		case product.OrgValidation == "":
-			return true
-		case org == nil:
-			return false
-		case org.ID == 0:
-			return true // created with this order; sandbox validates it at once
-		}
-		return orgValidated(org, product.OrgValidation, s.now())
-	}
-	if product.OrgValidation != "" && (org == nil || org.ID == 0 || !orgValidated(org, product.OrgValidation, s.now())) {
-		return false
-	}
-	if len(o.Emails) > 0 {
-		// A mailbox is proven only by its owner answering a random value
-		// sent to it (S/MIME BR 3.2.2), which certorder does not send yet;
-		// no grant covers a mailbox either, so such an order waits.
-		return false
-	}
-	if len(product.DCVMethods) == 0 {
-		return true // code signing and client certificates name no domains
-	}
-	return s.domainsValidated(ctx, o)
-}
-
-func orgValidated(org *store.Organization, typ string, now time.Time) bool {
-	for _, v := range org.Validations {
-		if v.Type == typ && v.Status == "active" && v.ValidatedUntil.After(now) {
-			return true
-		}
-	}
-	return false
-}
-
-// SandboxOrgValidations are the organization validations the sandbox
-// grants: every type a product of the catalogue needs.
-var SandboxOrgValidations = []string{"ov", "ev", "cs", "ev_cs"}
-
-// validateOrgSandbox grants every validation type for a year, as the
-// sandbox promises.
-func (s *Service) validateOrgSandbox(ctx context.Context, tx store.Tx, orgID int64) error {
-	now := s.now()
-	for _, typ := range SandboxOrgValidations {
-		if err := tx.SetOrgValidation(ctx, store.OrgValidation{OrganizationID: orgID, Type: typ, Status: "active",
-			DateCreated: now, ValidatedUntil: now.AddDate(1, 0, 0)}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // certValidity is the certificate's span: from now until the order ends,
 // never beyond the first certificate's chosen end nor the industry limit.
 func (s *Service) certValidity(product catalog.Product, o *store.Order) (time.Time, time.Time) {
@@ -147,7 +81,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	if len(product.DCVMethods) > 0 {
 		// CAA is looked up right before the signature, for every name
 		// (RFC 8659; Baseline Requirements 3.2.2.8).
-		if err := s.checkCAA(ctx, names); err != nil {
+		if err := s.Validation.CheckCAA(ctx, names); err != nil {
 			return nil, err
 		}
 	}
@@ -356,10 +290,10 @@ func canonicalCSR(csr *x509.CertificateRequest) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
 }
 
-// issuePending issues the primary certificate of an approved order when it
+// IssuePending issues the primary certificate of an approved order when it
 // is ready. Signing happens outside any transaction; the recording
 // transaction checks that nobody else issued the order meanwhile.
-func (s *Service) issuePending(ctx context.Context, actor account.Actor, orderID int64) error {
+func (s *Service) IssuePending(ctx context.Context, actor account.Actor, orderID int64) error {
 	o, err := s.Store.Order(ctx, actor.Account.ID, orderID)
 	if err != nil {
 		return fmt.Errorf("read order %d: %w", orderID, err)
@@ -374,8 +308,8 @@ func (s *Service) issuePending(ctx context.Context, actor account.Actor, orderID
 			return fmt.Errorf("read organization %d: %w", o.OrganizationID, err)
 		}
 	}
-	if !s.readyToIssue(ctx, product, org, o) {
-		s.KickDCV() // the worker schedules and looks at it
+	if !s.Validation.Validated(ctx, product, org, o) {
+		s.Validation.KickDCV() // the worker schedules and looks at it
 		return nil
 	}
 	if o.CSR == "" {
@@ -447,4 +381,69 @@ func (s *Service) logLintWarnings(profile, serial string, warnings []string) {
 	}
 	s.log().Warn("lint warnings on issued certificate (later certificates of this profile with the same warnings are logged at debug level)",
 		"profile", profile, "serial", serial, "warnings", warnings)
+}
+
+// IssueReady issues every pending order of the account that has become
+// ready (after a validation was granted) and returns how many issued.
+// Failures are logged: the grant stands whatever happens to the orders.
+func (s *Service) IssueReady(ctx context.Context, actor account.Actor) int {
+	// A validation serves every container of the account, so the orders it
+	// unblocks are issued whoever granted it.
+	ctx = account.Unscoped(ctx)
+	orders, _, err := s.Store.Orders(ctx, actor.Account.ID, store.OrderFilter{Status: store.OrderPending}, store.Page{})
+	if err != nil {
+		s.log().Error("list pending orders", "err", err)
+		return 0
+	}
+	issued := 0
+	for _, o := range orders {
+		if err := s.IssuePending(ctx, actor, o.ID); err != nil {
+			s.log().Error("issuance after validation failed", "order", o.ID, "err", err)
+			continue
+		}
+		if cur, err := s.Store.Order(ctx, actor.Account.ID, o.ID); err == nil && cur.Status == store.OrderIssued {
+			issued++
+		}
+	}
+	s.issueReadyLinked(ctx, actor)
+	return issued
+}
+
+// issueReadyLinked issues the approved reissues (orders in
+// reissue_pending) and duplicates (of issued orders) that waited for a
+// validation; IssueLinked leaves alone whatever is still not ready.
+func (s *Service) issueReadyLinked(ctx context.Context, actor account.Actor) {
+	acct := actor.Account.ID
+	for _, k := range []struct{ status, kind string }{
+		{store.OrderReissuePending, store.CertKindReissue},
+		{store.OrderIssued, store.CertKindDuplicate},
+	} {
+		orders, _, err := s.Store.Orders(ctx, acct, store.OrderFilter{Status: k.status}, store.Page{})
+		if err != nil {
+			s.log().Error("list orders", "status", k.status, "err", err)
+			continue
+		}
+		for _, o := range orders {
+			linked, err := s.Store.LinkedCertificates(ctx, acct, o.ID, k.kind)
+			if err != nil {
+				s.log().Error("list linked certificates", "order", o.ID, "err", err)
+				continue
+			}
+			for _, lc := range linked {
+				if lc.Status != store.CertPending {
+					continue
+				}
+				if lc.Link.RequestID != 0 {
+					// Waiting for its approval, not for a validation.
+					r, err := s.Store.Request(ctx, acct, lc.Link.RequestID)
+					if err != nil || r.Status != store.RequestApproved {
+						continue
+					}
+				}
+				if err := s.IssueLinked(ctx, actor, lc.ID); err != nil {
+					s.log().Error("issuance after validation failed", "order", o.ID, "certificate", lc.ID, "err", err)
+				}
+			}
+		}
+	}
 }

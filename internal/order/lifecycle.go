@@ -271,7 +271,7 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 		}
 	}
 	var issued *issuedCert
-	if approved && s.readyToIssue(ctx, product, org, &p.order) {
+	if approved && s.Validation.Validated(ctx, product, org, &p.order) {
 		if issued, err = s.sign(ctx, actor, product, &p.order, org, p.pub, p.order.DNSNames, 0); err != nil {
 			return nil, err
 		}
@@ -574,7 +574,7 @@ func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID i
 			return fmt.Errorf("read organization %d: %w", o.OrganizationID, err)
 		}
 	}
-	if !s.readyToIssue(ctx, product, org, &work) {
+	if !s.Validation.Validated(ctx, product, org, &work) {
 		return nil
 	}
 	pub, err := storedKey(cert.CSR)

@@ -144,7 +144,7 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor account.Actor, 
 	if approvedOrder != 0 {
 		// The approval stands even if issuance cannot happen now; the order
 		// stays pending and is issued when it becomes ready.
-		if err := s.issuePending(ctx, actor, approvedOrder); err != nil {
+		if err := s.IssuePending(ctx, actor, approvedOrder); err != nil {
 			s.log().Error("issuance after approval failed", "order", approvedOrder, "err", err)
 		}
 	}

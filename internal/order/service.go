@@ -1,6 +1,9 @@
 // Package order holds the rules of ordering: request validation per product
-// family, the approval workflow, and issuance through internal/ca. It never
-// speaks HTTP; it returns *errs.Error values that the API layer renders.
+// family, the approval workflow, and issuance through internal/ca. Whether
+// an order is validated (domains, organizations, CAA) it asks
+// internal/validation, which reports completed validations back through
+// callbacks. It never speaks HTTP; it returns *errs.Error values that the
+// API layer renders.
 package order
 
 import (
@@ -8,47 +11,41 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
-	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // Service is the order engine of one certorder process.
 type Service struct {
 	Store store.Store
 	CA    *ca.Hierarchy
-	// Sandbox treats domain control validation as passed, and validates new
-	// organizations at once, so that integrators see every status quickly.
-	Sandbox bool
-	Now     func() time.Time
-	Rand    io.Reader
-	Log     *slog.Logger
+	// Validation says whether an order's organization and names are
+	// validated, checks CAA before a signature and runs the DCV worker;
+	// set it with UseValidation, which also has it call back.
+	Validation *validation.Service
+	Now        func() time.Time
+	Rand       io.Reader
+	Log        *slog.Logger
 	// OnRevoke, when set, is called after a transaction that revoked
 	// certificates has committed, with the ids of their issuers (so that
 	// their CRLs can be refreshed). It must not block for long.
 	OnRevoke func(issuerIDs []string)
+}
 
-	// Domain control validation (issue 6). DCV looks random values and CAA
-	// records up for real; nil leaves validation to administrators' grants
-	// and skips CAA (the admin command line). Mailer sends the email
-	// method's messages, whose links point at PublicURL; nil means no SMTP
-	// relay is configured. SandboxRules script sandbox outcomes.
-	DCV          *dcv.Checker
-	Mailer       *dcv.Mailer
-	PublicURL    string
-	SandboxRules []SandboxRule
-	// DCVPoll is how often the worker looks for due checks; DCVRetry the
-	// first delay between looks at one validation, doubling up to
-	// DCVRetryMax. Zero values take the defaults (dcvworker.go).
-	DCVPoll, DCVRetry, DCVRetryMax time.Duration
-
-	kick     chan struct{}
-	kickOnce sync.Once
+// UseValidation connects the validation engine both ways: s asks v
+// whether orders are validated, and v hands back for issuance what it
+// validates — the one order whose names all passed (IssuePending), or
+// whatever a domain or organization validation of the account made ready
+// (IssueReady).
+func (s *Service) UseValidation(v *validation.Service) {
+	s.Validation = v
+	v.OnOrderValidated = s.IssuePending
+	v.OnValidated = func(ctx context.Context, actor account.Actor) { s.IssueReady(ctx, actor) }
 }
 
 func (s *Service) now() time.Time {

@@ -19,6 +19,8 @@ import (
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/store/storetest"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // TestPendingOrderSignedOnce: an approved order that becomes ready is
@@ -40,7 +42,7 @@ func TestPendingOrderSignedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acctID, userID, _ := seedAccount(t, st)
+	acctID, userID, _ := storetest.SeedAccount(t, st, "signonce")
 	if err := st.InTx(ctx, func(tx store.Tx) error { return tx.ChargeBalance(ctx, acctID, 1<<40) }); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,9 @@ func TestPendingOrderSignedOnce(t *testing.T) {
 	actor := account.Actor{Account: acct, User: user, Key: &store.APIKey{AccountID: acctID, UserID: userID}}
 
 	// The sandbox holds the name back until the rule is lifted.
-	s := &order.Service{Store: st, CA: h, Sandbox: true, SandboxRules: []order.SandboxRule{{Match: "held.example.com", Outcome: order.SandboxPending}}}
+	v := &validation.Service{Store: st, Sandbox: true, SandboxRules: []validation.SandboxRule{{Match: "held.example.com", Outcome: validation.SandboxPending}}}
+	s := &order.Service{Store: st, CA: h}
+	s.UseValidation(v)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "x"}}, key)
 	if err != nil {
@@ -79,7 +83,7 @@ func TestPendingOrderSignedOnce(t *testing.T) {
 		t.Fatal("the held order issued at once")
 	}
 
-	s.SandboxRules = nil
+	v.SandboxRules = nil
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for range 8 {

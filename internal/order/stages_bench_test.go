@@ -21,6 +21,7 @@ import (
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/store/storetest"
 )
 
 // BenchmarkOrderStages measures each stage of an immediate-issuance order
@@ -157,7 +158,7 @@ func benchStages(b *testing.B, issuerKey ca.KeyType) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	acct, user, cont := seedAccount(b, st)
+	acct, user, cont := storetest.SeedAccount(b, st, "bench")
 	var seq atomic.Int64
 	issue := func() error {
 		ctx := context.Background()
@@ -218,29 +219,4 @@ func benchStages(b *testing.B, issuerKey ca.KeyType) {
 		}
 	}
 	fmt.Printf("%-10s %12.1f %10.2f   (decode … store, one at a time)\n", "total", total/1e3, total/base)
-}
-
-func seedAccount(b testing.TB, st store.Store) (acct, user, cont int64) {
-	ctx := context.Background()
-	now := time.Now().UTC()
-	err := st.InTx(ctx, func(tx store.Tx) error {
-		a := &store.Account{Name: "bench", CreatedAt: now}
-		if err := tx.CreateAccount(ctx, a); err != nil {
-			return err
-		}
-		c := &store.Container{AccountID: a.ID, Name: "bench", IsActive: true, CreatedAt: now}
-		if err := tx.CreateContainer(ctx, c); err != nil {
-			return err
-		}
-		u := &store.User{AccountID: a.ID, ContainerID: c.ID, Username: "bench", AccessRole: store.RoleAdministrator, CreatedAt: now}
-		if err := tx.CreateUser(ctx, u); err != nil {
-			return err
-		}
-		acct, user, cont = a.ID, u.ID, c.ID
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return
 }

@@ -31,9 +31,9 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/dcv/dcvtest"
-	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/validation"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for PostgresDatabase
 )
@@ -71,7 +71,7 @@ type Options struct {
 	// record), so that no test ever asks the machine's resolver.
 	DCV          dcv.Config
 	SMTPURL      string
-	SandboxRules []order.SandboxRule
+	SandboxRules []validation.SandboxRule
 	// Database is the store: "" is SQLite in DataDir (or, when
 	// CERTORDER_TEST_STORE=postgres, a fresh PostgreSQL database), a
 	// postgres:// URL shares that database (replica tests; see

@@ -20,8 +20,8 @@ import (
 
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/dcv/dcvtest"
-	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/testenv"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // caaIdentity is the issuer domain name the test servers answer to in CAA.
@@ -223,7 +223,7 @@ func TestDCVEmail(t *testing.T) {
 	if o.DCVRandomValue != "" {
 		t.Errorf("email order has dcv_random_value %q", o.DCVRandomValue)
 	}
-	for _, local := range order.ConstructedEmailLocals {
+	for _, local := range validation.ConstructedEmailLocals {
 		m := e.mail.WaitFor(t, local+"@mail-dcv.com", 10*time.Second)
 		if !strings.Contains(m.Subject, "mail-dcv.com") {
 			t.Errorf("subject %q does not name the domain", m.Subject)
@@ -273,7 +273,7 @@ func TestDCVEmail(t *testing.T) {
 	})
 	t.Run("resend and its refusals", func(t *testing.T) {
 		p := e.order(t, "ssl_dv_geotrust", "email", []string{"resend-dcv.com"}, nil)
-		for _, local := range order.ConstructedEmailLocals { // the first round is complete
+		for _, local := range validation.ConstructedEmailLocals { // the first round is complete
 			e.mail.WaitFor(t, local+"@resend-dcv.com", 10*time.Second)
 		}
 		before := len(e.mail.Messages())
@@ -464,7 +464,7 @@ func TestDCVScopeAndPrivateAddresses(t *testing.T) {
 func TestDCVSandboxRules(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true,
-		SandboxRules: []order.SandboxRule{{Match: "slow.example.net", Outcome: order.SandboxPending}}})
+		SandboxRules: []validation.SandboxRule{{Match: "slow.example.net", Outcome: validation.SandboxPending}}})
 	e := &dcvEnv{srv: srv, csr: testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored.example")}
 
 	passes := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"sandbox-pass.com"}, nil)

@@ -58,10 +58,11 @@ func open(t *testing.T, b Backend) store.Store {
 	return s
 }
 
-// seed makes an account with a container, a user, an organization and one
-// order, and returns the ids.
-func seed(t *testing.T, s store.Store, name string) (acct, order int64) {
-	t.Helper()
+// SeedAccount makes an account named name with a container and an
+// administrator, and returns their ids: the least a test needs before it
+// can write orders.
+func SeedAccount(tb testing.TB, s store.Store, name string) (acct, user, cont int64) {
+	tb.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
 	err := s.InTx(ctx, func(tx store.Tx) error {
@@ -77,18 +78,35 @@ func seed(t *testing.T, s store.Store, name string) (acct, order int64) {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		org := &store.Organization{AccountID: a.ID, ContainerID: c.ID, Name: name + " Inc.", IsActive: true, CreatedAt: now}
+		acct, user, cont = a.ID, u.ID, c.ID
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return acct, user, cont
+}
+
+// seed makes an account with a container, a user, an organization and one
+// order, and returns the ids.
+func seed(t *testing.T, s store.Store, name string) (acct, order int64) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	acct, user, cont := SeedAccount(t, s, name)
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		org := &store.Organization{AccountID: acct, ContainerID: cont, Name: name + " Inc.", IsActive: true, CreatedAt: now}
 		if err := tx.CreateOrganization(ctx, org); err != nil {
 			return err
 		}
-		o := &store.Order{AccountID: a.ID, ContainerID: c.ID, UserID: u.ID, OrganizationID: org.ID, ProductNameID: "ssl_securesite",
+		o := &store.Order{AccountID: acct, ContainerID: cont, UserID: user, OrganizationID: org.ID, ProductNameID: "ssl_securesite",
 			Status: store.OrderNeedsApproval, CommonName: name + ".example.com", DNSNames: []string{name + ".example.com"},
 			SignatureHash: "sha256", OrderValidTill: now.AddDate(1, 0, 0), CreatedAt: now, UpdatedAt: now,
 			CustomFields: []store.CustomField{{MetadataID: 1, Value: "x"}}}
 		if err := tx.CreateOrder(ctx, o); err != nil {
 			return err
 		}
-		acct, order = a.ID, o.ID
+		order = o.ID
 		return nil
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package order_test
+package validation_test
 
 import (
 	"context"
@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/store/storetest"
+	"github.com/certorder/certorder/internal/validation"
 )
 
 // failingStore is a real store whose method named fail fails the first
@@ -64,7 +65,7 @@ func retryAfterError(t *testing.T, method string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	acct, user, cont := seedAccount(t, st)
+	acct, user, cont := storetest.SeedAccount(t, st, "retry")
 	now := time.Now().UTC()
 	o := &store.Order{AccountID: acct, ContainerID: cont, UserID: user, ProductNameID: "ssl_dv_geotrust",
 		Status: store.OrderPending, CommonName: "retry.example.com", DNSNames: []string{"retry.example.com"},
@@ -76,7 +77,7 @@ func retryAfterError(t *testing.T, method string) {
 	}
 
 	fs := &failingStore{Store: st, fail: method}
-	s := &order.Service{Store: fs, DCVRetry: 50 * time.Millisecond, DCVRetryMax: time.Second}
+	s := &validation.Service{Store: fs, DCVRetry: 50 * time.Millisecond, DCVRetryMax: time.Second}
 	if n := s.DCVRound(ctx); n != 1 {
 		t.Fatalf("the round looked at %d checks, want 1", n)
 	}

@@ -1,4 +1,4 @@
-package order
+package validation
 
 import (
 	"context"
@@ -216,7 +216,7 @@ func (s *Service) lookAtOrder(ctx context.Context, c store.DCVCheck) error {
 	}
 	if !rep.AllApproved() {
 		after := s.backoff(c.Attempts + 1)
-		if isTokenMethod(o.DCVMethod) && !o.DCVRandomExpires.After(s.now()) {
+		if IsTokenMethod(o.DCVMethod) && !o.DCVRandomExpires.After(s.now()) {
 			after = s.backoff(1 << 10) // expired: only a new random value (which reschedules) helps
 		}
 		msg := rep.summary()
@@ -225,7 +225,7 @@ func (s *Service) lookAtOrder(ctx context.Context, c store.DCVCheck) error {
 		}
 		return s.reschedule(ctx, c, msg, after)
 	}
-	if err := s.issuePending(ctx, actor, o.ID); err != nil {
+	if err := s.orderValidated(ctx, actor, o.ID); err != nil {
 		return s.reschedule(ctx, c, err.Error(), s.backoff(c.Attempts+1))
 	}
 	cur, err := s.Store.Order(ctx, c.AccountID, o.ID)
@@ -273,6 +273,6 @@ func (s *Service) lookAtDomain(ctx context.Context, c store.DCVCheck) error {
 	if err != nil {
 		return err
 	}
-	s.IssueReady(ctx, actor)
+	s.validated(ctx, actor)
 	return s.dropCheck(ctx, c)
 }

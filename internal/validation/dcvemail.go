@@ -1,4 +1,4 @@
-package order
+package validation
 
 import (
 	"context"
@@ -244,7 +244,7 @@ func (s *Service) ApproveEmailLink(ctx context.Context, secret string) (*store.D
 		s.log().Error("issue after email approval", "err", err)
 		return tok, nil
 	}
-	s.IssueReady(account.Unscoped(ctx), actor)
+	s.validated(account.Unscoped(ctx), actor)
 	return tok, nil
 }
 

@@ -1,9 +1,10 @@
-package order
+package validation
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,7 +119,7 @@ func checkDomainSubmission(d *store.Domain, vals []DomainValidationInput, method
 	case method == "" && d.DCVMethod == "":
 		d.DCVMethod = "email" // spec §6.9: the default
 	case method == "":
-	case !contains(DomainDCVMethods, method):
+	case !slices.Contains(DomainDCVMethods, method):
 		list.Add(errs.InvalidValue("dcv_method", "dcv_method must be one of %s.", strings.Join(DomainDCVMethods, ", ")))
 	default:
 		d.DCVMethod = method
@@ -131,7 +132,10 @@ func checkDomainSubmission(d *store.Domain, vals []DomainValidationInput, method
 	}
 	if emails != nil {
 		d.EmailArray = nil
-		for _, e := range cleanStrings(emails) {
+		for _, e := range emails {
+			if e = strings.TrimSpace(e); e == "" {
+				continue
+			}
 			if !account.ValidEmail(e) {
 				list.Add(errs.InvalidValue("email_array", "%q is not a valid email address.", e))
 				continue
@@ -171,12 +175,12 @@ func domainName(raw string, keepWWW bool, method string) (string, error) {
 	if strings.TrimSpace(raw) == "" {
 		return "", errs.MissingField("name")
 	}
-	n, err := normalizeDNSName(raw, false)
+	n, err := NormalizeDNSName(raw, false)
 	if err != nil {
 		return "", errs.InvalidValue("name", "name: %v.", err)
 	}
 	if strings.HasPrefix(n, "www.") && !keepWWW && strings.TrimSpace(method) != "http-token" {
-		if bare, err := normalizeDNSName(strings.TrimPrefix(n, "www."), false); err == nil {
+		if bare, err := NormalizeDNSName(strings.TrimPrefix(n, "www."), false); err == nil {
 			n = bare
 		}
 	}
@@ -248,7 +252,7 @@ func orEmpty(v []DomainValidationInput) []DomainValidationInput {
 func (s *Service) submitDomain(d *store.Domain, now time.Time) error {
 	d.LastSubmittedAt = now
 	d.DCVToken, d.DCVTokenExpires = "", time.Time{}
-	if isTokenMethod(d.DCVMethod) {
+	if IsTokenMethod(d.DCVMethod) {
 		v, err := randomValue(s.rand())
 		if err != nil {
 			return errs.Internalf(err, "dcv random value")
@@ -320,7 +324,7 @@ func (s *Service) SubmitDomainValidation(ctx context.Context, actor account.Acto
 		return nil, apiErr(err, "submit domain validation")
 	}
 	if s.Sandbox {
-		s.IssueReady(ctx, actor)
+		s.validated(ctx, actor)
 	}
 	return d, nil
 }
@@ -339,7 +343,7 @@ func (s *Service) NewDomainToken(ctx context.Context, actor account.Actor, id in
 		if err != nil {
 			return err
 		}
-		if !isTokenMethod(d.DCVMethod) {
+		if !IsTokenMethod(d.DCVMethod) {
 			return errs.New(errs.Invalid, "invalid_dcv_method", "The domain's DCV method %q uses no token; change it with PUT /domain/%d/dcv/method.", d.DCVMethod, d.ID)
 		}
 		v, err := randomValue(s.rand())
@@ -377,7 +381,7 @@ func (s *Service) GrantDomainValidation(ctx context.Context, actor account.Actor
 	if actor.User != nil && actor.User.AccessRole != store.RoleAdministrator {
 		return nil, errs.New(errs.Forbidden, "access_denied|missing_permission", "Only administrators can grant validations.")
 	}
-	if method = strings.TrimSpace(method); method != "" && !contains(DomainDCVMethods, method) {
+	if method = strings.TrimSpace(method); method != "" && !slices.Contains(DomainDCVMethods, method) {
 		return nil, errs.InvalidValue("dcv_method", "dcv_method must be one of %s.", strings.Join(DomainDCVMethods, ", "))
 	}
 	if id == 0 {
@@ -422,6 +426,6 @@ func (s *Service) GrantDomainValidation(ctx context.Context, actor account.Actor
 	if err != nil {
 		return nil, apiErr(err, "grant domain validation")
 	}
-	s.IssueReady(ctx, actor)
+	s.validated(ctx, actor)
 	return d, nil
 }

@@ -1,4 +1,4 @@
-package order
+package validation
 
 import (
 	"context"
@@ -22,7 +22,9 @@ const dcvRandomValueLife = 30 * 24 * time.Hour
 // since only the record itself is looked at.
 const DCVCNAMETarget = "dcv.certorder.invalid"
 
-func isTokenMethod(m string) bool {
+// IsTokenMethod: m proves control with a random value looked up in DNS or
+// over HTTP, not with an emailed link.
+func IsTokenMethod(m string) bool {
 	return m == "dns-txt-token" || m == "dns-cname-token" || m == "http-token"
 }
 
@@ -56,10 +58,25 @@ func randInt(r io.Reader, max *big.Int) (int64, error) {
 	}
 }
 
-// orderDomains records the registrable domain of every name of the order
+// DomainRef is one domains[] entry of an X9 201 answer (seed 004).
+type DomainRef struct {
+	ID      int64
+	Name    string // the account's domain (the registrable domain)
+	DNSName string // the name on the order
+	Status  string // validation status of the token: pending or active
+}
+
+// Locales accepted for DCV and notification emails.
+// [not found] in the spec: CertCentral's list; this is the spec's §7.3 guess.
+var Locales = map[string]bool{
+	"cs": true, "de": true, "en": true, "es": true, "fr": true, "it": true, "ja": true, "ko": true, "nl": true,
+	"pl": true, "pt": true, "ru": true, "tr": true, "vi": true, "zh_CN": true, "zh_TW": true,
+}
+
+// OrderDomains records the registrable domain of every name of the order
 // in the account and describes them for the 201 answer: one order random
 // value serves every domain (spec §2.7).
-func (s *Service) orderDomains(ctx context.Context, tx store.Tx, o *store.Order, validated bool) ([]DomainRef, error) {
+func (s *Service) OrderDomains(ctx context.Context, tx store.Tx, o *store.Order, validated bool) ([]DomainRef, error) {
 	status := "pending"
 	if validated || s.Sandbox {
 		status = "active"

@@ -1,4 +1,4 @@
-package order
+package validation
 
 import (
 	"context"
@@ -41,6 +41,85 @@ type VerifiedUserInput struct {
 	ContactInput
 }
 
+// ContactInput is a person in an organization object.
+type ContactInput struct {
+	FirstName          string `json:"first_name"`
+	LastName           string `json:"last_name"`
+	Email              string `json:"email"`
+	JobTitle           string `json:"job_title"`
+	Telephone          string `json:"telephone"`
+	TelephoneExtension string `json:"telephone_extension"`
+}
+
+// OrganizationInput is an order's organization, either {"id": N} or a new
+// one created with the order, and the body of POST /organization (spec
+// §6.1 shape). The EV fields are our own names: the spec
+// found no CertCentral field names for them.
+type OrganizationInput struct {
+	ID                    flex.Int          `json:"id"`
+	Name                  string            `json:"name"`
+	AssumedName           string            `json:"assumed_name"`
+	Address               string            `json:"address"`
+	Address2              string            `json:"address2"`
+	City                  string            `json:"city"`
+	State                 string            `json:"state"`
+	Zip                   string            `json:"zip"`
+	Country               string            `json:"country"`
+	Telephone             string            `json:"telephone"`
+	JurisdictionCountry   string            `json:"jurisdiction_country"`
+	JurisdictionState     string            `json:"jurisdiction_state"`
+	JurisdictionCity      string            `json:"jurisdiction_city"`
+	BusinessCategory      string            `json:"business_category"`
+	RegistrationNumber    string            `json:"registration_number"`
+	IncorporatingAgency   string            `json:"incorporating_agency"`
+	OrganizationContact   *ContactInput     `json:"organization_contact"`
+	TechnicalContact      *ContactInput     `json:"technical_contact"`
+	SkipDuplicateOrgCheck flex.Bool         `json:"skip_duplicate_org_check"`
+	Contacts              []OrgContactInput `json:"contacts"` // seed 004
+}
+
+// trimmed returns a copy with surrounding spaces removed from every text
+// field, so validation, the duplicate check and the stored record all see
+// the same values.
+func (in OrganizationInput) trimmed() OrganizationInput {
+	for _, f := range []*string{&in.Name, &in.AssumedName, &in.Address, &in.Address2, &in.City, &in.State,
+		&in.Zip, &in.Country, &in.Telephone, &in.JurisdictionCountry, &in.JurisdictionState, &in.JurisdictionCity,
+		&in.BusinessCategory, &in.RegistrationNumber, &in.IncorporatingAgency} {
+		*f = strings.TrimSpace(*f)
+	}
+	return in
+}
+
+// OrgContactInput is one organization.contacts entry of seed 004: an
+// existing user by user_id, or a new contact.
+type OrgContactInput struct {
+	ContactType string   `json:"contact_type"`
+	UserID      flex.Int `json:"user_id"`
+	ContactInput
+}
+
+// StoreContact is the contact as the store records it; nil stays nil.
+func (c *ContactInput) StoreContact() *store.Contact {
+	if c == nil {
+		return nil
+	}
+	return &store.Contact{FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, JobTitle: c.JobTitle, Telephone: c.Telephone, TelephoneExtension: c.TelephoneExtension}
+}
+
+// ValidCountry: c is an ISO 3166-1 alpha-2 code in shape (two letters,
+// either case).
+func ValidCountry(c string) bool {
+	if len(c) != 2 {
+		return false
+	}
+	for _, r := range strings.ToLower(c) {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
 // OrgValidationTypes are the validations an organization can be submitted
 // for, and whether each needs verified users (spec §6.4). ds and smime
 // exist in CertCentral but no product of certorder needs them.
@@ -79,13 +158,14 @@ func (f orgFields) invalid(field, format string, args ...any) error {
 	return errs.InvalidValue(field, format, args...)
 }
 
-// newOrganization checks a new organization object and runs the duplicate
+// NewOrganization checks a new organization object and runs the duplicate
 // check (name, address, city, state, country, case-insensitive, after
 // trimming) unless skip_duplicate_org_check. It returns the organization
 // to create and, when one exists, the identical organization to reuse
-// instead. Both an order's
-// inline organization and POST /organization go through it.
-func (s *Service) newOrganization(ctx context.Context, r store.Reader, actor account.Actor, raw *OrganizationInput, f orgFields, now time.Time) (org, dup *store.Organization, err error) {
+// instead. Both an order's inline organization (nested: its fields are
+// named organization.x in errors) and POST /organization go through it.
+func NewOrganization(ctx context.Context, r store.Reader, actor account.Actor, raw *OrganizationInput, nested bool, now time.Time) (org, dup *store.Organization, err error) {
+	f := orgFields{nested: nested}
 	in := raw.trimmed()
 	var list errs.List
 	req := func(field, v string) {
@@ -101,10 +181,10 @@ func (s *Service) newOrganization(ctx context.Context, r store.Reader, actor acc
 	req("state", in.State)
 	req("zip", in.Zip)
 	req("country", in.Country)
-	if in.Country != "" && !validCountry(in.Country) {
+	if in.Country != "" && !ValidCountry(in.Country) {
 		list.Add(f.invalid("country", "%s must be an ISO 3166-1 alpha-2 code.", f.name("country")))
 	}
-	if in.JurisdictionCountry != "" && !validCountry(in.JurisdictionCountry) {
+	if in.JurisdictionCountry != "" && !ValidCountry(in.JurisdictionCountry) {
 		list.Add(f.invalid("jurisdiction_country", "%s must be an ISO 3166-1 alpha-2 code.", f.name("jurisdiction_country")))
 	}
 	if in.Name != "" && in.AssumedName != "" && len(in.Name)+len(in.AssumedName) > 61 {
@@ -139,7 +219,7 @@ func (s *Service) newOrganization(ctx context.Context, r store.Reader, actor acc
 		JurisdictionCountry: strings.ToLower(in.JurisdictionCountry), JurisdictionState: in.JurisdictionState,
 		JurisdictionCity: in.JurisdictionCity, BusinessCategory: in.BusinessCategory,
 		RegistrationNumber: in.RegistrationNumber, IncorporatingAgency: in.IncorporatingAgency,
-		OrganizationContact: contact(in.OrganizationContact), TechnicalContact: contact(in.TechnicalContact),
+		OrganizationContact: in.OrganizationContact.StoreContact(), TechnicalContact: in.TechnicalContact.StoreContact(),
 		IsActive: true, CreatedAt: now,
 	}, dup, nil
 }
@@ -174,7 +254,7 @@ func (s *Service) CreateOrganization(ctx context.Context, actor account.Actor, i
 	}
 	now := s.now()
 	var list errs.List
-	org, _, err := s.newOrganization(ctx, s.Store, actor, &in.OrganizationInput, orgFields{}, now)
+	org, _, err := NewOrganization(ctx, s.Store, actor, &in.OrganizationInput, false, now)
 	list.Add(err)
 	checkFullContact("organization_contact", in.OrganizationContact, &list)
 	checkFullContact("technical_contact", in.TechnicalContact, &list)
@@ -204,10 +284,8 @@ func (s *Service) CreateOrganization(ctx context.Context, actor account.Actor, i
 				return err
 			}
 			res.Created = true
-			if s.Sandbox {
-				if err := s.validateOrgSandbox(ctx, tx, target.ID); err != nil {
-					return err
-				}
+			if err := s.OrganizationCreated(ctx, tx, target.ID); err != nil {
+				return err
 			}
 		}
 		res.ID = target.ID
@@ -268,7 +346,7 @@ func (s *Service) SubmitOrgValidation(ctx context.Context, actor account.Actor, 
 		return apiErr(err, "submit organization validation")
 	}
 	if s.Sandbox {
-		s.IssueReady(ctx, actor)
+		s.validated(ctx, actor)
 	}
 	return nil
 }
@@ -338,7 +416,7 @@ func (s *Service) verifiedContact(ctx context.Context, actor account.Actor, u Ve
 		return store.Contact{UserID: usr.ID, FirstName: usr.FirstName, LastName: usr.LastName, Email: usr.Email,
 			JobTitle: usr.JobTitle, Telephone: usr.Telephone}, nil
 	}
-	c := contact(&u.ContactInput)
+	c := u.ContactInput.StoreContact()
 	c.FirstName, c.LastName, c.Email = strings.TrimSpace(c.FirstName), strings.TrimSpace(c.LastName), strings.TrimSpace(c.Email)
 	if c.FirstName == "" || c.LastName == "" || c.Email == "" {
 		return store.Contact{}, errs.InvalidValue("verified_users", "A verified user is an existing user {\"id\": N} or a new contact with first_name, last_name and email.")
@@ -432,73 +510,8 @@ func (s *Service) GrantOrgValidation(ctx context.Context, actor account.Actor, o
 	if err != nil {
 		return apiErr(err, "grant organization validation")
 	}
-	s.IssueReady(ctx, actor)
+	s.validated(ctx, actor)
 	return nil
-}
-
-// IssueReady issues every pending order of the account that has become
-// ready (after a validation was granted) and returns how many issued.
-// Failures are logged: the grant stands whatever happens to the orders.
-func (s *Service) IssueReady(ctx context.Context, actor account.Actor) int {
-	// A validation serves every container of the account, so the orders it
-	// unblocks are issued whoever granted it.
-	ctx = account.Unscoped(ctx)
-	orders, _, err := s.Store.Orders(ctx, actor.Account.ID, store.OrderFilter{Status: store.OrderPending}, store.Page{})
-	if err != nil {
-		s.log().Error("list pending orders", "err", err)
-		return 0
-	}
-	issued := 0
-	for _, o := range orders {
-		if err := s.issuePending(ctx, actor, o.ID); err != nil {
-			s.log().Error("issuance after validation failed", "order", o.ID, "err", err)
-			continue
-		}
-		if cur, err := s.Store.Order(ctx, actor.Account.ID, o.ID); err == nil && cur.Status == store.OrderIssued {
-			issued++
-		}
-	}
-	s.issueReadyLinked(ctx, actor)
-	return issued
-}
-
-// issueReadyLinked issues the approved reissues (orders in
-// reissue_pending) and duplicates (of issued orders) that waited for a
-// validation; IssueLinked leaves alone whatever is still not ready.
-func (s *Service) issueReadyLinked(ctx context.Context, actor account.Actor) {
-	acct := actor.Account.ID
-	for _, k := range []struct{ status, kind string }{
-		{store.OrderReissuePending, store.CertKindReissue},
-		{store.OrderIssued, store.CertKindDuplicate},
-	} {
-		orders, _, err := s.Store.Orders(ctx, acct, store.OrderFilter{Status: k.status}, store.Page{})
-		if err != nil {
-			s.log().Error("list orders", "status", k.status, "err", err)
-			continue
-		}
-		for _, o := range orders {
-			linked, err := s.Store.LinkedCertificates(ctx, acct, o.ID, k.kind)
-			if err != nil {
-				s.log().Error("list linked certificates", "order", o.ID, "err", err)
-				continue
-			}
-			for _, lc := range linked {
-				if lc.Status != store.CertPending {
-					continue
-				}
-				if lc.Link.RequestID != 0 {
-					// Waiting for its approval, not for a validation.
-					r, err := s.Store.Request(ctx, acct, lc.Link.RequestID)
-					if err != nil || r.Status != store.RequestApproved {
-						continue
-					}
-				}
-				if err := s.IssueLinked(ctx, actor, lc.ID); err != nil {
-					s.log().Error("issuance after validation failed", "order", o.ID, "certificate", lc.ID, "err", err)
-				}
-			}
-		}
-	}
 }
 
 // DeleteOrganization removes an organization (DELETE /organization/{id},

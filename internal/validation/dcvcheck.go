@@ -1,4 +1,4 @@
-package order
+package validation
 
 import (
 	"context"
@@ -156,7 +156,7 @@ func (s *Service) checkOrderNames(ctx context.Context, o *store.Order, only []st
 			default:
 				nd.Status = NameApproved
 			}
-		case !isTokenMethod(o.DCVMethod):
+		case !IsTokenMethod(o.DCVMethod):
 			nd.Detail = fmt.Sprintf("waiting for the approval link emailed for %s", nd.Target)
 		case s.DCV == nil:
 			nd.Detail = "no DCV checker is configured; an administrator must grant the validation"
@@ -255,9 +255,9 @@ func (s *Service) recordDCVTx(ctx context.Context, tx store.Tx, accountID int64,
 		map[string]any{"name": d.Name, "dcv_method": method, "by": by, "where": where, "dcv_expires": d.DCVExpiresAt})
 }
 
-// checkCAA applies CAA (RFC 8659) to every name about to be signed. The
+// CheckCAA applies CAA (RFC 8659) to every name about to be signed. The
 // sandbox consults its rules instead of DNS.
-func (s *Service) checkCAA(ctx context.Context, names []string) error {
+func (s *Service) CheckCAA(ctx context.Context, names []string) error {
 	for _, n := range names {
 		if net.ParseIP(n) != nil {
 			continue // CAA governs domain names only
@@ -332,7 +332,7 @@ func (s *Service) CheckOrderDCV(ctx context.Context, actor account.Actor, id int
 	case store.OrderCanceled, store.OrderRejected, store.OrderRevoked, store.OrderExpired:
 		return nil, errs.New(errs.Conflict, "invalid_order_status", "Order %d is %s; there is nothing to validate.", o.ID, o.Status)
 	}
-	if !isTokenMethod(o.DCVMethod) {
+	if !IsTokenMethod(o.DCVMethod) {
 		return nil, errs.New(errs.Invalid, "invalid_dcv_method",
 			"Order %d uses the %s method; check-dcv is for dns-txt-token, dns-cname-token and http-token.", o.ID, o.DCVMethod)
 	}
@@ -345,7 +345,7 @@ func (s *Service) CheckOrderDCV(ctx context.Context, actor account.Actor, id int
 		return nil, errs.New(errs.Invalid, dcvFailureCode(o.DCVMethod), "Domain control validation failed: %s.", rep.summary())
 	}
 	if rep.AllApproved() && o.Status == store.OrderPending {
-		if err := s.issuePending(ctx, actor, o.ID); err != nil {
+		if err := s.orderValidated(ctx, actor, o.ID); err != nil {
 			s.noteDCV(ctx, o, err.Error())
 			return nil, apiErr(err, "issue after check-dcv")
 		}
@@ -416,18 +416,37 @@ func (s *Service) ChangeOrderDCVMethod(ctx context.Context, actor account.Actor,
 		return nil, errs.MissingField("dcv_method")
 	}
 	return s.changeOrderDCV(ctx, actor, id, func(o *store.Order, product catalog.Product) error {
-		switch {
-		case !contains(product.DCVMethods, method):
-			return errs.InvalidValue("dcv_method", "dcv_method must be one of %s.", strings.Join(product.DCVMethods, ", "))
-		case method == "http-token" && hasWildcard(o.DNSNames):
-			return errs.InvalidValue("dcv_method", "http-token cannot validate wildcard names; use a DNS or email method.")
+		if err := CheckOrderMethod(product, method, o.DNSNames); err != nil {
+			return err
 		}
 		o.DCVMethod = method
-		if isTokenMethod(method) && (o.DCVRandomValue == "" || !o.DCVRandomExpires.After(s.now())) {
-			return s.newOrderRandomValue(o)
+		if IsTokenMethod(method) && (o.DCVRandomValue == "" || !o.DCVRandomExpires.After(s.now())) {
+			return s.NewRandomValue(o, s.now())
 		}
 		return nil
 	}, "order.dcv_method_changed")
+}
+
+// CheckOrderMethod: method is a DCV method of the product that can
+// validate every one of names (an order's dcv_method, when it is ordered
+// and when it changes).
+func CheckOrderMethod(product catalog.Product, method string, names []string) error {
+	switch {
+	case !slices.Contains(product.DCVMethods, method):
+		return errs.InvalidValue("dcv_method", "dcv_method must be one of %s.", strings.Join(product.DCVMethods, ", "))
+	case method == "http-token" && hasWildcard(names):
+		return errs.InvalidValue("dcv_method", "http-token cannot validate wildcard names; use a DNS or email method.")
+	}
+	return nil
+}
+
+func hasWildcard(names []string) bool {
+	for _, n := range names {
+		if strings.HasPrefix(n, "*.") {
+			return true
+		}
+	}
+	return false
 }
 
 // NewOrderRandomValue is PUT /order/certificate/{id}/dcv-random-value
@@ -435,20 +454,22 @@ func (s *Service) ChangeOrderDCVMethod(ctx context.Context, actor account.Actor,
 // stops working.
 func (s *Service) NewOrderRandomValue(ctx context.Context, actor account.Actor, id int64) (*store.Order, error) {
 	return s.changeOrderDCV(ctx, actor, id, func(o *store.Order, _ catalog.Product) error {
-		if !isTokenMethod(o.DCVMethod) {
+		if !IsTokenMethod(o.DCVMethod) {
 			return errs.New(errs.Invalid, "invalid_dcv_method",
 				"Order %d uses the %s method, which has no random value; change it with PUT /order/certificate/%d/dcv-method.", o.ID, o.DCVMethod, o.ID)
 		}
-		return s.newOrderRandomValue(o)
+		return s.NewRandomValue(o, s.now())
 	}, "order.dcv_random_value_created")
 }
 
-func (s *Service) newOrderRandomValue(o *store.Order) error {
+// NewRandomValue gives the order a new random value, valid 30 days from
+// now.
+func (s *Service) NewRandomValue(o *store.Order, now time.Time) error {
 	v, err := randomValue(s.rand())
 	if err != nil {
 		return errs.Internalf(err, "dcv random value")
 	}
-	o.DCVRandomValue, o.DCVRandomExpires = v, s.now().Add(dcvRandomValueLife)
+	o.DCVRandomValue, o.DCVRandomExpires = v, now.Add(dcvRandomValueLife)
 	return nil
 }
 
@@ -508,7 +529,7 @@ func (s *Service) CheckDomainToken(ctx context.Context, actor account.Actor, id 
 	if err != nil {
 		return nil, errs.Internalf(err, "read domain %d", id)
 	}
-	if !isTokenMethod(d.DCVMethod) {
+	if !IsTokenMethod(d.DCVMethod) {
 		return nil, errs.New(errs.Invalid, "invalid_dcv_method", "The domain's DCV method %q uses no token.", d.DCVMethod)
 	}
 	if DCVValid(d, s.now()) {
@@ -521,7 +542,7 @@ func (s *Service) CheckDomainToken(ctx context.Context, actor account.Actor, id 
 	if !found {
 		return nil, errs.New(errs.Invalid, dcvFailureCode(d.DCVMethod), "Domain control validation of %s failed: %s.", d.Name, detail)
 	}
-	s.IssueReady(ctx, actor)
+	s.validated(ctx, actor)
 	return s.Store.Domain(ctx, actor.Account.ID, id)
 }
 

@@ -1,4 +1,4 @@
-package order
+package validation
 
 import (
 	"fmt"
@@ -11,11 +11,11 @@ import (
 
 var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.BidiRule(), idna.VerifyDNSLength(true), idna.StrictDomainName(true))
 
-// normalizeDNSName checks one name as the Baseline Requirements want it on
+// NormalizeDNSName checks one name as the Baseline Requirements want it on
 // a public TLS certificate and returns its canonical form: lower-case
 // A-labels (Unicode names are converted), an optional leading "*." when
 // wildcards are allowed, a registrable domain under a public suffix.
-func normalizeDNSName(raw string, allowWildcard bool) (string, error) {
+func NormalizeDNSName(raw string, allowWildcard bool) (string, error) {
 	name := strings.TrimSpace(raw)
 	if name == "" {
 		return "", fmt.Errorf("the name is empty")
@@ -87,9 +87,9 @@ var reservedTLDs = map[string]bool{
 	"local": true, "alt": true, "internal": true, "arpa": true,
 }
 
-// wwwTwin is the name CertCentral secures for free beside a single name:
+// WWWTwin is the name CertCentral secures for free beside a single name:
 // www.example.com for example.com and the other way round.
-func wwwTwin(name string) string {
+func WWWTwin(name string) string {
 	if strings.HasPrefix(name, "www.") {
 		return strings.TrimPrefix(name, "www.")
 	}

@@ -1,0 +1,106 @@
+// Package validation holds what proves an order may be signed: domain
+// control validation (dns-txt-token, dns-cname-token, http-token, email)
+// and its background worker, CAA, the sandbox's scripted outcomes, and
+// organizations and domains with their validations. It never speaks HTTP
+// and never issues: the order engine imports it, asks it whether an order
+// is validated, and is told through OnOrderValidated and OnValidated when
+// a validation completes, so that issuance stays in one place.
+package validation
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/certorder/certorder/internal/account"
+	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// Service is the validation engine of one certorder process.
+type Service struct {
+	Store store.Store
+	// Sandbox treats domain control validation as passed, and validates new
+	// organizations at once, so that integrators see every status quickly.
+	Sandbox bool
+	Now     func() time.Time
+	Rand    io.Reader
+	Log     *slog.Logger
+
+	// DCV looks random values and CAA records up for real; nil leaves
+	// validation to administrators' grants and skips CAA (the admin command
+	// line). Mailer sends the email method's messages, whose links point at
+	// PublicURL; nil means no SMTP relay is configured. SandboxRules script
+	// sandbox outcomes.
+	DCV          *dcv.Checker
+	Mailer       *dcv.Mailer
+	PublicURL    string
+	SandboxRules []SandboxRule
+	// DCVPoll is how often the worker looks for due checks; DCVRetry the
+	// first delay between looks at one validation, doubling up to
+	// DCVRetryMax. Zero values take the defaults (dcvworker.go).
+	DCVPoll, DCVRetry, DCVRetryMax time.Duration
+
+	// OnOrderValidated is called when every name of a pending order is
+	// validated (by the worker or check-dcv), to issue it; its error is
+	// the issuance's. OnValidated is called after a domain or organization
+	// validation of the account completed, to issue whatever became ready.
+	// Issuance belongs to the order engine, which imports this package, so
+	// it comes in as functions; nil does nothing.
+	OnOrderValidated func(ctx context.Context, actor account.Actor, orderID int64) error
+	OnValidated      func(ctx context.Context, actor account.Actor)
+
+	kick     chan struct{}
+	kickOnce sync.Once
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) rand() io.Reader {
+	if s.Rand != nil {
+		return s.Rand
+	}
+	return rand.Reader
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// audit writes an audit event inside tx and mirrors it to the log.
+func (s *Service) audit(ctx context.Context, tx store.Tx, actor account.Actor, action, object string, detail map[string]any) error {
+	return account.Audit(ctx, tx, s.log(), s.now(), actor, action, object, detail)
+}
+
+// orderValidated hands an order whose names are all validated to the
+// order engine.
+func (s *Service) orderValidated(ctx context.Context, actor account.Actor, orderID int64) error {
+	if s.OnOrderValidated == nil {
+		return nil
+	}
+	return s.OnOrderValidated(ctx, actor, orderID)
+}
+
+// validated tells the order engine that a validation of the account
+// completed.
+func (s *Service) validated(ctx context.Context, actor account.Actor) {
+	if s.OnValidated != nil {
+		s.OnValidated(ctx, actor)
+	}
+}
+
+// apiErr passes the typed error of a rule through and wraps anything else
+// (a store failure) as an internal error, with what for the logs.
+func apiErr(err error, what string) error { return errs.OrInternal(err, "%s", what) }
