@@ -93,7 +93,7 @@ func serve(args []string) error {
 	dcvTimeout := fs.Duration("dcv-timeout", 5*time.Second, "timeout of one DCV/CAA DNS exchange or HTTP fetch")
 	httpPort := fs.Int("dcv-http-port", 80, "port http-token validation fetches connect to")
 	httpsPort := fs.Int("dcv-https-port", 443, "port of https:// redirects during http-token validation")
-	allowPrivate := fs.Bool("dcv-allow-private", false, "let http-token validation connect to private and loopback addresses (testing only)")
+	allowPrivate := fs.Bool("dcv-allow-private", false, "let http-token validation connect to non-public addresses: private, loopback, NAT64... (testing only)")
 	caaIDs := fs.String("caa-identities", dcv.DefaultCAAIdentity, "comma-separated issuer domain names that authorize this CA in CAA records")
 	cnameTarget := fs.String("dcv-cname-target", dcv.DefaultCNAMETarget, "target host of dns-cname-token records")
 	smtpURL := fs.String("smtp", "", "SMTP relay for email DCV, smtp://[user:pass@]host:port or smtps://... (empty: no email is sent)")

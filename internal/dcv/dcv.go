@@ -32,9 +32,9 @@ type Config struct {
 	// ports). A redirect to an explicit port is allowed only when it is 80/443 or equals the
 	// configured port of its scheme.
 	HTTPPort, HTTPSPort int
-	// AllowPrivate lets http-token fetches connect to loopback, private, link-local, CGNAT,
-	// unique-local, unspecified and multicast addresses. Off in production (refused with a
-	// clear reason); tests turn it on.
+	// AllowPrivate lets http-token fetches connect to addresses that are not public (loopback,
+	// private, link-local, CGNAT, documentation, NAT64, 6to4, Teredo, IPv4-mapped... see
+	// isPublic). Off in production (refused with a clear reason); tests turn it on.
 	AllowPrivate bool
 	// CNAMETarget is the host a dns-cname-token record points to. Default
 	// "dcv.certorder.invalid".

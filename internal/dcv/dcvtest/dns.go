@@ -166,6 +166,20 @@ func (d *DNS) SetA(name string, ips ...string) {
 	d.update(name, func(e *entry) { e.a, e.aaaa = a, aaaa })
 }
 
+// SetAAAA replaces the AAAA set of name with ips taken as IPv6 as written, so that an
+// IPv4-mapped address ("::ffff:127.0.0.1") is served as the AAAA record it is; no ips removes it.
+func (d *DNS) SetAAAA(name string, ips ...string) {
+	var aaaa []net.IP
+	for _, s := range ips {
+		ip := net.ParseIP(s)
+		if ip == nil || !strings.Contains(s, ":") {
+			panic(fmt.Sprintf("dcvtest: SetAAAA(%q): invalid IPv6 address %q", name, s))
+		}
+		aaaa = append(aaaa, ip.To16())
+	}
+	d.update(name, func(e *entry) { e.aaaa = aaaa })
+}
+
 // SetCAA replaces the CAA set of name; no records removes it.
 func (d *DNS) SetCAA(name string, recs ...CAA) {
 	cp := append([]CAA(nil), recs...)
