@@ -200,7 +200,7 @@ func (v *validator) check(ctx context.Context, r *dns.Msg, name string, qtype ui
 	case denied:
 		return nil, "", nil
 	default:
-		return nil, "", bogusf("%s has no %s record by an unsigned answer, but the zone %s is signed: %s",
+		return nil, "", bogusf("the answer that %s has no %s record is not proven, but the zone %s is signed: %s",
 			showName(name), dns.TypeToString[qtype], showName(z.name), why)
 	}
 }
@@ -395,9 +395,19 @@ func (v *validator) checkSig(s *dns.RRSIG, k *dns.DNSKEY, rrset []dns.RR) error 
 	}
 	if !s.ValidityPeriod(v.now) {
 		return fmt.Errorf("RRSIG by key %d of %s is valid only from %s to %s", s.KeyTag, showName(s.SignerName),
-			dns.TimeToString(s.Inception), dns.TimeToString(s.Expiration))
+			rrsigTime(s.Inception), rrsigTime(s.Expiration))
 	}
 	return nil
+}
+
+// rrsigTime shows an RRSIG inception or expiration (serial number arithmetic, RFC 4034
+// section 3.1.5) as RFC 3339.
+func rrsigTime(t uint32) string {
+	s := dns.TimeToString(t)
+	if tm, err := time.Parse("20060102150405", s); err == nil {
+		return tm.Format(time.RFC3339)
+	}
+	return s
 }
 
 // expandedWildcard reports whether the RRset at name verified with sig was synthesized from

@@ -105,7 +105,7 @@ func TestDNSSECCheckTXT(t *testing.T) {
 		}, wantErr: "no RRSIG, but the zone example.com is signed"},
 		{name: "stripped NSEC proof of a negative answer", setup: func(w *signedWorld) {
 			w.d.BreakDNSSEC("_dnsauth.example.com", dns.TypeTXT, dcvtest.NoDenialProof)
-		}, wantErr: "has no TXT record by an unsigned answer"},
+		}, wantErr: "the answer that _dnsauth.example.com has no TXT record is not proven"},
 		{name: "broken RRSIG on the NSEC proof", setup: func(w *signedWorld) {
 			w.exCom.UseNSEC3(0, "", false)
 			w.d.BreakDNSSEC("example.com", dns.TypeTXT, dcvtest.BadSignature)
@@ -272,14 +272,14 @@ func TestDNSSECCheckCAA(t *testing.T) {
 		{name: "forbidding CAA hidden by a forged denial", setup: func(w *signedWorld) {
 			w.d.SetCAA("example.com", forbid)
 			w.d.BreakDNSSEC("example.com", dns.TypeCAA, dcvtest.ForgedDenial)
-		}, want: "has no CAA record by an unsigned answer"},
+		}, want: "the answer that example.com has no CAA record is not proven"},
 		{name: "forged NXDOMAIN below", setup: func(w *signedWorld) {
 			w.d.BreakDNSSEC("www.example.com", dns.TypeCAA, dcvtest.NoDenialProof)
-		}, want: "has no CAA record by an unsigned answer"},
+		}, want: "the answer that www.example.com has no CAA record is not proven"},
 		{name: "forbidding CAA in the TLD hidden by a forged denial", setup: func(w *signedWorld) {
 			w.d.SetCAA("com", forbid)
 			w.d.BreakDNSSEC("com", dns.TypeCAA, dcvtest.ForgedDenial)
-		}, want: "has no CAA record by an unsigned answer"},
+		}, want: "the answer that com has no CAA record is not proven"},
 		{name: "unsigned delegation, no CAA", setup: func(w *signedWorld) {
 			w.d.Delegate("www.example.com")
 		}},
