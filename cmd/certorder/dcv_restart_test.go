@@ -30,11 +30,12 @@ import (
 const killTestAdminKey = "KILLTESTADMINKEY0000000000000000000000000000000000000000"
 
 // startRealServer runs certorder serve without --sandbox, its DCV and CAA
-// lookups going to the DNS server at dnsAddr.
+// lookups going to the DNS server at dnsAddr, whose zones are unsigned (and
+// no real root is reachable): DNSSEC validation is off.
 func startRealServer(t *testing.T, dir, addr, dnsAddr string) (*exec.Cmd, *lockedLog) {
 	t.Helper()
 	return startServerProcess(t, killTestAdminKey, "serve --issuer-key-type p256 --root-key-type p256 --addr "+addr+" --data "+dir+
-		" --dns-resolver "+dnsAddr+" --dcv-retry 100ms --dcv-poll 100ms --dcv-timeout 500ms --rate-limit off --log-level debug")
+		" --dns-resolver "+dnsAddr+" --dnssec off --dcv-retry 100ms --dcv-poll 100ms --dcv-timeout 500ms --rate-limit off --log-level debug")
 }
 
 // startServerProcess runs the test binary as certorder with args (TestMain)

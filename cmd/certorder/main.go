@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/certorder/certorder/internal/app"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/dcv"
@@ -93,9 +95,11 @@ func serve(args []string) error {
 	dcvTimeout := fs.Duration("dcv-timeout", 5*time.Second, "timeout of one DCV/CAA DNS exchange or HTTP fetch")
 	httpPort := fs.Int("dcv-http-port", 80, "port http-token validation fetches connect to")
 	httpsPort := fs.Int("dcv-https-port", 443, "port of https:// redirects during http-token validation")
-	allowPrivate := fs.Bool("dcv-allow-private", false, "let http-token validation connect to private and loopback addresses (testing only)")
+	allowPrivate := fs.Bool("dcv-allow-private", false, "let http-token validation connect to non-public addresses: private, loopback, NAT64... (testing only)")
 	caaIDs := fs.String("caa-identities", dcv.DefaultCAAIdentity, "comma-separated issuer domain names that authorize this CA in CAA records")
 	cnameTarget := fs.String("dcv-cname-target", dcv.DefaultCNAMETarget, "target host of dns-cname-token records")
+	dnssec := fs.String("dnssec", string(dcv.DNSSECValidate), "DNSSEC validation of DCV and CAA lookups: validate, or off (testing only: the Baseline Requirements forbid it)")
+	trustAnchor := fs.String("dnssec-trust-anchor", "", "file of DS or DNSKEY records (zone file syntax, e.g. unbound's root.key) to validate from instead of the built-in IANA root KSKs")
 	smtpURL := fs.String("smtp", "", "SMTP relay for email DCV, smtp://[user:pass@]host:port or smtps://... (empty: no email is sent)")
 	smtpFrom := fs.String("smtp-from", "", "sender address of DCV emails (default certorder@localhost)")
 	dcvRetry := fs.Duration("dcv-retry", validation.DefaultDCVRetry, "first delay between background checks of a pending validation (doubles up to an hour)")
@@ -119,6 +123,25 @@ func serve(args []string) error {
 	rules, err := ratelimit.Parse(*limits)
 	if err != nil {
 		return fmt.Errorf("--rate-limit: %w", err)
+	}
+
+	var anchors []dns.RR
+	if *trustAnchor != "" && dcv.DNSSECMode(*dnssec) == dcv.DNSSECOff {
+		return errors.New("--dnssec-trust-anchor: DNSSEC validation is off (--dnssec off)")
+	}
+	if dcv.DNSSECMode(*dnssec) == dcv.DNSSECOff && !*sandbox {
+		log.Warn("DNSSEC validation of DCV and CAA lookups is off (--dnssec off): forged answers for signed zones are believed")
+	}
+	if *trustAnchor != "" {
+		f, err := os.Open(*trustAnchor)
+		if err != nil {
+			return fmt.Errorf("--dnssec-trust-anchor: %w", err)
+		}
+		anchors, err = dcv.ParseTrustAnchors(f, *trustAnchor)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("--dnssec-trust-anchor: %w", err)
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -156,7 +179,8 @@ func serve(args []string) error {
 		ApprovalMode: *approval, RequireUniqueAltOrderID: *uniqueAlt, InitialBalanceCents: int64(math.Round(*balance * 100)),
 		DisallowSkipApproval: !*allowSkip, RateLimits: rules,
 		DCV: dcv.Config{Resolver: *resolver, Timeout: *dcvTimeout, HTTPPort: *httpPort, HTTPSPort: *httpsPort,
-			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget},
+			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget,
+			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
 	})
 	if err != nil {

@@ -32,9 +32,9 @@ type Config struct {
 	// ports). A redirect to an explicit port is allowed only when it is 80/443 or equals the
 	// configured port of its scheme.
 	HTTPPort, HTTPSPort int
-	// AllowPrivate lets http-token fetches connect to loopback, private, link-local, CGNAT,
-	// unique-local, unspecified and multicast addresses. Off in production (refused with a
-	// clear reason); tests turn it on.
+	// AllowPrivate lets http-token fetches connect to addresses that are not public (loopback,
+	// private, link-local, CGNAT, documentation, NAT64, 6to4, Teredo, IPv4-mapped... see
+	// isPublic). Off in production (refused with a clear reason); tests turn it on.
 	AllowPrivate bool
 	// CNAMETarget is the host a dns-cname-token record points to. Default
 	// "dcv.certorder.invalid".
@@ -42,6 +42,14 @@ type Config struct {
 	// CAAIdentities are the issuer-domain-names (RFC 8659) that name this CA in CAA
 	// issue/issuewild records, compared case-insensitively. Default []string{"certorder"}.
 	CAAIdentities []string
+	// DNSSEC is whether every lookup is validated (DNSSECValidate, the default when empty)
+	// or taken as the resolver gives it (DNSSECOff, for tests whose loopback zones are
+	// unsigned). See dnssec.go.
+	DNSSEC DNSSECMode
+	// TrustAnchors are the DS or DNSKEY records validation starts from, each anchoring the
+	// zone it names; the closest one above a name is used. Empty: RootTrustAnchors (the IANA
+	// root KSKs), which are above every name. Tests anchor their signed loopback zones.
+	TrustAnchors []dns.RR
 }
 
 // Defaults applied by New.
@@ -59,6 +67,8 @@ type Checker struct {
 	cfg Config
 	// identities is CAAIdentities lower-cased without trailing dots, for comparison.
 	identities map[string]bool
+	// anchors are the trust anchors as DS records by zone; nil when DNSSEC is off.
+	anchors map[string][]*dns.DS
 }
 
 // New returns a Checker for cfg with defaults filled in. It fails only when cfg.Resolver is
@@ -103,13 +113,45 @@ func New(cfg Config) (*Checker, error) {
 	for _, id := range cfg.CAAIdentities {
 		ids[normName(id)] = true
 	}
-	return &Checker{cfg: cfg, identities: ids}, nil
+	c := &Checker{cfg: cfg, identities: ids}
+	switch cfg.DNSSEC {
+	case "", DNSSECValidate:
+		c.cfg.DNSSEC = DNSSECValidate
+		if len(cfg.TrustAnchors) == 0 {
+			c.cfg.TrustAnchors = RootTrustAnchors()
+		} else {
+			c.cfg.TrustAnchors = copyRRs(cfg.TrustAnchors)
+		}
+		var err error
+		if c.anchors, err = anchorSet(c.cfg.TrustAnchors); err != nil {
+			return nil, err
+		}
+	case DNSSECOff:
+		c.cfg.TrustAnchors = nil
+	default:
+		return nil, fmt.Errorf("dcv: DNSSEC mode %q is neither %q nor %q", cfg.DNSSEC, DNSSECValidate, DNSSECOff)
+	}
+	return c, nil
 }
+
+func copyRRs(rrs []dns.RR) []dns.RR {
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		out[i] = dns.Copy(rr)
+	}
+	return out
+}
+
+// validating reports whether lookups are DNSSEC-validated.
+func (c *Checker) validating() bool { return c.anchors != nil }
 
 // Config returns the configuration with defaults filled in.
 func (c *Checker) Config() Config {
 	cfg := c.cfg
 	cfg.CAAIdentities = append([]string(nil), c.cfg.CAAIdentities...)
+	if cfg.TrustAnchors != nil {
+		cfg.TrustAnchors = copyRRs(cfg.TrustAnchors)
+	}
 	return cfg
 }
 
@@ -185,8 +227,11 @@ func (c *Checker) exchange(ctx context.Context, name string, qtype uint16) (*dns
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(strings.ToLower(name)), qtype)
 	m.RecursionDesired = true
-	// A large EDNS buffer avoids most TCP fallbacks for TXT and CAA sets.
-	m.SetEdns0(4096, false)
+	// A large EDNS buffer avoids most TCP fallbacks for TXT and CAA sets (and signatures).
+	// When validating, DO asks for the RRSIGs and proofs, and CD has a validating resolver
+	// hand over even an answer it finds bogus, so that we judge it and say why.
+	m.SetEdns0(4096, c.validating())
+	m.CheckingDisabled = c.validating()
 
 	var r *dns.Msg
 	var err error
@@ -240,8 +285,16 @@ const maxCNAMEHops = 8
 // only a CNAME for the name (an authoritative-style server that does not chase), the target
 // is queried, at most maxCNAMEHops times. A recursive resolver chases itself and returns the
 // chain together with the records, which are then taken directly.
+//
+// When validating, each hop is validated in its own zone (dnssec.go) and only the records
+// owned by the name asked are taken: a chain the resolver followed is asked again hop by
+// hop. A bogus answer fails the lookup with a *DNSSECError.
 func (c *Checker) lookup(ctx context.Context, name string, qtype uint16) (answer, error) {
 	var a answer
+	var v *validator
+	if c.validating() {
+		v = c.newValidator()
+	}
 	cur := dns.Fqdn(strings.ToLower(name))
 	for hop := 0; ; hop++ {
 		r, err := c.exchange(ctx, cur, qtype)
@@ -249,12 +302,25 @@ func (c *Checker) lookup(ctx context.Context, name string, qtype uint16) (answer
 			return a, err
 		}
 		var cname string
-		for _, rr := range r.Answer {
-			if rr.Header().Rrtype == qtype {
-				a.rrs = append(a.rrs, rr)
+		if v != nil {
+			var rrs []dns.RR
+			rrs, cname, err = v.check(ctx, r, cur, qtype)
+			var b *bogus
+			if errors.As(err, &b) {
+				return a, &DNSSECError{Name: name, Qtype: qtype, Reason: b.reason}
 			}
-			if cn, ok := rr.(*dns.CNAME); ok && qtype != dns.TypeCNAME && strings.EqualFold(cn.Hdr.Name, cur) {
-				cname = strings.ToLower(cn.Target)
+			if err != nil {
+				return a, err
+			}
+			a.rrs = append(a.rrs, rrs...)
+		} else {
+			for _, rr := range r.Answer {
+				if rr.Header().Rrtype == qtype {
+					a.rrs = append(a.rrs, rr)
+				}
+				if cn, ok := rr.(*dns.CNAME); ok && qtype != dns.TypeCNAME && strings.EqualFold(cn.Hdr.Name, cur) {
+					cname = strings.ToLower(cn.Target)
+				}
 			}
 		}
 		if len(a.rrs) > 0 || cname == "" {

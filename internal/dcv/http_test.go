@@ -219,16 +219,135 @@ func TestHTTPTokenURL(t *testing.T) {
 }
 
 func TestIsPublic(t *testing.T) {
-	for s, want := range map[string]bool{
-		"8.8.8.8": true, "2606:4700:4700::1111": true, "93.184.216.34": true,
-		"127.0.0.1": false, "10.1.2.3": false, "172.16.0.1": false, "192.168.1.1": false,
-		"169.254.169.254": false, "100.64.0.1": false, "0.0.0.0": false, "224.0.0.1": false,
-		"255.255.255.255": false, "::1": false, "::": false, "fd00::1": false, "fe80::1": false,
-		"ff02::1": false, "::ffff:127.0.0.1": false, "::ffff:10.0.0.1": false,
-	} {
-		if got := isPublic(netip.MustParseAddr(s)); got != want {
-			t.Errorf("isPublic(%s) = %v, want %v", s, got, want)
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		// Public addresses, IPv4 and IPv6, including the globally reachable blocks of the
+		// special-purpose registries that stay allowed (AS112).
+		{"8.8.8.8", true}, {"93.184.216.34", true}, {"1.1.1.1", true}, {"192.31.196.1", true},
+		{"192.0.1.255", true}, {"192.0.3.0", true}, {"100.63.255.255", true}, {"100.128.0.0", true},
+		{"198.17.255.255", true}, {"198.20.0.0", true}, {"223.255.255.255", true},
+		{"2606:4700:4700::1111", true}, {"2a00:1450:4001::1", true}, {"2620:4f:8000::1", true},
+		{"2001:200::1", true}, {"3ffe::1", true},
+
+		// IPv4 special-purpose blocks.
+		{"0.0.0.0", false}, {"0.1.2.3", false}, {"10.1.2.3", false}, {"100.64.0.1", false},
+		{"100.127.255.255", false}, {"127.0.0.1", false}, {"127.255.255.254", false},
+		{"169.254.169.254", false}, {"172.16.0.1", false}, {"172.31.255.255", false},
+		{"192.0.0.1", false}, {"192.0.0.170", false}, {"192.0.2.1", false}, {"192.88.99.1", false},
+		{"192.168.1.1", false}, {"198.18.0.1", false}, {"198.19.255.255", false},
+		{"198.51.100.7", false}, {"203.0.113.9", false}, {"224.0.0.1", false}, {"239.255.255.250", false},
+		{"240.0.0.1", false}, {"255.255.255.255", false},
+
+		// IPv6 outside the global unicast space, whatever IPv4 address it embeds.
+		{"::", false}, {"::1", false},
+		{"::ffff:127.0.0.1", false}, {"::ffff:10.0.0.1", false}, {"::ffff:8.8.8.8", false}, // IPv4-mapped
+		{"::127.0.0.1", false}, {"::8.8.8.8", false}, // IPv4-compatible
+		{"64:ff9b::7f00:1", false}, {"64:ff9b::a9fe:a9fe", false}, {"64:ff9b::808:808", false}, // NAT64
+		{"64:ff9b:1::a00:1", false},                // local-use NAT64
+		{"100::1", false}, {"100:0:0:1::1", false}, // discard
+		{"5f00::1", false},                     // SRv6 SIDs
+		{"fc00::1", false}, {"fd00::1", false}, // unique local
+		{"fe80::1", false}, {"febf::1", false}, // link-local
+		{"fec0::1", false}, {"feff::1", false}, // site-local
+		{"ff02::1", false}, {"ff0e::1", false}, // multicast
+		{"fe80::1%eth0", false}, // scoped
+
+		// Special-purpose blocks inside 2000::/3.
+		{"2001::1", false}, {"2001:0:4136:e378:8000:63bf:3fff:fdd2", false}, // Teredo
+		{"2001:2::1", false}, {"2001:1ff::1", false}, // benchmarking, rest of 2001::/23
+		{"2001:db8::1", false}, {"2001:db8:ffff::1", false}, // documentation
+		{"2002::1", false}, {"2002:7f00:1::1", false}, {"2002:a00:1::1", false}, // 6to4
+		{"3fff::1", false}, {"3fff:fff::1", false}, // documentation
+	}
+	for _, tc := range tests {
+		if got := isPublic(netip.MustParseAddr(tc.addr)); got != tc.want {
+			t.Errorf("isPublic(%s) = %v, want %v", tc.addr, got, tc.want)
 		}
+	}
+	if isPublic(netip.Addr{}) {
+		t.Error("isPublic(invalid address) = true")
+	}
+}
+
+// The dial itself is refused for every non-public address unless AllowPrivate, whichever way
+// the address arrives (DNS answer, IP literal, redirect): dialControl is the last gate.
+func TestDialControlRefusesNonPublic(t *testing.T) {
+	tests := []struct {
+		address string
+		public  bool
+	}{
+		{"[64:ff9b::7f00:1]:80", false},
+		{"[64:ff9b:1::a00:1]:443", false},
+		{"[2002:7f00:1::1]:80", false},
+		{"[2001:0:4136:e378:8000:63bf:3fff:fdd2]:80", false},
+		{"[::7f00:1]:80", false},
+		{"[::ffff:10.0.0.1]:80", false},
+		{"[fec0::1]:80", false},
+		{"[100::1]:80", false},
+		{"192.0.2.10:80", false},
+		{"198.51.100.1:80", false},
+		{"203.0.113.1:443", false},
+		{"240.1.2.3:80", false},
+		{"[2606:4700:4700::1111]:443", true},
+		{"8.8.8.8:80", true},
+	}
+	for _, tc := range tests {
+		for _, allow := range []bool{false, true} {
+			c := &Checker{cfg: Config{AllowPrivate: allow}}
+			err := c.dialControl("tcp", tc.address, nil)
+			if wantRefused := !tc.public && !allow; (err != nil) != wantRefused {
+				t.Errorf("AllowPrivate %v: dialControl(%s) = %v, want refused %v", allow, tc.address, err, wantRefused)
+			}
+			if err != nil && !strings.Contains(err.Error(), "is not public") {
+				t.Errorf("dialControl(%s) = %v, want \"is not public\"", tc.address, err)
+			}
+		}
+	}
+}
+
+// A DNS answer naming an address that reaches the CA's network only through a translator or
+// tunnel (NAT64, 6to4, Teredo) or an IPv4 address written as IPv6 is refused before anything
+// is dialed; with AllowPrivate (--dcv-allow-private, tests) the IPv4-mapped loopback address
+// is dialed and the file found.
+func TestCheckHTTPRefusesEmbeddedIPv4(t *testing.T) {
+	const www = "www.example.com"
+	tests := []struct {
+		aaaa  string
+		allow bool
+	}{
+		{"64:ff9b::7f00:1", false},
+		{"64:ff9b:1::7f00:1", false},
+		{"2002:7f00:1::1", false},
+		{"2001:0:4136:e378:8000:63bf:80ff:fffe", false},
+		{"::ffff:127.0.0.1", false},
+		{"::127.0.0.1", false},
+		{"fec0::1", false},
+		{"::ffff:127.0.0.1", true},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s allow %v", tc.aaaa, tc.allow), func(t *testing.T) {
+			d := dcvtest.StartDNS(t)
+			h := dcvtest.StartHTTP(t)
+			d.SetAAAA(www, tc.aaaa)
+			h.SetFile(www, tokenPath, tok)
+			c := newChecker(t, d, h, func(cfg *Config) { cfg.AllowPrivate = tc.allow })
+			res, err := c.CheckHTTP(context.Background(), www, tok)
+			if tc.allow {
+				if err != nil || !res.Found {
+					t.Fatalf("CheckHTTP = %+v, %v; want found", res, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("CheckHTTP = %+v, nil error; want the address refused", res)
+			}
+			wantContains(t, "error", err.Error(), "address "+netip.MustParseAddr(tc.aaaa).String()+" is not public")
+			if n := h.Hits(www, tokenPath); n != 0 {
+				t.Errorf("hits = %d, want 0", n)
+			}
+		})
 	}
 }
 

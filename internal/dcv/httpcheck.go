@@ -147,6 +147,12 @@ func (c *Checker) fetch(ctx context.Context, u *url.URL) (*http.Response, string
 			// resolver, at the port chosen for this hop.
 			var errs []error
 			for _, ip := range ips {
+				// Judged before dialing as well as in dialControl, because the dialer turns
+				// an IPv4-mapped address into the IPv4 address it carries before Control sees it.
+				if !c.cfg.AllowPrivate && !isPublic(ip) {
+					errs = append(errs, fmt.Errorf("address %s is not public", ip))
+					continue
+				}
 				conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(ip.String(), port))
 				if err == nil {
 					return conn, nil
@@ -204,12 +210,14 @@ func (c *Checker) resolveHost(ctx context.Context, host string) ([]netip.Addr, e
 			var ip net.IP
 			switch r := rr.(type) {
 			case *dns.A:
-				ip = r.A
+				ip = r.A.To4()
 			case *dns.AAAA:
-				ip = r.AAAA
+				// Kept as written: an IPv4-mapped AAAA is judged as IPv6 (and refused), not
+				// unmapped into the IPv4 address it carries.
+				ip = r.AAAA.To16()
 			}
 			if addr, ok := netip.AddrFromSlice(ip); ok {
-				ips = append(ips, addr.Unmap())
+				ips = append(ips, addr)
 			}
 		}
 	}
@@ -243,25 +251,71 @@ func (c *Checker) dialControl(_, address string, _ syscall.RawConn) error {
 	return nil
 }
 
-// nonPublic lists ranges the IsXxx methods of netip.Addr do not cover.
-var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),     // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"), // CGNAT shared address space
-	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, broadcast included
-	netip.MustParsePrefix("fc00::/7"),      // unique local
-	netip.MustParsePrefix("2001:db8::/32"), // documentation
-}
+// Which addresses an http-token fetch may connect to. A random value served from the CA's own
+// network proves nothing about a domain, and a fetch that reaches it is a request forgery
+// against that network, so the rule is an allow-list where the registries allow one:
+//
+// IPv6 is public only inside 2000::/3, the global unicast space IANA allocates from. Everything
+// outside it is refused whatever it embeds: loopback, unspecified, IPv4-mapped (::ffff:0:0/96)
+// and IPv4-compatible (::/96) addresses, NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48,
+// which a translator in the CA's network would carry to any IPv4 address, private ones
+// included), the discard prefixes (100::/64, 100:0:0:1::/64), SRv6 SIDs (5f00::/16), unique
+// local (fc00::/7), link-local (fe80::/10), site-local (fec0::/10) and multicast (ff00::/8).
+// Inside 2000::/3, nonPublicV6 takes out the special-purpose blocks.
+//
+// All of IPv4 is allocated, so IPv4 is a deny-list: the blocks of the IANA IPv4
+// special-purpose registry that are not globally reachable, multicast, and the reserved
+// 240.0.0.0/4 (broadcast included).
+var (
+	globalUnicastV6 = netip.MustParsePrefix("2000::/3")
 
+	nonPublicV6 = []netip.Prefix{
+		// IETF protocol assignments: Teredo (2001::/32) tunnels to an IPv4 address it embeds,
+		// benchmarking (2001:2::/48), ORCHID; the few anycast services in it serve no website.
+		netip.MustParsePrefix("2001::/23"),
+		netip.MustParsePrefix("2001:db8::/32"), // documentation
+		netip.MustParsePrefix("2002::/16"),     // 6to4: tunnels to the IPv4 address it embeds
+		netip.MustParsePrefix("3fff::/20"),     // documentation
+	}
+
+	nonPublicV4 = []netip.Prefix{
+		netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+		netip.MustParsePrefix("10.0.0.0/8"),      // private
+		netip.MustParsePrefix("100.64.0.0/10"),   // CGNAT shared address space
+		netip.MustParsePrefix("127.0.0.0/8"),     // loopback
+		netip.MustParsePrefix("169.254.0.0/16"),  // link-local (cloud metadata services)
+		netip.MustParsePrefix("172.16.0.0/12"),   // private
+		netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments (DS-Lite, NAT64 discovery...)
+		netip.MustParsePrefix("192.0.2.0/24"),    // documentation (TEST-NET-1)
+		netip.MustParsePrefix("192.88.99.0/24"),  // 6to4 relay anycast (deprecated): a relay tunnels onwards
+		netip.MustParsePrefix("192.168.0.0/16"),  // private
+		netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+		netip.MustParsePrefix("198.51.100.0/24"), // documentation (TEST-NET-2)
+		netip.MustParsePrefix("203.0.113.0/24"),  // documentation (TEST-NET-3)
+		netip.MustParsePrefix("224.0.0.0/4"),     // multicast
+		netip.MustParsePrefix("240.0.0.0/4"),     // reserved, limited broadcast included
+	}
+)
+
+// isPublic reports whether an http-token fetch may connect to ip (see the rule above). An
+// IPv4-mapped address is judged as the IPv6 address it is, not as the IPv4 address inside it:
+// whatever a DNS answer or a URL carries is refused unless it is plainly public.
 func isPublic(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsMulticast() ||
-		ip.IsUnspecified() {
+	if !ip.IsValid() || ip.Zone() != "" {
 		return false
 	}
-	for _, p := range nonPublic {
+	if ip.Is4() {
+		for _, p := range nonPublicV4 {
+			if p.Contains(ip) {
+				return false
+			}
+		}
+		return true
+	}
+	if !globalUnicastV6.Contains(ip) {
+		return false
+	}
+	for _, p := range nonPublicV6 {
 		if p.Contains(ip) {
 			return false
 		}

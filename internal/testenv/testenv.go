@@ -68,7 +68,8 @@ type Options struct {
 	RateLimits []ratelimit.Rule
 	// DCV is the lookups' setup. Without a Resolver the server gets an
 	// empty DNS server of its own on loopback (every CAA lookup finds no
-	// record), so that no test ever asks the machine's resolver.
+	// record), so that no test ever asks the machine's resolver. DNSSEC
+	// validation is off unless DCV.DNSSEC asks for it.
 	DCV          dcv.Config
 	SMTPURL      string
 	SandboxRules []validation.SandboxRule
@@ -160,6 +161,12 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	if opts.DCV.Timeout == 0 {
 		opts.DCV.Timeout = 2 * time.Second
+	}
+	if opts.DCV.DNSSEC == "" {
+		// The loopback zones are unsigned and no test may reach the real
+		// root: a test validates only when it signs its zones and says so
+		// (dcv.DNSSECValidate with their trust anchors).
+		opts.DCV.DNSSEC = dcv.DNSSECOff
 	}
 	if opts.DCVPoll == 0 {
 		// Events kick the worker at once; the poll only notices retries

@@ -601,3 +601,44 @@ func requireIssuedOnce(t *testing.T, srv *testenv.Server, ids []int64) {
 		}
 	}
 }
+
+// DNSSEC (ballot SC-085): with the loopback zones signed and validation on
+// from their root, a TXT record whose signature is broken or expired proves
+// nothing (the order stays pending and check-dcv says why), a forged denial
+// hiding a CAA record refuses issuance as a failed lookup, and the order
+// issues once the answers verify. A zone the signed root delegates without
+// DS is unsigned and validates as before.
+func TestDCVDNSSEC(t *testing.T) {
+	t.Parallel()
+	var d *dcvtest.DNS
+	e := startDCV(t, func(o *testenv.Options) {
+		d = dcvtest.StartDNS(t)
+		o.DCV.Resolver = d.Addr()
+		o.DCV.DNSSEC = dcv.DNSSECValidate
+		o.DCV.TrustAnchors = []dns.RR{d.SignZone(".").DS()}
+	})
+	e.dns = d
+	d.SignZone("dnssec-dcv.com")
+	const txtAt = "_dnsauth.dnssec-dcv.com"
+
+	o := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"dnssec-dcv.com"}, nil)
+	d.SetTXT(txtAt, o.DCVRandomValue)
+	for _, b := range []dcvtest.Breakage{dcvtest.BadSignature, dcvtest.ExpiredSignature, dcvtest.NoSignature} {
+		d.BreakDNSSEC(txtAt, dns.TypeTXT, b)
+		e.requireCheckRefused(t, o.ID, "invalid_dns_txt", "DNSSEC validation")
+	}
+	// The CAA record is hidden first, so that the worker never sees a moment
+	// with the TXT record valid and no CAA record to hide.
+	d.SetCAA("dnssec-dcv.com", dcvtest.CAA{Tag: "issue", Value: "other-ca.example"})
+	d.BreakDNSSEC("dnssec-dcv.com", dns.TypeCAA, dcvtest.ForgedDenial)
+	d.BreakDNSSEC(txtAt, dns.TypeTXT, 0)
+	e.requireCheckRefused(t, o.ID, "caa_not_found|lookup_failed", "DNSSEC validation")
+	d.SetCAA("dnssec-dcv.com", dcvtest.CAA{Tag: "issue", Value: caaIdentity})
+	d.BreakDNSSEC("dnssec-dcv.com", dns.TypeCAA, 0)
+	fam2WaitStatus(t, e.srv, o.ID, "issued") // the worker looks again on its own
+
+	d.Delegate("plain-dcv.com")
+	p := e.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"plain-dcv.com"}, nil)
+	d.SetTXT("plain-dcv.com", p.DCVRandomValue)
+	e.requireCheckIssues(t, p.ID, "plain-dcv.com")
+}

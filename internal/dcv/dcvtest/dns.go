@@ -28,6 +28,9 @@ type DNS struct {
 	names   map[string]*entry // by lower-case FQDN
 	fail    map[string]int
 	queries map[qkey]int
+	zones   map[string]*Zone // signed zones by apex (dnssec.go)
+	cuts    map[string]bool  // unsigned delegations
+	breaks  map[qkey]Breakage
 }
 
 // CAA is one CAA record.
@@ -58,7 +61,8 @@ const ttl = 60
 // StartDNS starts a server, stopped with t.Cleanup.
 func StartDNS(t testing.TB) *DNS {
 	t.Helper()
-	d := &DNS{names: map[string]*entry{}, fail: map[string]int{}, queries: map[qkey]int{}}
+	d := &DNS{names: map[string]*entry{}, fail: map[string]int{}, queries: map[qkey]int{},
+		zones: map[string]*Zone{}, cuts: map[string]bool{}, breaks: map[qkey]Breakage{}}
 	pc, ln := listenSamePort(t)
 	d.addr = pc.LocalAddr().String()
 	h := dns.HandlerFunc(d.serve)
@@ -166,6 +170,20 @@ func (d *DNS) SetA(name string, ips ...string) {
 	d.update(name, func(e *entry) { e.a, e.aaaa = a, aaaa })
 }
 
+// SetAAAA replaces the AAAA set of name with ips taken as IPv6 as written, so that an
+// IPv4-mapped address ("::ffff:127.0.0.1") is served as the AAAA record it is; no ips removes it.
+func (d *DNS) SetAAAA(name string, ips ...string) {
+	var aaaa []net.IP
+	for _, s := range ips {
+		ip := net.ParseIP(s)
+		if ip == nil || !strings.Contains(s, ":") {
+			panic(fmt.Sprintf("dcvtest: SetAAAA(%q): invalid IPv6 address %q", name, s))
+		}
+		aaaa = append(aaaa, ip.To16())
+	}
+	d.update(name, func(e *entry) { e.aaaa = aaaa })
+}
+
 // SetCAA replaces the CAA set of name; no records removes it.
 func (d *DNS) SetCAA(name string, recs ...CAA) {
 	cp := append([]CAA(nil), recs...)
@@ -203,13 +221,18 @@ func (d *DNS) serve(w dns.ResponseWriter, r *dns.Msg) {
 	q := r.Question[0]
 	name := key(q.Name)
 
+	do := r.IsEdns0() != nil && r.IsEdns0().Do()
+
 	d.mu.Lock()
 	d.queries[qkey{name, q.Qtype}]++
 	rcode, failing := d.fail[name]
 	e := d.names[name]
+	z := d.zoneFor(name, q.Qtype)
 	switch {
 	case failing:
 		m.Rcode = rcode
+	case z != nil:
+		z.respond(m, q.Name, q.Qtype, do)
 	case e == nil:
 		m.Rcode = dns.RcodeNameError
 	default:
@@ -218,7 +241,7 @@ func (d *DNS) serve(w dns.ResponseWriter, r *dns.Msg) {
 	d.mu.Unlock()
 
 	if opt := r.IsEdns0(); opt != nil {
-		m.SetEdns0(opt.UDPSize(), false)
+		m.SetEdns0(opt.UDPSize(), do)
 	}
 	// Truncate UDP answers that do not fit, so that clients exercise their TCP fallback.
 	if w.LocalAddr().Network() == "udp" {
