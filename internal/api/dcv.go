@@ -164,8 +164,12 @@ func (s *Server) emailLinkPage(w http.ResponseWriter, status int, d emailLinkDat
 }
 
 func linkFailure(err error) (int, string) {
-	if e := errs.As(err); e != nil && e.Kind == errs.NotFound && len(e.Details) > 0 {
+	e := errs.As(err)
+	switch {
+	case e.Kind == errs.NotFound && len(e.Details) > 0:
 		return http.StatusNotFound, e.Details[0].Message
+	case (e.Kind == errs.Forbidden || e.Kind == errs.Unavailable) && len(e.Details) > 0:
+		return statusOf(e.Kind), e.Details[0].Message
 	}
 	return http.StatusInternalServerError, "The approval could not be recorded; try again later."
 }
@@ -185,7 +189,7 @@ func (s *Server) showEmailLink(w http.ResponseWriter, r *http.Request) {
 func (s *Server) approveEmailLink(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Validation.ApproveEmailLink(r.Context(), r.PathValue("secret"))
 	if err != nil {
-		if e := errs.As(err); e == nil || e.Kind != errs.NotFound {
+		if e := errs.As(err); e.Kind == errs.Internal {
 			s.Log.Error("approve email link", "err", err)
 		}
 		status, msg := linkFailure(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/certorder/certorder/internal/api"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
@@ -92,7 +93,10 @@ type App struct {
 	// Validation holds organizations, domains and the DCV worker, which
 	// runs while Serve does.
 	Validation *validation.Service
-	API        *api.Server
+	// Mail drains the outbox through the SMTP relay while Serve runs; nil
+	// without --smtp.
+	Mail *mail.Queue
+	API  *api.Server
 	// Revocation publishes CRLs and OCSP; its CRL workers run while Serve does.
 	Revocation *revocation.Publisher
 	// AdminKey is set only on the first start, when the key was created.
@@ -143,10 +147,14 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("domain control validation: %w", err)
 	}
 	if cfg.SMTPURL != "" {
-		if a.Validation.Mailer, err = dcv.NewMailer(cfg.SMTPURL, cfg.SMTPFrom, cfg.DCV.Timeout); err != nil {
+		relay, err := dcv.NewMailer(cfg.SMTPURL, cfg.SMTPFrom, cfg.DCV.Timeout)
+		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("smtp relay: %w", err)
 		}
+		a.Mail = &mail.Queue{Store: st, Relay: relay, Now: cfg.Now, Log: cfg.Log,
+			Renderers: map[string]mail.Renderer{validation.MailKindDCV: a.Validation.RenderDCVMail}}
+		a.Validation.Mail, a.Validation.MailFrom = a.Mail, cfg.SMTPFrom
 	}
 	a.Orders = &order.Service{Store: st, CA: h, Now: cfg.Now, Log: cfg.Log}
 	a.Orders.UseValidation(a.Validation)
@@ -191,6 +199,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, grace time.Duration) e
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); a.Validation.RunDCV(wctx) }()
 	defer func() { stopWorker(); <-workerDone }()
+	if a.Mail != nil {
+		mailDone := make(chan struct{})
+		go func() { defer close(mailDone); a.Mail.Run(wctx) }()
+		defer func() { stopWorker(); <-mailDone }()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

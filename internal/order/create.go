@@ -432,6 +432,9 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 	if err := list.Err(); err != nil {
 		return nil, err
 	}
+	if err := s.checkDCVEmailRecipients(ctx, o); err != nil {
+		return nil, err
+	}
 	o.PriceCents = price(product, o, now)
 	return p, nil
 }
@@ -481,6 +484,19 @@ func (s *Service) checkDCV(product catalog.Product, in *CreateInput, p *plan, li
 	if product.Family == catalog.FamilyDV && len(in.DCVEmails) > 0 {
 		checkDCVEmails(in.DCVEmails, p.names, o, list)
 	}
+}
+
+// checkDCVEmailRecipients, once every cheap rule has passed: each address
+// a dcv_emails scope chose must be one that may validate its email_domain
+// (it may cost DNS lookups).
+func (s *Service) checkDCVEmailRecipients(ctx context.Context, o *store.Order) error {
+	var list errs.List
+	for _, sc := range o.Extra.DCVEmails {
+		if sc.Email != "" {
+			s.Validation.CheckRecipients(ctx, "dcv_emails", sc.EmailDomain, []string{sc.Email}, &list)
+		}
+	}
+	return list.Err()
 }
 
 // checkCACert: certificate.ca_cert_id picks one of the issuing

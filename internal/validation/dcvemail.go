@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
@@ -44,18 +43,27 @@ func ConstructedEmails(domain string) []string {
 
 // DCVEmailAddresses are the addresses a validation email for target goes
 // to: the constructed ones and those published at
-// _validation-contactemail.<target> (when a checker can look them up).
+// _validation-contactemail.<target> (when a checker can look them up), at
+// most maxContactsPerDomain of those.
 func (s *Service) DCVEmailAddresses(ctx context.Context, target string) ([]string, []string) {
-	constructed := ConstructedEmails(target)
-	var dnsTXT []string
-	if s.DCV != nil && !s.Sandbox {
-		found, err := s.DCV.ContactEmails(ctx, target)
-		if err != nil {
-			s.log().Warn("look up DNS TXT contact emails", "domain", target, "err", err)
-		}
-		dnsTXT = found
+	dnsTXT, err := s.contactEmails(ctx, target)
+	if err != nil {
+		s.log().Warn("look up DNS TXT contact emails", "domain", target, "err", err)
 	}
-	return constructed, dnsTXT
+	return ConstructedEmails(target), dnsTXT
+}
+
+// contactEmails are the DNS TXT contacts of domain (BR 3.2.2.4.14), none
+// without a checker or in the sandbox, which looks nothing up.
+func (s *Service) contactEmails(ctx context.Context, domain string) ([]string, error) {
+	if s.DCV == nil || s.Sandbox {
+		return nil, nil
+	}
+	found, err := s.DCV.ContactEmails(ctx, domain)
+	if len(found) > maxContactsPerDomain {
+		found = found[:maxContactsPerDomain]
+	}
+	return found, err
 }
 
 // emailRound is what one sending covers: target → the fixed recipients
@@ -119,64 +127,26 @@ func keys(m emailRound) []string {
 	return out
 }
 
-// sendOrderEmails sends the email method's messages for every target of
+// sendOrderEmails queues the email method's messages for every target of
 // the order (or the narrowed recipients): one message and one single-use
-// link per address. It returns how many were sent.
-func (s *Service) sendOrderEmails(ctx context.Context, o *store.Order, only []EmailRecipient) (int, error) {
+// link per address. It returns how many were queued.
+func (s *Service) sendOrderEmails(ctx context.Context, o *store.Order, only []EmailRecipient, resend bool) (int, error) {
 	round, err := s.narrow(ctx, orderEmailRound(o), only)
 	if err != nil {
 		return 0, err
 	}
 	what := fmt.Sprintf("a certificate (order %d) naming %s", o.ID, strings.Join(o.DNSNames, ", "))
-	return s.sendRound(ctx, o.AccountID, o.ID, 0, round, what)
+	return s.sendRound(ctx, o.AccountID, o.ID, 0, round, what, resend)
 }
 
-// sendDomainEmails sends a domain's own validation messages: to its
+// sendDomainEmails queues a domain's own validation messages: to its
 // email_array when set, otherwise the constructed and DNS TXT addresses.
-func (s *Service) sendDomainEmails(ctx context.Context, d *store.Domain, only []EmailRecipient) (int, error) {
+func (s *Service) sendDomainEmails(ctx context.Context, d *store.Domain, only []EmailRecipient, resend bool) (int, error) {
 	round, err := s.narrow(ctx, emailRound{d.Name: d.EmailArray}, only)
 	if err != nil {
 		return 0, err
 	}
-	return s.sendRound(ctx, d.AccountID, 0, d.ID, round, fmt.Sprintf("the validation of the domain %s", d.Name))
-}
-
-func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID int64, round emailRound, what string) (int, error) {
-	if s.Mailer == nil {
-		return 0, errs.New(errs.Unavailable, "email_unavailable", "No SMTP relay is configured (--smtp); validation emails cannot be sent.")
-	}
-	sent := 0
-	for _, target := range keys(round) {
-		rcpts := round[target]
-		if len(rcpts) == 0 {
-			c, t := s.DCVEmailAddresses(ctx, target)
-			rcpts = append(c, t...)
-		}
-		for _, rcpt := range rcpts {
-			secret, err := linkSecret(s.rand())
-			if err != nil {
-				return sent, errs.Internalf(err, "email link secret")
-			}
-			now := s.now()
-			tok := &store.DCVEmailToken{AccountID: accountID, OrderID: orderID, DomainID: domainID, Target: target, Email: rcpt,
-				TokenHash: hashSecret(secret), CreatedAt: now, ExpiresAt: now.Add(emailLinkLife)}
-			if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.CreateDCVEmailToken(ctx, tok) }); err != nil {
-				return sent, errs.Internalf(err, "record email link")
-			}
-			link := strings.TrimRight(s.PublicURL, "/") + "/dcv/email/" + secret
-			subject := "Approve a certificate for " + target
-			body := fmt.Sprintf("Someone asked certorder for %s.\n\n"+
-				"To confirm that you control %s (and its subdomains, unless only the exact name was asked for), open this link and press Approve:\n\n"+
-				"%s\n\nThe link works once and expires on %s. If you did not ask for this certificate, ignore this message.\n",
-				what, target, link, tok.ExpiresAt.Format(time.RFC1123))
-			if err := s.Mailer.Send(ctx, []string{rcpt}, subject, body); err != nil {
-				return sent, errs.Wrap(err, errs.Unavailable, "email_unavailable", "The validation email to %s could not be sent.", rcpt)
-			}
-			sent++
-		}
-	}
-	s.log().Info("DCV emails sent", "account", accountID, "order", orderID, "domain", domainID, "messages", sent)
-	return sent, nil
+	return s.sendRound(ctx, d.AccountID, 0, d.ID, round, fmt.Sprintf("the validation of the domain %s", d.Name), resend)
 }
 
 // linkSecret is 160 random bits in lower-case base32: what a link carries.
@@ -213,8 +183,21 @@ func (s *Service) EmailLink(ctx context.Context, secret string) (*store.DCVEmail
 // control of its target is proven by email, every link of that validation
 // stops working, and the orders the validation completes issue.
 func (s *Service) ApproveEmailLink(ctx context.Context, secret string) (*store.DCVEmailToken, error) {
+	// The address must still be one that may validate the target (a DNS
+	// TXT contact may have been withdrawn since the message went out);
+	// looked up before the transaction, which must not wait on DNS.
+	t, err := s.EmailLink(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := s.MayReceiveLink(ctx, t.Target, t.Email); !ok {
+		if err != nil {
+			return nil, errs.Wrap(err, errs.Unavailable, "dns_lookup_failed", "Whether %s may validate %s could not be looked up in DNS; try again later.", t.Email, t.Target)
+		}
+		return nil, errs.New(errs.Forbidden, "access_denied|invalid_dcv_email", "%s may not validate %s.", t.Email, t.Target)
+	}
 	var tok *store.DCVEmailToken
-	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		t, err := tx.DCVEmailTokenByHash(ctx, hashSecret(secret))
 		if errors.Is(err, store.ErrNotFound) {
 			return errs.NotFoundf("dcv_link", "This approval link is not known.")
@@ -268,7 +251,7 @@ func (s *Service) ResendOrderEmails(ctx context.Context, actor account.Actor, id
 		_, err := s.narrow(ctx, orderEmailRound(o), only)
 		return err // nothing is mailed in the sandbox; the request is checked
 	}
-	if _, err := s.sendOrderEmails(ctx, o, only); err != nil {
+	if _, err := s.sendOrderEmails(ctx, o, only, true); err != nil {
 		return err
 	}
 	s.markEmailsSent(ctx, store.DCVKindOrder, o.AccountID, o.ID)
@@ -284,7 +267,7 @@ func (s *Service) ResendDomainEmails(ctx context.Context, actor account.Actor, d
 		_, err := s.narrow(ctx, emailRound{d.Name: d.EmailArray}, only)
 		return err
 	}
-	if _, err := s.sendDomainEmails(ctx, d, only); err != nil {
+	if _, err := s.sendDomainEmails(ctx, d, only, true); err != nil {
 		return err
 	}
 	s.markEmailsSent(ctx, store.DCVKindDomain, d.AccountID, d.ID)

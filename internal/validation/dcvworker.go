@@ -198,7 +198,7 @@ func (s *Service) lookAtOrder(ctx context.Context, c store.DCVCheck) error {
 		return err
 	}
 	if o.DCVMethod == "email" && c.EmailsSentAt.IsZero() && !s.Sandbox {
-		if _, err := s.sendOrderEmails(ctx, o, nil); err != nil {
+		if _, err := s.sendOrderEmails(ctx, o, nil, false); err != nil {
 			c.LastError = err.Error()
 			s.log().Warn("DCV emails not sent", "order", o.ID, "err", err)
 		} else {
@@ -255,7 +255,7 @@ func (s *Service) lookAtDomain(ctx context.Context, c store.DCVCheck) error {
 	}
 	if d.DCVMethod == "email" || d.DCVMethod == "" {
 		if c.EmailsSentAt.IsZero() && !s.Sandbox {
-			if _, err := s.sendDomainEmails(ctx, d, nil); err != nil {
+			if _, err := s.sendDomainEmails(ctx, d, nil, false); err != nil {
 				return s.reschedule(ctx, c, err.Error(), s.backoff(c.Attempts+1))
 			}
 			c.EmailsSentAt = s.now()

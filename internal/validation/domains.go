@@ -142,7 +142,19 @@ func checkDomainSubmission(d *store.Domain, vals []DomainValidationInput, method
 			}
 			d.EmailArray = append(d.EmailArray, e)
 		}
+		if len(d.EmailArray) > maxEmailArray {
+			list.Add(errs.InvalidValue("email_array", "email_array holds at most %d addresses.", maxEmailArray))
+		}
 	}
+}
+
+// checkEmailArray, after the cheap checks of a submission: every address
+// of a domain's email_array must be one that may validate it (it may cost
+// DNS lookups).
+func (s *Service) checkEmailArray(ctx context.Context, d *store.Domain) error {
+	var list errs.List
+	s.CheckRecipients(ctx, "email_array", d.Name, d.EmailArray, &list)
+	return list.Err()
 }
 
 // domainOrg resolves organization.id of a domain body: an active
@@ -203,6 +215,9 @@ func (s *Service) AddDomain(ctx context.Context, actor account.Actor, in *Domain
 	d := &store.Domain{AccountID: actor.Account.ID, Name: name, IsActive: true}
 	checkDomainSubmission(d, orEmpty(in.Validations), in.DCVMethod, in.Locale, in.EmailArray, &list)
 	if err := list.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.checkEmailArray(ctx, d); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -299,6 +314,9 @@ func (s *Service) SubmitDomainValidation(ctx context.Context, actor account.Acto
 	}
 	checkDomainSubmission(d, in.Validations, in.DCVMethod, in.Locale, in.EmailArray, &list)
 	if err := list.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.checkEmailArray(ctx, d); err != nil {
 		return nil, err
 	}
 	now := s.now()

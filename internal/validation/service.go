@@ -21,6 +21,9 @@ import (
 	"github.com/certorder/certorder/internal/store"
 )
 
+// MailQueue is the outbox's sender, woken when messages are queued.
+type MailQueue interface{ Kick() }
+
 // Service is the validation engine of one certorder process.
 type Service struct {
 	Store store.Store
@@ -33,11 +36,12 @@ type Service struct {
 
 	// DCV looks random values and CAA records up for real; nil leaves
 	// validation to administrators' grants and skips CAA (the admin command
-	// line). Mailer sends the email method's messages, whose links point at
-	// PublicURL; nil means no SMTP relay is configured. SandboxRules script
-	// sandbox outcomes.
+	// line). Mail queues the email method's messages (their links point at
+	// PublicURL, From is MailFrom); nil means no SMTP relay is configured.
+	// SandboxRules script sandbox outcomes.
 	DCV          *dcv.Checker
-	Mailer       *dcv.Mailer
+	Mail         MailQueue
+	MailFrom     string
 	PublicURL    string
 	SandboxRules []SandboxRule
 	// DCVPoll is how often the worker looks for due checks; DCVRetry the

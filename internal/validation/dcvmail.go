@@ -1,0 +1,267 @@
+package validation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// Bounds on validation mail. Every message goes to a third party's
+// mailbox, so neither one call nor one account may make certorder a mail
+// cannon.
+const (
+	// maxRecipientsPerRound is the most messages one sending makes: a
+	// resend that would make more is refused (narrow it with
+	// domain_approval_emails); the automatic first round sends to the
+	// first ones and says so in the log.
+	maxRecipientsPerRound = 50
+	// maxContactsPerDomain bounds the DNS TXT contacts taken of a domain.
+	maxContactsPerDomain = 10
+	// resendInterval is the least time between two sendings for one order
+	// or domain.
+	resendInterval = 5 * time.Minute
+	// accountMailPerHour is the most validation messages an account's
+	// orders and domains make in an hour.
+	accountMailPerHour = 200
+	// maxEmailArray bounds a domain's email_array (each address may cost
+	// DNS lookups when it is checked).
+	maxEmailArray = 10
+)
+
+// MailKindDCV is the outbox kind of a validation message; its link is
+// made when the message is sent (RenderDCVMail), so the outbox never holds
+// it.
+const MailKindDCV = "dcv_link"
+
+type dcvMailPayload struct {
+	Target string `json:"target"`
+	What   string `json:"what"`
+}
+
+// MayReceiveLink reports whether email may receive a link that proves
+// control of target: only the addresses the Baseline Requirements allow.
+// A constructed address (3.2.2.4.4: admin, administrator, webmaster,
+// hostmaster, postmaster) at target or at a parent of it that is still a
+// registrable domain (an Authorization Domain Name of target, whose
+// control covers target), or an address published in DNS TXT at
+// _validation-contactemail.<that name> (3.2.2.4.14). Any other address,
+// at the domain or elsewhere, is refused: a link mailed to it would let
+// whoever reads that mailbox validate the domain. An error is a failed
+// DNS lookup.
+func (s *Service) MayReceiveLink(ctx context.Context, target, email string) (bool, error) {
+	target = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(target), "*."))
+	email = strings.ToLower(strings.TrimSpace(email))
+	local, dom, ok := strings.Cut(email, "@")
+	if !ok || strings.Contains(dom, "@") {
+		return false, nil
+	}
+	if slices.Contains(ConstructedEmailLocals, local) && (dom == target || strings.HasSuffix(target, "."+dom)) {
+		if _, err := NormalizeDNSName(dom, false); err == nil {
+			return true, nil
+		}
+	}
+	var lookupErr error
+	for _, adn := range authorizationDomains(target) {
+		contacts, err := s.contactEmails(ctx, adn)
+		if err != nil {
+			lookupErr = err
+			continue
+		}
+		if slices.Contains(contacts, email) {
+			return true, nil
+		}
+	}
+	return false, lookupErr
+}
+
+// authorizationDomains are target and its parents down to the registrable
+// domain, nearest first.
+func authorizationDomains(target string) []string {
+	var out []string
+	for d := target; d != ""; {
+		if _, err := NormalizeDNSName(d, false); err != nil {
+			break
+		}
+		out = append(out, d)
+		_, rest, ok := strings.Cut(d, ".")
+		if !ok {
+			break
+		}
+		d = rest
+	}
+	return out
+}
+
+// CheckRecipients refuses, on field, every address of emails that may not
+// receive a link proving target.
+func (s *Service) CheckRecipients(ctx context.Context, field, target string, emails []string, list *errs.List) {
+	for _, e := range emails {
+		ok, err := s.MayReceiveLink(ctx, target, e)
+		switch {
+		case err != nil && !ok:
+			list.Add(errs.InvalidValue(field, "Whether %q may validate %s could not be looked up in DNS; try again.", e, target))
+		case !ok:
+			list.Add(errs.InvalidValue(field, "%q may not receive validation emails for %s: only %s at the domain or a parent of it, or an address published in DNS TXT at _validation-contactemail.%s.",
+				e, target, strings.Join(ConstructedEmailLocals, "@, ")+"@", target))
+		}
+	}
+}
+
+// sendRound queues one message per recipient of round, each carrying (when
+// it is sent) a link of its own. resend marks a caller's request, which
+// the per-call, per-object and per-account bounds refuse with an error;
+// the automatic first round is cut to maxRecipientsPerRound instead, and
+// waits (an error the worker retries) when the account is over its budget.
+func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID int64, round emailRound, what string, resend bool) (int, error) {
+	if s.Mail == nil {
+		return 0, errs.New(errs.Unavailable, "email_unavailable", "No SMTP relay is configured (--smtp); validation emails cannot be sent.")
+	}
+	type rcpt struct{ target, email string }
+	var all []rcpt
+	for _, target := range keys(round) {
+		emails := round[target]
+		if len(emails) == 0 {
+			c, t := s.DCVEmailAddresses(ctx, target)
+			emails = append(c, t...)
+		} else {
+			// Fixed recipients were checked when they were given; the
+			// DNS may have changed since.
+			var allowed []string
+			for _, e := range emails {
+				if ok, err := s.MayReceiveLink(ctx, target, e); ok {
+					allowed = append(allowed, e)
+				} else {
+					s.log().Warn("validation email not sent: the address may not validate the domain", "domain", target, "email", e, "err", err)
+				}
+			}
+			emails = allowed
+		}
+		for _, e := range emails {
+			all = append(all, rcpt{target, e})
+		}
+	}
+	if len(all) == 0 {
+		return 0, errs.InvalidValue("domain_approval_emails", "None of the addresses may receive validation emails for %s.", strings.Join(keys(round), ", "))
+	}
+	if len(all) > maxRecipientsPerRound {
+		if resend {
+			return 0, errs.InvalidValue("domain_approval_emails", "This would email %d addresses; at most %d go out per call: name them in domain_approval_emails.", len(all), maxRecipientsPerRound)
+		}
+		s.log().Warn("validation emails cut to the per-round bound", "account", accountID, "order", orderID, "domain", domainID,
+			"recipients", len(all), "sent", maxRecipientsPerRound)
+		all = all[:maxRecipientsPerRound]
+	}
+	now := s.now()
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		if resend {
+			n, err := tx.CountMail(ctx, store.MailCount{AccountID: accountID, Kind: MailKindDCV, OrderID: orderID, DomainID: domainID, Since: now.Add(-resendInterval)})
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return rateLimited(resendInterval, "Validation emails for this %s went out less than %d minutes ago.", objectName(orderID), int(resendInterval.Minutes()))
+			}
+		}
+		n, err := tx.CountMail(ctx, store.MailCount{AccountID: accountID, Kind: MailKindDCV, Since: now.Add(-time.Hour)})
+		if err != nil {
+			return err
+		}
+		if n+len(all) > accountMailPerHour {
+			return rateLimited(time.Hour, "The account has sent %d validation emails in the last hour; at most %d are allowed.", n, accountMailPerHour)
+		}
+		for _, r := range all {
+			payload, _ := json.Marshal(dcvMailPayload{Target: r.target, What: what})
+			m := &store.OutboxMail{AccountID: accountID, Kind: MailKindDCV, OrderID: orderID, DomainID: domainID, Recipient: r.email,
+				Payload: string(payload), MessageID: dcv.NewMessageID(s.MailFrom), CreatedAt: now}
+			if err := mail.Enqueue(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, apiErr(err, "queue validation emails")
+	}
+	s.Mail.Kick()
+	s.log().Info("DCV emails queued", "account", accountID, "order", orderID, "domain", domainID, "messages", len(all))
+	return len(all), nil
+}
+
+func objectName(orderID int64) string {
+	if orderID != 0 {
+		return "order"
+	}
+	return "domain"
+}
+
+// rateLimited is 429 request_limit_exceeded, to be retried after wait.
+func rateLimited(wait time.Duration, format string, args ...any) error {
+	e := errs.New(errs.RateLimited, "request_limit_exceeded", format+" Retry after %d seconds.", append(args, int(math.Ceil(wait.Seconds())))...)
+	e.RetryAfter = wait
+	return e
+}
+
+// RenderDCVMail makes a queued validation message when it is sent: the
+// order or domain must still wait for the email method and the address
+// must still be one that may validate the domain (or the message is
+// dropped); a fresh single-use link is recorded (its hash only) and put in
+// the body.
+func (s *Service) RenderDCVMail(ctx context.Context, m *store.OutboxMail) (mail.Message, error) {
+	var p dcvMailPayload
+	if err := json.Unmarshal([]byte(m.Payload), &p); err != nil {
+		return mail.Message{}, fmt.Errorf("validation mail %d: payload: %w", m.ID, err)
+	}
+	if m.OrderID != 0 {
+		o, err := s.Store.Order(ctx, m.AccountID, m.OrderID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (o.Status != store.OrderPending || o.DCVMethod != "email") {
+			return mail.Message{}, mail.ErrDrop
+		}
+		if err != nil {
+			return mail.Message{}, err
+		}
+	} else {
+		d, err := s.Store.Domain(ctx, m.AccountID, m.DomainID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (d.DCVMethod != "email" || d.DCVStatus == store.DCVComplete) {
+			return mail.Message{}, mail.ErrDrop
+		}
+		if err != nil {
+			return mail.Message{}, err
+		}
+	}
+	ok, err := s.MayReceiveLink(ctx, p.Target, m.Recipient)
+	if err != nil && !ok {
+		return mail.Message{}, err // DNS trouble: try again later
+	}
+	if !ok {
+		s.log().Warn("validation email dropped: the address may no longer validate the domain", "domain", p.Target, "email", m.Recipient)
+		return mail.Message{}, mail.ErrDrop
+	}
+	secret, err := linkSecret(s.rand())
+	if err != nil {
+		return mail.Message{}, fmt.Errorf("email link secret: %w", err)
+	}
+	now := s.now()
+	tok := &store.DCVEmailToken{AccountID: m.AccountID, OrderID: m.OrderID, DomainID: m.DomainID, Target: p.Target, Email: m.Recipient,
+		TokenHash: hashSecret(secret), CreatedAt: now, ExpiresAt: now.Add(emailLinkLife)}
+	if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.CreateDCVEmailToken(ctx, tok) }); err != nil {
+		return mail.Message{}, fmt.Errorf("record email link: %w", err)
+	}
+	link := strings.TrimRight(s.PublicURL, "/") + "/dcv/email/" + secret
+	return mail.Message{
+		Subject: "Approve a certificate for " + p.Target,
+		Body: fmt.Sprintf("Someone asked certorder for %s.\n\n"+
+			"To confirm that you control %s (and its subdomains, unless only the exact name was asked for), open this link and press Approve:\n\n"+
+			"%s\n\nThe link works once and expires on %s. If you did not ask for this certificate, ignore this message.\n",
+			p.What, p.Target, link, tok.ExpiresAt.Format(time.RFC1123)),
+	}, nil
+}
