@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Kind classifies an error for the HTTP edge.
@@ -39,6 +40,10 @@ type Error struct {
 	Details []Detail
 	// Cause is kept for logs and errors.Is; it is never sent to clients.
 	Cause error
+	// RetryAfter, when positive, is how long the client should wait before
+	// trying again (a rate limit, an unavailable store); the edge sends it
+	// as Retry-After in whole seconds, rounded up.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

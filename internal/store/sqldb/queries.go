@@ -19,9 +19,10 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Queries implements store.Reader and store.Writer over a querier in one dialect.
+// Queries implements store.Reader and store.Writer over a querier in one
+// dialect; the querier's errors are classified (unavailable.go).
 type Queries struct {
-	q querier
+	q checked
 	d *Dialect
 }
 
