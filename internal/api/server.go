@@ -217,6 +217,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		err = fmt.Errorf("no answer within %s: %w", healthTimeout, ctx.Err())
 	}
 	if err != nil {
+		if errors.Is(r.Context().Err(), context.Canceled) {
+			return // the checker went away; its timeout says nothing about the store
+		}
 		s.Log.Warn("health check: store unavailable", "err", err)
 		writeError(w, store.Unavailable(err))
 		return
@@ -348,7 +351,14 @@ func allowed(a order.Actor, ar area, method string) error {
 
 // fail answers a handler's error and logs what an operator needs to see:
 // internal errors at ERROR with their cause, an unavailable store at WARN.
+// A request whose client went away is neither: its failure is most likely
+// the cancellation itself (a store read interrupted, a queued write given
+// up), so it is logged at INFO as what it is, and nobody is left to answer.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		s.Log.Info("client disconnected", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
 	e := problem(err)
 	switch e.Kind {
 	case errs.Internal:
