@@ -74,8 +74,8 @@ type recordedLogs struct {
 }
 
 func (l *recordedLogs) Enabled(context.Context, slog.Level) bool { return true }
-func (l *recordedLogs) WithAttrs([]slog.Attr) slog.Handler      { return l }
-func (l *recordedLogs) WithGroup(string) slog.Handler           { return l }
+func (l *recordedLogs) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *recordedLogs) WithGroup(string) slog.Handler            { return l }
 
 func (l *recordedLogs) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
