@@ -185,7 +185,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, grace time.Duration) e
 	go func() { defer close(workerDone); a.Orders.RunDCV(wctx) }()
 	defer func() { stopWorker(); <-workerDone }()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// The listener answers requests net/http refuses before any handler
+	// runs (a malformed %-escape in the path) in the API's envelope.
+	go func() { errc <- srv.Serve(api.Listener(ln)) }()
 	select {
 	case err := <-errc:
 		return err
