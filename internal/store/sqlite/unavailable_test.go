@@ -21,9 +21,9 @@ import (
 // The database is made full by SQLite's own limit on its size,
 // max_page_count, set on the store's writer connection: the pager then
 // refuses to grow the file exactly as when the disk is full, with
-// SQLITE_FULL from the same code path, through the real store. A full
-// filesystem would need a mount of a small one (privileges a test cannot
-// count on).
+// SQLITE_FULL from the same code path, through the real store, with no
+// privileges. The API test TestSQLiteDiskFull fills a real filesystem
+// where it may mount one.
 func TestFullDatabase(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "test.db"))
