@@ -72,9 +72,12 @@ func envelopeRefusal(b []byte) (out []byte, ok bool) {
 	if !bytes.HasPrefix(b, []byte(proto)) {
 		return nil, false
 	}
-	i := bytes.Index(b, []byte(refusalHeaders))
-	if i < 0 || bytes.Contains(b[:i], []byte("\r\n")) || i < len(proto)+3 {
-		return nil, false // not right after the status line: a handler's answer
+	// Every answer's first write begins with a status line; only the
+	// refusals have these headers right after it (a handler's start with
+	// Connection or Content-Length, sorted, and always carry Date).
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < len(proto)+3 || !bytes.HasPrefix(b[i:], []byte(refusalHeaders)) {
+		return nil, false
 	}
 	status, err := strconv.Atoi(string(b[len(proto) : len(proto)+3]))
 	if err != nil || status < 400 || status > 599 {
