@@ -50,13 +50,45 @@ func i64(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
+// csvNumbers are the columns whose cells certorder writes as numbers
+// (strconv, never text from a client). Every other cell may carry a
+// client's text (names, comments, alternative order ids, emails) and is
+// neutralised (csvCell); these are left alone so that a negative
+// days_remaining stays a number. Dates and statuses begin with a digit or
+// a letter, and so pass unchanged.
+var csvNumbers = map[string]bool{"id": true, "organization_id": true, "container_id": true, "certificate_id": true,
+	"days_remaining": true, "validity_years": true, "price": true, "requester_id": true, "processor_id": true, "order_id": true}
+
+// csvCell keeps a spreadsheet from reading a cell as a formula (CSV
+// injection, after OWASP's guidance): a cell that begins with =, +, -, @,
+// a tab or a carriage return gets a leading single quote, which
+// spreadsheets show as text and do not evaluate. Programs that read the
+// CSV as data see the quote.
+func csvCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
 func writeCSV(w http.ResponseWriter, header []string, rows [][]string) error {
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
 	if err := cw.Write(header); err != nil {
 		return err
 	}
-	if err := cw.WriteAll(rows); err != nil {
+	for _, row := range rows {
+		for i := range row {
+			if !csvNumbers[header[i]] {
+				row[i] = csvCell(row[i])
+			}
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
 		return err
 	}
 	w.Header()["Content-Type"] = []string{"text/csv"}

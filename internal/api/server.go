@@ -7,10 +7,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,9 +171,7 @@ func (s *Server) routes() {
 	api("POST /account/metadata", account.AreaOrders, s.createMetadata)
 
 	// Unauthenticated PKI endpoints that certificates point relying parties to.
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /ca/{file}", s.serveCACert)
 	m.HandleFunc("GET /crl/{file}", s.serveCRL)
 	m.HandleFunc("GET /ocsp/{request...}", s.serveOCSPGet)
@@ -210,6 +210,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(rec, r)
 }
 
+// healthTimeout bounds GET /healthz: a database that does not answer in
+// that time counts as unavailable.
+const healthTimeout = 5 * time.Second
+
+// healthz is the readiness answer: 200 while the store takes writes, 503
+// (the envelope, with Retry-After) while it does not. store.Store.Health
+// says how it knows: the outcome of the last write, a probe write to see
+// a refusing store come back, otherwise a cheap read.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	done := make(chan error, 1) // Health may outlast the timeout (a write queued behind a stuck batch)
+	go func() { done <- s.Store.Health(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("no answer within %s: %w", healthTimeout, ctx.Err())
+	}
+	if err != nil {
+		if errors.Is(r.Context().Err(), context.Canceled) {
+			return // the checker went away; its timeout says nothing about the store
+		}
+		s.Log.Warn("health check: store unavailable", "err", err)
+		writeError(w, store.Unavailable(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -237,25 +267,25 @@ func (s *Server) authenticate(ar account.Area, h authed) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, err := s.actor(r.Context(), strings.TrimSpace(r.Header.Get("X-DC-DEVKEY")))
 		if err != nil {
-			writeError(w, err)
+			s.fail(w, r, err)
 			return
 		}
-		if err := s.spend(w, actor); err != nil {
-			writeError(w, err)
+		if err := s.spend(actor); err != nil {
+			s.fail(w, r, err)
 			return
 		}
 		if err := account.Allowed(actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead); err != nil {
-			writeError(w, err)
+			s.fail(w, r, err)
 			return
 		}
 		if sc, ok, err := account.ScopeFor(r.Context(), s.Store, actor); err != nil {
-			writeError(w, s.logged(r, errs.Internalf(err, "scope of user %d", actor.User.ID)))
+			s.fail(w, r, errs.Internalf(err, "scope of user %d", actor.User.ID))
 			return
 		} else if ok {
 			r = r.WithContext(account.WithScope(r.Context(), sc))
 		}
 		if err := h(w, r, actor); err != nil {
-			writeError(w, s.logged(r, err))
+			s.fail(w, r, err)
 		}
 	})
 }
@@ -294,12 +324,42 @@ func (s *Server) actor(ctx context.Context, key string) (account.Actor, error) {
 	return account.Actor{Account: acct, User: u, Key: k}, nil
 }
 
-func (s *Server) logged(r *http.Request, err error) error {
-	e := errs.As(err)
-	if e.Kind == errs.Internal {
-		s.Log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", e.Error())
+// fail answers a handler's error and logs what an operator needs to see:
+// internal errors at ERROR with their cause, an unavailable store at WARN.
+// A request whose client went away is neither: its failure is most likely
+// the cancellation itself (a store read interrupted, a queued write given
+// up), so it is logged at INFO as what it is, and nobody is left to answer.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		s.Log.Info("client disconnected", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
 	}
-	return e
+	e := problem(err)
+	switch e.Kind {
+	case errs.Internal:
+		s.Log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", e.Error())
+	case errs.Unavailable:
+		s.Log.Warn("unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, e)
+}
+
+// StoreRetryAfter is the Retry-After of an unavailable store: long enough
+// for a database restart or a failover, short enough that clients resume
+// soon after it is back.
+const StoreRetryAfter = 10 * time.Second
+
+// problem is the one place where an error becomes what the client is told.
+// Inner packages say what went wrong in an errs.Error; a store that cannot
+// be reached or written (store.ErrUnavailable anywhere in the chain, also
+// under an internal error that wrapped it) is 503 service_unavailable with
+// Retry-After, whatever the code that met it made of it.
+func problem(err error) *errs.Error {
+	if errors.Is(err, store.ErrUnavailable) {
+		return &errs.Error{Kind: errs.Unavailable, Details: []errs.Detail{{Code: "service_unavailable",
+			Message: "The service is temporarily unavailable; retry later."}}, Cause: err, RetryAfter: StoreRetryAfter}
+	}
+	return errs.As(err)
 }
 
 func statusOf(k errs.Kind) int {
@@ -321,15 +381,25 @@ func statusOf(k errs.Kind) int {
 	}
 }
 
-// writeError renders CertCentral's envelope. Internal errors carry only
-// their public message; the cause went to the log.
+// writeError renders CertCentral's envelope, with Retry-After when the
+// error says when to come back. Internal errors carry only their public
+// message; the cause went to the log.
 func writeError(w http.ResponseWriter, err error) {
-	e := errs.As(err)
+	e := problem(err)
 	details := e.Details
 	if len(details) == 0 {
 		details = []errs.Detail{{Code: "internal_error", Message: "An internal error occurred."}}
 	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
+	}
 	writeJSON(w, statusOf(e.Kind), map[string]any{"errors": details})
+}
+
+// retrySeconds is d in whole seconds, rounded up: a client that waits
+// that long is not turned away again for being early.
+func retrySeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -205,7 +205,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, grace time.Duration) e
 		defer func() { stopWorker(); <-mailDone }()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// The listener answers requests net/http refuses before any handler
+	// runs (a malformed %-escape in the path) in the API's envelope.
+	go func() { errc <- srv.Serve(api.Listener(ln)) }()
 	select {
 	case err := <-errc:
 		return err

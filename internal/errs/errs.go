@@ -119,7 +119,13 @@ func OrInternal(err error, format string, args ...any) error {
 
 // List collects validation failures so that a request is answered with all
 // of them at once.
-type List struct{ details []Detail }
+type List struct {
+	details []Detail
+	// failure is the first error that is no verdict on the request: a
+	// check that could not be made (Internal: the store failed it;
+	// Unavailable: the store or a relay is down).
+	failure error
+}
 
 // Add appends the details of err (which should be an *Error).
 func (l *List) Add(err error) {
@@ -128,14 +134,26 @@ func (l *List) Add(err error) {
 	}
 	var e *Error
 	if errors.As(err, &e) {
+		if e.Kind == Internal || e.Kind == Unavailable {
+			if l.failure == nil {
+				l.failure = err
+			}
+			return
+		}
 		l.details = append(l.details, e.Details...)
 		return
 	}
 	l.details = append(l.details, Detail{Code: "invalid_value", Message: err.Error()})
 }
 
-// Err returns nil when nothing was added.
+// Err returns nil when nothing was added. A check that could not be made
+// wins over the failures found: the request was not judged in full, and
+// its error keeps its cause (an unavailable store is told as such, not as
+// a 400).
 func (l *List) Err() error {
+	if l.failure != nil {
+		return l.failure
+	}
 	if len(l.details) == 0 {
 		return nil
 	}

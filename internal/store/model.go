@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -19,6 +20,24 @@ var ErrInsufficientFunds = errors.New("store: insufficient funds")
 
 // ErrConflict is returned when a unique constraint refuses a write.
 var ErrConflict = errors.New("store: conflict")
+
+// ErrUnavailable is in the chain of every error that says the database
+// cannot be reached or cannot take writes at the moment: a lost or refused
+// connection, a server shutting down, a full disk, a file that cannot be
+// opened or written. Nothing about the request is wrong, and the same call
+// may succeed later; the HTTP edge answers 503 with Retry-After. The
+// backends recognise their drivers' errors and wrap them (Unavailable).
+var ErrUnavailable = errors.New("store: unavailable")
+
+// Unavailable wraps err, a driver's error that means the database is
+// unreachable or full, so that errors.Is(err, ErrUnavailable) holds and
+// the driver's own error stays in the chain for the logs.
+func Unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
 
 // Account is one tenant. Nothing crosses account boundaries.
 type Account struct {
@@ -658,6 +677,9 @@ type Store interface {
 	Reader
 	// InTx runs fn in one transaction; an error from fn rolls it back.
 	InTx(ctx context.Context, fn func(Tx) error) error
+	// Health reports whether the store takes writes now (GET /healthz): an
+	// error wrapping ErrUnavailable while it cannot.
+	Health(ctx context.Context) error
 	Close() error
 }
 

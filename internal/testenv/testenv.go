@@ -84,6 +84,9 @@ type Options struct {
 	// IssuerKeyType is the TLS issuer's key; default RSA-2048, which
 	// signs every hash the seeds allow.
 	IssuerKeyType ca.KeyType
+	// Log receives the server's logs (tests of what is logged); nil
+	// discards them unless CERTORDER_TEST_LOG=1.
+	Log *slog.Logger
 }
 
 // DataDir is a fresh data directory removed when the test ends. It lives
@@ -199,6 +202,9 @@ func (s *Server) start(opts Options, addr string) {
 		logOut = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logOut, nil))
+	if opts.Log != nil {
+		log = opts.Log
+	}
 	issuerKey := opts.IssuerKeyType
 	if issuerKey == "" {
 		issuerKey = ca.KeyRSA2048

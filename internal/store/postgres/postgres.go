@@ -55,8 +55,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{Queries: sqldb.New(db, sqldb.Postgres), db: db}
-	s.group = sqldb.NewGroup(sqldb.GroupConfig{Dialect: sqldb.Postgres, Begin: s.begin, Retry: retryable, MaxAttempts: maxAttempts})
+	s := &Store{Queries: sqldb.New(db, sqldb.Postgres, unavailable), db: db}
+	s.group = sqldb.NewGroup(sqldb.GroupConfig{Dialect: sqldb.Postgres, Begin: s.begin, Retry: retryable, MaxAttempts: maxAttempts,
+		Unavailable: unavailable})
 	return s, nil
 }
 
@@ -163,6 +164,13 @@ func retryable(err error) bool {
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "SQLSTATE 40001") || strings.Contains(msg, "SQLSTATE 40P01")
+}
+
+// Health reports whether the store takes writes (sqldb.Group.Health): a
+// refused write, or a server the pool cannot reach, is
+// store.ErrUnavailable.
+func (s *Store) Health(ctx context.Context) error {
+	return s.group.Health(ctx, &s.Queries)
 }
 
 // Close waits for the running batch and closes the pool.

@@ -39,6 +39,10 @@ type GroupConfig struct {
 	Retry func(error) bool
 	// MaxAttempts bounds those runs; default 20.
 	MaxAttempts int
+	// Unavailable reports the driver's errors that mean the database is
+	// unreachable or full (the backend's test); InTx wraps them in
+	// store.ErrUnavailable, and they make Health fail.
+	Unavailable func(error) bool
 	// BatchHook, when set (tests), sees the size of each committed batch.
 	BatchHook func(n int)
 }
@@ -65,6 +69,8 @@ type Group struct {
 	leading bool // a caller is running batches
 	closed  bool
 	idle    *sync.Cond // signalled when leading ends (Close waits for it)
+
+	health healthState
 }
 
 type groupJob struct {
@@ -122,7 +128,14 @@ func (g *Group) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	if r.panic != nil {
 		panic(r.panic)
 	}
-	return r.err
+	// A job's own statements were classified already; what begin, commit
+	// and the savepoint commands returned is classified here.
+	err := r.err
+	if err != nil && g.cfg.Unavailable != nil && g.cfg.Unavailable(err) {
+		err = store.Unavailable(err)
+	}
+	g.health.note(err)
+	return err
 }
 
 // SetBatchHook sets GroupConfig.BatchHook (tests; before any call).
@@ -192,7 +205,7 @@ func (g *Group) runBatch(batch []*groupJob) (again []*groupJob, retry bool) {
 		}
 		return nil, false
 	}
-	q := New(tx, g.cfg.Dialect)
+	q := New(tx, g.cfg.Dialect, g.cfg.Unavailable)
 	single := len(batch) == 1
 	var ran []*groupJob // ran and kept
 	for i, j := range batch {

@@ -5,7 +5,6 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -38,7 +37,7 @@ func (q *Queries) CreateCertificateLink(ctx context.Context, l *store.Certificat
 	return writeErr(err, "insert certificate link")
 }
 
-func (q *Queries) scanLink(row *sql.Row) (*store.CertificateLink, error) {
+func (q *Queries) scanLink(row *row) (*store.CertificateLink, error) {
 	var l store.CertificateLink
 	dest, finish := linkDest(&l)
 	if err := row.Scan(dest...); err != nil {

@@ -19,9 +19,10 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Queries implements store.Reader and store.Writer over a querier in one dialect.
+// Queries implements store.Reader and store.Writer over a querier in one
+// dialect; the querier's errors are classified (unavailable.go).
 type Queries struct {
-	q querier
+	q checked
 	d *Dialect
 }
 
@@ -575,21 +576,37 @@ func limit(n int) int {
 }
 
 // orderBy turns validated API sort keys into an ORDER BY clause; unknown
-// keys never reach SQL.
+// keys never reach SQL. A key's columns (allowed may name several, comma
+// separated) take its direction. def, the id column, ends the clause
+// unless a key named it already, so that equal keys still have one order
+// and pages never overlap; it takes the direction of the last key, so that
+// one sort key in either direction is exactly the order of an index on
+// (account_id, key, id) read forwards or backwards (migration 0014).
 func orderBy(keys []string, allowed map[string]string, def string) string {
 	var parts []string
+	desc, tiebreak := false, true
 	for _, k := range keys {
-		desc := strings.HasPrefix(k, "-")
-		col, ok := allowed[strings.TrimPrefix(k, "-")]
+		cols, ok := allowed[strings.TrimPrefix(k, "-")]
 		if !ok {
 			continue
 		}
-		if desc {
-			col += " DESC"
+		desc = strings.HasPrefix(k, "-")
+		for _, col := range strings.Split(cols, ", ") {
+			if col == def {
+				tiebreak = false
+			}
+			if desc {
+				col += " DESC"
+			}
+			parts = append(parts, col)
 		}
-		parts = append(parts, col)
 	}
-	parts = append(parts, def) // a stable tiebreak
+	if tiebreak {
+		if desc {
+			def += " DESC"
+		}
+		parts = append(parts, def)
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -601,8 +618,32 @@ var OrderSortKeys = map[string]string{
 }
 
 func (q *Queries) Orders(ctx context.Context, accountID int64, f store.OrderFilter, page store.Page) ([]store.Order, int, error) {
+	count, list, args := q.ordersSQL(accountID, f, page)
+	var total int
+	if err := q.q.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count orders: %w", err)
+	}
+	rows, err := q.q.QueryContext(ctx, list, append(args, limit(page.Limit), page.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list orders: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Order{}
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("scan order: %w", err)
+		}
+		out = append(out, *o)
+	}
+	return out, total, rows.Err()
+}
+
+// ordersSQL is the count and the page query of an order list and the
+// arguments of both (the page query takes LIMIT and OFFSET after them).
+func (q *Queries) ordersSQL(accountID int64, f store.OrderFilter, page store.Page) (count, list string, args []any) {
 	where := []string{"account_id = ?"}
-	args := []any{accountID}
+	args = []any{accountID}
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
 	if f.Status != "" {
 		add("status = ?", f.Status)
@@ -638,25 +679,9 @@ func (q *Queries) Orders(ctx context.Context, accountID int64, f store.OrderFilt
 		}
 	}
 	cond := strings.Join(where, " AND ")
-	var total int
-	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count orders: %w", err)
-	}
-	rows, err := q.q.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+cond+` ORDER BY `+orderBy(page.Sort, OrderSortKeys, "id")+` LIMIT ? OFFSET ?`,
-		append(args, limit(page.Limit), page.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list orders: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Order{}
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("scan order: %w", err)
-		}
-		out = append(out, *o)
-	}
-	return out, total, rows.Err()
+	return `SELECT COUNT(*) FROM orders WHERE ` + cond,
+		`SELECT ` + orderCols + ` FROM orders WHERE ` + cond + ` ORDER BY ` + orderBy(page.Sort, OrderSortKeys, "id") + ` LIMIT ? OFFSET ?`,
+		args
 }
 
 func likePrefix(s string) string {
@@ -705,13 +730,42 @@ func (q *Queries) RequestsForOrder(ctx context.Context, accountID, orderID int64
 	return out, rows.Err()
 }
 
-// RequestSortKeys are the sort keys ListRequests understands.
+// RequestSortKeys are the sort keys ListRequests understands. Requests
+// sorted by common name are grouped by order, so that the list reads the
+// orders' (account_id, common_name, id) index and each order's requests in
+// turn instead of sorting the account's requests.
 var RequestSortKeys = map[string]string{"id": "r.id", "date": "r.date", "status": "r.status", "type": "r.type",
-	"date_processed": "r.date_processed", "order_id": "r.order_id", "common_name": "o.common_name"}
+	"date_processed": "r.date_processed", "order_id": "r.order_id", "common_name": "o.common_name, o.id"}
 
 func (q *Queries) Requests(ctx context.Context, accountID int64, f store.RequestFilter, page store.Page) ([]store.Request, int, error) {
-	where := []string{"r.account_id = ?"}
-	args := []any{accountID}
+	count, list, args := q.requestsSQL(accountID, f, page)
+	var total int
+	if err := q.q.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count requests: %w", err)
+	}
+	rows, err := q.q.QueryContext(ctx, list, append(args, limit(page.Limit), page.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list requests: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Request{}
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("scan request: %w", err)
+		}
+		out = append(out, *r)
+	}
+	return out, total, rows.Err()
+}
+
+// requestsSQL is the count and the page query of a request list and the
+// arguments of both (the page query takes LIMIT and OFFSET after them).
+func (q *Queries) requestsSQL(accountID int64, f store.RequestFilter, page store.Page) (count, list string, args []any) {
+	// A request and its order are of one account; saying so of both lets
+	// the planner start from either table's index.
+	where := []string{"r.account_id = ?", "o.account_id = ?"}
+	args = []any{accountID, accountID}
 	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
 	if f.Status != "" {
 		add("r.status = ?", f.Status)
@@ -732,25 +786,17 @@ func (q *Queries) Requests(ctx context.Context, accountID int64, f store.Request
 		}
 	}
 	cond := strings.Join(where, " AND ")
-	var total int
-	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests r JOIN orders o ON o.id = r.order_id WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count requests: %w", err)
+	join := `requests r JOIN orders o ON o.id = r.order_id`
+	if len(page.Sort) > 0 && strings.TrimPrefix(page.Sort[0], "-") == "common_name" && q.d == SQLite {
+		// Sorted by the order's common name, the orders come first, in
+		// their index's order, and each one's requests after it; SQLite
+		// keeps the tables of a CROSS JOIN in the order written.
+		join = `orders o CROSS JOIN requests r ON o.id = r.order_id`
 	}
-	rows, err := q.q.QueryContext(ctx, `SELECT `+prefixCols(requestCols, "r.")+` FROM requests r JOIN orders o ON o.id = r.order_id WHERE `+cond+
-		` ORDER BY `+orderBy(page.Sort, RequestSortKeys, "r.id")+` LIMIT ? OFFSET ?`, append(args, limit(page.Limit), page.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list requests: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Request{}
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("scan request: %w", err)
-		}
-		out = append(out, *r)
-	}
-	return out, total, rows.Err()
+	from := ` FROM ` + join + ` WHERE ` + cond
+	return `SELECT COUNT(*)` + from,
+		`SELECT ` + prefixCols(requestCols, "r.") + from + ` ORDER BY ` + orderBy(page.Sort, RequestSortKeys, "r.id") + ` LIMIT ? OFFSET ?`,
+		args
 }
 
 func (q *Queries) CreateRequest(ctx context.Context, r *store.Request) error {

@@ -39,11 +39,14 @@ var (
 type Querier = querier
 
 // New returns the queries of dialect d over q (a pool or a transaction).
-func New(q Querier, d *Dialect) Queries {
+// unavailable, the backend's test for errors that mean the database is
+// unreachable or full, makes those errors wrap store.ErrUnavailable; nil
+// classifies nothing.
+func New(q Querier, d *Dialect, unavailable func(error) bool) Queries {
 	if d.numbered {
 		q = numbering{q}
 	}
-	return Queries{q: q, d: d}
+	return Queries{q: checked{q: q, unavailable: unavailable}, d: d}
 }
 
 func nowUTC() time.Time { return time.Now().UTC() }
@@ -183,7 +186,7 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, lock string) error {
 		if err != nil {
 			return fmt.Errorf("begin migration %s: %w", version, err)
 		}
-		tq := New(tx, d)
+		tq := New(tx, d, nil)
 		if lock != "" {
 			if _, err := tx.ExecContext(ctx, lock); err != nil {
 				tx.Rollback()

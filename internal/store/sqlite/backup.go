@@ -14,27 +14,71 @@ import (
 // servers keep using it: VACUUM INTO reads the database in one read
 // transaction (WAL readers never block the writer) and writes a compact
 // copy. out must not exist. The copy is checked before Backup returns.
+//
+// The backup holds every secret of the store (API key hashes, DCV links),
+// so no one else may ever open it, whatever the umask. It is written in a
+// fresh directory of mode 0700 beside out, which nobody else can enter,
+// into a file created empty with mode 0600 beforehand (VACUUM INTO takes an
+// empty file; left to itself SQLite would create it 0644), checked there,
+// and only then linked to its name.
 func Backup(ctx context.Context, path, out string) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("no database at %s: %w", path, err)
 	}
-	if _, err := os.Stat(out); err == nil {
+	if _, err := os.Lstat(out); err == nil {
 		return fmt.Errorf("%s exists; a backup never overwrites", out)
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(out), ".certorder-backup-") // mode 0700
+	if err != nil {
+		return fmt.Errorf("backup directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, "certorder.db")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup file: %w", err)
+	}
+	f.Close()
+	if err := os.Chmod(tmp, 0o600); err != nil { // exactly, whatever the umask took away
+		return err
 	}
 	db, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, out); err != nil {
-		os.Remove(out)
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		return fmt.Errorf("snapshot %s: %w", path, err)
 	}
-	if err := Check(ctx, out); err != nil {
-		os.Remove(out)
+	if err := Check(ctx, tmp); err != nil {
 		return err
 	}
-	return syncFile(out)
+	if err := syncFile(tmp); err != nil {
+		return err
+	}
+	if err := publish(tmp, out); err != nil {
+		return err
+	}
+	return syncFile(filepath.Dir(out))
+}
+
+// publish gives the finished backup its name: a hard link, which fails if
+// out appeared meanwhile, or a rename where the filesystem has no links.
+func publish(tmp, out string) error {
+	err := os.Link(tmp, out)
+	if err == nil || errors.Is(err, os.ErrExist) {
+		if err != nil {
+			return fmt.Errorf("%s exists; a backup never overwrites", out)
+		}
+		return nil
+	}
+	if _, serr := os.Lstat(out); serr == nil {
+		return fmt.Errorf("%s exists; a backup never overwrites", out)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return fmt.Errorf("put the backup in place: %w", err)
+	}
+	return nil
 }
 
 // Check runs SQLite's integrity check on the file and makes sure it is a

@@ -74,7 +74,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	cr := newCachedReader(r)
-	return &Store{Queries: sqldb.New(cr, sqldb.SQLite), db: w, w: wr, group: sqldb.NewGroup(sqldb.GroupConfig{Dialect: sqldb.SQLite, Begin: wr.begin}), reader: r, cache: cr}, nil
+	return &Store{Queries: sqldb.New(cr, sqldb.SQLite, readUnavailable), db: w, w: wr,
+		group:  sqldb.NewGroup(sqldb.GroupConfig{Dialect: sqldb.SQLite, Begin: wr.begin, Unavailable: writeUnavailable}),
+		reader: r, cache: cr}, nil
 }
 
 // InTx runs fn inside an IMMEDIATE transaction on the writer connection,
@@ -82,6 +84,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // returns once it is durable or rolled back.
 func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	return s.group.InTx(ctx, fn)
+}
+
+// Health reports whether the store takes writes (sqldb.Group.Health): a
+// refused write, or a database file the read pool cannot read, is
+// store.ErrUnavailable.
+func (s *Store) Health(ctx context.Context) error {
+	return s.group.Health(ctx, &s.Queries)
 }
 
 // Close closes both pools; the WAL is checkpointed by SQLite on the last close.

@@ -42,6 +42,7 @@ func Run(t *testing.T, b Backend) {
 		{"Leases", testLeases},
 		{"CRLs", testCRLs},
 		{"ConcurrentTransactions", testConcurrentTransactions},
+		{"Health", testHealth},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}
@@ -527,5 +528,27 @@ func testDCVCheckClaims(t *testing.T, b Backend) {
 	}
 	if _, err := s.DCVCheck(ctx, acct+1, store.DCVKindOrder, 1); err != store.ErrNotFound {
 		t.Fatalf("another account reads the check: %v", err)
+	}
+}
+
+// testHealth: a store that takes writes is healthy, before and after one,
+// and after a transaction that a rule refused (that says nothing about the
+// store).
+func testHealth(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	if err := s.Health(ctx); err != nil {
+		t.Fatalf("fresh store: %v", err)
+	}
+	seed(t, s, "health")
+	if err := s.Health(ctx); err != nil {
+		t.Fatalf("after a write: %v", err)
+	}
+	refused := errors.New("refused by a rule")
+	if err := s.InTx(ctx, func(store.Tx) error { return refused }); !errors.Is(err, refused) {
+		t.Fatal(err)
+	}
+	if err := s.Health(ctx); err != nil {
+		t.Fatalf("after a refused transaction: %v", err)
 	}
 }

@@ -1,0 +1,16 @@
+package sqldb
+
+import "github.com/certorder/certorder/internal/store"
+
+// ListSQL returns the page queries of the order and the request list as
+// the store runs them (placeholders numbered for PostgreSQL), each with
+// its arguments, for the plan tests.
+func ListSQL(d *Dialect, accountID int64, page store.Page) (orders string, orderArgs []any, requests string, requestArgs []any) {
+	q := New(nil, d, nil)
+	_, orders, orderArgs = q.ordersSQL(accountID, store.OrderFilter{}, page)
+	_, requests, requestArgs = q.requestsSQL(accountID, store.RequestFilter{}, page)
+	if d.numbered {
+		orders, requests = renumber(orders), renumber(requests)
+	}
+	return orders, append(orderArgs, limit(page.Limit), page.Offset), requests, append(requestArgs, limit(page.Limit), page.Offset)
+}
