@@ -189,12 +189,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
-			s.Log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			s.Log.Error("panic in handler", "method", r.Method, "path", logPath(r), "panic", p, "stack", string(debug.Stack()))
 			if rec.status == 0 {
 				writeError(rec, errs.New(errs.Internal, "internal_error", "An internal error occurred."))
 			}
 		}
-		s.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+		s.Log.Debug("request", "method", r.Method, "path", logPath(r), "status", rec.status, "duration", time.Since(start))
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
 	// An OCSP GET carries base64, which may hold "//" when the client did
@@ -331,15 +331,15 @@ func (s *Server) actor(ctx context.Context, key string) (account.Actor, error) {
 // up), so it is logged at INFO as what it is, and nobody is left to answer.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(r.Context().Err(), context.Canceled) {
-		s.Log.Info("client disconnected", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Log.Info("client disconnected", "method", r.Method, "path", logPath(r), "err", err)
 		return
 	}
 	e := problem(err)
 	switch e.Kind {
 	case errs.Internal:
-		s.Log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", e.Error())
+		s.Log.Error("internal error", "method", r.Method, "path", logPath(r), "err", e.Error())
 	case errs.Unavailable:
-		s.Log.Warn("unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Log.Warn("unavailable", "method", r.Method, "path", logPath(r), "err", err)
 	}
 	writeError(w, e)
 }
@@ -446,4 +446,19 @@ func decode(r *http.Request, v any) error {
 		return errs.New(errs.Invalid, "bad_request_format", "The request body is not valid JSON.")
 	}
 	return nil
+}
+
+// secretPaths are the path prefixes whose last segment is a credential:
+// an emailed link's secret is as good as the click of its recipient, so
+// it never reaches a log.
+var secretPaths = []string{"/dcv/email/"}
+
+// logPath is the request's path as logs may show it.
+func logPath(r *http.Request) string {
+	for _, p := range secretPaths {
+		if strings.HasPrefix(r.URL.Path, p) {
+			return p + "[redacted]"
+		}
+	}
+	return r.URL.Path
 }
