@@ -655,21 +655,28 @@ func (s *Service) checkKeySource(product catalog.Product, raw string, required b
 		}
 		return
 	}
+	// parseKeySource holds every key to CheckKey's rules before it checks
+	// a signature; the profile's own rules follow.
 	ks, err := parseKeySource(raw, product.Family == catalog.FamilyX9)
+	if err == nil {
+		err = ca.CheckKeyFor(ca.Profile(product.Profile), ks.pub)
+	}
 	switch {
+	case errors.Is(err, ca.ErrWeakKey):
+		want := "RSA of 2048 to 8192 bits, or ECDSA P-256 or P-384"
+		if product.Family == catalog.FamilyCodeSigning {
+			want = "RSA of 3072 to 8192 bits, or ECDSA P-256 or P-384 (Code Signing Baseline Requirements)"
+		}
+		list.Add(errs.New(errs.Invalid, "csr_invalid_key", "The CSR's key is not allowed: %v. Use %s.", err, want))
+		return
+	case errors.Is(err, ca.ErrCSRTooLarge):
+		list.Add(errs.New(errs.Invalid, "csr_invalid_cannot_parse", "The CSR is too large: %v.", err))
+		return
 	case errors.Is(err, ca.ErrCSRSignature):
 		list.Add(errs.New(errs.Invalid, "csr_invalid_signature", "The CSR's signature does not verify."))
 		return
 	case err != nil:
 		list.Add(errs.New(errs.Invalid, "csr_invalid_cannot_parse", "The CSR could not be parsed."))
-		return
-	}
-	if err := ca.CheckKeyFor(ca.Profile(product.Profile), ks.pub); err != nil {
-		want := "RSA of 2048 bits or more, or ECDSA P-256 or P-384"
-		if product.Family == catalog.FamilyCodeSigning {
-			want = "RSA of 3072 bits or more, or ECDSA P-256 or P-384 (Code Signing Baseline Requirements)"
-		}
-		list.Add(errs.New(errs.Invalid, "csr_invalid_key", "The CSR's key is not allowed: %v. Use %s.", err, want))
 		return
 	}
 	p.pub = ks.pub
