@@ -49,8 +49,10 @@ func TestOCSPStatuses(t *testing.T) {
 		{name: "good SHA-256 CertID", serial: serialOf(t, certs[0]), issuer: tls.Cert, hash: crypto.SHA256, wantStatus: ocsp.Good},
 		{name: "revoked keyCompromise", serial: serialOf(t, certs[1]), issuer: tls.Cert, hash: crypto.SHA1, wantStatus: ocsp.Revoked, reason: ocsp.KeyCompromise},
 		{name: "revoked unspecified", serial: serialOf(t, certs[2]), issuer: tls.Cert, hash: crypto.SHA1, wantStatus: ocsp.Revoked, reason: ocsp.Unspecified},
-		{name: "never issued", serial: big.NewInt(0x1234567), issuer: tls.Cert, hash: crypto.SHA1, wantStatus: ocsp.Unknown},
-		{name: "issued by another intermediate", serial: serialOf(t, other), issuer: tls.Cert, hash: crypto.SHA1, wantStatus: ocsp.Unknown},
+		// A serial the issuer never assigned: unauthorized, unsigned
+		// (never good, and no signature spent on made-up serials).
+		{name: "never issued", serial: big.NewInt(0x1234567), issuer: tls.Cert, hash: crypto.SHA1, wantError: ocsp.UnauthorizedErrorResponse},
+		{name: "issued by another intermediate", serial: serialOf(t, other), issuer: tls.Cert, hash: crypto.SHA1, wantError: ocsp.UnauthorizedErrorResponse},
 		{name: "own issuer of the other", serial: serialOf(t, other), issuer: smime.Cert, hash: crypto.SHA384, wantStatus: ocsp.Good},
 		{name: "root is no OCSP issuer", serial: serialOf(t, certs[0]), issuer: e.h.Root(), hash: crypto.SHA1, wantError: ocsp.UnauthorizedErrorResponse},
 		{name: "garbage", raw: []byte("not an OCSP request"), wantError: ocsp.MalformedRequestErrorResponse},
@@ -88,13 +90,13 @@ func TestOCSPStatuses(t *testing.T) {
 			if tc.wantStatus == ocsp.Revoked && (!resp.RevokedAt.Equal(revokedAt) || resp.RevocationReason != tc.reason) {
 				t.Fatalf("revoked at %s reason %d, want %s %d", resp.RevokedAt, resp.RevocationReason, revokedAt, tc.reason)
 			}
-			if (ans.MaxAge > 0) != (tc.wantStatus != ocsp.Unknown) || ans.MaxAge > OCSPMaxAge {
+			if ans.MaxAge <= 0 || ans.MaxAge > OCSPMaxAge {
 				t.Fatalf("max-age %v for status %d", ans.MaxAge, tc.wantStatus)
 			}
 		})
 	}
 	// Good and revoked answers are cached (one per serial and CertID
-	// hash); unknown ones are not.
+	// hash); errors are not.
 	if n := p.OCSP.cached(); n != 5 {
 		t.Fatalf("%d cached responses, want 5", n)
 	}

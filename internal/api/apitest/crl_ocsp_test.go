@@ -282,9 +282,15 @@ func TestCRLAndOCSPSeeRevocations(t *testing.T) {
 		})
 	}
 
-	t.Run("unknown issuer and malformed requests", func(t *testing.T) {
+	t.Run("unknown issuer, unassigned serial and malformed requests", func(t *testing.T) {
 		// A CertID naming the root: certorder's root answers no OCSP.
 		foreign, err := ocsp.CreateRequest(leaf, root, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A serial the intermediate never assigned: unauthorized, never
+		// good (BR 4.9.9), and no signature spent on it.
+		unassigned, err := ocsp.CreateRequest(&x509.Certificate{SerialNumber: big.NewInt(0x7e57)}, inter, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,6 +302,8 @@ func TestCRLAndOCSPSeeRevocations(t *testing.T) {
 		}{
 			{"unknown issuer GET", http.MethodGet, foreign, ocsp.Unauthorized},
 			{"unknown issuer POST", http.MethodPost, foreign, ocsp.Unauthorized},
+			{"unassigned serial GET", http.MethodGet, unassigned, ocsp.Unauthorized},
+			{"unassigned serial POST", http.MethodPost, unassigned, ocsp.Unauthorized},
 			{"garbage GET", http.MethodGet, []byte("garbage"), ocsp.Malformed},
 			{"garbage POST", http.MethodPost, []byte("garbage"), ocsp.Malformed},
 		}
@@ -316,11 +324,12 @@ func TestCRLAndOCSPSeeRevocations(t *testing.T) {
 	t.Run("GET without URL-encoding", func(t *testing.T) {
 		// A serial whose request's base64 holds "//" (a few dozen tries):
 		// the path must reach the responder uncleaned and unredirected.
+		// The serial was never issued, so the answer is unauthorized; a
+		// path cleaned of its "//" would no longer decode to a request
+		// (malformedRequest).
 		var req []byte
-		var serial *big.Int
 		for i := int64(1); req == nil; i++ {
-			serial = big.NewInt(i)
-			r, err := ocsp.CreateRequest(&x509.Certificate{SerialNumber: serial}, inter, nil)
+			r, err := ocsp.CreateRequest(&x509.Certificate{SerialNumber: big.NewInt(i)}, inter, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -333,21 +342,29 @@ func TestCRLAndOCSPSeeRevocations(t *testing.T) {
 			t.Fatal(err)
 		}
 		cases := []struct {
-			name   string
-			req    []byte
-			serial *big.Int
-			want   int
+			name      string
+			req       []byte
+			leaf      *x509.Certificate // nil: an error answer
+			want      int
+			wantError ocsp.ResponseStatus
 		}{
-			{"base64 with //", req, serial, ocsp.Unknown},
-			{"revoked certificate", revokedReq, certs[1].leaf.SerialNumber, ocsp.Revoked},
+			{name: "base64 with //", req: req, wantError: ocsp.Unauthorized},
+			{name: "revoked certificate", req: revokedReq, leaf: certs[1].leaf, want: ocsp.Revoked},
 		}
 		for _, tc := range cases {
 			status, ct, body := httpGet(t, ocspURL+"/"+base64.StdEncoding.EncodeToString(tc.req))
 			if status != http.StatusOK || ct != "application/ocsp-response" {
 				t.Fatalf("%s: %d %q", tc.name, status, ct)
 			}
+			if tc.leaf == nil {
+				var re ocsp.ResponseError
+				if _, err := ocsp.ParseResponse(body, inter); !errors.As(err, &re) || re.Status != tc.wantError {
+					t.Fatalf("%s: %v, want status %v", tc.name, err, tc.wantError)
+				}
+				continue
+			}
 			r, err := ocsp.ParseResponse(body, inter)
-			if err != nil || r.Status != tc.want || r.SerialNumber.Cmp(tc.serial) != 0 {
+			if err != nil || r.Status != tc.want || r.SerialNumber.Cmp(tc.leaf.SerialNumber) != 0 {
 				t.Fatalf("%s: %v %+v", tc.name, err, r)
 			}
 		}
