@@ -11,6 +11,7 @@ import (
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
+	"golang.org/x/crypto/ocsp"
 )
 
 // LintError is returned by Issue when pre-issuance linting fails.
@@ -203,6 +204,28 @@ func isX9Leaf(c *zx509.Certificate) bool {
 		x9 = x9 || s == oidX9.String()
 	}
 	return x9
+}
+
+// LintCRL runs over a DER CRL the lints certorder signs its CRLs with:
+// those of a CRL covering CA certificates (the root's) when coversCAs,
+// else those of a subscriber CRL. Tests lint what they fetch with it.
+func LintCRL(der []byte, coversCAs bool) (errs []string, warns []string, err error) {
+	return lintCRL(der, coversCAs)
+}
+
+// LintOCSP runs zlint's OCSP response lints over a DER response; it does
+// not verify the signature, which the caller checks against the issuer.
+func LintOCSP(der []byte) (errs []string, warns []string, err error) {
+	regs, err := lintRegistries()
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca: zlint registry: %w", err)
+	}
+	resp, err := ocsp.ParseResponse(der, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca: cannot parse OCSP response: %w", err)
+	}
+	errs, warns = splitResults(zlint.LintOcspResponseEx(resp, regs.certs))
+	return errs, warns, nil
 }
 
 func lintCRL(der []byte, coversCAs bool) (errs []string, warns []string, err error) {

@@ -48,7 +48,7 @@ func TestAbandonedIssuancesAreRevoked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	crl, err := p.CRLs.Get(ctx, tls.ID)
+	crl, err := e.crl(t, p, tls.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestAbandonedIssuancesAreRevoked(t *testing.T) {
 		if listed[ca.SerialHex(serial)] != (in.want == ocsp.Revoked) {
 			t.Errorf("serial %s (intent %v old, recorded %v) on the CRL: %v", in.serial, in.age, in.done, listed[ca.SerialHex(serial)])
 		}
-		ans := p.OCSP.Respond(ctx, ocspRequest(t, serial, tls.Cert, 0))
+		ans := respond(t, p, ocspRequest(t, serial, tls.Cert, 0), tls.Cert, serial)
 		if in.want < 0 {
 			if ans.Status != StatusError || !bytes.Equal(ans.DER, ocsp.UnauthorizedErrorResponse) {
 				t.Errorf("serial %s: OCSP answer %d %x, want unauthorized", in.serial, ans.Status, ans.DER)

@@ -81,7 +81,9 @@ func (r *Responder) Respond(ctx context.Context, der []byte) Answer {
 	if !ok {
 		return errorAnswer(ocsp.UnauthorizedErrorResponse)
 	}
-	now := r.cfg.Now().UTC()
+	// One clock reading, to the second, is thisUpdate and producedAt
+	// both (RFC 6960 section 2.4: thisUpdate at or before producedAt).
+	now := r.cfg.Now().UTC().Truncate(time.Second)
 	key := cacheKey{issuer: iss.ID, serial: ca.SerialHex(req.SerialNumber), hash: req.HashAlgorithm}
 
 	r.mu.Lock()
@@ -94,7 +96,8 @@ func (r *Responder) Respond(ctx context.Context, der []byte) Answer {
 	gen := r.gens[iss.ID]
 	r.mu.Unlock()
 
-	tmpl := ocsp.Response{SerialNumber: req.SerialNumber, IssuerHash: req.HashAlgorithm}
+	tmpl := ocsp.Response{SerialNumber: req.SerialNumber, IssuerHash: req.HashAlgorithm,
+		ThisUpdate: now, ProducedAt: now, NextUpdate: now.Add(r.cfg.OCSPValidity)}
 	st, err := r.cfg.Store.SerialStatus(ctx, key.serial)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -129,8 +132,6 @@ func (r *Responder) Respond(ctx context.Context, der []byte) Answer {
 	default:
 		tmpl.Status = ocsp.Good
 	}
-	tmpl.ThisUpdate = now.Truncate(time.Second)
-	tmpl.NextUpdate = tmpl.ThisUpdate.Add(r.cfg.OCSPValidity)
 	signed, err := r.cfg.CA.SignOCSP(iss, tmpl)
 	if err != nil {
 		r.cfg.Log.Error("sign OCSP response", "issuer", iss.ID, "serial", key.serial, "err", err)

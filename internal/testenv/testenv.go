@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -34,8 +35,10 @@ import (
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/testenv/pkilint"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for PostgresDatabase
+	"golang.org/x/crypto/ocsp"
 )
 
 // Server is a running certorder on loopback.
@@ -327,6 +330,23 @@ func RequireLintClean(t testing.TB, der []byte) {
 		t.Fatalf("zlint errors on issued certificate: %v", errs)
 	}
 	lintedClean.Store(string(der), true)
+}
+
+// RequireCRLClean fails the test unless der is a CRL of issuer that
+// passes certorder's CRL lints and the RFC 5280 and BR rules of
+// pkilint.RequireCRLClean; it returns the parsed CRL.
+func RequireCRLClean(t testing.TB, der []byte, issuer *x509.Certificate) *x509.RevocationList {
+	t.Helper()
+	return pkilint.RequireCRLClean(t, der, issuer)
+}
+
+// RequireOCSPClean fails the test unless der is a signed OCSP response
+// about serial from issuer that passes zlint's OCSP lints and the RFC
+// 6960 and BR rules of pkilint.RequireOCSPClean; it returns the parsed
+// response.
+func RequireOCSPClean(t testing.TB, der []byte, issuer *x509.Certificate, serial *big.Int) *ocsp.Response {
+	t.Helper()
+	return pkilint.RequireOCSPClean(t, der, issuer, serial)
 }
 
 // lintedClean holds the DER of certificates already found clean: every
