@@ -65,14 +65,17 @@ var leafSourceExclusions = map[Purpose]lint.SourceList{
 // x9Exclusions are the BR lints that fire on a correct X9 leaf only
 // because X9 PKI for TLS is not browser PKI: zlint applies the BR lints to
 // any certificate with serverAuth. SC-081's validity schedule (200 days
-// since 2026-03-15, then 100 and 47) binds publicly-trusted TLS only; X9
-// allows 397 days (seed 004). e_tls_server_cert_valid_time_longer_than_398_days
-// stays on as the outer bound. Nothing else is excluded, and nothing for
-// any other certificate.
+// since 2026-03-15, then 100 and 47, each with a SHOULD one day shorter)
+// binds publicly-trusted TLS only; X9 allows 397 days (seed 004).
+// e_tls_server_cert_valid_time_longer_than_398_days stays on as the outer
+// bound. Nothing else is excluded, and nothing for any other certificate.
 var x9Exclusions = []string{
 	"e_server_cert_valid_time_longer_than_200_days",
 	"e_server_cert_valid_time_longer_than_100_days",
 	"e_server_cert_valid_time_longer_than_47_days",
+	"w_server_cert_valid_time_longer_than_199_days",
+	"w_server_cert_valid_time_longer_than_99_days",
+	"w_server_cert_valid_time_longer_than_46_days",
 }
 
 // lintRegistries: certificates get every lint, as zlint applies the S/MIME

@@ -86,6 +86,11 @@ type Options struct {
 	// IssuerKeyType is the TLS issuer's key; default RSA-2048, which
 	// signs every hash the seeds allow.
 	IssuerKeyType ca.KeyType
+	// PublicURL is what certificates name for AIA and CRLs; default the
+	// server's own loopback URL, which the tests fetch from. A test of
+	// what a production certificate carries sets a public name instead
+	// (zlint warns about an AIA naming a host with no public suffix).
+	PublicURL string
 }
 
 // DataDir is a fresh data directory removed when the test ends. It lives
@@ -199,8 +204,12 @@ func (s *Server) start(opts Options, addr string) {
 	if issuerKey == "" {
 		issuerKey = ca.KeyRSA2048
 	}
+	publicURL := s.URL
+	if opts.PublicURL != "" {
+		publicURL = opts.PublicURL
+	}
 	a, err := app.Open(context.Background(), app.Config{
-		DataDir: opts.DataDir, Database: opts.Database, PublicURL: s.URL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
+		DataDir: opts.DataDir, Database: opts.Database, PublicURL: publicURL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
 		// A P-256 root is fast to make.
 		IssuerKeyType: issuerKey, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
 		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
