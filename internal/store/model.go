@@ -598,6 +598,7 @@ type Reader interface {
 	// to are left out.
 	StatusChanges(ctx context.Context, accountID int64, from, to time.Time) ([]OrderStatusChange, error)
 	DCVReader
+	BlockedKeyReader
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -643,6 +644,7 @@ type Writer interface {
 	Audit(ctx context.Context, e *AuditEvent) error
 	CreateCertificateLink(ctx context.Context, l *CertificateLink) error
 	DCVWriter
+	BlockedKeyWriter
 }
 
 // Tx is a transaction: reads see its own writes.
@@ -785,4 +787,31 @@ type IssuanceIntent struct {
 	AccountID    int64
 	OrderID      int64 // 0 when the order is created in the recording transaction
 	CreatedAt    time.Time
+}
+
+// BlockedKey is a public key certorder never certifies again: a
+// certificate with it was revoked for keyCompromise (Baseline
+// Requirements 6.1.1.3). A block holds for the whole CA, every account;
+// the account, certificate and serial of the revocation that made it are
+// kept for operators and audits.
+type BlockedKey struct {
+	SPKISHA256    []byte // SHA-256 of the DER SubjectPublicKeyInfo (ca.KeyFingerprint)
+	BlockedAt     time.Time
+	AccountID     int64
+	CertificateID int64
+	SerialNumber  string
+}
+
+// BlockedKeyReader looks blocked keys up, across accounts.
+type BlockedKeyReader interface {
+	// BlockedKey is the block of the key whose SubjectPublicKeyInfo has
+	// that SHA-256; ErrNotFound when the key is not blocked.
+	BlockedKey(ctx context.Context, spkiSHA256 []byte) (*BlockedKey, error)
+}
+
+// BlockedKeyWriter blocks keys.
+type BlockedKeyWriter interface {
+	// BlockKey blocks a key; a key blocked already keeps its first block,
+	// and blocking it again is no error.
+	BlockKey(ctx context.Context, k *BlockedKey) error
 }

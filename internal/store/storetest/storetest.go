@@ -39,6 +39,7 @@ func Run(t *testing.T, b Backend) {
 		{"DCVCheckClaims", testDCVCheckClaims},
 		{"Leases", testLeases},
 		{"CRLs", testCRLs},
+		{"BlockedKeys", testBlockedKeys},
 		{"ConcurrentTransactions", testConcurrentTransactions},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
