@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -209,6 +210,19 @@ func CheckKey(pub crypto.PublicKey) error {
 		return fmt.Errorf("%w: no public key", ErrWeakKey)
 	}
 	return fmt.Errorf("%w: unsupported key type %T", ErrWeakKey, pub)
+}
+
+// KeyFingerprint is the SHA-256 of the DER SubjectPublicKeyInfo of pub,
+// re-encoded by crypto/x509 so that one key has one fingerprint whatever
+// encoding a CSR or certificate carried it in: what a blocked key (a key
+// revoked for keyCompromise) is recorded and looked up by.
+func KeyFingerprint(pub crypto.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("ca: key fingerprint: %w", err)
+	}
+	sum := sha256.Sum256(der)
+	return sum[:], nil
 }
 
 // KeySize is what order info shows as key_size: RSA modulus bits, ECDSA
