@@ -7,38 +7,98 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/big"
 	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Sentinel errors; the returned errors wrap them with detail.
 var (
 	ErrCSRUnparsable    = errors.New("CSR cannot be parsed")
+	ErrCSRTooLarge      = errors.New("CSR is too large")
 	ErrCSRSignature     = errors.New("CSR signature is invalid")
 	ErrWeakKey          = errors.New("key is weak or not allowed")
 	ErrHashNotSupported = errors.New("signature hash not supported by the issuer")
 )
 
+// Size limits of a CSR. A CSR with the largest key CheckKey allows (RSA
+// of 8192 bits) and a subject of every attribute a client might add is
+// under 4 KiB of DER; a CSR many times that size is not one certorder
+// could accept, and its bytes would only cost time further on.
+const (
+	// MaxCSRDER bounds the decoded CSR.
+	MaxCSRDER = 64 << 10
+	// MaxCSRText bounds the text as received (PEM, base64 or DER), before
+	// it is decoded: room for MaxCSRDER in base64 with line breaks,
+	// stray spaces and double-escaped newlines.
+	MaxCSRText = 2 * MaxCSRDER
+	// maxSPKIDER bounds the SubjectPublicKeyInfo: that of an RSA-8192 key
+	// with the largest exponent crypto/x509 reads is under 1,100 bytes.
+	// Larger is a key CheckKey would refuse, whatever it holds.
+	maxSPKIDER = 2048
+)
+
 // ParseCSR accepts PEM (with or without line breaks, CRLF or stray spaces,
 // "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST"), bare base64 DER or
 // binary DER, and checks the self-signature.
+//
+// Cheap checks come first: a signature check costs time that grows with
+// the square of the modulus and more (a 524,288-bit RSA modulus takes
+// seconds), so the CSR's size, then the size of its public key, then
+// CheckKey's rules are applied before the signature is verified. A
+// refused key wraps ErrWeakKey, a CSR over the size limits
+// ErrCSRTooLarge.
 func ParseCSR(s string) (*x509.CertificateRequest, error) {
+	if len(s) > MaxCSRText {
+		return nil, fmt.Errorf("%w: %d bytes of text, at most %d accepted", ErrCSRTooLarge, len(s), MaxCSRText)
+	}
 	der, err := csrDER(s)
 	if err != nil {
 		return nil, err
+	}
+	// The key's size is read from the DER's length headers before
+	// anything is parsed, so that a key too large to allow is named as
+	// such even when it also makes the CSR too large.
+	if n, ok := csrSPKISize(der); ok && n > maxSPKIDER {
+		return nil, fmt.Errorf("%w: public key of %d bytes, larger than any allowed key (RSA of at most 8192 bits, ECDSA P-256 or P-384)", ErrWeakKey, n)
+	}
+	if len(der) > MaxCSRDER {
+		return nil, fmt.Errorf("%w: %d bytes of DER, at most %d accepted", ErrCSRTooLarge, len(der), MaxCSRDER)
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCSRUnparsable, err)
 	}
+	if err := CheckKey(csr.PublicKey); err != nil {
+		return nil, err
+	}
 	if err := csr.CheckSignature(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCSRSignature, err)
 	}
 	return csr, nil
+}
+
+// csrSPKISize is the encoded length of the CSR's SubjectPublicKeyInfo,
+// read from the length headers alone (RFC 2986: CertificationRequest ::=
+// SEQUENCE { CertificationRequestInfo ::= SEQUENCE { version INTEGER,
+// subject Name, subjectPKInfo SEQUENCE, ... }, ... }). ok is false when
+// the DER does not have that shape; the full parse then says why.
+func csrSPKISize(der []byte) (int, bool) {
+	in := cryptobyte.String(der)
+	var req, info, spki cryptobyte.String
+	if !in.ReadASN1(&req, cbasn1.SEQUENCE) || !req.ReadASN1(&info, cbasn1.SEQUENCE) ||
+		!info.SkipASN1(cbasn1.INTEGER) || !info.SkipASN1(cbasn1.SEQUENCE) ||
+		!info.ReadASN1Element(&spki, cbasn1.SEQUENCE) {
+		return 0, false
+	}
+	return len(spki), true
 }
 
 func csrDER(s string) ([]byte, error) {
@@ -150,6 +210,19 @@ func CheckKey(pub crypto.PublicKey) error {
 		return fmt.Errorf("%w: no public key", ErrWeakKey)
 	}
 	return fmt.Errorf("%w: unsupported key type %T", ErrWeakKey, pub)
+}
+
+// KeyFingerprint is the SHA-256 of the DER SubjectPublicKeyInfo of pub,
+// re-encoded by crypto/x509 so that one key has one fingerprint whatever
+// encoding a CSR or certificate carried it in: what a blocked key (a key
+// revoked for keyCompromise) is recorded and looked up by.
+func KeyFingerprint(pub crypto.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("ca: key fingerprint: %w", err)
+	}
+	sum := sha256.Sum256(der)
+	return sum[:], nil
 }
 
 // KeySize is what order info shows as key_size: RSA modulus bits, ECDSA

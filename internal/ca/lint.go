@@ -11,6 +11,7 @@ import (
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
+	"golang.org/x/crypto/ocsp"
 )
 
 // LintError is returned by Issue when pre-issuance linting fails.
@@ -64,14 +65,17 @@ var leafSourceExclusions = map[Purpose]lint.SourceList{
 // x9Exclusions are the BR lints that fire on a correct X9 leaf only
 // because X9 PKI for TLS is not browser PKI: zlint applies the BR lints to
 // any certificate with serverAuth. SC-081's validity schedule (200 days
-// since 2026-03-15, then 100 and 47) binds publicly-trusted TLS only; X9
-// allows 397 days (seed 004). e_tls_server_cert_valid_time_longer_than_398_days
-// stays on as the outer bound. Nothing else is excluded, and nothing for
-// any other certificate.
+// since 2026-03-15, then 100 and 47, each with a SHOULD one day shorter)
+// binds publicly-trusted TLS only; X9 allows 397 days (seed 004).
+// e_tls_server_cert_valid_time_longer_than_398_days stays on as the outer
+// bound. Nothing else is excluded, and nothing for any other certificate.
 var x9Exclusions = []string{
 	"e_server_cert_valid_time_longer_than_200_days",
 	"e_server_cert_valid_time_longer_than_100_days",
 	"e_server_cert_valid_time_longer_than_47_days",
+	"w_server_cert_valid_time_longer_than_199_days",
+	"w_server_cert_valid_time_longer_than_99_days",
+	"w_server_cert_valid_time_longer_than_46_days",
 }
 
 // lintRegistries: certificates get every lint, as zlint applies the S/MIME
@@ -203,6 +207,28 @@ func isX9Leaf(c *zx509.Certificate) bool {
 		x9 = x9 || s == oidX9.String()
 	}
 	return x9
+}
+
+// LintCRL runs over a DER CRL the lints certorder signs its CRLs with:
+// those of a CRL covering CA certificates (the root's) when coversCAs,
+// else those of a subscriber CRL. Tests lint what they fetch with it.
+func LintCRL(der []byte, coversCAs bool) (errs []string, warns []string, err error) {
+	return lintCRL(der, coversCAs)
+}
+
+// LintOCSP runs zlint's OCSP response lints over a DER response; it does
+// not verify the signature, which the caller checks against the issuer.
+func LintOCSP(der []byte) (errs []string, warns []string, err error) {
+	regs, err := lintRegistries()
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca: zlint registry: %w", err)
+	}
+	resp, err := ocsp.ParseResponse(der, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca: cannot parse OCSP response: %w", err)
+	}
+	errs, warns = splitResults(zlint.LintOcspResponseEx(resp, regs.certs))
+	return errs, warns, nil
 }
 
 func lintCRL(der []byte, coversCAs bool) (errs []string, warns []string, err error) {

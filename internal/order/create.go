@@ -284,7 +284,9 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 	case catalog.FamilyCodeSigning:
 		// The subject is the organization's; its name is the common name.
 	}
-	s.checkKeySource(product, c.CSR, csrRequired(product, in), p, &list)
+	if err := s.checkKeySource(ctx, product, c.CSR, csrRequired(product, in), p, &list); err != nil {
+		return nil, err
+	}
 	hash := strings.ToLower(strings.TrimSpace(c.SignatureHash))
 	switch {
 	case hash == "" && product.Family == catalog.FamilyDV:
@@ -635,34 +637,78 @@ func coveredByWildcard(n string, names []string) bool {
 }
 
 // checkKeySource parses certificate.csr (X9 also takes a bare public
-// key) and holds its key to the profile's rules. An absent CSR is an error
-// only where the product needs one at order time.
-func (s *Service) checkKeySource(product catalog.Product, raw string, required bool, p *plan, list *errs.List) {
+// key) and holds its key to the profile's rules, then refuses a key that
+// was revoked for keyCompromise. An absent CSR is an error only where the
+// product needs one at order time. Refusals go to list; the error is a
+// store failure.
+func (s *Service) checkKeySource(ctx context.Context, product catalog.Product, raw string, required bool, p *plan, list *errs.List) error {
 	if strings.TrimSpace(raw) == "" {
 		if required {
 			list.Add(errs.MissingField("csr"))
 		}
-		return
+		return nil
 	}
+	// parseKeySource holds every key to CheckKey's rules before it checks
+	// a signature; the profile's own rules follow.
 	ks, err := parseKeySource(raw, product.Family == catalog.FamilyX9)
-	switch {
-	case errors.Is(err, ca.ErrCSRSignature):
-		list.Add(errs.New(errs.Invalid, "csr_invalid_signature", "The CSR's signature does not verify."))
-		return
-	case err != nil:
-		list.Add(errs.New(errs.Invalid, "csr_invalid_cannot_parse", "The CSR could not be parsed."))
-		return
+	if err == nil {
+		err = ca.CheckKeyFor(ca.Profile(product.Profile), ks.pub)
 	}
-	if err := ca.CheckKeyFor(ca.Profile(product.Profile), ks.pub); err != nil {
-		want := "RSA of 2048 bits or more, or ECDSA P-256 or P-384"
+	switch {
+	case errors.Is(err, ca.ErrWeakKey):
+		want := "RSA of 2048 to 8192 bits, or ECDSA P-256 or P-384"
 		if product.Family == catalog.FamilyCodeSigning {
-			want = "RSA of 3072 bits or more, or ECDSA P-256 or P-384 (Code Signing Baseline Requirements)"
+			want = "RSA of 3072 to 8192 bits, or ECDSA P-256 or P-384 (Code Signing Baseline Requirements)"
 		}
 		list.Add(errs.New(errs.Invalid, "csr_invalid_key", "The CSR's key is not allowed: %v. Use %s.", err, want))
-		return
+		return nil
+	case errors.Is(err, ca.ErrCSRTooLarge):
+		list.Add(errs.New(errs.Invalid, "csr_invalid_cannot_parse", "The CSR is too large: %v.", err))
+		return nil
+	case errors.Is(err, ca.ErrCSRSignature):
+		list.Add(errs.New(errs.Invalid, "csr_invalid_signature", "The CSR's signature does not verify."))
+		return nil
+	case err != nil:
+		list.Add(errs.New(errs.Invalid, "csr_invalid_cannot_parse", "The CSR could not be parsed."))
+		return nil
+	}
+	if err := s.refuseBlockedKey(ctx, s.Store, ks.pub); err != nil {
+		var e *errs.Error
+		if errors.As(err, &e) && e.Kind == errs.Invalid {
+			list.Add(e)
+			return nil
+		}
+		return err
 	}
 	p.pub = ks.pub
 	p.order.CSR = ks.canonical
+	return nil
+}
+
+// errKeyCompromised refuses a key that a revocation for keyCompromise
+// blocked. It says nothing of whose certificate that was: blocks hold
+// across accounts, and the refusal itself is all another account learns.
+func errKeyCompromised() *errs.Error {
+	return errs.New(errs.Invalid, "csr_key_compromised",
+		"The CSR's key was reported compromised (a certificate with it was revoked for key_compromise) and cannot be certified again. Generate a new key.")
+}
+
+// refuseBlockedKey returns errKeyCompromised when pub is blocked (Baseline
+// Requirements 6.1.1.3), an internal error when r cannot tell.
+func (s *Service) refuseBlockedKey(ctx context.Context, r store.BlockedKeyReader, pub crypto.PublicKey) error {
+	fp, err := ca.KeyFingerprint(pub)
+	if err != nil {
+		return errs.Internalf(err, "key fingerprint")
+	}
+	_, err = r.BlockedKey(ctx, fp)
+	switch {
+	case err == nil:
+		return errKeyCompromised()
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	default:
+		return errs.Internalf(err, "read blocked keys")
+	}
 }
 
 // checkLegacyValidity applies validity_years, validity_days and the

@@ -30,7 +30,9 @@ func (s *Service) UpdateCSR(ctx context.Context, actor account.Actor, orderID in
 	}
 	p := &plan{product: product}
 	var list errs.List
-	s.checkKeySource(product, raw, true, p, &list)
+	if err := s.checkKeySource(ctx, product, raw, true, p, &list); err != nil {
+		return err
+	}
 	if err := list.Err(); err != nil {
 		return err
 	}

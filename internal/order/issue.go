@@ -78,6 +78,12 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	if err != nil {
 		return nil, err
 	}
+	// The key was allowed when the order or its reissue took it; a
+	// revocation for keyCompromise since (of any account's certificate)
+	// blocks it until the very signature.
+	if err := s.refuseBlockedKey(ctx, s.Store, pub); err != nil {
+		return nil, err
+	}
 	if len(product.DCVMethods) > 0 {
 		// CAA is looked up right before the signature, for every name
 		// (RFC 8659; Baseline Requirements 3.2.2.8).

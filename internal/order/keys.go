@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/certorder/certorder/internal/ca"
@@ -22,6 +23,9 @@ var errNotPublicKey = errors.New("not a PEM public key")
 
 // parseKeySource parses a CSR, or a PUBLIC KEY block when allowed.
 func parseKeySource(raw string, allowPublicKey bool) (keySource, error) {
+	if len(raw) > ca.MaxCSRText {
+		return keySource{}, fmt.Errorf("%w: %d bytes of text, at most %d accepted", ca.ErrCSRTooLarge, len(raw), ca.MaxCSRText)
+	}
 	if allowPublicKey && strings.Contains(raw, "BEGIN PUBLIC KEY") {
 		pub, err := parsePublicKeyPEM(raw)
 		if err != nil {

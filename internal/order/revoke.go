@@ -6,6 +6,7 @@ package order
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
+	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/store"
@@ -33,7 +35,7 @@ type RevokeInput struct {
 // CRLReason codes: the reasons Mozilla's policy lets a subscriber choose.
 var RevocationReasons = map[string]int{
 	"unspecified":            0,
-	"key_compromise":         1,
+	"key_compromise":         reasonKeyCompromise,
 	"affiliation_changed":    3,
 	"superseded":             4,
 	"cessation_of_operation": 5,
@@ -286,6 +288,11 @@ func (s *Service) revokeIn(ctx context.Context, tx store.Tx, actor account.Actor
 		if err := tx.UpdateCertificate(ctx, c); err != nil {
 			return nil, err
 		}
+		if t.ReasonCode == reasonKeyCompromise {
+			if err := blockKeyOf(ctx, tx, c, now); err != nil {
+				return nil, err
+			}
+		}
 		serials, ids = append(serials, c.SerialNumber), append(ids, c.ID)
 		if !slices.Contains(issuers, c.IssuerID) {
 			issuers = append(issuers, c.IssuerID)
@@ -304,8 +311,29 @@ func (s *Service) revokeIn(ctx context.Context, tx store.Tx, actor account.Actor
 	err := s.audit(ctx, tx, actor, "certificate.revoked", fmt.Sprintf("order:%d", o.ID), map[string]any{
 		"certificate_ids": ids, "serial_numbers": serials, "issuers": issuers, "reason": t.Reason, "reason_code": t.ReasonCode,
 		"comments": comments, "request_id": t.RequestID, "requester_id": requester, "order_status": o.Status,
-		"revoked_at": now.Format(time.RFC3339Nano)})
+		"revoked_at": now.Format(time.RFC3339Nano), "keys_blocked": t.ReasonCode == reasonKeyCompromise})
 	return issuers, err
+}
+
+// reasonKeyCompromise is RFC 5280's keyCompromise, RevocationReasons'
+// key_compromise.
+const reasonKeyCompromise = 1
+
+// blockKeyOf blocks the key of a certificate revoked for keyCompromise,
+// in the revocation's transaction, so that no order, reissue or duplicate
+// of any account is certified with it again (Baseline Requirements
+// 6.1.1.3). The key is read from the certificate itself.
+func blockKeyOf(ctx context.Context, tx store.Tx, c *store.Certificate, now time.Time) error {
+	cert, err := x509.ParseCertificate(c.DER)
+	if err != nil {
+		return fmt.Errorf("certificate %d: parse to block its key: %w", c.ID, err)
+	}
+	fp, err := ca.KeyFingerprint(cert.PublicKey)
+	if err != nil {
+		return fmt.Errorf("certificate %d: %w", c.ID, err)
+	}
+	return tx.BlockKey(ctx, &store.BlockedKey{SPKISHA256: fp, BlockedAt: now, AccountID: c.AccountID,
+		CertificateID: c.ID, SerialNumber: c.SerialNumber})
 }
 
 // rejectWaitingDuplicates rejects the duplicate requests still waiting on

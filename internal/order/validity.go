@@ -171,18 +171,21 @@ func MaxCertValidityDays(product catalog.Product, nb time.Time) int {
 	return int((maxCertValidity(product, nb) + day - 1) / day)
 }
 
-// maxCertValidity is the span certorder gives a certificate of the product
-// issued at nb: one day under the industry limit that applies to it, as
-// CertCentral does for TLS (199 days while the limit is 200).
+// maxCertValidity is the notAfter-notBefore span certorder gives a
+// certificate of the product issued at nb: a validity period one day under
+// the industry limit that applies to it, as CertCentral does for TLS (199
+// days while the limit is 200). Limits and periods are both counted
+// inclusively (notAfter - notBefore + 1 s), so the span is the limit's
+// span less a day.
 func maxCertValidity(product catalog.Product, nb time.Time) time.Duration {
 	const day = 24 * time.Hour
 	switch product.Family {
 	case catalog.FamilyCodeSigning:
-		return policy.MaxCodeSigningValidity(nb) - day + time.Second
+		return policy.MaxCodeSigningValidity(nb) - day
 	case catalog.FamilyClient:
-		return policy.MaxSMIMEValidity - day + time.Second
+		return policy.MaxSMIMEValidity - day
 	case catalog.FamilyX9:
-		return policy.MaxX9Validity - day + time.Second
+		return policy.MaxX9Validity - day
 	default:
 		return policy.IssueTLSValidity(nb)
 	}

@@ -45,12 +45,15 @@ func MaxTLSValidity(t time.Time) time.Duration {
 	return time.Duration(At(t).MaxTLSValidityDays)*24*time.Hour - time.Second
 }
 
-// IssueTLSValidity is the span certorder gives a TLS certificate whose
-// notBefore is t: one day under the limit, as CertCentral does (199 days
-// while the limit is 200), which keeps every certificate clear of the
-// limit whatever way a relying party or linter counts days.
+// IssueTLSValidity is the notAfter-notBefore span certorder gives a TLS
+// certificate whose notBefore is t: a validity period one day under the
+// limit, as CertCentral issues (199 days while the limit is 200), counted
+// inclusively like the limit, so the span is 199 days less one second.
+// The Baseline Requirements' SHOULD (SC-081: not over 199, 99, 46 days)
+// is met exactly; zlint's w_server_cert_valid_time_longer_than_199_days
+// counts the same way (notAfter + 1 s - notBefore) and is clear.
 func IssueTLSValidity(t time.Time) time.Duration {
-	return MaxTLSValidity(t) - 24*time.Hour + time.Second
+	return MaxTLSValidity(t) - 24*time.Hour
 }
 
 // DCVReuse is how long a domain validation completed at t may be reused.

@@ -1,7 +1,6 @@
 package revocation
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
@@ -12,20 +11,16 @@ import (
 
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/testenv/pkilint"
 )
 
 var oidReasonCode = asn1.ObjectIdentifier{2, 5, 29, 21}
 
-// parseCRL parses and verifies a CRL against its issuer.
+// parseCRL lints and verifies a CRL against its issuer (pkilint) and
+// checks that it is what c says.
 func parseCRL(t *testing.T, c *CRL, issuer *x509.Certificate) *x509.RevocationList {
 	t.Helper()
-	rl, err := x509.ParseRevocationList(c.DER)
-	if err != nil {
-		t.Fatalf("parse CRL: %v", err)
-	}
-	if err := rl.CheckSignatureFrom(issuer); err != nil {
-		t.Fatalf("CRL signature: %v", err)
-	}
+	rl := pkilint.RequireCRLClean(t, c.DER, issuer)
 	if rl.Number.Cmp(c.Number) != 0 || !rl.ThisUpdate.Equal(c.ThisUpdate) || !rl.NextUpdate.Equal(c.NextUpdate) || len(rl.RevokedCertificateEntries) != c.Entries {
 		t.Fatalf("CRL header %s %s %s %d does not match %+v", rl.Number, rl.ThisUpdate, rl.NextUpdate, len(rl.RevokedCertificateEntries), c)
 	}
@@ -35,7 +30,6 @@ func parseCRL(t *testing.T, c *CRL, issuer *x509.Certificate) *x509.RevocationLi
 func TestCRLGetEveryIssuer(t *testing.T) {
 	e := newEnv(t)
 	p := e.publisher(nil, nil)
-	ctx := context.Background()
 	type target struct {
 		id     string
 		issuer *x509.Certificate
@@ -46,7 +40,7 @@ func TestCRLGetEveryIssuer(t *testing.T) {
 	}
 	for _, tc := range targets {
 		t.Run(tc.id, func(t *testing.T) {
-			c, err := p.CRLs.Get(ctx, tc.id)
+			c, err := e.crl(t, p, tc.id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,14 +55,14 @@ func TestCRLGetEveryIssuer(t *testing.T) {
 				t.Fatalf("validity %v", got)
 			}
 			// Served again as it is: no new number for a second reader.
-			again, err := p.CRLs.Get(ctx, tc.id)
+			again, err := e.crl(t, p, tc.id)
 			if err != nil || again != c {
 				t.Fatalf("second Get signed anew: %v", err)
 			}
 		})
 	}
 	for _, bad := range []string{"", "nope", "0011223344556677", "root.crl"} {
-		if _, err := p.CRLs.Get(ctx, bad); !errors.Is(err, ErrUnknownIssuer) {
+		if _, err := e.crl(t, p, bad); !errors.Is(err, ErrUnknownIssuer) {
 			t.Errorf("Get(%q) = %v, want ErrUnknownIssuer", bad, err)
 		}
 	}
@@ -78,14 +72,13 @@ func TestCRLWorkerRebuildsAfterRevocation(t *testing.T) {
 	e := newEnv(t)
 	p := e.publisher(nil, nil)
 	p.Start()
-	ctx := context.Background()
 	tls := e.h.DefaultIssuer()
 	smime := e.h.DefaultIssuerFor(ca.PurposeSMIME)
-	first, err := p.CRLs.Get(ctx, tls.ID)
+	first, err := e.crl(t, p, tls.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherFirst, err := p.CRLs.Get(ctx, smime.ID)
+	otherFirst, err := e.crl(t, p, smime.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +98,7 @@ func TestCRLWorkerRebuildsAfterRevocation(t *testing.T) {
 	p.Revoked([]string{strings.ToLower(tls.ID)})
 	var got *CRL
 	eventually(t, "CRL lists the revocations", func() (bool, string) {
-		got, err = p.CRLs.Get(ctx, tls.ID)
+		got, err = e.crl(t, p, tls.ID)
 		return err == nil && got.Entries == len(tests), numberString(got)
 	})
 	if got.Number.Cmp(first.Number) <= 0 {
@@ -128,7 +121,7 @@ func TestCRLWorkerRebuildsAfterRevocation(t *testing.T) {
 		})
 	}
 	// The other issuers' CRLs were not touched.
-	if other, _ := p.CRLs.Get(ctx, smime.ID); other != otherFirst {
+	if other, _ := e.crl(t, p, smime.ID); other != otherFirst {
 		t.Fatalf("S/MIME CRL rebuilt without a revocation: %s", numberString(other))
 	}
 }
@@ -139,9 +132,8 @@ func TestCRLRefreshCoalesces(t *testing.T) {
 	e := newEnv(t)
 	p := e.publisher(nil, nil)
 	p.Start()
-	ctx := context.Background()
 	tls := e.h.DefaultIssuer()
-	first, err := p.CRLs.Get(ctx, tls.ID)
+	first, err := e.crl(t, p, tls.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,11 +152,11 @@ func TestCRLRefreshCoalesces(t *testing.T) {
 	st.build.Unlock()
 	want := new(big.Int).Add(first.Number, big.NewInt(2))
 	eventually(t, "two more builds", func() (bool, string) {
-		c, _ := p.CRLs.Get(ctx, tls.ID)
+		c, _ := e.crl(t, p, tls.ID)
 		return c.Number.Cmp(want) == 0, numberString(c)
 	})
 	time.Sleep(100 * time.Millisecond)
-	if c, _ := p.CRLs.Get(ctx, tls.ID); c.Number.Cmp(want) != 0 {
+	if c, _ := e.crl(t, p, tls.ID); c.Number.Cmp(want) != 0 {
 		t.Fatalf("50 signals made %s builds, want 2", new(big.Int).Sub(c.Number, first.Number))
 	}
 }
@@ -173,14 +165,13 @@ func TestCRLScheduledRefresh(t *testing.T) {
 	e := newEnv(t)
 	p := e.publisher(nil, func(c *Config) { c.CRLRefresh = 200 * time.Millisecond })
 	p.Start()
-	ctx := context.Background()
-	first, err := p.CRLs.Get(ctx, "root")
+	first, err := e.crl(t, p, "root")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := new(big.Int).Add(first.Number, big.NewInt(2))
 	eventually(t, "root CRL re-signed on schedule", func() (bool, string) {
-		c, _ := p.CRLs.Get(ctx, "root")
+		c, _ := e.crl(t, p, "root")
 		return c.Number.Cmp(want) >= 0, numberString(c)
 	})
 }
@@ -193,7 +184,6 @@ func TestCRLWithoutWorkers(t *testing.T) {
 	setCANow(clk.Now)
 	t.Cleanup(func() { setCANow(time.Now) })
 	p := e.publisher(clk.Now, nil)
-	ctx := context.Background()
 	tls := e.h.DefaultIssuer()
 	tests := []struct {
 		name    string
@@ -209,14 +199,14 @@ func TestCRLWithoutWorkers(t *testing.T) {
 		{"revocation recorded but not signalled", func() { e.revoke(e.certs(tls, 1), 1, clk.Now()) }, 2, false},
 		{"expired", func() { clk.Add(ca.DefaultCRLValidity) }, 3, true},
 	}
-	prev, err := p.CRLs.Get(ctx, tls.ID)
+	prev, err := e.crl(t, p, tls.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.act()
-			c, err := p.CRLs.Get(ctx, tls.ID)
+			c, err := e.crl(t, p, tls.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -236,9 +226,8 @@ func TestCRLBuildFailureKeepsServing(t *testing.T) {
 	e := newEnv(t)
 	p := e.publisher(nil, func(c *Config) { c.CRLRetry = 20 * time.Millisecond })
 	p.Start()
-	ctx := context.Background()
 	tls := e.h.DefaultIssuer()
-	first, err := p.CRLs.Get(ctx, tls.ID)
+	first, err := e.crl(t, p, tls.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +242,7 @@ func TestCRLBuildFailureKeepsServing(t *testing.T) {
 		defer st.mu.Unlock()
 		return !st.retryAt.IsZero(), ""
 	})
-	if c, err := p.CRLs.Get(ctx, tls.ID); err != nil || c != first {
+	if c, err := e.crl(t, p, tls.ID); err != nil || c != first {
 		t.Fatalf("after a failed build Get = %v, %v; want the previous CRL", numberString(c), err)
 	}
 }

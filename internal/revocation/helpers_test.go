@@ -3,6 +3,7 @@ package revocation
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/testenv/pkilint"
 )
 
 // One hierarchy for the whole package: making its RSA keys dominates
@@ -221,6 +223,38 @@ func eventually(t testing.TB, what string, cond func() (bool, string)) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// crl gets the CRL id of p as the HTTP handler does and, when there is
+// one, holds it to pkilint's rules under its issuer: every CRL these tests
+// see is linted.
+func (e *env) crl(t testing.TB, p *Publisher, id string) (*CRL, error) {
+	t.Helper()
+	c, err := p.CRLs.Get(context.Background(), id)
+	if err != nil {
+		return c, err
+	}
+	issuer := e.h.Root()
+	if cid, _ := canonicalID(e.h, id); cid != RootID {
+		iss, ok := e.h.Issuer(id)
+		if !ok {
+			t.Fatalf("CRL %q served for an issuer the hierarchy does not have", id)
+		}
+		issuer = iss.Cert
+	}
+	pkilint.RequireCRLClean(t, c.DER, issuer)
+	return c, nil
+}
+
+// respond asks p's responder and, for a signed answer, holds it to
+// pkilint's rules: every OCSP response these tests see is linted.
+func respond(t testing.TB, p *Publisher, req []byte, issuer *x509.Certificate, serial *big.Int) Answer {
+	t.Helper()
+	ans := p.OCSP.Respond(context.Background(), req)
+	if ans.Status != StatusError {
+		pkilint.RequireOCSPClean(t, ans.DER, issuer, serial)
+	}
+	return ans
 }
 
 func numberString(c *CRL) string {

@@ -1,6 +1,7 @@
 package revocation
 
 import (
+	"bytes"
 	"context"
 	"math/big"
 	"testing"
@@ -29,8 +30,8 @@ func TestAbandonedIssuancesAreRevoked(t *testing.T) {
 		want   int
 	}{
 		{"7A0001", time.Hour, false, ocsp.Revoked},
-		{"7A0002", time.Minute, false, ocsp.Unknown},
-		{"7A0003", time.Hour, true, ocsp.Unknown},
+		{"7A0002", time.Minute, false, -1}, // -1: unassigned, answered unauthorized
+		{"7A0003", time.Hour, true, -1},
 	}
 	for _, in := range intents {
 		err := e.st.InTx(ctx, func(tx store.Tx) error {
@@ -47,7 +48,7 @@ func TestAbandonedIssuancesAreRevoked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	crl, err := p.CRLs.Get(ctx, tls.ID)
+	crl, err := e.crl(t, p, tls.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,13 @@ func TestAbandonedIssuancesAreRevoked(t *testing.T) {
 		if listed[ca.SerialHex(serial)] != (in.want == ocsp.Revoked) {
 			t.Errorf("serial %s (intent %v old, recorded %v) on the CRL: %v", in.serial, in.age, in.done, listed[ca.SerialHex(serial)])
 		}
-		ans := p.OCSP.Respond(ctx, ocspRequest(t, serial, tls.Cert, 0))
+		ans := respond(t, p, ocspRequest(t, serial, tls.Cert, 0), tls.Cert, serial)
+		if in.want < 0 {
+			if ans.Status != StatusError || !bytes.Equal(ans.DER, ocsp.UnauthorizedErrorResponse) {
+				t.Errorf("serial %s: OCSP answer %d %x, want unauthorized", in.serial, ans.Status, ans.DER)
+			}
+			continue
+		}
 		resp, err := ocsp.ParseResponseForCert(ans.DER, nil, tls.Cert)
 		if err != nil {
 			t.Fatal(err)

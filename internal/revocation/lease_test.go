@@ -2,7 +2,6 @@ package revocation
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math/big"
 	"testing"
@@ -39,18 +38,17 @@ func (e *env) ids() []string {
 // and when the holder stops the other takes over at once.
 func TestCRLLeaseOneSigner(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
 	ps := e.replicas(2, time.Minute) // only a release hands over within the test
 	holder, other := ps[0], ps[1]
 	if !holder.HoldsLease() || other.HoldsLease() {
 		t.Fatalf("lease held by first %v, second %v; want the first only", holder.HoldsLease(), other.HoldsLease())
 	}
 	same := func(id string) (bool, string) {
-		a, err := holder.CRLs.Get(ctx, id)
+		a, err := e.crl(t, holder, id)
 		if err != nil {
 			return false, err.Error()
 		}
-		b, err := other.CRLs.Get(ctx, id)
+		b, err := e.crl(t, other, id)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -66,26 +64,26 @@ func TestCRLLeaseOneSigner(t *testing.T) {
 	}
 
 	tls := e.h.DefaultIssuer()
-	before, _ := holder.CRLs.Get(ctx, tls.ID)
+	before, _ := e.crl(t, holder, tls.ID)
 	e.revoke(e.certs(tls, 2), 1, time.Now().UTC())
 	other.Revoked([]string{tls.ID}) // the order engine of the other process
 	eventually(t, "both serve the revocation", func() (bool, string) {
 		ok, state := same(tls.ID)
-		c, _ := other.CRLs.Get(ctx, tls.ID)
+		c, _ := e.crl(t, other, tls.ID)
 		return ok && c.Entries == 2, state
 	})
 	if other.CRLs.Signed() != 0 {
 		t.Fatalf("the process without the lease signed %d CRLs", other.CRLs.Signed())
 	}
 
-	last, _ := holder.CRLs.Get(ctx, tls.ID)
+	last, _ := e.crl(t, holder, tls.ID)
 	if last.Number.Cmp(before.Number) <= 0 {
 		t.Fatalf("CRL number %s did not grow from %s", last.Number, before.Number)
 	}
 	holder.Stop()
 	eventually(t, "the other process takes the released lease", func() (bool, string) { return other.HoldsLease(), "" })
 	eventually(t, "the new holder publishes", func() (bool, string) {
-		c, err := other.CRLs.Get(ctx, tls.ID)
+		c, err := e.crl(t, other, tls.ID)
 		return err == nil && c.Number.Cmp(last.Number) > 0 && c.Entries == 2, numberString(c)
 	})
 	want := int64(len(e.ids()))
@@ -103,12 +101,11 @@ func TestCRLLeaseOneSigner(t *testing.T) {
 // revocations.
 func TestCRLLeaseExpiryHandOver(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
 	const ttl = 2 * time.Second
 	ps := e.replicas(2, ttl)
 	holder, other := ps[0], ps[1]
 	tls := e.h.DefaultIssuer()
-	last, err := holder.CRLs.Get(ctx, tls.ID)
+	last, err := e.crl(t, holder, tls.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +117,7 @@ func TestCRLLeaseExpiryHandOver(t *testing.T) {
 	}
 	var c *CRL
 	eventually(t, "the new holder signs with a greater number", func() (bool, string) {
-		c, err = other.CRLs.Get(ctx, tls.ID)
+		c, err = e.crl(t, other, tls.ID)
 		return err == nil && c.Number.Cmp(last.Number) > 0, numberString(c)
 	})
 	// The new holder renews: it keeps the lease over several TTLs.
@@ -131,7 +128,7 @@ func TestCRLLeaseExpiryHandOver(t *testing.T) {
 	e.revoke(e.certs(tls, 1), 0, time.Now().UTC())
 	// Nobody signals: the new holder's watcher sees the count move.
 	eventually(t, "the new holder lists the revocation", func() (bool, string) {
-		c, err := other.CRLs.Get(ctx, tls.ID)
+		c, err := e.crl(t, other, tls.ID)
 		return err == nil && c.Entries == 1, numberString(c)
 	})
 	if got := new(big.Int).Sub(c.Number, last.Number); got.Sign() <= 0 {

@@ -27,12 +27,12 @@ const StatusError = -1
 // Answer is what the responder returns for one request.
 type Answer struct {
 	DER []byte
-	// Status is ocsp.Good, ocsp.Revoked, ocsp.Unknown or StatusError.
+	// Status is ocsp.Good, ocsp.Revoked or StatusError.
 	Status     int
 	ThisUpdate time.Time // zero for an error answer
 	NextUpdate time.Time // zero for an error answer
 	// MaxAge is how long an HTTP cache may keep the answer; zero means
-	// it must not (unknown serials and errors).
+	// it must not (errors, unassigned serials included).
 	MaxAge time.Duration
 }
 
@@ -67,10 +67,11 @@ func newResponder(cfg Config) *Responder {
 func errorAnswer(der []byte) Answer { return Answer{DER: der, Status: StatusError} }
 
 // Respond answers one DER OCSP request. It always returns something to
-// send: a signed response, or an unsigned error status (malformedRequest
-// for what does not parse, unauthorized for an issuer certorder does not
-// have, as RFC 6960 section 2.3 says, internalError when the store or the
-// signer fails).
+// send: a signed response (good or revoked), or an unsigned error status
+// (malformedRequest for what does not parse, unauthorized for an issuer
+// certorder does not have and for a serial the issuer never assigned, as
+// RFC 6960 section 2.3 says, internalError when the store or the signer
+// fails).
 func (r *Responder) Respond(ctx context.Context, der []byte) Answer {
 	req, err := ocsp.ParseRequest(der)
 	if err != nil || req.SerialNumber == nil || req.SerialNumber.Sign() <= 0 {
@@ -80,7 +81,9 @@ func (r *Responder) Respond(ctx context.Context, der []byte) Answer {
 	if !ok {
 		return errorAnswer(ocsp.UnauthorizedErrorResponse)
 	}
-	now := r.cfg.Now().UTC()
+	// One clock reading, to the second, is thisUpdate and producedAt
+	// both (RFC 6960 section 2.4: thisUpdate at or before producedAt).
+	now := r.cfg.Now().UTC().Truncate(time.Second)
 	key := cacheKey{issuer: iss.ID, serial: ca.SerialHex(req.SerialNumber), hash: req.HashAlgorithm}
 
 	r.mu.Lock()
@@ -93,13 +96,18 @@ func (r *Responder) Respond(ctx context.Context, der []byte) Answer {
 	gen := r.gens[iss.ID]
 	r.mu.Unlock()
 
-	tmpl := ocsp.Response{SerialNumber: req.SerialNumber, IssuerHash: req.HashAlgorithm, Status: ocsp.Unknown}
+	tmpl := ocsp.Response{SerialNumber: req.SerialNumber, IssuerHash: req.HashAlgorithm,
+		ThisUpdate: now, ProducedAt: now, NextUpdate: now.Add(r.cfg.OCSPValidity)}
 	st, err := r.cfg.Store.SerialStatus(ctx, key.serial)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		// Never issued (or not yet): unknown, as the BRs want for a
-		// serial that is not in use — unless it was about to be signed
-		// and its certificate was never recorded: revoked.
+		// A serial this issuer never assigned: the BRs (4.9.9) forbid
+		// "good", and a signed "unknown" cost a signature per request
+		// for serials anyone can make up. It is answered unauthorized
+		// (RFC 6960 section 2.3: the responder cannot answer for it
+		// authoritatively), unsigned, for nothing — unless it was
+		// about to be signed and its certificate was never recorded:
+		// revoked, as on the CRL.
 		in, aerr := r.cfg.Store.AbandonedIssuance(ctx, key.serial, now.Add(-r.cfg.AbandonAfter))
 		switch {
 		case aerr == nil && strings.EqualFold(in.IssuerID, iss.ID):
@@ -108,12 +116,15 @@ func (r *Responder) Respond(ctx context.Context, der []byte) Answer {
 		case aerr != nil && !errors.Is(aerr, store.ErrNotFound):
 			r.cfg.Log.Error("OCSP intent lookup", "serial", key.serial, "err", aerr)
 			return errorAnswer(ocsp.InternalErrorErrorResponse)
+		default:
+			return errorAnswer(ocsp.UnauthorizedErrorResponse)
 		}
 	case err != nil:
 		r.cfg.Log.Error("OCSP status lookup", "serial", key.serial, "err", err)
 		return errorAnswer(ocsp.InternalErrorErrorResponse)
 	case !strings.EqualFold(st.IssuerID, iss.ID):
-		// Issued, but by another intermediate: this issuer knows nothing of it.
+		// Issued, but by another intermediate: unassigned for this one.
+		return errorAnswer(ocsp.UnauthorizedErrorResponse)
 	case st.Revocation != nil:
 		tmpl.Status = ocsp.Revoked
 		tmpl.RevokedAt = st.Revocation.RevokedAt.UTC().Truncate(time.Second)
@@ -121,19 +132,12 @@ func (r *Responder) Respond(ctx context.Context, der []byte) Answer {
 	default:
 		tmpl.Status = ocsp.Good
 	}
-	tmpl.ThisUpdate = now.Truncate(time.Second)
-	tmpl.NextUpdate = tmpl.ThisUpdate.Add(r.cfg.OCSPValidity)
 	signed, err := r.cfg.CA.SignOCSP(iss, tmpl)
 	if err != nil {
 		r.cfg.Log.Error("sign OCSP response", "issuer", iss.ID, "serial", key.serial, "err", err)
 		return errorAnswer(ocsp.InternalErrorErrorResponse)
 	}
 	ans := Answer{DER: signed, Status: tmpl.Status, ThisUpdate: tmpl.ThisUpdate, NextUpdate: tmpl.NextUpdate}
-	if tmpl.Status == ocsp.Unknown {
-		// Not cached: the serial may be issued a moment from now, and no
-		// hook says so.
-		return ans
-	}
 	refreshAt := tmpl.ThisUpdate.Add(r.cfg.OCSPValidity / 2)
 	ans.MaxAge = min(refreshAt.Sub(now), OCSPMaxAge)
 	r.mu.Lock()

@@ -618,6 +618,7 @@ type Reader interface {
 	StatusChanges(ctx context.Context, accountID int64, from, to time.Time) ([]OrderStatusChange, error)
 	DCVReader
 	MailReader
+	BlockedKeyReader
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -664,6 +665,7 @@ type Writer interface {
 	CreateCertificateLink(ctx context.Context, l *CertificateLink) error
 	DCVWriter
 	MailWriter
+	BlockedKeyWriter
 }
 
 // Tx is a transaction: reads see its own writes.
@@ -868,4 +870,31 @@ type MailWriter interface {
 	MailSent(ctx context.Context, id int64, at time.Time) error
 	// MailFailed records a failed attempt and when to try again.
 	MailFailed(ctx context.Context, id int64, attempts int, lastError string, next time.Time) error
+}
+
+// BlockedKey is a public key certorder never certifies again: a
+// certificate with it was revoked for keyCompromise (Baseline
+// Requirements 6.1.1.3). A block holds for the whole CA, every account;
+// the account, certificate and serial of the revocation that made it are
+// kept for operators and audits.
+type BlockedKey struct {
+	SPKISHA256    []byte // SHA-256 of the DER SubjectPublicKeyInfo (ca.KeyFingerprint)
+	BlockedAt     time.Time
+	AccountID     int64
+	CertificateID int64
+	SerialNumber  string
+}
+
+// BlockedKeyReader looks blocked keys up, across accounts.
+type BlockedKeyReader interface {
+	// BlockedKey is the block of the key whose SubjectPublicKeyInfo has
+	// that SHA-256; ErrNotFound when the key is not blocked.
+	BlockedKey(ctx context.Context, spkiSHA256 []byte) (*BlockedKey, error)
+}
+
+// BlockedKeyWriter blocks keys.
+type BlockedKeyWriter interface {
+	// BlockKey blocks a key; a key blocked already keeps its first block,
+	// and blocking it again is no error.
+	BlockKey(ctx context.Context, k *BlockedKey) error
 }

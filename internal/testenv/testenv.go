@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -33,9 +34,11 @@ import (
 	"github.com/certorder/certorder/internal/dcv/dcvtest"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/testenv/pkilint"
 	"github.com/certorder/certorder/internal/validation"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for PostgresDatabase
+	"golang.org/x/crypto/ocsp"
 )
 
 // Server is a running certorder on loopback.
@@ -87,6 +90,11 @@ type Options struct {
 	// Log receives the server's logs (tests of what is logged); nil
 	// discards them unless CERTORDER_TEST_LOG=1.
 	Log *slog.Logger
+	// PublicURL is what certificates name for AIA and CRLs; default the
+	// server's own loopback URL, which the tests fetch from. A test of
+	// what a production certificate carries sets a public name instead
+	// (zlint warns about an AIA naming a host with no public suffix).
+	PublicURL string
 }
 
 // DataDir is a fresh data directory removed when the test ends. It lives
@@ -209,8 +217,12 @@ func (s *Server) start(opts Options, addr string) {
 	if issuerKey == "" {
 		issuerKey = ca.KeyRSA2048
 	}
+	publicURL := s.URL
+	if opts.PublicURL != "" {
+		publicURL = opts.PublicURL
+	}
 	a, err := app.Open(context.Background(), app.Config{
-		DataDir: opts.DataDir, Database: opts.Database, PublicURL: s.URL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
+		DataDir: opts.DataDir, Database: opts.Database, PublicURL: publicURL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
 		// A P-256 root is fast to make.
 		IssuerKeyType: issuerKey, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
 		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
@@ -340,6 +352,23 @@ func RequireLintClean(t testing.TB, der []byte) {
 		t.Fatalf("zlint errors on issued certificate: %v", errs)
 	}
 	lintedClean.Store(string(der), true)
+}
+
+// RequireCRLClean fails the test unless der is a CRL of issuer that
+// passes certorder's CRL lints and the RFC 5280 and BR rules of
+// pkilint.RequireCRLClean; it returns the parsed CRL.
+func RequireCRLClean(t testing.TB, der []byte, issuer *x509.Certificate) *x509.RevocationList {
+	t.Helper()
+	return pkilint.RequireCRLClean(t, der, issuer)
+}
+
+// RequireOCSPClean fails the test unless der is a signed OCSP response
+// about serial from issuer that passes zlint's OCSP lints and the RFC
+// 6960 and BR rules of pkilint.RequireOCSPClean; it returns the parsed
+// response.
+func RequireOCSPClean(t testing.TB, der []byte, issuer *x509.Certificate, serial *big.Int) *ocsp.Response {
+	t.Helper()
+	return pkilint.RequireOCSPClean(t, der, issuer, serial)
 }
 
 // lintedClean holds the DER of certificates already found clean: every

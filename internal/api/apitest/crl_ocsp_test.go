@@ -40,20 +40,15 @@ func httpGet(t *testing.T, u string) (int, string, []byte) {
 	return resp.StatusCode, resp.Header.Get("Content-Type"), b
 }
 
-// fetchCRL fetches and verifies a CRL from the URL a certificate names.
+// fetchCRL fetches a CRL from the URL a certificate names, verifies and
+// lints it (testenv.RequireCRLClean).
 func fetchCRL(t *testing.T, u string, issuer *x509.Certificate) *x509.RevocationList {
 	t.Helper()
 	status, ct, body := httpGet(t, u)
 	if status != http.StatusOK || ct != "application/pkix-crl" {
 		t.Fatalf("GET %s: %d %q", u, status, ct)
 	}
-	rl, err := x509.ParseRevocationList(body)
-	if err != nil {
-		t.Fatalf("parse CRL: %v", err)
-	}
-	if err := rl.CheckSignatureFrom(issuer); err != nil {
-		t.Fatalf("CRL signature: %v", err)
-	}
+	rl := testenv.RequireCRLClean(t, body, issuer)
 	if !rl.NextUpdate.After(time.Now()) {
 		t.Fatal("CRL is stale")
 	}
@@ -69,6 +64,13 @@ func ocspVia(t *testing.T, method, u string, leaf, issuer *x509.Certificate) []b
 		t.Fatal(err)
 	}
 	return ocspRaw(t, method, u, req)
+}
+
+// ocspClean verifies and lints a signed OCSP response about leaf
+// (testenv.RequireOCSPClean) and parses it.
+func ocspClean(t *testing.T, der []byte, leaf, issuer *x509.Certificate) *ocsp.Response {
+	t.Helper()
+	return testenv.RequireOCSPClean(t, der, issuer, leaf.SerialNumber)
 }
 
 func ocspRaw(t *testing.T, method, u string, req []byte) []byte {
@@ -172,9 +174,8 @@ func TestCRLAndOCSPSeeRevocations(t *testing.T) {
 	}
 	opensslCRL(t, before.Raw, inter, root)
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
-		r, err := ocsp.ParseResponseForCert(ocspVia(t, m, ocspURL, leaf, inter), leaf, inter)
-		if err != nil || r.Status != ocsp.Good {
-			t.Fatalf("%s before revocation: %v %+v", m, err, r)
+		if r := ocspClean(t, ocspVia(t, m, ocspURL, leaf, inter), leaf, inter); r.Status != ocsp.Good {
+			t.Fatalf("%s before revocation: %+v", m, r)
 		}
 	}
 	if out := opensslOCSP(t, ocspURL, leaf, inter, root); out != "" && !strings.Contains(out, "leaf.pem: good") {
@@ -260,10 +261,7 @@ func TestCRLAndOCSPSeeRevocations(t *testing.T) {
 				wantStatus = ocsp.Revoked
 			}
 			for _, m := range []string{http.MethodGet, http.MethodPost} {
-				r, err := ocsp.ParseResponseForCert(ocspVia(t, m, ocspURL, tc.cert.leaf, inter), tc.cert.leaf, inter)
-				if err != nil {
-					t.Fatalf("%s: %v", m, err)
-				}
+				r := ocspClean(t, ocspVia(t, m, ocspURL, tc.cert.leaf, inter), tc.cert.leaf, inter)
 				if r.Status != wantStatus || r.SerialNumber.Cmp(serial) != 0 || !r.NextUpdate.After(time.Now()) {
 					t.Fatalf("%s: status %d serial %x nextUpdate %s, want %d", m, r.Status, r.SerialNumber, r.NextUpdate, wantStatus)
 				}
@@ -282,9 +280,15 @@ func TestCRLAndOCSPSeeRevocations(t *testing.T) {
 		})
 	}
 
-	t.Run("unknown issuer and malformed requests", func(t *testing.T) {
+	t.Run("unknown issuer, unassigned serial and malformed requests", func(t *testing.T) {
 		// A CertID naming the root: certorder's root answers no OCSP.
 		foreign, err := ocsp.CreateRequest(leaf, root, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A serial the intermediate never assigned: unauthorized, never
+		// good (BR 4.9.9), and no signature spent on it.
+		unassigned, err := ocsp.CreateRequest(&x509.Certificate{SerialNumber: big.NewInt(0x7e57)}, inter, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,6 +300,8 @@ func TestCRLAndOCSPSeeRevocations(t *testing.T) {
 		}{
 			{"unknown issuer GET", http.MethodGet, foreign, ocsp.Unauthorized},
 			{"unknown issuer POST", http.MethodPost, foreign, ocsp.Unauthorized},
+			{"unassigned serial GET", http.MethodGet, unassigned, ocsp.Unauthorized},
+			{"unassigned serial POST", http.MethodPost, unassigned, ocsp.Unauthorized},
 			{"garbage GET", http.MethodGet, []byte("garbage"), ocsp.Malformed},
 			{"garbage POST", http.MethodPost, []byte("garbage"), ocsp.Malformed},
 		}
@@ -316,11 +322,12 @@ func TestCRLAndOCSPSeeRevocations(t *testing.T) {
 	t.Run("GET without URL-encoding", func(t *testing.T) {
 		// A serial whose request's base64 holds "//" (a few dozen tries):
 		// the path must reach the responder uncleaned and unredirected.
+		// The serial was never issued, so the answer is unauthorized; a
+		// path cleaned of its "//" would no longer decode to a request
+		// (malformedRequest).
 		var req []byte
-		var serial *big.Int
 		for i := int64(1); req == nil; i++ {
-			serial = big.NewInt(i)
-			r, err := ocsp.CreateRequest(&x509.Certificate{SerialNumber: serial}, inter, nil)
+			r, err := ocsp.CreateRequest(&x509.Certificate{SerialNumber: big.NewInt(i)}, inter, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -333,22 +340,29 @@ func TestCRLAndOCSPSeeRevocations(t *testing.T) {
 			t.Fatal(err)
 		}
 		cases := []struct {
-			name   string
-			req    []byte
-			serial *big.Int
-			want   int
+			name      string
+			req       []byte
+			leaf      *x509.Certificate // nil: an error answer
+			want      int
+			wantError ocsp.ResponseStatus
 		}{
-			{"base64 with //", req, serial, ocsp.Unknown},
-			{"revoked certificate", revokedReq, certs[1].leaf.SerialNumber, ocsp.Revoked},
+			{name: "base64 with //", req: req, wantError: ocsp.Unauthorized},
+			{name: "revoked certificate", req: revokedReq, leaf: certs[1].leaf, want: ocsp.Revoked},
 		}
 		for _, tc := range cases {
 			status, ct, body := httpGet(t, ocspURL+"/"+base64.StdEncoding.EncodeToString(tc.req))
 			if status != http.StatusOK || ct != "application/ocsp-response" {
 				t.Fatalf("%s: %d %q", tc.name, status, ct)
 			}
-			r, err := ocsp.ParseResponse(body, inter)
-			if err != nil || r.Status != tc.want || r.SerialNumber.Cmp(tc.serial) != 0 {
-				t.Fatalf("%s: %v %+v", tc.name, err, r)
+			if tc.leaf == nil {
+				var re ocsp.ResponseError
+				if _, err := ocsp.ParseResponse(body, inter); !errors.As(err, &re) || re.Status != tc.wantError {
+					t.Fatalf("%s: %v, want status %v", tc.name, err, tc.wantError)
+				}
+				continue
+			}
+			if r := ocspClean(t, body, tc.leaf, inter); r.Status != tc.want {
+				t.Fatalf("%s: status %d, want %d", tc.name, r.Status, tc.want)
 			}
 		}
 	})

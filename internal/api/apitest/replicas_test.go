@@ -98,11 +98,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 		chain := fam2IssuedChain(t, second, o.ID)
 		leaf, inter := chain[0], chain[1]
 		status := func() int {
-			resp, err := ocsp.ParseResponse(ocspVia(t, http.MethodPost, second.URL+"/ocsp", leaf, inter), inter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return resp.Status
+			return ocspClean(t, ocspVia(t, http.MethodPost, second.URL+"/ocsp", leaf, inter), leaf, inter).Status
 		}
 		if st := status(); st != ocsp.Good { // now cached as good on the second replica
 			t.Fatalf("OCSP before revocation: %d, want good", st)
@@ -182,6 +178,19 @@ func TestReplicasShareCRLs(t *testing.T) {
 		}
 		return der
 	}
+	// crlIssuer is the certificate that signs the CRL at path.
+	crlIssuer := func(path string) *x509.Certificate {
+		t.Helper()
+		id := strings.TrimSuffix(strings.TrimPrefix(path, "/crl/"), ".crl")
+		if id == "root" {
+			return holder.App.CA.Root()
+		}
+		iss, ok := holder.App.CA.Issuer(id)
+		if !ok {
+			t.Fatalf("no issuer %q for CRL %s", id, path)
+		}
+		return iss.Cert
+	}
 	// sameCRL polls both replicas until they serve byte-identical CRLs at
 	// path for which ok holds, and returns that CRL.
 	sameCRL := func(path string, what string, ok func(*x509.RevocationList) bool) *x509.RevocationList {
@@ -189,10 +198,7 @@ func TestReplicasShareCRLs(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			a, b := raw(holder, path), raw(other, path)
-			rl, err := x509.ParseRevocationList(a)
-			if err != nil {
-				t.Fatalf("parse CRL %s: %v", path, err)
-			}
+			rl := testenv.RequireCRLClean(t, a, crlIssuer(path))
 			if bytes.Equal(a, b) && ok(rl) {
 				return rl
 			}
@@ -251,10 +257,7 @@ func TestReplicasShareCRLs(t *testing.T) {
 		}
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		rl, err := x509.ParseRevocationList(raw(other, u.Path))
-		if err != nil {
-			t.Fatal(err)
-		}
+		rl := testenv.RequireCRLClean(t, raw(other, u.Path), inter)
 		if rl.Number.Cmp(last.Number) > 0 && lists(rl) {
 			break
 		}

@@ -41,6 +41,7 @@ func Run(t *testing.T, b Backend) {
 		{"MailOutbox", testMailOutbox},
 		{"Leases", testLeases},
 		{"CRLs", testCRLs},
+		{"BlockedKeys", testBlockedKeys},
 		{"ConcurrentTransactions", testConcurrentTransactions},
 		{"Health", testHealth},
 	} {
