@@ -158,6 +158,24 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss}, nil
 }
 
+// awaitSigner waits, briefly, for whoever holds the claim on an order's
+// certificate to record it: a caller that found the order ready (check-dcv
+// answering issued, an approval) should see the order as the signer left
+// it, not a moment before. A signer that died leaves the order pending.
+func (s *Service) awaitSigner(ctx context.Context, accountID, orderID int64) {
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
+		o, err := s.Store.Order(ctx, accountID, orderID)
+		if err != nil || o.Status != store.OrderPending {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // dropIntent removes the intent of a serial that was not signed, or whose
 // certificate was not recorded, and releases the claim on certID.
 func (s *Service) dropIntent(ctx context.Context, accountID, certID int64, serial string) {
@@ -327,6 +345,7 @@ func (s *Service) IssuePending(ctx context.Context, actor account.Actor, orderID
 	}
 	issued, err := s.sign(ctx, actor, product, o, org, pub, o.DNSNames, o.CertificateID)
 	if errors.Is(err, errSigningClaimed) {
+		s.awaitSigner(ctx, actor.Account.ID, o.ID)
 		return nil
 	}
 	if err != nil {

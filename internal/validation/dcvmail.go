@@ -103,8 +103,13 @@ func authorizationDomains(target string) []string {
 }
 
 // CheckRecipients refuses, on field, every address of emails that may not
-// receive a link proving target.
+// receive a link proving target. The sandbox takes any address at the
+// domain, as seed 001's own example does (jim.smith@, it@): it mails
+// nothing and validates by its rules, so no link can reach anyone.
 func (s *Service) CheckRecipients(ctx context.Context, field, target string, emails []string, list *errs.List) {
+	if s.Sandbox {
+		return
+	}
 	for _, e := range emails {
 		ok, err := s.MayReceiveLink(ctx, target, e)
 		switch {
