@@ -6,6 +6,7 @@
 package account
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -25,19 +27,9 @@ type Service struct {
 	Log   *slog.Logger
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return clock.Now(s.Now) }
 
-func (s *Service) rand() io.Reader {
-	if s.Rand != nil {
-		return s.Rand
-	}
-	return rand.Reader
-}
+func (s *Service) rand() io.Reader { return cmp.Or[io.Reader](s.Rand, rand.Reader) }
 
 func (s *Service) audit(ctx context.Context, tx store.Tx, actor Actor, action, object string, detail map[string]any) error {
 	return Audit(ctx, tx, s.Log, s.now(), actor, action, object, detail)

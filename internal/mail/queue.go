@@ -9,6 +9,7 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -81,19 +83,9 @@ func Enqueue(ctx context.Context, tx store.Tx, m *store.OutboxMail) error {
 	return nil
 }
 
-func (q *Queue) now() time.Time {
-	if q.Now != nil {
-		return q.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (q *Queue) now() time.Time { return clock.Now(q.Now) }
 
-func (q *Queue) log() *slog.Logger {
-	if q.Log != nil {
-		return q.Log
-	}
-	return slog.Default()
-}
+func (q *Queue) log() *slog.Logger { return cmp.Or(q.Log, slog.Default()) }
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d > 0 {

@@ -7,6 +7,7 @@
 package order
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/validation"
@@ -48,26 +50,11 @@ func (s *Service) UseValidation(v *validation.Service) {
 	v.OnValidated = func(ctx context.Context, actor account.Actor) { s.IssueReady(ctx, actor) }
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return clock.Now(s.Now) }
 
-func (s *Service) rand() io.Reader {
-	if s.Rand != nil {
-		return s.Rand
-	}
-	return rand.Reader
-}
+func (s *Service) rand() io.Reader { return cmp.Or[io.Reader](s.Rand, rand.Reader) }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
+func (s *Service) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
 
 // audit writes an audit event inside tx and mirrors it to the log.
 func (s *Service) audit(ctx context.Context, tx store.Tx, actor account.Actor, action, object string, detail map[string]any) error {

@@ -984,35 +984,30 @@ func TestUsersNoEscalation(t *testing.T) {
 					}
 				}
 				var got outcome
+				// minted checks a call that hands out a key: its key may do
+				// nothing the creator may not; a refusal is 403.
+				minted := func(what string, count *int, status int, hdr http.Header, body []byte) {
+					t.Helper()
+					if status != http.StatusCreated {
+						requireErrors(t, status, hdr, body, http.StatusForbidden, denied)
+						return
+					}
+					*count++
+					var v struct {
+						APIKey string `json:"api_key"`
+					}
+					if err := json.Unmarshal(body, &v); err != nil || v.APIKey == "" {
+						t.Fatalf("%s: 201 without api_key: %s", what, clip(body))
+					}
+					within(what, v.APIKey)
+				}
 				for _, k := range keyRoles {
 					seq++
 					status, hdr, body := srv.DoKey(ckey, "POST", v2+"/user", mustJSON(t, map[string]any{
 						"is_api_only": true, "email": fmt.Sprintf("svc%d@example.com", seq), "api_name": "svc", "restricted_to_role_id": k}))
-					if status == http.StatusCreated {
-						got.service++
-						var v struct {
-							APIKey string `json:"api_key"`
-						}
-						if err := json.Unmarshal(body, &v); err != nil || v.APIKey == "" {
-							t.Fatalf("service user without api_key: %s", clip(body))
-						}
-						within(fmt.Sprintf("a service user's key (key role %d)", k), v.APIKey)
-					} else {
-						requireErrors(t, status, hdr, body, http.StatusForbidden, denied)
-					}
+					minted(fmt.Sprintf("a service user's key (key role %d)", k), &got.service, status, hdr, body)
 					status, hdr, body = srv.DoKey(ckey, "POST", fmt.Sprintf("%s/key/user/%d", v2, creator), mustJSON(t, map[string]any{"name": "own", "restricted_to_role_id": k}))
-					if status == http.StatusCreated {
-						got.self++
-						var v struct {
-							APIKey string `json:"api_key"`
-						}
-						if err := json.Unmarshal(body, &v); err != nil || v.APIKey == "" {
-							t.Fatalf("key without api_key: %s", clip(body))
-						}
-						within(fmt.Sprintf("an own key (key role %d)", k), v.APIKey)
-					} else {
-						requireErrors(t, status, hdr, body, http.StatusForbidden, denied)
-					}
+					minted(fmt.Sprintf("an own key (key role %d)", k), &got.self, status, hdr, body)
 				}
 				for _, r := range roles {
 					seq++

@@ -56,16 +56,8 @@ func (q *Queries) PutDCVCheck(ctx context.Context, c *store.DCVCheck) error {
 }
 
 func (q *Queries) ClaimDCVCheck(ctx context.Context, kind string, objectID int64, prev, next time.Time) (bool, error) {
-	res, err := q.q.ExecContext(ctx, `UPDATE dcv_checks SET next_at = ? WHERE kind = ? AND object_id = ? AND next_at = ?`,
+	return q.claim(ctx, "claim dcv check", `UPDATE dcv_checks SET next_at = ? WHERE kind = ? AND object_id = ? AND next_at = ?`,
 		ts(next), kind, objectID, ts(prev))
-	if err != nil {
-		return false, writeErr(err, "claim dcv check")
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("claim dcv check: %w", err)
-	}
-	return n == 1, nil
 }
 
 func (q *Queries) DeleteDCVCheck(ctx context.Context, kind string, objectID int64) error {

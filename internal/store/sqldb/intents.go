@@ -31,17 +31,9 @@ func (q *Queries) DeleteIssuanceIntent(ctx context.Context, serialHex string) er
 }
 
 func (q *Queries) ClaimCertificateSigning(ctx context.Context, accountID, certID int64, now, until time.Time) (bool, error) {
-	res, err := q.q.ExecContext(ctx, `UPDATE certificates SET signing_until = ?
+	return q.claim(ctx, "claim certificate for signing", `UPDATE certificates SET signing_until = ?
 		WHERE account_id = ? AND id = ? AND status = ? AND (signing_until IS NULL OR signing_until <= ?)`,
 		ts(until), accountID, certID, store.CertPending, ts(now))
-	if err != nil {
-		return false, writeErr(err, "claim certificate for signing")
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("claim certificate for signing: %w", err)
-	}
-	return n == 1, nil
 }
 
 func (q *Queries) ReleaseCertificateSigning(ctx context.Context, accountID, certID int64) error {

@@ -89,16 +89,8 @@ func (q *Queries) CreateMail(ctx context.Context, m *store.OutboxMail) error {
 }
 
 func (q *Queries) ClaimMail(ctx context.Context, id int64, prev, next time.Time) (bool, error) {
-	res, err := q.q.ExecContext(ctx, `UPDATE mail_outbox SET next_at = ? WHERE id = ? AND next_at = ? AND sent_at IS NULL`,
+	return q.claim(ctx, "claim mail", `UPDATE mail_outbox SET next_at = ? WHERE id = ? AND next_at = ? AND sent_at IS NULL`,
 		ts(next), id, ts(prev))
-	if err != nil {
-		return false, writeErr(err, "claim mail")
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("claim mail: %w", err)
-	}
-	return n == 1, nil
 }
 
 func (q *Queries) MailSent(ctx context.Context, id int64, at time.Time) error {

@@ -116,6 +116,20 @@ func (q *Queries) insert(ctx context.Context, what, query string, args ...any) (
 	return id, nil
 }
 
+// claim runs a compare-and-set update and reports whether it changed a
+// row: of several callers racing for one row, exactly one wins.
+func (q *Queries) claim(ctx context.Context, what, query string, args ...any) (bool, error) {
+	res, err := q.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, writeErr(err, what)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	return n == 1, nil
+}
+
 func (q *Queries) exec(ctx context.Context, what, query string, args ...any) error {
 	res, err := q.q.ExecContext(ctx, query, args...)
 	if err != nil {

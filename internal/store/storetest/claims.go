@@ -38,29 +38,11 @@ func testSigningClaims(t *testing.T, b Backend) {
 		return ok
 	}
 
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var ok bool
-			err := s.InTx(ctx, func(tx store.Tx) error {
-				var err error
-				ok, err = tx.ClaimCertificateSigning(ctx, acct, c.ID, now, now.Add(time.Minute))
-				return err
-			})
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				wins.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if n := wins.Load(); n != 1 {
-		t.Fatalf("%d callers claimed one certificate, want 1", n)
+	wins := raceWins(t, s, 8, func(tx store.Tx) (bool, error) {
+		return tx.ClaimCertificateSigning(ctx, acct, c.ID, now, now.Add(time.Minute))
+	})
+	if wins != 1 {
+		t.Fatalf("%d callers claimed one certificate, want 1", wins)
 	}
 	if claim(acct, now.Add(30*time.Second), now.Add(2*time.Minute)) {
 		t.Fatal("a live claim was taken over")
@@ -87,4 +69,32 @@ func testSigningClaims(t *testing.T, b Backend) {
 	if claim(acct, now.Add(time.Hour), now.Add(2*time.Hour)) {
 		t.Fatal("an issued certificate was claimed for signing")
 	}
+}
+
+// raceWins runs claim in n transactions at once and counts the ones it
+// reports won.
+func raceWins(t *testing.T, s store.Store, n int, claim func(store.Tx) (bool, error)) int {
+	t.Helper()
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ok bool
+			err := s.InTx(context.Background(), func(tx store.Tx) error {
+				var err error
+				ok, err = claim(tx)
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(wins.Load())
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -492,30 +491,9 @@ func testDCVCheckClaims(t *testing.T, b Backend) {
 		t.Fatalf("due = %+v, %v; want objects 2 then 1", due, err)
 	}
 
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins := 0
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var ok bool
-			err := s.InTx(ctx, func(tx store.Tx) error {
-				var err error
-				ok, err = tx.ClaimDCVCheck(ctx, store.DCVKindOrder, 1, due[1].NextAt, now.Add(time.Minute))
-				return err
-			})
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	wins := raceWins(t, s, 8, func(tx store.Tx) (bool, error) {
+		return tx.ClaimDCVCheck(ctx, store.DCVKindOrder, 1, due[1].NextAt, now.Add(time.Minute))
+	})
 	if wins != 1 {
 		t.Fatalf("%d workers claimed the same check, want 1", wins)
 	}
