@@ -31,7 +31,7 @@ type UserInput struct {
 // beyondCaller refuses a user or key that could do more than the caller's
 // own key and role allow.
 func beyondCaller() error {
-	return forbidden("This API key and access role cannot create or change a user or key with more permissions than they have.")
+	return forbidden("This API key and access role cannot create, change, delete or revoke a user or key with more permissions than they have.")
 }
 
 func forbidden(format string, args ...any) error {
@@ -86,6 +86,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in *UserInput) (*
 		Username: strings.TrimSpace(in.Username), FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName),
 		Email: strings.TrimSpace(in.Email), JobTitle: strings.TrimSpace(in.JobTitle), Telephone: strings.TrimSpace(in.Telephone)}
 	apiOnly := in.IsAPIOnly.V
+	u.APIOnly = apiOnly
 	var list errs.List
 	keyRole := 0
 	keyName := strings.TrimSpace(in.APIName)
@@ -234,7 +235,12 @@ func (s *Service) DeleteUser(ctx context.Context, actor Actor, id int64) error {
 		if u.ID == actor.User.ID {
 			return errs.InvalidValue("user_id", "You cannot delete your own user.")
 		}
-		if u.AccessRole == store.RoleAdministrator {
+		// Deleting a user who may do more than the caller would let a
+		// restricted key lock out the account's administrators.
+		if !Covers(actor, As(actor.Account, u, KeyRoleInherit)) {
+			return beyondCaller()
+		}
+		if u.AccessRole == store.RoleAdministrator && !u.APIOnly {
 			n, err := activeAdmins(ctx, tx, actor.Account.ID)
 			if err != nil {
 				return err
@@ -351,6 +357,15 @@ func (s *Service) SetAPIKeyStatus(ctx context.Context, actor Actor, id int64, st
 			return errs.InvalidValue("status", "API key %d is revoked and cannot be activated again; create a new key.", id)
 		case status == "active" || k.RevokedAt != nil:
 			return nil
+		}
+		// Revoking a key that may do more than the caller's would let a
+		// restricted key lock out the account's administrators.
+		owner, err := tx.User(ctx, actor.Account.ID, k.UserID)
+		if err != nil {
+			return err
+		}
+		if !Covers(actor, As(actor.Account, owner, k.RoleID)) {
+			return beyondCaller()
 		}
 		if err := tx.RevokeAPIKeys(ctx, actor.Account.ID, 0, k.ID, s.now()); err != nil {
 			return err
@@ -500,7 +515,7 @@ func (s *Service) EditUser(ctx context.Context, actor Actor, id int64, in *EditU
 		if !Covers(actor, As(actor.Account, &before, KeyRoleInherit)) || !Covers(actor, As(actor.Account, u, KeyRoleInherit)) {
 			return beyondCaller()
 		}
-		if oldRole == store.RoleAdministrator && u.AccessRole != store.RoleAdministrator {
+		if oldRole == store.RoleAdministrator && u.AccessRole != store.RoleAdministrator && !u.APIOnly {
 			n, err := activeAdmins(ctx, tx, actor.Account.ID)
 			if err != nil {
 				return err
@@ -517,8 +532,9 @@ func (s *Service) EditUser(ctx context.Context, actor Actor, id int64, in *EditU
 	}), "edit user")
 }
 
-// activeAdmins counts the account's active administrators: the last one
-// may be neither deleted nor demoted, or nobody could manage the account.
+// activeAdmins counts the account's active administrators who are people:
+// the last one may be neither deleted nor demoted, or nobody could manage
+// the account (a service user's key may be restricted or revoked).
 func activeAdmins(ctx context.Context, tx store.Tx, accountID int64) (int, error) {
 	users, _, err := tx.Users(ctx, accountID, store.UserFilter{}, store.Page{})
 	if err != nil {
@@ -526,7 +542,7 @@ func activeAdmins(ctx context.Context, tx store.Tx, accountID int64) (int, error
 	}
 	n := 0
 	for _, u := range users {
-		if u.AccessRole == store.RoleAdministrator && u.Status == store.UserActive {
+		if u.AccessRole == store.RoleAdministrator && u.Status == store.UserActive && !u.APIOnly {
 			n++
 		}
 	}

@@ -89,6 +89,9 @@ type User struct {
 	AccessRole  int
 	Status      string
 	CreatedAt   time.Time
+	// APIOnly marks a service user, which exists for its API key and
+	// never signs in.
+	APIOnly bool
 }
 
 // APIKey is stored only as the SHA-256 of the key; keys are 256-bit random

@@ -60,10 +60,13 @@ func (s *Service) contactEmails(ctx context.Context, domain string) ([]string, e
 		return nil, nil
 	}
 	found, err := s.DCV.ContactEmails(ctx, domain)
-	if len(found) > maxContactsPerDomain {
-		found = found[:maxContactsPerDomain]
+	var out []string
+	for _, e := range found {
+		if canon, ok := CanonicalEmail(e); ok && len(out) < maxContactsPerDomain {
+			out = append(out, canon)
+		}
 	}
-	return found, err
+	return out, err
 }
 
 // emailRound is what one sending covers: target → the fixed recipients

@@ -14,6 +14,7 @@ import (
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/store"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Bounds on validation mail. Every message goes to a third party's
@@ -58,9 +59,17 @@ type dcvMailPayload struct {
 // at the domain or elsewhere, is refused: a link mailed to it would let
 // whoever reads that mailbox validate the domain. An error is a failed
 // DNS lookup.
+//
+// Only ASCII addresses qualify, compared and sent in lower case
+// (CanonicalEmail): Unicode case mapping folds other characters onto
+// ASCII ones (U+0130 lowers to "i"), which would let an address that
+// passed the check name another mailbox, or another domain, when sent.
 func (s *Service) MayReceiveLink(ctx context.Context, target, email string) (bool, error) {
 	target = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(target), "*."))
-	email = strings.ToLower(strings.TrimSpace(email))
+	email, ok := CanonicalEmail(email)
+	if !ok {
+		return false, nil
+	}
 	local, dom, ok := strings.Cut(email, "@")
 	if !ok || strings.Contains(dom, "@") {
 		return false, nil
@@ -84,28 +93,42 @@ func (s *Service) MayReceiveLink(ctx context.Context, target, email string) (boo
 	return false, lookupErr
 }
 
-// authorizationDomains are target and its parents down to the registrable
-// domain, nearest first.
+// CanonicalEmail is the form in which an address a validation link may go
+// to is checked, stored and sent: printable ASCII only (an internationalised
+// domain is given by its A-labels), trimmed, in lower case. ok is false for
+// anything else.
+func CanonicalEmail(email string) (string, bool) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return "", false
+	}
+	for i := 0; i < len(email); i++ {
+		if c := email[i]; c <= ' ' || c >= 0x7f {
+			return "", false
+		}
+	}
+	return strings.ToLower(email), true
+}
+
+// authorizationDomains are the names whose DNS TXT contacts may validate
+// target: target itself and its registrable domain (BR 3.2.2.4.14 allows
+// any Authorization Domain Name between them; two lookups bound what one
+// address can cost however deep the name).
 func authorizationDomains(target string) []string {
-	var out []string
-	for d := target; d != ""; {
-		if _, err := NormalizeDNSName(d, false); err != nil {
-			break
-		}
-		out = append(out, d)
-		_, rest, ok := strings.Cut(d, ".")
-		if !ok {
-			break
-		}
-		d = rest
+	if _, err := NormalizeDNSName(target, false); err != nil {
+		return nil
+	}
+	out := []string{target}
+	if base, err := publicsuffix.EffectiveTLDPlusOne(target); err == nil && base != target {
+		out = append(out, base)
 	}
 	return out
 }
 
 // CheckRecipients refuses, on field, every address of emails that may not
-// receive a link proving target. The sandbox takes any address at the
-// domain, as seed 001's own example does (jim.smith@, it@): it mails
-// nothing and validates by its rules, so no link can reach anyone.
+// receive a link proving target. The sandbox takes the addresses as given
+// (seed 001's own example sends jim.smith@ and it@): it mails nothing and
+// validates by its rules, so no link can reach anyone.
 func (s *Service) CheckRecipients(ctx context.Context, field, target string, emails []string, list *errs.List) {
 	if s.Sandbox {
 		return
@@ -124,9 +147,10 @@ func (s *Service) CheckRecipients(ctx context.Context, field, target string, ema
 
 // sendRound queues one message per recipient of round, each carrying (when
 // it is sent) a link of its own. resend marks a caller's request, which
-// the per-call, per-object and per-account bounds refuse with an error;
-// the automatic first round is cut to maxRecipientsPerRound instead, and
-// waits (an error the worker retries) when the account is over its budget.
+// the per-call bound refuses with an error; the automatic round is cut to
+// maxRecipientsPerRound instead. Within resendInterval of the last round
+// for the same order or domain, or over the account's hourly budget, any
+// round is refused (an automatic one is retried by the worker).
 func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID int64, round emailRound, what string, resend bool) (int, error) {
 	if s.Mail == nil {
 		return 0, errs.New(errs.Unavailable, "email_unavailable", "No SMTP relay is configured (--smtp); validation emails cannot be sent.")
@@ -144,7 +168,8 @@ func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID in
 			var allowed []string
 			for _, e := range emails {
 				if ok, err := s.MayReceiveLink(ctx, target, e); ok {
-					allowed = append(allowed, e)
+					canon, _ := CanonicalEmail(e)
+					allowed = append(allowed, canon)
 				} else {
 					s.log().Warn("validation email not sent: the address may not validate the domain", "domain", target, "email", e, "err", err)
 				}
@@ -168,16 +193,17 @@ func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID in
 	}
 	now := s.now()
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
-		if resend {
-			n, err := tx.CountMail(ctx, store.MailCount{AccountID: accountID, Kind: MailKindDCV, OrderID: orderID, DomainID: domainID, Since: now.Add(-resendInterval)})
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return rateLimited(resendInterval, "Validation emails for this %s went out less than %d minutes ago.", objectName(orderID), int(resendInterval.Minutes()))
-			}
+		// Every round counts, the automatic ones too: changing the
+		// method back to email starts a new automatic round, which must
+		// not be a way around the interval.
+		n, err := tx.CountMail(ctx, store.MailCount{AccountID: accountID, Kind: MailKindDCV, OrderID: orderID, DomainID: domainID, Since: now.Add(-resendInterval)})
+		if err != nil {
+			return err
 		}
-		n, err := tx.CountMail(ctx, store.MailCount{AccountID: accountID, Kind: MailKindDCV, Since: now.Add(-time.Hour)})
+		if n > 0 {
+			return rateLimited(resendInterval, "Validation emails for this %s went out less than %d minutes ago.", objectName(orderID), int(resendInterval.Minutes()))
+		}
+		n, err = tx.CountMail(ctx, store.MailCount{AccountID: accountID, Kind: MailKindDCV, Since: now.Add(-time.Hour)})
 		if err != nil {
 			return err
 		}

@@ -136,11 +136,12 @@ func checkDomainSubmission(d *store.Domain, vals []DomainValidationInput, method
 			if e = strings.TrimSpace(e); e == "" {
 				continue
 			}
-			if !account.ValidEmail(e) {
-				list.Add(errs.InvalidValue("email_array", "%q is not a valid email address.", e))
+			canon, ascii := CanonicalEmail(e)
+			if !account.ValidEmail(e) || !ascii {
+				list.Add(errs.InvalidValue("email_array", "%q is not a valid email address (ASCII only; give an internationalised domain by its A-labels).", e))
 				continue
 			}
-			d.EmailArray = append(d.EmailArray, e)
+			d.EmailArray = append(d.EmailArray, canon)
 		}
 		if len(d.EmailArray) > maxEmailArray {
 			list.Add(errs.InvalidValue("email_array", "email_array holds at most %d addresses.", maxEmailArray))

@@ -43,6 +43,10 @@ func TestDCVEmailRecipientsOnlyFromTheBR(t *testing.T) {
 		{"a constructed address at a subdomain", []any{"admin@mail.victim-bank2.com"}},
 		{"a constructed address at another domain", []any{"admin@evil.org"}},
 		{"one bad among good", []any{"admin@victim-bank4.com", "attacker@evil.org"}},
+		// Unicode case mapping lowers U+0130 to "i": the checked form and
+		// the sent form would name another domain or another mailbox.
+		{"a dotted capital I in the domain", []any{"admin@v\u0130ctim-bank5.com"}},
+		{"a dotted capital I in the local part", []any{"adm\u0130n@victim-bank6.com"}},
 	}
 	for i, c := range domainCases {
 		t.Run("domain email_array: "+c.name, func(t *testing.T) {
@@ -75,6 +79,17 @@ func TestDCVEmailRecipientsOnlyFromTheBR(t *testing.T) {
 		}
 	}
 
+	t.Run("an address in capitals is sent as checked, in lower case", func(t *testing.T) {
+		b := domBody("capitals-victim.com", 1, "email", "ov")
+		b["email_array"] = []any{"ADMIN@Capitals-Victim.com"}
+		domAdd(t, e.srv, b)
+		e.mail.WaitFor(t, "admin@capitals-victim.com", 10*time.Second)
+		for _, to := range e.mailedTo() {
+			if strings.Contains(to, "ADMIN") || strings.Contains(to, "Capitals") {
+				t.Fatalf("sent to %q, not the form that was checked", to)
+			}
+		}
+	})
 	t.Run("a withdrawn DNS TXT contact approves nothing", func(t *testing.T) {
 		e.dns.SetTXT("_validation-contactemail.withdrawn-contact.com", "it@contractor.example")
 		b := domBody("withdrawn-contact.com", 1, "email", "ov")
@@ -139,6 +154,21 @@ func TestDCVEmailBounds(t *testing.T) {
 		order(p)
 	}
 	waitCount(200) // the fifth order's round would pass the account's 200 an hour
+
+	// Switching the method away from email and back starts a new automatic
+	// round: it waits for the interval like a resend.
+	clock.add(time.Hour + time.Second)
+	waitCount(250) // an hour on, the held round goes out
+	o := e.order(t, "ssl_dv_geotrust", "email", []string{"switch-back.com"}, nil)
+	waitCount(255)
+	for _, m := range []string{"dns-txt-token", "email", "dns-txt-token", "email"} {
+		status, _, body := e.srv.Do("PUT", fmt.Sprintf("%s%d/dcv-method", orderPath, o.ID), fmt.Sprintf(`{"dcv_method":%q}`, m))
+		if status != http.StatusOK && status != http.StatusNoContent {
+			t.Fatalf("dcv-method %s: %d %s", m, status, clip(body))
+		}
+	}
+	time.Sleep(time.Second) // the worker's next looks
+	waitCount(255)
 }
 
 // TestEmailLinkSecretNotLogged: the secret of an emailed link is as good

@@ -1037,3 +1037,42 @@ func TestUsersNoEscalation(t *testing.T) {
 		}
 	}
 }
+
+// TestRestrictedKeyCannotLockOutAdmins: a user-management key of an
+// administrator may not delete another administrator nor revoke their
+// unrestricted key (either would lock the account's managers out), and a
+// service user does not count as the account's last administrator.
+func TestRestrictedKeyCannotLockOutAdmins(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	a := usrUser(t, srv, store.RoleAdministrator, 1)
+	_, aKey := usrKey(t, srv, a, 103)
+	b := usrUser(t, srv, store.RoleAdministrator, 1)
+	bKeyID, bKey := usrKey(t, srv, b, 0)
+
+	for _, c := range []usrCall{
+		{"PUT", fmt.Sprintf("/key/%d/status", bKeyID), `{"status":"revoked"}`},
+		{"DELETE", fmt.Sprintf("/user/%d", b), ""},
+	} {
+		before := usrState(t, srv)
+		status, hdr, body := srv.DoKey(aKey, c.method, v2+c.path, c.body)
+		requireErrors(t, status, hdr, body, http.StatusForbidden, denied)
+		if after := usrState(t, srv); after != before {
+			t.Errorf("%s %s: refused call changed the state", c.method, c.path)
+		}
+	}
+	if status, _, body := srv.DoKey(bKey, "GET", v2+"/user/me", ""); status != http.StatusOK {
+		t.Fatalf("the administrator's key stopped working: %d %s", status, clip(body))
+	}
+
+	// The only person among the administrators cannot step down behind a
+	// service user whose key is view-only.
+	solo := testenv.Start(t, testenv.Options{Sandbox: true})
+	status, hdr, body := solo.Do("POST", v2+"/user", mustJSON(t, map[string]any{
+		"is_api_only": true, "email": "svc@example.com", "api_name": "reader", "restricted_to_role_id": 102}))
+	if status != http.StatusCreated {
+		t.Fatalf("service user: %d %s", status, clip(body))
+	}
+	status, hdr, body = solo.Do("PUT", v2+"/user/1", `{"access_roles":[{"id":4}]}`)
+	requireErrors(t, status, hdr, body, http.StatusBadRequest, "invalid_value:access_roles")
+}

@@ -238,25 +238,20 @@ func (q *Queries) CreateContainer(ctx context.Context, c *store.Container) error
 }
 
 func (q *Queries) User(ctx context.Context, accountID, id int64) (*store.User, error) {
-	var u store.User
-	var created string
-	err := q.q.QueryRowContext(ctx, `SELECT id, account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at
-		FROM users WHERE account_id = ? AND id = ?`, accountID, id).
-		Scan(&u.ID, &u.AccountID, &u.ContainerID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.JobTitle, &u.Telephone, &u.AccessRole, &u.Status, &created)
+	u, err := scanUser(q.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE account_id = ? AND id = ?`, accountID, id))
 	if err != nil {
 		return nil, notFound(err, "user")
 	}
-	u.CreatedAt = parseTS(created)
-	return &u, nil
+	return u, nil
 }
 
 func (q *Queries) CreateUser(ctx context.Context, u *store.User) error {
 	if u.Status == "" {
 		u.Status = "active"
 	}
-	id, err := q.insert(ctx, "user", `INSERT INTO users(account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-		u.AccountID, u.ContainerID, u.Username, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.AccessRole, u.Status, ts(u.CreatedAt))
+	id, err := q.insert(ctx, "user", `INSERT INTO users(account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at, api_only)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		u.AccountID, u.ContainerID, u.Username, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.AccessRole, u.Status, ts(u.CreatedAt), b2i(u.APIOnly))
 	u.ID = id
 	return err
 }

@@ -31,16 +31,17 @@ func scopeWhere(where *[]string, args *[]any, prefix string, containerIDs []int6
 	}
 }
 
-const userCols = `id, account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at`
+const userCols = `id, account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at, api_only`
 
 func scanUser(row interface{ Scan(...any) error }) (*store.User, error) {
 	var u store.User
 	var created string
+	var apiOnly int
 	if err := row.Scan(&u.ID, &u.AccountID, &u.ContainerID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.JobTitle,
-		&u.Telephone, &u.AccessRole, &u.Status, &created); err != nil {
+		&u.Telephone, &u.AccessRole, &u.Status, &created, &apiOnly); err != nil {
 		return nil, err
 	}
-	u.CreatedAt = parseTS(created)
+	u.CreatedAt, u.APIOnly = parseTS(created), apiOnly != 0
 	return &u, nil
 }
 
