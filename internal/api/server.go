@@ -453,11 +453,13 @@ func decode(r *http.Request, v any) error {
 // it never reaches a log.
 var secretPaths = []string{"/dcv/email/"}
 
-// logPath is the request's path as logs may show it.
+// logPath is the request's path as logs may show it: whatever follows a
+// secret path's prefix, wherever it stands (a doubled slash, a prefix a
+// proxy did not strip), is redacted.
 func logPath(r *http.Request) string {
 	for _, p := range secretPaths {
-		if strings.HasPrefix(r.URL.Path, p) {
-			return p + "[redacted]"
+		if i := strings.Index(r.URL.Path, p); i >= 0 {
+			return r.URL.Path[:i+len(p)] + "[redacted]"
 		}
 	}
 	return r.URL.Path

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/textproto"
 	"sync"
 	"time"
 
@@ -32,9 +33,13 @@ type Relay interface {
 	SendMessage(ctx context.Context, to []string, subject, body, messageID string) error
 }
 
-// Message is what a renderer makes of an outbox row.
+// Message is what a renderer makes of an outbox row. Undelivered, when
+// set, is called when the relay did not take this rendering (what it
+// recorded for it, such as a link's hash, should go: the next attempt
+// renders anew).
 type Message struct {
 	Subject, Body string
+	Undelivered   func(ctx context.Context)
 }
 
 // Renderer makes the message of an outbox row at sending time. It may
@@ -57,8 +62,11 @@ type Queue struct {
 	// Poll is how often the sender looks for due messages (a Kick wakes it
 	// at once); Retry the first delay after a failed attempt, doubling up
 	// to RetryMax; Lease how long a claimed message is left to its sender
-	// before another may take it (a sender that died).
+	// before another may take it (a sender that died). MaxAttempts failed
+	// attempts give a message up; so does one refusal for good (a 5xx
+	// answer of the relay).
 	Poll, Retry, RetryMax, Lease time.Duration
+	MaxAttempts                  int
 
 	kick     chan struct{}
 	kickOnce sync.Once
@@ -70,6 +78,9 @@ const (
 	DefaultRetry    = 30 * time.Second
 	DefaultRetryMax = time.Hour
 	DefaultLease    = 2 * time.Minute
+	// DefaultMaxAttempts with the default backoff gives the relay about a
+	// day to come back.
+	DefaultMaxAttempts = 30
 )
 
 // Enqueue writes m to the outbox inside tx, due at once.
@@ -178,15 +189,29 @@ func (q *Queue) send(ctx context.Context, m *store.OutboxMail) {
 		return
 	}
 	attempts := m.Attempts + 1
-	next := q.now().Add(q.backoff(attempts))
-	q.log().Warn("mail not sent; will retry", "id", m.ID, "kind", m.Kind, "attempts", attempts, "retry_at", next, "err", err)
 	msg := err.Error()
 	if len(msg) > 500 {
 		msg = msg[:500]
 	}
+	if permanent(err) || attempts >= cmp.Or(q.MaxAttempts, DefaultMaxAttempts) {
+		q.log().Warn("mail given up", "id", m.ID, "kind", m.Kind, "attempts", attempts, "err", err)
+		if err := q.Store.InTx(ctx, func(tx store.Tx) error { return tx.MailGivenUp(ctx, m.ID, attempts, msg, q.now()) }); err != nil {
+			q.log().Error("record mail given up", "id", m.ID, "err", err)
+		}
+		return
+	}
+	next := q.now().Add(q.backoff(attempts))
+	q.log().Warn("mail not sent; will retry", "id", m.ID, "kind", m.Kind, "attempts", attempts, "retry_at", next, "err", err)
 	if err := q.Store.InTx(ctx, func(tx store.Tx) error { return tx.MailFailed(ctx, m.ID, attempts, msg, next) }); err != nil {
 		q.log().Error("record mail failure", "id", m.ID, "err", err)
 	}
+}
+
+// permanent: the relay refused the message for good (an SMTP 5xx reply);
+// sending it again would be refused again.
+func permanent(err error) bool {
+	var te *textproto.Error
+	return errors.As(err, &te) && te.Code >= 500 && te.Code < 600
 }
 
 func (q *Queue) deliver(ctx context.Context, m *store.OutboxMail) error {
@@ -199,7 +224,12 @@ func (q *Queue) deliver(ctx context.Context, m *store.OutboxMail) error {
 		return err
 	}
 	if q.Relay == nil {
-		return errors.New("no SMTP relay is configured")
+		err = errors.New("no SMTP relay is configured")
+	} else {
+		err = q.Relay.SendMessage(ctx, []string{m.Recipient}, msg.Subject, msg.Body, m.MessageID)
 	}
-	return q.Relay.SendMessage(ctx, []string{m.Recipient}, msg.Subject, msg.Body, m.MessageID)
+	if err != nil && msg.Undelivered != nil {
+		msg.Undelivered(ctx)
+	}
+	return err
 }

@@ -228,3 +228,35 @@ func TestQueueTwoSenders(t *testing.T) {
 		t.Fatalf("relay got %d messages, want 20", n)
 	}
 }
+
+// TestQueueGivesUp: a recipient the relay refuses for good (5xx) is given
+// up after one attempt; one refused for now (4xx) is tried again until
+// MaxAttempts; either way the renderer's Undelivered runs for every
+// attempt that did not reach the relay, and a given-up message is never
+// due again.
+func TestQueueGivesUp(t *testing.T) {
+	st, acct := openStore(t)
+	smtp := dcvtest.StartSMTP(t)
+	smtp.Reject("r0@example.com", "550 5.1.1 no such user")
+	smtp.Reject("r1@example.com", "451 4.3.0 try later")
+	c := &clock{t: time.Now().UTC()}
+	enqueue(t, st, acct, c.now(), "counted", 2)
+	var undelivered atomic.Int32
+	rs := map[string]mail.Renderer{"counted": func(_ context.Context, m *store.OutboxMail) (mail.Message, error) {
+		return mail.Message{Subject: "s", Body: "b\n", Undelivered: func(context.Context) { undelivered.Add(1) }}, nil
+	}}
+	q := &mail.Queue{Store: st, Relay: relay(t, smtp.URL()), Renderers: rs, Now: c.now, Retry: time.Minute, RetryMax: time.Minute, MaxAttempts: 3}
+	for range 5 {
+		q.Round(context.Background())
+		c.add(time.Minute)
+	}
+	if n := undelivered.Load(); n != 4 {
+		t.Fatalf("Undelivered ran %d times, want 4 (one for the 550, three for the 451s)", n)
+	}
+	if left := unsent(t, st, c.now().Add(24*time.Hour)); len(left) != 0 {
+		t.Fatalf("given-up messages are still due: %+v", left)
+	}
+	if len(smtp.Messages()) != 0 {
+		t.Fatal("a refused message was delivered")
+	}
+}

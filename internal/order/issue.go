@@ -5,9 +5,11 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"strings"
 	"sync"
@@ -29,6 +31,21 @@ type issuedCert struct {
 	der    []byte
 	serial string
 	issuer *ca.Issuer
+	// claim is the token that held the pending certificate's signing
+	// claim ("" when the certificate row is made by the recording
+	// transaction); the recording transaction must still hold it.
+	claim string
+}
+
+// stillClaimed reports, inside the recording transaction, whether the
+// claim under which ic was signed still holds for certID: a signer that
+// stalled past its lease may have been overtaken, and the other signer's
+// certificate is the one to keep.
+func (ic *issuedCert) stillClaimed(ctx context.Context, tx store.Tx, accountID, certID int64) (bool, error) {
+	if ic.claim == "" {
+		return true, nil
+	}
+	return tx.HoldsCertificateSigning(ctx, accountID, certID, ic.claim)
 }
 
 func (ic *issuedCert) fill(c *store.Certificate) {
@@ -115,10 +132,16 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	// is still known and CRLs and OCSP answer for it as revoked.
 	intent := &store.IssuanceIntent{SerialNumber: ca.SerialHex(serial), IssuerID: iss.ID, AccountID: o.AccountID,
 		OrderID: o.ID, CreatedAt: s.now()}
+	var token string
+	if certID != 0 {
+		if token, err = claimToken(s.rand()); err != nil {
+			return nil, errs.Internalf(err, "signing claim token")
+		}
+	}
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		if certID != 0 {
 			now := s.now()
-			ok, err := tx.ClaimCertificateSigning(ctx, o.AccountID, certID, now, now.Add(signingLease))
+			ok, err := tx.ClaimCertificateSigning(ctx, o.AccountID, certID, token, now, now.Add(signingLease))
 			if err != nil {
 				return err
 			}
@@ -134,12 +157,24 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	if err != nil {
 		return nil, errs.Internalf(err, "record issuance intent")
 	}
+	if certID != 0 {
+		// Right before the key signs: a stall since the claim (a paused
+		// process) may have let the lease lapse and another claim it.
+		held, err := s.Store.HoldsCertificateSigning(ctx, o.AccountID, certID, token)
+		if err != nil || !held {
+			s.dropIntent(ctx, o.AccountID, certID, token, intent.SerialNumber)
+			if err != nil {
+				return nil, errs.Internalf(err, "check signing claim")
+			}
+			return nil, errSigningClaimed
+		}
+	}
 	cert, warnings, err := s.CA.IssueCertificate(req)
 	if err != nil {
 		// Nothing was signed: the intent and the claim go (best effort; an
 		// intent left behind only lists an unused serial as revoked, a
 		// claim lapses).
-		s.dropIntent(ctx, o.AccountID, certID, intent.SerialNumber)
+		s.dropIntent(ctx, o.AccountID, certID, token, intent.SerialNumber)
 		var lintErr *ca.LintError
 		switch {
 		case errors.Is(err, ca.ErrHashNotSupported):
@@ -155,7 +190,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	if len(warnings) > 0 {
 		s.logLintWarnings(product.Profile, ca.SerialHex(serial), warnings)
 	}
-	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss}, nil
+	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss, claim: token}, nil
 }
 
 // awaitSigner waits, briefly, for whoever holds the claim on an order's
@@ -176,9 +211,18 @@ func (s *Service) awaitSigner(ctx context.Context, accountID, orderID int64) {
 	}
 }
 
-// dropIntent removes the intent of a serial that was not signed, or whose
-// certificate was not recorded, and releases the claim on certID.
-func (s *Service) dropIntent(ctx context.Context, accountID, certID int64, serial string) {
+// claimToken is 128 random bits naming one signing claim.
+func claimToken(r io.Reader) (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// dropIntent removes the intent of a serial that was not signed and
+// releases token's claim on certID (another's claim stays).
+func (s *Service) dropIntent(ctx context.Context, accountID, certID int64, token, serial string) {
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.DeleteIssuanceIntent(ctx, serial); err != nil {
 			return err
@@ -186,7 +230,7 @@ func (s *Service) dropIntent(ctx context.Context, accountID, certID int64, seria
 		if certID == 0 {
 			return nil
 		}
-		return tx.ReleaseCertificateSigning(ctx, accountID, certID)
+		return tx.ReleaseCertificateSigning(ctx, accountID, certID, token)
 	})
 	if err != nil {
 		s.log().Warn("drop issuance intent", "serial", serial, "err", err)
@@ -318,46 +362,70 @@ func canonicalCSR(csr *x509.CertificateRequest) string {
 // is ready. Signing happens outside any transaction; the recording
 // transaction checks that nobody else issued the order meanwhile.
 func (s *Service) IssuePending(ctx context.Context, actor account.Actor, orderID int64) error {
+	// A CSR replaced while the old one was being signed makes the signed
+	// certificate worthless: it is discarded and the new CSR is signed, a
+	// few times at most (a client replacing it in a loop gets the last).
+	for range 3 {
+		again, err := s.issuePendingOnce(ctx, actor, orderID)
+		if err != nil || !again {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) issuePendingOnce(ctx context.Context, actor account.Actor, orderID int64) (again bool, err error) {
 	o, err := s.Store.Order(ctx, actor.Account.ID, orderID)
 	if err != nil {
-		return fmt.Errorf("read order %d: %w", orderID, err)
+		return false, fmt.Errorf("read order %d: %w", orderID, err)
 	}
 	product, ok := catalog.Lookup(o.ProductNameID)
 	if !ok || o.Status != store.OrderPending {
-		return nil
+		return false, nil
 	}
 	var org *store.Organization
 	if o.OrganizationID != 0 { // DV orders name none
 		if org, err = s.Store.Organization(ctx, actor.Account.ID, o.OrganizationID); err != nil {
-			return fmt.Errorf("read organization %d: %w", o.OrganizationID, err)
+			return false, fmt.Errorf("read organization %d: %w", o.OrganizationID, err)
 		}
 	}
 	if !s.Validation.Validated(ctx, product, org, o) {
 		s.Validation.KickDCV() // the worker schedules and looks at it
-		return nil
+		return false, nil
 	}
 	if o.CSR == "" {
-		return nil
+		return false, nil
 	}
 	pub, err := storedKey(o.CSR)
 	if err != nil {
-		return fmt.Errorf("stored CSR of order %d: %w", o.ID, err)
+		return false, fmt.Errorf("stored CSR of order %d: %w", o.ID, err)
 	}
 	issued, err := s.sign(ctx, actor, product, o, org, pub, o.DNSNames, o.CertificateID)
 	if errors.Is(err, errSigningClaimed) {
 		s.awaitSigner(ctx, actor.Account.ID, o.ID)
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	return s.Store.InTx(ctx, func(tx store.Tx) error {
+	return s.recordPending(ctx, actor, o, issued)
+}
+
+// recordPending records the certificate signed for the pending order o
+// (as it was read before signing) and marks the order issued, only if
+// nothing it was made from moved meanwhile: the order still pending, its
+// certificate still pending and still claimed by this signer, its CSR
+// unchanged. Otherwise the certificate is discarded unseen (its intent
+// stays, so CRLs and OCSP answer for its serial as revoked), and again
+// reports a changed CSR, to be signed anew.
+func (s *Service) recordPending(ctx context.Context, actor account.Actor, o *store.Order, issued *issuedCert) (again bool, err error) {
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		cur, err := tx.Order(ctx, actor.Account.ID, o.ID)
 		if err != nil {
 			return err
 		}
 		if cur.Status != store.OrderPending {
-			return nil // someone else moved it; the signed certificate is discarded unseen
+			return nil // someone else moved it
 		}
 		cert, err := tx.Certificate(ctx, actor.Account.ID, cur.CertificateID)
 		if err != nil {
@@ -365,6 +433,13 @@ func (s *Service) IssuePending(ctx context.Context, actor account.Actor, orderID
 		}
 		if cert.Status != store.CertPending {
 			return nil
+		}
+		if held, err := issued.stillClaimed(ctx, tx, actor.Account.ID, cert.ID); err != nil || !held {
+			return err // overtaken after a stall: the other signer records
+		}
+		if cur.CSR != o.CSR {
+			again = true
+			return tx.ReleaseCertificateSigning(ctx, actor.Account.ID, cert.ID, issued.claim)
 		}
 		now := s.now()
 		if err := tx.ReserveSerial(ctx, issued.serial, cur.ID, now); err != nil {
@@ -381,6 +456,7 @@ func (s *Service) IssuePending(ctx context.Context, actor account.Actor, orderID
 		return s.audit(ctx, tx, actor, "certificate.issued", fmt.Sprintf("order:%d", cur.ID),
 			map[string]any{"certificate_id": cert.ID, "serial_number": issued.serial, "issuer": issued.issuer.ID})
 	})
+	return again && err == nil, err
 }
 
 // lintWarningsSeen are the profile and warning sets already logged at

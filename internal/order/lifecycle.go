@@ -602,6 +602,9 @@ func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID i
 		if c.Status != store.CertPending || !linkIssuable(cur, link) {
 			return nil // someone else moved it; the signed certificate is discarded unseen
 		}
+		if held, err := issued.stillClaimed(ctx, tx, acct, c.ID); err != nil || !held {
+			return err // overtaken after a stall: the other signer records
+		}
 		now := s.now()
 		if err := tx.ReserveSerial(ctx, issued.serial, cur.ID, now); err != nil {
 			return err

@@ -747,6 +747,7 @@ type DCVReader interface {
 	// before before that no recorded certificate completed; the CRL lists
 	// them as revoked. AbandonedIssuance is one, by serial (OCSP).
 	AbandonedIssuances(ctx context.Context, issuerID string, before time.Time) ([]IssuanceIntent, error)
+	HoldsCertificateSigning(ctx context.Context, accountID, certID int64, token string) (bool, error)
 	AbandonedIssuance(ctx context.Context, serialHex string, before time.Time) (*IssuanceIntent, error)
 	// Setting is a fact shared by every process on the store;
 	// ErrNotFound when unset.
@@ -769,6 +770,8 @@ type DCVWriter interface {
 	ClaimDCVCheck(ctx context.Context, kind string, objectID int64, prev, next time.Time) (bool, error)
 	DeleteDCVCheck(ctx context.Context, kind string, objectID int64) error
 	CreateDCVEmailToken(ctx context.Context, t *DCVEmailToken) error
+	// DeleteDCVEmailToken removes a link that never reached its recipient.
+	DeleteDCVEmailToken(ctx context.Context, accountID, id int64) error
 	// UseDCVEmailTokens marks every unused link of (order, target) used.
 	UseDCVEmailTokens(ctx context.Context, accountID, orderID int64, target string, at time.Time) error
 	// CreateIssuanceIntent writes a serial down before it is signed;
@@ -777,12 +780,14 @@ type DCVWriter interface {
 	CreateIssuanceIntent(ctx context.Context, in *IssuanceIntent) error
 	DeleteIssuanceIntent(ctx context.Context, serialHex string) error
 	// ClaimCertificateSigning claims the account's certificate certID for
-	// signing until until, and reports whether it did: only while the
-	// certificate is pending and nobody else's claim is live at now, so
-	// that of several callers exactly one signs it. ReleaseCertificateSigning
-	// drops a claim when nothing was recorded.
-	ClaimCertificateSigning(ctx context.Context, accountID, certID int64, now, until time.Time) (bool, error)
-	ReleaseCertificateSigning(ctx context.Context, accountID, certID int64) error
+	// signing, under token, until until, and reports whether it did: only
+	// while the certificate is pending and nobody else's claim is live at
+	// now, so that of several callers exactly one signs it.
+	// HoldsCertificateSigning (a read) reports whether token still holds
+	// the claim (not lapsed and taken by another). ReleaseCertificateSigning
+	// drops token's claim when nothing was recorded; another's stays.
+	ClaimCertificateSigning(ctx context.Context, accountID, certID int64, token string, now, until time.Time) (bool, error)
+	ReleaseCertificateSigning(ctx context.Context, accountID, certID int64, token string) error
 	// PutSettingIfAbsent sets key unless it is set.
 	PutSettingIfAbsent(ctx context.Context, key, value string) error
 	// AcquireLease takes the lease name for holder until expiresAt when it
@@ -840,6 +845,7 @@ type OutboxMail struct {
 	Attempts  int
 	LastError string
 	SentAt    *time.Time
+	GivenUpAt *time.Time
 }
 
 // MailCount narrows a count of outbox messages: an account's messages of
@@ -854,8 +860,8 @@ type MailCount struct {
 
 // MailReader reads the outbox.
 type MailReader interface {
-	// DueMail lists unsent messages of every account due at or before at,
-	// earliest first.
+	// DueMail lists the messages of every account neither sent nor given
+	// up that are due at or before at, earliest first.
 	DueMail(ctx context.Context, at time.Time, limit int) ([]OutboxMail, error)
 	// CountMail counts the messages (sent or not) that c describes.
 	CountMail(ctx context.Context, c MailCount) (int, error)
@@ -873,6 +879,9 @@ type MailWriter interface {
 	MailSent(ctx context.Context, id int64, at time.Time) error
 	// MailFailed records a failed attempt and when to try again.
 	MailFailed(ctx context.Context, id int64, attempts int, lastError string, next time.Time) error
+	// MailGivenUp records that the message will not be sent: the relay
+	// refused it for good, or it failed too often.
+	MailGivenUp(ctx context.Context, id int64, attempts int, lastError string, at time.Time) error
 }
 
 // BlockedKey is a public key certorder never certifies again: a

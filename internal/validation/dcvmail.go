@@ -289,6 +289,13 @@ func (s *Service) RenderDCVMail(ctx context.Context, m *store.OutboxMail) (mail.
 	}
 	link := strings.TrimRight(s.PublicURL, "/") + "/dcv/email/" + secret
 	return mail.Message{
+		// A link that never reached its recipient goes: the next attempt
+		// makes another, so failures do not pile up valid links.
+		Undelivered: func(ctx context.Context) {
+			if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteDCVEmailToken(ctx, tok.AccountID, tok.ID) }); err != nil {
+				s.log().Warn("drop undelivered email link", "err", err)
+			}
+		},
 		Subject: "Approve a certificate for " + p.Target,
 		Body: fmt.Sprintf("Someone asked certorder for %s.\n\n"+
 			"To confirm that you control %s (and its subdomains, unless only the exact name was asked for), open this link and press Approve:\n\n"+

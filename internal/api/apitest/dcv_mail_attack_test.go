@@ -181,7 +181,7 @@ func TestEmailLinkSecretNotLogged(t *testing.T) {
 	o := e.order(t, "ssl_dv_geotrust", "email", []string{"logged-link.com"}, nil)
 	link := linkIn(t, e.mail.WaitFor(t, "admin@logged-link.com", 10*time.Second))
 	secret := link[strings.LastIndex(link, "/")+1:]
-	for _, u := range []string{link, e.srv.URL + "/dcv/email/unknownsecretvalue"} {
+	for _, u := range []string{link, e.srv.URL + "/dcv/email/unknownsecretvalue", e.srv.URL + "//dcv/email/unknownsecretvalue", e.srv.URL + "/prefix/dcv/email/unknownsecretvalue"} {
 		resp, err := http.Get(u)
 		if err != nil {
 			t.Fatal(err)

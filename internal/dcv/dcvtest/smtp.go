@@ -21,9 +21,21 @@ type SMTP struct {
 	ln net.Listener
 	wg sync.WaitGroup
 
-	mu    sync.Mutex
-	msgs  []Message
-	conns map[net.Conn]bool
+	mu     sync.Mutex
+	msgs   []Message
+	conns  map[net.Conn]bool
+	reject map[string]string // recipient → the RCPT reply that refuses it
+}
+
+// Reject makes RCPT TO addr answer reply (e.g. "550 5.1.1 no such user"
+// for a refusal for good, "451 4.3.0 try later" for a passing one).
+func (s *SMTP) Reject(addr, reply string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reject == nil {
+		s.reject = map[string]string{}
+	}
+	s.reject[addr] = reply
 }
 
 // Message is one message received.
@@ -166,6 +178,13 @@ func (s *SMTP) session(c net.Conn) {
 			a, err := pathArg(arg, "TO:")
 			if err != nil {
 				ok = reply("501 " + err.Error())
+				break
+			}
+			s.mu.Lock()
+			refusal := s.reject[a]
+			s.mu.Unlock()
+			if refusal != "" {
+				ok = reply(refusal)
 				break
 			}
 			cur.To = append(cur.To, a)

@@ -92,6 +92,11 @@ func (q *Queries) CreateDCVEmailToken(ctx context.Context, t *store.DCVEmailToke
 	return nil
 }
 
+func (q *Queries) DeleteDCVEmailToken(ctx context.Context, accountID, id int64) error {
+	_, err := q.q.ExecContext(ctx, `DELETE FROM dcv_email_tokens WHERE account_id = ? AND id = ?`, accountID, id)
+	return writeErr(err, "delete dcv email token")
+}
+
 func (q *Queries) UseDCVEmailTokens(ctx context.Context, accountID, orderID int64, target string, at time.Time) error {
 	return q.exec(ctx, "use dcv email tokens", `UPDATE dcv_email_tokens SET used_at = ?
 		WHERE account_id = ? AND order_id = ? AND target = ? AND used_at IS NULL`, ts(at), accountID, orderID, target)

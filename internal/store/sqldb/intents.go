@@ -30,14 +30,25 @@ func (q *Queries) DeleteIssuanceIntent(ctx context.Context, serialHex string) er
 	return writeErr(err, "delete issuance intent")
 }
 
-func (q *Queries) ClaimCertificateSigning(ctx context.Context, accountID, certID int64, now, until time.Time) (bool, error) {
-	return q.claim(ctx, "claim certificate for signing", `UPDATE certificates SET signing_until = ?
+func (q *Queries) ClaimCertificateSigning(ctx context.Context, accountID, certID int64, token string, now, until time.Time) (bool, error) {
+	return q.claim(ctx, "claim certificate for signing", `UPDATE certificates SET signing_until = ?, signing_claim = ?
 		WHERE account_id = ? AND id = ? AND status = ? AND (signing_until IS NULL OR signing_until <= ?)`,
-		ts(until), accountID, certID, store.CertPending, ts(now))
+		ts(until), token, accountID, certID, store.CertPending, ts(now))
 }
 
-func (q *Queries) ReleaseCertificateSigning(ctx context.Context, accountID, certID int64) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE certificates SET signing_until = NULL WHERE account_id = ? AND id = ?`, accountID, certID)
+func (q *Queries) HoldsCertificateSigning(ctx context.Context, accountID, certID int64, token string) (bool, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM certificates WHERE account_id = ? AND id = ? AND signing_claim = ?`,
+		accountID, certID, token).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read certificate signing claim: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (q *Queries) ReleaseCertificateSigning(ctx context.Context, accountID, certID int64, token string) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE certificates SET signing_until = NULL, signing_claim = NULL
+		WHERE account_id = ? AND id = ? AND signing_claim = ?`, accountID, certID, token)
 	return writeErr(err, "release certificate signing claim")
 }
 

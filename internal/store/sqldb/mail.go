@@ -9,21 +9,18 @@ import (
 	"github.com/certorder/certorder/internal/store"
 )
 
-const mailCols = `id, account_id, kind, order_id, domain_id, recipient, payload, message_id, created_at, next_at, attempts, last_error, sent_at`
+const mailCols = `id, account_id, kind, order_id, domain_id, recipient, payload, message_id, created_at, next_at, attempts, last_error, sent_at, given_up_at`
 
 func scanMail(row interface{ Scan(...any) error }) (*store.OutboxMail, error) {
 	var m store.OutboxMail
 	var created, next string
-	var sent sql.NullString
+	var sent, givenUp sql.NullString
 	if err := row.Scan(&m.ID, &m.AccountID, &m.Kind, &m.OrderID, &m.DomainID, &m.Recipient, &m.Payload, &m.MessageID,
-		&created, &next, &m.Attempts, &m.LastError, &sent); err != nil {
+		&created, &next, &m.Attempts, &m.LastError, &sent, &givenUp); err != nil {
 		return nil, err
 	}
 	m.CreatedAt, m.NextAt = parseTS(created), parseTS(next)
-	if sent.Valid && sent.String != "" {
-		t := parseTS(sent.String)
-		m.SentAt = &t
-	}
+	m.SentAt, m.GivenUpAt = optTS(sent), optTS(givenUp)
 	return &m, nil
 }
 
@@ -44,8 +41,17 @@ func (q *Queries) mailList(ctx context.Context, what, query string, args ...any)
 	return out, rows.Err()
 }
 
+// optTS is a nullable time column.
+func optTS(v sql.NullString) *time.Time {
+	if !v.Valid || v.String == "" {
+		return nil
+	}
+	t := parseTS(v.String)
+	return &t
+}
+
 func (q *Queries) DueMail(ctx context.Context, at time.Time, limit int) ([]store.OutboxMail, error) {
-	return q.mailList(ctx, "list due mail", `SELECT `+mailCols+` FROM mail_outbox WHERE sent_at IS NULL AND next_at <= ?
+	return q.mailList(ctx, "list due mail", `SELECT `+mailCols+` FROM mail_outbox WHERE sent_at IS NULL AND given_up_at IS NULL AND next_at <= ?
 		ORDER BY next_at, id LIMIT ?`, ts(at), limit)
 }
 
@@ -78,9 +84,9 @@ func (q *Queries) CountMail(ctx context.Context, c store.MailCount) (int, error)
 
 func (q *Queries) CreateMail(ctx context.Context, m *store.OutboxMail) error {
 	id, err := q.insert(ctx, "mail", `INSERT INTO mail_outbox(account_id, kind, order_id, domain_id, recipient, payload, message_id,
-		created_at, next_at, attempts, last_error, sent_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		created_at, next_at, attempts, last_error, sent_at, given_up_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		m.AccountID, m.Kind, m.OrderID, m.DomainID, m.Recipient, m.Payload, m.MessageID, ts(m.CreatedAt), ts(m.NextAt),
-		m.Attempts, m.LastError, tsPtr(m.SentAt))
+		m.Attempts, m.LastError, tsPtr(m.SentAt), tsPtr(m.GivenUpAt))
 	if err != nil {
 		return err
 	}
@@ -89,7 +95,7 @@ func (q *Queries) CreateMail(ctx context.Context, m *store.OutboxMail) error {
 }
 
 func (q *Queries) ClaimMail(ctx context.Context, id int64, prev, next time.Time) (bool, error) {
-	return q.claim(ctx, "claim mail", `UPDATE mail_outbox SET next_at = ? WHERE id = ? AND next_at = ? AND sent_at IS NULL`,
+	return q.claim(ctx, "claim mail", `UPDATE mail_outbox SET next_at = ? WHERE id = ? AND next_at = ? AND sent_at IS NULL AND given_up_at IS NULL`,
 		ts(next), id, ts(prev))
 }
 
@@ -100,4 +106,9 @@ func (q *Queries) MailSent(ctx context.Context, id int64, at time.Time) error {
 func (q *Queries) MailFailed(ctx context.Context, id int64, attempts int, lastError string, next time.Time) error {
 	return q.exec(ctx, "record mail failure", `UPDATE mail_outbox SET attempts = ?, last_error = ?, next_at = ? WHERE id = ? AND sent_at IS NULL`,
 		attempts, lastError, ts(next), id)
+}
+
+func (q *Queries) MailGivenUp(ctx context.Context, id int64, attempts int, lastError string, at time.Time) error {
+	return q.exec(ctx, "record mail given up", `UPDATE mail_outbox SET attempts = ?, last_error = ?, given_up_at = ? WHERE id = ? AND sent_at IS NULL`,
+		attempts, lastError, ts(at), id)
 }

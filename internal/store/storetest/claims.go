@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,12 +25,12 @@ func testSigningClaims(t *testing.T, b Backend) {
 	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateCertificate(ctx, c) }); err != nil {
 		t.Fatal(err)
 	}
-	claim := func(acct int64, at, until time.Time) bool {
+	claim := func(acct int64, token string, at, until time.Time) bool {
 		t.Helper()
 		var ok bool
 		err := s.InTx(ctx, func(tx store.Tx) error {
 			var err error
-			ok, err = tx.ClaimCertificateSigning(ctx, acct, c.ID, at, until)
+			ok, err = tx.ClaimCertificateSigning(ctx, acct, c.ID, token, at, until)
 			return err
 		})
 		if err != nil {
@@ -37,36 +38,65 @@ func testSigningClaims(t *testing.T, b Backend) {
 		}
 		return ok
 	}
+	holds := func(token string) bool {
+		t.Helper()
+		ok, err := s.HoldsCertificateSigning(ctx, acct, c.ID, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	release := func(token string) {
+		t.Helper()
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ReleaseCertificateSigning(ctx, acct, c.ID, token) }); err != nil {
+			t.Fatal(err)
+		}
+	}
 
+	var n atomic.Int32
 	wins := raceWins(t, s, 8, func(tx store.Tx) (bool, error) {
-		return tx.ClaimCertificateSigning(ctx, acct, c.ID, now, now.Add(time.Minute))
+		return tx.ClaimCertificateSigning(ctx, acct, c.ID, fmt.Sprintf("racer-%d", n.Add(1)), now, now.Add(time.Minute))
 	})
 	if wins != 1 {
 		t.Fatalf("%d callers claimed one certificate, want 1", wins)
 	}
-	if claim(acct, now.Add(30*time.Second), now.Add(2*time.Minute)) {
+	held := 0
+	for i := 1; i <= 8; i++ {
+		if holds(fmt.Sprintf("racer-%d", i)) {
+			held++
+		}
+	}
+	if held != 1 {
+		t.Fatalf("%d tokens hold the claim, want 1", held)
+	}
+	if claim(acct, "late", now.Add(30*time.Second), now.Add(2*time.Minute)) || holds("late") {
 		t.Fatal("a live claim was taken over")
 	}
-	if claim(other, now.Add(2*time.Minute), now.Add(3*time.Minute)) {
+	if claim(other, "other", now.Add(2*time.Minute), now.Add(3*time.Minute)) {
 		t.Fatal("another account claimed the certificate")
 	}
-	if !claim(acct, now.Add(time.Minute), now.Add(2*time.Minute)) {
+	if !claim(acct, "second", now.Add(time.Minute), now.Add(2*time.Minute)) || !holds("second") {
 		t.Fatal("a lapsed claim could not be taken")
 	}
-	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ReleaseCertificateSigning(ctx, acct, c.ID) }); err != nil {
-		t.Fatal(err)
+	for i := 1; i <= 8; i++ {
+		if holds(fmt.Sprintf("racer-%d", i)) {
+			t.Fatal("the overtaken claimant still holds the claim")
+		}
+		release(fmt.Sprintf("racer-%d", i)) // an overtaken claimant releases nothing
 	}
-	if !claim(acct, now.Add(61*time.Second), now.Add(2*time.Minute)) {
+	if !holds("second") || claim(acct, "third", now.Add(61*time.Second), now.Add(3*time.Minute)) {
+		t.Fatal("another's release dropped the claim")
+	}
+	release("second")
+	if !claim(acct, "third", now.Add(61*time.Second), now.Add(2*time.Minute)) {
 		t.Fatal("a released claim could not be taken")
 	}
-	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.ReleaseCertificateSigning(ctx, acct, c.ID) }); err != nil {
-		t.Fatal(err)
-	}
+	release("third")
 	c.Status, c.SerialNumber, c.IssuerID = store.CertIssued, "0C01", "A"
 	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateCertificate(ctx, c) }); err != nil {
 		t.Fatal(err)
 	}
-	if claim(acct, now.Add(time.Hour), now.Add(2*time.Hour)) {
+	if claim(acct, "fourth", now.Add(time.Hour), now.Add(2*time.Hour)) {
 		t.Fatal("an issued certificate was claimed for signing")
 	}
 }

@@ -64,6 +64,18 @@ func testMailOutbox(t *testing.T, b Backend) {
 	if claim(a.ID, now.Add(-time.Second), now.Add(time.Hour)) {
 		t.Fatal("a sent message was claimed")
 	}
+	gone := put(acct, "dcv", 0, 9, now.Add(-time.Minute))
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.MailGivenUp(ctx, gone.ID, 3, "550 no such user", now) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range unsentMail(t, s, now.Add(24*time.Hour)) {
+		if m.ID == gone.ID {
+			t.Fatal("a given-up message is still due")
+		}
+	}
+	if claim(gone.ID, gone.NextAt, now.Add(time.Hour)) {
+		t.Fatal("a given-up message was claimed")
+	}
 	list, err := s.MailByOrder(ctx, acct, ord)
 	if err != nil || len(list) != 2 || list[0].SentAt == nil || list[1].SentAt != nil {
 		t.Fatalf("mail of the order: %+v, %v", list, err)
@@ -72,8 +84,8 @@ func testMailOutbox(t *testing.T, b Backend) {
 		q    store.MailCount
 		want int
 	}{
-		{store.MailCount{AccountID: acct, Since: now.Add(-2 * time.Hour)}, 3},
-		{store.MailCount{AccountID: acct, Kind: "dcv", Since: now.Add(-30 * time.Minute)}, 2},
+		{store.MailCount{AccountID: acct, Since: now.Add(-2 * time.Hour)}, 4},
+		{store.MailCount{AccountID: acct, Kind: "dcv", Since: now.Add(-30 * time.Minute)}, 3},
 		{store.MailCount{AccountID: acct, OrderID: ord, Since: now.Add(-2 * time.Hour)}, 2},
 		{store.MailCount{AccountID: acct, DomainID: 7, Since: now.Add(-2 * time.Hour)}, 1},
 		{store.MailCount{AccountID: acct, Kind: "notice", Since: now.Add(-2 * time.Hour)}, 0},
@@ -83,4 +95,13 @@ func testMailOutbox(t *testing.T, b Backend) {
 			t.Errorf("CountMail(%+v) = %d, %v; want %d", c.q, n, err, c.want)
 		}
 	}
+}
+
+func unsentMail(t *testing.T, s store.Store, at time.Time) []store.OutboxMail {
+	t.Helper()
+	due, err := s.DueMail(context.Background(), at, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return due
 }

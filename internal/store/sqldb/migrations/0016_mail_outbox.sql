@@ -18,9 +18,10 @@ CREATE TABLE mail_outbox (
     next_at    TEXT NOT NULL,
     attempts   INTEGER NOT NULL DEFAULT 0,
     last_error TEXT NOT NULL DEFAULT '',
-    sent_at    TEXT
+    sent_at    TEXT,
+    given_up_at TEXT
 );
-CREATE INDEX mail_outbox_due ON mail_outbox(next_at) WHERE sent_at IS NULL;
+CREATE INDEX mail_outbox_due ON mail_outbox(next_at) WHERE sent_at IS NULL AND given_up_at IS NULL;
 CREATE INDEX mail_outbox_account ON mail_outbox(account_id, kind, created_at);
 CREATE INDEX mail_outbox_order ON mail_outbox(account_id, order_id, created_at);
 CREATE INDEX mail_outbox_domain ON mail_outbox(account_id, domain_id, created_at);
