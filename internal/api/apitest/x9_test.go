@@ -339,7 +339,8 @@ const x9DSKA = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement
 // TestX9Orders covers seed 004 on one sandbox server.
 func TestX9Orders(t *testing.T) {
 	t.Parallel()
-	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	// The account lets orders choose their issuing CA (ca_cert_id).
+	srv := testenv.Start(t, testenv.Options{Sandbox: true, IssuingCASelection: true})
 	uid := x9UserID(t, srv)
 	orgName := clOrgName(t, srv)
 	rsaKey, p256, p384 := testenv.RSAKey(t), testenv.ECKey(t, elliptic.P256()), testenv.ECKey(t, elliptic.P384())
