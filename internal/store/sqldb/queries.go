@@ -626,11 +626,15 @@ func orderBy(keys []string, allowed map[string]string, def string) string {
 	return strings.Join(parts, ", ")
 }
 
-// OrderSortKeys are the sort keys ListOrders understands.
+// OrderSortKeys are the sort keys ListOrders understands: the properties
+// of an order list entry, and the names clients send for them
+// (order_id is the id; product_name sorts by the product's id, which
+// groups each product's orders as its name would).
 var OrderSortKeys = map[string]string{
-	"id": "id", "date_created": "created_at", "status": "status", "common_name": "common_name",
-	"product_name_id": "product_name_id", "valid_till": "order_valid_till", "organization_id": "organization_id",
-	"container_id": "container_id", "user_id": "user_id", "order_valid_till": "order_valid_till", "is_renewed": "is_renewed",
+	"id": "id", "order_id": "id", "date_created": "created_at", "status": "status", "common_name": "common_name",
+	"product_name_id": "product_name_id", "product_name": "product_name_id", "valid_till": "order_valid_till",
+	"organization_id": "organization_id", "container_id": "container_id", "user_id": "user_id",
+	"order_valid_till": "order_valid_till", "is_renewed": "is_renewed",
 }
 
 func (q *Queries) Orders(ctx context.Context, accountID int64, f store.OrderFilter, page store.Page) ([]store.Order, int, error) {
@@ -746,12 +750,14 @@ func (q *Queries) RequestsForOrder(ctx context.Context, accountID, orderID int64
 	return out, rows.Err()
 }
 
-// RequestSortKeys are the sort keys ListRequests understands. Requests
-// sorted by common name are grouped by order, so that the list reads the
-// orders' (account_id, common_name, id) index and each order's requests in
-// turn instead of sorting the account's requests.
-var RequestSortKeys = map[string]string{"id": "r.id", "date": "r.date", "status": "r.status", "type": "r.type",
-	"date_processed": "r.date_processed", "order_id": "r.order_id", "common_name": "o.common_name, o.id"}
+// RequestSortKeys are the sort keys ListRequests understands (date_created
+// is the request's date, as clients name it on every other list).
+// Requests sorted by a property of their order are grouped by order, so
+// that the list reads the orders' (account_id, key, id) index and each
+// order's requests in turn instead of sorting the account's requests.
+var RequestSortKeys = map[string]string{"id": "r.id", "date": "r.date", "date_created": "r.date", "status": "r.status",
+	"type": "r.type", "date_processed": "r.date_processed", "order_id": "r.order_id", "common_name": "o.common_name, o.id",
+	"product_name_id": "o.product_name_id, o.id", "product_name": "o.product_name_id, o.id"}
 
 func (q *Queries) Requests(ctx context.Context, accountID int64, f store.RequestFilter, page store.Page) ([]store.Request, int, error) {
 	count, list, args := q.requestsSQL(accountID, f, page)
@@ -803,8 +809,8 @@ func (q *Queries) requestsSQL(accountID int64, f store.RequestFilter, page store
 	}
 	cond := strings.Join(where, " AND ")
 	join := `requests r JOIN orders o ON o.id = r.order_id`
-	if len(page.Sort) > 0 && strings.TrimPrefix(page.Sort[0], "-") == "common_name" && q.d == SQLite {
-		// Sorted by the order's common name, the orders come first, in
+	if len(page.Sort) > 0 && strings.HasPrefix(RequestSortKeys[strings.TrimPrefix(page.Sort[0], "-")], "o.") && q.d == SQLite {
+		// Sorted by a property of the order, the orders come first, in
 		// their index's order, and each one's requests after it; SQLite
 		// keeps the tables of a CROSS JOIN in the order written.
 		join = `orders o CROSS JOIN requests r ON o.id = r.order_id`
