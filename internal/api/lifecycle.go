@@ -304,14 +304,17 @@ func (s *Server) statusChanges(w http.ResponseWriter, r *http.Request, a account
 }
 
 // Date and time forms a filter value may take; times without an offset
-// are UTC.
-var filterTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02+15:04:05",
-	"06-01-02 15:04:05", "06-01-02+15:04:05"}
+// are UTC. Months, days, hours, minutes and seconds may come without
+// their leading zero ("2026-12-5+10:19:5", as Keyfactor writes them), and
+// the "+" between date and time may arrive as itself (%2B) or, decoded
+// from a query string, as a space.
+var filterTimeLayouts = []string{time.RFC3339Nano, "2006-1-2T15:4:5", "2006-1-2 15:4:5", "2006-1-2+15:4:5",
+	"06-1-2 15:4:5", "06-1-2+15:4:5"}
 
 // parseFilterTime reads one bound; dayOnly says it named a whole day.
 func parseFilterTime(v string) (t time.Time, dayOnly bool, err error) {
 	v = strings.TrimSpace(v)
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
+	if d, err := time.Parse("2006-1-2", v); err == nil {
 		return d, true, nil
 	}
 	for _, l := range filterTimeLayouts {

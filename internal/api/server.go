@@ -124,6 +124,7 @@ func (s *Server) routes() {
 	api("GET /certificate/{id}/download/platform", account.AreaOrders, s.downloadCertificate)
 	api("GET /certificate/{id}/download/platform/{platform}", account.AreaOrders, s.downloadCertificate)
 	api("GET /certificate/{id}/chain", account.AreaOrders, s.certificateChain)
+	api("GET /certificate/intermediates", account.AreaOrders, s.listIntermediates)
 	// Issue 5, revocation (revoke.go).
 	api("PUT /certificate/{id}/revoke", account.AreaOrders, s.revokeCertificate)
 	api("PUT /order/certificate/{id}/revoke", account.AreaOrders, s.revokeOrder)
@@ -183,7 +184,10 @@ func (s *Server) routes() {
 
 // ServeHTTP bounds the body, recovers panics and turns every route the mux
 // does not know into CertCentral's not_found|route envelope (the mux's own
-// 404 and 405 answers are plain text, which clients cannot decode).
+// 404 and 405 answers are plain text, which clients cannot decode). A path
+// with trailing slashes is served as the route without them
+// (/order/certificate/ is the order list, as clients built on string
+// concatenation send it); no route is registered with one.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
@@ -204,10 +208,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
-		writeError(rec, errs.New(errs.NotFound, "not_found|route", "The specified route was not found."))
-		return
+		trimmed, ok := s.withoutTrailingSlash(r)
+		if !ok {
+			writeError(rec, errs.New(errs.NotFound, "not_found|route", "The specified route was not found."))
+			return
+		}
+		r = trimmed
 	}
 	s.mux.ServeHTTP(rec, r)
+}
+
+// withoutTrailingSlash is r for its path without trailing slashes, when
+// that path is a route; the mux would otherwise answer 404 (or redirect
+// "//", which it would also have to clean).
+func (s *Server) withoutTrailingSlash(r *http.Request) (*http.Request, bool) {
+	p := strings.TrimRight(r.URL.Path, "/")
+	if p == r.URL.Path || p == "" {
+		return nil, false
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = p, strings.TrimRight(u.RawPath, "/")
+	r2.URL = &u
+	if _, pattern := s.mux.Handler(r2); pattern == "" {
+		return nil, false
+	}
+	return r2, true
 }
 
 // healthTimeout bounds GET /healthz: a database that does not answer in

@@ -62,6 +62,11 @@ type Config struct {
 	// administrators and managers send skip_approval (applied on every
 	// start; allowed by default).
 	DisallowSkipApproval bool
+	// IssuingCASelection turns on the account option that lets orders,
+	// reissues and duplicates choose their issuing CA with
+	// certificate.ca_cert_id (applied on every start; off by default, when
+	// ca_cert_id is ignored).
+	IssuingCASelection bool
 	// RateLimits is each API key's request budget; nil is unlimited.
 	RateLimits []ratelimit.Rule
 	// DCV configures the lookups of domain control validation and CAA

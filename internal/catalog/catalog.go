@@ -240,6 +240,9 @@ type ServerPlatform struct {
 	Name       string
 	InstallURL string
 	CSRURL     string
+	// CRLF: the platform's PEM downloads end each certificate with CRLF,
+	// as Windows tools and the old DigiCert SDK expect.
+	CRLF bool
 }
 
 // Platforms is our own server platform table. The spec found only part of
@@ -248,14 +251,14 @@ type ServerPlatform struct {
 var Platforms = []ServerPlatform{
 	{ID: -1, Name: "Other"},
 	{ID: 2, Name: "Apache"},
-	{ID: 14, Name: "Microsoft IIS 5 or 6"},
+	{ID: 14, Name: "Microsoft IIS 5 or 6", CRLF: true},
 	{ID: 31, Name: "nginx"},
-	{ID: 40, Name: "Microsoft IIS 7"},
+	{ID: 40, Name: "Microsoft IIS 7", CRLF: true},
 	{ID: 45, Name: "nginx"},
 	{ID: 52, Name: "Code signing"},
 	{ID: 55, Name: "Sun Java"},
-	{ID: 67, Name: "Microsoft IIS 8"},
-	{ID: 68, Name: "Microsoft Exchange Server 2013"},
+	{ID: 67, Name: "Microsoft IIS 8", CRLF: true},
+	{ID: 68, Name: "Microsoft Exchange Server 2013", CRLF: true},
 }
 
 // PlatformByID returns the platform for id; unknown ids are "Other" with

@@ -324,9 +324,9 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 		}
 		o.ProfileOption = opt
 	}
-	s.checkCACert(product, c.CACertID, o, &list)
+	s.checkCACert(actor.Account, product, c.CACertID, o, &list)
 
-	s.checkValidity(product, in, o, now, &list)
+	checkValidity(product, in, o, now, &list)
 
 	o.Comments = in.Comments
 	if len(o.Comments) > 10000 {
@@ -503,8 +503,14 @@ func (s *Service) checkDCVEmailRecipients(ctx context.Context, o *store.Order) e
 
 // checkCACert: certificate.ca_cert_id picks one of the issuing
 // intermediates GET /product lists for the product; any other id is
-// refused.
-func (s *Service) checkCACert(product catalog.Product, id flex.String, o *store.Order, list *errs.List) {
+// refused. Seed 004: "This parameter is ignored if the option for ICA
+// selection is not enabled for your account", and clients send other
+// things in it (a Terraform provider sends the product's name), so
+// without the account option it is not even read.
+func (s *Service) checkCACert(acct *store.Account, product catalog.Product, id flex.String, o *store.Order, list *errs.List) {
+	if acct == nil || !acct.IssuingCASelection {
+		return
+	}
 	v := strings.TrimSpace(id.V)
 	if id.Bad {
 		list.Add(errs.InvalidValue("ca_cert_id", "ca_cert_id must be a string."))
@@ -708,43 +714,6 @@ func (s *Service) refuseBlockedKey(ctx context.Context, r store.BlockedKeyReader
 		return nil
 	default:
 		return errs.Internalf(err, "read blocked keys")
-	}
-}
-
-// checkLegacyValidity applies validity_years, validity_days and the
-// yyyy-MM-dd custom_expiration_date of seeds 000 and 003.
-func (s *Service) checkLegacyValidity(product catalog.Product, in *CreateInput, o *store.Order, now time.Time, list *errs.List) {
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	maxDate := today.AddDate(0, 0, product.MaxCustomDays)
-	switch {
-	case strings.TrimSpace(in.CustomExpirationDate) != "":
-		d, err := time.Parse("2006-01-02", strings.TrimSpace(in.CustomExpirationDate))
-		if err != nil {
-			list.Add(errs.InvalidValue("custom_expiration_date", "custom_expiration_date must be a date in yyyy-MM-dd format."))
-			return
-		}
-		if !d.After(today) || !d.Before(maxDate) {
-			list.Add(errs.InvalidValue("custom_expiration_date", "custom_expiration_date must be after today and less than %d days in the future.", product.MaxCustomDays))
-			return
-		}
-		o.CustomExpirationDate = d.Format("2006-01-02")
-		o.OrderValidTill = d
-	case in.ValidityDays.Set:
-		if in.ValidityDays.Bad || in.ValidityDays.V < 1 || in.ValidityDays.V >= int64(product.MaxCustomDays) {
-			list.Add(errs.InvalidValue("validity_days", "validity_days must be between 1 and %d.", product.MaxCustomDays-1))
-			return
-		}
-		o.ValidityDays = int(in.ValidityDays.V)
-		o.OrderValidTill = today.AddDate(0, 0, o.ValidityDays)
-	case in.ValidityYears.Set:
-		if in.ValidityYears.Bad || !containsInt(product.ValidityYears, in.ValidityYears.V) {
-			list.Add(errs.InvalidValue("validity_years", "validity_years contains an invalid value."))
-			return
-		}
-		o.ValidityYears = int(in.ValidityYears.V)
-		o.OrderValidTill = today.AddDate(o.ValidityYears, 0, 0)
-	default:
-		list.Add(errs.MissingField("validity_years"))
 	}
 }
 

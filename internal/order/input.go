@@ -54,7 +54,7 @@ type CreateInput struct {
 type ValidityInput struct {
 	Years                flex.Int `json:"years"`
 	Days                 flex.Int `json:"days"`
-	CustomExpirationDate string   `json:"custom_expiration_date"` // dd MMM YYYY
+	CustomExpirationDate string   `json:"custom_expiration_date"` // dd MMM YYYY, or any form of parseValidityDate
 }
 
 // DCVEmailInput is one dcv_emails scope of a DV order.

@@ -257,7 +257,7 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 	if in == nil {
 		return nil, errs.MissingField("certificate")
 	}
-	p, err := s.opPlan(ctx, product, o, primary, kind, in)
+	p, err := s.opPlan(ctx, actor.Account, product, o, primary, kind, in)
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +384,7 @@ func applyReissue(o *store.Order, cert *store.Certificate, link *store.Certifica
 // opPlan checks a reissue or duplicate body with the ordering rules of the
 // order's product. Fields the body leaves out keep the order's values; a
 // new CSR is always required.
-func (s *Service) opPlan(ctx context.Context, product catalog.Product, o *store.Order, primary *store.Certificate, kind string, in *CertOpInput) (*plan, error) {
+func (s *Service) opPlan(ctx context.Context, acct *store.Account, product catalog.Product, o *store.Order, primary *store.Certificate, kind string, in *CertOpInput) (*plan, error) {
 	c := in.Certificate
 	if c == nil {
 		return nil, errs.MissingField("certificate")
@@ -439,7 +439,7 @@ func (s *Service) opPlan(ctx context.Context, product catalog.Product, o *store.
 			po.ServerPlatformID = int(c.ServerPlatform.ID.V)
 		}
 	}
-	s.checkCACert(product, c.CACertID, po, &list)
+	s.checkCACert(acct, product, c.CACertID, po, &list)
 	po.CertValidTill = time.Time{}
 	switch {
 	case kind == store.CertKindDuplicate:

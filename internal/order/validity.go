@@ -7,6 +7,7 @@ import (
 
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/policy"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -23,14 +24,57 @@ func midnight(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// checkValidity sets the order's end (and the first certificate's, when
-// asked) from whichever validity model the product's seed uses.
-func (s *Service) checkValidity(product catalog.Product, in *CreateInput, o *store.Order, now time.Time, list *errs.List) {
-	if !product.OrderValidity {
-		s.checkLegacyValidity(product, in, o, now, list)
-		return
+// dateTimeLayouts are the ISO 8601 date-times a date field also takes
+// (Keyfactor's gateway sends "2026-05-01T14:12:00.1234567+00:00"); a
+// fraction of any length parses after the seconds of each.
+var dateTimeLayouts = []string{time.RFC3339, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05", "2006-01-02 15:04:05"}
+
+// parseValidityDate reads an end date in any of the forms the seeds use
+// for one family or another: yyyy-MM-dd (seeds 000, 002, 003), dd MMM
+// YYYY (order_validity and cert_validity of seeds 001, 002, 004), or an
+// ISO 8601 date-time, whose calendar date as written counts (the date the
+// client named, in its own offset). The result is that day's midnight UTC.
+func parseValidityDate(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	for _, l := range append([]string{time.DateOnly, planDateLayout}, dateTimeLayouts...) {
+		if t, err := time.Parse(l, v); err == nil {
+			return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), true
+		}
 	}
-	if !s.checkOrderValidity(product, in, o, now, list) {
+	return time.Time{}, false
+}
+
+const dateForms = "a date like 2025-06-09 or 09 JUN 2025"
+
+// maxOrderDays is the longest order of the product in days: the plan
+// products' own bound (seeds 001, 002, 004), or one day under the "less
+// than 825 days in the future" of seeds 000 and 003.
+func maxOrderDays(product catalog.Product) int {
+	if product.OrderValidity {
+		return product.MaxOrderDays
+	}
+	return product.MaxCustomDays - 1
+}
+
+// checkValidity sets the order's end (and the first certificate's, when
+// asked). It is one rule for every family. The forms, first given first
+// served:
+//
+//	order_validity {custom_expiration_date > days > years}   seeds 001, 002, 004
+//	custom_expiration_date                                  every seed (deprecated in 001, 002)
+//	validity_days                                           seeds 000, 001
+//	validity_years                                          every seed
+//
+// Each seed documents some of them, but clients send the forms of the
+// family they were written for to every product (SAP's clients and a
+// Terraform provider send order_validity to Secure Site), so every product
+// takes all of them, each with the product's bounds: its years and its
+// longest order in days. Every date field takes every date form
+// (parseValidityDate). Without any of them the field the product's seed
+// requires is missing: order_validity for the plan products,
+// validity_years for the others.
+func checkValidity(product catalog.Product, in *CreateInput, o *store.Order, now time.Time, list *errs.List) {
+	if !checkOrderValidity(product, in, o, now, list) {
 		return
 	}
 	if product.Family == catalog.FamilyDV && in.Certificate != nil && in.Certificate.CertValidity != nil {
@@ -38,81 +82,79 @@ func (s *Service) checkValidity(product catalog.Product, in *CreateInput, o *sto
 	}
 }
 
-// checkOrderValidity applies the multi-year plan model (seeds 001, 002,
-// 004): order_validity {custom_expiration_date > days > years}; without it
-// the deprecated top-level custom_expiration_date (yyyy-MM-dd) >
-// validity_days > validity_years, with the same bounds.
-func (s *Service) checkOrderValidity(product catalog.Product, in *CreateInput, o *store.Order, now time.Time, list *errs.List) bool {
+// checkOrderValidity applies the forms of checkValidity to the order's
+// end; false when they are refused or absent (the reason is in list).
+func checkOrderValidity(product catalog.Product, in *CreateInput, o *store.Order, now time.Time, list *errs.List) bool {
 	today := midnight(now)
-	maxEnd := today.AddDate(0, 0, product.MaxOrderDays)
-	years := yearsText(product.ValidityYears)
+	maxDays := maxOrderDays(product)
+	maxEnd := today.AddDate(0, 0, maxDays)
 	bad := func(field, format string, args ...any) bool {
 		list.Add(errs.InvalidValue(field, format, args...))
 		return false
 	}
-	ov := in.OrderValidity
-	legacyDate := strings.TrimSpace(in.CustomExpirationDate)
-	switch {
-	case ov != nil:
+	// Each form, under the name errors give it (errors about a member of
+	// order_validity name the object, as for every nested field).
+	date := func(field, name, v string) bool {
+		d, ok := parseValidityDate(v)
+		if !ok {
+			return bad(field, "%s must be %s.", name, dateForms)
+		}
+		if !d.After(today) || d.After(maxEnd) {
+			return bad(field, "%s must be after today and at most %d days away.", name, maxDays)
+		}
+		o.CustomExpirationDate = d.Format(time.DateOnly)
+		o.OrderValidTill = d
+		return true
+	}
+	days := func(field, name string, n flex.Int) bool {
+		if n.Bad || n.V < 1 || n.V > int64(maxDays) {
+			return bad(field, "%s must be between 1 and %d.", name, maxDays)
+		}
+		o.ValidityDays = int(n.V)
+		o.OrderValidTill = today.AddDate(0, 0, o.ValidityDays)
+		return true
+	}
+	years := func(field, name string, n flex.Int) bool {
+		if n.Bad || !containsInt(product.ValidityYears, n.V) {
+			return bad(field, "%s must be %s.", name, yearsText(product.ValidityYears))
+		}
+		o.ValidityYears = int(n.V)
+		o.OrderValidTill = today.AddDate(o.ValidityYears, 0, 0)
+		return true
+	}
+	given := func(n flex.Int) bool { return n.Set || n.Bad }
+
+	if ov := in.OrderValidity; ov != nil {
 		rec := &store.Validity{}
 		o.Extra.OrderValidity = rec
-		switch date := strings.TrimSpace(ov.CustomExpirationDate); {
-		case date != "":
-			d, err := time.Parse(planDateLayout, date)
-			if err != nil {
-				return bad("order_validity", "order_validity.custom_expiration_date must be a date like 09 JUN 2025.")
-			}
-			if !d.After(today) || d.After(maxEnd) {
-				return bad("order_validity", "order_validity.custom_expiration_date must be after today and within %d days.", product.MaxOrderDays)
-			}
-			rec.CustomExpirationDate = date
-			o.CustomExpirationDate = d.Format(time.DateOnly)
-			o.OrderValidTill = d
-		case ov.Days.Set || ov.Days.Bad:
-			if ov.Days.Bad || ov.Days.V < 1 || ov.Days.V > int64(product.MaxOrderDays) {
-				return bad("order_validity", "order_validity.days must be between 1 and %d.", product.MaxOrderDays)
-			}
+		switch v := strings.TrimSpace(ov.CustomExpirationDate); {
+		case v != "":
+			rec.CustomExpirationDate = v
+			return date("order_validity", "order_validity.custom_expiration_date", v)
+		case given(ov.Days):
 			rec.Days = int(ov.Days.V)
-			o.ValidityDays = rec.Days
-			o.OrderValidTill = today.AddDate(0, 0, rec.Days)
-		case ov.Years.Set || ov.Years.Bad:
-			if ov.Years.Bad || !containsInt(product.ValidityYears, ov.Years.V) {
-				return bad("order_validity", "order_validity.years must be %s.", years)
-			}
+			return days("order_validity", "order_validity.days", ov.Days)
+		case given(ov.Years):
 			rec.Years = int(ov.Years.V)
-			o.ValidityYears = rec.Years
-			o.OrderValidTill = today.AddDate(rec.Years, 0, 0)
+			return years("order_validity", "order_validity.years", ov.Years)
 		default:
 			list.Add(errs.MissingField("order_validity.years"))
 			return false
 		}
-	case legacyDate != "":
-		d, err := time.Parse(time.DateOnly, legacyDate)
-		if err != nil {
-			return bad("custom_expiration_date", "custom_expiration_date must be a date in yyyy-MM-dd format.")
-		}
-		if !d.After(today) || d.After(maxEnd) {
-			return bad("custom_expiration_date", "custom_expiration_date must be after today and within %d days.", product.MaxOrderDays)
-		}
-		o.CustomExpirationDate = legacyDate
-		o.OrderValidTill = d
-	case in.ValidityDays.Set || in.ValidityDays.Bad:
-		if in.ValidityDays.Bad || in.ValidityDays.V < 1 || in.ValidityDays.V > int64(product.MaxOrderDays) {
-			return bad("validity_days", "validity_days must be between 1 and %d.", product.MaxOrderDays)
-		}
-		o.ValidityDays = int(in.ValidityDays.V)
-		o.OrderValidTill = today.AddDate(0, 0, o.ValidityDays)
-	case in.ValidityYears.Set || in.ValidityYears.Bad:
-		if in.ValidityYears.Bad || !containsInt(product.ValidityYears, in.ValidityYears.V) {
-			return bad("validity_years", "validity_years must be %s.", years)
-		}
-		o.ValidityYears = int(in.ValidityYears.V)
-		o.OrderValidTill = today.AddDate(o.ValidityYears, 0, 0)
-	default:
-		list.Add(errs.MissingField("order_validity"))
-		return false
 	}
-	return true
+	switch v := strings.TrimSpace(in.CustomExpirationDate); {
+	case v != "":
+		return date("custom_expiration_date", "custom_expiration_date", v)
+	case given(in.ValidityDays):
+		return days("validity_days", "validity_days", in.ValidityDays)
+	case given(in.ValidityYears):
+		return years("validity_years", "validity_years", in.ValidityYears)
+	case product.OrderValidity:
+		list.Add(errs.MissingField("order_validity"))
+	default:
+		list.Add(errs.MissingField("validity_years"))
+	}
+	return false
 }
 
 // checkCertValidity applies certificate.cert_validity of a DV order: the
@@ -126,9 +168,9 @@ func checkCertValidity(cv *ValidityInput, o *store.Order, now time.Time, list *e
 	var end time.Time
 	switch date := strings.TrimSpace(cv.CustomExpirationDate); {
 	case date != "":
-		d, err := time.Parse(planDateLayout, date)
-		if err != nil {
-			list.Add(errs.InvalidValue("cert_validity", "cert_validity.custom_expiration_date must be a date like 09 JUN 2025."))
+		d, ok := parseValidityDate(date)
+		if !ok {
+			list.Add(errs.InvalidValue("cert_validity", "cert_validity.custom_expiration_date must be %s.", dateForms))
 			return
 		}
 		if !d.After(today) || d.After(today.AddDate(0, 0, maxFirstCertDays)) {

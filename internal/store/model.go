@@ -53,6 +53,10 @@ type Account struct {
 	// RequireUniqueAltOrderID refuses a second order with the same
 	// alternative_order_id, so that clients can retry an order safely.
 	RequireUniqueAltOrderID bool
+	// IssuingCASelection is the option "ICA selection" of seed 004: while
+	// it is off, certificate.ca_cert_id is ignored and every order is
+	// signed by its product's default issuing CA.
+	IssuingCASelection bool
 }
 
 // Container is a division of an account.

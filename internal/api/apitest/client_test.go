@@ -345,6 +345,9 @@ func TestClientOrders(t *testing.T) {
 			{name: "validity_years numeric string", mutate: set("validity_years", "1")},
 			{name: "custom date 30 days", mutate: all(del("validity_years"), set("custom_expiration_date", dayFromToday(30)))},
 			{name: "custom date 824 days", mutate: all(del("validity_years"), set("custom_expiration_date", dayFromToday(824))), price: 3 * 9900},
+			// Every family takes every validity form (decisions.md).
+			{name: "custom date dd MMM yyyy", mutate: all(del("validity_years"), set("custom_expiration_date", dvcsPlanDate(30)))},
+			{name: "order_validity years 2", mutate: all(del("validity_years"), set("order_validity", map[string]any{"years": 2})), price: 2 * 9900},
 			{name: "ten emails", mutate: setCert("emails", clEmailList(10)), emails: clEmailStrings(10)},
 			{name: "duplicate emails and upper-case domain", mutate: setCert("emails", []any{"Locke.Cole@EXAMPLE.com", "Locke.Cole@example.com"}),
 				emails: []string{"Locke.Cole@example.com"}},
@@ -424,7 +427,7 @@ func TestClientOrders(t *testing.T) {
 			{name: "validity missing", mutate: del("validity_years"), codes: missing("validity_years")},
 			{name: "custom date 825 days", mutate: set("custom_expiration_date", dayFromToday(825)), codes: bad("custom_expiration_date")},
 			{name: "custom date today", mutate: set("custom_expiration_date", dayFromToday(0)), codes: bad("custom_expiration_date")},
-			{name: "custom date dd MMM yyyy", mutate: set("custom_expiration_date", time.Now().AddDate(0, 1, 0).Format("02 Jan 2006")),
+			{name: "custom date MM/dd/yyyy", mutate: set("custom_expiration_date", time.Now().AddDate(0, 1, 0).Format("01/02/2006")),
 				codes: bad("custom_expiration_date")},
 			{name: "organization missing", mutate: del("organization"), codes: missing("organization")},
 			{name: "organization missing class1_smime", product: "class1_smime", mutate: del("organization"), codes: missing("organization")},

@@ -158,11 +158,11 @@ func csRejectCases(k csKeys) []rejectCase {
 		{name: "validity/days 1096", mutate: set("order_validity", map[string]any{"days": 1096}), codes: bad("order_validity")},
 		{name: "validity/custom date 1096 days", mutate: set("order_validity", map[string]any{"custom_expiration_date": dvcsPlanDate(1096)}),
 			codes: bad("order_validity")},
-		{name: "validity/custom date yyyy-MM-dd", mutate: set("order_validity", map[string]any{"custom_expiration_date": dayFromToday(30)}),
+		{name: "validity/custom date MM/dd/yyyy", mutate: set("order_validity", map[string]any{"custom_expiration_date": "05/01/2027"}),
 			codes: bad("order_validity")},
 		{name: "validity/missing", mutate: del("order_validity"), codes: missing("order_validity")},
 		{name: "validity/legacy validity_years 4", mutate: all(del("order_validity"), set("validity_years", 4)), codes: bad("validity_years")},
-		{name: "validity/legacy custom date in plan layout", mutate: all(del("order_validity"), set("custom_expiration_date", dvcsPlanDate(30))),
+		{name: "validity/legacy custom date MM/dd/yyyy", mutate: all(del("order_validity"), set("custom_expiration_date", "05/01/2027")),
 			codes: bad("custom_expiration_date")},
 
 		// organization
@@ -225,6 +225,11 @@ func csAcceptCases(k csKeys) []csAcceptCase {
 		{name: "validity/legacy custom date", mutate: all(del("order_validity"), set("custom_expiration_date", dayFromToday(300))),
 			till: dayFromToday(300)},
 		{name: "validity/order_validity wins over validity_years", mutate: set("validity_years", 5), till: dvcsInYears(1)},
+		// Every date field takes every date form (decisions.md).
+		{name: "validity/custom date yyyy-MM-dd", mutate: set("order_validity", map[string]any{"custom_expiration_date": dayFromToday(30)}),
+			till: dayFromToday(30)},
+		{name: "validity/legacy custom date in plan layout", mutate: all(del("order_validity"), set("custom_expiration_date", dvcsPlanDate(30))),
+			till: dayFromToday(30)},
 		{name: "key/RSA-3072", csr: k.rsa3072},
 		{name: "key/P-384", csr: k.p384},
 		{name: "key/CSR on one line", csr: testenv.OneLine(k.p256)},

@@ -101,7 +101,7 @@ func dvRejectCases(rsa2048 string) []rejectCase {
 		{name: "validity/days 0", mutate: dvOV("days", 0), codes: bad("order_validity")},
 		{name: "validity/days 1096", mutate: dvOV("days", 1096), codes: bad("order_validity")},
 		{name: "validity/days 4 years over a valid years", mutate: dvOV("years", 1, "days", 1460), codes: bad("order_validity")},
-		{name: "validity/custom date yyyy-MM-dd", mutate: dvOV("custom_expiration_date", dayFromToday(30)), codes: bad("order_validity")},
+		{name: "validity/custom date MM/dd/yyyy", mutate: dvOV("custom_expiration_date", "05/01/2027"), codes: bad("order_validity")},
 		{name: "validity/custom date 31 FEB", mutate: dvOV("custom_expiration_date", "31 FEB 2027"), codes: bad("order_validity")},
 		{name: "validity/custom date yesterday", mutate: dvOV("custom_expiration_date", dvcsPlanDate(-1)), codes: bad("order_validity")},
 		{name: "validity/custom date today", mutate: dvOV("custom_expiration_date", dvcsPlanDate(0)), codes: bad("order_validity")},
@@ -110,7 +110,7 @@ func dvRejectCases(rsa2048 string) []rejectCase {
 		{name: "validity/empty object", mutate: dvOV(), codes: missing("order_validity.years")},
 		{name: "validity/legacy validity_years 4", mutate: all(del("order_validity"), set("validity_years", 4)), codes: bad("validity_years")},
 		{name: "validity/legacy validity_days 1096", mutate: all(del("order_validity"), set("validity_days", 1096)), codes: bad("validity_days")},
-		{name: "validity/legacy date in plan layout", mutate: all(del("order_validity"), set("custom_expiration_date", dvcsPlanDate(30))),
+		{name: "validity/legacy date MM/dd/yyyy", mutate: all(del("order_validity"), set("custom_expiration_date", "05/01/2027")),
 			codes: bad("custom_expiration_date")},
 		{name: "validity/legacy date 1096 days", mutate: all(del("order_validity"), set("custom_expiration_date", dayFromToday(1096))),
 			codes: bad("custom_expiration_date")},
@@ -126,7 +126,7 @@ func dvRejectCases(rsa2048 string) []rejectCase {
 		{name: "cert_validity/days 398", mutate: all(dvOV("years", 2), dvCV("days", 398)), codes: bad("cert_validity")},
 		{name: "cert_validity/days 0", mutate: dvCV("days", 0), codes: bad("cert_validity")},
 		{name: "cert_validity/years 2", mutate: all(dvOV("years", 3), dvCV("years", 2)), codes: bad("cert_validity")},
-		{name: "cert_validity/date bad layout", mutate: dvCV("custom_expiration_date", dayFromToday(30)), codes: bad("cert_validity")},
+		{name: "cert_validity/date bad layout", mutate: dvCV("custom_expiration_date", "05/01/2027"), codes: bad("cert_validity")},
 		{name: "cert_validity/date 398 days", mutate: all(dvOV("years", 2), dvCV("custom_expiration_date", dvcsPlanDate(398))),
 			codes: bad("cert_validity")},
 
@@ -255,6 +255,11 @@ func dvAcceptCases() []dvAcceptCase {
 		{name: "validity/cert_validity days within the order", mutate: all(dvOV("years", 2), dvCV("days", 397)), till: dvcsInYears(2)},
 		{name: "validity/cert_validity equal to the order", mutate: all(dvOV("days", 30), dvCV("days", 30)), till: dayFromToday(30)},
 		{name: "validity/cert_validity years 1 on a 2-year plan", mutate: all(dvOV("years", 2), dvCV("years", 1)), till: dvcsInYears(2)},
+		// Every date field takes every date form (decisions.md).
+		{name: "validity/custom date yyyy-MM-dd", mutate: dvOV("custom_expiration_date", dayFromToday(30)), till: dayFromToday(30)},
+		{name: "validity/legacy date in plan layout", mutate: all(del("order_validity"), set("custom_expiration_date", dvcsPlanDate(30))),
+			till: dayFromToday(30)},
+		{name: "validity/cert_validity date yyyy-MM-dd", mutate: dvCV("custom_expiration_date", dayFromToday(30)), till: oneYear},
 		{name: "hash/absent", till: oneYear, check: func(t *testing.T, o dvcsOrder, _ []byte) {
 			if o.Certificate.SignatureHash != "sha256" {
 				t.Errorf("signature_hash = %q, want the sha256 default", o.Certificate.SignatureHash)

@@ -366,7 +366,8 @@ func TestReissueApproval(t *testing.T) {
 // documented code and writes nothing.
 func TestReissueRefusals(t *testing.T) {
 	t.Parallel()
-	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	// ca_cert_id is read only where the account lets orders choose the issuing CA.
+	srv := testenv.Start(t, testenv.Options{Sandbox: true, IssuingCASelection: true})
 	_, csr := lcKey(t)
 	issued, _ := lcIssued(t, srv, "ssl_securesite", baseBody(csr), "example.com")
 	multi := baseBody(csr)

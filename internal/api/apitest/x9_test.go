@@ -339,7 +339,8 @@ const x9DSKA = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement
 // TestX9Orders covers seed 004 on one sandbox server.
 func TestX9Orders(t *testing.T) {
 	t.Parallel()
-	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	// The account lets orders choose their issuing CA (ca_cert_id).
+	srv := testenv.Start(t, testenv.Options{Sandbox: true, IssuingCASelection: true})
 	uid := x9UserID(t, srv)
 	orgName := clOrgName(t, srv)
 	rsaKey, p256, p384 := testenv.RSAKey(t), testenv.ECKey(t, elliptic.P256()), testenv.ECKey(t, elliptic.P384())
@@ -625,8 +626,8 @@ func TestX9Orders(t *testing.T) {
 			{name: "order_validity days 398", mutate: set("order_validity", map[string]any{"days": 398}), codes: bad("order_validity")},
 			{name: "order_validity date 398 days", mutate: set("order_validity", map[string]any{
 				"custom_expiration_date": time.Now().UTC().AddDate(0, 0, 398).Format("02 Jan 2006")}), codes: bad("order_validity")},
-			{name: "order_validity date yyyy-MM-dd", mutate: set("order_validity", map[string]any{"custom_expiration_date": dayFromToday(30)}),
-				codes: bad("order_validity")},
+			{name: "order_validity date MM/dd/yyyy", mutate: set("order_validity", map[string]any{
+				"custom_expiration_date": time.Now().UTC().AddDate(0, 0, 30).Format("01/02/2006")}), codes: bad("order_validity")},
 			{name: "order_validity empty", mutate: set("order_validity", map[string]any{}), codes: missing("order_validity.years")},
 			{name: "order_validity missing", mutate: del("order_validity"), codes: missing("order_validity")},
 			{name: "ca_cert_id of the TLS intermediate", mutate: setCert("ca_cert_id", tlsAllowed[0].ID), codes: bad("ca_cert_id")},

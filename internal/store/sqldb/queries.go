@@ -149,16 +149,17 @@ func (q *Queries) AccountCount(ctx context.Context) (int, error) {
 	return n, err
 }
 
-const accountCols = `id, name, approval_mode, allow_skip_approval, created_at, balance_cents, require_unique_alternative_order_id`
+const accountCols = `id, name, approval_mode, allow_skip_approval, created_at, balance_cents, require_unique_alternative_order_id, issuing_ca_selection`
 
 func scanAccount(row interface{ Scan(...any) error }) (*store.Account, error) {
 	var a store.Account
 	var created string
-	var skip, unique int
-	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created, &a.BalanceCents, &unique); err != nil {
+	var skip, unique, caSelection int
+	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created, &a.BalanceCents, &unique, &caSelection); err != nil {
 		return nil, err
 	}
 	a.RequireUniqueAltOrderID = unique != 0
+	a.IssuingCASelection = caSelection != 0
 	a.AllowSkipApproval = skip != 0
 	a.CreatedAt = parseTS(created)
 	return &a, nil
@@ -185,8 +186,9 @@ func (q *Queries) CreateAccount(ctx context.Context, a *store.Account) error {
 		a.ApprovalMode = "one_step"
 	}
 	id, err := q.insert(ctx, "account", `INSERT INTO accounts(name, approval_mode, allow_skip_approval, created_at,
-		balance_cents, require_unique_alternative_order_id) VALUES (?,?,?,?,?,?)`,
-		a.Name, a.ApprovalMode, b2i(a.AllowSkipApproval), ts(a.CreatedAt), a.BalanceCents, b2i(a.RequireUniqueAltOrderID))
+		balance_cents, require_unique_alternative_order_id, issuing_ca_selection) VALUES (?,?,?,?,?,?,?)`,
+		a.Name, a.ApprovalMode, b2i(a.AllowSkipApproval), ts(a.CreatedAt), a.BalanceCents, b2i(a.RequireUniqueAltOrderID),
+		b2i(a.IssuingCASelection))
 	a.ID = id
 	return err
 }
@@ -524,8 +526,8 @@ func (q *Queries) EnsureDomain(ctx context.Context, accountID int64, name string
 
 func (q *Queries) SetAccountOptions(ctx context.Context, a *store.Account) error {
 	return q.exec(ctx, "update account", `UPDATE accounts SET approval_mode = ?, allow_skip_approval = ?,
-		require_unique_alternative_order_id = ? WHERE id = ?`,
-		a.ApprovalMode, b2i(a.AllowSkipApproval), b2i(a.RequireUniqueAltOrderID), a.ID)
+		require_unique_alternative_order_id = ?, issuing_ca_selection = ? WHERE id = ?`,
+		a.ApprovalMode, b2i(a.AllowSkipApproval), b2i(a.RequireUniqueAltOrderID), b2i(a.IssuingCASelection), a.ID)
 }
 
 func (q *Queries) CreateOrder(ctx context.Context, o *store.Order) error {
@@ -619,11 +621,15 @@ func orderBy(keys []string, allowed map[string]string, def string) string {
 	return strings.Join(parts, ", ")
 }
 
-// OrderSortKeys are the sort keys ListOrders understands.
+// OrderSortKeys are the sort keys ListOrders understands: the properties
+// of an order list entry, and the names clients send for them
+// (order_id is the id; product_name sorts by the product's id, which
+// groups each product's orders as its name would).
 var OrderSortKeys = map[string]string{
-	"id": "id", "date_created": "created_at", "status": "status", "common_name": "common_name",
-	"product_name_id": "product_name_id", "valid_till": "order_valid_till", "organization_id": "organization_id",
-	"container_id": "container_id", "user_id": "user_id", "order_valid_till": "order_valid_till", "is_renewed": "is_renewed",
+	"id": "id", "order_id": "id", "date_created": "created_at", "status": "status", "common_name": "common_name",
+	"product_name_id": "product_name_id", "product_name": "product_name_id", "valid_till": "order_valid_till",
+	"organization_id": "organization_id", "container_id": "container_id", "user_id": "user_id",
+	"order_valid_till": "order_valid_till", "is_renewed": "is_renewed",
 }
 
 func (q *Queries) Orders(ctx context.Context, accountID int64, f store.OrderFilter, page store.Page) ([]store.Order, int, error) {
@@ -739,12 +745,14 @@ func (q *Queries) RequestsForOrder(ctx context.Context, accountID, orderID int64
 	return out, rows.Err()
 }
 
-// RequestSortKeys are the sort keys ListRequests understands. Requests
-// sorted by common name are grouped by order, so that the list reads the
-// orders' (account_id, common_name, id) index and each order's requests in
-// turn instead of sorting the account's requests.
-var RequestSortKeys = map[string]string{"id": "r.id", "date": "r.date", "status": "r.status", "type": "r.type",
-	"date_processed": "r.date_processed", "order_id": "r.order_id", "common_name": "o.common_name, o.id"}
+// RequestSortKeys are the sort keys ListRequests understands (date_created
+// is the request's date, as clients name it on every other list).
+// Requests sorted by a property of their order are grouped by order, so
+// that the list reads the orders' (account_id, key, id) index and each
+// order's requests in turn instead of sorting the account's requests.
+var RequestSortKeys = map[string]string{"id": "r.id", "date": "r.date", "date_created": "r.date", "status": "r.status",
+	"type": "r.type", "date_processed": "r.date_processed", "order_id": "r.order_id", "common_name": "o.common_name, o.id",
+	"product_name_id": "o.product_name_id, o.id", "product_name": "o.product_name_id, o.id"}
 
 func (q *Queries) Requests(ctx context.Context, accountID int64, f store.RequestFilter, page store.Page) ([]store.Request, int, error) {
 	count, list, args := q.requestsSQL(accountID, f, page)
@@ -796,8 +804,8 @@ func (q *Queries) requestsSQL(accountID int64, f store.RequestFilter, page store
 	}
 	cond := strings.Join(where, " AND ")
 	join := `requests r JOIN orders o ON o.id = r.order_id`
-	if len(page.Sort) > 0 && strings.TrimPrefix(page.Sort[0], "-") == "common_name" && q.d == SQLite {
-		// Sorted by the order's common name, the orders come first, in
+	if len(page.Sort) > 0 && strings.HasPrefix(RequestSortKeys[strings.TrimPrefix(page.Sort[0], "-")], "o.") && q.d == SQLite {
+		// Sorted by a property of the order, the orders come first, in
 		// their index's order, and each one's requests after it; SQLite
 		// keeps the tables of a CROSS JOIN in the order written.
 		join = `orders o CROSS JOIN requests r ON o.id = r.order_id`

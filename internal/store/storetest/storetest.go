@@ -28,6 +28,7 @@ func Run(t *testing.T, b Backend) {
 		fn   func(*testing.T, Backend)
 	}{
 		{"AccountIsolation", testAccountIsolation},
+		{"AccountOptions", testAccountOptions},
 		{"SerialUniqueAndRollback", testSerialUniqueAndRollback},
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"EnsureDomainIsIdempotent", testEnsureDomainIsIdempotent},
