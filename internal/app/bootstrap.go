@@ -43,6 +43,7 @@ func (a *App) bootstrap(ctx context.Context) error {
 	return a.Store.InTx(ctx, func(tx store.Tx) error {
 		acct.ApprovalMode, acct.RequireUniqueAltOrderID = mode, a.Config.RequireUniqueAltOrderID
 		acct.AllowSkipApproval = !a.Config.DisallowSkipApproval
+		acct.RevokeOrderWithCertificate = a.Config.RevokeOrderWithCertificate
 		if err := tx.SetAccountOptions(ctx, acct); err != nil {
 			return err
 		}

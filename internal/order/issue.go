@@ -378,6 +378,9 @@ func (s *Service) IssuePending(ctx context.Context, actor account.Actor, orderID
 		if err := tx.UpdateOrder(ctx, cur); err != nil {
 			return err
 		}
+		if err := s.Validation.RecordOrderDomains(ctx, tx, product, cur); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, actor, "certificate.issued", fmt.Sprintf("order:%d", cur.ID),
 			map[string]any{"certificate_id": cert.ID, "serial_number": issued.serial, "issuer": issued.issuer.ID})
 	})

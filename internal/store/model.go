@@ -53,6 +53,10 @@ type Account struct {
 	// RequireUniqueAltOrderID refuses a second order with the same
 	// alternative_order_id, so that clients can retry an order safely.
 	RequireUniqueAltOrderID bool
+	// RevokeOrderWithCertificate: revoking the only certificate of an
+	// order with the certificate call revokes the order too (spec §4.4's
+	// account setting); off, the order stays issued and can be reissued.
+	RevokeOrderWithCertificate bool
 }
 
 // Container is a division of an account.
@@ -337,6 +341,7 @@ const (
 // DomainFilter narrows Domains; zero values mean "any".
 type DomainFilter struct {
 	OrganizationID int64
+	ContainerID    int64
 	Search         string
 	SearchContains bool
 }

@@ -67,6 +67,9 @@ type Options struct {
 	RequireUniqueAltOrderID bool
 	InitialBalanceCents     int64
 	DisallowSkipApproval    bool
+	// RevokeOrderWithCertificate: revoking an order's only certificate
+	// revokes the order (app.Config).
+	RevokeOrderWithCertificate bool
 	// RateLimits is off unless a test turns it on.
 	RateLimits []ratelimit.Rule
 	// DCV is the lookups' setup. Without a Resolver the server gets an
@@ -227,8 +230,8 @@ func (s *Server) start(opts Options, addr string) {
 		IssuerKeyType: issuerKey, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
 		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
 		InitialBalanceCents: opts.InitialBalanceCents, DisallowSkipApproval: opts.DisallowSkipApproval,
-		RateLimits: opts.RateLimits,
-		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
+		RevokeOrderWithCertificate: opts.RevokeOrderWithCertificate, RateLimits: opts.RateLimits,
+		DCV: opts.DCV, SMTPURL: opts.SMTPURL, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
 		CAKeySource: sharedCAKey,
 	})
 	if err != nil {
