@@ -429,10 +429,10 @@ func (s *Service) revokeRequestDecided(ctx context.Context, tx store.Tx, actor a
 	} else if certs, err = orderRevocable(ctx, tx, o, now); err != nil {
 		return nil, err
 	}
-	if len(certs) == 0 && (t.CertificateID != 0 || o.Status == store.OrderRevoked) {
+	if len(certs) == 0 && (t.CertificateID != 0 || o.Status != store.OrderIssued) {
 		// Revoked meanwhile by another request, or expired: the approval
 		// stands and there is nothing left to do. An order request still
-		// revokes the order.
+		// revokes an issued order whose certificates went one by one.
 		return nil, nil
 	}
 	return s.revokeIn(ctx, tx, actor, o, certs, *t, r.RequesterID, r.Comments, now)
