@@ -258,7 +258,10 @@ type CACert struct {
 // OrderCertificate is the certificate object of an order (or the planned
 // certificate while the order is pending).
 type OrderCertificate struct {
-	ID                int64           `json:"id,omitempty"`
+	ID int64 `json:"id,omitempty"`
+	// Status is the certificate's own (pending, issued, revoked): a
+	// certificate revoked alone leaves its order issued.
+	Status            string          `json:"status,omitempty"`
 	Thumbprint        string          `json:"thumbprint,omitempty"`
 	SerialNumber      string          `json:"serial_number,omitempty"`
 	CommonName        string          `json:"common_name"`

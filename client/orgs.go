@@ -186,7 +186,8 @@ func (c *Client) AddDomain(ctx context.Context, d *NewDomain) (*DomainSubmitted,
 	return &out, nil
 }
 
-// ListDomains reads one page of domains (filters: search, organization_id).
+// ListDomains reads one page of domains (filters: search, organization_id,
+// container_id).
 func (c *Client) ListDomains(ctx context.Context, opts *ListOptions) (*DomainList, error) {
 	var out DomainList
 	if err := c.call(ctx, request{method: http.MethodGet, path: "/domain", query: opts.values()}, &out); err != nil {

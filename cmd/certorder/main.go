@@ -91,6 +91,7 @@ func serve(args []string) error {
 	balance := fs.Float64("initial-balance", float64(app.DefaultBalanceCents)/100, "account balance in USD on first start")
 	allowSkip := fs.Bool("allow-skip-approval", true, "let administrators and managers send skip_approval (applied on every start)")
 	caSelection := fs.Bool("issuing-ca-selection", false, "let orders choose their issuing CA with certificate.ca_cert_id; when off it is ignored (applied on every start)")
+	revokeOrder := fs.Bool("revoke-order-with-certificate", false, "revoking the only certificate of an order (PUT /certificate/{id}/revoke) revokes the order too; off, the order stays issued and can be reissued (applied on every start)")
 	limits := fs.String("rate-limit", "100/5s,1000/5m", "per API key request limits, comma-separated N/duration, or off")
 	resolver := fs.String("dns-resolver", "", "host:port of the DNS resolver for DCV and CAA lookups (default: first nameserver of /etc/resolv.conf)")
 	dcvTimeout := fs.Duration("dcv-timeout", 5*time.Second, "timeout of one DCV/CAA DNS exchange or HTTP fetch")
@@ -178,7 +179,7 @@ func serve(args []string) error {
 		DataDir: *data, Database: *database, PublicURL: base, Sandbox: *sandbox, AdminKey: os.Getenv("CERTORDER_ADMIN_KEY"),
 		IssuerKeyType: ca.KeyType(*issuerKey), RootKeyType: ca.KeyType(*rootKey), Log: log, Out: os.Stdout,
 		ApprovalMode: *approval, RequireUniqueAltOrderID: *uniqueAlt, InitialBalanceCents: int64(math.Round(*balance * 100)),
-		DisallowSkipApproval: !*allowSkip, IssuingCASelection: *caSelection, RateLimits: rules,
+		DisallowSkipApproval: !*allowSkip, IssuingCASelection: *caSelection, RevokeOrderWithCertificate: *revokeOrder, RateLimits: rules,
 		DCV: dcv.Config{Resolver: *resolver, Timeout: *dcvTimeout, HTTPPort: *httpPort, HTTPSPort: *httpsPort,
 			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget,
 			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},

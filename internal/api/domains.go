@@ -195,14 +195,20 @@ func (s *Server) addDomain(w http.ResponseWriter, r *http.Request, a account.Act
 	return nil
 }
 
-// listDomains: GET /domain (spec §6.10).
+// listDomains: GET /domain (spec §6.10). container_id (a query parameter,
+// as the old CertCentral SDK sends it, or filters[container_id]) lists the
+// domains of that container: those of its organizations.
 func (s *Server) listDomains(w http.ResponseWriter, r *http.Request, a account.Actor) error {
-	lp, err := parseList(r.URL.Query(), sqldb.DomainSortKeys)
+	q := r.URL.Query()
+	lp, err := parseList(q, sqldb.DomainSortKeys)
 	if err != nil {
 		return err
 	}
 	var f store.DomainFilter
 	var list errs.List
+	if v := q.Get("container_id"); v != "" {
+		lp.filters["container_id"] = v
+	}
 	for k, v := range lp.filters {
 		switch k {
 		case "search", "name":
@@ -214,6 +220,13 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request, a account.A
 				continue
 			}
 			f.OrganizationID = n
+		case "container_id":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				list.Add(errs.InvalidValue("container_id", "container_id must be a positive integer."))
+				continue
+			}
+			f.ContainerID = n
 		}
 	}
 	if err := list.Err(); err != nil {

@@ -64,10 +64,10 @@ func (s *Server) revokeOrder(w http.ResponseWriter, r *http.Request, a account.A
 }
 
 // writeRevokeAnswer: 204 when approval was skipped, else the revoke
-// request. When the request was approved at once (auto-approve accounts)
-// its status reads "submitted", "sent straight to revocation", which is
+// request. Its status reads "submitted" when the revocation went ahead at
+// once or an administrator asked for it (order.RevokeResult), which is
 // what a public connector waits for (reference-responses/README.md); GET
-// /request/{id} shows it approved.
+// /request/{id} shows its real status.
 func writeRevokeAnswer(w http.ResponseWriter, a account.Actor, res *order.RevokeResult) error {
 	if res.Request == nil {
 		noContent(w)
@@ -76,7 +76,7 @@ func writeRevokeAnswer(w http.ResponseWriter, a account.Actor, res *order.Revoke
 	rq := res.Request
 	v := revokeRequestView{ID: rq.ID, Date: stamp(rq.Date), Type: rq.Type, Status: rq.Status,
 		Requester: userShort(a.User), Comments: rq.Comments}
-	if res.Revoked {
+	if res.Submitted {
 		v.Status = store.RequestSubmitted
 	}
 	writeJSON(w, http.StatusCreated, v)

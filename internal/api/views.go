@@ -46,7 +46,12 @@ type caCertView struct {
 }
 
 type certView struct {
-	ID                int64           `json:"id,omitempty"`
+	ID int64 `json:"id,omitempty"`
+	// Status is the certificate's own: pending, issued, revoked (or
+	// rejected). It differs from the order's when a certificate is revoked
+	// and the order stays active (spec §4.4); public clients read it
+	// before the order's status when present.
+	Status            string          `json:"status,omitempty"`
 	Thumbprint        string          `json:"thumbprint,omitempty"`
 	SerialNumber      string          `json:"serial_number,omitempty"`
 	CommonName        string          `json:"common_name"`
@@ -297,7 +302,7 @@ func daysRemaining(notAfter, now time.Time) *int {
 func (s *Server) certOf(o *store.Order, c *store.Certificate, full bool) certView {
 	v := certView{CommonName: o.CommonName, DNSNames: nonNilStrings(o.DNSNames), SignatureHash: o.SignatureHash}
 	if c != nil {
-		v.ID = c.ID
+		v.ID, v.Status = c.ID, c.Status
 		if c.Status != store.CertPending {
 			v.Thumbprint, v.SerialNumber = c.Thumbprint, c.SerialNumber
 			v.ValidFrom, v.ValidTill = date(c.NotBefore), date(c.NotAfter)

@@ -55,6 +55,11 @@ type Config struct {
 	// RequireUniqueAltOrderID refuses a repeated alternative_order_id,
 	// applied on every start.
 	RequireUniqueAltOrderID bool
+	// RevokeOrderWithCertificate makes revoking the only certificate of an
+	// order (PUT /certificate/{id}/revoke) revoke the order too, applied on
+	// every start; off (the default), the order stays issued and can be
+	// reissued (spec §4.4).
+	RevokeOrderWithCertificate bool
 	// InitialBalanceCents is the account balance on first start; zero
 	// means DefaultBalanceCents.
 	InitialBalanceCents int64

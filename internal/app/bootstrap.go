@@ -44,6 +44,7 @@ func (a *App) bootstrap(ctx context.Context) error {
 		acct.ApprovalMode, acct.RequireUniqueAltOrderID = mode, a.Config.RequireUniqueAltOrderID
 		acct.AllowSkipApproval = !a.Config.DisallowSkipApproval
 		acct.IssuingCASelection = a.Config.IssuingCASelection
+		acct.RevokeOrderWithCertificate = a.Config.RevokeOrderWithCertificate
 		if err := tx.SetAccountOptions(ctx, acct); err != nil {
 			return err
 		}

@@ -116,13 +116,13 @@ func TestOvertakenSignerRecordsNothing(t *testing.T) {
 	first := signFor(t, s, actor, o, product)
 	clock.add(signingLease + time.Second) // the first signer stalls
 	second := signFor(t, s, actor, o, product)
-	if again, err := s.recordPending(ctx, actor, o, first); err != nil || again {
+	if again, err := s.recordPending(ctx, actor, product, o, first); err != nil || again {
 		t.Fatalf("recording the overtaken certificate: again=%v err=%v", again, err)
 	}
 	if cur, _ := s.Store.Order(ctx, o.AccountID, o.ID); cur.Status != store.OrderPending {
 		t.Fatalf("the overtaken signer's certificate was recorded (order %s)", cur.Status)
 	}
-	if _, err := s.recordPending(ctx, actor, o, second); err != nil {
+	if _, err := s.recordPending(ctx, actor, product, o, second); err != nil {
 		t.Fatal(err)
 	}
 	cert, err := s.Store.Certificate(ctx, o.AccountID, o.CertificateID)
@@ -148,7 +148,7 @@ func TestReplacedCSRIsSignedAnew(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.recordPending(ctx, actor, o, stale)
+	again, err := s.recordPending(ctx, actor, product, o, stale)
 	if err != nil || !again {
 		t.Fatalf("recording the certificate of the replaced CSR: again=%v err=%v", again, err)
 	}

@@ -90,9 +90,11 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 		return nil, insufficientFunds(actor.Account.BalanceCents, p.order.PriceCents)
 	}
 
-	// Immediate issuance: approval skipped and everything already validated.
+	// Immediate issuance: approved at once (skipped, or auto-approved) and
+	// everything already validated; the 201 then carries the chain (spec
+	// §3.6), whichever way the approval came.
 	var issued *issuedCert
-	if skip && p.pub != nil && s.Validation.Validated(ctx, p.product, orgOf(p), &p.order) {
+	if approved && p.pub != nil && s.Validation.Validated(ctx, p.product, orgOf(p), &p.order) {
 		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names, 0)
 		if err != nil {
 			return nil, err
@@ -199,6 +201,11 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 				if res.Domains, err = s.Validation.OrderDomains(ctx, tx, &p.order, issued != nil); err != nil {
 					return err
 				}
+			}
+		}
+		if issued != nil {
+			if err := s.Validation.RecordOrderDomains(ctx, tx, product, &p.order); err != nil {
+				return err
 			}
 		}
 		detail := map[string]any{"product": product.NameID, "status": p.order.Status, "common_name": p.order.CommonName,

@@ -408,7 +408,7 @@ func (s *Service) issuePendingOnce(ctx context.Context, actor account.Actor, ord
 	if err != nil {
 		return false, err
 	}
-	return s.recordPending(ctx, actor, o, issued)
+	return s.recordPending(ctx, actor, product, o, issued)
 }
 
 // recordPending records the certificate signed for the pending order o
@@ -418,7 +418,7 @@ func (s *Service) issuePendingOnce(ctx context.Context, actor account.Actor, ord
 // unchanged. Otherwise the certificate is discarded unseen (its intent
 // stays, so CRLs and OCSP answer for its serial as revoked), and again
 // reports a changed CSR, to be signed anew.
-func (s *Service) recordPending(ctx context.Context, actor account.Actor, o *store.Order, issued *issuedCert) (again bool, err error) {
+func (s *Service) recordPending(ctx context.Context, actor account.Actor, product catalog.Product, o *store.Order, issued *issuedCert) (again bool, err error) {
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		cur, err := tx.Order(ctx, actor.Account.ID, o.ID)
 		if err != nil {
@@ -451,6 +451,9 @@ func (s *Service) recordPending(ctx context.Context, actor account.Actor, o *sto
 		}
 		cur.Status, cur.UpdatedAt = store.OrderIssued, now
 		if err := tx.UpdateOrder(ctx, cur); err != nil {
+			return err
+		}
+		if err := s.Validation.RecordOrderDomains(ctx, tx, product, cur); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actor, "certificate.issued", fmt.Sprintf("order:%d", cur.ID),

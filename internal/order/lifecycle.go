@@ -337,6 +337,11 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 				return err
 			}
 		}
+		if issued != nil {
+			if err := s.Validation.RecordOrderDomains(ctx, tx, product, &p.order); err != nil {
+				return err
+			}
+		}
 		if approved {
 			res.CertificateID = cert.ID
 		}
@@ -619,6 +624,9 @@ func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID i
 			if err := tx.UpdateOrder(ctx, cur); err != nil {
 				return err
 			}
+		}
+		if err := s.Validation.RecordOrderDomains(ctx, tx, product, &work); err != nil {
+			return err
 		}
 		return s.audit(ctx, tx, actor, "certificate.issued", fmt.Sprintf("order:%d", cur.ID),
 			map[string]any{"certificate_id": c.ID, "kind": link.Kind, "serial_number": issued.serial, "issuer": issued.issuer.ID})

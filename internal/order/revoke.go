@@ -44,10 +44,25 @@ var RevocationReasons = map[string]int{
 // RevokeResult says what a revoke call did. Request is nil when approval
 // was skipped (the API answers 204); otherwise it is the revoke request,
 // and Revoked tells whether the certificates are already revoked (an
-// auto-approve account whose requester is an approver).
+// auto-approve account whose requester is an approver). Submitted is what
+// the 201 says of the request: "submitted" rather than its status (see
+// answersSubmitted).
 type RevokeResult struct {
-	Request *store.Request
-	Revoked bool
+	Request   *store.Request
+	Revoked   bool
+	Submitted bool
+}
+
+// answersSubmitted: the 201 of a revoke call says "submitted" when the
+// revocation went ahead at once (auto-approve) or when the requester is an
+// administrator, who may complete it alone (skip_approval, or approving
+// their own request). A partner's connector for CertCentral sends an
+// administrator's key without skip_approval, takes only "submitted" as
+// success and fails on any other status; another approves the request it
+// gets right after. The request itself keeps its real status
+// (GET /request/{id}), so that approving it works as for any request.
+func answersSubmitted(actor account.Actor, revoked bool) bool {
+	return revoked || actor.User != nil && actor.User.AccessRole == store.RoleAdministrator
 }
 
 // revokeTarget is what a pending revoke request will revoke once approved;
@@ -106,9 +121,9 @@ func (s *Service) RevokeCertificate(ctx context.Context, actor account.Actor, ce
 	return s.revoke(ctx, actor, 0, certID, in)
 }
 
-// RevokeOrder revokes every issued, unrevoked and unexpired certificate of
-// an order (primary, replaced ones, duplicates), or asks for it (PUT
-// /order/certificate/{id}/revoke).
+// RevokeOrder revokes the order and every issued, unrevoked and unexpired
+// certificate of it (primary, replaced ones, duplicates), or asks for it
+// (PUT /order/certificate/{id}/revoke).
 func (s *Service) RevokeOrder(ctx context.Context, actor account.Actor, orderID int64, in *RevokeInput) (*RevokeResult, error) {
 	return s.revoke(ctx, actor, orderID, 0, in)
 }
@@ -164,6 +179,7 @@ func (s *Service) revoke(ctx context.Context, actor account.Actor, orderID, cert
 	if err != nil {
 		return nil, wrapStoreErr(err, "revoke")
 	}
+	res.Submitted = res.Request != nil && answersSubmitted(actor, res.Revoked)
 	s.notifyRevoke(issuers)
 	return res, nil
 }
@@ -219,10 +235,14 @@ func (s *Service) revokeTargets(ctx context.Context, tx store.Tx, acct, orderID,
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(certs) == 0 {
-		if o.Status == store.OrderRevoked {
-			return nil, nil, invalidOrderStatus("Order %d is already revoked.", o.ID)
-		}
+	switch {
+	case len(certs) > 0:
+	case o.Status == store.OrderRevoked:
+		return nil, nil, invalidOrderStatus("Order %d is already revoked.", o.ID)
+	case o.Status == store.OrderIssued && o.CertificateID != 0:
+		// Its certificates were revoked one by one and it stayed active;
+		// revoking it now ends it (no reissue, no duplicate).
+	default:
 		return nil, nil, invalidOrderStatus("Order %d is %s and has no issued, unexpired certificate to revoke.", o.ID, o.Status)
 	}
 	return o, certs, nil
@@ -267,14 +287,13 @@ func orderRevocable(ctx context.Context, tx store.Tx, o *store.Order, now time.T
 }
 
 // revokeIn records the revocation of certs inside tx: a revocation row and
-// the status of each certificate, the order's status when its primary
-// certificate is among them, and an audit event. It returns the issuers
-// whose CRLs changed.
+// the status of each certificate, the order's status when the order is
+// revoked (revokesOrder), and an audit event. It returns the issuers whose
+// CRLs changed.
 func (s *Service) revokeIn(ctx context.Context, tx store.Tx, actor account.Actor, o *store.Order, certs []*store.Certificate,
 	t revokeTarget, requester int64, comments string, now time.Time) ([]string, error) {
 	var serials, issuers []string
 	var ids []int64
-	primary := false
 	for _, c := range certs {
 		rv := &store.Revocation{CertificateID: c.ID, AccountID: c.AccountID, OrderID: o.ID, SerialNumber: c.SerialNumber,
 			IssuerID: c.IssuerID, Reason: t.ReasonCode, RevokedAt: now, UserID: requester, RequestID: t.RequestID, Comments: comments}
@@ -297,9 +316,12 @@ func (s *Service) revokeIn(ctx context.Context, tx store.Tx, actor account.Actor
 		if !slices.Contains(issuers, c.IssuerID) {
 			issuers = append(issuers, c.IssuerID)
 		}
-		primary = primary || c.ID == o.CertificateID
 	}
-	if primary && o.Status != store.OrderRevoked {
+	whole, err := revokesOrder(ctx, tx, actor.Account, o, t, now)
+	if err != nil {
+		return nil, err
+	}
+	if whole && o.Status != store.OrderRevoked {
 		o.Status, o.UpdatedAt = store.OrderRevoked, now
 		if err := tx.UpdateOrder(ctx, o); err != nil {
 			return nil, err
@@ -308,11 +330,32 @@ func (s *Service) revokeIn(ctx context.Context, tx store.Tx, actor account.Actor
 			return nil, err
 		}
 	}
-	err := s.audit(ctx, tx, actor, "certificate.revoked", fmt.Sprintf("order:%d", o.ID), map[string]any{
+	action := "certificate.revoked"
+	if len(certs) == 0 {
+		action = "order.revoked" // its certificates were revoked before
+	}
+	err = s.audit(ctx, tx, actor, action, fmt.Sprintf("order:%d", o.ID), map[string]any{
 		"certificate_ids": ids, "serial_numbers": serials, "issuers": issuers, "reason": t.Reason, "reason_code": t.ReasonCode,
 		"comments": comments, "request_id": t.RequestID, "requester_id": requester, "order_status": o.Status,
 		"revoked_at": now.Format(time.RFC3339Nano), "keys_blocked": t.ReasonCode == reasonKeyCompromise})
 	return issuers, err
+}
+
+// revokesOrder says whether a revocation ends the order (spec §4.4): the
+// order call always does; the certificate call leaves the order active, so
+// that it can be reissued, unless the account asks that revoking the only
+// certificate of an order revoke the order too and no issued, unexpired
+// certificate of the order is left (certs are already marked revoked in
+// tx).
+func revokesOrder(ctx context.Context, tx store.Tx, acct *store.Account, o *store.Order, t revokeTarget, now time.Time) (bool, error) {
+	if t.CertificateID == 0 {
+		return true, nil
+	}
+	if acct == nil || !acct.RevokeOrderWithCertificate {
+		return false, nil
+	}
+	left, err := orderRevocable(ctx, tx, o, now)
+	return len(left) == 0, err
 }
 
 // reasonKeyCompromise is RFC 5280's keyCompromise, RevocationReasons'
@@ -386,9 +429,10 @@ func (s *Service) revokeRequestDecided(ctx context.Context, tx store.Tx, actor a
 	} else if certs, err = orderRevocable(ctx, tx, o, now); err != nil {
 		return nil, err
 	}
-	if len(certs) == 0 {
+	if len(certs) == 0 && (t.CertificateID != 0 || o.Status != store.OrderIssued) {
 		// Revoked meanwhile by another request, or expired: the approval
-		// stands and there is nothing left to do.
+		// stands and there is nothing left to do. An order request still
+		// revokes an issued order whose certificates went one by one.
 		return nil, nil
 	}
 	return s.revokeIn(ctx, tx, actor, o, certs, *t, r.RequesterID, r.Comments, now)

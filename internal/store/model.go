@@ -57,6 +57,10 @@ type Account struct {
 	// it is off, certificate.ca_cert_id is ignored and every order is
 	// signed by its product's default issuing CA.
 	IssuingCASelection bool
+	// RevokeOrderWithCertificate: revoking the only certificate of an
+	// order with the certificate call revokes the order too (spec §4.4's
+	// account setting); off, the order stays issued and can be reissued.
+	RevokeOrderWithCertificate bool
 }
 
 // Container is a division of an account.
@@ -344,6 +348,7 @@ const (
 // DomainFilter narrows Domains; zero values mean "any".
 type DomainFilter struct {
 	OrganizationID int64
+	ContainerID    int64
 	Search         string
 	SearchContains bool
 }

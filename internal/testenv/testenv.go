@@ -68,6 +68,9 @@ type Options struct {
 	InitialBalanceCents     int64
 	DisallowSkipApproval    bool
 	IssuingCASelection      bool
+	// RevokeOrderWithCertificate: revoking an order's only certificate
+	// revokes the order (app.Config).
+	RevokeOrderWithCertificate bool
 	// RateLimits is off unless a test turns it on.
 	RateLimits []ratelimit.Rule
 	// DCV is the lookups' setup. Without a Resolver the server gets an
@@ -228,9 +231,9 @@ func (s *Server) start(opts Options, addr string) {
 		IssuerKeyType: issuerKey, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
 		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
 		InitialBalanceCents: opts.InitialBalanceCents, DisallowSkipApproval: opts.DisallowSkipApproval,
-		IssuingCASelection: opts.IssuingCASelection,
-		RateLimits:         opts.RateLimits,
-		DCV:                opts.DCV, SMTPURL: opts.SMTPURL, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
+		IssuingCASelection: opts.IssuingCASelection, RevokeOrderWithCertificate: opts.RevokeOrderWithCertificate,
+		RateLimits: opts.RateLimits,
+		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
 		CAKeySource: sharedCAKey,
 	})
 	if err != nil {

@@ -144,9 +144,10 @@ func (s *Service) checkOrderNames(ctx context.Context, o *store.Order, only []st
 		}
 		nd := NameDCV{DNSName: n, Target: targets[n], Status: NamePending}
 		switch {
-		case covered(doms, n):
-			nd.Status = NameApproved
 		case s.Sandbox:
+			// Sandbox rules script a name's outcome even where an earlier
+			// sandbox order recorded its domain as validated
+			// (RecordOrderDomains), as the order engine's Validated does.
 			switch s.sandboxOutcome(n) {
 			case SandboxFail:
 				nd.Detail = fmt.Sprintf("a sandbox rule fails the validation of %s", n)
@@ -156,6 +157,8 @@ func (s *Service) checkOrderNames(ctx context.Context, o *store.Order, only []st
 			default:
 				nd.Status = NameApproved
 			}
+		case covered(doms, n):
+			nd.Status = NameApproved
 		case !IsTokenMethod(o.DCVMethod):
 			nd.Detail = fmt.Sprintf("waiting for the approval link emailed for %s", nd.Target)
 		case s.DCV == nil:
@@ -176,7 +179,7 @@ func (s *Service) checkOrderNames(ctx context.Context, o *store.Order, only []st
 				}
 				l = look{found: res.Found, detail: res.Detail, err: err}
 				if res.Found {
-					if err := s.recordDCV(ctx, o.AccountID, nd.Target, o.DCVMethod, fmt.Sprintf("order:%d", o.ID), res.Where); err != nil {
+					if err := s.recordDCV(ctx, o.AccountID, nd.Target, o.DCVMethod, fmt.Sprintf("order:%d", o.ID), res.Where, o.OrganizationID); err != nil {
 						return nil, err
 					}
 				}
@@ -224,14 +227,16 @@ func uniq(v []string) []string {
 // recordDCV records that control of target was proven by method: the
 // account's domain of that name becomes validated for the reuse period in
 // force. A validation still reusable that covers more (any method but
-// http-token covers subdomains) is kept as it is.
-func (s *Service) recordDCV(ctx context.Context, accountID int64, target, method, by, where string) error {
+// http-token covers subdomains) is kept as it is. orgID is the
+// organization of the order whose validation proved it (0: none), which a
+// domain without one takes (adoptOrg).
+func (s *Service) recordDCV(ctx context.Context, accountID int64, target, method, by, where string, orgID int64) error {
 	return s.Store.InTx(ctx, func(tx store.Tx) error {
-		return s.recordDCVTx(ctx, tx, accountID, target, method, by, where)
+		return s.recordDCVTx(ctx, tx, accountID, target, method, by, where, orgID)
 	})
 }
 
-func (s *Service) recordDCVTx(ctx context.Context, tx store.Tx, accountID int64, target, method, by, where string) error {
+func (s *Service) recordDCVTx(ctx context.Context, tx store.Tx, accountID int64, target, method, by, where string, orgID int64) error {
 	now := s.now()
 	// EnsureDomain answers only the id; the whole row is read back so that
 	// the update keeps what the domain already holds.
@@ -242,17 +247,80 @@ func (s *Service) recordDCVTx(ctx context.Context, tx store.Tx, accountID int64,
 	if err != nil {
 		return err
 	}
-	if DCVValid(d, now) && (d.DCVValidatedMethod != "http-token" || method == "http-token") {
+	adopted, err := adoptOrg(ctx, tx, d, orgID)
+	if err != nil {
+		return err
+	}
+	kept := DCVValid(d, now) && (d.DCVValidatedMethod != "http-token" || method == "http-token")
+	if kept && !adopted {
 		return nil
 	}
-	d.DCVStatus, d.DCVValidatedMethod = store.DCVComplete, method
-	d.DCVApprovedAt, d.DCVExpiresAt = now, now.Add(policy.DCVReuse(now))
+	if !kept {
+		d.DCVStatus, d.DCVValidatedMethod = store.DCVComplete, method
+		d.DCVApprovedAt, d.DCVExpiresAt = now, now.Add(policy.DCVReuse(now))
+	}
 	if err := tx.UpdateDomain(ctx, d); err != nil {
 		return err
 	}
+	if kept {
+		return nil
+	}
 	acct := &store.Account{ID: accountID}
 	return s.audit(ctx, tx, account.Actor{Account: acct}, "domain.dcv_validated", fmt.Sprintf("domain:%d", d.ID),
-		map[string]any{"name": d.Name, "dcv_method": method, "by": by, "where": where, "dcv_expires": d.DCVExpiresAt})
+		map[string]any{"name": d.Name, "dcv_method": method, "by": by, "where": where, "dcv_expires": d.DCVExpiresAt,
+			"organization_id": d.OrganizationID})
+}
+
+// adoptOrg gives a domain that has no organization the one of the order
+// that proved it, and that organization's container, as POST /domain
+// would: GET /domain then lists it with them, and a client that looks for
+// a name among its organization's domains before ordering (the old
+// CertCentral SDK lists GET /domain?container_id= and matches
+// organization.id and name) finds it. A domain keeps the organization it
+// has. It reports whether d changed.
+func adoptOrg(ctx context.Context, tx store.Tx, d *store.Domain, orgID int64) (bool, error) {
+	if d.OrganizationID != 0 || orgID == 0 {
+		return false, nil
+	}
+	org, err := tx.Organization(ctx, d.AccountID, orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	d.OrganizationID, d.ContainerID = org.ID, org.ContainerID
+	return true, nil
+}
+
+// RecordOrderDomains is told, inside the transaction that issues an order
+// (or its reissue or duplicate), that the order's names were validated.
+// In the sandbox, where nothing was looked up, the domain that would have
+// been proven for each name (dcvTargets) becomes a validated domain of the
+// account with the order's organization, as a real validation records it
+// (recordDCVTx): the sandbox shows what CertCentral shows after an order.
+// Outside the sandbox the DCV engine has recorded them already.
+func (s *Service) RecordOrderDomains(ctx context.Context, tx store.Tx, product catalog.Product, o *store.Order) error {
+	if !s.Sandbox || len(product.DCVMethods) == 0 {
+		return nil
+	}
+	method := o.DCVMethod
+	if !slices.Contains(DomainDCVMethods, method) {
+		method = "email"
+	}
+	var targets []string
+	for _, t := range dcvTargets(o) {
+		if net.ParseIP(t) == nil && !slices.Contains(targets, t) {
+			targets = append(targets, t)
+		}
+	}
+	slices.Sort(targets)
+	for _, t := range targets {
+		if err := s.recordDCVTx(ctx, tx, o.AccountID, t, method, fmt.Sprintf("order:%d", o.ID), "sandbox", o.OrganizationID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CheckCAA applies CAA (RFC 8659) to every name about to be signed. The
@@ -572,7 +640,7 @@ func (s *Service) checkDomain(ctx context.Context, d *store.Domain) (bool, strin
 			return false, res.Detail, nil
 		}
 	}
-	err := s.recordDCV(ctx, d.AccountID, d.Name, d.DCVMethod, fmt.Sprintf("domain:%d", d.ID), "")
+	err := s.recordDCV(ctx, d.AccountID, d.Name, d.DCVMethod, fmt.Sprintf("domain:%d", d.ID), "", 0)
 	if err != nil {
 		return false, "", errs.Internalf(err, "record validation of %s", d.Name)
 	}

@@ -220,7 +220,17 @@ func (s *Service) ApproveEmailLink(ctx context.Context, secret string) (*store.D
 			by = fmt.Sprintf("domain:%d", t.DomainID)
 		}
 		tok = t
-		return s.recordDCVTx(ctx, tx, t.AccountID, t.Target, "email", by, t.Email)
+		var orgID int64
+		if t.OrderID != 0 {
+			o, err := tx.Order(ctx, t.AccountID, t.OrderID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if o != nil {
+				orgID = o.OrganizationID
+			}
+		}
+		return s.recordDCVTx(ctx, tx, t.AccountID, t.Target, "email", by, t.Email, orgID)
 	})
 	if err != nil {
 		return nil, apiErr(err, "approve email link")

@@ -235,7 +235,10 @@ func (s *Service) AddDomain(ctx context.Context, actor account.Actor, in *Domain
 			}
 		case err != nil:
 			return err
-		case cur.OrganizationID != 0 || len(cur.ValidationTypes) > 0:
+		case !cur.LastSubmittedAt.IsZero() || len(cur.ValidationTypes) > 0:
+			// Submitted before (POST /domain, POST /domain/{id}/validation).
+			// A domain an order recorded, even with the order's
+			// organization (adoptOrg), was never submitted.
 			return errs.InvalidValue("name", "The domain %s already exists (id %d); submit it again with POST /domain/%d/validation.", name, cur.ID, cur.ID)
 		default:
 			// Recorded by an order: keep its id and date, and any DCV it has.

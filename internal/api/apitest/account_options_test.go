@@ -154,7 +154,9 @@ func TestAccountTwoStepApproval(t *testing.T) {
 }
 
 // TestAccountAutoApproval: on an auto-approve account the requester's own
-// request is approved at creation and the order issues when ready.
+// request is approved at creation and the order issues when ready: at
+// once, with certificate_chain in the 201, when everything is validated
+// (the sandbox).
 func TestAccountAutoApproval(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true, ApprovalMode: "auto"})
@@ -177,7 +179,7 @@ func TestAccountAutoApproval(t *testing.T) {
 		delete(m, "skip_approval")
 		b := counts(t, srv)
 		got := createOK(t, srv, "client_authentication_plus", mustJSON(t, m))
-		got.requireKeys(t, "id", "requests", "certificate_id")
+		got.requireKeys(t, "id", "requests", "certificate_id", "certificate_chain")
 		requireApproved(t, got)
 		requireTally(t, srv, b, tally{orders: 1, requests: 1})
 		info := fam2WaitStatus(t, srv, got.ID, "issued")
@@ -199,7 +201,7 @@ func TestAccountAutoApproval(t *testing.T) {
 		delete(m, "skip_approval")
 		status, hdr, body := srv.Do("POST", orderPath+"x9_pki", mustJSON(t, m))
 		got := requireCreated(t, status, hdr, body)
-		got.requireKeys(t, "id", "requests", "domains", "certificate_id")
+		got.requireKeys(t, "id", "requests", "domains", "certificate_id", "certificate_chain")
 		requireApproved(t, got)
 		x9CheckDomains(t, body, x9SeedNames.dns, x9SeedNames.reg, "")
 		fam2WaitStatus(t, srv, got.ID, "issued")
@@ -212,7 +214,7 @@ func TestAccountAutoApproval(t *testing.T) {
 		b := counts(t, srv)
 		status, hdr, body := srv.Do("POST", orderPath+"x9_pki", mustJSON(t, m))
 		got := requireCreated(t, status, hdr, body)
-		got.requireKeys(t, "id", "requests", "domains", "certificate_id")
+		got.requireKeys(t, "id", "requests", "domains", "certificate_id", "certificate_chain")
 		requireApproved(t, got)
 		x9CheckDomains(t, body, n.dns, n.reg, "")
 		requireTally(t, srv, b, tally{orders: 1, requests: 1})

@@ -79,7 +79,7 @@ func TestKeyCompromiseBlocksKey(t *testing.T) {
 	byOrder := func(c created) string { return rvOrderPath(c.ID) }
 	approved := func(t *testing.T, placed created) {
 		status, hdr, body := srv.Do("PUT", byCert(placed), `{"revocation_reason":"key_compromise","comments":"stolen laptop"}`)
-		req := rvCreated(t, status, hdr, body, "pending", "stolen laptop")
+		req := rvCreated(t, status, hdr, body, "submitted", "stolen laptop")
 		fam2PutRequest(t, srv, req.ID, "approved")
 	}
 	for _, tc := range []struct {

@@ -158,10 +158,11 @@ func rvCertStatus(t *testing.T, srv *testenv.Server, orderID, certID int64) stri
 }
 
 // TestRevokeFamilies: a certificate of each product family revoked with
-// skip_approval answers 204, revokes at once (order revoked, revocation
-// recorded with the reason and the certificate's serial and issuer, the
-// hook told) and creates no request; downloads still work; a second
-// revocation is refused.
+// skip_approval answers 204, revokes at once (revocation recorded with the
+// reason and the certificate's serial and issuer, the hook told; the order
+// stays issued, spec §4.4) and creates no request; downloads still work; a
+// second revocation is refused; the order call then revokes the order
+// alone, and only once.
 func TestRevokeFamilies(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
@@ -182,7 +183,7 @@ func TestRevokeFamilies(t *testing.T) {
 			status, _, body := srv.Do("PUT", rvCertPath(itoa(placed.CertificateID)), rvSkip(reason.name))
 			rvNoContent(t, status, body)
 			requireTally(t, srv, before, tally{})
-			fam2Must(t, rvOrderStatus(t, srv, placed.ID) == "revoked", "order %d is %q after revoking its certificate", placed.ID, rvOrderStatus(t, srv, placed.ID))
+			fam2Must(t, rvOrderStatus(t, srv, placed.ID) == "issued", "order %d is %q after revoking its only certificate, want issued", placed.ID, rvOrderStatus(t, srv, placed.ID))
 			rv := rvRevocation(t, srv, placed.CertificateID)
 			if rv == nil {
 				t.Fatalf("no revocation recorded for certificate %d", placed.CertificateID)
@@ -230,6 +231,9 @@ func TestRevokeFamilies(t *testing.T) {
 			before = counts(t, srv)
 			status, hdr, body := srv.Do("PUT", rvCertPath(itoa(placed.CertificateID)), rvSkip("unspecified"))
 			requireErrors(t, status, hdr, body, http.StatusBadRequest, "invalid_certificate_status")
+			status, _, body = srv.Do("PUT", rvOrderPath(placed.ID), rvSkip("unspecified"))
+			rvNoContent(t, status, body)
+			fam2Must(t, rvOrderStatus(t, srv, placed.ID) == "revoked", "the order call left the order %q", rvOrderStatus(t, srv, placed.ID))
 			status, hdr, body = srv.Do("PUT", rvOrderPath(placed.ID), rvSkip("unspecified"))
 			requireErrors(t, status, hdr, body, http.StatusBadRequest, "invalid_order_status")
 			requireTally(t, srv, before, tally{})
@@ -263,9 +267,11 @@ func rvFreshCRL(t *testing.T, u string, issuer *x509.Certificate, serial *big.In
 }
 
 // TestRevokeApproval: without skip_approval a revoke call answers the 201
-// revoke request; nothing is revoked until it is approved through PUT
-// /request/{id}/status; a rejected request revokes nothing. The
-// certificate may be named by its serial number in hex.
+// revoke request ("submitted" to an administrator's key, pending in GET
+// /request); nothing is revoked until it is approved through PUT
+// /request/{id}/status, and the order stays issued; a rejected request
+// revokes nothing. The certificate may be named by its serial number in
+// hex.
 func TestRevokeApproval(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
@@ -276,7 +282,7 @@ func TestRevokeApproval(t *testing.T) {
 
 	before := counts(t, srv)
 	status, hdr, body := srv.Do("PUT", rvCertPath(itoa(placed.CertificateID)), rvAsk("please revoke"))
-	req := rvCreated(t, status, hdr, body, "pending", "please revoke")
+	req := rvCreated(t, status, hdr, body, "submitted", "please revoke")
 	requireTally(t, srv, before, tally{requests: 1})
 	fam2Must(t, rvOrderStatus(t, srv, placed.ID) == "issued", "order moved before approval")
 	fam2Must(t, rvRevocation(t, srv, placed.CertificateID) == nil, "revoked before approval")
@@ -286,7 +292,7 @@ func TestRevokeApproval(t *testing.T) {
 	fam2Must(t, status == http.StatusOK && strings.Contains(string(body), `"type":"revoke"`), "revoke request not listed: %s", clip(body))
 
 	fam2PutRequest(t, srv, req.ID, "approved")
-	fam2Must(t, rvOrderStatus(t, srv, placed.ID) == "revoked", "order %d not revoked after approval", placed.ID)
+	fam2Must(t, rvOrderStatus(t, srv, placed.ID) == "issued", "order %d is %q after its certificate's revocation, want issued", placed.ID, rvOrderStatus(t, srv, placed.ID))
 	rv := rvRevocation(t, srv, placed.CertificateID)
 	if rv == nil || rv.RequestID != req.ID || rv.Reason != 4 || rv.Comments != "please revoke" {
 		t.Fatalf("revocation after approval = %+v", rv)
@@ -312,7 +318,7 @@ func TestRevokeApproval(t *testing.T) {
 		colon = append(colon, hexSerial[i:min(i+2, len(hexSerial))])
 	}
 	status, hdr, body = srv.Do("PUT", rvCertPath(strings.Join(colon, ":")), `{"comment":"by serial"}`)
-	rej := rvCreated(t, status, hdr, body, "pending", "by serial")
+	rej := rvCreated(t, status, hdr, body, "submitted", "by serial")
 	code, _, b := srv.Do("PUT", "/services/v2/request/"+itoa(rej.ID)+"/status", `{"status":"rejected","processor_comment":"no"}`)
 	rvNoContent(t, code, b)
 	fam2Must(t, rvOrderStatus(t, srv, second.ID) == "issued", "order %d moved after a rejected revoke", second.ID)
@@ -343,7 +349,7 @@ func TestRevokeOrder(t *testing.T) {
 	dup := lcOpOK(t, srv, a.ID, "duplicate", map[string]any{"certificate": map[string]any{"csr": dupCSR}, "skip_approval": true})
 	dup.requireChain(t, "example.com")
 	status, hdr, body := srv.Do("PUT", rvOrderPath(a.ID), `{"comments":"whole order"}`)
-	req := rvCreated(t, status, hdr, body, "pending", "whole order")
+	req := rvCreated(t, status, hdr, body, "submitted", "whole order")
 	fam2Must(t, rvRevocation(t, srv, a.CertificateID) == nil && rvRevocation(t, srv, dup.CertificateID) == nil, "revoked before approval")
 	fam2PutRequest(t, srv, req.ID, "approved")
 	for _, id := range []int64{a.CertificateID, dup.CertificateID} {
@@ -526,7 +532,7 @@ func TestRevokeRefusals(t *testing.T) {
 	late := lcIssuedAnswer(t, srv, "ssl_securesite", baseBody(csr))
 	late.requireChain(t, "example.com")
 	status, hdr, body := srv.Do("PUT", rvCertPath(itoa(late.CertificateID)), rvAsk("later"))
-	lateReq := rvCreated(t, status, hdr, body, "pending", "later")
+	lateReq := rvCreated(t, status, hdr, body, "submitted", "later")
 	_, reCSR = lcKey(t)
 	lcOpOK(t, srv, late.ID, "reissue", map[string]any{"certificate": map[string]any{"csr": reCSR}})
 	status, hdr, body = srv.Do("PUT", "/services/v2/request/"+itoa(lateReq.ID)+"/status", `{"status":"approved"}`)
@@ -573,8 +579,9 @@ func TestRevokeRoles(t *testing.T) {
 }
 
 // TestRevokeApprovalModes: on an auto-approve account an approver's revoke
-// request is approved at once and the certificate revoked; the 201 says
-// "submitted" (sent straight to revocation), the request reads approved.
+// request is approved at once and the certificate revoked (the order stays
+// issued); the 201 says "submitted" (sent straight to revocation), the
+// request reads approved.
 // Without skip rights (--allow-skip-approval=false) an administrator's
 // skip_approval also becomes a request.
 func TestRevokeApprovalModes(t *testing.T) {
@@ -591,7 +598,7 @@ func TestRevokeApprovalModes(t *testing.T) {
 		if rv == nil || rv.RequestID != req.ID || rv.Reason != 4 {
 			t.Fatalf("revocation on an auto account = %+v", rv)
 		}
-		fam2Must(t, rvOrderStatus(t, srv, placed.ID) == "revoked", "order not revoked")
+		fam2Must(t, rvOrderStatus(t, srv, placed.ID) == "issued", "order moved by its certificate's revocation")
 		fam2Must(t, lcGetRequest(t, srv, req.ID).Status == "approved", "auto request is not approved")
 		// A client approving it anyway (Keyfactor's flow) gets the no-op 204.
 		fam2PutRequest(t, srv, req.ID, "approved")
@@ -626,7 +633,7 @@ func TestRevokeApprovalModes(t *testing.T) {
 		info := fam2WaitStatus(t, srv, placed.ID, "issued")
 		certID := info.Certificate.ID
 		status, hdr, body := srv.Do("PUT", rvCertPath(itoa(certID)), rvSkip("superseded"))
-		req := rvCreated(t, status, hdr, body, "pending", "gone")
+		req := rvCreated(t, status, hdr, body, "submitted", "gone")
 		fam2Must(t, rvRevocation(t, srv, certID) == nil, "revoked although skipping is disallowed")
 		fam2PutRequest(t, srv, req.ID, "approved")
 		fam2Must(t, rvRevocation(t, srv, certID) != nil, "not revoked after approval")
@@ -647,11 +654,11 @@ func TestRevokeRestart(t *testing.T) {
 	waiting := lcIssuedAnswer(t, srv, "ssl_securesite", baseBody(csr))
 	waiting.requireChain(t, "example.com")
 	status, hdr, body := srv.Do("PUT", rvCertPath(itoa(waiting.CertificateID)), `{"revocation_reason":"affiliation_changed","comments":"after restart"}`)
-	req := rvCreated(t, status, hdr, body, "pending", "after restart")
+	req := rvCreated(t, status, hdr, body, "submitted", "after restart")
 
 	srv.Restart()
 
-	fam2Must(t, rvOrderStatus(t, srv, done.ID) == "revoked", "revoked order is %q after restart", rvOrderStatus(t, srv, done.ID))
+	fam2Must(t, rvOrderStatus(t, srv, done.ID) == "issued", "order of the revoked certificate is %q after restart", rvOrderStatus(t, srv, done.ID))
 	if rv := rvRevocation(t, srv, done.CertificateID); rv == nil || rv.Reason != 1 {
 		t.Fatalf("revocation after restart = %+v", rv)
 	}
@@ -661,7 +668,7 @@ func TestRevokeRestart(t *testing.T) {
 	if rv := rvRevocation(t, srv, waiting.CertificateID); rv == nil || rv.Reason != 3 || rv.RequestID != req.ID || rv.Comments != "after restart" {
 		t.Fatalf("revocation approved after restart = %+v", rv)
 	}
-	fam2Must(t, rvOrderStatus(t, srv, waiting.ID) == "revoked", "order not revoked")
+	fam2Must(t, rvOrderStatus(t, srv, waiting.ID) == "issued", "order moved by its certificate's revocation")
 }
 
 // TestRevokeClient: the Go client's revoke calls, by serial (request,
@@ -676,7 +683,7 @@ func TestRevokeClient(t *testing.T) {
 	leaf := a.requireChain(t, "example.com")[0]
 	req, err := c.RevokeCertificateBySerial(ctx, fmt.Sprintf("%x", leaf.SerialNumber), &client.Revoke{
 		RevocationReason: client.ReasonKeyCompromise, Comments: "client"})
-	if err != nil || req == nil || req.Type != "revoke" || req.Status != client.RequestPending || req.Comments != "client" || req.Requester == nil {
+	if err != nil || req == nil || req.Type != "revoke" || req.Status != client.RequestSubmitted || req.Comments != "client" || req.Requester == nil {
 		t.Fatalf("RevokeCertificateBySerial = %+v, %v", req, err)
 	}
 	if err := c.UpdateRequestStatus(ctx, req.ID, client.RequestApproved, ""); err != nil {

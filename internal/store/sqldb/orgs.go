@@ -81,6 +81,10 @@ func (q *Queries) Domains(ctx context.Context, accountID int64, f store.DomainFi
 		where = append(where, "organization_id = ?")
 		args = append(args, f.OrganizationID)
 	}
+	if f.ContainerID != 0 {
+		where = append(where, "container_id = ?")
+		args = append(args, f.ContainerID)
+	}
 	if f.Search != "" {
 		if f.SearchContains {
 			where = append(where, q.d.contains("lower(name)", "lower(?)"))

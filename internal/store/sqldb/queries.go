@@ -149,17 +149,19 @@ func (q *Queries) AccountCount(ctx context.Context) (int, error) {
 	return n, err
 }
 
-const accountCols = `id, name, approval_mode, allow_skip_approval, created_at, balance_cents, require_unique_alternative_order_id, issuing_ca_selection`
+const accountCols = `id, name, approval_mode, allow_skip_approval, created_at, balance_cents, require_unique_alternative_order_id,
+	issuing_ca_selection, revoke_order_with_certificate`
 
 func scanAccount(row interface{ Scan(...any) error }) (*store.Account, error) {
 	var a store.Account
 	var created string
-	var skip, unique, caSelection int
-	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created, &a.BalanceCents, &unique, &caSelection); err != nil {
+	var skip, unique, caSelection, revokeOrder int
+	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created, &a.BalanceCents, &unique, &caSelection, &revokeOrder); err != nil {
 		return nil, err
 	}
 	a.RequireUniqueAltOrderID = unique != 0
 	a.IssuingCASelection = caSelection != 0
+	a.RevokeOrderWithCertificate = revokeOrder != 0
 	a.AllowSkipApproval = skip != 0
 	a.CreatedAt = parseTS(created)
 	return &a, nil
@@ -186,9 +188,9 @@ func (q *Queries) CreateAccount(ctx context.Context, a *store.Account) error {
 		a.ApprovalMode = "one_step"
 	}
 	id, err := q.insert(ctx, "account", `INSERT INTO accounts(name, approval_mode, allow_skip_approval, created_at,
-		balance_cents, require_unique_alternative_order_id, issuing_ca_selection) VALUES (?,?,?,?,?,?,?)`,
+		balance_cents, require_unique_alternative_order_id, issuing_ca_selection, revoke_order_with_certificate) VALUES (?,?,?,?,?,?,?,?)`,
 		a.Name, a.ApprovalMode, b2i(a.AllowSkipApproval), ts(a.CreatedAt), a.BalanceCents, b2i(a.RequireUniqueAltOrderID),
-		b2i(a.IssuingCASelection))
+		b2i(a.IssuingCASelection), b2i(a.RevokeOrderWithCertificate))
 	a.ID = id
 	return err
 }
@@ -526,8 +528,8 @@ func (q *Queries) EnsureDomain(ctx context.Context, accountID int64, name string
 
 func (q *Queries) SetAccountOptions(ctx context.Context, a *store.Account) error {
 	return q.exec(ctx, "update account", `UPDATE accounts SET approval_mode = ?, allow_skip_approval = ?,
-		require_unique_alternative_order_id = ?, issuing_ca_selection = ? WHERE id = ?`,
-		a.ApprovalMode, b2i(a.AllowSkipApproval), b2i(a.RequireUniqueAltOrderID), b2i(a.IssuingCASelection), a.ID)
+		require_unique_alternative_order_id = ?, issuing_ca_selection = ?, revoke_order_with_certificate = ? WHERE id = ?`,
+		a.ApprovalMode, b2i(a.AllowSkipApproval), b2i(a.RequireUniqueAltOrderID), b2i(a.IssuingCASelection), b2i(a.RevokeOrderWithCertificate), a.ID)
 }
 
 func (q *Queries) CreateOrder(ctx context.Context, o *store.Order) error {

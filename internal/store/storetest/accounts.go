@@ -14,7 +14,7 @@ func testAccountOptions(t *testing.T, b Backend) {
 	s := open(t, b)
 	ctx := context.Background()
 	a := &store.Account{Name: "options", ApprovalMode: "two_step", AllowSkipApproval: true, RequireUniqueAltOrderID: true,
-		IssuingCASelection: true, CreatedAt: time.Now().UTC()}
+		IssuingCASelection: true, RevokeOrderWithCertificate: true, CreatedAt: time.Now().UTC()}
 	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,8 @@ func testAccountOptions(t *testing.T, b Backend) {
 			t.Fatal(err)
 		}
 		if got.ApprovalMode != want.ApprovalMode || got.AllowSkipApproval != want.AllowSkipApproval ||
-			got.RequireUniqueAltOrderID != want.RequireUniqueAltOrderID || got.IssuingCASelection != want.IssuingCASelection {
+			got.RequireUniqueAltOrderID != want.RequireUniqueAltOrderID || got.IssuingCASelection != want.IssuingCASelection ||
+			got.RevokeOrderWithCertificate != want.RevokeOrderWithCertificate {
 			t.Errorf("account options read back as %+v, want %+v", *got, want)
 		}
 	}
@@ -33,6 +34,7 @@ func testAccountOptions(t *testing.T, b Backend) {
 	for _, opts := range []store.Account{
 		{ApprovalMode: "auto"},
 		{ApprovalMode: "one_step", AllowSkipApproval: true, IssuingCASelection: true},
+		{ApprovalMode: "one_step", RevokeOrderWithCertificate: true},
 	} {
 		opts.ID = a.ID
 		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.SetAccountOptions(ctx, &opts) }); err != nil {

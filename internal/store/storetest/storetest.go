@@ -32,6 +32,7 @@ func Run(t *testing.T, b Backend) {
 		{"SerialUniqueAndRollback", testSerialUniqueAndRollback},
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"EnsureDomainIsIdempotent", testEnsureDomainIsIdempotent},
+		{"DomainsByContainer", testDomainsByContainer},
 		{"RevocationRoundTripAndIsolation", testRevocationRoundTripAndIsolation},
 		{"RevokedByIssuer", testRevokedByIssuer},
 		{"SerialStatus", testSerialStatus},
@@ -222,6 +223,34 @@ func testEnsureDomainIsIdempotent(t *testing.T, b Backend) {
 	}
 	if other := ensure(a2, "example.com"); other.ID == first.ID || other.AccountID != a2 {
 		t.Fatalf("other account shares the domain row: %+v", other)
+	}
+}
+
+// Domains narrows to a container: the domains recorded with it, not those
+// of other containers or of none.
+func testDomainsByContainer(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	acct, _, cont := SeedAccount(t, s, "doms")
+	now := time.Now().UTC()
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		for i, c := range []int64{cont, cont + 1000, 0} {
+			d := &store.Domain{AccountID: acct, Name: fmt.Sprintf("d%d.example.com", i), ContainerID: c, IsActive: true, CreatedAt: now}
+			if err := tx.CreateDomain(ctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doms, total, err := s.Domains(ctx, acct, store.DomainFilter{ContainerID: cont}, store.Page{Limit: 10})
+	if err != nil || total != 1 || len(doms) != 1 || doms[0].Name != "d0.example.com" {
+		t.Fatalf("domains of container %d = %+v (total %d), %v", cont, doms, total, err)
+	}
+	if _, total, err := s.Domains(ctx, acct, store.DomainFilter{}, store.Page{Limit: 10}); err != nil || total != 3 {
+		t.Fatalf("all domains: total %d, %v", total, err)
 	}
 }
 
