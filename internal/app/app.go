@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
@@ -240,7 +241,11 @@ const caFingerprintKey = "ca_fingerprint"
 // first process records its fingerprint; a process whose data directory
 // holds another CA (a replica that created its own instead of receiving a
 // copy of the first one's ca/ directory) refuses to start, before it could
-// sign anything the others cannot revoke or vouch for.
+// sign anything the others cannot revoke or vouch for. A hierarchy that an
+// upgrade gave new intermediates (a new purpose) still is the store's CA
+// when the store recorded what it was before: the first process to start
+// after the upgrade records the new fingerprint, and a replica whose own
+// copy of the old hierarchy upgraded itself differently is refused.
 func checkCA(ctx context.Context, st store.Store, h *ca.Hierarchy) error {
 	fp := h.Fingerprint()
 	err := st.InTx(ctx, func(tx store.Tx) error { return tx.PutSettingIfAbsent(ctx, caFingerprintKey, fp) })
@@ -250,6 +255,18 @@ func checkCA(ctx context.Context, st store.Store, h *ca.Hierarchy) error {
 	have, err := st.Setting(ctx, caFingerprintKey)
 	if err != nil {
 		return fmt.Errorf("read the CA fingerprint: %w", err)
+	}
+	if have != fp && slices.Contains(h.PreviousFingerprints(), have) {
+		err := st.InTx(ctx, func(tx store.Tx) error {
+			_, err := tx.ReplaceSetting(ctx, caFingerprintKey, have, fp)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("record the upgraded CA fingerprint: %w", err)
+		}
+		if have, err = st.Setting(ctx, caFingerprintKey); err != nil {
+			return fmt.Errorf("read the CA fingerprint: %w", err)
+		}
 	}
 	if have != fp {
 		return fmt.Errorf("the CA in this data directory (fingerprint %.16s…) is not the CA of the database (%.16s…): "+
