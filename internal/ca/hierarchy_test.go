@@ -2,13 +2,13 @@ package ca
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"math/big"
 	"os"
