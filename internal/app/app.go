@@ -23,6 +23,7 @@ import (
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/api"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/order"
@@ -76,6 +77,9 @@ type Config struct {
 	// DCVPoll, DCVRetry and DCVRetryMax tune the validation worker (zero:
 	// defaults).
 	DCVPoll, DCVRetry, DCVRetryMax time.Duration
+	// Catalog is the product catalogue orders are placed from (a
+	// catalogue file's); nil is the built-in one.
+	Catalog *catalog.Catalog
 	// CAKeySource makes the keys of a new CA hierarchy (ca.Config); nil
 	// generates fresh ones. Only tests set it.
 	CAKeySource func(kt ca.KeyType, slot string) (crypto.Signer, error)
@@ -157,7 +161,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			Renderers: map[string]mail.Renderer{validation.MailKindDCV: a.Validation.RenderDCVMail}}
 		a.Validation.Mail, a.Validation.MailFrom = a.Mail, cfg.SMTPFrom
 	}
-	a.Orders = &order.Service{Store: st, CA: h, Now: cfg.Now, Log: cfg.Log}
+	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: cfg.Now, Log: cfg.Log}
 	a.Orders.UseValidation(a.Validation)
 	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: cfg.Now})
 	// A committed revocation rebuilds its issuers' CRLs in the background
