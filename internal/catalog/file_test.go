@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -179,5 +180,34 @@ func requireEnabled(t *testing.T, c *Catalog, id string) {
 	t.Helper()
 	if _, ok := c.Orderable(id); !ok {
 		t.Errorf("%s cannot be ordered", id)
+	}
+}
+
+// TestREADMEExample: the example of README's "The catalogue file" is a
+// file certorder accepts, and does what the README says.
+func TestREADMEExample(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "## The catalogue file")
+	_, block, ok2 := strings.Cut(section, "```\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no example under \"## The catalogue file\"")
+	}
+	c, err := Parse("README.md", strings.NewReader(block))
+	if err != nil {
+		t.Fatalf("the README's example is refused: %v", err)
+	}
+	var ids []string
+	for _, p := range c.All() {
+		ids = append(ids, p.NameID)
+	}
+	if strings.Join(ids, " ") != "private_ssl_plus private_ssl_wildcard ssl_securesite" {
+		t.Errorf("the example enables %v", ids)
+	}
+	if p, ok := c.Orderable("web"); !ok || p.NameID != "ssl_securesite" || p.PriceCents != 4950 || p.Name != "Intranet Web Server Certificate" {
+		t.Errorf("alias web orders %+v", p)
 	}
 }
