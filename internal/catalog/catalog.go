@@ -252,8 +252,7 @@ func builtin() []Product {
 	add(plan(secureSite("ssl_basic", "Basic OV", "ov", true, WildcardAllowed, 17500), basic))
 	add(plan(secureSite("ssl_ev_basic", "Basic EV", "ev", true, WildcardNone, 29500), basic))
 	// The determinator: single, multi-domain or wildcard by the names.
-	det := plan(secureSite("ssl", "SSL", "ov", true, WildcardRequired, 17500), basic)
-	det.Wildcards = WildcardAllowed
+	det := plan(secureSite("ssl", "SSL", "ov", true, WildcardAllowed, 17500), basic)
 	det.Picks = &Picks{Single: "ssl_plus", Multi: "ssl_multi_domain", Wildcard: "ssl_wildcard"}
 	add(det)
 
