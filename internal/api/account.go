@@ -269,7 +269,7 @@ func (s *Server) productInfo(w http.ResponseWriter, r *http.Request, a account.A
 	// An alias answers with the product it orders, as GET /product lists it.
 	p, ok := s.products().Orderable(r.PathValue("name_id"))
 	if !ok {
-		return errs.NotFoundf("product", "The product %q does not exist.", r.PathValue("name_id"))
+		return errs.NotFoundf("product", "The product %q does not exist or is not enabled for this account.", r.PathValue("name_id"))
 	}
 	writeJSON(w, http.StatusOK, s.productView(p, true))
 	return nil
