@@ -22,6 +22,7 @@ import (
 
 	"github.com/certorder/certorder/internal/app"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/validation"
@@ -106,6 +107,7 @@ func serve(args []string) error {
 	smtpFrom := fs.String("smtp-from", "", "sender address of DCV emails (default certorder@localhost)")
 	dcvRetry := fs.Duration("dcv-retry", validation.DefaultDCVRetry, "first delay between background checks of a pending validation (doubles up to an hour)")
 	dcvPoll := fs.Duration("dcv-poll", validation.DefaultDCVPoll, "how often the validation worker looks for checks coming due")
+	catalogFile := fs.String("catalog", "", "catalogue file that disables, renames, prices and aliases products (format in README); a bad file stops the start")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof; see docs/performance.md)")
 	var sandboxRules []validation.SandboxRule
 	fs.Func("sandbox-rule", "MATCH=OUTCOME: in --sandbox, names with the label or under the domain MATCH pass, fail, stay pending or caa-fail (repeatable)", func(v string) error {
@@ -125,6 +127,15 @@ func serve(args []string) error {
 	rules, err := ratelimit.Parse(*limits)
 	if err != nil {
 		return fmt.Errorf("--rate-limit: %w", err)
+	}
+
+	// The catalogue file is read before anything else opens: a file with
+	// mistakes stops the start, naming each line.
+	var products *catalog.Catalog
+	if *catalogFile != "" {
+		if products, err = catalog.LoadFile(*catalogFile); err != nil {
+			return fmt.Errorf("--catalog: %w", err)
+		}
 	}
 
 	var anchors []dns.RR
@@ -184,6 +195,7 @@ func serve(args []string) error {
 			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget,
 			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
+		Catalog: products,
 	})
 	if err != nil {
 		ln.Close()

@@ -112,3 +112,29 @@ func TestAdminKeyFromEnvironment(t *testing.T) {
 		t.Fatal("a chosen key must not be printed")
 	}
 }
+
+// TestServeRefusesBadCatalogue: a catalogue file with mistakes stops
+// certorder serve before it opens anything, and says where each mistake is.
+func TestServeRefusesBadCatalogue(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "catalog.txt")
+	if err := os.WriteFile(file, []byte("# ours\ndisable ssl_nope\nprice ssl_plus cheap\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1",
+		"CERTORDER_TEST_ARGS=serve --sandbox --addr "+freeAddr(t)+" --data "+data+" --catalog "+file)
+	out, err := cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		t.Fatalf("serve with a bad catalogue: %v, want exit status 1; output %s", err, out)
+	}
+	for _, want := range []string{file + `:2:9: no product has the name_id "ssl_nope"`, file + `:3:16: price "cheap"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("the data directory was created before the catalogue was checked: %v", err)
+	}
+}

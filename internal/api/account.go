@@ -258,7 +258,7 @@ func (s *Server) balance(w http.ResponseWriter, r *http.Request, a account.Actor
 
 func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	out := []productInfoView{}
-	for _, p := range catalog.All() {
+	for _, p := range s.products().All() {
 		out = append(out, s.productView(p, false))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"products": out})
@@ -266,9 +266,10 @@ func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, a account.
 }
 
 func (s *Server) productInfo(w http.ResponseWriter, r *http.Request, a account.Actor) error {
-	p, ok := catalog.Lookup(r.PathValue("name_id"))
+	// An alias answers with the product it orders, as GET /product lists it.
+	p, ok := s.products().Orderable(r.PathValue("name_id"))
 	if !ok {
-		return errs.NotFoundf("product", "The product %q does not exist.", r.PathValue("name_id"))
+		return errs.NotFoundf("product", "The product %q does not exist or is not enabled for this account.", r.PathValue("name_id"))
 	}
 	writeJSON(w, http.StatusOK, s.productView(p, true))
 	return nil

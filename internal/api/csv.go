@@ -113,7 +113,7 @@ func writeOrdersCSV(w http.ResponseWriter, items []orderListItem) error {
 			years = strconv.Itoa(it.ValidityYears)
 		}
 		rows = append(rows, []string{i64(it.ID), it.Status, it.DateCreated, it.Certificate.CommonName,
-			strings.Join(it.Certificate.DNSNames, " "), it.ProductNameID, productName(it.ProductNameID),
+			strings.Join(it.Certificate.DNSNames, " "), it.ProductNameID, it.Product.Name,
 			orgID, orgName, i64(it.Container.ID), it.Container.Name, i64(it.Certificate.ID), it.Certificate.SerialNumber,
 			it.Certificate.ValidFrom, it.Certificate.ValidTill, days, it.OrderValidTill, years,
 			strconv.FormatBool(it.IsRenewed), it.AlternativeOrderID, strconv.FormatFloat(it.Price, 'f', 2, 64)})

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/certorder/certorder/internal/account"
-	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
@@ -460,7 +459,7 @@ func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a accou
 		return err
 	}
 	ctx := r.Context()
-	product, _ := catalog.Lookup(o.ProductNameID)
+	product, _ := s.products().Lookup(o.ProductNameID)
 	v := orderValidationView{OrderID: strconv.FormatInt(o.ID, 10), OrderStatus: o.Status, OrderDCVMethod: o.DCVMethod}
 	if o.OrganizationID != 0 {
 		org, err := s.Store.Organization(ctx, a.Account.ID, o.OrganizationID)

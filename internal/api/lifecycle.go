@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
-	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -500,14 +499,6 @@ func requestFiltersExtra(filters map[string]string, f *store.RequestFilter) erro
 		}
 	}
 	return list.Err()
-}
-
-// productName is the display name of a product id, for CSV rows.
-func productName(nameID string) string {
-	if p, ok := catalog.Lookup(nameID); ok {
-		return p.Name
-	}
-	return nameID
 }
 
 // requestedCertificate shows, in a reissue or duplicate request, the

@@ -72,7 +72,7 @@ func (s *Server) requestView(r *http.Request, vc *viewCache, rq *store.Request, 
 	if rq.ReviewerID != 0 {
 		v.Reviewer = userShort(vc.user(ctx, rq.ReviewerID))
 	}
-	p := productOf(o.ProductNameID)
+	p := s.productOf(o.ProductNameID)
 	v.Order = requestOrderView{ID: o.ID, Certificate: requestOrderCert{CommonName: o.CommonName},
 		Organization: orgShort(vc.org(ctx, o.OrganizationID), false),
 		Container:    containerShort(vc.container(ctx, o.ContainerID), o.ContainerID),

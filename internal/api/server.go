@@ -18,6 +18,7 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
@@ -53,6 +54,15 @@ type Server struct {
 
 	mux       *http.ServeMux
 	routeList []Route
+}
+
+// products is the catalogue of the process: the one orders are placed
+// from.
+func (s *Server) products() *catalog.Catalog {
+	if s.Orders == nil {
+		return catalog.Default()
+	}
+	return s.Orders.Products()
 }
 
 // Route is one authenticated route and the area of the permission table

@@ -252,8 +252,10 @@ func (c *viewCache) user(ctx context.Context, id int64) *store.User {
 	return v
 }
 
-func productOf(nameID string) productView {
-	p, ok := catalog.Lookup(nameID)
+// productOf is the product of an order as the process's catalogue names
+// it, disabled or not (an order keeps its product).
+func (s *Server) productOf(nameID string) productView {
+	p, ok := s.products().Lookup(nameID)
 	if !ok {
 		return productView{NameID: nameID, Name: nameID}
 	}
@@ -371,13 +373,13 @@ func (s *Server) orderView(ctx context.Context, vc *viewCache, o *store.Order) (
 		DateCreated: stamp(o.CreatedAt), OrderValidTill: date(o.OrderValidTill),
 		ValidityYears: o.ValidityYears, ValidityDays: o.ValidityDays, CustomExpirationDate: o.CustomExpirationDate,
 		Organization: orgShort(org, true), Container: containerShort(vc.container(ctx, o.ContainerID), o.ContainerID),
-		Product: productOf(o.ProductNameID), Requests: []requestShortView{},
+		Product: s.productOf(o.ProductNameID), Requests: []requestShortView{},
 		DCVMethod: o.DCVMethod, DisableRenewalNotifications: o.DisableRenewalNotifications, AutoRenew: o.AutoRenew,
 		CustomRenewalMessage: o.CustomRenewalMessage, AdditionalEmails: o.AdditionalEmails, Locale: o.Locale,
 		PaymentMethod: o.PaymentMethod, CardLast4: o.CardLast4, CSProvisioningMethod: "none", DisableCT: o.DisableCT,
 		Comments: o.Comments, AlternativeOrderID: o.AlternativeOrderID, ProductNameID: o.ProductNameID, IsMultiYearPlan: multiYear(o),
 	}
-	if p, ok := catalog.Lookup(o.ProductNameID); ok {
+	if p, ok := s.products().Lookup(o.ProductNameID); ok {
 		v.AllowDuplicates = p.DuplicatesAllowed
 	}
 	if o.ValidityYears > 0 || o.ValidityDays > 0 {
@@ -432,7 +434,7 @@ func (s *Server) orderListItem(ctx context.Context, vc *viewCache, o *store.Orde
 		}
 		cert = c
 	}
-	p := productOf(o.ProductNameID)
+	p := s.productOf(o.ProductNameID)
 	return orderListItem{
 		ID: o.ID, Certificate: s.certOf(o, cert, false), Status: o.Status, IsRenewed: o.IsRenewed,
 		DateCreated: stamp(o.CreatedAt), Organization: orgShort(vc.org(ctx, o.OrganizationID), false),
@@ -454,7 +456,7 @@ func (s *Server) plannedIssuer(o *store.Order) *caCertView {
 		}
 	}
 	purpose := ca.PurposeTLS
-	if p, ok := catalog.Lookup(o.ProductNameID); ok {
+	if p, ok := s.products().Lookup(o.ProductNameID); ok {
 		purpose = ca.Purpose(p.Purpose)
 	}
 	if iss := s.CA.DefaultIssuerFor(purpose); iss != nil {

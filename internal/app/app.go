@@ -17,11 +17,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/api"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/order"
@@ -85,6 +87,9 @@ type Config struct {
 	// DCVPoll, DCVRetry and DCVRetryMax tune the validation worker (zero:
 	// defaults).
 	DCVPoll, DCVRetry, DCVRetryMax time.Duration
+	// Catalog is the product catalogue orders are placed from (a
+	// catalogue file's); nil is the built-in one.
+	Catalog *catalog.Catalog
 	// CAKeySource makes the keys of a new CA hierarchy (ca.Config); nil
 	// generates fresh ones. Only tests set it.
 	CAKeySource func(kt ca.KeyType, slot string) (crypto.Signer, error)
@@ -166,7 +171,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			Renderers: map[string]mail.Renderer{validation.MailKindDCV: a.Validation.RenderDCVMail}}
 		a.Validation.Mail, a.Validation.MailFrom = a.Mail, cfg.SMTPFrom
 	}
-	a.Orders = &order.Service{Store: st, CA: h, Now: cfg.Now, Log: cfg.Log}
+	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: cfg.Now, Log: cfg.Log}
 	a.Orders.UseValidation(a.Validation)
 	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: cfg.Now})
 	// A committed revocation rebuilds its issuers' CRLs in the background
@@ -250,7 +255,11 @@ const caFingerprintKey = "ca_fingerprint"
 // first process records its fingerprint; a process whose data directory
 // holds another CA (a replica that created its own instead of receiving a
 // copy of the first one's ca/ directory) refuses to start, before it could
-// sign anything the others cannot revoke or vouch for.
+// sign anything the others cannot revoke or vouch for. A hierarchy that an
+// upgrade gave new intermediates (a new purpose) still is the store's CA
+// when the store recorded what it was before: the first process to start
+// after the upgrade records the new fingerprint, and a replica whose own
+// copy of the old hierarchy upgraded itself differently is refused.
 func checkCA(ctx context.Context, st store.Store, h *ca.Hierarchy) error {
 	fp := h.Fingerprint()
 	err := st.InTx(ctx, func(tx store.Tx) error { return tx.PutSettingIfAbsent(ctx, caFingerprintKey, fp) })
@@ -260,6 +269,18 @@ func checkCA(ctx context.Context, st store.Store, h *ca.Hierarchy) error {
 	have, err := st.Setting(ctx, caFingerprintKey)
 	if err != nil {
 		return fmt.Errorf("read the CA fingerprint: %w", err)
+	}
+	if have != fp && slices.Contains(h.PreviousFingerprints(), have) {
+		err := st.InTx(ctx, func(tx store.Tx) error {
+			_, err := tx.ReplaceSetting(ctx, caFingerprintKey, have, fp)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("record the upgraded CA fingerprint: %w", err)
+		}
+		if have, err = st.Setting(ctx, caFingerprintKey); err != nil {
+			return fmt.Errorf("read the CA fingerprint: %w", err)
+		}
 	}
 	if have != fp {
 		return fmt.Errorf("the CA in this data directory (fingerprint %.16s…) is not the CA of the database (%.16s…): "+

@@ -37,7 +37,8 @@ const (
 
 // Purpose is what an issuing intermediate is for. Industry rules keep the
 // families apart: a code-signing or S/MIME CA must not assert serverAuth,
-// and the X9 PKI is a private hierarchy beside the browser one.
+// and the X9 PKI and Private SSL are private hierarchies beside the
+// browser one.
 type Purpose string
 
 // Issuing purposes.
@@ -46,10 +47,11 @@ const (
 	PurposeCodeSigning Purpose = "code_signing" // code signing and EV code signing
 	PurposeSMIME       Purpose = "smime"        // S/MIME and client authentication certificates
 	PurposeX9          Purpose = "x9"           // X9 PKI for TLS (private, non-browser)
+	PurposePrivateTLS  Purpose = "private_tls"  // Private SSL (not publicly trusted TLS)
 )
 
 // purposes lists every purpose in the order a new hierarchy creates them.
-var purposes = []Purpose{PurposeTLS, PurposeCodeSigning, PurposeSMIME, PurposeX9}
+var purposes = []Purpose{PurposeTLS, PurposeCodeSigning, PurposeSMIME, PurposeX9, PurposePrivateTLS}
 
 func (p Purpose) valid() bool {
 	for _, q := range purposes {
@@ -84,6 +86,8 @@ type Hierarchy struct {
 	root    *x509.Certificate
 	rootKey crypto.Signer
 	issuers []*Issuer
+	// previous are the fingerprints before each upgrade (manifest).
+	previous []string
 }
 
 // Issuer is one issuing intermediate with its signing key.
@@ -163,6 +167,12 @@ func (h *Hierarchy) Fingerprint() string {
 	}
 	return hex.EncodeToString(d.Sum(nil))
 }
+
+// PreviousFingerprints are the fingerprints this hierarchy had before
+// upgrades added intermediates to it (a new purpose), oldest first. A
+// store that recorded one of them was the store of this CA before the
+// upgrade, and may record the new fingerprint instead.
+func (h *Hierarchy) PreviousFingerprints() []string { return append([]string(nil), h.previous...) }
 
 // Issuers returns every issuing intermediate, the default TLS issuer first.
 func (h *Hierarchy) Issuers() []*Issuer { return append([]*Issuer(nil), h.issuers...) }

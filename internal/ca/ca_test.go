@@ -50,25 +50,27 @@ func TestMain(m *testing.M) {
 // once TestMain's background filler (on the core the sequential tests
 // leave idle) has made it, fresh before. Rotation keeps any poolSize
 // consecutive keys of a size distinct: a hierarchy needs at most three RSA
-// keys and concurrent tests race at most four creators. A test that copies
-// an RSA issuer into a directory and then creates more must mind that a
-// rotated key may equal it.
+// 2048 keys (TLS, X9, private TLS) and one RSA 3072 key, and concurrent
+// tests race at most four creators, each with at most two RSA 2048 keys
+// when the TLS issuer is ECDSA. A test that copies an RSA issuer into a
+// directory and then creates more must mind that a rotated key may equal
+// it.
 var keyPool struct {
 	sync.Mutex
 	keys map[KeyType][]crypto.Signer
 	next map[KeyType]int
 }
 
-const poolSize = 4
+var poolSize = map[KeyType]int{KeyRSA2048: 8, KeyRSA3072: 4}
 
 func pooledKey(kt KeyType, r io.Reader) (crypto.Signer, error) {
 	if kt == KeyP256 || kt == KeyP384 {
 		return freshKey(kt, r)
 	}
 	keyPool.Lock()
-	if len(keyPool.keys[kt]) == poolSize {
+	if n := poolSize[kt]; n > 0 && len(keyPool.keys[kt]) == n {
 		i := keyPool.next[kt]
-		keyPool.next[kt] = (i + 1) % poolSize
+		keyPool.next[kt] = (i + 1) % n
 		keyPool.Unlock()
 		return keyPool.keys[kt][i], nil
 	}
@@ -78,8 +80,11 @@ func pooledKey(kt KeyType, r io.Reader) (crypto.Signer, error) {
 }
 
 func fillKeyPool() {
-	for range poolSize {
+	for i := range poolSize[KeyRSA2048] {
 		for _, kt := range []KeyType{KeyRSA3072, KeyRSA2048} {
+			if i >= poolSize[kt] {
+				continue
+			}
 			k, err := freshKey(kt, rand.Reader)
 			if err != nil {
 				continue
@@ -227,10 +232,10 @@ func TestOpenCreatesAndReloads(t *testing.T) {
 		t.Fatalf("dir mode: %v %v", fi.Mode(), err)
 	}
 	m := readManifest(t, dir)
-	if m.Version != 2 || len(m.Issuers) != 5 {
+	if m.Version != 2 || len(m.Issuers) != 6 || len(m.Previous) != 0 {
 		t.Fatalf("manifest: %+v", m)
 	}
-	wantPurposes := []Purpose{PurposeTLS, PurposeCodeSigning, PurposeSMIME, PurposeX9, PurposeX9}
+	wantPurposes := []Purpose{PurposeTLS, PurposeCodeSigning, PurposeSMIME, PurposeX9, PurposeX9, PurposePrivateTLS}
 	for i, f := range m.Issuers {
 		if f.Purpose != wantPurposes[i] {
 			t.Errorf("manifest issuer %d purpose %q, want %q", i, f.Purpose, wantPurposes[i])
@@ -315,7 +320,7 @@ func TestOpenIgnoresInterruptedCreation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Root() == nil || len(h.Issuers()) != 5 {
+	if h.Root() == nil || len(h.Issuers()) != 6 {
 		t.Fatal("no hierarchy created")
 	}
 	// A corrupt manifest is an error, never a reason to make a new CA.
@@ -345,12 +350,12 @@ func TestOpenConcurrentCreation(t *testing.T) {
 			t.Fatal("racing Opens ended with different hierarchies")
 		}
 	}
-	// The losers removed their files: one manifest, six pairs.
+	// The losers removed their files: one manifest, seven pairs.
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ents) != 13 {
+	if len(ents) != 15 {
 		var names []string
 		for _, e := range ents {
 			names = append(names, e.Name())

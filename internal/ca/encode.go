@@ -37,6 +37,8 @@ var (
 	// X9 PKI for TLS, GUID 2e17270d-e6f2-4846-9fbb-f3dc6f3ae298 (X9's own
 	// policy OID is not published).
 	oidX9 = mustOID(1, 2, 840, 113556, 1, 8000, 2554, 0x2e17, 0x270d, 0xe6f2, 0x4846, 0x9fbb, 0xf3dc6f, 0x3ae298)
+	// Private TLS (Private SSL), GUID 18041045-7980-45ad-8d29-d55ae90786be.
+	oidPrivateTLS = mustOID(1, 2, 840, 113556, 1, 8000, 2554, 0x1804, 0x1045, 0x7980, 0x45ad, 0x8d29, 0xd55ae9, 0x0786be)
 	// Client authentication (not S/MIME), GUID 7a3fc6a3-e5d3-4cb4-a7df-22bfac60e9ef.
 	oidClientAuth = mustOID(1, 2, 840, 113556, 1, 8000, 2554, 0x7a3f, 0xc6a3, 0xe5d3, 0x4cb4, 0xa7df, 0x22bfac, 0x60e9ef)
 

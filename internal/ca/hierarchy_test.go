@@ -6,11 +6,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +45,8 @@ func TestIssuersPerPurpose(t *testing.T) {
 			{"certorder X9 Issuing CA ECC 1", "p384",
 				[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, anyPolicy},
 		}},
+		{PurposePrivateTLS, []want{{"certorder Private TLS Issuing CA 1", "rsa2048",
+			[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, anyPolicy}}},
 	} {
 		t.Run(string(tc.purpose), func(t *testing.T) {
 			got := h.IssuersFor(tc.purpose)
@@ -109,7 +114,7 @@ func TestIssuersPerPurpose(t *testing.T) {
 	if h.DefaultIssuer() != h.DefaultIssuerFor(PurposeTLS) || h.Issuers()[0] != h.DefaultIssuer() {
 		t.Error("DefaultIssuer is not the default TLS issuer, first in Issuers")
 	}
-	if len(h.Issuers()) != 5 || h.DefaultIssuerFor("nope") != nil || len(h.IssuersFor("nope")) != 0 {
+	if len(h.Issuers()) != 6 || h.DefaultIssuerFor("nope") != nil || len(h.IssuersFor("nope")) != 0 {
 		t.Error("unexpected issuers")
 	}
 
@@ -217,7 +222,7 @@ func TestOpenUpgradesV1(t *testing.T) {
 			t.Errorf("%s issuer not signed by the old root: %v", p, err)
 		}
 	}
-	if len(h.IssuersFor(PurposeX9)) != 2 || len(h.Issuers()) != 5 {
+	if len(h.IssuersFor(PurposeX9)) != 2 || len(h.Issuers()) != 6 {
 		t.Errorf("%d issuers after upgrade", len(h.Issuers()))
 	}
 	for i := 1; i < n; i++ {
@@ -236,12 +241,21 @@ func TestOpenUpgradesV1(t *testing.T) {
 		}
 	}
 	m := readManifest(t, dir)
-	if m.Version != 2 || len(m.Issuers) != 5 || m.Issuers[0].Cert != "issuer.crt" || m.Issuers[0].Purpose != PurposeTLS {
+	if m.Version != 2 || len(m.Issuers) != 6 || m.Issuers[0].Cert != "issuer.crt" || m.Issuers[0].Purpose != PurposeTLS {
 		t.Fatalf("manifest after upgrade: %+v", m)
 	}
-	// One manifest, the lock, four pairs of the old and new: no temp files
+	// The fingerprint of the version 1 hierarchy is remembered, so that
+	// its store accepts the upgraded one (app.checkCA).
+	v1 := sha256.New()
+	v1.Write(root.Raw)
+	v1.Write(inter.Raw)
+	if want := hex.EncodeToString(v1.Sum(nil)); len(m.Previous) != 1 || m.Previous[0] != want ||
+		!slices.Equal(h.PreviousFingerprints(), m.Previous) || h.Fingerprint() == want {
+		t.Errorf("previous fingerprints %v (hierarchy %v), want [%s]", m.Previous, h.PreviousFingerprints(), want)
+	}
+	// One manifest, the lock, seven pairs of the old and new: no temp files
 	// or pairs left behind by the processes that did not upgrade.
-	if len(after) != 1+1+2*6 {
+	if len(after) != 1+1+2*7 {
 		var names []string
 		for name := range after {
 			names = append(names, name)
@@ -300,10 +314,11 @@ func TestOpenUpgradesPartialV2(t *testing.T) {
 		}
 	}
 	x9 := h.IssuersFor(PurposeX9)
-	if len(x9) != 2 || len(h.Issuers()) != 5 {
+	if len(x9) != 2 || len(h.Issuers()) != 6 || len(h.IssuersFor(PurposePrivateTLS)) != 1 {
 		t.Fatalf("X9 issuers after upgrade: %d of %d", len(x9), len(h.Issuers()))
 	}
-	if m2 := readManifest(t, dir); m2.Version != 2 || len(m2.Issuers) != 5 || m2.Issuers[3].Purpose != PurposeX9 {
+	if m2 := readManifest(t, dir); m2.Version != 2 || len(m2.Issuers) != 6 || m2.Issuers[3].Purpose != PurposeX9 ||
+		m2.Issuers[5].Purpose != PurposePrivateTLS || len(m2.Previous) != 1 {
 		t.Errorf("manifest after upgrade: %+v", m2)
 	}
 	if _, ok := x9[0].Cert.PublicKey.(*rsa.PublicKey); !ok {

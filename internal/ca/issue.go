@@ -31,6 +31,7 @@ const (
 	ProfileSMIMESponsorMulti Profile = "smime_sponsor_multipurpose" // S/MIME BR sponsor-validated multipurpose 2.23.140.1.5.3.2
 	ProfileClientAuth        Profile = "client_auth"                // clientAuth only, not S/MIME; certorder's own policy OID
 	ProfileX9TLS             Profile = "x9_tls"                     // X9 PKI for TLS; certorder's own policy OID
+	ProfilePrivateTLS        Profile = "private_tls"                // Private SSL: an OV subject, certorder's own policy OID
 )
 
 // Subject is the leaf's subject as validated by the order. Each profile

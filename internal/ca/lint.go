@@ -26,7 +26,7 @@ type registries struct {
 	// caKnownKey is certs without signerKeyLints, for CA certificates
 	// whose signing key already passed them (lintCA).
 	caKnownKey lint.Registry
-	x9         lint.Registry // leaves asserting certorder's X9 policy
+	private    lint.Registry // leaves asserting certorder's X9 or private TLS policy
 	crls       lint.Registry // subscriber CRLs
 	caCRLs     lint.Registry // CRLs covering CA certificates (the root's CRL)
 	// leaves are the registries drafts are linted with, per purpose of
@@ -58,18 +58,20 @@ var leafExclusions = signerKeyLints
 var leafSourceExclusions = map[Purpose]lint.SourceList{
 	PurposeTLS:         {lint.CABFSMIMEBaselineRequirements, lint.CABFCSBaselineRequirements},
 	PurposeX9:          {lint.CABFSMIMEBaselineRequirements, lint.CABFCSBaselineRequirements},
+	PurposePrivateTLS:  {lint.CABFSMIMEBaselineRequirements, lint.CABFCSBaselineRequirements},
 	PurposeCodeSigning: {lint.CABFSMIMEBaselineRequirements},
 	PurposeSMIME:       {lint.CABFCSBaselineRequirements},
 }
 
-// x9Exclusions are the BR lints that fire on a correct X9 leaf only
-// because X9 PKI for TLS is not browser PKI: zlint applies the BR lints to
-// any certificate with serverAuth. SC-081's validity schedule (200 days
+// privateExclusions are the BR lints that fire on a correct X9 or Private
+// SSL leaf only because neither is browser PKI: zlint applies the BR lints
+// to any certificate with serverAuth. SC-081's validity schedule (200 days
 // since 2026-03-15, then 100 and 47, each with a SHOULD one day shorter)
-// binds publicly-trusted TLS only; X9 allows 397 days (seed 004).
-// e_tls_server_cert_valid_time_longer_than_398_days stays on as the outer
-// bound. Nothing else is excluded, and nothing for any other certificate.
-var x9Exclusions = []string{
+// binds publicly-trusted TLS only; X9 (seed 004) and Private SSL allow 397
+// days. e_tls_server_cert_valid_time_longer_than_398_days stays on as the
+// outer bound, and every other BR lint stays too: a private leaf is held to
+// the public profile in all else. Nothing for any other certificate.
+var privateExclusions = []string{
 	"e_server_cert_valid_time_longer_than_200_days",
 	"e_server_cert_valid_time_longer_than_100_days",
 	"e_server_cert_valid_time_longer_than_47_days",
@@ -84,7 +86,7 @@ var x9Exclusions = []string{
 // the TLS rule sets; the root's CRL may run up to 12 months, not 10 days.
 var lintRegistries = sync.OnceValues(func() (registries, error) {
 	certs := lint.GlobalRegistry()
-	x9, err := certs.Filter(lint.FilterOptions{ExcludeNames: x9Exclusions})
+	private, err := certs.Filter(lint.FilterOptions{ExcludeNames: privateExclusions})
 	if err != nil {
 		return registries{}, err
 	}
@@ -111,23 +113,24 @@ var lintRegistries = sync.OnceValues(func() (registries, error) {
 	leaves := map[Purpose]lint.Registry{}
 	for p, sources := range leafSourceExclusions {
 		names := leafExclusions
-		if p == PurposeX9 {
-			names = append(append([]string(nil), leafExclusions...), x9Exclusions...)
+		if p == PurposeX9 || p == PurposePrivateTLS {
+			names = append(append([]string(nil), leafExclusions...), privateExclusions...)
 		}
 		if leaves[p], err = certs.Filter(lint.FilterOptions{ExcludeNames: names, ExcludeSources: sources}); err != nil {
 			return registries{}, err
 		}
 	}
-	return registries{certs: certs, caKnownKey: caKnownKey, x9: x9, crls: crls, caCRLs: caCRLs, leaves: leaves}, nil
+	return registries{certs: certs, caKnownKey: caKnownKey, private: private, crls: crls, caCRLs: caCRLs, leaves: leaves}, nil
 })
 
 // LintCertificate runs zlint over a DER certificate and returns the
 // error/fatal results and the warnings as "lint_name: details". A leaf
-// asserting certorder's X9 policy is linted without x9Exclusions.
+// asserting certorder's X9 or private TLS policy is linted without
+// privateExclusions.
 func LintCertificate(der []byte) (errs []string, warns []string, err error) {
 	return lintWith(der, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
-		if !c.IsCA && isX9Leaf(c) {
-			return regs.x9, nil
+		if !c.IsCA && isPrivateLeaf(c) {
+			return regs.private, nil
 		}
 		return regs.certs, nil
 	})
@@ -161,12 +164,12 @@ func lintCA(der []byte, signer crypto.PublicKey) (errs []string, warns []string,
 var keysPastLeafExclusions sync.Map
 
 // lintLeaf runs the registry of the issuing CA's purpose over a draft's
-// lint copy; the X9 exclusions, as in LintCertificate, only for a
-// certificate that isX9Leaf.
+// lint copy; the private exclusions, as in LintCertificate, only for a
+// certificate that isPrivateLeaf.
 func lintLeaf(der []byte, p Purpose) (errs []string, warns []string, err error) {
 	return lintWith(der, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
-		if p == PurposeX9 && !isX9Leaf(c) {
-			p = PurposeTLS // same rule sets, no X9 exclusions
+		if (p == PurposeX9 || p == PurposePrivateTLS) && !isPrivateLeaf(c) {
+			p = PurposeTLS // same rule sets, no private exclusions
 		}
 		reg, ok := regs.leaves[p]
 		if !ok {
@@ -195,18 +198,19 @@ func lintWith(der []byte, pick func(registries, *zx509.Certificate) (lint.Regist
 	return errs, warns, nil
 }
 
-// isX9Leaf: the X9 policy and no CA/B Forum one (2.23.140.*), so the X9
-// exclusions never reach a certificate that claims to follow the BRs.
-func isX9Leaf(c *zx509.Certificate) bool {
-	x9 := false
+// isPrivateLeaf: the X9 or the private TLS policy and no CA/B Forum one
+// (2.23.140.*), so the private exclusions never reach a certificate that
+// claims to follow the BRs.
+func isPrivateLeaf(c *zx509.Certificate) bool {
+	private := false
 	for _, p := range c.PolicyIdentifiers {
 		s := p.String()
 		if strings.HasPrefix(s, "2.23.140.") {
 			return false
 		}
-		x9 = x9 || s == oidX9.String()
+		private = private || s == oidX9.String() || s == oidPrivateTLS.String()
 	}
-	return x9
+	return private
 }
 
 // LintCRL runs over a DER CRL the lints certorder signs its CRLs with:

@@ -33,6 +33,8 @@ func PurposeOf(p Profile) Purpose {
 		return PurposeSMIME
 	case ProfileX9TLS:
 		return PurposeX9
+	case ProfilePrivateTLS:
+		return PurposePrivateTLS
 	}
 	return ""
 }
@@ -51,6 +53,8 @@ func MaxValidity(p Profile, notBefore time.Time) time.Duration {
 	case PurposeX9:
 		// X9 is not browser PKI: SC-081's shrinking schedule does not apply.
 		return policy.MaxX9Validity
+	case PurposePrivateTLS:
+		return policy.MaxPrivateTLSValidity
 	}
 	return 0
 }
@@ -85,7 +89,7 @@ type leafContent struct {
 
 func leafContentFor(req LeafRequest) (*leafContent, error) {
 	switch req.Profile {
-	case ProfileDVTLS, ProfileOVTLS, ProfileEVTLS:
+	case ProfileDVTLS, ProfileOVTLS, ProfileEVTLS, ProfilePrivateTLS:
 		return tlsContent(req)
 	case ProfileCodeSigning, ProfileEVCodeSigning:
 		return codeSigningContent(req)
@@ -124,6 +128,11 @@ func tlsContent(req LeafRequest) (*leafContent, error) {
 	case ProfileEVTLS:
 		lc.policy = oidEV
 		b.addEV(req.Subject)
+		b.addOrganization(req.Subject)
+	case ProfilePrivateTLS:
+		// The OV subject under certorder's private TLS policy: no CA/B
+		// Forum policy, so nothing claims the Baseline Requirements.
+		lc.policy = oidPrivateTLS
 		b.addOrganization(req.Subject)
 	}
 	b.add(oidCommonName, cn)

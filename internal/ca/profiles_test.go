@@ -111,6 +111,9 @@ func profileRequest(t *testing.T, h *Hierarchy, p Profile, key string, x9ECC boo
 		if x9ECC {
 			req.Issuer = h.IssuersFor(PurposeX9)[1]
 		}
+	case ProfilePrivateTLS:
+		req.Subject = ovSubject("app.example.com")
+		req.DNSNames = []string{"app.example.com", "*.app.example.com"}
 	default:
 		t.Fatalf("profileRequest: %s", p)
 	}
@@ -285,6 +288,15 @@ func TestIssueFamilies(t *testing.T) {
 		}, leafWant{ku: ds, eku: client, policy: oidClientAuth.String(), subject: org + ",CN=locke.cole@example.com",
 			emails: []string{"locke.cole@example.com"}, verify: x509.ExtKeyUsageClientAuth}},
 
+		{"private TLS rsa", ProfilePrivateTLS, "rsa2048", false, nil,
+			leafWant{ku: dse, eku: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, policy: oidPrivateTLS.String(),
+				subject: org + ",CN=app.example.com", dns: []string{"app.example.com", "*.app.example.com"},
+				verify: x509.ExtKeyUsageServerAuth, host: "www.app.example.com"}},
+		{"private TLS p256 sha384", ProfilePrivateTLS, "p256", false, func(r *LeafRequest) { r.SignatureHash = "sha384" },
+			leafWant{ku: ds, eku: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, policy: oidPrivateTLS.String(),
+				subject: org + ",CN=app.example.com", dns: []string{"app.example.com", "*.app.example.com"},
+				verify: x509.ExtKeyUsageServerAuth, host: "app.example.com"}},
+
 		{"x9 rsa issuer rsa key", ProfileX9TLS, "rsa2048", false, nil,
 			leafWant{ku: dse, eku: serverClient, policy: oidX9.String(), subject: x9Subject, dns: x9DNS, ips: x9IPs,
 				verify: x509.ExtKeyUsageServerAuth, host: "sub.example.com"}},
@@ -365,6 +377,7 @@ func TestMaxValidityPerProfile(t *testing.T) {
 		{ProfileSMIMESponsorMulti, "p256", policy.MaxSMIMEValidity},
 		{ProfileClientAuth, "p256", policy.MaxSMIMEValidity},
 		{ProfileX9TLS, "p256", policy.MaxX9Validity},
+		{ProfilePrivateTLS, "p256", policy.MaxPrivateTLSValidity},
 	} {
 		t.Run(string(tc.profile), func(t *testing.T) {
 			t.Parallel()
@@ -402,7 +415,7 @@ func TestPurposeOf(t *testing.T) {
 		ProfileCodeSigning: PurposeCodeSigning, ProfileEVCodeSigning: PurposeCodeSigning,
 		ProfileSMIMEMailbox: PurposeSMIME, ProfileSMIMESponsor: PurposeSMIME,
 		ProfileSMIMESponsorMulti: PurposeSMIME, ProfileClientAuth: PurposeSMIME,
-		ProfileX9TLS: PurposeX9, "smime": "",
+		ProfileX9TLS: PurposeX9, ProfilePrivateTLS: PurposePrivateTLS, "smime": "",
 	} {
 		if got := PurposeOf(p); got != want {
 			t.Errorf("PurposeOf(%s) = %q, want %q", p, got, want)
@@ -698,6 +711,29 @@ func TestLintSelection(t *testing.T) {
 				c.DNSNames = []string{"app.example.com"}
 				c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 				c.Policies = []x509.OID{oidX9, oidOV}
+			})
+		}, "e_server_cert_valid_time_longer_than_200_days", ""},
+		{"private TLS at 397 days", func(t *testing.T) []byte {
+			return build(t, h.DefaultIssuerFor(PurposePrivateTLS), testKey(t, "p256"), func(c *x509.Certificate) {
+				long(c)
+				c.DNSNames = []string{"app.example.com"}
+				c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+				c.Policies = []x509.OID{oidPrivateTLS}
+			})
+		}, "", "e_server_cert_valid_time_longer_than_200_days"},
+		{"private TLS keeps every other BR lint", func(t *testing.T) []byte {
+			return build(t, h.DefaultIssuerFor(PurposePrivateTLS), testKey(t, "p256"), func(c *x509.Certificate) {
+				c.DNSNames = []string{"intranet.local"}
+				c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+				c.Policies = []x509.OID{oidPrivateTLS}
+			})
+		}, "e_dnsname_not_valid_tld", ""},
+		{"private TLS policy beside a BR policy gets no exclusions", func(t *testing.T) []byte {
+			return build(t, h.DefaultIssuerFor(PurposePrivateTLS), testKey(t, "p256"), func(c *x509.Certificate) {
+				long(c)
+				c.DNSNames = []string{"app.example.com"}
+				c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+				c.Policies = []x509.OID{oidPrivateTLS, oidOV}
 			})
 		}, "e_server_cert_valid_time_longer_than_200_days", ""},
 		{"same certificate as OV TLS fails SC-081", func(t *testing.T) []byte {

@@ -29,6 +29,10 @@ type manifest struct {
 	Version int           `json:"version"`
 	Root    keyPairFile   `json:"root"`
 	Issuers []keyPairFile `json:"issuers"`
+	// Previous are the fingerprints the hierarchy had before each upgrade
+	// added intermediates, oldest first: a store that recorded one of them
+	// belongs to this CA (see PreviousFingerprints).
+	Previous []string `json:"previous_fingerprints,omitempty"`
 }
 
 type keyPairFile struct {
@@ -62,6 +66,9 @@ func (h *Hierarchy) issuerPlans(p Purpose) []issuerPlan {
 		return []issuerPlan{{p, KeyP256, "S/MIME Issuing CA"}}
 	case PurposeX9:
 		return []issuerPlan{{p, KeyRSA2048, "X9 Issuing CA RSA"}, {p, KeyP384, "X9 Issuing CA ECC"}}
+	case PurposePrivateTLS:
+		// RSA 2048 signs every hash Private SSL offers.
+		return []issuerPlan{{p, KeyRSA2048, "Private TLS Issuing CA"}}
 	}
 	return nil
 }
@@ -120,6 +127,7 @@ func (h *Hierarchy) load() (manifest, error) {
 		return m, fmt.Errorf("ca: %s is not a self-signed CA certificate", m.Root.Cert)
 	}
 	h.root, h.rootKey = root, rootKey
+	h.previous = m.Previous
 	for i, p := range m.Issuers {
 		if m.Version == 1 {
 			// Version 1 only ever held the TLS issuer.
@@ -137,8 +145,8 @@ func (h *Hierarchy) load() (manifest, error) {
 			return m, fmt.Errorf("ca: %s is not a CA certificate signed by the root", p.Cert)
 		}
 		// A mislabelled issuer would sign leaves its EKU does not allow.
-		if want, _ := caProfile(p.Purpose); !sameEKUs(cert.ExtKeyUsage, want) || len(cert.UnknownExtKeyUsage) > 0 {
-			return m, fmt.Errorf("ca: %s: extended key usages %v do not fit purpose %s", p.Cert, cert.ExtKeyUsage, p.Purpose)
+		if want, pols := caProfile(p.Purpose); !sameEKUs(cert.ExtKeyUsage, want) || len(cert.UnknownExtKeyUsage) > 0 || !samePolicies(cert.Policies, pols) {
+			return m, fmt.Errorf("ca: %s: extended key usages %v and policies %v do not fit purpose %s", p.Cert, cert.ExtKeyUsage, cert.Policies, p.Purpose)
 		}
 		iss, err := newIssuer(cert, key, p.Purpose)
 		if err != nil {
@@ -153,6 +161,18 @@ func (h *Hierarchy) load() (manifest, error) {
 		return m, fmt.Errorf("ca: %s: the first issuer must be a TLS issuer", manifestName)
 	}
 	return m, nil
+}
+
+func samePolicies(a, b []x509.OID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].Equal(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func sameEKUs(a, b []x509.ExtKeyUsage) bool {
@@ -430,6 +450,8 @@ func (h *Hierarchy) upgrade() error {
 	if err != nil {
 		return err
 	}
+	m.Previous = append(m.Previous, h.Fingerprint())
+	h.previous = m.Previous
 	files := &fileSet{dir: h.cfg.Dir}
 	for _, b := range built {
 		if err := files.writePair(b.file, b.iss.Cert, b.key); err != nil {
@@ -537,7 +559,7 @@ func (h *Hierarchy) makeRoot(key crypto.Signer, now time.Time) (*x509.Certificat
 
 // caProfile is the EKU and policy set of an intermediate by purpose.
 //
-// TLS, X9 and S/MIME keep anyPolicy: each issues several policies, the CA
+// TLS, X9, private TLS and S/MIME keep anyPolicy: each issues several policies, the CA
 // is run by the root's operator (BR 7.1.2.10.5 and S/MIME BR 7.1.2.2 allow
 // anyPolicy for an affiliate), zlint refuses more than one reserved CA/B
 // Forum OID in a TLS CA, and zlint's
@@ -547,7 +569,11 @@ func (h *Hierarchy) makeRoot(key crypto.Signer, now time.Time) (*x509.Certificat
 // also brings the CA under zlint's CS lints, selected by those OIDs.
 func caProfile(p Purpose) ([]x509.ExtKeyUsage, []x509.OID) {
 	switch p {
-	case PurposeTLS, PurposeX9:
+	case PurposeTLS, PurposeX9, PurposePrivateTLS:
+		// A private TLS CA naming only its private policy would be a
+		// policy-restricted serverAuth CA without a CA/B Forum OID, which
+		// BR 7.1.2.10.5 (e_invalid_ca_certificate_policies) refuses; its
+		// leaves carry the private policy alone.
 		return []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, []x509.OID{oidAnyPolicy}
 	case PurposeCodeSigning:
 		// CS BR 7.1.2.2: codeSigning, never serverAuth or anyExtendedKeyUsage.

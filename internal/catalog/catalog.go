@@ -1,10 +1,18 @@
 // Package catalog is the product catalogue as data: identifiers, groups,
 // validation levels, name limits, hashes, validity choices, DCV methods and
-// the certificate profile of each product the seeds document. Every layer
-// reads it; no other package hard-codes a product's rules.
+// the certificate profile of each product the seeds and CertCentral's
+// documentation name. Every layer reads it; no other package hard-codes a
+// product's rules. The built-in catalogue (Default) can be shaped by an
+// operator's catalogue file (file.go): products disabled, renamed,
+// priced, and given aliases.
 package catalog
 
-import "sort"
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
 
 // Family is the kind of certificate a product issues; it selects the
 // request rules (one per seed document) and the certificate profile.
@@ -35,6 +43,9 @@ const (
 	PurposeCodeSigning = "code_signing"
 	PurposeSMIME       = "smime"
 	PurposeX9          = "x9"
+	// PurposePrivateTLS: Private SSL, from an intermediate outside the
+	// public TLS chain (internal/ca).
+	PurposePrivateTLS = "private_tls"
 )
 
 // Product is one orderable product.
@@ -82,6 +93,16 @@ type Product struct {
 	// PriceCents is our list price per year of order validity, in US cents.
 	// [not found]: CertCentral's prices are per contract; these are ours.
 	PriceCents int64
+	// Picks is set on a determinator (the "ssl" product): an order for it
+	// becomes an order for the product its names call for (Determine).
+	Picks *Picks
+}
+
+// Picks names the products a determinator chooses between.
+type Picks struct {
+	Single   string // one name, or one name and its www twin
+	Multi    string // several names, none a wildcard
+	Wildcard string // a wildcard common name and names under its base domain
 }
 
 var hashNames = map[string]string{"sha256": "SHA-256", "sha384": "SHA-384", "sha512": "SHA-512"}
@@ -179,35 +200,99 @@ func client(nameID, name, profile, orgValidation string, price int64) Product {
 	}
 }
 
-var products = map[string]Product{}
+// privateSSL is a Private SSL product: Secure Site's request rules (seed
+// 000: validity_years, custom_expiration_date, OV organization, DCV) and
+// its name limits, issued from the private TLS intermediate with
+// certorder's private TLS policy instead of a CA/Browser Forum one.
+func privateSSL(nameID, name string, multi bool, wild Wildcards, price int64) Product {
+	p := secureSite(nameID, name, "ov", multi, wild, price)
+	p.GroupName, p.Profile, p.Purpose = "private_ssl_certificate", "private_tls", PurposePrivateTLS
+	p.ValidationDescription = "Private SSL (not publicly trusted)"
+	return p
+}
 
-func register(p Product) { products[p.NameID] = p }
+// plan moves a seed-000 style product to the multi-year plan model that
+// CertCentral documents for its current OV and EV products
+// (order_validity 1–3 years; the deprecated top-level validity fields are
+// still read).
+func plan(p Product, group string) Product {
+	p.GroupName = group
+	p.OrderValidity, p.MaxOrderDays, p.MaxCustomDays = true, 1095, 0
+	p.ValidityYears = []int{1, 2, 3}
+	return p
+}
 
-func init() {
-	register(secureSite("ssl_securesite", "Secure Site SSL", "ov", false, WildcardNone, 39900))
-	register(secureSite("ssl_securesite_multi_domain", "Secure Site Multi-Domain SSL", "ov", true, WildcardNone, 59900))
-	register(secureSite("ssl_securesite_wildcard", "Secure Site Wildcard SSL", "ov", false, WildcardRequired, 129900))
-	register(secureSite("ssl_ev_securesite", "Secure Site EV SSL", "ev", false, WildcardNone, 99500))
-	register(secureSite("ssl_ev_securesite_multi_domain", "Secure Site EV Multi-Domain SSL", "ev", true, WildcardNone, 129500))
+// builtin is every product certorder knows, the seeds' and those
+// CertCentral documents besides. Each borrows the rules of the seed
+// product it shares them with (docs/decisions.md, "The catalogue").
+func builtin() []Product {
+	var ps []Product
+	add := func(p Product) { ps = append(ps, p) }
 
-	register(dv("ssl_dv_geotrust", "GeoTrust Standard DV SSL", MaxMultiDomainNames, WildcardNone, 14900))
-	register(dv("ssl_dv_rapidssl", "RapidSSL Standard DV SSL", 2, WildcardNone, 5900))
-	register(dv("wildcard_dv_geotrust", "GeoTrust Wildcard DV SSL", MaxMultiDomainNames, WildcardCovered, 39900))
-	register(dv("wildcard_dv_rapidssl", "RapidSSL Wildcard DV SSL", 2, WildcardRequired, 19900))
-	register(dv("cloud_dv_geotrust", "GeoTrust Cloud DV", MaxMultiDomainNames, WildcardAllowed, 24900))
+	// Seed 000: Secure Site.
+	add(secureSite("ssl_securesite", "Secure Site SSL", "ov", false, WildcardNone, 39900))
+	add(secureSite("ssl_securesite_multi_domain", "Secure Site Multi-Domain SSL", "ov", true, WildcardNone, 59900))
+	add(secureSite("ssl_securesite_wildcard", "Secure Site Wildcard SSL", "ov", false, WildcardRequired, 129900))
+	add(secureSite("ssl_ev_securesite", "Secure Site EV SSL", "ev", false, WildcardNone, 99500))
+	add(secureSite("ssl_ev_securesite_multi_domain", "Secure Site EV Multi-Domain SSL", "ev", true, WildcardNone, 129500))
 
-	register(codeSigning("code_signing", "Code Signing", false, 47400))
-	register(codeSigning("code_signing_ev", "EV Code Signing", true, 69900))
+	// Basic OV and EV ("Order OV/EV SSL"): the Secure Site rules, group
+	// ssl_certificate, multi-year plans.
+	const basic = "ssl_certificate"
+	add(plan(secureSite("ssl_plus", "Standard SSL", "ov", false, WildcardNone, 17500), basic))
+	add(plan(secureSite("ssl_multi_domain", "Multi-Domain SSL", "ov", true, WildcardNone, 29900), basic))
+	add(plan(secureSite("ssl_wildcard", "Wildcard SSL", "ov", false, WildcardRequired, 59500), basic))
+	add(plan(secureSite("ssl_ev_plus", "EV SSL", "ev", false, WildcardNone, 29500), basic))
+	add(plan(secureSite("ssl_ev_multi_domain", "EV Multi-Domain SSL", "ev", true, WildcardNone, 49900), basic))
+	// Cloud SSL: several names, each may be a wildcard (GeoTrust Cloud
+	// DV's rule, with an organization).
+	add(plan(secureSite("ssl_cloud_wildcard", "Cloud SSL", "ov", true, WildcardAllowed, 69500), basic))
+	// The flex products: any mix of names, wildcards anywhere on OV; EV
+	// never takes wildcards.
+	add(plan(secureSite("ssl_basic", "Basic OV", "ov", true, WildcardAllowed, 17500), basic))
+	add(plan(secureSite("ssl_ev_basic", "Basic EV", "ev", true, WildcardNone, 29500), basic))
+	// The determinator: single, multi-domain or wildcard by the names.
+	det := plan(secureSite("ssl", "SSL", "ov", true, WildcardAllowed, 17500), basic)
+	det.Picks = &Picks{Single: "ssl_plus", Multi: "ssl_multi_domain", Wildcard: "ssl_wildcard"}
+	add(det)
 
-	register(client("client_premium", "Premium", "smime_sponsor_multipurpose", "ov", 9900))
+	// Secure Site flex and Secure Site Pro: flex rules, Secure Site group.
+	const securesite = "securesite_ssl_certificate"
+	add(plan(secureSite("ssl_securesite_flex", "Secure Site OV", "ov", true, WildcardAllowed, 39900), securesite))
+	add(plan(secureSite("ssl_ev_securesite_flex", "Secure Site EV", "ev", true, WildcardNone, 99500), securesite))
+	add(plan(secureSite("ssl_securesite_pro", "Secure Site Pro SSL", "ov", true, WildcardAllowed, 99500), securesite))
+	add(plan(secureSite("ssl_ev_securesite_pro", "Secure Site Pro EV SSL", "ev", true, WildcardNone, 139500), securesite))
+
+	// Private SSL.
+	add(privateSSL("private_ssl_plus", "Private SSL", false, WildcardNone, 9900))
+	add(privateSSL("private_ssl_multi_domain", "Private SSL Multi-Domain", true, WildcardNone, 19900))
+	add(privateSSL("private_ssl_wildcard", "Private SSL Wildcard", false, WildcardRequired, 29900))
+
+	// Seed 001: DV, and GeoTrust DV SSL (flex), which takes any mix of
+	// names as Cloud DV does.
+	add(dv("ssl_dv_geotrust", "GeoTrust Standard DV SSL", MaxMultiDomainNames, WildcardNone, 14900))
+	add(dv("ssl_dv_rapidssl", "RapidSSL Standard DV SSL", 2, WildcardNone, 5900))
+	add(dv("wildcard_dv_geotrust", "GeoTrust Wildcard DV SSL", MaxMultiDomainNames, WildcardCovered, 39900))
+	add(dv("wildcard_dv_rapidssl", "RapidSSL Wildcard DV SSL", 2, WildcardRequired, 19900))
+	add(dv("cloud_dv_geotrust", "GeoTrust Cloud DV", MaxMultiDomainNames, WildcardAllowed, 24900))
+	add(dv("ssl_dv_geotrust_flex", "GeoTrust DV SSL", MaxMultiDomainNames, WildcardAllowed, 14900))
+
+	// Seed 002.
+	add(codeSigning("code_signing", "Code Signing", false, 47400))
+	add(codeSigning("code_signing_ev", "EV Code Signing", true, 69900))
+
+	// Seed 003; client_premium_sha2 is Premium's SHA-2 identifier.
+	add(client("client_premium", "Premium", "smime_sponsor_multipurpose", "ov", 9900))
+	add(client("client_premium_sha2", "Premium SHA-2", "smime_sponsor_multipurpose", "ov", 9900))
 	dsp := client("client_digital_signature_plus", "Digital Signature Plus", "smime_sponsor", "ov", 7900)
 	dsp.SigningOnly = true
-	register(dsp)
-	register(client("client_authentication_plus", "Authentication Plus", "client_auth", "ov", 5900))
-	register(client("client_email_security_plus", "Email Security Plus", "smime_sponsor", "ov", 5900))
-	register(client("class1_smime", "Class 1 S/MIME Certificate", "smime_mailbox", "", 2900))
+	add(dsp)
+	add(client("client_authentication_plus", "Authentication Plus", "client_auth", "ov", 5900))
+	add(client("client_email_security_plus", "Email Security Plus", "smime_sponsor", "ov", 5900))
+	add(client("class1_smime", "Class 1 S/MIME Certificate", "smime_mailbox", "", 2900))
 
-	register(Product{
+	// Seed 004.
+	add(Product{
 		NameID: "x9_pki", Name: "X9 PKI for TLS", Type: "ssl_certificate", GroupName: "x9_pki_certificate",
 		Family: FamilyX9, ValidationType: "ov", ValidationName: "OV", ValidationDescription: "Normal Organization Validation",
 		OrgValidation: "ov", Profile: "x9_tls", Purpose: PurposeX9,
@@ -216,23 +301,162 @@ func init() {
 		ValidityYears: []int{1}, OrderValidity: true, MaxOrderDays: 397,
 		CSRRequired: true, DuplicatesAllowed: true, DCVMethods: tlsDCV, PriceCents: 49900,
 	})
+	return ps
 }
 
-// Lookup finds a product by its name_id.
-func Lookup(nameID string) (Product, bool) {
-	p, ok := products[nameID]
+// Catalog is a set of orderable products: the built-in ones as an
+// operator's catalogue file shaped them. A Catalog never changes once
+// made, so every request of a process reads the same one without locks.
+type Catalog struct {
+	products map[string]Product // every built-in product by name_id, disabled ones too
+	disabled map[string]bool
+	aliases  map[string]string // alias → name_id of the product it orders
+}
+
+func newCatalog() *Catalog {
+	c := &Catalog{products: map[string]Product{}, disabled: map[string]bool{}, aliases: map[string]string{}}
+	for _, p := range builtin() {
+		c.products[p.NameID] = p
+	}
+	return c
+}
+
+var defaultCatalog = newCatalog()
+
+// Default is the built-in catalogue: every product enabled, list prices,
+// no aliases.
+func Default() *Catalog { return defaultCatalog }
+
+// Lookup finds a product by its name_id, disabled or not: orders placed
+// before a product was disabled keep their product. Aliases are not
+// name_ids; orders record the product an alias stands for.
+func (c *Catalog) Lookup(nameID string) (Product, bool) {
+	p, ok := c.products[nameID]
 	return p, ok
 }
 
-// All lists every product, sorted by name_id for stable output.
-func All() []Product {
-	out := make([]Product, 0, len(products))
-	for _, p := range products {
-		out = append(out, p)
+// Orderable finds the product an order path or GET /product/{name_id}
+// names: a product's name_id or an alias, never a disabled product.
+func (c *Catalog) Orderable(nameID string) (Product, bool) {
+	if target, ok := c.aliases[nameID]; ok {
+		nameID = target
+	}
+	p, ok := c.products[nameID]
+	if !ok || c.disabled[nameID] {
+		return Product{}, false
+	}
+	return p, true
+}
+
+// All lists the enabled products, sorted by name_id for stable output.
+func (c *Catalog) All() []Product {
+	out := make([]Product, 0, len(c.products))
+	for id, p := range c.products {
+		if !c.disabled[id] {
+			out = append(out, p)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NameID < out[j].NameID })
 	return out
 }
+
+// Aliases are the alias → name_id pairs of the catalogue.
+func (c *Catalog) Aliases() map[string]string {
+	out := make(map[string]string, len(c.aliases))
+	for a, id := range c.aliases {
+		out[a] = id
+	}
+	return out
+}
+
+// ErrNotOrderable: the name is no product of the catalogue, or names a
+// disabled one.
+var ErrNotOrderable = errors.New("catalog: no such product, or it is disabled")
+
+// AmbiguousError: a determinator found names that none of its products
+// can carry.
+type AmbiguousError struct{ Reason string }
+
+func (e *AmbiguousError) Error() string { return "catalog: ambiguous product: " + e.Reason }
+
+// ForOrder is the product an order placed under nameID is for: the
+// product itself or the one an alias names, and for a determinator the
+// product its names call for (Determine). An error wraps ErrNotOrderable
+// (naming the product that is missing) or is an *AmbiguousError.
+func (c *Catalog) ForOrder(nameID, commonName string, dnsNames []string) (Product, error) {
+	p, ok := c.Orderable(nameID)
+	if !ok {
+		return Product{}, fmt.Errorf("%w: %q", ErrNotOrderable, nameID)
+	}
+	if p.Picks == nil {
+		return p, nil
+	}
+	target, err := Determine(*p.Picks, commonName, dnsNames)
+	if err != nil {
+		return Product{}, err
+	}
+	t, ok := c.Orderable(target)
+	if !ok {
+		return Product{}, fmt.Errorf("%w: %q, which %s chose for these names", ErrNotOrderable, target, nameID)
+	}
+	return t, nil
+}
+
+// Determine picks a determinator's product from the order's names, the
+// way a person reading them would: any wildcard makes a wildcard
+// certificate, one name (with or without its www twin) a single-name one,
+// anything else a multi-domain one. Names a wildcard certificate cannot
+// carry beside a wildcard (a second wildcard, a wildcard that is not the
+// common name, a name outside the wildcard's base domain) fit no product:
+// the multi-domain product takes no wildcards. Names are compared as
+// sent, lower-cased; the chosen product's own rules then check them.
+func Determine(pk Picks, commonName string, dnsNames []string) (string, error) {
+	norm := func(n string) string { return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(n)), ".") }
+	cn := norm(commonName)
+	var others []string
+	seen := map[string]bool{cn: true}
+	wild := strings.HasPrefix(cn, "*.")
+	for _, raw := range dnsNames {
+		n := norm(raw)
+		if n == "" || seen[n] {
+			continue
+		}
+		seen[n] = true
+		others = append(others, n)
+		wild = wild || strings.HasPrefix(n, "*.")
+	}
+	if wild {
+		if !strings.HasPrefix(cn, "*.") {
+			return "", &AmbiguousError{"a wildcard certificate's common name must be its wildcard, and a multi-domain certificate takes no wildcards"}
+		}
+		base := cn[2:]
+		for _, n := range others {
+			switch {
+			case strings.HasPrefix(n, "*."):
+				return "", &AmbiguousError{fmt.Sprintf("%s and %s are two wildcards; no product of this determinator carries both", cn, n)}
+			case n != base && !strings.HasSuffix(n, "."+base):
+				return "", &AmbiguousError{fmt.Sprintf("%s is outside %s, and a multi-domain certificate takes no wildcards", n, cn)}
+			}
+		}
+		return pk.Wildcard, nil
+	}
+	twin := "www." + cn
+	if strings.HasPrefix(cn, "www.") {
+		twin = cn[4:]
+	}
+	if len(others) == 0 || len(others) == 1 && others[0] == twin {
+		return pk.Single, nil
+	}
+	return pk.Multi, nil
+}
+
+// Lookup finds a product of the built-in catalogue by its name_id; the
+// rules of a product (all that packages without the process's catalogue
+// read) are the same in every catalogue.
+func Lookup(nameID string) (Product, bool) { return defaultCatalog.Lookup(nameID) }
+
+// All lists the products of the built-in catalogue.
+func All() []Product { return defaultCatalog.All() }
 
 // ServerPlatform is one entry of the server platform glossary.
 type ServerPlatform struct {

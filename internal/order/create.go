@@ -63,9 +63,9 @@ type plan struct {
 // transaction that records the order, so a failure leaves no trace but the
 // audit log.
 func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productID string, in *CreateInput) (*CreateResult, error) {
-	product, ok := catalog.Lookup(productID)
-	if !ok {
-		return nil, errs.NotFoundf("product", "The product %q does not exist or is not enabled for this account.", productID)
+	product, err := s.orderProduct(productID, in)
+	if err != nil {
+		return nil, err
 	}
 	if in == nil {
 		return nil, errs.MissingField("certificate")

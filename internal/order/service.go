@@ -16,6 +16,7 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
@@ -26,6 +27,10 @@ import (
 type Service struct {
 	Store store.Store
 	CA    *ca.Hierarchy
+	// Catalog is what new orders are placed from (Products); nil is the
+	// built-in catalogue. Orders already placed keep their product's rules,
+	// which no catalogue changes.
+	Catalog *catalog.Catalog
 	// Validation says whether an order's organization and names are
 	// validated, checks CAA before a signature and runs the DCV worker;
 	// set it with UseValidation, which also has it call back.

@@ -221,6 +221,9 @@ func MaxCertValidityDays(product catalog.Product, nb time.Time) int {
 // span less a day.
 func maxCertValidity(product catalog.Product, nb time.Time) time.Duration {
 	const day = 24 * time.Hour
+	if product.Purpose == catalog.PurposePrivateTLS {
+		return policy.MaxPrivateTLSValidity - day // not publicly trusted: SC-081 does not shorten it
+	}
 	switch product.Family {
 	case catalog.FamilyCodeSigning:
 		return policy.MaxCodeSigningValidity(nb) - day

@@ -81,3 +81,9 @@ const MaxSMIMEValidity = 825*24*time.Hour - time.Second
 // The X9 hierarchy is not a browser PKI, so SC-081's schedule does not
 // shorten it.
 const MaxX9Validity = 397*24*time.Hour - time.Second
+
+// MaxPrivateTLSValidity bounds Private SSL certificates: not publicly
+// trusted, so SC-081's schedule does not apply, but TLS clients hold
+// server certificates to 398 days (browsers, for public roots) or 825
+// days (Apple's platforms, for every root); 397 days, like X9, meets both.
+const MaxPrivateTLSValidity = 397*24*time.Hour - time.Second

@@ -799,6 +799,9 @@ type DCVWriter interface {
 	ReleaseCertificateSigning(ctx context.Context, accountID, certID int64, token string) error
 	// PutSettingIfAbsent sets key unless it is set.
 	PutSettingIfAbsent(ctx context.Context, key, value string) error
+	// ReplaceSetting sets key to value only if it holds old, and reports
+	// whether it did: of several processes replacing one value, one wins.
+	ReplaceSetting(ctx context.Context, key, old, value string) (bool, error)
 	// AcquireLease takes the lease name for holder until expiresAt when it
 	// is free, expired at now, or already holder's (a renewal), and reports
 	// whether holder holds it afterwards: of several processes contending,

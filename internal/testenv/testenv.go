@@ -30,6 +30,7 @@ import (
 
 	"github.com/certorder/certorder/internal/app"
 	"github.com/certorder/certorder/internal/ca"
+	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/dcv/dcvtest"
 	"github.com/certorder/certorder/internal/ratelimit"
@@ -94,6 +95,9 @@ type Options struct {
 	// Log receives the server's logs (tests of what is logged); nil
 	// discards them unless CERTORDER_TEST_LOG=1.
 	Log *slog.Logger
+	// Catalog is the server's product catalogue (a catalogue file's); nil
+	// is the built-in one.
+	Catalog *catalog.Catalog
 	// PublicURL is what certificates name for AIA and CRLs; default the
 	// server's own loopback URL, which the tests fetch from. A test of
 	// what a production certificate carries sets a public name instead
@@ -234,7 +238,7 @@ func (s *Server) start(opts Options, addr string) {
 		IssuingCASelection: opts.IssuingCASelection, RevokeOrderWithCertificate: opts.RevokeOrderWithCertificate,
 		RateLimits: opts.RateLimits,
 		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
-		CAKeySource: sharedCAKey,
+		CAKeySource: sharedCAKey, Catalog: opts.Catalog,
 	})
 	if err != nil {
 		ln.Close()

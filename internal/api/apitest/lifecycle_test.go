@@ -158,6 +158,32 @@ var lcFamilies = []lcFamily{
 		renameCN: "shop.example.com", wantSANs: []string{"shop.example.com", "www.shop.example.com"},
 	},
 	{
+		// Private SSL: from the private TLS intermediate, reissues too.
+		product: "private_ssl_multi_domain",
+		body: func(t *testing.T, srv *testenv.Server, csr string) (map[string]any, string) {
+			m := baseBody(csr)
+			certOf(m)["dns_names"] = []any{"intranet.example.com"}
+			return m, "example.com"
+		},
+		usage:    x509.ExtKeyUsageServerAuth,
+		rename:   map[string]any{"common_name": "intranet.example.com", "dns_names": []any{"example.com", "wiki.example.com"}},
+		renameCN: "intranet.example.com", wantSANs: []string{"intranet.example.com", "example.com", "wiki.example.com"},
+	},
+	{
+		// A flex product on the multi-year plan: any mix of names.
+		product: "ssl_basic",
+		body: func(t *testing.T, srv *testenv.Server, csr string) (map[string]any, string) {
+			m := baseBody(csr)
+			delete(m, "validity_years")
+			m["order_validity"] = map[string]any{"years": 2}
+			certOf(m)["dns_names"] = []any{"*.example.com"}
+			return m, "example.com"
+		},
+		usage:    x509.ExtKeyUsageServerAuth,
+		rename:   map[string]any{"common_name": "*.example.net", "dns_names": []any{"example.org"}},
+		renameCN: "*.example.net", wantSANs: []string{"*.example.net", "example.org"},
+	},
+	{
 		product: "ssl_dv_geotrust",
 		body: func(t *testing.T, srv *testenv.Server, csr string) (map[string]any, string) {
 			m := dvBase(csr)
@@ -192,8 +218,8 @@ var lcFamilies = []lcFamily{
 	},
 }
 
-// TestReissueAndDuplicate: for a Secure Site, a DV, a client, a code
-// signing and an X9 order, an immediate reissue replaces the primary certificate (new key,
+// TestReissueAndDuplicate: for a Secure Site, a Private SSL, a flex OV, a
+// DV, a client, a code signing and an X9 order, an immediate reissue replaces the primary certificate (new key,
 // and new names where the product allows them) and a duplicate adds one
 // with the order's names; every certificate chains to the root and is
 // lint clean.
@@ -230,6 +256,9 @@ func TestReissueAndDuplicate(t *testing.T) {
 			}
 			if fam.wantSANs != nil && !sortedEqual(reChain[0].DNSNames, fam.wantSANs) {
 				t.Errorf("reissued SANs = %q, want %q", reChain[0].DNSNames, fam.wantSANs)
+			}
+			if !reChain[1].Equal(first[1]) {
+				t.Errorf("reissued by %q, the order's certificate by %q", reChain[1].Subject.CommonName, first[1].Subject.CommonName)
 			}
 			info, _ := fam2GetOrder(t, srv, id)
 			fam2Must(t, info.Status == "issued", "order status after reissue = %q, want issued", info.Status)

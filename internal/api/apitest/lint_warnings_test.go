@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"crypto/elliptic"
+	"crypto/x509"
 	"slices"
 	"sort"
 	"strings"
@@ -30,9 +31,11 @@ var documentedWarnings = map[catalog.Family][]string{
 	catalog.FamilyX9: {"w_cabf_ecc_ku_keyagreement_present", "w_ext_subject_key_identifier_missing_sub_cert", "w_subject_common_name_included"},
 }
 
-// TestLintWarningsEveryProduct: a certificate of every product (so of
-// every profile), ordered for the longest validity the product offers,
-// draws exactly the zlint warnings documented for its family. The server
+// TestLintWarningsEveryProduct: a certificate of every product of the
+// catalogue (so of every profile), ordered for the longest validity the
+// product offers, issues from an intermediate of the product's purpose,
+// verifies to the root and draws exactly the zlint warnings documented
+// for its family. The server
 // names a public host in its certificates, as a production one started
 // with --public-url does: a loopback URL adds
 // w_sub_cert_aia_contains_internal_names (documented too).
@@ -70,7 +73,28 @@ func TestLintWarningsEveryProduct(t *testing.T) {
 			m["skip_approval"] = true
 			placed := createOK(t, srv, p.NameID, mustJSON(t, m))
 			fam2WaitStatus(t, srv, placed.ID, "issued")
-			leaf := fam2IssuedChain(t, srv, placed.ID)[0] // chained and lint-clean
+			chain := fam2IssuedChain(t, srv, placed.ID) // chained and lint-clean
+			leaf := chain[0]
+			if err := fam2Verify(chain, x509.ExtKeyUsageAny); err != nil {
+				t.Errorf("chain does not verify: %v", err)
+			}
+			// The order is for the product, or the one a determinator chose.
+			want := p.NameID
+			if p.Picks != nil {
+				want = p.Picks.Single // one name: example.com
+			}
+			if o, _ := dvcsGetOrder(t, srv, placed.ID); o.ProductNameID != want {
+				t.Errorf("order info product_name_id %q, want %q", o.ProductNameID, want)
+			}
+			private := p.Purpose == catalog.PurposePrivateTLS
+			if strings.Contains(leaf.Issuer.CommonName, "Private TLS") != private {
+				t.Errorf("issued by %q", leaf.Issuer.CommonName)
+			}
+			for _, pol := range fam2Policies(leaf) {
+				if private && strings.HasPrefix(pol, "2.23.140.") {
+					t.Errorf("a Private SSL leaf claims the CA/Browser Forum policy %s", pol)
+				}
+			}
 			_, warns, err := ca.LintCertificate(leaf.Raw)
 			if err != nil {
 				t.Fatal(err)

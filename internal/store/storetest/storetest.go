@@ -43,6 +43,7 @@ func Run(t *testing.T, b Backend) {
 		{"Leases", testLeases},
 		{"CRLs", testCRLs},
 		{"BlockedKeys", testBlockedKeys},
+		{"Settings", testSettings},
 		{"ConcurrentTransactions", testConcurrentTransactions},
 		{"Health", testHealth},
 	} {
