@@ -150,9 +150,12 @@ func TestPrivateSSL(t *testing.T) {
 		})
 	}
 	t.Run("ca_cert_id of the other hierarchy", func(t *testing.T) {
+		// ca_cert_id is read only with issuing-CA selection on.
+		sel := testenv.Start(t, testenv.Options{Sandbox: true, IssuingCASelection: true})
+		pub := createOK(t, sel, "ssl_securesite", mustJSON(t, catBody(csr, "example.com"))).requireChain(t, "example.com")
 		m := catBody(csr, "intranet.example.com")
-		certOf(m)["ca_cert_id"] = strings.ToUpper(keyID(public[1]))
-		status, hdr, body := srv.Do("POST", orderPath+"private_ssl_plus", mustJSON(t, m))
+		certOf(m)["ca_cert_id"] = strings.ToUpper(keyID(pub[1]))
+		status, hdr, body := sel.Do("POST", orderPath+"private_ssl_plus", mustJSON(t, m))
 		requireErrors(t, status, hdr, body, http.StatusBadRequest, "invalid_value:ca_cert_id")
 	})
 }
