@@ -252,6 +252,21 @@ var checks = map[string]func(t *testing.T, r *replay, doc any, raw []byte){
 			}
 		}
 	},
+	// The Terraform provider takes an empty answer for success and reads
+	// a non-empty one as {"errors":[...]}.
+	"empty-or-no-errors": func(t *testing.T, r *replay, doc any, raw []byte) {
+		if len(raw) == 0 {
+			return
+		}
+		m, ok := doc.(map[string]any)
+		if !ok {
+			t.Errorf("a non-empty answer must be a JSON object: %s", clip(raw))
+			return
+		}
+		if e, _ := m["errors"].([]any); len(e) > 0 {
+			t.Errorf("answer carries errors: %s", clip(raw))
+		}
+	},
 	// Keyfactor picks the certificate whose subject_common_name is the
 	// request's common name out of certificate_chain.
 	"kf-chain-has-cn": func(t *testing.T, r *replay, doc any, raw []byte) {

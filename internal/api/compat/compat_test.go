@@ -58,6 +58,7 @@ type step struct {
 	mustEmpty   bool              // a 2xx body the client requires empty (204)
 	noSubstring []string          // strings the client takes for an error
 	bodyNewline bool              // the client's encoder ends the body with "\n"
+	gap         string            // a known incompatibility no change has taken on yet
 }
 
 var placeholder = regexp.MustCompile(`\{\{([A-Z0-9_+]+)\}\}`)
@@ -151,6 +152,8 @@ func parseStep(file, text string) (*step, error) {
 			s.noSubstring = append(s.noSubstring, splitList(val)...)
 		case "body-newline":
 			s.bodyNewline = true
+		case "gap":
+			s.gap = val
 		case "note":
 		default:
 			return nil, fmt.Errorf("unknown directive %q", key)
@@ -252,6 +255,11 @@ func (r *replay) expand(s string) (string, string) {
 
 // run sends one step and checks the answer.
 func (r *replay) run(t *testing.T, s *step) {
+	if s.gap != "" && os.Getenv("COMPAT_GAPS") != "1" {
+		// Replayed on demand (COMPAT_GAPS=1) so that the suite stays a
+		// gate: each gap is listed in README and docs/decisions.md.
+		t.Skipf("known gap: %s", s.gap)
+	}
 	target, missing := r.expand(s.target)
 	body, missing2 := r.expand(s.body)
 	if missing == "" {
