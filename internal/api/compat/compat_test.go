@@ -13,7 +13,6 @@ package compat_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/json"
@@ -206,7 +205,6 @@ func splitList(v string) []string {
 type replay struct {
 	srv  *testenv.Server
 	vars map[string]string
-	cn   map[string]string // per step file: nothing yet; kept for checks
 }
 
 // newVars makes the values a client would have of its own: CSRs (fresh
@@ -506,6 +504,3 @@ func doJSON(t *testing.T, srv *testenv.Server, method, path, body string, want i
 	}
 	return m
 }
-
-// keyOf is a fresh P-256 key (a CSR for a setup order).
-func keyOf(t *testing.T) *ecdsa.PrivateKey { return testenv.ECKey(t, elliptic.P256()) }
