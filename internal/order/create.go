@@ -888,7 +888,9 @@ func hasEVDetails(o *store.Organization) bool {
 
 func (s *Service) checkContainer(ctx context.Context, actor account.Actor, in *flex.IDInput, o *store.Order) error {
 	o.ContainerID = actor.User.ContainerID
-	if in == nil || !in.ID.Set && !in.ID.Bad {
+	// No container has id 0: Go clients send {"id":0} for "not set" (a
+	// zero struct), and mean the caller's container.
+	if in == nil || !in.ID.Set && !in.ID.Bad || in.ID.Set && !in.ID.Bad && in.ID.V == 0 {
 		return nil
 	}
 	if in.ID.Bad {

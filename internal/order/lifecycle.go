@@ -57,7 +57,8 @@ func invalidOrderStatus(format string, args ...any) error {
 // UpdateOrderStatus cancels an order or a pending reissue, or marks an
 // order renewed / not renewed (PUT /order/certificate/{id}/status).
 func (s *Service) UpdateOrderStatus(ctx context.Context, actor account.Actor, orderID int64, in *OrderStatusInput) error {
-	status := strings.TrimSpace(in.Status)
+	// Any case: Lemur sends "CANCELED", and the live service takes it.
+	status := strings.ToLower(strings.TrimSpace(in.Status))
 	note := strings.TrimSpace(in.Note)
 	switch status {
 	case "":
@@ -71,7 +72,7 @@ func (s *Service) UpdateOrderStatus(ctx context.Context, actor account.Actor, or
 		}
 	case StatusRenewed, StatusNotRenewed:
 	default:
-		return errs.InvalidValue("status", "status must be one of canceled, renewed, not_renewed (lower case).")
+		return errs.InvalidValue("status", "status must be one of canceled, renewed, not_renewed.")
 	}
 	if in.SendEmails.Bad {
 		return errs.InvalidValue("send_emails", "send_emails must be true or false.")

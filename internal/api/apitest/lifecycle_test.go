@@ -516,9 +516,9 @@ func TestOrderCancel(t *testing.T) {
 		{name: "no note", setup: func(t *testing.T) (*testenv.Server, int64) {
 			return sandbox, place(sandbox, "client_premium", clBody(""))
 		}, body: `{"status":"canceled"}`, status: 400, codes: []string{"missing_field:note"}, after: "needs_csr"},
-		{name: "upper case", setup: func(t *testing.T) (*testenv.Server, int64) {
+		{name: "upper case, as Lemur sends it", setup: func(t *testing.T) (*testenv.Server, int64) {
 			return sandbox, place(sandbox, "client_premium", clBody(""))
-		}, body: `{"status":"CANCELED","note":"x"}`, status: 400, codes: []string{"invalid_value:status"}, after: "needs_csr"},
+		}, body: `{"status":"CANCELED","note":"x"}`, status: 204, after: "canceled", refunded: true},
 		{name: "no status", setup: func(t *testing.T) (*testenv.Server, int64) {
 			return sandbox, place(sandbox, "client_premium", clBody(""))
 		}, body: `{"note":"x"}`, status: 400, codes: []string{"missing_field:status"}, after: "needs_csr"},
@@ -610,7 +610,9 @@ func TestOrderRenewedFlag(t *testing.T) {
 	fam2Must(t, status == 204 && isRenewed(), "renewed within 90 days: %d %s", status, clip(body))
 	status, _, body = put(`{"status":"not_renewed"}`)
 	fam2Must(t, status == 204 && !isRenewed(), "not_renewed after renewed: %d %s", status, clip(body))
-	status, hdr, body = put(`{"status":"Renewed"}`)
+	status, _, body = put(`{"status":"Renewed"}`) // any case, as clients send it
+	fam2Must(t, status == 204 && isRenewed(), "Renewed: %d %s", status, clip(body))
+	status, hdr, body = put(`{"status":"renewd"}`)
 	requireErrors(t, status, hdr, body, 400, "invalid_value:status")
 }
 
