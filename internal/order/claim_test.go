@@ -168,3 +168,37 @@ func TestReplacedCSRIsSignedAnew(t *testing.T) {
 		t.Fatal("the certificate carries the replaced key")
 	}
 }
+
+// TestPendingOrderSignedOnce: an approved order that becomes ready is
+// issued by whoever gets there first (the approver, the validation worker,
+// another replica). Eight callers at once issue it once, and the key signs
+// once: no second certificate is signed and left behind as an abandoned
+// serial (the recording transaction alone would discard the second one
+// only after it was signed).
+func TestPendingOrderSignedOnce(t *testing.T) {
+	ctx := context.Background()
+	s, _, actor, o, _ := pendingOrder(t)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			s.IssueReady(ctx, actor)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	cur, err := s.Store.Order(ctx, o.AccountID, o.ID)
+	if err != nil || cur.Status != store.OrderIssued {
+		t.Fatalf("order is %v (%v), want issued", cur, err)
+	}
+	left, err := s.Store.AbandonedIssuances(ctx, s.CA.DefaultIssuer().ID, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Fatalf("%d more certificates were signed for the order and discarded: %+v", len(left), left)
+	}
+}
