@@ -346,8 +346,12 @@ func nonNilStrings(s []string) []string {
 	return s
 }
 
+// multiYear: the order covers more than one year, however its span was
+// given (validity_years, validity_days, order_validity or an end date):
+// CertCentral's Multi-year Plans are the orders that outlast one
+// certificate's year.
 func multiYear(o *store.Order) string {
-	if o.ValidityYears > 1 {
+	if o.ValidityYears > 1 || !o.OrderValidTill.IsZero() && o.OrderValidTill.Sub(o.CreatedAt) > 366*24*time.Hour {
 		return "1"
 	}
 	return "0"

@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"bytes"
+	"crypto/elliptic"
 	"crypto/sha1"
 	"encoding/json"
 	"fmt"
@@ -570,4 +571,39 @@ func TestShapeStringIDs(t *testing.T) {
 		domAdd(t, srv, map[string]any{"name": "strings.example.com", "organization": map[string]any{"id": "1"},
 			"validations": []any{map[string]any{"type": "ov"}}, "dcv_method": "email"})
 	})
+}
+
+// TestMultiYearPlanFlag: is_multi_year_plan says whether the order covers
+// more than a year, whether its span came in years, days or an end date.
+func TestMultiYearPlanFlag(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored")
+	in2y := time.Now().UTC().AddDate(2, 0, 0).Format("2006-01-02")
+	in9m := time.Now().UTC().AddDate(0, 9, 0).Format("2006-01-02")
+	for _, tc := range []struct {
+		name string
+		set  func(m map[string]any)
+		want string
+	}{
+		{"one year", func(m map[string]any) { m["validity_years"] = 1 }, "0"},
+		{"two years", func(m map[string]any) { m["validity_years"] = 2 }, "1"},
+		{"730 days", func(m map[string]any) { delete(m, "validity_years"); m["order_validity"] = map[string]any{"days": 730} }, "1"},
+		{"300 days", func(m map[string]any) { delete(m, "validity_years"); m["order_validity"] = map[string]any{"days": 300} }, "0"},
+		{"an end date two years out", func(m map[string]any) { delete(m, "validity_years"); m["custom_expiration_date"] = in2y }, "1"},
+		{"an end date nine months out", func(m map[string]any) { delete(m, "validity_years"); m["custom_expiration_date"] = in9m }, "0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := baseBody(csr)
+			tc.set(m)
+			c := createOK(t, srv, "ssl_securesite", mustJSON(t, m))
+			_, raw := getOrder(t, srv, c.ID)
+			var v struct {
+				IsMultiYearPlan string `json:"is_multi_year_plan"`
+			}
+			if err := json.Unmarshal(raw, &v); err != nil || v.IsMultiYearPlan != tc.want {
+				t.Fatalf("is_multi_year_plan = %q (%v), want %q", v.IsMultiYearPlan, err, tc.want)
+			}
+		})
+	}
 }
