@@ -631,6 +631,7 @@ type Reader interface {
 	DCVReader
 	MailReader
 	BlockedKeyReader
+	JobReader
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -678,6 +679,7 @@ type Writer interface {
 	DCVWriter
 	MailWriter
 	BlockedKeyWriter
+	JobWriter
 }
 
 // Tx is a transaction: reads see its own writes.
