@@ -61,3 +61,20 @@ type JobWriter interface {
 	// notice is recorded already.
 	RecordOrderNotice(ctx context.Context, n *OrderNotice) error
 }
+
+// Renewal notices of an order, by the order field that switches each
+// (CertCentral's send_minus_* and send_plus_7, on unless set false).
+const (
+	NoticeMinus90 = "minus_90"
+	NoticeMinus60 = "minus_60"
+	NoticeMinus30 = "minus_30"
+	NoticeMinus7  = "minus_7"
+	NoticeMinus3  = "minus_3"
+	NoticePlus7   = "plus_7"
+)
+
+// NoticeFields names the order field of each notice.
+var NoticeFields = map[string]string{
+	NoticeMinus90: "send_minus_90", NoticeMinus60: "send_minus_60", NoticeMinus30: "send_minus_30",
+	NoticeMinus7: "send_minus_7", NoticeMinus3: "send_minus_3", NoticePlus7: "send_plus_7",
+}
