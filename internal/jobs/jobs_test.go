@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +16,8 @@ import (
 	"github.com/certorder/certorder/internal/jobs"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/store"
-	"github.com/certorder/certorder/internal/store/sqlite"
+	"github.com/certorder/certorder/internal/store/backend"
+	"github.com/certorder/certorder/internal/testenv"
 )
 
 const day = 24 * time.Hour
@@ -36,24 +36,26 @@ func (c *testClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 // env is a real SQLite store, an engine and an outbox sender delivering to
 // a real SMTP server on loopback.
 type env struct {
-	path  string
-	st    store.Store
-	clk   *testClock
-	eng   *jobs.Engine
-	q     *mail.Queue
-	smtp  *dcvtest.SMTP
-	acct  int64
-	user  int64
-	cont  int64
-	org   int64
-	start time.Time
+	dir, database string // the store: SQLite in dir, or a PostgreSQL URL
+	st            store.Store
+	clk           *testClock
+	eng           *jobs.Engine
+	q             *mail.Queue
+	smtp          *dcvtest.SMTP
+	acct          int64
+	user          int64
+	cont          int64
+	org           int64
+	start         time.Time
 }
 
 var t0 = time.Date(2026, 1, 10, 10, 0, 0, 0, time.UTC)
 
-func openSQLite(t *testing.T, path string) store.Store {
+// open is one more connection to the env's store, as another process
+// would have.
+func (e *env) open(t *testing.T) store.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), path)
+	st, err := backend.Open(context.Background(), e.database, e.dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +63,14 @@ func openSQLite(t *testing.T, path string) store.Store {
 	return st
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvOn(t, "") }
+
+// newEnvOn makes an env on database: "" for SQLite, else a PostgreSQL URL.
+func newEnvOn(t *testing.T, database string) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{path: filepath.Join(t.TempDir(), "certorder.db"), clk: &testClock{t: t0}, smtp: dcvtest.StartSMTP(t), start: t0}
-	e.st = openSQLite(t, e.path)
+	e := &env{dir: t.TempDir(), database: database, clk: &testClock{t: t0}, smtp: dcvtest.StartSMTP(t), start: t0}
+	e.st = e.open(t)
 	e.eng = e.engine(e.st)
 	relay, err := dcv.NewMailer(e.smtp.URL(), "certorder@example.com", 5*time.Second)
 	if err != nil {
@@ -343,7 +348,7 @@ func TestExpiry(t *testing.T) {
 func TestNoticeOnceAcrossRestarts(t *testing.T) {
 	e := newEnv(t)
 	o := e.order(t, "restart.example", nil)
-	second := e.engine(openSQLite(t, e.path))
+	second := e.engine(e.open(t))
 	got := e.walk(t, t0.AddDate(1, 0, 10), func(string) time.Time { return o.OrderValidTill }, func(now time.Time) {
 		e.clk.set(now.Add(2 * jobs.DefaultEvery))
 		e.round(t, second)
@@ -359,7 +364,7 @@ func TestNoticeOnceAcrossRestarts(t *testing.T) {
 	e2.round(t)
 	e2.clk.set(o2.OrderValidTill.Add(-20 * day))
 	e2.round(t)
-	e2.round(t, e2.engine(openSQLite(t, e2.path)))
+	e2.round(t, e2.engine(e2.open(t)))
 	msgs := e2.smtp.Messages()
 	if len(msgs) != 3 || !strings.Contains(msgs[0].Subject, "in 20 days") {
 		t.Fatalf("after downtime: %d messages, first %q; want the 30-day notice once to 3 recipients", len(msgs), msgs[0].Subject)
@@ -378,13 +383,24 @@ func TestNoticeOnceAcrossRestarts(t *testing.T) {
 // connection, running the notice job at once (without the round's claim)
 // on every notice day, queue each notice once.
 func TestRacingEngines(t *testing.T) {
-	e := newEnv(t)
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			database := ""
+			if backend == "postgres" {
+				database = testenv.PostgresDatabase(t)
+			}
+			testRacingEngines(t, newEnvOn(t, database))
+		})
+	}
+}
+
+func testRacingEngines(t *testing.T, e *env) {
 	ctx := context.Background()
 	var orders []*store.Order
 	for i := range 5 {
 		orders = append(orders, e.order(t, fmt.Sprintf("race%d.example", i), nil))
 	}
-	engines := []*jobs.Engine{e.eng, e.engine(openSQLite(t, e.path)), e.engine(openSQLite(t, e.path))}
+	engines := []*jobs.Engine{e.eng, e.engine(e.open(t)), e.engine(e.open(t))}
 	end := orders[0].OrderValidTill
 	for _, s := range jobs.Schedule {
 		now := end.Add(s.Offset).Add(time.Hour)
