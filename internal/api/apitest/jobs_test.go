@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certorder/certorder/internal/dcv/dcvtest"
 	"github.com/certorder/certorder/internal/testenv"
 )
 
@@ -121,5 +122,51 @@ func TestOrderExpires(t *testing.T) {
 	}
 	if i := slices.Index(rows[0], "status"); i < 0 || rows[1][i] != "expired" {
 		t.Errorf("CSV status column of %q: %q", rows[0], rows[1])
+	}
+}
+
+// TestRenewalNoticeMailed: the server's engine queues the notice due and
+// its mail sender delivers it through the relay, in the order's locale
+// with its custom message, once however often the jobs run.
+func TestRenewalNoticeMailed(t *testing.T) {
+	t.Parallel()
+	smtp := dcvtest.StartSMTP(t)
+	var shift atomic.Int64
+	srv := testenv.Start(t, testenv.Options{Sandbox: true, SMTPURL: smtp.URL(),
+		Now: func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }})
+	_, csr := lcKey(t)
+	body := baseBody(csr)
+	body["additional_emails"] = []string{"ops@example.com"}
+	body["locale"] = "de"
+	body["custom_renewal_message"] = "Bitte Jo anrufen."
+	id, _ := lcIssued(t, srv, "ssl_securesite", body, "example.com")
+	_, raw := getOrder(t, srv, id)
+	var o struct {
+		OrderValidTill string `json:"order_valid_till"`
+	}
+	if err := json.Unmarshal(raw, &o); err != nil {
+		t.Fatal(err)
+	}
+	end, err := time.Parse(time.DateOnly, o.OrderValidTill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shift.Store(int64(time.Until(end) - 30*24*time.Hour + time.Hour))
+	for range 3 {
+		srv.App.Jobs.Round(context.Background())
+	}
+	m := smtp.WaitFor(t, "ops@example.com", 10*time.Second)
+	if !strings.Contains(m.Subject, "läuft in 30 Tagen ab") || !strings.Contains(m.Body, "Bitte Jo anrufen.") {
+		t.Fatalf("notice: %q\n%s", m.Subject, m.Body)
+	}
+	time.Sleep(200 * time.Millisecond)
+	n := 0
+	for _, m := range smtp.Messages() {
+		if slices.Contains(m.To, "ops@example.com") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d notices to ops@example.com, want 1", n)
 	}
 }
