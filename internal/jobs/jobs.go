@@ -33,7 +33,7 @@ const (
 type Store interface {
 	Job(ctx context.Context, kind string) (*store.Job, error)
 	OrdersToExpire(ctx context.Context, at time.Time, limit int) ([]store.Order, error)
-	RenewalCandidates(ctx context.Context, from, to time.Time, afterID int64, limit int) ([]store.Order, error)
+	RenewalCandidates(ctx context.Context, notice string, after, until time.Time, afterID int64, limit int) ([]store.Order, error)
 	Order(ctx context.Context, accountID, id int64) (*store.Order, error)
 	InTx(ctx context.Context, fn func(store.Tx) error) error
 }

@@ -63,47 +63,41 @@ type noticePayload struct {
 	Data   RenewalNotice `json:"data"`
 }
 
-// current is the notice an order is due now: the latest of the schedule
-// whose day has come. Notices before it whose day passed while no engine
-// ran are passed over (a late "90 days" notice beside a due "60 days" one
-// says nothing new). ok is false when none is due yet, or the last one is
-// too late to send.
-func current(end, now time.Time) (notice string, due time.Time, ok bool) {
-	for i := len(Schedule) - 1; i >= 0; i-- {
-		at := end.Add(Schedule[i].Offset)
-		if !at.After(now) {
-			if i == len(Schedule)-1 && now.Sub(at) > lateLimit {
-				return "", time.Time{}, false
-			}
-			return Schedule[i].Notice, at, true
-		}
-	}
-	return "", time.Time{}, false
-}
-
-// notices sends every renewal notice due now that was not sent yet.
+// notices sends every renewal notice due now that was not sent yet. An
+// order is due the latest notice of the schedule whose day has come: notice
+// k while now is in [end+offset(k), end+offset(k+1)), so the orders due it
+// are those whose end is in (now-offset(k+1), now-offset(k)]. Notices before
+// it whose day passed while no engine ran are passed over (a late "90
+// days" notice beside a due "30 days" one says nothing new), and the last
+// is not sent more than lateLimit after its day.
 func (e *Engine) notices(ctx context.Context, now time.Time) (int, error) {
-	first, last := Schedule[0].Offset, Schedule[len(Schedule)-1].Offset
-	// end+first <= now and now-(end+last) <= lateLimit.
-	from, to := now.Add(-last-lateLimit), now.Add(-first).Add(time.Millisecond)
-	n, after := 0, int64(0)
-	for {
-		cands, err := e.Store.RenewalCandidates(ctx, from, to, after, noticeBatch)
-		if err != nil {
-			return n, err
+	n := 0
+	for k, s := range Schedule {
+		after := now.Add(-s.Offset - lateLimit)
+		if k+1 < len(Schedule) {
+			after = now.Add(-Schedule[k+1].Offset)
 		}
-		for i := range cands {
-			sent, err := e.noticeOrder(ctx, &cands[i], now)
+		until := now.Add(-s.Offset)
+		var last int64
+		for {
+			cands, err := e.Store.RenewalCandidates(ctx, s.Notice, after, until, last, noticeBatch)
 			if err != nil {
-				return n, fmt.Errorf("renewal notice of order %d: %w", cands[i].ID, err)
+				return n, err
 			}
-			if sent {
-				n++
+			for i := range cands {
+				o := &cands[i]
+				sent, err := e.noticeOrder(ctx, o, s.Notice, o.OrderValidTill.Add(s.Offset), now)
+				if err != nil {
+					return n, fmt.Errorf("renewal notice %s of order %d: %w", s.Notice, o.ID, err)
+				}
+				if sent {
+					n++
+				}
+				last = o.ID
 			}
-			after = cands[i].ID
-		}
-		if len(cands) < noticeBatch {
-			break
+			if len(cands) < noticeBatch {
+				break
+			}
 		}
 	}
 	if n > 0 && e.Mail != nil {
@@ -112,16 +106,13 @@ func (e *Engine) notices(ctx context.Context, now time.Time) (int, error) {
 	return n, nil
 }
 
-// noticeOrder sends the order's current notice unless it is recorded
-// already, turned off, or due before the order existed. The record and
-// the outbox messages are one transaction: a crash loses neither, and an
-// engine racing this one fails on the record (store.ErrConflict) and
-// sends nothing.
-func (e *Engine) noticeOrder(ctx context.Context, cand *store.Order, now time.Time) (bool, error) {
-	notice, due, ok := current(cand.OrderValidTill, now)
-	if !ok || due.Before(cand.CreatedAt) || slices.Contains(cand.Extra.NoticesOff, notice) {
-		return false, nil
-	}
+// noticeOrder sends the order's notice, due at due, unless it is recorded
+// already; a notice turned off, or due before the order was placed, is
+// recorded as passed over instead, so that later rounds skip it in the
+// query. The record and the outbox messages are one transaction: a crash
+// loses neither, and an engine racing this one fails on the record
+// (store.ErrConflict) and sends nothing.
+func (e *Engine) noticeOrder(ctx context.Context, cand *store.Order, notice string, due, now time.Time) (bool, error) {
 	sent := false
 	err := e.Store.InTx(ctx, func(tx store.Tx) error {
 		have, err := tx.OrderNotices(ctx, cand.AccountID, cand.ID)
@@ -135,19 +126,23 @@ func (e *Engine) noticeOrder(ctx context.Context, cand *store.Order, now time.Ti
 		if recorded[notice] {
 			return nil
 		}
+		// Read again inside the transaction: a request may have renewed the
+		// order or turned its notices off since the list was read.
 		o, err := tx.Order(ctx, cand.AccountID, cand.ID)
 		if err != nil {
 			return err
 		}
-		if o.DisableRenewalNotifications || o.IsRenewed || !o.OrderValidTill.Equal(cand.OrderValidTill) ||
-			slices.Contains(o.Extra.NoticesOff, notice) {
+		if o.DisableRenewalNotifications || o.IsRenewed || !o.OrderValidTill.Equal(cand.OrderValidTill) {
 			return nil
+		}
+		if slices.Contains(o.Extra.NoticesOff, notice) || due.Before(o.CreatedAt) {
+			return tx.RecordOrderNotice(ctx, &store.OrderNotice{AccountID: o.AccountID, OrderID: o.ID, Notice: notice, RecordedAt: now})
 		}
 		for _, s := range Schedule {
 			if s.Notice == notice {
 				break
 			}
-			if !recorded[s.Notice] && !slices.Contains(o.Extra.NoticesOff, s.Notice) {
+			if !recorded[s.Notice] {
 				if err := tx.RecordOrderNotice(ctx, &store.OrderNotice{AccountID: o.AccountID, OrderID: o.ID, Notice: s.Notice, RecordedAt: now}); err != nil {
 					return err
 				}

@@ -40,10 +40,11 @@ type JobReader interface {
 	OrdersToExpire(ctx context.Context, at time.Time, limit int) ([]Order, error)
 	// RenewalCandidates lists, across accounts and by id after afterID, up
 	// to limit orders in status issued or expired whose order_valid_till
-	// falls in [from, to), whose renewal notifications are not disabled,
-	// that are not marked renewed and that no later order (neither
-	// rejected nor canceled) names as the order it renews.
-	RenewalCandidates(ctx context.Context, from, to time.Time, afterID int64, limit int) ([]Order, error)
+	// falls in (after, until], that have no record of notice, whose
+	// renewal notifications are not disabled, that are not marked renewed
+	// and that no later order (neither rejected nor canceled) names as the
+	// order it renews.
+	RenewalCandidates(ctx context.Context, notice string, after, until time.Time, afterID int64, limit int) ([]Order, error)
 	// OrderNotices lists the recorded notices of an order.
 	OrderNotices(ctx context.Context, accountID, orderID int64) ([]OrderNotice, error)
 }

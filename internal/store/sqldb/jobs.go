@@ -42,14 +42,15 @@ func (q *Queries) OrdersToExpire(ctx context.Context, at time.Time, limit int) (
 		WHERE status = ? AND order_valid_till <= ? ORDER BY id LIMIT ?`, store.OrderIssued, ts(at), limit)
 }
 
-func (q *Queries) RenewalCandidates(ctx context.Context, from, to time.Time, afterID int64, limit int) ([]store.Order, error) {
+func (q *Queries) RenewalCandidates(ctx context.Context, notice string, after, until time.Time, afterID int64, limit int) ([]store.Order, error) {
 	return q.orderList(ctx, "list renewal candidates", `SELECT `+prefixCols(orderCols, "o.")+` FROM orders o
-		WHERE o.status IN (?, ?) AND o.order_valid_till >= ? AND o.order_valid_till < ? AND o.id > ?
+		WHERE o.status IN (?, ?) AND o.order_valid_till > ? AND o.order_valid_till <= ? AND o.id > ?
 		  AND o.disable_renewal_notifications = 0 AND o.is_renewed = 0
+		  AND NOT EXISTS (SELECT 1 FROM order_notices n WHERE n.order_id = o.id AND n.notice = ?)
 		  AND NOT EXISTS (SELECT 1 FROM orders r WHERE r.account_id = o.account_id AND r.renewal_of_order_id = o.id
 		                  AND r.status NOT IN (?, ?))
 		ORDER BY o.id LIMIT ?`,
-		store.OrderIssued, store.OrderExpired, ts(from), ts(to), afterID, store.OrderRejected, store.OrderCanceled, limit)
+		store.OrderIssued, store.OrderExpired, ts(after), ts(until), afterID, notice, store.OrderRejected, store.OrderCanceled, limit)
 }
 
 func (q *Queries) OrderNotices(ctx context.Context, accountID, orderID int64) ([]store.OrderNotice, error) {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -82,7 +83,7 @@ func testJobs(t *testing.T, b Backend) {
 	dead := mk(func(o *store.Order) { o.OrderValidTill = soon })
 	mk(func(o *store.Order) { o.Status, o.RenewalOfOrderID = store.OrderCanceled, dead.ID })
 	mk(func(o *store.Order) { o.OrderValidTill = now.Add(200 * 24 * time.Hour) })
-	cands, err := s.RenewalCandidates(ctx, now.Add(-48*time.Hour), now.Add(90*24*time.Hour), pend.ID, 10)
+	cands, err := s.RenewalCandidates(ctx, "minus_30", now.Add(-48*time.Hour), now.Add(90*24*time.Hour), pend.ID, 10)
 	var ids []int64
 	for _, o := range cands {
 		ids = append(ids, o.ID)
@@ -90,8 +91,15 @@ func testJobs(t *testing.T, b Backend) {
 	if err != nil || len(ids) != 3 || ids[0] != ok1.ID || ids[1] != ok2.ID || ids[2] != dead.ID {
 		t.Fatalf("renewal candidates = %v (want %d %d %d), %v", ids, ok1.ID, ok2.ID, dead.ID, err)
 	}
-	if cands, err = s.RenewalCandidates(ctx, now.Add(-48*time.Hour), now.Add(90*24*time.Hour), ok2.ID, 10); err != nil || len(cands) != 1 {
+	if cands, err = s.RenewalCandidates(ctx, "minus_30", now.Add(-48*time.Hour), now.Add(90*24*time.Hour), ok2.ID, 10); err != nil || len(cands) != 1 {
 		t.Fatalf("renewal candidates after %d = %d, %v", ok2.ID, len(cands), err)
+	}
+	// The bounds: after is left out, until is in.
+	if cands, err = s.RenewalCandidates(ctx, "minus_30", soon, soon.Add(time.Hour), 0, 10); err != nil || len(cands) != 0 {
+		t.Fatalf("renewal candidates after their end = %d, %v", len(cands), err)
+	}
+	if cands, err = s.RenewalCandidates(ctx, "minus_30", soon.Add(-time.Hour), soon, ok1.ID-1, 1); err != nil || len(cands) != 1 || cands[0].ID != ok1.ID {
+		t.Fatalf("renewal candidates until their end = %d, %v", len(cands), err)
 	}
 
 	n := &store.OrderNotice{AccountID: acct, OrderID: ok1.ID, Notice: "minus_30", Sent: true, RecordedAt: now}
@@ -100,6 +108,12 @@ func testJobs(t *testing.T, b Backend) {
 	}
 	if err := tx(func(tx store.Tx) error { return tx.RecordOrderNotice(ctx, n) }); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second record of a notice: %v", err)
+	}
+	for notice, want := range map[string]bool{"minus_30": false, "minus_7": true} {
+		cands, err = s.RenewalCandidates(ctx, notice, soon.Add(-time.Hour), soon, 0, 10)
+		if err != nil || slices.ContainsFunc(cands, func(o store.Order) bool { return o.ID == ok1.ID }) != want {
+			t.Fatalf("%s candidates after minus_30 was recorded: %d, %v; want order %d %v", notice, len(cands), err, ok1.ID, want)
+		}
 	}
 	ns, err := s.OrderNotices(ctx, acct, ok1.ID)
 	if err != nil || len(ns) != 1 || !ns[0].Sent || ns[0].Notice != "minus_30" || !ns[0].RecordedAt.Equal(now) {
