@@ -2,12 +2,14 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -425,6 +427,69 @@ func testRacingEngines(t *testing.T, e *env) {
 		}
 		if len(ms) != 3*len(jobs.Schedule) {
 			t.Errorf("order %d: %d messages queued, want %d", o.ID, len(ms), 3*len(jobs.Schedule))
+		}
+	}
+}
+
+// failingStore fails the expiry job's query while fail is set.
+type failingStore struct {
+	jobs.Store
+	fail atomic.Bool
+}
+
+func (f *failingStore) OrdersToExpire(ctx context.Context, at time.Time, limit int) ([]store.Order, error) {
+	if f.fail.Load() {
+		return nil, errors.New("disk on fire")
+	}
+	return f.Store.OrdersToExpire(ctx, at, limit)
+}
+
+// TestRoundScheduleAndBackoff: a round runs when its schedule is due and
+// moves it a period on; a failed round is retried after a delay doubling
+// on the business clock, and a success resets it; another engine on the
+// same store leaves a round that is not due.
+func TestRoundScheduleAndBackoff(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	fs := &failingStore{Store: e.st}
+	eng := &jobs.Engine{Store: fs, Now: e.clk.now, Every: time.Minute, Log: quiet}
+	other := e.engine(e.open(t))
+	other.Every = time.Minute
+	job := func() *store.Job {
+		t.Helper()
+		j, err := e.st.Job(ctx, jobs.KindExpire)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	fs.fail.Store(true)
+	steps := []struct {
+		at       time.Duration // after t0
+		eng      *jobs.Engine
+		fail     bool
+		wantErr  bool
+		attempts int
+		next     time.Duration
+	}{
+		{0, eng, true, true, 1, time.Minute},
+		{30 * time.Second, eng, true, false, 1, time.Minute}, // not due: untouched
+		{time.Minute, eng, true, true, 2, 3 * time.Minute},
+		{2 * time.Minute, other, false, false, 2, 3 * time.Minute}, // not due for the other engine either
+		{3 * time.Minute, eng, true, true, 3, 7 * time.Minute},
+		{7 * time.Minute, eng, false, false, 0, 8 * time.Minute},
+		{8 * time.Minute, other, false, false, 0, 9 * time.Minute},
+	}
+	for i, s := range steps {
+		e.clk.set(t0.Add(s.at))
+		fs.fail.Store(s.fail)
+		_, err := s.eng.RoundOf(ctx, jobs.KindExpire)
+		j := job()
+		if (err != nil) != s.wantErr || j.Attempts != s.attempts || !j.NextAt.Equal(t0.Add(s.next)) {
+			t.Fatalf("step %d: err %v, schedule %+v; want error %v, %d attempts, next at t0+%v", i, err, j, s.wantErr, s.attempts, s.next)
+		}
+		if (j.LastError != "") != (s.attempts > 0) {
+			t.Fatalf("step %d: last error %q", i, j.LastError)
 		}
 	}
 }
