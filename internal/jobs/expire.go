@@ -20,26 +20,39 @@ const expireBatch = 100
 // revocation, whatever the order's status.
 func (e *Engine) expire(ctx context.Context, now time.Time) (int, error) {
 	n := 0
+	var failed []error // one order that fails holds no other back
 	for {
 		due, err := e.Store.OrdersToExpire(ctx, now, expireBatch)
 		if err != nil {
-			return n, err
+			return n, errors.Join(append(failed, err)...)
 		}
 		done := 0
 		for i := range due {
 			ok, err := e.expireOrder(ctx, &due[i], now)
 			if err != nil {
-				return n, fmt.Errorf("expire order %d: %w", due[i].ID, err)
+				e.log().Error("expire order", "order", due[i].ID, "err", err)
+				failed = append(failed, fmt.Errorf("expire order %d: %w", due[i].ID, err))
+				continue
 			}
 			if ok {
 				n++
 				done++
 			}
 		}
-		if len(due) < expireBatch || done == 0 {
-			return n, nil
+		// A batch that changed nothing would come back the same: stop.
+		if len(due) < expireBatch || done == 0 || ctx.Err() != nil {
+			return n, joinFirst(failed)
 		}
 	}
+}
+
+// joinFirst joins the first few errors of a round (its last_error is
+// short; the logs have every one).
+func joinFirst(errs []error) error {
+	if len(errs) > 3 {
+		errs = append(errs[:3], fmt.Errorf("and %d more", len(errs)-3))
+	}
+	return errors.Join(errs...)
 }
 
 func (e *Engine) expireOrder(ctx context.Context, cand *store.Order, now time.Time) (bool, error) {

@@ -44,10 +44,10 @@ const maxNames = 10
 // RenewalNotice is the data of a renewal notice's templates
 // (internal/mail/templates/<locale>/renewal_notice.txt).
 type RenewalNotice struct {
-	Notice        string   // minus_90 ... plus_7
-	OrderID       int64    //
-	ProductName   string   //
-	CommonName    string   //
+	Notice        string // minus_90 ... plus_7
+	OrderID       int64
+	ProductName   string // the catalogue's name, or the name_id
+	CommonName    string
 	Names         []string // the names the certificate protects, at most maxNames
 	MoreNames     int      // how many more it has
 	ExpiresOn     string   // the order's end, YYYY-MM-DD
@@ -57,7 +57,7 @@ type RenewalNotice struct {
 }
 
 // noticePayload is what the outbox keeps of a notice: the template data as
-// of the day it was due, and its locale.
+// of the round that queued it, and the order's locale.
 type noticePayload struct {
 	Locale string        `json:"locale"`
 	Data   RenewalNotice `json:"data"`
@@ -72,6 +72,12 @@ type noticePayload struct {
 // is not sent more than lateLimit after its day.
 func (e *Engine) notices(ctx context.Context, now time.Time) (int, error) {
 	n := 0
+	var failed []error // one order that fails holds no other back
+	defer func() {
+		if n > 0 && e.Mail != nil {
+			e.Mail.Kick()
+		}
+	}()
 	for k, s := range Schedule {
 		after := now.Add(-s.Offset - lateLimit)
 		if k+1 < len(Schedule) {
@@ -86,24 +92,23 @@ func (e *Engine) notices(ctx context.Context, now time.Time) (int, error) {
 			}
 			for i := range cands {
 				o := &cands[i]
+				last = o.ID
 				sent, err := e.noticeOrder(ctx, o, s.Notice, o.OrderValidTill.Add(s.Offset), now)
 				if err != nil {
-					return n, fmt.Errorf("renewal notice %s of order %d: %w", s.Notice, o.ID, err)
+					e.log().Error("renewal notice", "order", o.ID, "notice", s.Notice, "err", err)
+					failed = append(failed, fmt.Errorf("renewal notice %s of order %d: %w", s.Notice, o.ID, err))
+					continue
 				}
 				if sent {
 					n++
 				}
-				last = o.ID
 			}
-			if len(cands) < noticeBatch {
+			if len(cands) < noticeBatch || ctx.Err() != nil {
 				break
 			}
 		}
 	}
-	if n > 0 && e.Mail != nil {
-		e.Mail.Kick()
-	}
-	return n, nil
+	return n, joinFirst(failed)
 }
 
 // noticeOrder sends the order's notice, due at due, unless it is recorded
