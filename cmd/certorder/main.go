@@ -38,6 +38,7 @@ commands:
   container  add or list containers (certorder container add|list --data DIR ...)
   org      grant an organization validation (certorder org validate --data DIR --org ID --type ov)
   domain   grant a domain validation (certorder domain validate --data DIR --domain example.com)
+  jobs     run the due time-driven jobs once: expiry, renewal notices (certorder jobs run --data DIR)
   backup   consistent snapshot of the SQLite store while the server runs (certorder backup --data DIR --out FILE)
   restore  put a backup in place, server stopped (certorder restore --data DIR --from FILE)
   bench    load benchmark against child servers on loopback (certorder bench -h)
@@ -57,6 +58,8 @@ func main() {
 		err = adminCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
 	case "org", "domain":
 		err = validationCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
+	case "jobs":
+		err = jobsCmd(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
 	case "backup", "restore":
 		err = backupCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
 	case "bench":

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/certorder/certorder/internal/ca"
@@ -170,6 +171,13 @@ type orderView struct {
 	DCVEmails                   []store.DCVEmailScope `json:"dcv_emails,omitempty"`
 	CertificateDCVScope         string                `json:"certificate_dcv_scope,omitempty"`
 	VATNumber                   string                `json:"vat_number,omitempty"`
+	// The renewal notices the order asks for (spec §2.3's order info).
+	SendMinus90 bool `json:"send_minus_90"`
+	SendMinus60 bool `json:"send_minus_60"`
+	SendMinus30 bool `json:"send_minus_30"`
+	SendMinus7  bool `json:"send_minus_7"`
+	SendMinus3  bool `json:"send_minus_3"`
+	SendPlus7   bool `json:"send_plus_7"`
 }
 
 // orderListItem is one row of GET /order/certificate.
@@ -305,6 +313,11 @@ func (s *Server) certOf(o *store.Order, c *store.Certificate, full bool) certVie
 	v := certView{CommonName: o.CommonName, DNSNames: nonNilStrings(o.DNSNames), SignatureHash: o.SignatureHash}
 	if c != nil {
 		v.ID, v.Status = c.ID, c.Status
+		if c.Status == store.CertIssued && !c.NotAfter.After(s.Now()) {
+			// Past its notAfter a certificate reads expired; the store
+			// keeps issued, what revocation and OCSP go by.
+			v.Status = store.OrderExpired
+		}
 		if c.Status != store.CertPending {
 			v.Thumbprint, v.SerialNumber = c.Thumbprint, c.SerialNumber
 			v.ValidFrom, v.ValidTill = date(c.NotBefore), date(c.NotAfter)
@@ -371,7 +384,10 @@ func (s *Server) orderView(ctx context.Context, vc *viewCache, o *store.Order) (
 		return nil, err
 	}
 	org := vc.org(ctx, o.OrganizationID)
+	on := func(notice string) bool { return !slices.Contains(o.Extra.NoticesOff, notice) }
 	v := &orderView{
+		SendMinus90: on(store.NoticeMinus90), SendMinus60: on(store.NoticeMinus60), SendMinus30: on(store.NoticeMinus30),
+		SendMinus7: on(store.NoticeMinus7), SendMinus3: on(store.NoticeMinus3), SendPlus7: on(store.NoticePlus7),
 		ID: o.ID, Certificate: s.certOf(o, cert, true), Status: o.Status,
 		IsRenewal: o.RenewalOfOrderID != 0, IsRenewed: o.IsRenewed, RenewedOrderID: o.RenewedOrderID, RenewalOfOrderID: o.RenewalOfOrderID,
 		DateCreated: stamp(o.CreatedAt), OrderValidTill: date(o.OrderValidTill),

@@ -25,6 +25,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/jobs"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
@@ -111,6 +112,8 @@ type App struct {
 	// Mail drains the outbox through the SMTP relay while Serve runs; nil
 	// without --smtp.
 	Mail *mail.Queue
+	// Jobs expires orders and sends renewal notices while Serve runs.
+	Jobs *jobs.Engine
 	API  *api.Server
 	// Revocation publishes CRLs and OCSP; its CRL workers run while Serve does.
 	Revocation *revocation.Publisher
@@ -173,6 +176,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: cfg.Now, Log: cfg.Log}
 	a.Orders.UseValidation(a.Validation)
+	a.Jobs = &jobs.Engine{Store: st, Now: cfg.Now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders)}
+	if a.Mail != nil {
+		a.Mail.Renderers[jobs.MailKindRenewal], a.Jobs.Mail = a.Jobs.RenderRenewalMail, a.Mail
+	}
 	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: cfg.Now})
 	// A committed revocation rebuilds its issuers' CRLs in the background
 	// and drops their cached OCSP responses.
@@ -214,6 +221,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, grace time.Duration) e
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); a.Validation.RunDCV(wctx) }()
 	defer func() { stopWorker(); <-workerDone }()
+	jobsDone := make(chan struct{})
+	go func() { defer close(jobsDone); a.Jobs.Run(wctx) }()
+	defer func() { stopWorker(); <-jobsDone }()
 	if a.Mail != nil {
 		mailDone := make(chan struct{})
 		go func() { defer close(mailDone); a.Mail.Run(wctx) }()
@@ -237,6 +247,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, grace time.Duration) e
 		return err
 	}
 	return nil
+}
+
+// productName names a product in the notices of the jobs.
+func productName(o *order.Service) func(string) string {
+	return func(nameID string) string {
+		p, _ := o.Products().Lookup(nameID)
+		return p.Name
+	}
 }
 
 // NewAPIKey returns a fresh 256-bit key in upper-case base32.

@@ -361,6 +361,7 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 		list.Add(errs.InvalidValue("disable_renewal_notifications", ""))
 	}
 	o.DisableRenewalNotifications = in.DisableRenewalNotifications.V
+	o.Extra.NoticesOff = noticesOff(in, &list)
 	for _, e := range cleanStrings(in.AdditionalEmails) {
 		if !account.ValidEmail(e) {
 			list.Add(errs.InvalidValue("additional_emails", "%q is not a valid email address.", e))

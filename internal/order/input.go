@@ -20,6 +20,12 @@ type CreateInput struct {
 	AutoRenew                   flex.Int                      `json:"auto_renew"`
 	CustomRenewalMessage        string                        `json:"custom_renewal_message"`
 	DisableRenewalNotifications flex.Bool                     `json:"disable_renewal_notifications"`
+	SendMinus90                 flex.Bool                     `json:"send_minus_90"`
+	SendMinus60                 flex.Bool                     `json:"send_minus_60"`
+	SendMinus30                 flex.Bool                     `json:"send_minus_30"`
+	SendMinus7                  flex.Bool                     `json:"send_minus_7"`
+	SendMinus3                  flex.Bool                     `json:"send_minus_3"`
+	SendPlus7                   flex.Bool                     `json:"send_plus_7"`
 	AdditionalEmails            []string                      `json:"additional_emails"`
 	Locale                      string                        `json:"locale"`
 	RenewalOfOrderID            flex.Int                      `json:"renewal_of_order_id"`

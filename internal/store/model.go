@@ -274,6 +274,9 @@ type OrderExtra struct {
 	CardholderName       string          `json:"cardholder_name,omitempty"`
 	UseAuthKey           bool            `json:"use_auth_key,omitempty"`
 	EnableGuestAccess    bool            `json:"enable_guest_access,omitempty"`
+	// NoticesOff are the renewal notices (NoticeMinus90...) the order's
+	// send_minus_* and send_plus_7 fields turned off; every other is sent.
+	NoticesOff []string `json:"notices_off,omitempty"`
 }
 
 // Validity is an order_validity or cert_validity object as sent.
@@ -631,6 +634,7 @@ type Reader interface {
 	DCVReader
 	MailReader
 	BlockedKeyReader
+	JobReader
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -678,6 +682,7 @@ type Writer interface {
 	DCVWriter
 	MailWriter
 	BlockedKeyWriter
+	JobWriter
 }
 
 // Tx is a transaction: reads see its own writes.
