@@ -40,6 +40,7 @@ func Run(t *testing.T, b Backend) {
 		{"DCVCheckClaims", testDCVCheckClaims},
 		{"SigningClaims", testSigningClaims},
 		{"MailOutbox", testMailOutbox},
+		{"MailList", testMailList},
 		{"Leases", testLeases},
 		{"CRLs", testCRLs},
 		{"BlockedKeys", testBlockedKeys},
