@@ -76,6 +76,19 @@ type Queue struct {
 
 	kick     chan struct{}
 	kickOnce sync.Once
+	// mu guards Renderers against Register while the sender runs.
+	mu sync.RWMutex
+}
+
+// Register adds the renderer of a kind, also while the sender runs (an
+// engine that starts after the queue brings its own kinds).
+func (q *Queue) Register(kind string, r Renderer) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.Renderers == nil {
+		q.Renderers = map[string]Renderer{}
+	}
+	q.Renderers[kind] = r
 }
 
 // Defaults of Queue's durations.
@@ -233,7 +246,9 @@ func permanent(err error) bool {
 var errNotKept = errors.New("the sandbox keeps no mail of this kind")
 
 func (q *Queue) deliver(ctx context.Context, m *store.OutboxMail) (Message, error) {
+	q.mu.RLock()
 	render, ok := q.Renderers[m.Kind]
+	q.mu.RUnlock()
 	if !ok {
 		if q.Keep {
 			return Message{}, fmt.Errorf("mail kind %q: %w", m.Kind, errNotKept)
