@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -202,13 +203,18 @@ func TestSandboxRefusals(t *testing.T) {
 // them.
 func TestSandboxClockShared(t *testing.T) {
 	t.Parallel()
-	first := testenv.Start(t, testenv.Options{Sandbox: true})
+	opts := testenv.Options{Sandbox: true}
+	if os.Getenv("CERTORDER_TEST_STORE") == "postgres" {
+		opts.Database = testenv.PostgresDatabase(t) // one database for both
+	}
+	first := testenv.Start(t, opts)
 	sbMove(t, first, `{"advance":"48h"}`)
 	first.Restart()
 	if c := sbGetClock(t, first); c.OffsetSeconds != 48*3600 {
 		t.Fatalf("after a restart: %+v", c)
 	}
-	second := testenv.Start(t, testenv.Options{Sandbox: true, DataDir: first.DataDir})
+	opts.DataDir = first.DataDir
+	second := testenv.Start(t, opts)
 	if c := sbGetClock(t, second); c.OffsetSeconds != 48*3600 {
 		t.Fatalf("second server on the store: %+v", c)
 	}
