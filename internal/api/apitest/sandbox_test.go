@@ -114,9 +114,19 @@ func TestSandboxClockTravel(t *testing.T) {
 		t.Errorf("days_remaining %d after 30 days, want %d", after, before-30)
 	}
 	_, csr2 := lcKey(t)
-	later := lcIssuedAnswer(t, srv, "ssl_securesite", baseBody(csr2)).requireChain(t, "example.com")[0]
+	laterOrder := lcIssuedAnswer(t, srv, "ssl_securesite", baseBody(csr2))
+	later := laterOrder.requireChain(t, "example.com")[0]
 	if want := time.Now().Add(720 * time.Hour); later.NotBefore.Before(want.Add(-time.Hour)) || later.NotBefore.After(want.Add(time.Hour)) {
 		t.Errorf("notBefore %s of a certificate issued 30 days ahead, want about %s", later.NotBefore, want)
+	}
+	// Its issue date is the same clock's (date_issued in the API).
+	acct, err := srv.App.Store.FirstAccount(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := srv.App.Store.Certificate(context.Background(), acct.ID, laterOrder.CertificateID); err != nil || c.IssuedAt == nil ||
+		c.IssuedAt.Sub(later.NotBefore) < 0 || c.IssuedAt.Sub(later.NotBefore) > time.Minute {
+		t.Errorf("issued at %v (%v), notBefore %s", c.IssuedAt, err, later.NotBefore)
 	}
 	c = sbMove(t, srv, `{"advance":"1h30m"}`)
 	if c.OffsetSeconds != 30*86400+5400 {
