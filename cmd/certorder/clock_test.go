@@ -51,6 +51,23 @@ func TestClockCommand(t *testing.T) {
 	if out, err = run("show", "--data", srv.DataDir); err != nil || !strings.Contains(out, "sandbox time "+to.Format("2006-01-02T15")) {
 		t.Fatalf("clock show: %q, %v", out, err)
 	}
+	// The other commands on a sandbox's store date by its clock too.
+	var out2, errOut bytes.Buffer
+	if err := validationCmd(context.Background(), "domain", []string{"validate", "--data", srv.DataDir, "--domain", "cli-travel.example.com"}, &out2, &errOut); err != nil {
+		t.Fatalf("domain validate: %v %s", err, errOut.String())
+	}
+	_, _, body := srv.Do("GET", "/services/v2/domain?filters[search]=cli-travel", "")
+	var doms struct {
+		Domains []struct {
+			DCVApproval string `json:"dcv_approval_datetime"`
+		} `json:"domains"`
+	}
+	if err := json.Unmarshal(body, &doms); err != nil || len(doms.Domains) != 1 {
+		t.Fatalf("domain list: %v %s", err, body)
+	}
+	if at, err := time.Parse(time.RFC3339, doms.Domains[0].DCVApproval); err != nil || at.Before(to.Add(-time.Minute)) {
+		t.Errorf("domain validated by the command at %q, want the sandbox's time %s", doms.Domains[0].DCVApproval, to)
+	}
 	prod := testenv.Start(t, testenv.Options{})
 	for _, c := range []struct {
 		args []string
