@@ -203,9 +203,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			a.Validation.Mail, a.Validation.MailFrom = a.Mail, cfg.SMTPFrom
 		}
 	}
-	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: now, Log: cfg.Log}
+	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: now, LeaseNow: cfg.Now, Log: cfg.Log}
 	a.Orders.UseValidation(a.Validation)
-	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: now})
+	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: now, LeaseNow: cfg.Now})
 	// A committed revocation rebuilds its issuers' CRLs in the background
 	// and drops their cached OCSP responses.
 	a.Orders.OnRevoke = a.Revocation.Revoked

@@ -137,7 +137,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	// if this process dies before the certificate is recorded, the serial
 	// is still known and CRLs and OCSP answer for it as revoked.
 	intent := &store.IssuanceIntent{SerialNumber: ca.SerialHex(serial), IssuerID: iss.ID, AccountID: o.AccountID,
-		OrderID: o.ID, CreatedAt: s.now()}
+		OrderID: o.ID, CreatedAt: s.leaseNow()}
 	var token string
 	if certID != 0 {
 		if token, err = claimToken(s.rand()); err != nil {
@@ -146,7 +146,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	}
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		if certID != 0 {
-			now := s.now()
+			now := s.leaseNow()
 			ok, err := tx.ClaimCertificateSigning(ctx, o.AccountID, certID, token, now, now.Add(signingLease))
 			if err != nil {
 				return err
