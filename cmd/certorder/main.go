@@ -41,6 +41,7 @@ commands:
   jobs     run the due time-driven jobs once: expiry, renewal notices (certorder jobs run --data DIR)
   backup   consistent snapshot of the SQLite store while the server runs (certorder backup --data DIR --out FILE)
   restore  put a backup in place, server stopped (certorder restore --data DIR --from FILE)
+  clock    show or move the sandbox's business clock forward (certorder clock advance --data DIR 30d)
   bench    load benchmark against child servers on loopback (certorder bench -h)
 `)
 }
@@ -62,6 +63,8 @@ func main() {
 		err = jobsCmd(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
 	case "backup", "restore":
 		err = backupCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
+	case "clock":
+		err = clockCmd(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
 	case "bench":
 		err = benchCmd(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
 	case "bench-floor": // bench's own child (bench_floor.go), not for users

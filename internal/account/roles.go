@@ -16,16 +16,17 @@ const (
 	AreaFinance                // balance and other money matters
 	AreaContainers             // containers (divisions)
 	AreaKeys                   // API keys (a user-management matter for key roles)
+	AreaSandbox                // the sandbox's clock and outbox: administrators with unrestricted keys
 )
 
 // AreaNames name the areas in docs and messages.
 var AreaNames = map[Area]string{
 	AreaOrders: "orders", AreaOrgs: "organizations, domains", AreaCatalog: "catalog, own user", AreaUsers: "users",
-	AreaFinance: "finance", AreaContainers: "containers", AreaKeys: "API keys",
+	AreaFinance: "finance", AreaContainers: "containers", AreaKeys: "API keys", AreaSandbox: "sandbox",
 }
 
 // Areas lists every area, for tables and tests that walk them all.
-var Areas = []Area{AreaOrders, AreaOrgs, AreaCatalog, AreaUsers, AreaFinance, AreaContainers, AreaKeys}
+var Areas = []Area{AreaOrders, AreaOrgs, AreaCatalog, AreaUsers, AreaFinance, AreaContainers, AreaKeys, AreaSandbox}
 
 // Key roles (spec §1.2).
 const (
@@ -62,8 +63,13 @@ var AccessRoleNames = map[string]int{
 
 // keyAllows is the key-role half of the permission table: a key role can
 // only narrow what its user's access role allows (0 inherits it). Keys are
-// a user-management matter for key roles.
+// a user-management matter for key roles. The sandbox's clock and outbox
+// are the account's as a whole: every restricted key is refused, reads
+// too (the outbox shows every user's mail).
 func keyAllows(keyRole int, ar Area, read bool) bool {
+	if ar == AreaSandbox {
+		return keyRole == KeyRoleInherit
+	}
 	if ar == AreaKeys {
 		ar = AreaUsers
 	}
@@ -89,8 +95,13 @@ func keyAllows(keyRole int, ar Area, read bool) bool {
 // reach finance and read orders, organizations and containers. Standard and
 // limited users place and read orders and read organizations and
 // containers. Everyone may manage their own API keys (the rules refuse
-// other users' keys).
+// other users' keys). Only administrators reach the sandbox's clock and
+// outbox.
 func roleAllows(role int, ar Area, read bool) bool {
+	if ar == AreaSandbox {
+		// Moving the clock expires everyone's orders and validations.
+		return role == store.RoleAdministrator
+	}
 	switch ar {
 	case AreaCatalog, AreaKeys:
 		return true

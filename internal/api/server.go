@@ -19,6 +19,7 @@ import (
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
+	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
@@ -47,6 +48,10 @@ type Server struct {
 	Now      func() time.Time
 	// Limits is the per-key request budget (spec §1.6); nil is unlimited.
 	Limits *ratelimit.Limiter
+	// Sandbox serves the sandbox's outbox; Clock is its business clock
+	// (nil outside the sandbox).
+	Sandbox bool
+	Clock   *clock.Travel
 
 	// Revocation serves CRLs and OCSP (pki.go); New makes one without
 	// background workers when it is nil.
@@ -180,6 +185,9 @@ func (s *Server) routes() {
 	api("GET /user/me", account.AreaCatalog, s.userMe)
 	api("GET /account/metadata", account.AreaOrders, s.listMetadata)
 	api("POST /account/metadata", account.AreaOrders, s.createMetadata)
+	api("GET /sandbox/clock", account.AreaSandbox, s.sandboxClock) // certorder's own (decisions.md)
+	api("POST /sandbox/clock", account.AreaSandbox, s.moveSandboxClock)
+	api("GET /sandbox/mail", account.AreaSandbox, s.sandboxMail)
 
 	// Unauthenticated PKI endpoints that certificates point relying parties to.
 	m.HandleFunc("GET /healthz", s.healthz)

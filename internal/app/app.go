@@ -24,6 +24,7 @@ import (
 	"github.com/certorder/certorder/internal/api"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
+	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/jobs"
 	"github.com/certorder/certorder/internal/mail"
@@ -119,6 +120,12 @@ type App struct {
 	Revocation *revocation.Publisher
 	// AdminKey is set only on the first start, when the key was created.
 	AdminKey string
+	// Clock is the sandbox's business clock, which an administrator moves
+	// forward; nil outside the sandbox.
+	Clock *clock.Travel
+	// Now is business time: Config.Now, plus the sandbox clock's offset in
+	// the sandbox. Every engine takes its dates from it.
+	Now func() time.Time
 }
 
 // AdminKeyFile is where a generated administrator key is written.
@@ -145,8 +152,21 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Business time: in the sandbox, the wall clock plus the offset every
+	// process on the store shares. Certificates, orders, validations, mail
+	// and CRLs take their dates from it; rate limits, leases and timeouts
+	// keep the real clock.
+	now, travel := cfg.Now, (*clock.Travel)(nil)
+	if cfg.Sandbox {
+		travel = &clock.Travel{Store: st, Base: cfg.Now, Log: cfg.Log}
+		if err := travel.Init(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("record the sandbox clock: %w", err)
+		}
+		now = travel.Now
+	}
 	h, err := ca.Open(ca.Config{Dir: filepath.Join(cfg.DataDir, "ca"), BaseURL: cfg.PublicURL,
-		RootKeyType: cfg.RootKeyType, IssuerKeyType: cfg.IssuerKeyType, Now: cfg.Now, KeySource: cfg.CAKeySource})
+		RootKeyType: cfg.RootKeyType, IssuerKeyType: cfg.IssuerKeyType, Now: now, KeySource: cfg.CAKeySource})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open CA hierarchy: %w", err)
@@ -156,36 +176,51 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	go h.WarmLinter() // the first order need not wait for zlint's tables
-	a := &App{Config: cfg, Store: st, CA: h}
-	a.Validation = &validation.Service{Store: st, Sandbox: cfg.Sandbox, Now: cfg.Now, Log: cfg.Log,
+	a := &App{Config: cfg, Store: st, CA: h, Clock: travel, Now: now}
+	a.Validation = &validation.Service{Store: st, Sandbox: cfg.Sandbox, Now: now, Log: cfg.Log,
 		PublicURL: cfg.PublicURL, SandboxRules: cfg.SandboxRules, DCVPoll: cfg.DCVPoll, DCVRetry: cfg.DCVRetry,
 		DCVRetryMax: cfg.DCVRetryMax}
 	if a.Validation.DCV, err = dcv.New(cfg.DCV); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("domain control validation: %w", err)
 	}
-	if cfg.SMTPURL != "" {
-		relay, err := dcv.NewMailer(cfg.SMTPURL, cfg.SMTPFrom, cfg.DCV.Timeout)
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("smtp relay: %w", err)
+	if cfg.SMTPURL != "" || cfg.Sandbox {
+		var relay mail.Relay
+		if cfg.SMTPURL != "" {
+			mailer, err := dcv.NewMailer(cfg.SMTPURL, cfg.SMTPFrom, cfg.DCV.Timeout)
+			if err != nil {
+				st.Close()
+				return nil, fmt.Errorf("smtp relay: %w", err)
+			}
+			relay = mailer
 		}
-		a.Mail = &mail.Queue{Store: st, Relay: relay, Now: cfg.Now, Log: cfg.Log,
-			Renderers: map[string]mail.Renderer{validation.MailKindDCV: a.Validation.RenderDCVMail}}
-		a.Validation.Mail, a.Validation.MailFrom = a.Mail, cfg.SMTPFrom
+		// The sandbox keeps what it sends for the API to show, so it
+		// renders no DCV mail: that body carries an approval link (and the
+		// sandbox sends none anyway).
+		a.Mail = &mail.Queue{Store: st, Relay: relay, Now: now, Log: cfg.Log, Keep: cfg.Sandbox,
+			Renderers: map[string]mail.Renderer{}}
+		if !cfg.Sandbox {
+			a.Mail.Renderers[validation.MailKindDCV] = a.Validation.RenderDCVMail
+		}
+		if relay != nil {
+			a.Validation.Mail, a.Validation.MailFrom = a.Mail, cfg.SMTPFrom
+		}
 	}
-	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: cfg.Now, Log: cfg.Log}
+	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: now, LeaseNow: cfg.Now, Log: cfg.Log}
 	a.Orders.UseValidation(a.Validation)
-	a.Jobs = &jobs.Engine{Store: st, Now: cfg.Now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders)}
+	a.Jobs = &jobs.Engine{Store: st, Now: now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders)}
 	if a.Mail != nil {
-		a.Mail.Renderers[jobs.MailKindRenewal], a.Jobs.Mail = a.Jobs.RenderRenewalMail, a.Mail
+		// Renewal notices carry no secret: the sandbox renders and keeps
+		// them for its outbox too.
+		a.Mail.Register(jobs.MailKindRenewal, a.Jobs.RenderRenewalMail)
+		a.Jobs.Mail = a.Mail
 	}
-	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: cfg.Now})
+	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: now, LeaseNow: cfg.Now})
 	// A committed revocation rebuilds its issuers' CRLs in the background
 	// and drops their cached OCSP responses.
 	a.Orders.OnRevoke = a.Revocation.Revoked
-	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: &account.Service{Store: st, Now: cfg.Now, Log: cfg.Log}, CA: h, Log: cfg.Log, Now: cfg.Now, Revocation: a.Revocation,
-		Limits: ratelimit.New(cfg.RateLimits, cfg.Now)})
+	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: &account.Service{Store: st, Now: now, Log: cfg.Log}, CA: h, Log: cfg.Log, Now: now, Revocation: a.Revocation,
+		Limits: ratelimit.New(cfg.RateLimits, cfg.Now), Clock: travel, Sandbox: cfg.Sandbox})
 	if err := a.bootstrap(ctx); err != nil {
 		st.Close()
 		return nil, err

@@ -39,7 +39,7 @@ func (a *App) bootstrap(ctx context.Context) error {
 	default:
 		return fmt.Errorf("approval mode %q: want one_step, two_step or auto", mode)
 	}
-	now := a.Config.Now().UTC()
+	now := a.Now().UTC()
 	return a.Store.InTx(ctx, func(tx store.Tx) error {
 		acct.ApprovalMode, acct.RequireUniqueAltOrderID = mode, a.Config.RequireUniqueAltOrderID
 		acct.AllowSkipApproval = !a.Config.DisallowSkipApproval
@@ -74,7 +74,7 @@ func (a *App) firstStart(ctx context.Context) error {
 			return fmt.Errorf("generate admin key: %w", err)
 		}
 	}
-	now := a.Config.Now().UTC()
+	now := a.Now().UTC()
 	err := a.Store.InTx(ctx, func(tx store.Tx) error {
 		balance := a.Config.InitialBalanceCents
 		if balance == 0 {

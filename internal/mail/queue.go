@@ -67,9 +67,28 @@ type Queue struct {
 	// answer of the relay).
 	Poll, Retry, RetryMax, Lease time.Duration
 	MaxAttempts                  int
+	// Keep is the sandbox's outbox: every message sent is marked sent with
+	// the subject and body it was sent with, for an integrator to read
+	// through the API, and without a Relay a message is kept instead of
+	// sent. Only kinds whose bodies carry no secret may have a renderer on
+	// a keeping queue: a kind without one is given up, never retried.
+	Keep bool
 
 	kick     chan struct{}
 	kickOnce sync.Once
+	// mu guards Renderers against Register while the sender runs.
+	mu sync.RWMutex
+}
+
+// Register adds the renderer of a kind, also while the sender runs (an
+// engine that starts after the queue brings its own kinds).
+func (q *Queue) Register(kind string, r Renderer) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.Renderers == nil {
+		q.Renderers = map[string]Renderer{}
+	}
+	q.Renderers[kind] = r
 }
 
 // Defaults of Queue's durations.
@@ -175,61 +194,79 @@ func (q *Queue) Round(ctx context.Context) int {
 }
 
 func (q *Queue) send(ctx context.Context, m *store.OutboxMail) {
-	err := q.deliver(ctx, m)
-	if errors.Is(err, ErrDrop) {
+	msg, err := q.deliver(ctx, m)
+	dropped := errors.Is(err, ErrDrop)
+	if dropped {
 		q.log().Info("mail dropped", "id", m.ID, "kind", m.Kind)
 		err = nil
 	}
 	if err == nil {
 		// A crash before this commit sends the message again, once, with
 		// the same Message-ID.
-		if err := q.Store.InTx(ctx, func(tx store.Tx) error { return tx.MailSent(ctx, m.ID, q.now()) }); err != nil {
+		err := q.Store.InTx(ctx, func(tx store.Tx) error {
+			if q.Keep && !dropped {
+				return tx.MailKept(ctx, m.ID, q.now(), msg.Subject, msg.Body)
+			}
+			return tx.MailSent(ctx, m.ID, q.now())
+		})
+		if err != nil {
 			q.log().Error("record mail sent", "id", m.ID, "err", err)
 		}
 		return
 	}
 	attempts := m.Attempts + 1
-	msg := err.Error()
-	if len(msg) > 500 {
-		msg = msg[:500]
+	emsg := err.Error()
+	if len(emsg) > 500 {
+		emsg = emsg[:500]
 	}
 	if permanent(err) || attempts >= cmp.Or(q.MaxAttempts, DefaultMaxAttempts) {
 		q.log().Warn("mail given up", "id", m.ID, "kind", m.Kind, "attempts", attempts, "err", err)
-		if err := q.Store.InTx(ctx, func(tx store.Tx) error { return tx.MailGivenUp(ctx, m.ID, attempts, msg, q.now()) }); err != nil {
+		if err := q.Store.InTx(ctx, func(tx store.Tx) error { return tx.MailGivenUp(ctx, m.ID, attempts, emsg, q.now()) }); err != nil {
 			q.log().Error("record mail given up", "id", m.ID, "err", err)
 		}
 		return
 	}
 	next := q.now().Add(q.backoff(attempts))
 	q.log().Warn("mail not sent; will retry", "id", m.ID, "kind", m.Kind, "attempts", attempts, "retry_at", next, "err", err)
-	if err := q.Store.InTx(ctx, func(tx store.Tx) error { return tx.MailFailed(ctx, m.ID, attempts, msg, next) }); err != nil {
+	if err := q.Store.InTx(ctx, func(tx store.Tx) error { return tx.MailFailed(ctx, m.ID, attempts, emsg, next) }); err != nil {
 		q.log().Error("record mail failure", "id", m.ID, "err", err)
 	}
 }
 
-// permanent: the relay refused the message for good (an SMTP 5xx reply);
-// sending it again would be refused again.
+// permanent: the relay refused the message for good (an SMTP 5xx reply),
+// or a keeping queue has no renderer for its kind; trying again would be
+// refused again.
 func permanent(err error) bool {
 	var te *textproto.Error
-	return errors.As(err, &te) && te.Code >= 500 && te.Code < 600
+	return errors.As(err, &te) && te.Code >= 500 && te.Code < 600 || errors.Is(err, errNotKept)
 }
 
-func (q *Queue) deliver(ctx context.Context, m *store.OutboxMail) error {
+// errNotKept: the sandbox renders no message of this kind (its body would
+// carry a secret).
+var errNotKept = errors.New("the sandbox keeps no mail of this kind")
+
+func (q *Queue) deliver(ctx context.Context, m *store.OutboxMail) (Message, error) {
+	q.mu.RLock()
 	render, ok := q.Renderers[m.Kind]
+	q.mu.RUnlock()
 	if !ok {
-		return fmt.Errorf("no renderer for mail kind %q", m.Kind)
+		if q.Keep {
+			return Message{}, fmt.Errorf("mail kind %q: %w", m.Kind, errNotKept)
+		}
+		return Message{}, fmt.Errorf("no renderer for mail kind %q", m.Kind)
 	}
 	msg, err := render(ctx, m)
 	if err != nil {
-		return err
+		return msg, err
 	}
-	if q.Relay == nil {
-		err = errors.New("no SMTP relay is configured")
-	} else {
+	switch {
+	case q.Relay != nil:
 		err = q.Relay.SendMessage(ctx, []string{m.Recipient}, msg.Subject, msg.Body, m.MessageID)
+	case !q.Keep:
+		err = errors.New("no SMTP relay is configured")
 	}
 	if err != nil && msg.Undelivered != nil {
 		msg.Undelivered(ctx)
 	}
-	return err
+	return msg, err
 }

@@ -260,3 +260,50 @@ func TestQueueGivesUp(t *testing.T) {
 		t.Fatal("a refused message was delivered")
 	}
 }
+
+// TestQueueKeeps: the sandbox's queue without a relay marks each message
+// sent with the subject and body its renderer made; with a relay it sends
+// and keeps them too; a kind it has no renderer for (one whose body would
+// carry a secret) is given up at once, never rendered nor retried.
+func TestQueueKeeps(t *testing.T) {
+	for _, withRelay := range []bool{false, true} {
+		t.Run(fmt.Sprintf("relay=%v", withRelay), func(t *testing.T) {
+			st, acct := openStore(t)
+			c := &clock{t: time.Now().UTC()}
+			ms := enqueue(t, st, acct, c.now(), "test", 2)
+			secret := enqueue(t, st, acct, c.now(), "dcv", 1)[0]
+			q := &mail.Queue{Store: st, Renderers: renderers, Now: c.now, Keep: true}
+			var smtp *dcvtest.SMTP
+			if withRelay {
+				smtp = dcvtest.StartSMTP(t)
+				q.Relay = relay(t, smtp.URL())
+			}
+			if n := q.Round(context.Background()); n != 3 {
+				t.Fatalf("round handled %d, want 3", n)
+			}
+			if left := unsent(t, st, c.now().Add(24*time.Hour)); len(left) != 0 {
+				t.Fatalf("%d messages left unsent", len(left))
+			}
+			list, _, err := st.ListMail(context.Background(), store.MailFilter{AccountID: acct})
+			if err != nil || len(list) != 3 {
+				t.Fatalf("outbox: %+v, %v", list, err)
+			}
+			for _, m := range list {
+				switch m.ID {
+				case secret.ID:
+					if m.GivenUpAt == nil || m.SentAt != nil || m.Subject != "" || m.Body != "" || m.Attempts != 1 {
+						t.Errorf("a kind without renderer: %+v", m)
+					}
+				default:
+					i := map[int64]int{ms[0].ID: 0, ms[1].ID: 1}[m.ID]
+					if m.SentAt == nil || m.Subject != fmt.Sprintf("Test %d", i) || m.Body != fmt.Sprintf("Body of %d\n", i) {
+						t.Errorf("kept message %d: %+v", i, m)
+					}
+				}
+			}
+			if withRelay && len(smtp.Messages()) != 2 {
+				t.Errorf("relay got %d messages, want 2", len(smtp.Messages()))
+			}
+		})
+	}
+}

@@ -35,6 +35,9 @@ type issuedCert struct {
 	// claim ("" when the certificate row is made by the recording
 	// transaction); the recording transaction must still hold it.
 	claim string
+	// at is when it was signed, on the business clock (the sandbox's
+	// travelled time, as its notBefore).
+	at time.Time
 }
 
 // stillClaimed reports, inside the recording transaction, whether the
@@ -49,7 +52,10 @@ func (ic *issuedCert) stillClaimed(ctx context.Context, tx store.Tx, accountID, 
 }
 
 func (ic *issuedCert) fill(c *store.Certificate) {
-	now := time.Now().UTC()
+	now := ic.at
+	if now.IsZero() {
+		now = time.Now().UTC()
+	}
 	c.Status = store.CertIssued
 	c.SerialNumber = ic.serial
 	c.Thumbprint = ca.Thumbprint(ic.der)
@@ -131,7 +137,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	// if this process dies before the certificate is recorded, the serial
 	// is still known and CRLs and OCSP answer for it as revoked.
 	intent := &store.IssuanceIntent{SerialNumber: ca.SerialHex(serial), IssuerID: iss.ID, AccountID: o.AccountID,
-		OrderID: o.ID, CreatedAt: s.now()}
+		OrderID: o.ID, CreatedAt: s.leaseNow()}
 	var token string
 	if certID != 0 {
 		if token, err = claimToken(s.rand()); err != nil {
@@ -140,7 +146,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	}
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		if certID != 0 {
-			now := s.now()
+			now := s.leaseNow()
 			ok, err := tx.ClaimCertificateSigning(ctx, o.AccountID, certID, token, now, now.Add(signingLease))
 			if err != nil {
 				return err
@@ -190,7 +196,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	if len(warnings) > 0 {
 		s.logLintWarnings(product.Profile, ca.SerialHex(serial), warnings)
 	}
-	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss, claim: token}, nil
+	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss, claim: token, at: s.now()}, nil
 }
 
 // awaitSigner waits, briefly, for whoever holds the claim on an order's

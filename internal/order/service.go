@@ -36,8 +36,13 @@ type Service struct {
 	// set it with UseValidation, which also has it call back.
 	Validation *validation.Service
 	Now        func() time.Time
-	Rand       io.Reader
-	Log        *slog.Logger
+	// LeaseNow times what only processes compare among themselves: signing
+	// claims and issuance intents. The sandbox's clock jumps; these must
+	// not (a jump would hand an in-flight signature to another process,
+	// or list its serial as abandoned). Nil is Now.
+	LeaseNow func() time.Time
+	Rand     io.Reader
+	Log      *slog.Logger
 	// OnRevoke, when set, is called after a transaction that revoked
 	// certificates has committed, with the ids of their issuers (so that
 	// their CRLs can be refreshed). It must not block for long.
@@ -56,6 +61,13 @@ func (s *Service) UseValidation(v *validation.Service) {
 }
 
 func (s *Service) now() time.Time { return clock.Now(s.Now) }
+
+func (s *Service) leaseNow() time.Time {
+	if s.LeaseNow != nil {
+		return clock.Now(s.LeaseNow)
+	}
+	return s.now()
+}
 
 func (s *Service) rand() io.Reader { return cmp.Or[io.Reader](s.Rand, rand.Reader) }
 

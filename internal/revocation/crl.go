@@ -414,7 +414,7 @@ func (c *CRLs) sign(ctx context.Context, st *crlState) (*CRL, error) {
 		}
 		// Serials signed, or about to be, whose certificate was never
 		// recorded: revoked as of their intent, reason unspecified.
-		abandoned, err := c.cfg.Store.AbandonedIssuances(ctx, st.iss.ID, c.cfg.Now().Add(-c.cfg.AbandonAfter))
+		abandoned, err := c.cfg.Store.AbandonedIssuances(ctx, st.iss.ID, c.cfg.LeaseNow().Add(-c.cfg.AbandonAfter))
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package revocation
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -17,11 +18,22 @@ import (
 // recorded is revoked on the CRL and by OCSP once it is older than
 // AbandonAfter; a younger one (an issuance in progress) is not yet, and a
 // completed one (ReserveSerial removed it) never is.
+// Ages are on the lease clock: a sandbox whose business clock jumped 30
+// days ahead does not take an issuance in progress for abandoned.
 func TestAbandonedIssuancesAreRevoked(t *testing.T) {
+	for i, jump := range []time.Duration{0, 30 * 24 * time.Hour} {
+		t.Run(fmt.Sprintf("business clock %s ahead", jump), func(t *testing.T) {
+			testAbandonedIssuances(t, jump, fmt.Sprintf("7A%d", i))
+		})
+	}
+}
+
+func testAbandonedIssuances(t *testing.T, jump time.Duration, prefix string) {
 	e := newEnv(t)
 	ctx := context.Background()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	p := e.publisher(clk.Now, func(c *Config) { c.AbandonAfter = 10 * time.Minute })
+	business := func() time.Time { return clk.Now().Add(jump) }
+	p := e.publisher(business, func(c *Config) { c.AbandonAfter = 10 * time.Minute; c.LeaseNow = clk.Now })
 	tls := e.h.DefaultIssuer()
 	intents := []struct {
 		serial string
@@ -29,9 +41,9 @@ func TestAbandonedIssuancesAreRevoked(t *testing.T) {
 		done   bool // recorded afterwards
 		want   int
 	}{
-		{"7A0001", time.Hour, false, ocsp.Revoked},
-		{"7A0002", time.Minute, false, -1}, // -1: unassigned, answered unauthorized
-		{"7A0003", time.Hour, true, -1},
+		{prefix + "001", time.Hour, false, ocsp.Revoked},
+		{prefix + "002", time.Minute, false, -1}, // -1: unassigned, answered unauthorized
+		{prefix + "003", time.Hour, true, -1},
 	}
 	for _, in := range intents {
 		err := e.st.InTx(ctx, func(tx store.Tx) error {

@@ -108,7 +108,7 @@ func (r *Responder) Respond(ctx context.Context, der []byte) Answer {
 		// authoritatively), unsigned, for nothing — unless it was
 		// about to be signed and its certificate was never recorded:
 		// revoked, as on the CRL.
-		in, aerr := r.cfg.Store.AbandonedIssuance(ctx, key.serial, now.Add(-r.cfg.AbandonAfter))
+		in, aerr := r.cfg.Store.AbandonedIssuance(ctx, key.serial, r.cfg.LeaseNow().Add(-r.cfg.AbandonAfter))
 		switch {
 		case aerr == nil && strings.EqualFold(in.IssuerID, iss.ID):
 			tmpl.Status = ocsp.Revoked

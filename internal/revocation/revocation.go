@@ -50,6 +50,10 @@ type Config struct {
 	// serial as revoked (an issuance in progress completes in well under a
 	// second); default 10 minutes.
 	AbandonAfter time.Duration
+	// LeaseNow is the clock issuance intents are dated by (the order
+	// engine's LeaseNow), against which AbandonAfter is measured; nil is
+	// Now.
+	LeaseNow func() time.Time
 	// WatchEvery is how often the store is asked whether another process
 	// on it revoked something or saved a new CRL (replicas on one
 	// PostgreSQL database); default 2 s. This process's own revocations
@@ -72,6 +76,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.LeaseNow == nil {
+		c.LeaseNow = c.Now
 	}
 	if c.CRLValidity <= 0 {
 		c.CRLValidity = ca.DefaultCRLValidity

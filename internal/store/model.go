@@ -863,6 +863,19 @@ type OutboxMail struct {
 	LastError string
 	SentAt    *time.Time
 	GivenUpAt *time.Time
+	// Subject and Body are the rendering the sandbox kept when it marked
+	// the message sent instead of handing it to a relay; empty otherwise.
+	Subject, Body string
+}
+
+// MailFilter narrows ListMail: an account's messages, of one order, one
+// recipient or one kind when set.
+type MailFilter struct {
+	AccountID int64
+	OrderID   int64
+	Recipient string
+	Kind      string
+	Page      Page
 }
 
 // MailCount narrows a count of outbox messages: an account's messages of
@@ -884,6 +897,9 @@ type MailReader interface {
 	CountMail(ctx context.Context, c MailCount) (int, error)
 	// MailByOrder lists the messages about an order, oldest first.
 	MailByOrder(ctx context.Context, accountID, orderID int64) ([]OutboxMail, error)
+	// ListMail lists the messages f describes, newest first, and how many
+	// there are in all.
+	ListMail(ctx context.Context, f MailFilter) ([]OutboxMail, int, error)
 }
 
 // MailWriter changes it.
@@ -894,6 +910,9 @@ type MailWriter interface {
 	ClaimMail(ctx context.Context, id int64, prev, next time.Time) (bool, error)
 	// MailSent records that the relay accepted the message.
 	MailSent(ctx context.Context, id int64, at time.Time) error
+	// MailKept records a message as sent by the sandbox, which kept its
+	// subject and body instead of handing them to a relay.
+	MailKept(ctx context.Context, id int64, at time.Time, subject, body string) error
 	// MailFailed records a failed attempt and when to try again.
 	MailFailed(ctx context.Context, id int64, attempts int, lastError string, next time.Time) error
 	// MailGivenUp records that the message will not be sent: the relay

@@ -9,14 +9,14 @@ import (
 	"github.com/certorder/certorder/internal/store"
 )
 
-const mailCols = `id, account_id, kind, order_id, domain_id, recipient, payload, message_id, created_at, next_at, attempts, last_error, sent_at, given_up_at`
+const mailCols = `id, account_id, kind, order_id, domain_id, recipient, payload, message_id, created_at, next_at, attempts, last_error, sent_at, given_up_at, subject, body`
 
 func scanMail(row interface{ Scan(...any) error }) (*store.OutboxMail, error) {
 	var m store.OutboxMail
 	var created, next string
 	var sent, givenUp sql.NullString
 	if err := row.Scan(&m.ID, &m.AccountID, &m.Kind, &m.OrderID, &m.DomainID, &m.Recipient, &m.Payload, &m.MessageID,
-		&created, &next, &m.Attempts, &m.LastError, &sent, &givenUp); err != nil {
+		&created, &next, &m.Attempts, &m.LastError, &sent, &givenUp, &m.Subject, &m.Body); err != nil {
 		return nil, err
 	}
 	m.CreatedAt, m.NextAt = parseTS(created), parseTS(next)
@@ -60,6 +60,30 @@ func (q *Queries) MailByOrder(ctx context.Context, accountID, orderID int64) ([]
 		ORDER BY id`, accountID, orderID)
 }
 
+func (q *Queries) ListMail(ctx context.Context, f store.MailFilter) ([]store.OutboxMail, int, error) {
+	where := ` FROM mail_outbox WHERE account_id = ?`
+	args := []any{f.AccountID}
+	if f.OrderID != 0 {
+		where += ` AND order_id = ?`
+		args = append(args, f.OrderID)
+	}
+	if f.Recipient != "" {
+		where += ` AND LOWER(recipient) = LOWER(?)`
+		args = append(args, f.Recipient)
+	}
+	if f.Kind != "" {
+		where += ` AND kind = ?`
+		args = append(args, f.Kind)
+	}
+	var total int
+	if err := q.q.QueryRowContext(ctx, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count mail: %w", err)
+	}
+	list, err := q.mailList(ctx, "list mail", `SELECT `+mailCols+where+` ORDER BY id DESC LIMIT ? OFFSET ?`,
+		append(args, limit(f.Page.Limit), f.Page.Offset)...)
+	return list, total, err
+}
+
 func (q *Queries) CountMail(ctx context.Context, c store.MailCount) (int, error) {
 	query := `SELECT COUNT(*) FROM mail_outbox WHERE account_id = ? AND created_at >= ?`
 	args := []any{c.AccountID, ts(c.Since)}
@@ -101,6 +125,10 @@ func (q *Queries) ClaimMail(ctx context.Context, id int64, prev, next time.Time)
 
 func (q *Queries) MailSent(ctx context.Context, id int64, at time.Time) error {
 	return q.exec(ctx, "record mail sent", `UPDATE mail_outbox SET sent_at = ? WHERE id = ?`, ts(at), id)
+}
+
+func (q *Queries) MailKept(ctx context.Context, id int64, at time.Time, subject, body string) error {
+	return q.exec(ctx, "record mail kept", `UPDATE mail_outbox SET sent_at = ?, subject = ?, body = ? WHERE id = ?`, ts(at), subject, body, id)
 }
 
 func (q *Queries) MailFailed(ctx context.Context, id int64, attempts int, lastError string, next time.Time) error {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -94,6 +95,59 @@ func testMailOutbox(t *testing.T, b Backend) {
 		if n, err := s.CountMail(ctx, c.q); err != nil || n != c.want {
 			t.Errorf("CountMail(%+v) = %d, %v; want %d", c.q, n, err, c.want)
 		}
+	}
+}
+
+// testMailList: the sandbox's view of the outbox lists an account's
+// messages newest first, narrowed by order, recipient (in any case) and
+// kind, a page at a time with the total, and shows the subject and body a
+// kept message was sent with.
+func testMailList(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	acct, ord := seed(t, s, "maillist")
+	other, _ := seed(t, s, "maillist-other")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	var ids []int64
+	for i, m := range []store.OutboxMail{
+		{AccountID: acct, Kind: "notice", OrderID: ord, Recipient: "a@example.com"},
+		{AccountID: acct, Kind: "dcv", OrderID: ord, Recipient: "b@example.com"},
+		{AccountID: acct, Kind: "notice", Recipient: "A@example.com"},
+		{AccountID: other, Kind: "notice", Recipient: "a@example.com"},
+	} {
+		m.Payload, m.MessageID, m.CreatedAt = `{}`, "id@example.com", now.Add(time.Duration(i)*time.Second)
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateMail(ctx, &m) }); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.MailKept(ctx, ids[0], now, "Subject", "Body\n") }); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		f     store.MailFilter
+		want  []int64
+		total int
+	}{
+		{store.MailFilter{AccountID: acct}, []int64{ids[2], ids[1], ids[0]}, 3},
+		{store.MailFilter{AccountID: acct, OrderID: ord}, []int64{ids[1], ids[0]}, 2},
+		{store.MailFilter{AccountID: acct, Recipient: "a@EXAMPLE.com"}, []int64{ids[2], ids[0]}, 2},
+		{store.MailFilter{AccountID: acct, Kind: "dcv"}, []int64{ids[1]}, 1},
+		{store.MailFilter{AccountID: acct, Page: store.Page{Offset: 1, Limit: 1}}, []int64{ids[1]}, 3},
+		{store.MailFilter{AccountID: other}, []int64{ids[3]}, 1},
+	} {
+		list, total, err := s.ListMail(ctx, c.f)
+		var got []int64
+		for _, m := range list {
+			got = append(got, m.ID)
+		}
+		if err != nil || total != c.total || !slices.Equal(got, c.want) {
+			t.Errorf("ListMail(%+v) = %v (%d), %v; want %v (%d)", c.f, got, total, err, c.want, c.total)
+		}
+	}
+	list, _, err := s.ListMail(ctx, store.MailFilter{AccountID: acct, OrderID: ord, Kind: "notice"})
+	if err != nil || len(list) != 1 || list[0].SentAt == nil || list[0].Subject != "Subject" || list[0].Body != "Body\n" {
+		t.Fatalf("kept message: %+v, %v", list, err)
 	}
 }
 
