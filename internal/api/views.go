@@ -150,6 +150,7 @@ type orderView struct {
 	DCVMethod                   string                `json:"dcv_method,omitempty"`
 	DisableRenewalNotifications bool                  `json:"disable_renewal_notifications"`
 	AutoRenew                   int                   `json:"auto_renew"`
+	AutoReissue                 int                   `json:"auto_reissue"`
 	CustomRenewalMessage        string                `json:"custom_renewal_message,omitempty"`
 	AdditionalEmails            []string              `json:"additional_emails,omitempty"`
 	Locale                      string                `json:"locale,omitempty"`
@@ -370,6 +371,16 @@ func multiYear(o *store.Order) string {
 	return "0"
 }
 
+// autoReissue is order info's auto_reissue: 1 unless the order sent
+// auto_reissue 0. It acts on orders whose end lies beyond their
+// certificate's (multi-year and annual plans).
+func autoReissue(o *store.Order) int {
+	if !o.Extra.AutoReissueOff {
+		return 1
+	}
+	return 0
+}
+
 func (s *Server) orderView(ctx context.Context, vc *viewCache, o *store.Order) (*orderView, error) {
 	var cert *store.Certificate
 	if o.CertificateID != 0 {
@@ -395,6 +406,7 @@ func (s *Server) orderView(ctx context.Context, vc *viewCache, o *store.Order) (
 		Organization: orgShort(org, true), Container: containerShort(vc.container(ctx, o.ContainerID), o.ContainerID),
 		Product: s.productOf(o.ProductNameID), Requests: []requestShortView{},
 		DCVMethod: o.DCVMethod, DisableRenewalNotifications: o.DisableRenewalNotifications, AutoRenew: o.AutoRenew,
+		AutoReissue:          autoReissue(o),
 		CustomRenewalMessage: o.CustomRenewalMessage, AdditionalEmails: o.AdditionalEmails, Locale: o.Locale,
 		PaymentMethod: o.PaymentMethod, CardLast4: o.CardLast4, CSProvisioningMethod: "none", DisableCT: o.DisableCT,
 		Comments: o.Comments, AlternativeOrderID: o.AlternativeOrderID, ProductNameID: o.ProductNameID, IsMultiYearPlan: multiYear(o),

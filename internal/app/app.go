@@ -208,7 +208,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: now, LeaseNow: cfg.Now, Log: cfg.Log}
 	a.Orders.UseValidation(a.Validation)
-	a.Jobs = &jobs.Engine{Store: st, Now: now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders)}
+	a.Jobs = &jobs.Engine{Store: st, Now: now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders),
+		Orders: a.Orders}
 	if a.Mail != nil {
 		// Renewal notices carry no secret: the sandbox renders and keeps
 		// them for its outbox too.

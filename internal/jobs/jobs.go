@@ -27,6 +27,7 @@ import (
 const (
 	KindExpire  = "expire_orders"
 	KindNotices = "renewal_notices"
+	KindReissue = "auto_reissue"
 )
 
 // Store is what the engine needs of the store.
@@ -34,7 +35,10 @@ type Store interface {
 	Job(ctx context.Context, kind string) (*store.Job, error)
 	OrdersToExpire(ctx context.Context, at time.Time, limit int) ([]store.Order, error)
 	RenewalCandidates(ctx context.Context, notice string, after, until time.Time, afterID int64, limit int) ([]store.Order, error)
+	AutoReissueCandidates(ctx context.Context, until time.Time, afterID int64, limit int) ([]store.Order, error)
 	Order(ctx context.Context, accountID, id int64) (*store.Order, error)
+	Certificate(ctx context.Context, accountID, id int64) (*store.Certificate, error)
+	OrderNotices(ctx context.Context, accountID, orderID int64) ([]store.OrderNotice, error)
 	InTx(ctx context.Context, fn func(store.Tx) error) error
 }
 
@@ -50,6 +54,9 @@ type Engine struct {
 	// the sender in their Message-IDs.
 	Mail     Kicker
 	MailFrom string
+	// Orders makes the automatic reissues of multi-year plans; nil leaves
+	// them out.
+	Orders Reissuer
 	// ProductName names a product for the notices (the catalogue's name);
 	// nil shows its name_id.
 	ProductName func(nameID string) string
@@ -90,7 +97,7 @@ func (e *Engine) kinds() []struct {
 	return []struct {
 		kind string
 		do   func(context.Context, time.Time) (int, error)
-	}{{KindExpire, e.expire}, {KindNotices, e.notices}}
+	}{{KindExpire, e.expire}, {KindReissue, e.reissues}, {KindNotices, e.notices}}
 }
 
 // Run runs due rounds until ctx ends. Errors are logged; the loop never

@@ -362,6 +362,12 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 	}
 	o.DisableRenewalNotifications = in.DisableRenewalNotifications.V
 	o.Extra.NoticesOff = noticesOff(in, &list)
+	switch {
+	case in.AutoReissue.Bad || in.AutoReissue.Set && in.AutoReissue.V != 0 && in.AutoReissue.V != 1:
+		list.Add(errs.InvalidValue("auto_reissue", "auto_reissue must be 0 or 1."))
+	case in.AutoReissue.Set && in.AutoReissue.V == 0:
+		o.Extra.AutoReissueOff = true
+	}
 	for _, e := range cleanStrings(in.AdditionalEmails) {
 		if !account.ValidEmail(e) {
 			list.Add(errs.InvalidValue("additional_emails", "%q is not a valid email address.", e))

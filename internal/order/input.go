@@ -18,6 +18,7 @@ type CreateInput struct {
 	ApplyCRDiscount             flex.Bool                     `json:"apply_cr_discount"`
 	SerialNumber                string                        `json:"serial_number"`
 	AutoRenew                   flex.Int                      `json:"auto_renew"`
+	AutoReissue                 flex.Int                      `json:"auto_reissue"`
 	CustomRenewalMessage        string                        `json:"custom_renewal_message"`
 	DisableRenewalNotifications flex.Bool                     `json:"disable_renewal_notifications"`
 	SendMinus90                 flex.Bool                     `json:"send_minus_90"`

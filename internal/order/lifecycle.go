@@ -33,6 +33,11 @@ type CertOpInput struct {
 	SkipApproval         flex.Bool         `json:"skip_approval"`
 	Comments             string            `json:"comments"`
 	CSProvisioningMethod string            `json:"cs_provisioning_method"`
+
+	// record, when set, runs in the reissue's transaction: the automatic
+	// reissue of a multi-year plan writes there the record that keeps it
+	// from being made twice.
+	record func(store.Tx) error
 }
 
 // Order status update values (spec §2.5), case-sensitive.
@@ -326,6 +331,11 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 		}
 		if err := tx.CreateCertificateLink(ctx, link); err != nil {
 			return err
+		}
+		if in.record != nil {
+			if err := in.record(tx); err != nil {
+				return err
+			}
 		}
 		if kind == store.CertKindReissue {
 			if issued != nil {

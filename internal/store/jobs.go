@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -45,6 +46,12 @@ type JobReader interface {
 	// and that no later order (neither rejected nor canceled) names as the
 	// order it renews.
 	RenewalCandidates(ctx context.Context, notice string, after, until time.Time, afterID int64, limit int) ([]Order, error)
+	// AutoReissueCandidates lists, across accounts and by id after afterID,
+	// up to limit orders in status issued whose current certificate ends at
+	// or before until while the order ends after it (a multi-year plan
+	// running on), and that have no record of that certificate's automatic
+	// reissue (AutoReissueNotice).
+	AutoReissueCandidates(ctx context.Context, until time.Time, afterID int64, limit int) ([]Order, error)
 	// OrderNotices lists the recorded notices of an order.
 	OrderNotices(ctx context.Context, accountID, orderID int64) ([]OrderNotice, error)
 }
@@ -73,6 +80,11 @@ const (
 	NoticeMinus3  = "minus_3"
 	NoticePlus7   = "plus_7"
 )
+
+// AutoReissueNotice is the order_notices record of the automatic reissue
+// of a multi-year plan's certificate: one per certificate, so that each is
+// replaced once.
+func AutoReissueNotice(certID int64) string { return "reissue:" + strconv.FormatInt(certID, 10) }
 
 // NoticeFields names the order field of each notice.
 var NoticeFields = map[string]string{

@@ -277,6 +277,9 @@ type OrderExtra struct {
 	// NoticesOff are the renewal notices (NoticeMinus90...) the order's
 	// send_minus_* and send_plus_7 fields turned off; every other is sent.
 	NoticesOff []string `json:"notices_off,omitempty"`
+	// AutoReissueOff: the order sent auto_reissue 0, so a multi-year
+	// plan's certificates are not reissued automatically.
+	AutoReissueOff bool `json:"auto_reissue_off,omitempty"`
 }
 
 // Validity is an order_validity or cert_validity object as sent.

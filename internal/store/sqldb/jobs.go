@@ -53,6 +53,15 @@ func (q *Queries) RenewalCandidates(ctx context.Context, notice string, after, u
 		store.OrderIssued, store.OrderExpired, ts(after), ts(until), afterID, notice, store.OrderRejected, store.OrderCanceled, limit)
 }
 
+func (q *Queries) AutoReissueCandidates(ctx context.Context, until time.Time, afterID int64, limit int) ([]store.Order, error) {
+	return q.orderList(ctx, "list auto-reissue candidates", `SELECT `+prefixCols(orderCols, "o.")+` FROM orders o
+		JOIN certificates c ON c.id = o.certificate_id AND c.account_id = o.account_id
+		WHERE o.status = ? AND c.not_after IS NOT NULL AND c.not_after <= ? AND o.order_valid_till > c.not_after AND o.id > ?
+		  AND NOT EXISTS (SELECT 1 FROM order_notices n WHERE n.order_id = o.id AND n.notice = 'reissue:' || CAST(o.certificate_id AS TEXT))
+		ORDER BY o.id LIMIT ?`,
+		store.OrderIssued, ts(until), afterID, limit)
+}
+
 func (q *Queries) OrderNotices(ctx context.Context, accountID, orderID int64) ([]store.OrderNotice, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT account_id, order_id, notice, sent, recorded_at FROM order_notices
 		WHERE account_id = ? AND order_id = ? ORDER BY recorded_at, notice`, accountID, orderID)
