@@ -209,11 +209,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: now, LeaseNow: cfg.Now, Log: cfg.Log}
 	a.Orders.UseValidation(a.Validation)
 	a.Jobs = &jobs.Engine{Store: st, Now: now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders),
-		Orders: a.Orders}
+		Orders: a.Orders, Renew: a.Orders}
 	if a.Mail != nil {
 		// Renewal notices carry no secret: the sandbox renders and keeps
 		// them for its outbox too.
 		a.Mail.Register(jobs.MailKindRenewal, a.Jobs.RenderRenewalMail)
+		a.Mail.Register(jobs.MailKindAutoRenewal, a.Jobs.RenderAutoRenewalMail)
 		a.Jobs.Mail = a.Mail
 	}
 	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: now, LeaseNow: cfg.Now})

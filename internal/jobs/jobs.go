@@ -28,6 +28,7 @@ const (
 	KindExpire  = "expire_orders"
 	KindNotices = "renewal_notices"
 	KindReissue = "auto_reissue"
+	KindRenew   = "auto_renew"
 )
 
 // Store is what the engine needs of the store.
@@ -35,6 +36,7 @@ type Store interface {
 	Job(ctx context.Context, kind string) (*store.Job, error)
 	OrdersToExpire(ctx context.Context, at time.Time, limit int) ([]store.Order, error)
 	RenewalCandidates(ctx context.Context, notice string, after, until time.Time, afterID int64, limit int) ([]store.Order, error)
+	AutoRenewCandidates(ctx context.Context, after, until time.Time, afterID int64, limit int) ([]store.Order, error)
 	AutoReissueCandidates(ctx context.Context, until time.Time, afterID int64, limit int) ([]store.Order, error)
 	Order(ctx context.Context, accountID, id int64) (*store.Order, error)
 	Certificate(ctx context.Context, accountID, id int64) (*store.Certificate, error)
@@ -57,6 +59,9 @@ type Engine struct {
 	// Orders makes the automatic reissues of multi-year plans; nil leaves
 	// them out.
 	Orders Reissuer
+	// Renew places the automatic renewals of orders with auto_renew; nil
+	// leaves them out.
+	Renew Renewer
 	// ProductName names a product for the notices (the catalogue's name);
 	// nil shows its name_id.
 	ProductName func(nameID string) string
@@ -97,7 +102,7 @@ func (e *Engine) kinds() []struct {
 	return []struct {
 		kind string
 		do   func(context.Context, time.Time) (int, error)
-	}{{KindExpire, e.expire}, {KindReissue, e.reissues}, {KindNotices, e.notices}}
+	}{{KindExpire, e.expire}, {KindReissue, e.reissues}, {KindRenew, e.renewals}, {KindNotices, e.notices}}
 }
 
 // Run runs due rounds until ctx ends. Errors are logged; the loop never

@@ -25,7 +25,7 @@ const minPlanLeft = day
 // Reissuer makes the automatic reissue of a multi-year plan's certificate
 // (order.Service.AutoReissue): record runs in the reissue's transaction.
 type Reissuer interface {
-	AutoReissue(ctx context.Context, accountID, orderID, certID int64, record func(store.Tx) error) (*order.CreateResult, error)
+	AutoReissue(ctx context.Context, accountID, orderID, certID int64, record func(tx store.Tx, orderID int64) error) (*order.CreateResult, error)
 }
 
 // reissues replaces every multi-year plan certificate within ReissueLead of
@@ -83,7 +83,7 @@ func (e *Engine) reissueOrder(ctx context.Context, o *store.Order, now time.Time
 		return passOver()
 	}
 	rec.Sent = true
-	res, err := e.Orders.AutoReissue(ctx, o.AccountID, o.ID, o.CertificateID, func(tx store.Tx) error {
+	res, err := e.Orders.AutoReissue(ctx, o.AccountID, o.ID, o.CertificateID, func(tx store.Tx, _ int64) error {
 		return tx.RecordOrderNotice(ctx, rec)
 	})
 	if err == nil {

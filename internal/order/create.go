@@ -164,6 +164,11 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 				return err
 			}
 		}
+		if in.record != nil {
+			if err := in.record(tx, p.order.ID); err != nil {
+				return err
+			}
+		}
 		if !skip {
 			status := newRequestStatus(actor, auto)
 			req := &store.Request{AccountID: actor.Account.ID, OrderID: p.order.ID, Type: store.RequestNew, Status: status,

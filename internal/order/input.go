@@ -2,6 +2,7 @@ package order
 
 import (
 	"github.com/certorder/certorder/internal/flex"
+	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/validation"
 )
 
@@ -54,6 +55,11 @@ type CreateInput struct {
 	PromoCode            string                   `json:"promo_code"`
 	VATNumber            string                   `json:"vat_number"`
 	BillingAddress       *BillingAddressInput     `json:"billing_address"`
+
+	// record, when set, runs in the order's transaction with the new
+	// order's id: the automatic renewal writes there the record that keeps
+	// it from being placed twice.
+	record func(tx store.Tx, orderID int64) error
 }
 
 // ValidityInput is order_validity or certificate.cert_validity (seed 001):

@@ -37,7 +37,7 @@ type CertOpInput struct {
 	// record, when set, runs in the reissue's transaction: the automatic
 	// reissue of a multi-year plan writes there the record that keeps it
 	// from being made twice.
-	record func(store.Tx) error
+	record func(tx store.Tx, orderID int64) error
 }
 
 // Order status update values (spec §2.5), case-sensitive.
@@ -333,7 +333,7 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 			return err
 		}
 		if in.record != nil {
-			if err := in.record(tx); err != nil {
+			if err := in.record(tx, cur.ID); err != nil {
 				return err
 			}
 		}

@@ -52,6 +52,12 @@ type JobReader interface {
 	// running on), and that have no record of that certificate's automatic
 	// reissue (AutoReissueNotice).
 	AutoReissueCandidates(ctx context.Context, until time.Time, afterID int64, limit int) ([]Order, error)
+	// AutoRenewCandidates lists, across accounts and by id after afterID, up
+	// to limit orders in status issued with auto_renew whose
+	// order_valid_till falls in (after, until], that have no record of
+	// their automatic renewal (NoticeAutoRenew), are not marked renewed and
+	// that no later order (neither rejected nor canceled) renews.
+	AutoRenewCandidates(ctx context.Context, after, until time.Time, afterID int64, limit int) ([]Order, error)
 	// OrderNotices lists the recorded notices of an order.
 	OrderNotices(ctx context.Context, accountID, orderID int64) ([]OrderNotice, error)
 }
@@ -80,6 +86,10 @@ const (
 	NoticeMinus3  = "minus_3"
 	NoticePlus7   = "plus_7"
 )
+
+// NoticeAutoRenew is the order_notices record of an order's automatic
+// renewal: one per order, so that it is renewed once.
+const NoticeAutoRenew = "auto_renew"
 
 // AutoReissueNotice is the order_notices record of the automatic reissue
 // of a multi-year plan's certificate: one per certificate, so that each is

@@ -53,6 +53,17 @@ func (q *Queries) RenewalCandidates(ctx context.Context, notice string, after, u
 		store.OrderIssued, store.OrderExpired, ts(after), ts(until), afterID, notice, store.OrderRejected, store.OrderCanceled, limit)
 }
 
+func (q *Queries) AutoRenewCandidates(ctx context.Context, after, until time.Time, afterID int64, limit int) ([]store.Order, error) {
+	return q.orderList(ctx, "list auto-renew candidates", `SELECT `+prefixCols(orderCols, "o.")+` FROM orders o
+		WHERE o.status = ? AND o.auto_renew > 0 AND o.is_renewed = 0
+		  AND o.order_valid_till > ? AND o.order_valid_till <= ? AND o.id > ?
+		  AND NOT EXISTS (SELECT 1 FROM order_notices n WHERE n.order_id = o.id AND n.notice = ?)
+		  AND NOT EXISTS (SELECT 1 FROM orders r WHERE r.account_id = o.account_id AND r.renewal_of_order_id = o.id
+		                  AND r.status NOT IN (?, ?))
+		ORDER BY o.id LIMIT ?`,
+		store.OrderIssued, ts(after), ts(until), afterID, store.NoticeAutoRenew, store.OrderRejected, store.OrderCanceled, limit)
+}
+
 func (q *Queries) AutoReissueCandidates(ctx context.Context, until time.Time, afterID int64, limit int) ([]store.Order, error) {
 	return q.orderList(ctx, "list auto-reissue candidates", `SELECT `+prefixCols(orderCols, "o.")+` FROM orders o
 		JOIN certificates c ON c.id = o.certificate_id AND c.account_id = o.account_id

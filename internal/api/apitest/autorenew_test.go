@@ -1,0 +1,147 @@
+package apitest
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/certorder/certorder/internal/dcv/dcvtest"
+	"github.com/certorder/certorder/internal/jobs"
+	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/testenv"
+)
+
+// TestAutoRenew: an order with auto_renew is renewed 30 days before its
+// end and not a day earlier, by the order its requester would have placed
+// (same product, names, key, organization, container, validity, payment,
+// settings; renewal_of_order_id set), once however many engines run the
+// job at once, and its contacts get the mail in the order's locale.
+func TestAutoRenew(t *testing.T) {
+	t.Parallel()
+	smtp := dcvtest.StartSMTP(t)
+	var shift atomic.Int64
+	srv := testenv.Start(t, testenv.Options{Sandbox: true, SMTPURL: smtp.URL(),
+		Now: func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }})
+	ctx := context.Background()
+	_, csr := lcKey(t)
+	body := baseBody(csr)
+	delete(body, "validity_years")
+	body["validity_days"] = 150
+	body["auto_renew"] = 1
+	body["locale"] = "de"
+	body["additional_emails"] = []string{"ops@example.com"}
+	body["custom_renewal_message"] = "Bitte Jo anrufen."
+	body["send_minus_7"] = false
+	body["certificate"].(map[string]any)["dns_names"] = []string{"www.example.com"}
+	id, chain := lcIssued(t, srv, "ssl_securesite", body, "example.com")
+	old, err := srv.App.Store.Order(ctx, 1, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	travelTo := func(at time.Time) { shift.Store(int64(time.Until(at))) }
+
+	travelTo(old.OrderValidTill.Add(-jobs.RenewLead - time.Hour))
+	if n, err := srv.App.Jobs.RoundOf(ctx, jobs.KindRenew); err != nil || n != 0 {
+		t.Fatalf("31 days before the end: %d renewals (%v)", n, err)
+	}
+
+	travelTo(old.OrderValidTill.Add(-jobs.RenewLead + time.Hour))
+	other := *srv.App.Jobs
+	other.Now = func() time.Time { return srv.App.Jobs.Now().Add(10 * time.Minute) }
+	var wg sync.WaitGroup
+	var made atomic.Int64
+	for _, e := range []*jobs.Engine{srv.App.Jobs, &other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := e.RoundOf(ctx, jobs.KindRenew)
+			if err != nil {
+				t.Error(err)
+			}
+			made.Add(int64(n))
+		}()
+	}
+	wg.Wait()
+	if made.Load() != 1 {
+		t.Errorf("the racing engines report %d renewals, want 1", made.Load())
+	}
+	if n, err := srv.App.Jobs.RoundOf(ctx, jobs.KindRenew); err != nil || n != 0 {
+		t.Errorf("a later round placed %d renewals (%v)", n, err)
+	}
+
+	o, _ := getOrder(t, srv, id)
+	if !o.IsRenewed || o.RenewedOrderID == 0 {
+		t.Fatalf("old order after the renewal: %+v", o)
+	}
+	nu, err := srv.App.Store.Order(ctx, 1, o.RenewedOrderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nu.RenewalOfOrderID != id || nu.ProductNameID != old.ProductNameID || nu.CommonName != old.CommonName ||
+		!slices.Equal(nu.DNSNames, old.DNSNames) || nu.CSR != old.CSR || nu.OrganizationID != old.OrganizationID ||
+		nu.ContainerID != old.ContainerID || nu.ValidityDays != 150 || nu.PaymentMethod != old.PaymentMethod ||
+		nu.AutoRenew != 1 || nu.Locale != "de" || nu.CustomRenewalMessage != old.CustomRenewalMessage ||
+		!slices.Equal(nu.AdditionalEmails, old.AdditionalEmails) || !slices.Equal(nu.Extra.NoticesOff, []string{store.NoticeMinus7}) ||
+		nu.UserID != old.UserID {
+		t.Errorf("renewal order %+v\nof %+v", nu, old)
+	}
+	if nu.Status != store.OrderIssued {
+		t.Fatalf("renewal order is %s, want issued (validated, approval skipped as the original)", nu.Status)
+	}
+	c, err := srv.App.Store.Certificate(ctx, 1, nu.CertificateID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := arLeaf(t, *c)
+	if !leaf.NotAfter.After(chain[0].NotAfter) {
+		t.Errorf("the renewal's certificate ends %v, before the old one's %v", leaf.NotAfter, chain[0].NotAfter)
+	}
+
+	m := smtp.WaitFor(t, "ops@example.com", 10*time.Second)
+	if !strings.Contains(m.Subject, "automatisch verlängert") || !strings.Contains(m.Body, itoa(nu.ID)) {
+		t.Fatalf("mail: %q\n%s", m.Subject, m.Body)
+	}
+	time.Sleep(200 * time.Millisecond)
+	n := 0
+	for _, m := range smtp.Messages() {
+		if slices.Contains(m.To, "ops@example.com") && strings.Contains(m.Subject, "automatisch") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d renewal mails to ops@example.com, want 1", n)
+	}
+
+	// The renewal is itself renewed in its turn, not the old order again.
+	travelTo(nu.OrderValidTill.Add(-jobs.RenewLead + time.Hour))
+	if _, err := srv.App.Jobs.RoundOf(ctx, jobs.KindRenew); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := getOrder(t, srv, nu.ID); !again.IsRenewed {
+		t.Errorf("the renewal order was not renewed in its turn")
+	}
+}
+
+// TestAutoRenewOff: without auto_renew nothing is placed.
+func TestAutoRenewOff(t *testing.T) {
+	t.Parallel()
+	var shift atomic.Int64
+	srv := testenv.Start(t, testenv.Options{Sandbox: true, Now: func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }})
+	_, csr := lcKey(t)
+	id, _ := lcIssued(t, srv, "ssl_securesite", baseBody(csr), "example.com")
+	old, err := srv.App.Store.Order(context.Background(), 1, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shift.Store(int64(time.Until(old.OrderValidTill.Add(-jobs.RenewLead + time.Hour))))
+	if n, err := srv.App.Jobs.RoundOf(context.Background(), jobs.KindRenew); err != nil || n != 0 {
+		t.Fatalf("%d renewals of an order without auto_renew (%v)", n, err)
+	}
+	if o, _ := getOrder(t, srv, id); o.IsRenewed {
+		t.Fatal("renewed without auto_renew")
+	}
+}

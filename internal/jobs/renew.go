@@ -1,0 +1,175 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/certorder/certorder/internal/account"
+	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/order"
+	"github.com/certorder/certorder/internal/store"
+)
+
+// MailKindAutoRenewal is the outbox kind of the mail telling an order's
+// contacts that its renewal was placed automatically.
+const MailKindAutoRenewal = "auto_renewal"
+
+// RenewLead is how long before an order's end its automatic renewal is
+// placed: CertCentral renews an order with auto-renew 30 days before it
+// expires.
+const RenewLead = 30 * day
+
+// Renewer places the automatic renewal of an order (order.Service.AutoRenew):
+// record runs in the new order's transaction with its id.
+type Renewer interface {
+	AutoRenew(ctx context.Context, accountID, orderID int64, record func(tx store.Tx, orderID int64) error) (*order.CreateResult, error)
+}
+
+// AutoRenewal is the data of the auto_renewal templates.
+type AutoRenewal struct {
+	OrderID     int64 // the order renewed
+	NewOrderID  int64 // its renewal
+	ProductName string
+	CommonName  string
+	Names       []string
+	MoreNames   int
+	ExpiresOn   string // the renewed order's end, YYYY-MM-DD
+	Status      string // the renewal's status as placed: issued, pending, needs_approval...
+}
+
+type renewalPayload struct {
+	Locale string      `json:"locale"`
+	Data   AutoRenewal `json:"data"`
+}
+
+// renewals places the renewal of every order with auto_renew whose end is
+// RenewLead away or less and that has not ended, once per order: the
+// record (store.NoticeAutoRenew) and the mail are written in the new
+// order's transaction, so a crash loses neither and an engine racing this
+// one fails on the record's key (or on the old order being renewed) and
+// places nothing. An order whose end passed while nothing ran is not
+// renewed late: its requester decides.
+func (e *Engine) renewals(ctx context.Context, now time.Time) (int, error) {
+	if e.Renew == nil {
+		return 0, nil
+	}
+	n := 0
+	var failed []error
+	var last int64
+	defer func() {
+		if n > 0 && e.Mail != nil {
+			e.Mail.Kick()
+		}
+	}()
+	for {
+		cands, err := e.Store.AutoRenewCandidates(ctx, now, now.Add(RenewLead), last, noticeBatch)
+		if err != nil {
+			return n, errors.Join(append(failed, err)...)
+		}
+		for i := range cands {
+			o := &cands[i]
+			last = o.ID
+			done, err := e.renewOrder(ctx, o, now)
+			if err != nil {
+				e.log().Error("auto-renew", "order", o.ID, "err", err)
+				failed = append(failed, fmt.Errorf("auto-renew of order %d: %w", o.ID, err))
+				continue
+			}
+			if done {
+				n++
+			}
+		}
+		if len(cands) < noticeBatch || ctx.Err() != nil {
+			return n, joinFirst(failed)
+		}
+	}
+}
+
+func (e *Engine) renewOrder(ctx context.Context, o *store.Order, now time.Time) (bool, error) {
+	rec := &store.OrderNotice{AccountID: o.AccountID, OrderID: o.ID, Notice: store.NoticeAutoRenew, Sent: true, RecordedAt: now}
+	res, err := e.Renew.AutoRenew(ctx, o.AccountID, o.ID, func(tx store.Tx, newID int64) error {
+		if err := tx.RecordOrderNotice(ctx, rec); err != nil {
+			return err
+		}
+		return e.queueRenewalMail(ctx, tx, o, newID, now)
+	})
+	if err == nil {
+		return res != nil, nil
+	}
+	have, rerr := e.Store.OrderNotices(ctx, o.AccountID, o.ID)
+	if rerr != nil {
+		return false, errors.Join(err, rerr)
+	}
+	for _, h := range have {
+		if h.Notice == rec.Notice {
+			return false, nil // an engine racing this one placed it
+		}
+	}
+	var refused *errs.Error
+	switch {
+	case errors.Is(err, order.ErrNoRequester):
+		e.log().Warn("auto-renew passed over: nobody to place it", "order", o.ID)
+	case errors.As(err, &refused) && (refused.Kind == errs.Invalid || refused.Kind == errs.Conflict ||
+		refused.Kind == errs.Forbidden || refused.Kind == errs.NotFound):
+		// The ordering rules refuse the renewal (a card payment, too
+		// little balance, the key blocked since): the renewal notices go
+		// on, and the user renews by hand.
+		e.log().Warn("auto-renew passed over: refused", "order", o.ID, "err", err)
+	default:
+		return false, err
+	}
+	rec.Sent = false
+	err = e.Store.InTx(ctx, func(tx store.Tx) error { return tx.RecordOrderNotice(ctx, rec) })
+	if errors.Is(err, store.ErrConflict) {
+		err = nil
+	}
+	return false, err
+}
+
+// queueRenewalMail puts the mail telling the old order's recipients of
+// its renewal in the outbox, with its audit event, inside the new order's
+// transaction.
+func (e *Engine) queueRenewalMail(ctx context.Context, tx store.Tx, old *store.Order, newID int64, now time.Time) error {
+	nu, err := tx.Order(ctx, old.AccountID, newID)
+	if err != nil {
+		return err
+	}
+	nd := e.noticeData(old, "", now)
+	d := AutoRenewal{OrderID: old.ID, NewOrderID: newID, ProductName: nd.ProductName, CommonName: old.CommonName,
+		Names: nd.Names, MoreNames: nd.MoreNames, ExpiresOn: nd.ExpiresOn, Status: nu.Status}
+	payload, err := json.Marshal(renewalPayload{Locale: old.Locale, Data: d})
+	if err != nil {
+		return err
+	}
+	to, err := recipients(ctx, tx, old)
+	if err != nil {
+		return err
+	}
+	for _, r := range to {
+		m := &store.OutboxMail{AccountID: old.AccountID, Kind: MailKindAutoRenewal, OrderID: newID, Recipient: r,
+			Payload: string(payload), MessageID: dcv.NewMessageID(e.MailFrom), CreatedAt: now}
+		if err := mail.Enqueue(ctx, tx, m); err != nil {
+			return err
+		}
+	}
+	return account.Audit(ctx, tx, e.log(), now, systemActor(old.AccountID), "order.auto_renewed", fmt.Sprintf("order:%d", old.ID),
+		map[string]any{"renewal_order_id": newID, "status": nu.Status, "recipients": to})
+}
+
+// RenderAutoRenewalMail makes a queued auto_renewal mail when it is sent.
+func (e *Engine) RenderAutoRenewalMail(ctx context.Context, m *store.OutboxMail) (mail.Message, error) {
+	var p renewalPayload
+	if err := json.Unmarshal([]byte(m.Payload), &p); err != nil {
+		return mail.Message{}, fmt.Errorf("auto-renewal mail %d: payload: %w", m.ID, err)
+	}
+	subject, body, err := mail.Render(MailKindAutoRenewal, p.Locale, p.Data)
+	if err != nil {
+		return mail.Message{}, err
+	}
+	return mail.Message{Subject: subject, Body: body}, nil
+}
