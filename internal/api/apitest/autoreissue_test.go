@@ -108,8 +108,10 @@ func TestAutoReissue(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if made.Load() != 1 {
-		t.Errorf("the racing engines report %d reissues, want 1", made.Load())
+	// The server's own engine runs in the background too: the three may
+	// share the work, never double it (the state below says how much).
+	if made.Load() > 1 {
+		t.Errorf("the racing engines report %d reissues, want at most 1", made.Load())
 	}
 	round()
 	o, l := arCerts(t, srv, id)

@@ -48,6 +48,9 @@ func TestAutoRenew(t *testing.T) {
 	if n, err := srv.App.Jobs.RoundOf(ctx, jobs.KindRenew); err != nil || n != 0 {
 		t.Fatalf("31 days before the end: %d renewals (%v)", n, err)
 	}
+	if o, _ := getOrder(t, srv, id); o.IsRenewed {
+		t.Fatal("renewed 31 days before the end")
+	}
 
 	travelTo(old.OrderValidTill.Add(-jobs.RenewLead + time.Hour))
 	other := *srv.App.Jobs
@@ -66,8 +69,10 @@ func TestAutoRenew(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if made.Load() != 1 {
-		t.Errorf("the racing engines report %d renewals, want 1", made.Load())
+	// The server's own engine runs in the background too: the three may
+	// share the work, never double it (the state below says how much).
+	if made.Load() > 1 {
+		t.Errorf("the racing engines report %d renewals, want at most 1", made.Load())
 	}
 	// Past the second engine's clock: its mail is due, and a round sees
 	// the order renewed.
@@ -105,19 +110,22 @@ func TestAutoRenew(t *testing.T) {
 		t.Errorf("the renewal's certificate ends %v, before the old one's %v", leaf.NotAfter, chain[0].NotAfter)
 	}
 
-	m := smtp.WaitFor(t, "ops@example.com", 10*time.Second)
-	if !strings.Contains(m.Subject, "automatisch verlängert") || !strings.Contains(m.Body, itoa(nu.ID)) {
-		t.Fatalf("mail: %q\n%s", m.Subject, m.Body)
+	// The renewal notices of the old order go to ops@example.com too.
+	renewalMails := func() []dcvtest.Message {
+		var out []dcvtest.Message
+		for _, m := range smtp.Messages() {
+			if slices.Contains(m.To, "ops@example.com") && strings.Contains(m.Subject, "automatisch verlängert") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(renewalMails()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)
-	n := 0
-	for _, m := range smtp.Messages() {
-		if slices.Contains(m.To, "ops@example.com") && strings.Contains(m.Subject, "automatisch") {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Fatalf("%d renewal mails to ops@example.com, want 1", n)
+	if ms := renewalMails(); len(ms) != 1 || !strings.Contains(ms[0].Body, itoa(nu.ID)) {
+		t.Fatalf("%d renewal mails to ops@example.com, want 1 naming order %d: %+v", len(ms), nu.ID, ms)
 	}
 
 	// The renewal is itself renewed in its turn, not the old order again.
