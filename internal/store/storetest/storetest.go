@@ -41,6 +41,7 @@ func Run(t *testing.T, b Backend) {
 		{"SigningClaims", testSigningClaims},
 		{"MailOutbox", testMailOutbox},
 		{"Jobs", testJobs},
+		{"AutoJobs", testAutoJobs},
 		{"MailList", testMailList},
 		{"Leases", testLeases},
 		{"CRLs", testCRLs},
