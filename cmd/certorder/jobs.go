@@ -17,7 +17,8 @@ const jobsUsage = `usage:
 Runs one round of every time-driven job that is due now (orders past their
 end expire, due renewal notices are queued in the mail outbox, which the
 server sends), as the running server would. A round another process has
-claimed is left to it.
+claimed is left to it. Automatic renewals and plan reissues need the CA and
+run in the server only.
 `
 
 // jobsCmd runs "jobs run".

@@ -1,5 +1,7 @@
 // Package jobs runs certorder's time-driven work: orders past their end
-// become expired, and orders nearing or past it send renewal notices. Each
+// become expired, plans whose certificate nears its end get the next one,
+// orders with auto_renew nearing their end are renewed, and orders nearing
+// or past it send renewal notices. Each
 // kind of job has a schedule in the store (store.Job) that a round claims
 // by compare-and-set before it runs, so replicas sharing a store run each
 // round once and a restart resumes where the last process stopped; rounds
@@ -92,17 +94,27 @@ func orDefault(d, def time.Duration) time.Duration {
 	return def
 }
 
-// kinds lists the jobs in the order a round runs them: orders expire
-// before the notices look at them, so that a notice after the end sees the
-// order expired.
-func (e *Engine) kinds() []struct {
+// jobKind is one kind of job and the function running its round.
+type jobKind struct {
 	kind string
 	do   func(context.Context, time.Time) (int, error)
-} {
-	return []struct {
-		kind string
-		do   func(context.Context, time.Time) (int, error)
-	}{{KindExpire, e.expire}, {KindReissue, e.reissues}, {KindRenew, e.renewals}, {KindNotices, e.notices}}
+}
+
+// kinds lists the jobs in the order a round runs them: orders expire
+// before the others look at them, so that a notice after the end sees the
+// order expired; a renewal placed in a round stops that round's notices of
+// the order it renews.
+func (e *Engine) kinds() []jobKind {
+	ks := []jobKind{{KindExpire, e.expire}}
+	// An engine without the order service (the jobs command, which loads
+	// no CA) leaves these rounds unclaimed for the servers.
+	if e.Orders != nil {
+		ks = append(ks, jobKind{KindReissue, e.reissues})
+	}
+	if e.Renew != nil {
+		ks = append(ks, jobKind{KindRenew, e.renewals})
+	}
+	return append(ks, jobKind{KindNotices, e.notices})
 }
 
 // Run runs due rounds until ctx ends. Errors are logged; the loop never

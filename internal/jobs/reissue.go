@@ -34,9 +34,6 @@ type Reissuer interface {
 // so a crash loses neither and an engine racing this one fails on the
 // record's key and issues nothing.
 func (e *Engine) reissues(ctx context.Context, now time.Time) (int, error) {
-	if e.Orders == nil {
-		return 0, nil
-	}
 	n := 0
 	var failed []error
 	var last int64

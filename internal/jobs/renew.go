@@ -55,9 +55,6 @@ type renewalPayload struct {
 // places nothing. An order whose end passed while nothing ran is not
 // renewed late: its requester decides.
 func (e *Engine) renewals(ctx context.Context, now time.Time) (int, error) {
-	if e.Renew == nil {
-		return 0, nil
-	}
 	n := 0
 	var failed []error
 	var last int64
