@@ -157,3 +157,43 @@ func TestAutoRenewOff(t *testing.T) {
 		t.Fatal("renewed without auto_renew")
 	}
 }
+
+// TestSandboxAutoRenew: the sandbox walkthrough. An order with auto_renew
+// is renewed once the sandbox clock is moved within 30 days of its end;
+// order info shows it renewed, and the sandbox outbox keeps the
+// auto_renewal mail naming the renewal.
+func TestSandboxAutoRenew(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	_, csr := lcKey(t)
+	body := baseBody(csr)
+	delete(body, "validity_years")
+	body["validity_days"] = 60
+	body["auto_renew"] = 1
+	id, _ := lcIssued(t, srv, "ssl_securesite", body, "example.com")
+	sbMove(t, srv, `{"advance":"29d"}`)
+	srv.App.Jobs.Round(context.Background())
+	if o, _ := getOrder(t, srv, id); o.IsRenewed {
+		t.Fatal("renewed 31 days before the end")
+	}
+	sbMove(t, srv, `{"advance":"2d"}`)
+	sbWaitOffset(t, srv, 31*24*3600)
+	srv.App.Jobs.Round(context.Background())
+	o, _ := getOrder(t, srv, id)
+	if !o.IsRenewed || o.RenewedOrderID == 0 {
+		t.Fatalf("29 days before the end: %+v", o)
+	}
+	if nu, _ := getOrder(t, srv, o.RenewedOrderID); nu.RenewalOfOrderID != id || nu.Status != "issued" {
+		t.Errorf("renewal order: %+v", nu)
+	}
+	var l sbMailList
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		l = sbListMail(t, srv, "?kind=auto_renewal")
+		if len(l.Mails) > 0 && l.Mails[0].Status != "pending" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(l.Mails) == 0 || l.Mails[0].OrderID != o.RenewedOrderID || !strings.Contains(l.Mails[0].Subject, "renewed automatically") {
+		t.Fatalf("sandbox outbox: %+v", l.Mails)
+	}
+}
