@@ -1,6 +1,7 @@
 package dcv
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -8,9 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"net/smtp"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -84,14 +88,15 @@ func NewMailer(rawURL, from string, timeout time.Duration) (*Mailer, error) {
 // To, Subject, Date, Message-ID, MIME-Version and Content-Type: text/plain; charset=utf-8
 // headers and CRLF line endings; net/smtp's Data writer dot-stuffs lines starting with ".".
 func (m *Mailer) Send(ctx context.Context, to []string, subject, body string) error {
-	return m.SendMessage(ctx, to, subject, body, "")
+	return m.SendMessage(ctx, to, subject, body, "", "")
 }
 
-// SendMessage is Send with the message's Message-ID (an addr-spec without
-// the angle brackets): a message handed to the relay again after a crash
-// keeps its identity, so that receivers can tell a repeat. Empty makes a
-// random one.
-func (m *Mailer) SendMessage(ctx context.Context, to []string, subject, body, messageID string) error {
+// SendMessage is Send with an optional HTML twin of the text body (the
+// message is then multipart/alternative, text first) and the message's
+// Message-ID (an addr-spec without the angle brackets): a message handed
+// to the relay again after a crash keeps its identity, so that receivers
+// can tell a repeat. Empty makes a random one.
+func (m *Mailer) SendMessage(ctx context.Context, to []string, subject, body, html, messageID string) error {
 	if len(to) == 0 {
 		return errors.New("dcv: send mail: no recipients")
 	}
@@ -113,7 +118,10 @@ func (m *Mailer) SendMessage(ctx context.Context, to []string, subject, body, me
 	if strings.ContainsAny(messageID, "\r\n<> ") {
 		return fmt.Errorf("dcv: send mail: invalid Message-ID %q", messageID)
 	}
-	msg := m.buildMessage(rcpts, subject, body, messageID)
+	msg, err := m.buildMessage(rcpts, subject, body, html, messageID)
+	if err != nil {
+		return fmt.Errorf("dcv: send mail: %w", err)
+	}
 
 	deadline := time.Now().Add(m.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -201,7 +209,7 @@ func helloName(from string) string {
 	return "localhost"
 }
 
-func (m *Mailer) buildMessage(to []string, subject, body, messageID string) []byte {
+func (m *Mailer) buildMessage(to []string, subject, body, html, messageID string) ([]byte, error) {
 	if messageID == "" {
 		messageID = NewMessageID(m.from)
 	}
@@ -214,18 +222,54 @@ func (m *Mailer) buildMessage(to []string, subject, body, messageID string) []by
 	hdr("Date", time.Now().Format(time.RFC1123Z))
 	hdr("Message-ID", "<"+messageID+">")
 	hdr("MIME-Version", "1.0")
-	hdr("Content-Type", "text/plain; charset=utf-8")
-	hdr("Content-Transfer-Encoding", "8bit")
-	b.WriteString("\r\n")
-	// Normalize every line ending to CRLF, as SMTP requires.
-	body = strings.ReplaceAll(body, "\r\n", "\n")
-	body = strings.ReplaceAll(body, "\r", "\n")
-	body = strings.ReplaceAll(body, "\n", "\r\n")
-	b.WriteString(body)
-	if !strings.HasSuffix(body, "\r\n") {
+	if html == "" {
+		hdr("Content-Type", "text/plain; charset=utf-8")
+		hdr("Content-Transfer-Encoding", "8bit")
 		b.WriteString("\r\n")
+		b.WriteString(crlf(body))
+		return []byte(b.String()), nil
 	}
-	return []byte(b.String())
+	// multipart/alternative, built by the mime packages: the text part
+	// first (what plain readers show), the HTML part last (preferred by
+	// readers that can), each quoted-printable so that no line is too
+	// long for SMTP.
+	var parts bytes.Buffer
+	w := multipart.NewWriter(&parts)
+	for _, p := range []struct{ typ, content string }{{"text/plain", body}, {"text/html", html}} {
+		pw, err := w.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {p.typ + "; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		qp := quotedprintable.NewWriter(pw)
+		if _, err := qp.Write([]byte(crlf(p.content))); err != nil {
+			return nil, err
+		}
+		if err := qp.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	hdr("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": w.Boundary()}))
+	b.WriteString("\r\n")
+	b.WriteString(parts.String())
+	return []byte(b.String()), nil
+}
+
+// crlf normalizes every line ending to CRLF, as SMTP requires, and ends
+// the text with one.
+func crlf(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	s = strings.ReplaceAll(s, "\n", "\r\n")
+	if !strings.HasSuffix(s, "\r\n") {
+		s += "\r\n"
+	}
+	return s
 }
 
 // NewMessageID is a fresh Message-ID (without angle brackets) in the

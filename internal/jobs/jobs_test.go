@@ -284,11 +284,15 @@ func TestCustomMessageAndRenderEveryLocale(t *testing.T) {
 		for _, expired := range []bool{false, true} {
 			d := jobs.RenewalNotice{Notice: "minus_30", OrderID: 7, ProductName: "Secure Site SSL", CommonName: "a.example",
 				Names: []string{"a.example"}, MoreNames: 3, ExpiresOn: "2027-01-10", Expired: expired, Days: 1,
-				CustomMessage: "Call Jo at 555-0100."}
-			subject, body, err := mail.Render(jobs.MailKindRenewal, l, d)
-			if err != nil || subject == "" || strings.ContainsAny(subject, "\r\n") || !strings.Contains(body, "Call Jo at 555-0100.") ||
-				!strings.Contains(body, "3") || !strings.Contains(body, "renewal_of_order_id 7") {
-				t.Errorf("%s expired=%v: %q %q %v", l, expired, subject, body, err)
+				CustomMessage: "Call <Jo> at 555-0100."}
+			m, err := mail.Render(jobs.MailKindRenewal, l, d)
+			if err != nil || m.Subject == "" || strings.ContainsAny(m.Subject, "\r\n") || !strings.Contains(m.Body, "Call <Jo> at 555-0100.") ||
+				!strings.Contains(m.Body, "3") || !strings.Contains(m.Body, "renewal_of_order_id 7") {
+				t.Errorf("%s expired=%v: %q %q %v", l, expired, m.Subject, m.Body, err)
+			}
+			// The HTML twin says the same, every value escaped.
+			if !strings.Contains(m.HTML, "Call &lt;Jo&gt; at 555-0100.") || strings.Contains(m.HTML, "<Jo>") || !strings.Contains(m.HTML, "<li>a.example</li>") {
+				t.Errorf("%s expired=%v: HTML %q", l, expired, m.HTML)
 			}
 		}
 	}

@@ -256,9 +256,5 @@ func (e *Engine) RenderRenewalMail(ctx context.Context, m *store.OutboxMail) (ma
 	if err != nil {
 		return mail.Message{}, err
 	}
-	subject, body, err := mail.Render(MailKindRenewal, p.Locale, p.Data)
-	if err != nil {
-		return mail.Message{}, err
-	}
-	return mail.Message{Subject: subject, Body: body}, nil
+	return mail.Render(MailKindRenewal, p.Locale, p.Data)
 }

@@ -164,9 +164,5 @@ func (e *Engine) RenderAutoRenewalMail(ctx context.Context, m *store.OutboxMail)
 	if err := json.Unmarshal([]byte(m.Payload), &p); err != nil {
 		return mail.Message{}, fmt.Errorf("auto-renewal mail %d: payload: %w", m.ID, err)
 	}
-	subject, body, err := mail.Render(MailKindAutoRenewal, p.Locale, p.Data)
-	if err != nil {
-		return mail.Message{}, err
-	}
-	return mail.Message{Subject: subject, Body: body}, nil
+	return mail.Render(MailKindAutoRenewal, p.Locale, p.Data)
 }

@@ -30,7 +30,7 @@ type Store interface {
 
 // Relay hands one message to the mail system.
 type Relay interface {
-	SendMessage(ctx context.Context, to []string, subject, body, messageID string) error
+	SendMessage(ctx context.Context, to []string, subject, text, html, messageID string) error
 }
 
 // Message is what a renderer makes of an outbox row. Undelivered, when
@@ -39,7 +39,10 @@ type Relay interface {
 // renders anew).
 type Message struct {
 	Subject, Body string
-	Undelivered   func(ctx context.Context)
+	// HTML, when set, is the body's HTML twin: the message goes out as
+	// multipart/alternative.
+	HTML        string
+	Undelivered func(ctx context.Context)
 }
 
 // Renderer makes the message of an outbox row at sending time. It may
@@ -261,7 +264,7 @@ func (q *Queue) deliver(ctx context.Context, m *store.OutboxMail) (Message, erro
 	}
 	switch {
 	case q.Relay != nil:
-		err = q.Relay.SendMessage(ctx, []string{m.Recipient}, msg.Subject, msg.Body, m.MessageID)
+		err = q.Relay.SendMessage(ctx, []string{m.Recipient}, msg.Subject, msg.Body, msg.HTML, m.MessageID)
 	case !q.Keep:
 		err = errors.New("no SMTP relay is configured")
 	}

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net"
+	netmail "net/mail"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -305,5 +309,52 @@ func TestQueueKeeps(t *testing.T) {
 				t.Errorf("relay got %d messages, want 2", len(smtp.Messages()))
 			}
 		})
+	}
+}
+
+// TestQueueMultipart: a message with an HTML twin goes out as
+// multipart/alternative, the text part first, each part decoding to what
+// the renderer made (non-ASCII and long lines included), under the
+// Message-ID it was queued with.
+func TestQueueMultipart(t *testing.T) {
+	st, acct := openStore(t)
+	smtp := dcvtest.StartSMTP(t)
+	c := &clock{t: time.Now().UTC()}
+	ms := enqueue(t, st, acct, c.now(), "both", 1)
+	text := "Grüße, " + strings.Repeat("a long line ", 20) + "\n= end\n"
+	html := "<p>Grüße &amp; " + strings.Repeat("a long line ", 20) + "</p>\n"
+	rs := map[string]mail.Renderer{"both": func(context.Context, *store.OutboxMail) (mail.Message, error) {
+		return mail.Message{Subject: "Zwei Teile", Body: text, HTML: html}, nil
+	}}
+	q := &mail.Queue{Store: st, Relay: relay(t, smtp.URL()), Renderers: rs, Now: c.now}
+	q.Round(context.Background())
+	got := smtp.WaitFor(t, ms[0].Recipient, time.Second)
+	msg, err := netmail.ReadMessage(strings.NewReader(got.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Header.Get("Message-ID") != "<"+ms[0].MessageID+">" {
+		t.Errorf("Message-ID %q", msg.Header.Get("Message-ID"))
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("Content-Type %q: %v", msg.Header.Get("Content-Type"), err)
+	}
+	r := multipart.NewReader(msg.Body, params["boundary"])
+	for i, want := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", html}} {
+		p, err := r.NextPart() // decodes quoted-printable
+		if err != nil {
+			t.Fatalf("part %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(p)
+		if pt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); pt != want.typ {
+			t.Errorf("part %d is %s, want %s", i, pt, want.typ)
+		}
+		if strings.ReplaceAll(string(b), "\r\n", "\n") != want.body {
+			t.Errorf("part %d = %q, want %q", i, b, want.body)
+		}
+	}
+	if _, err := r.NextPart(); err != io.EOF {
+		t.Errorf("a third part: %v", err)
 	}
 }

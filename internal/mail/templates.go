@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	htmltemplate "html/template"
 	"io/fs"
 	"path"
 	"strings"
@@ -12,7 +13,10 @@ import (
 
 // Each file templates/<locale>/<kind>.txt defines two templates, "subject"
 // and "body", executed on the kind's typed data. en is every kind's
-// fallback, so a kind needs at least templates/en/<kind>.txt.
+// fallback, so a kind needs at least templates/en/<kind>.txt. Beside it,
+// templates/<locale>/<kind>.html may define "body" as HTML (html/template,
+// so every value is escaped): the message then goes out as
+// multipart/alternative, text first.
 //
 //go:embed templates
 var templateFS embed.FS
@@ -23,6 +27,36 @@ const FallbackLocale = "en"
 // templates by locale and kind, parsed once when the package loads (a
 // broken template fails every test, never a send).
 var templates = mustParse(templateFS)
+
+// htmlTemplates are the HTML bodies, by locale and kind.
+var htmlTemplates = mustParseHTML(templateFS)
+
+func mustParseHTML(fsys fs.FS) map[string]map[string]*htmltemplate.Template {
+	out := map[string]map[string]*htmltemplate.Template{}
+	files, err := fs.Glob(fsys, "templates/*/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range files {
+		locale, kind := path.Base(path.Dir(f)), strings.TrimSuffix(path.Base(f), ".html")
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			panic(err)
+		}
+		t := htmltemplate.Must(htmltemplate.New(kind).Option("missingkey=error").Parse(string(b)))
+		if t.Lookup("body") == nil {
+			panic(fmt.Sprintf("mail template %s defines no \"body\"", f))
+		}
+		if templates[locale][kind] == nil {
+			panic(fmt.Sprintf("mail template %s has no text twin %s.txt", f, kind))
+		}
+		if out[locale] == nil {
+			out[locale] = map[string]*htmltemplate.Template{}
+		}
+		out[locale][kind] = t
+	}
+	return out
+}
 
 func mustParse(fsys fs.FS) map[string]map[string]*template.Template {
 	out := map[string]map[string]*template.Template{}
@@ -61,22 +95,32 @@ func Locales(kind string) []string {
 	return out
 }
 
-// Render makes the subject and body of a message of kind in locale (en
-// when locale has no template of kind) from data, the kind's typed struct.
-func Render(kind, locale string, data any) (subject, body string, err error) {
+// Render makes the message of kind in locale (en when locale has no
+// template of kind) from data, the kind's typed struct: its subject, its
+// text body and, when the locale's template has one, its HTML body.
+func Render(kind, locale string, data any) (Message, error) {
 	t := templates[locale][kind]
 	if t == nil {
-		if t = templates[FallbackLocale][kind]; t == nil {
-			return "", "", fmt.Errorf("mail: no template of kind %q", kind)
+		locale = FallbackLocale
+		if t = templates[locale][kind]; t == nil {
+			return Message{}, fmt.Errorf("mail: no template of kind %q", kind)
 		}
 	}
 	var s, b bytes.Buffer
 	if err := t.ExecuteTemplate(&s, "subject", data); err != nil {
-		return "", "", fmt.Errorf("mail: subject of %s: %w", kind, err)
+		return Message{}, fmt.Errorf("mail: subject of %s: %w", kind, err)
 	}
 	if err := t.ExecuteTemplate(&b, "body", data); err != nil {
-		return "", "", fmt.Errorf("mail: body of %s: %w", kind, err)
+		return Message{}, fmt.Errorf("mail: body of %s: %w", kind, err)
 	}
 	// A template's line breaks around its actions are layout, not text.
-	return strings.Join(strings.Fields(s.String()), " "), strings.TrimSpace(b.String()) + "\n", nil
+	m := Message{Subject: strings.Join(strings.Fields(s.String()), " "), Body: strings.TrimSpace(b.String()) + "\n"}
+	if h := htmlTemplates[locale][kind]; h != nil {
+		var hb bytes.Buffer
+		if err := h.ExecuteTemplate(&hb, "body", data); err != nil {
+			return Message{}, fmt.Errorf("mail: HTML body of %s: %w", kind, err)
+		}
+		m.HTML = strings.TrimSpace(hb.String()) + "\n"
+	}
+	return m, nil
 }
