@@ -31,57 +31,53 @@ var templates = mustParse(templateFS)
 // htmlTemplates are the HTML bodies, by locale and kind.
 var htmlTemplates = mustParseHTML(templateFS)
 
-func mustParseHTML(fsys fs.FS) map[string]map[string]*htmltemplate.Template {
-	out := map[string]map[string]*htmltemplate.Template{}
-	files, err := fs.Glob(fsys, "templates/*/*.html")
+// parseAll parses every templates/<locale>/<kind>.<ext> of fsys with
+// parse, which must check that the template defines what it must, and
+// files them by locale and kind.
+func parseAll[T any](fsys fs.FS, ext string, parse func(file, kind, src string) T) map[string]map[string]T {
+	out := map[string]map[string]T{}
+	files, err := fs.Glob(fsys, "templates/*/*."+ext)
 	if err != nil {
 		panic(err)
 	}
 	for _, f := range files {
-		locale, kind := path.Base(path.Dir(f)), strings.TrimSuffix(path.Base(f), ".html")
+		locale, kind := path.Base(path.Dir(f)), strings.TrimSuffix(path.Base(f), "."+ext)
 		b, err := fs.ReadFile(fsys, f)
 		if err != nil {
 			panic(err)
 		}
-		t := htmltemplate.Must(htmltemplate.New(kind).Option("missingkey=error").Parse(string(b)))
-		if t.Lookup("body") == nil {
-			panic(fmt.Sprintf("mail template %s defines no \"body\"", f))
-		}
-		if templates[locale][kind] == nil {
-			panic(fmt.Sprintf("mail template %s has no text twin %s.txt", f, kind))
-		}
 		if out[locale] == nil {
-			out[locale] = map[string]*htmltemplate.Template{}
+			out[locale] = map[string]T{}
 		}
-		out[locale][kind] = t
+		out[locale][kind] = parse(f, kind, string(b))
 	}
 	return out
 }
 
 func mustParse(fsys fs.FS) map[string]map[string]*template.Template {
-	out := map[string]map[string]*template.Template{}
-	files, err := fs.Glob(fsys, "templates/*/*.txt")
-	if err != nil {
-		panic(err)
-	}
-	for _, f := range files {
-		locale, kind := path.Base(path.Dir(f)), strings.TrimSuffix(path.Base(f), ".txt")
-		b, err := fs.ReadFile(fsys, f)
-		if err != nil {
-			panic(err)
-		}
-		t := template.Must(template.New(kind).Option("missingkey=error").Parse(string(b)))
+	return parseAll(fsys, "txt", func(file, kind, src string) *template.Template {
+		t := template.Must(template.New(kind).Option("missingkey=error").Parse(src))
 		for _, name := range []string{"subject", "body"} {
 			if t.Lookup(name) == nil {
-				panic(fmt.Sprintf("mail template %s defines no %q", f, name))
+				panic(fmt.Sprintf("mail template %s defines no %q", file, name))
 			}
 		}
-		if out[locale] == nil {
-			out[locale] = map[string]*template.Template{}
+		return t
+	})
+}
+
+func mustParseHTML(fsys fs.FS) map[string]map[string]*htmltemplate.Template {
+	return parseAll(fsys, "html", func(file, kind, src string) *htmltemplate.Template {
+		t := htmltemplate.Must(htmltemplate.New(kind).Option("missingkey=error").Parse(src))
+		if t.Lookup("body") == nil {
+			panic(fmt.Sprintf("mail template %s defines no \"body\"", file))
 		}
-		out[locale][kind] = t
-	}
-	return out
+		locale := path.Base(path.Dir(file))
+		if templates[locale][kind] == nil {
+			panic(fmt.Sprintf("mail template %s has no text twin %s.txt", file, kind))
+		}
+		return t
+	})
 }
 
 // Locales lists the locales that have a template of kind.
