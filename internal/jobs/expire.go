@@ -46,6 +46,37 @@ func (e *Engine) expire(ctx context.Context, now time.Time) (int, error) {
 	}
 }
 
+// eachOrder walks the orders fetch returns, a page (noticeBatch) at a
+// time after the last id seen, runs do on each and counts those it reports
+// done. An order that fails is logged and remembered in failed, and holds
+// no other back; a failed fetch ends the walk and is returned as err.
+func (e *Engine) eachOrder(ctx context.Context, what string, fetch func(afterID int64) ([]store.Order, error),
+	do func(o *store.Order) (bool, error)) (n int, failed []error, err error) {
+	var last int64
+	for {
+		cands, err := fetch(last)
+		if err != nil {
+			return n, failed, err
+		}
+		for i := range cands {
+			o := &cands[i]
+			last = o.ID
+			done, err := do(o)
+			if err != nil {
+				e.log().Error(what, "order", o.ID, "err", err)
+				failed = append(failed, fmt.Errorf("%s of order %d: %w", what, o.ID, err))
+				continue
+			}
+			if done {
+				n++
+			}
+		}
+		if len(cands) < noticeBatch || ctx.Err() != nil {
+			return n, failed, nil
+		}
+	}
+}
+
 // joinFirst joins the first few errors of a round (its last_error is
 // short; the logs have every one).
 func joinFirst(errs []error) error {

@@ -84,28 +84,17 @@ func (e *Engine) notices(ctx context.Context, now time.Time) (int, error) {
 			after = now.Add(-Schedule[k+1].Offset)
 		}
 		until := now.Add(-s.Offset)
-		var last int64
-		for {
-			cands, err := e.Store.RenewalCandidates(ctx, s.Notice, after, until, last, noticeBatch)
-			if err != nil {
-				return n, err
-			}
-			for i := range cands {
-				o := &cands[i]
-				last = o.ID
-				sent, err := e.noticeOrder(ctx, o, s.Notice, o.OrderValidTill.Add(s.Offset), now)
-				if err != nil {
-					e.log().Error("renewal notice", "order", o.ID, "notice", s.Notice, "err", err)
-					failed = append(failed, fmt.Errorf("renewal notice %s of order %d: %w", s.Notice, o.ID, err))
-					continue
-				}
-				if sent {
-					n++
-				}
-			}
-			if len(cands) < noticeBatch || ctx.Err() != nil {
-				break
-			}
+		sent, fails, err := e.eachOrder(ctx, "renewal notice "+s.Notice,
+			func(afterID int64) ([]store.Order, error) {
+				return e.Store.RenewalCandidates(ctx, s.Notice, after, until, afterID, noticeBatch)
+			},
+			func(o *store.Order) (bool, error) {
+				return e.noticeOrder(ctx, o, s.Notice, o.OrderValidTill.Add(s.Offset), now)
+			})
+		n += sent
+		failed = append(failed, fails...)
+		if err != nil {
+			return n, err
 		}
 	}
 	return n, joinFirst(failed)

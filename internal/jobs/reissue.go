@@ -34,31 +34,21 @@ type Reissuer interface {
 // so a crash loses neither and an engine racing this one fails on the
 // record's key and issues nothing.
 func (e *Engine) reissues(ctx context.Context, now time.Time) (int, error) {
-	n := 0
-	var failed []error
-	var last int64
-	for {
-		cands, err := e.Store.AutoReissueCandidates(ctx, now.Add(ReissueLead), last, noticeBatch)
-		if err != nil {
-			return n, errors.Join(append(failed, err)...)
-		}
-		for i := range cands {
-			o := &cands[i]
-			last = o.ID
+	n, failed, err := e.eachOrder(ctx, "auto-reissue",
+		func(afterID int64) ([]store.Order, error) {
+			return e.Store.AutoReissueCandidates(ctx, now.Add(ReissueLead), afterID, noticeBatch)
+		},
+		func(o *store.Order) (bool, error) {
 			done, err := e.reissueOrder(ctx, o, now)
 			if err != nil {
-				e.log().Error("auto-reissue", "order", o.ID, "certificate", o.CertificateID, "err", err)
-				failed = append(failed, fmt.Errorf("auto-reissue of order %d: %w", o.ID, err))
-				continue
+				err = fmt.Errorf("certificate %d: %w", o.CertificateID, err)
 			}
-			if done {
-				n++
-			}
-		}
-		if len(cands) < noticeBatch || ctx.Err() != nil {
-			return n, joinFirst(failed)
-		}
+			return done, err
+		})
+	if err != nil {
+		return n, errors.Join(append(failed, err)...)
 	}
+	return n, joinFirst(failed)
 }
 
 func (e *Engine) reissueOrder(ctx context.Context, o *store.Order, now time.Time) (bool, error) {

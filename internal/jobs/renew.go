@@ -55,36 +55,18 @@ type renewalPayload struct {
 // places nothing. An order whose end passed while nothing ran is not
 // renewed late: its requester decides.
 func (e *Engine) renewals(ctx context.Context, now time.Time) (int, error) {
-	n := 0
-	var failed []error
-	var last int64
-	defer func() {
-		if n > 0 && e.Mail != nil {
-			e.Mail.Kick()
-		}
-	}()
-	for {
-		cands, err := e.Store.AutoRenewCandidates(ctx, now, now.Add(RenewLead), last, noticeBatch)
-		if err != nil {
-			return n, errors.Join(append(failed, err)...)
-		}
-		for i := range cands {
-			o := &cands[i]
-			last = o.ID
-			done, err := e.renewOrder(ctx, o, now)
-			if err != nil {
-				e.log().Error("auto-renew", "order", o.ID, "err", err)
-				failed = append(failed, fmt.Errorf("auto-renew of order %d: %w", o.ID, err))
-				continue
-			}
-			if done {
-				n++
-			}
-		}
-		if len(cands) < noticeBatch || ctx.Err() != nil {
-			return n, joinFirst(failed)
-		}
+	n, failed, err := e.eachOrder(ctx, "auto-renew",
+		func(afterID int64) ([]store.Order, error) {
+			return e.Store.AutoRenewCandidates(ctx, now, now.Add(RenewLead), afterID, noticeBatch)
+		},
+		func(o *store.Order) (bool, error) { return e.renewOrder(ctx, o, now) })
+	if n > 0 && e.Mail != nil {
+		e.Mail.Kick()
 	}
+	if err != nil {
+		return n, errors.Join(append(failed, err)...)
+	}
+	return n, joinFirst(failed)
 }
 
 func (e *Engine) renewOrder(ctx context.Context, o *store.Order, now time.Time) (bool, error) {
