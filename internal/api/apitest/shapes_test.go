@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/testenv"
 )
 
@@ -604,6 +605,38 @@ func TestMultiYearPlanFlag(t *testing.T) {
 			if err := json.Unmarshal(raw, &v); err != nil || v.IsMultiYearPlan != tc.want {
 				t.Fatalf("is_multi_year_plan = %q (%v), want %q", v.IsMultiYearPlan, err, tc.want)
 			}
+		})
+	}
+}
+
+// TestTrailingSlashKeepsEveryCheck: a route reached with a trailing slash
+// passes the same checks as without it, outside the sandbox: no key, a
+// view-only key writing, a standard user of another division reading an
+// order are refused exactly as on the plain path.
+func TestTrailingSlashKeepsEveryCheck(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Start(t, testenv.Options{Sandbox: false})
+	_, csr := lcKey(t)
+	placed := createOK(t, srv, "ssl_securesite", mustJSON(t, baseBody(csr)))
+	div := usrContainer(t, srv, 1, "Elsewhere")
+	_, viewKey := usrKey(t, srv, 1, 102)
+	_, otherKey := usrKey(t, srv, usrUser(t, srv, store.RoleStandardUser, div), 0)
+	orderPathSlash := "/order/certificate/" + itoa(placed.ID) + "/"
+	for _, c := range []struct {
+		name, key, method, path, body string
+		status                        int
+		code                          string
+	}{
+		{"no key", "", "GET", "/order/certificate/", "", http.StatusForbidden, "access_denied|access_denied_invalid_key"},
+		{"view-only key writing", viewKey, "POST", "/order/certificate/ssl_securesite/", mustJSON(t, baseBody(csr)), http.StatusForbidden, denied},
+		{"another division's order", otherKey, "GET", orderPathSlash, "", http.StatusNotFound, "not_found|order"},
+		{"another division's order, doubled slash", otherKey, "GET", orderPathSlash + "/", "", http.StatusNotFound, "not_found|order"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := counts(t, srv)
+			status, hdr, body := srv.DoKey(c.key, c.method, v2+c.path, c.body)
+			requireErrors(t, status, hdr, body, c.status, c.code)
+			requireTally(t, srv, before, tally{})
 		})
 	}
 }
