@@ -1,7 +1,6 @@
 package api
 
 import (
-	"html/template"
 	"net/http"
 	"strings"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/validation"
+	"github.com/certorder/certorder/internal/web"
 )
 
 // Order-level domain control validation (spec §2.7) and the page behind
@@ -136,31 +136,21 @@ func (s *Server) resendOrderEmails(w http.ResponseWriter, r *http.Request, a acc
 
 // The approval page: GET shows what the link approves and a button; only
 // the POST approves, so that mail scanners that open links approve nothing.
-var emailLinkPage = template.Must(template.New("dcv").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>certorder domain validation</title></head>
-<body>
-{{if .Error}}<h1>Link not valid</h1><p>{{.Error}}</p>
-{{else if .Done}}<h1>Approved</h1><p>Control of <b>{{.Target}}</b> is confirmed. You can close this page.</p>
-{{else}}<h1>Approve a certificate</h1>
-<p>Approve control of <b>{{.Target}}</b>{{if .OrderID}} for certificate order {{.OrderID}}{{end}}, as asked in the email to {{.Email}}?</p>
-<form method="post"><button type="submit">Approve</button></form>{{end}}
-</body></html>
-`))
-
 type emailLinkData struct {
 	Target, Email, Error string
 	OrderID              int64
 	Done                 bool
+	CSRF                 string
 }
 
 func (s *Server) emailLinkPage(w http.ResponseWriter, status int, d emailLinkData) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(status)
-	if err := emailLinkPage.Execute(w, d); err != nil {
-		s.Log.Warn("render approval page", "err", err)
-	}
+	web.LinkPages.Render(w, status, "dcv_email", d)
+}
+
+// linkScope binds an approval form to its link: the form's token is good
+// for this secret only.
+func linkScope(kind, secret string) string {
+	return kind + "\x00" + strings.ToLower(strings.TrimSpace(secret))
 }
 
 func linkFailure(err error) (int, string) {
@@ -182,11 +172,16 @@ func (s *Server) showEmailLink(w http.ResponseWriter, r *http.Request) {
 		s.emailLinkPage(w, status, emailLinkData{Error: msg})
 		return
 	}
-	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: t.Target, Email: t.Email, OrderID: t.OrderID})
+	csrf := web.FormToken(w, r, linkScope("dcv", r.PathValue("secret")))
+	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: t.Target, Email: t.Email, OrderID: t.OrderID, CSRF: csrf})
 }
 
 // approveEmailLink: POST /dcv/email/{secret}.
 func (s *Server) approveEmailLink(w http.ResponseWriter, r *http.Request) {
+	if !web.CheckForm(r, linkScope("dcv", r.PathValue("secret"))) {
+		s.emailLinkPage(w, http.StatusForbidden, emailLinkData{Error: "This form has expired or was not sent from its page. Open the link from the email again."})
+		return
+	}
 	t, err := s.Validation.ApproveEmailLink(r.Context(), r.PathValue("secret"))
 	if err != nil {
 		if e := errs.As(err); e.Kind == errs.Internal {

@@ -26,6 +26,7 @@ import (
 	"github.com/certorder/certorder/internal/revocation"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/validation"
+	"github.com/certorder/certorder/internal/web"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -196,8 +197,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /ocsp/{request...}", s.serveOCSPGet)
 	m.HandleFunc("POST /ocsp", s.serveOCSPPost)
 	// The emailed DCV approval links (the link's secret is the credential).
-	m.HandleFunc("GET /dcv/email/{secret}", s.showEmailLink)
-	m.HandleFunc("POST /dcv/email/{secret}", s.approveEmailLink)
+	page := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, web.Protect(h)) }
+	page("GET /dcv/email/{secret}", s.showEmailLink)
+	page("POST /dcv/email/{secret}", s.approveEmailLink)
+	m.Handle("GET /assets/", web.Assets())
 }
 
 // ServeHTTP bounds the body, recovers panics and turns every route the mux

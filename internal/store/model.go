@@ -638,6 +638,7 @@ type Reader interface {
 	MailReader
 	BlockedKeyReader
 	JobReader
+	LinkReader
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -686,6 +687,7 @@ type Writer interface {
 	MailWriter
 	BlockedKeyWriter
 	JobWriter
+	LinkWriter
 }
 
 // Tx is a transaction: reads see its own writes.

@@ -2,17 +2,15 @@ package validation
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base32"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/secret"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -152,24 +150,10 @@ func (s *Service) sendDomainEmails(ctx context.Context, d *store.Domain, only []
 	return s.sendRound(ctx, d.AccountID, 0, d.ID, round, fmt.Sprintf("the validation of the domain %s", d.Name), resend)
 }
 
-// linkSecret is 160 random bits in lower-case base32: what a link carries.
-func linkSecret(r io.Reader) (string, error) {
-	b := make([]byte, 20)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return "", err
-	}
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
-}
-
-func hashSecret(secret string) []byte {
-	h := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(secret))))
-	return h[:]
-}
-
 // EmailLink reads the link of secret for the approval page; an unknown,
 // used or expired link is not found.
-func (s *Service) EmailLink(ctx context.Context, secret string) (*store.DCVEmailToken, error) {
-	t, err := s.Store.DCVEmailTokenByHash(ctx, hashSecret(secret))
+func (s *Service) EmailLink(ctx context.Context, link string) (*store.DCVEmailToken, error) {
+	t, err := s.Store.DCVEmailTokenByHash(ctx, secret.Hash(link))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("dcv_link", "This approval link is not known.")
 	}
@@ -185,11 +169,11 @@ func (s *Service) EmailLink(ctx context.Context, secret string) (*store.DCVEmail
 // ApproveEmailLink is the click on an emailed link (POST /dcv/email/{secret}):
 // control of its target is proven by email, every link of that validation
 // stops working, and the orders the validation completes issue.
-func (s *Service) ApproveEmailLink(ctx context.Context, secret string) (*store.DCVEmailToken, error) {
+func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*store.DCVEmailToken, error) {
 	// The address must still be one that may validate the target (a DNS
 	// TXT contact may have been withdrawn since the message went out);
 	// looked up before the transaction, which must not wait on DNS.
-	t, err := s.EmailLink(ctx, secret)
+	t, err := s.EmailLink(ctx, link)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +185,7 @@ func (s *Service) ApproveEmailLink(ctx context.Context, secret string) (*store.D
 	}
 	var tok *store.DCVEmailToken
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
-		t, err := tx.DCVEmailTokenByHash(ctx, hashSecret(secret))
+		t, err := tx.DCVEmailTokenByHash(ctx, secret.Hash(link))
 		if errors.Is(err, store.ErrNotFound) {
 			return errs.NotFoundf("dcv_link", "This approval link is not known.")
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/secret"
 	"github.com/certorder/certorder/internal/store"
 	"golang.org/x/net/publicsuffix"
 )
@@ -277,17 +278,17 @@ func (s *Service) RenderDCVMail(ctx context.Context, m *store.OutboxMail) (mail.
 		s.log().Warn("validation email dropped: the address may no longer validate the domain", "domain", p.Target, "email", m.Recipient)
 		return mail.Message{}, mail.ErrDrop
 	}
-	secret, err := linkSecret(s.rand())
+	value, hash, err := secret.NewFrom(s.rand())
 	if err != nil {
 		return mail.Message{}, fmt.Errorf("email link secret: %w", err)
 	}
 	now := s.now()
 	tok := &store.DCVEmailToken{AccountID: m.AccountID, OrderID: m.OrderID, DomainID: m.DomainID, Target: p.Target, Email: m.Recipient,
-		TokenHash: hashSecret(secret), CreatedAt: now, ExpiresAt: now.Add(emailLinkLife)}
+		TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(emailLinkLife)}
 	if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.CreateDCVEmailToken(ctx, tok) }); err != nil {
 		return mail.Message{}, fmt.Errorf("record email link: %w", err)
 	}
-	link := strings.TrimRight(s.PublicURL, "/") + "/dcv/email/" + secret
+	link := strings.TrimRight(s.PublicURL, "/") + "/dcv/email/" + value
 	return mail.Message{
 		// A link that never reached its recipient goes: the next attempt
 		// makes another, so failures do not pile up valid links.

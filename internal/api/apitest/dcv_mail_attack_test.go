@@ -10,6 +10,7 @@ import (
 
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/testenv"
+	"github.com/certorder/certorder/internal/web/webtest"
 )
 
 // mailedTo lists the recipients the SMTP sink got messages for.
@@ -97,13 +98,8 @@ func TestDCVEmailRecipientsOnlyFromTheBR(t *testing.T) {
 		d := domAdd(t, e.srv, b)
 		link := linkIn(t, e.mail.WaitFor(t, "it@contractor.example", 10*time.Second))
 		e.dns.SetTXT("_validation-contactemail.withdrawn-contact.com")
-		resp, err := http.Post(link, "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden {
-			t.Fatalf("approve after the contact was withdrawn: %d, want 403", resp.StatusCode)
+		if p := webtest.New(t).Submit(link, nil); p.Status != http.StatusForbidden {
+			t.Fatalf("approve after the contact was withdrawn: %d, want 403", p.Status)
 		}
 		if got := domGet(t, e.srv, d.ID); got.Validations[0].DCVStatus == "complete" {
 			t.Fatal("the domain was validated by a withdrawn contact")
@@ -188,11 +184,9 @@ func TestEmailLinkSecretNotLogged(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	resp, err := http.Post(link, "", nil)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("approve: %v %v", err, resp)
+	if p := webtest.New(t).Submit(link, nil); p.Status != http.StatusOK {
+		t.Fatalf("approve: %d %s", p.Status, p.Body)
 	}
-	resp.Body.Close()
 	fam2WaitStatus(t, e.srv, o.ID, "issued")
 	if !logs.has(slog.LevelDebug, "request") {
 		t.Fatal("no request was logged at debug level; the test shows nothing")

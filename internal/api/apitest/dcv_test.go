@@ -22,6 +22,7 @@ import (
 	"github.com/certorder/certorder/internal/dcv/dcvtest"
 	"github.com/certorder/certorder/internal/testenv"
 	"github.com/certorder/certorder/internal/validation"
+	"github.com/certorder/certorder/internal/web/webtest"
 )
 
 // caaIdentity is the issuer domain name the test servers answer to in CAA.
@@ -250,12 +251,34 @@ func TestDCVEmail(t *testing.T) {
 	if info, _ := fam2GetOrder(t, e.srv, o.ID); info.Status != "pending" {
 		t.Fatalf("order is %s after the link was only opened, want pending", info.Status)
 	}
-	post := func(link string) (int, string) {
-		resp, err := http.Post(link, "application/x-www-form-urlencoded", nil)
-		if err != nil {
-			t.Fatal(err)
+	for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "Referrer-Policy"} {
+		if resp.Header.Get(h) == "" {
+			t.Errorf("link page without %s", h)
 		}
-		return resp.StatusCode, readAll(t, resp)
+	}
+	// A post that did not come from the page approves nothing: without the
+	// page's form token, with another browser's, or from another site.
+	b := webtest.New(t)
+	form := b.Get(link).Hidden()
+	forged := []struct {
+		name string
+		do   func() webtest.Page
+	}{
+		{"no token, no cookie", func() webtest.Page { return webtest.New(t).Post(link, nil) }},
+		{"the token without its cookie", func() webtest.Page { return webtest.New(t).Post(link, form) }},
+		{"another site's form", func() webtest.Page { return b.PostFrom(link, "https://attacker.example", form) }},
+	}
+	for _, f := range forged {
+		if p := f.do(); p.Status != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", f.name, p.Status)
+		}
+	}
+	if info, _ := fam2GetOrder(t, e.srv, o.ID); info.Status != "pending" {
+		t.Fatalf("order is %s after forged posts, want pending", info.Status)
+	}
+	post := func(link string) (int, string) {
+		p := webtest.New(t).Submit(link, nil)
+		return p.Status, p.Body
 	}
 	if code, page := post(link); code != http.StatusOK || !strings.Contains(page, "Approved") {
 		t.Fatalf("POST link: %d %q", code, page)
@@ -550,11 +573,9 @@ func TestDomainTokenValidation(t *testing.T) {
 		b["email_array"] = []any{"owner@mailed-domain.com"}
 		d := domAdd(t, e.srv, b)
 		link := linkIn(t, e.mail.WaitFor(t, "owner@mailed-domain.com", 10*time.Second))
-		resp, err := http.Post(link, "", nil)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("approve: %v %v", err, resp)
+		if p := webtest.New(t).Submit(link, nil); p.Status != http.StatusOK {
+			t.Fatalf("approve: %d %s", p.Status, p.Body)
 		}
-		resp.Body.Close()
 		if got := domGet(t, e.srv, d.ID); got.Validations[0].DCVStatus != "complete" {
 			t.Errorf("domain after the click = %+v, want complete", got)
 		}

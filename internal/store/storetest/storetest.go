@@ -49,6 +49,7 @@ func Run(t *testing.T, b Backend) {
 		{"Settings", testSettings},
 		{"ConcurrentTransactions", testConcurrentTransactions},
 		{"Health", testHealth},
+		{"LinkTokens", testLinkTokens},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}
