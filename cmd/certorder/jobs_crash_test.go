@@ -52,9 +52,9 @@ func TestJobsSurviveKill(t *testing.T) {
 
 // jobsCrashOrders: how many orders of each kind the test places.
 const (
-	crashRenewed  = 10 // auto_renew, 60 days: renewed 40 days on
-	crashNotified = 6  // 60 days: their 30-day notice 40 days on
-	crashExpired  = 4  // 30 days: expired 40 days on, and their notice of a week after the end
+	crashRenewed  = 8 // auto_renew, 60 days: renewed 40 days on
+	crashNotified = 4 // 60 days: their 30-day notice 40 days on
+	crashExpired  = 2 // 30 days: expired 40 days on, and their notice of a week after the end
 )
 
 func testJobsSurviveKill(t *testing.T, database string) {
