@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,27 +38,33 @@ func TestJobsCommand(t *testing.T) {
 // is due by the sandbox's travelled clock, as its servers do: after
 // "clock advance 40d" an order of 30 days has expired (dated at the
 // sandbox's time, not the wall clock's) and is due its notice of a week
-// after the end, and one of 60 days is due its 30-day notice.
+// after the end, and one of 60 days is due its 30-day notice. One of 60
+// days with auto_renew gets no notice from the command, which cannot
+// renew: the next server renews it instead.
 func TestJobsCommandSandboxClock(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "jobs-clock.example.com")
-	place := func(name string, days int) int64 {
+	place := func(name string, days, autoRenew int) int64 {
 		t.Helper()
 		body, _ := json.Marshal(map[string]any{
 			"certificate":    map[string]any{"common_name": name, "csr": csr},
-			"order_validity": map[string]any{"days": days}, "dcv_method": "dns-txt-token", "skip_approval": true})
+			"order_validity": map[string]any{"days": days}, "dcv_method": "dns-txt-token", "skip_approval": true,
+			"auto_renew": autoRenew})
 		code, _, b := srv.Do("POST", "/services/v2/order/certificate/ssl_dv_geotrust", string(body))
-		var o struct {
-			ID int64 `json:"id"`
-		}
-		if code != http.StatusCreated || json.Unmarshal(b, &o) != nil || o.ID == 0 {
+		if code != http.StatusCreated {
 			t.Fatalf("order %s: %d %s", name, code, b)
 		}
-		return o.ID
+		cr, err := parseCreated(name, b)
+		if err != nil {
+			t.Fatalf("order %s: %s: %v", name, b, err)
+		}
+		testenv.RequireLintClean(t, cr.leaf)
+		return cr.orderID
 	}
-	short := place("short.jobs-clock.example.com", 30)
-	place("long.jobs-clock.example.com", 60)
+	short := place("short.jobs-clock.example.com", 30, 0)
+	place("long.jobs-clock.example.com", 60, 0)
+	renewing := place("renewing.jobs-clock.example.com", 60, 1)
 	srv.Stop()
 
 	var out, errOut bytes.Buffer
@@ -80,11 +87,40 @@ func TestJobsCommandSandboxClock(t *testing.T) {
 	if err != nil || o.Status != store.OrderExpired {
 		t.Fatalf("the 30-day order after the round: %+v, %v", o, err)
 	}
+	// (A notice due before the order was placed may be recorded as passed
+	// over: the first server's first round can meet it.)
+	if ns, err := st.OrderNotices(context.Background(), o.AccountID, renewing); err != nil ||
+		slices.ContainsFunc(ns, func(n store.OrderNotice) bool { return n.Sent || n.Notice == store.NoticeMinus30 }) {
+		t.Fatalf("the command recorded a notice of the order due its renewal: %+v, %v", ns, err)
+	}
 	travelled := time.Now().Add(40 * 24 * time.Hour)
 	changes, err := st.StatusChanges(context.Background(), o.AccountID, travelled.Add(-time.Hour), travelled.Add(time.Hour))
 	if err != nil || len(changes) != 1 || changes[0].OrderID != short {
 		t.Fatalf("status changes at the sandbox's time: %+v, %v", changes, err)
 	}
+	st.Close()
+
+	// The next server renews it, its notice then moot.
+	srv.Restart()
+	var renewed *store.Order
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		renewed, err = srv.App.Store.Order(context.Background(), o.AccountID, renewing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if renewed.IsRenewed || time.Now().After(deadline) {
+			break
+		}
+	}
+	nu, err := srv.App.Store.Order(context.Background(), o.AccountID, renewed.RenewedOrderID)
+	if err != nil || !renewed.IsRenewed || nu.Status != store.OrderIssued {
+		t.Fatalf("the order due its renewal after the server's round: %+v; renewal %+v, %v", renewed, nu, err)
+	}
+	c, err := srv.App.Store.Certificate(context.Background(), o.AccountID, nu.CertificateID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.RequireLintClean(t, c.DER)
 }
 
 // accountID is the id of the store's account (the server's first start made it).
