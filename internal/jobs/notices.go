@@ -129,6 +129,13 @@ func (e *Engine) noticeOrder(ctx context.Context, cand *store.Order, notice stri
 		if o.DisableRenewalNotifications || o.IsRenewed || !o.OrderValidTill.Equal(cand.OrderValidTill) {
 			return nil
 		}
+		// An engine that cannot renew (the jobs command) leaves the notice
+		// of an order whose automatic renewal is due to one that can, which
+		// runs the renewal first: placed, it makes the notice moot; passed
+		// over, its record lets the notice go.
+		if e.Renew == nil && renewalDue(o, now) && !recorded[store.NoticeAutoRenew] {
+			return nil
+		}
 		if slices.Contains(o.Extra.NoticesOff, notice) || due.Before(o.CreatedAt) {
 			return tx.RecordOrderNotice(ctx, &store.OrderNotice{AccountID: o.AccountID, OrderID: o.ID, Notice: notice, RecordedAt: now})
 		}
