@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -41,10 +42,15 @@ type evEnv struct {
 // startEV starts a server outside the sandbox whose business clock the
 // test moves, with an organization named orgName that holds an EV and an
 // EV CS validation in force, each with the two verified contacts.
-func startEV(t *testing.T, orgName string) *evEnv {
+func startEV(t *testing.T, orgName string, mods ...func(*testenv.Options)) *evEnv {
 	t.Helper()
 	clock := &testClock{t: time.Now().UTC()}
-	e := &evEnv{dcvEnv: startDCV(t, func(o *testenv.Options) { o.Now = clock.now }), clock: clock}
+	e := &evEnv{dcvEnv: startDCV(t, func(o *testenv.Options) {
+		o.Now = clock.now
+		for _, m := range mods {
+			m(o)
+		}
+	}), clock: clock}
 	users := []any{map[string]any{"id": 1},
 		map[string]any{"first_name": "Vera", "last_name": "Approver", "email": evVera, "job_title": "CFO", "telephone": "+1 541 555 0102"}}
 	e.org = orgCreate(t, e.srv, orgBody(orgName, map[string]any{"validations": []any{
@@ -542,6 +548,35 @@ func TestEVApprovalAttacks(t *testing.T) {
 		requireErrors(t, status, hdr, body, http.StatusBadRequest, "invalid_value:organization")
 		evRequireStatus(t, e.srv, bID, "pending")
 	})
+}
+
+// TestEVApprovalSecretNotLogged: an approval link's secret is as good as
+// its verified contact's click; no log line carries it, whether the link
+// is shown, decided or unknown.
+func TestEVApprovalSecretNotLogged(t *testing.T) {
+	t.Parallel()
+	logs := &recordedLogs{}
+	e := startEV(t, "Quiet Co", func(o *testenv.Options) { o.Log = slog.New(logs) })
+	id := e.order(t, []string{"ev-logged.com"}, evContacts(evVera))
+	_, link := e.evMail(t, evVera, id, 1)
+	secret := link[strings.LastIndex(link, "/")+1:]
+	for _, u := range []string{link, e.srv.URL + "/order-approval/unknownsecretvalue", e.srv.URL + "//order-approval/unknownsecretvalue"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if p := evDecide(t, link, "approve"); p.Status != http.StatusOK {
+		t.Fatalf("approve: %d %s", p.Status, p.Body)
+	}
+	fam2WaitStatus(t, e.srv, id, "issued")
+	if !logs.has(slog.LevelDebug, "request") {
+		t.Fatal("no request was logged at debug level; the test shows nothing")
+	}
+	if s := logs.String(); strings.Contains(s, secret) || strings.Contains(s, "unknownsecretvalue") {
+		t.Fatalf("an approval link's secret is in the logs:\n%s", s)
+	}
 }
 
 // evOtherAccount makes a second account with an administrator and returns
