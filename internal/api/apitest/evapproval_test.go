@@ -305,6 +305,38 @@ func TestEVApproval(t *testing.T) {
 		}
 		evRequireStatus(t, e.srv, id, "issued")
 	})
+	t.Run("two contacts decide at once", func(t *testing.T) {
+		id := e.order(t, []string{"ev-race.com"}, nil)
+		_, admin := e.evMail(t, evAdmin, id, 1)
+		_, vera := e.evMail(t, evVera, id, 1)
+		// Both pages are open before either is sent.
+		ba, bv := webtest.New(t), webtest.New(t)
+		fa, fv := ba.Get(admin).Hidden(), bv.Get(vera).Hidden()
+		fa.Set("decision", "approve")
+		fv.Set("decision", "reject")
+		pages := make(chan webtest.Page, 2)
+		go func() { pages <- ba.Post(admin, fa) }()
+		go func() { pages <- bv.Post(vera, fv) }()
+		p1, p2 := <-pages, <-pages
+		ok := 0
+		for _, p := range []webtest.Page{p1, p2} {
+			switch p.Status {
+			case http.StatusOK:
+				ok++
+			case http.StatusNotFound:
+			default:
+				t.Errorf("a racing decision: %d %s", p.Status, p.Body)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d of two racing decisions counted, want 1", ok)
+		}
+		want := "rejected"
+		if strings.Contains(p1.Body+p2.Body, "You approved order") {
+			want = "issued"
+		}
+		fam2WaitStatus(t, e.srv, id, want)
+	})
 	t.Run("EV code signing", func(t *testing.T) {
 		body := csSeedBody(testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored"))
 		body["organization"] = map[string]any{"id": e.org, "contacts": []any{map[string]any{"contact_type": "verified_contact", "user_id": 1}}}
