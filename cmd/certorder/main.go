@@ -116,7 +116,7 @@ func serve(args []string) error {
 	catalogFile := fs.String("catalog", "", "catalogue file that disables, renames, prices and aliases products (format in README); a bad file stops the start")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof; see docs/performance.md)")
 	var sandboxRules []validation.SandboxRule
-	fs.Func("sandbox-rule", "MATCH=OUTCOME: in --sandbox, names with the label or under the domain MATCH pass, fail, stay pending or caa-fail (repeatable)", func(v string) error {
+	fs.Func("sandbox-rule", "MATCH=OUTCOME: in --sandbox, names with the label or under the domain MATCH pass, fail, stay pending, caa-fail or ev-pending (EV orders wait for their approval) (repeatable)", func(v string) error {
 		r, err := validation.ParseSandboxRule(v)
 		if err == nil {
 			sandboxRules = append(sandboxRules, r)

@@ -195,12 +195,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			relay = mailer
 		}
 		// The sandbox keeps what it sends for the API to show, so it
-		// renders no DCV mail: that body carries an approval link (and the
-		// sandbox sends none anyway).
+		// renders no DCV or EV approval mail: those bodies carry an
+		// approval link (and the sandbox sends none anyway).
 		a.Mail = &mail.Queue{Store: st, Relay: relay, Now: now, Log: cfg.Log, Keep: cfg.Sandbox,
 			Renderers: map[string]mail.Renderer{}}
 		if !cfg.Sandbox {
 			a.Mail.Renderers[validation.MailKindDCV] = a.Validation.RenderDCVMail
+			a.Mail.Renderers[validation.MailKindEVApproval] = a.Validation.RenderEVApprovalMail
 		}
 		if relay != nil {
 			a.Validation.Mail, a.Validation.MailFrom = a.Mail, cfg.SMTPFrom
@@ -208,6 +209,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: now, LeaseNow: cfg.Now, Log: cfg.Log}
 	a.Orders.UseValidation(a.Validation)
+	a.Validation.ProductName = productName(a.Orders)
 	a.Jobs = &jobs.Engine{Store: st, Now: now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders),
 		Orders: a.Orders, Renew: a.Orders}
 	if a.Mail != nil {

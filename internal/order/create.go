@@ -94,7 +94,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	// everything already validated; the 201 then carries the chain (spec
 	// §3.6), whichever way the approval came.
 	var issued *issuedCert
-	if approved && p.pub != nil && s.Validation.Validated(ctx, p.product, orgOf(p), &p.order) {
+	if approved && p.pub != nil && s.Validation.Validated(ctx, p.product, orgOf(p), &p.order) && s.Validation.EVApproved(p.product, &p.order) {
 		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names, 0)
 		if err != nil {
 			return nil, err
@@ -231,8 +231,10 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	if p.order.Status == store.OrderPending {
 		s.Validation.KickDCV() // the validation worker schedules it and sends its emails
 	}
-	if auto && p.order.Status == store.OrderPending {
-		// As after an approval: the order stands even if it cannot issue yet.
+	if p.order.Status == store.OrderPending && (auto || validation.EVApprovalType(product) != "") {
+		// As after an approval: the order stands even if it cannot issue
+		// yet. An EV order that waits only for its approval gets its
+		// approval emails there.
 		if err := s.IssuePending(ctx, actor, p.order.ID); err != nil {
 			s.log().Error("issuance after auto-approval failed", "order", p.order.ID, "err", err)
 		}
@@ -437,8 +439,11 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 	if product.Family != catalog.FamilyDV {
 		if err := s.checkOrganization(ctx, actor, product, in.Organization, p, now); err != nil {
 			list.Add(err)
-		} else if product.Family == catalog.FamilyCodeSigning {
-			o.CommonName = orgOf(p).Name
+		} else {
+			if product.Family == catalog.FamilyCodeSigning {
+				o.CommonName = orgOf(p).Name
+			}
+			s.checkEVApprovers(product, in.Organization, p, &list)
 		}
 	}
 	if err := s.checkContainer(ctx, actor, in.Container, o); err != nil {
