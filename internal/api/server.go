@@ -167,6 +167,10 @@ func (s *Server) routes() {
 	api("PUT /order/certificate/{id}/dcv-method", account.AreaOrders, s.changeOrderDCVMethod)
 	api("PUT /order/certificate/{id}/dcv-random-value", account.AreaOrders, s.newOrderRandomValue)
 	api("PUT /order/certificate/{id}/resend-emails", account.AreaOrders, s.resendOrderEmails)
+	// Mailbox control of client orders (mailbox.go).
+	api("GET /order/certificate/{id}/email-validation", account.AreaOrders, s.emailValidations)
+	api("PUT /order/certificate/{id}/email-validation/{token}", account.AreaOrders, s.validateEmail)
+	api("PUT /email-validation/{token}", account.AreaOrders, s.validateEmailByToken)
 	api("GET /container", account.AreaContainers, s.listContainers)
 	api("GET /container/{id}", account.AreaContainers, s.containerInfo)
 	api("GET /container/{id}/children", account.AreaContainers, s.containerChildren)
@@ -196,10 +200,15 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /crl/{file}", s.serveCRL)
 	m.HandleFunc("GET /ocsp/{request...}", s.serveOCSPGet)
 	m.HandleFunc("POST /ocsp", s.serveOCSPPost)
-	// The emailed DCV approval links (the link's secret is the credential).
+	// The emailed links' pages (the link's secret is the credential).
 	page := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, web.Protect(h)) }
 	page("GET /dcv/email/{secret}", s.showEmailLink)
 	page("POST /dcv/email/{secret}", s.approveEmailLink)
+	// The emailed mailbox validation and certificate pickup links.
+	page("GET /mailbox/{secret}", s.showMailboxLink)
+	page("POST /mailbox/{secret}", s.confirmMailboxLink)
+	page("GET /pickup/{secret}", s.showPickup)
+	page("POST /pickup/{secret}", s.pickUp)
 	m.Handle("GET /assets/", web.Assets())
 }
 

@@ -34,7 +34,7 @@ type LinkReader interface {
 	// LinkTokens lists an order's links of kind, oldest first.
 	LinkTokens(ctx context.Context, accountID, orderID int64, kind string) ([]LinkToken, error)
 	// MailboxValidation is the account's latest completed validation of
-	// email (lower case); ErrNotFound when there is none.
+	// email (as orders name it: the domain in lower case); ErrNotFound when there is none.
 	MailboxValidation(ctx context.Context, accountID int64, email string) (*MailboxValidation, error)
 }
 

@@ -79,10 +79,24 @@ func MailboxProduct(o *store.Order) bool {
 	return ok && p.Family == catalog.FamilyClient && len(o.Emails) > 0
 }
 
+// SameMailbox compares two addresses as mail systems route them: the
+// domain in any case, the local part exactly (it may be case-sensitive, so
+// a validation of one spelling never covers another). Orders keep their
+// addresses with the domain in lower case, which is how they are mailed,
+// validated and stored.
+func SameMailbox(a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	i, j := strings.LastIndex(a, "@"), strings.LastIndex(b, "@")
+	if i <= 0 || j <= 0 {
+		return false
+	}
+	return a[:i] == b[:j] && strings.EqualFold(a[i+1:], b[j+1:])
+}
+
 // MailboxValidated reports whether the account holds a validation of
 // email completed within the reuse period before at.
 func MailboxValidated(ctx context.Context, r store.Reader, accountID int64, email string, at time.Time) (bool, error) {
-	v, err := r.MailboxValidation(ctx, accountID, strings.ToLower(email))
+	v, err := r.MailboxValidation(ctx, accountID, email)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -223,11 +237,11 @@ func (s *Service) ResendMailboxEmails(ctx context.Context, actor account.Actor, 
 	}
 	var want []string
 	for _, e := range only {
-		c, ok := CanonicalEmail(e)
-		if !ok || !slices.Contains(o.Emails, c) {
+		i := slices.IndexFunc(o.Emails, func(have string) bool { return SameMailbox(have, e) })
+		if i < 0 {
 			return errs.InvalidValue("emails", "%q is not an address of order %d.", e, o.ID)
 		}
-		want = append(want, c)
+		want = append(want, o.Emails[i])
 	}
 	if o.Status != store.OrderPending && o.Status != store.OrderNeedsCSR {
 		return errs.New(errs.Conflict, "invalid_order_status", "Order %d is %s; validation and pickup emails go out for pending and needs_csr orders.", o.ID, o.Status)
@@ -444,11 +458,8 @@ func (s *Service) ConfirmMailbox(ctx context.Context, actor account.Actor, a Mai
 		if a.AccountID != 0 && t.AccountID != a.AccountID || a.OrderID != 0 && t.OrderID != a.OrderID {
 			return errMailboxUnknown
 		}
-		if a.AccountID != 0 {
-			email, ok := CanonicalEmail(a.Email)
-			if !ok || email != t.Subject {
-				return errMailboxUnknown
-			}
+		if a.AccountID != 0 && !SameMailbox(a.Email, t.Subject) {
+			return errMailboxUnknown
 		}
 		now := s.now()
 		ok, err := tx.UseLinkToken(ctx, t.AccountID, t.ID, now)
@@ -528,4 +539,20 @@ func (s *Service) SpendPickup(ctx context.Context, tx store.Tx, t *store.LinkTok
 		return errs.NotFoundf("pickup_link", "This pickup link was already used, was replaced by a newer one, or has expired.")
 	}
 	return nil
+}
+
+// MailboxTokenOrder is the order of the account that a mailbox token was
+// mailed for; an unknown token and another account's are the same 404.
+func (s *Service) MailboxTokenOrder(ctx context.Context, accountID int64, token string) (int64, error) {
+	if strings.TrimSpace(token) == "" {
+		return 0, errMailboxUnknown
+	}
+	t, err := s.Store.LinkTokenByHash(ctx, LinkMailbox, secret.Hash(token))
+	if errors.Is(err, store.ErrNotFound) || err == nil && t.AccountID != accountID {
+		return 0, errMailboxUnknown
+	}
+	if err != nil {
+		return 0, errs.Internalf(err, "read mailbox link")
+	}
+	return t.OrderID, nil
 }
