@@ -2,6 +2,8 @@ package apitest
 
 import (
 	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -332,6 +334,77 @@ func TestMailboxAttacks(t *testing.T) {
 		}
 		if status, hdr, body := e.validate(key, victim.ID, ceo, "ceo@victim.example.com"); status != http.StatusNotFound {
 			requireErrors(t, status, hdr, body, http.StatusNotFound, "not_found|email_validation")
+		}
+	})
+}
+
+// TestPickupUpload: a client order placed without a CSR gets, once its
+// address is confirmed, a pickup link whose page takes a CSR the recipient
+// made (the page's script, which makes the key in the browser, is tested
+// in a real Chromium: internal/testenv/browser). The link works once and
+// only through its page's form.
+func TestPickupUpload(t *testing.T) {
+	t.Parallel()
+	e := startMailbox(t)
+	o := e.order(t, "client_premium", "", "dave@pickup.example.com")
+	if s := e.status(t, o.ID); s != "needs_csr" {
+		t.Fatalf("order without a CSR is %s, want needs_csr", s)
+	}
+	mbox := mbLinkIn(t, e.nthTo(t, "dave@pickup.example.com", 1), "/mailbox/")
+	if strings.Contains(e.nthTo(t, "dave@pickup.example.com", 1).Body, "/pickup/") {
+		t.Fatal("the pickup link went out before the address was confirmed")
+	}
+	if p := webtest.New(t).Submit(mbox, nil); p.Status != http.StatusOK {
+		t.Fatalf("confirm: %d", p.Status)
+	}
+	pickup := mbLinkIn(t, e.nthTo(t, "dave@pickup.example.com", 2), "/pickup/")
+	key := testenv.ECKey(t, elliptic.P256())
+	csr := testenv.CSR(t, key, "ignored")
+
+	b := webtest.New(t)
+	page := b.Get(pickup)
+	if page.Status != http.StatusOK || !strings.Contains(page.Body, `src="/assets/pickup.js"`) || strings.Contains(page.Body, "still being validated") {
+		t.Fatalf("pickup page: %d %s", page.Status, clip([]byte(page.Body)))
+	}
+	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Fatalf("pickup page CSP %q", csp)
+	}
+	if s := e.status(t, o.ID); s != "needs_csr" {
+		t.Fatalf("opening the pickup page moved the order to %s", s)
+	}
+	if p := b.PostFrom(pickup, "https://evil.example", url.Values{"csr": {csr}, "csrf_token": {page.Hidden().Get("csrf_token")}}); p.Status != http.StatusForbidden {
+		t.Fatalf("cross-origin pickup: %d, want 403", p.Status)
+	}
+	if p := b.Post(pickup, url.Values{"csr": {csr}}); p.Status != http.StatusForbidden {
+		t.Fatalf("pickup without the form token: %d, want 403", p.Status)
+	}
+	weakKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak := testenv.CSR(t, weakKey, "weak")
+	if p := b.Submit(pickup, url.Values{"csr": {weak}}); p.Status != http.StatusBadRequest {
+		t.Fatalf("a weak key: %d, want 400", p.Status)
+	}
+	done := b.Submit(pickup, url.Values{"csr": {csr}})
+	if done.Status != http.StatusOK || !strings.Contains(done.Body, "BEGIN CERTIFICATE") {
+		t.Fatalf("pickup: %d %s", done.Status, clip([]byte(done.Body)))
+	}
+	chain := fam2IssuedChain(t, e.srv, o.ID)
+	fam2SameKey(t, chain[0], key.Public())
+	if p := webtest.New(t).Submit(pickup, url.Values{"csr": {csr}}); p.Status != http.StatusNotFound {
+		t.Fatalf("a used pickup link: %d, want 404", p.Status)
+	}
+
+	t.Run("expired", func(t *testing.T) {
+		o := e.order(t, "client_premium", "", "dave@pickup.example.com") // the address is reused: the pickup link goes out at once
+		link := mbLinkIn(t, e.nthTo(t, "dave@pickup.example.com", 3), "/pickup/")
+		e.clock.add(7*24*time.Hour + time.Second)
+		if p := webtest.New(t).Get(link); p.Status != http.StatusNotFound {
+			t.Fatalf("an expired pickup link: %d, want 404", p.Status)
+		}
+		if s := e.status(t, o.ID); s != "needs_csr" {
+			t.Fatalf("order is %s", s)
 		}
 	})
 }
