@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 func waitJS(t *testing.T, tab context.Context, expr string, timeout time.Duration) bool {
 	t.Helper()
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		ok, err := chromedp.Run(tab, chromedp.Evaluate[bool]("document.readyState === 'complete' && !!(" + expr + ")"))
+		ok, err := chromedp.Run(tab, chromedp.Evaluate[bool]("document.readyState === 'complete' && !!("+expr+")"))
 		if err == nil && ok {
 			return true
 		}
