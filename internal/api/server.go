@@ -508,7 +508,7 @@ func decode(r *http.Request, v any) error {
 // secretPaths are the path prefixes whose last segment is a credential:
 // an emailed link's secret is as good as the click of its recipient, so
 // it never reaches a log.
-var secretPaths = []string{"/dcv/email/"}
+var secretPaths = []string{"/dcv/email/", "/mailbox/", "/pickup/", "/email-validation/"}
 
 // logPath is the request's path as logs may show it: whatever follows a
 // secret path's prefix, wherever it stands (a doubled slash, a prefix a

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,10 +27,15 @@ type mbEnv struct {
 	clock *testClock
 }
 
-func startMailbox(t *testing.T) *mbEnv {
+func startMailbox(t *testing.T, mods ...func(*testenv.Options)) *mbEnv {
 	t.Helper()
 	clock := &testClock{t: time.Now().UTC()}
-	e := &mbEnv{dcvEnv: startDCV(t, func(o *testenv.Options) { o.Now = clock.now }), clock: clock}
+	e := &mbEnv{dcvEnv: startDCV(t, func(o *testenv.Options) {
+		o.Now = clock.now
+		for _, m := range mods {
+			m(o)
+		}
+	}), clock: clock}
 	if status, _, body := e.srv.Do("PUT", v2+"/organization/1/validation/ov", `{}`); status != http.StatusNoContent && status != http.StatusOK {
 		t.Fatalf("grant ov: %d %s", status, clip(body))
 	}
@@ -407,4 +413,32 @@ func TestPickupUpload(t *testing.T) {
 			t.Fatalf("order is %s", s)
 		}
 	})
+}
+
+// TestMailboxLinkSecretsNotLogged: a mailbox or pickup secret is as good
+// as its recipient's answer, so no log line carries one, whether it came
+// in a page's path or the API's.
+func TestMailboxLinkSecretsNotLogged(t *testing.T) {
+	t.Parallel()
+	logs := &recordedLogs{}
+	e := startMailbox(t, func(o *testenv.Options) { o.Log = slog.New(logs) })
+	o := e.order(t, "client_premium", "", "henry@logged.example.com")
+	mbox := mbLinkIn(t, e.nthTo(t, "henry@logged.example.com", 1), "/mailbox/")
+	e.validate(e.srv.AdminKey, o.ID, "unknownsecretvalue", "henry@logged.example.com")
+	e.srv.Do("PUT", "/services/v2/email-validation/unknownsecretvalue2?email=x@example.com", "")
+	if p := webtest.New(t).Submit(mbox, nil); p.Status != http.StatusOK {
+		t.Fatalf("confirm: %d", p.Status)
+	}
+	pickup := mbLinkIn(t, e.nthTo(t, "henry@logged.example.com", 2), "/pickup/")
+	webtest.New(t).Get(pickup)
+	webtest.New(t).Get(e.srv.URL + "/pickup/unknownsecretvalue3")
+	if !logs.has(slog.LevelDebug, "request") {
+		t.Fatal("no request was logged at debug level; the test shows nothing")
+	}
+	s := logs.String()
+	for _, secret := range []string{tokenOf(mbox), tokenOf(pickup), "unknownsecretvalue"} {
+		if strings.Contains(s, secret) {
+			t.Fatalf("a link's secret is in the logs:\n%s", s)
+		}
+	}
 }
