@@ -310,6 +310,11 @@ func TestMailboxAttacks(t *testing.T) {
 			t.Fatalf("cross-origin post: %d, want 403", p.Status)
 		}
 	})
+	t.Run("a TLS order has no email validations", func(t *testing.T) {
+		tls := e.dcvEnv.order(t, "ssl_dv_geotrust", "dns-txt-token", []string{"no-mailbox.com"}, nil)
+		status, hdr, body := e.srv.Do("GET", fmt.Sprintf("%s%d/email-validation", orderPath, tls.ID), "")
+		requireErrors(t, status, hdr, body, http.StatusBadRequest, "invalid_product")
+	})
 	t.Run("a link scanner", func(t *testing.T) {
 		for range 5 {
 			webtest.New(t).Get(cfoLink)
