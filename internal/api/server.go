@@ -169,6 +169,10 @@ func (s *Server) routes() {
 	api("PUT /order/certificate/{id}/resend-emails", account.AreaOrders, s.resendOrderEmails)
 	// EV approval by a verified contact (evapproval.go).
 	api("PUT /order/certificate/{id}/order-approval/resend-emails", account.AreaOrders, s.resendApprovalEmails)
+	// Mailbox control of client orders (mailbox.go).
+	api("GET /order/certificate/{id}/email-validation", account.AreaOrders, s.emailValidations)
+	api("PUT /order/certificate/{id}/email-validation/{token}", account.AreaOrders, s.validateEmail)
+	api("PUT /email-validation/{token}", account.AreaOrders, s.validateEmailByToken)
 	api("GET /container", account.AreaContainers, s.listContainers)
 	api("GET /container/{id}", account.AreaContainers, s.containerInfo)
 	api("GET /container/{id}/children", account.AreaContainers, s.containerChildren)
@@ -205,6 +209,11 @@ func (s *Server) routes() {
 	// The emailed EV approval links (evapproval.go).
 	page("GET /order-approval/{secret}", s.showApprovalLink)
 	page("POST /order-approval/{secret}", s.decideApprovalLink)
+	// The emailed mailbox validation and certificate pickup links.
+	page("GET /mailbox/{secret}", s.showMailboxLink)
+	page("POST /mailbox/{secret}", s.confirmMailboxLink)
+	page("GET /pickup/{secret}", s.showPickup)
+	page("POST /pickup/{secret}", s.pickUp)
 	m.Handle("GET /assets/", web.Assets())
 }
 
@@ -504,7 +513,7 @@ func decode(r *http.Request, v any) error {
 // secretPaths are the path prefixes whose last segment is a credential:
 // an emailed link's secret is as good as the click of its recipient, so
 // it never reaches a log.
-var secretPaths = []string{"/dcv/email/", "/order-approval/"}
+var secretPaths = []string{"/dcv/email/", "/order-approval/", "/mailbox/", "/pickup/", "/email-validation/"}
 
 // logPath is the request's path as logs may show it: whatever follows a
 // secret path's prefix, wherever it stands (a doubled slash, a prefix a

@@ -195,13 +195,15 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			relay = mailer
 		}
 		// The sandbox keeps what it sends for the API to show, so it
-		// renders no DCV or EV approval mail: those bodies carry an
-		// approval link (and the sandbox sends none anyway).
+		// renders no DCV, EV approval, mailbox or pickup mail: those
+		// bodies carry a link (and the sandbox sends none anyway).
 		a.Mail = &mail.Queue{Store: st, Relay: relay, Now: now, Log: cfg.Log, Keep: cfg.Sandbox,
 			Renderers: map[string]mail.Renderer{}}
 		if !cfg.Sandbox {
 			a.Mail.Renderers[validation.MailKindDCV] = a.Validation.RenderDCVMail
 			a.Mail.Renderers[validation.MailKindEVApproval] = a.Validation.RenderEVApprovalMail
+			a.Mail.Renderers[validation.MailKindMailbox] = a.Validation.RenderMailboxMail
+			a.Mail.Renderers[validation.MailKindPickup] = a.Validation.RenderPickupMail
 		}
 		if relay != nil {
 			a.Validation.Mail, a.Validation.MailFrom = a.Mail, cfg.SMTPFrom

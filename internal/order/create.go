@@ -102,6 +102,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	}
 
 	res := &CreateResult{Product: product, DCVMethod: p.order.DCVMethod}
+	mailed := 0
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		if id := p.order.AlternativeOrderID; id != "" && actor.Account.RequireUniqueAltOrderID {
 			prev, err := tx.OrderByAlternativeID(ctx, actor.Account.ID, id)
@@ -202,6 +203,13 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 				return err
 			}
 			res.CertificateID = cert.ID
+			if issued == nil {
+				// A client order's addresses get their validation links
+				// (or, all validated already and no CSR, its pickup link).
+				if mailed, err = s.Validation.OrderApproved(ctx, tx, &p.order); err != nil {
+					return err
+				}
+			}
 			if product.Family == catalog.FamilyX9 {
 				if res.Domains, err = s.Validation.OrderDomains(ctx, tx, &p.order, issued != nil); err != nil {
 					return err
@@ -224,6 +232,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	if err != nil {
 		return nil, wrapStoreErr(err, "create order")
 	}
+	s.Validation.KickMail(mailed)
 	res.DCVRandomValue, res.DCVExpires = p.order.DCVRandomValue, p.order.DCVRandomExpires
 	if issued != nil {
 		res.Chain = append([]*x509.Certificate{issued.cert}, s.CA.Chain(issued.issuer)...)
