@@ -54,7 +54,19 @@ func (e *Engine) reissues(ctx context.Context, now time.Time) (int, error) {
 func (e *Engine) reissueOrder(ctx context.Context, o *store.Order, now time.Time) (bool, error) {
 	rec := &store.OrderNotice{AccountID: o.AccountID, OrderID: o.ID, Notice: store.AutoReissueNotice(o.CertificateID), RecordedAt: now}
 	passOver := func() (bool, error) {
-		err := e.Store.InTx(ctx, func(tx store.Tx) error { return tx.RecordOrderNotice(ctx, rec) })
+		err := e.Store.InTx(ctx, func(tx store.Tx) error {
+			// Read again with the record: a request turning auto_reissue
+			// on since the list was read forgets only a record made
+			// before it, so this one must not follow it.
+			cur, err := tx.Order(ctx, o.AccountID, o.ID)
+			if err != nil {
+				return err
+			}
+			if o.Extra.AutoReissueOff && !cur.Extra.AutoReissueOff {
+				return nil
+			}
+			return tx.RecordOrderNotice(ctx, rec)
+		})
 		if errors.Is(err, store.ErrConflict) {
 			err = nil
 		}

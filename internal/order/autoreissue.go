@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/certorder/certorder/internal/account"
+	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -27,7 +28,8 @@ func (s *Service) AutoReissue(ctx context.Context, accountID, orderID, certID in
 	if err != nil {
 		return nil, fmt.Errorf("read order %d: %w", orderID, err)
 	}
-	if o.CertificateID != certID || o.Status != store.OrderIssued {
+	// Turned off since the job listed it, or replaced meanwhile.
+	if o.CertificateID != certID || o.Status != store.OrderIssued || o.Extra.AutoReissueOff {
 		return nil, nil
 	}
 	actor, err := s.requester(ctx, o)
@@ -54,4 +56,44 @@ func (s *Service) requester(ctx context.Context, o *store.Order) (account.Actor,
 		return account.Actor{}, fmt.Errorf("read user %d: %w", o.UserID, err)
 	}
 	return account.Actor{Account: acct, User: u}, nil
+}
+
+// SetAutoReissue switches the automatic reissues of an order's plan on or
+// off (PUT /order/certificate/{id}/auto-reissue). Any order of the
+// caller's scope takes the setting, as an order takes auto_reissue when it
+// is placed; it acts only while the order is issued and its plan outlasts
+// its certificate. Turning it on forgets a reissue of the current
+// certificate that the job passed over while it was off, so that the next
+// round makes it if the certificate is within ReissueLead of its end.
+func (s *Service) SetAutoReissue(ctx context.Context, actor account.Actor, orderID int64, in flex.Int) error {
+	switch {
+	case !in.Set && !in.Bad:
+		return errs.MissingField("auto_reissue")
+	case in.Bad || in.V != 0 && in.V != 1:
+		return errs.InvalidValue("auto_reissue", "auto_reissue must be 0 or 1.")
+	}
+	off := in.V == 0
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		o, err := tx.Order(ctx, actor.Account.ID, orderID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errs.NotFoundf("order", "Order %d was not found.", orderID)
+		}
+		if err != nil {
+			return err
+		}
+		if o.Extra.AutoReissueOff == off {
+			return nil // clients retry; nothing changes, nothing is audited
+		}
+		o.Extra.AutoReissueOff, o.UpdatedAt = off, s.now()
+		if err := tx.UpdateOrder(ctx, o); err != nil {
+			return err
+		}
+		if !off && o.CertificateID != 0 {
+			if err := tx.ForgetPassedOverNotice(ctx, o.AccountID, o.ID, store.AutoReissueNotice(o.CertificateID)); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, actor, "order.auto_reissue_updated", fmt.Sprintf("order:%d", o.ID), map[string]any{"auto_reissue": in.V})
+	})
+	return wrapStoreErr(err, "update auto-reissue")
 }
