@@ -240,3 +240,57 @@ func TestAutoReissueTurnedOnAgain(t *testing.T) {
 	}
 	arLeaf(t, l[0].Certificate)
 }
+
+// TestAutoReissueMail: when the job makes a plan's next certificate, the
+// order's recipients (its requester and additional_emails, each once) get
+// one auto_reissue mail each, in the order's locale, naming the order and
+// the new certificate's end, however many engines race on the round.
+func TestAutoReissueMail(t *testing.T) {
+	t.Parallel()
+	srv, shift, id, first, _ := arPlan(t, map[string]any{"locale": "de", "additional_emails": []string{"plan-ops@example.com"}})
+	ctx := context.Background()
+	shift.Store(int64(time.Until(first.NotAfter.Add(-jobs.ReissueLead + time.Hour))))
+	raceRounds(t, srv, jobs.KindReissue)
+	shift.Add(int64(15 * time.Minute))
+	if _, err := srv.App.Jobs.RoundOf(ctx, jobs.KindReissue); err != nil {
+		t.Fatal(err)
+	}
+	o, l := arCerts(t, srv, id)
+	if len(l) != 1 || o.CertificateID != l[0].ID {
+		t.Fatalf("%d reissues, order's certificate %d", len(l), o.CertificateID)
+	}
+	until := arLeaf(t, l[0].Certificate).NotAfter.UTC().Format(time.DateOnly)
+	srv.App.Mail.Kick()
+	var ms sbMailList
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ms = sbListMail(t, srv, fmt.Sprintf("?kind=auto_reissue&order_id=%d", id))
+		pending := 0
+		for _, m := range ms.Mails {
+			if m.Status == "pending" {
+				pending++
+			}
+		}
+		if len(ms.Mails) > 0 && pending == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	var me struct {
+		Email string `json:"email"`
+	}
+	if status, _, body := srv.Do("GET", v2+"/user/me", ""); status != http.StatusOK || json.Unmarshal(body, &me) != nil {
+		t.Fatalf("user/me: %d %s", status, clip(body))
+	}
+	got := map[string]int{}
+	for _, m := range ms.Mails {
+		for _, r := range m.Recipients {
+			got[strings.ToLower(r)]++
+		}
+		if m.Status != "sent" || !strings.Contains(m.Subject, "Auftrag "+itoa(id)) || !strings.Contains(m.Subject, "ausgestellt") ||
+			!strings.Contains(m.Subject, until) || !strings.Contains(m.Body, first.NotAfter.UTC().Format(time.DateOnly)) {
+			t.Errorf("mail %d: %s %q\n%s", m.ID, m.Status, m.Subject, m.Body)
+		}
+	}
+	if len(ms.Mails) != 2 || got["plan-ops@example.com"] != 1 || got[strings.ToLower(me.Email)] != 1 {
+		t.Fatalf("auto_reissue mails to %v (%d rows), want one each to plan-ops@example.com and %s", got, len(ms.Mails), me.Email)
+	}
+}
