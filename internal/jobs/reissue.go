@@ -189,7 +189,15 @@ func (e *Engine) queueReissueMail(ctx context.Context, tx store.Tx, cand *store.
 	if err != nil {
 		return err
 	}
-	to, err := recipients(ctx, tx, o)
+	// Whoever asked for the reissue (the requester, or the administrator
+	// standing in for one who is gone) hears of it.
+	var asker int64
+	if links, err := tx.LinkedCertificates(ctx, o.AccountID, o.ID, store.CertKindReissue); err != nil {
+		return err
+	} else if len(links) > 0 {
+		asker = links[len(links)-1].Link.UserID
+	}
+	to, err := recipients(ctx, tx, o, asker)
 	if err != nil {
 		return err
 	}
