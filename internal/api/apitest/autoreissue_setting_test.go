@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certorder/certorder/client"
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/api"
 	"github.com/certorder/certorder/internal/jobs"
@@ -195,8 +196,13 @@ func TestAutoReissueSettingScopeAndValues(t *testing.T) {
 			t.Errorf("by %q: auto_reissue = %d, want %d", ref, v, want)
 		}
 	}
-	if status, _, body := arPut(srv, srv.AdminKey, id, `{"auto_reissue":0}`); status != http.StatusNoContent {
-		t.Fatalf("the same value again: %d %s", status, clip(body))
+	// Through the Go client, as users' code does: the same value again.
+	c := client.New(srv.URL, srv.AdminKey)
+	if err := c.SetAutoReissue(ctx, id, false); err != nil {
+		t.Fatalf("the same value again: %v", err)
+	}
+	if o, err := c.GetOrder(ctx, itoa(id)); err != nil || o.AutoReissue != 0 {
+		t.Fatalf("client order info: auto_reissue %v, %v", o, err)
 	}
 	evs, err := srv.App.Store.AuditEvents(ctx, 1, 1000)
 	if err != nil {
