@@ -125,6 +125,7 @@ func (s *Server) routes() {
 	api("PUT /order/certificate/{id}/csr", account.AreaOrders, s.updateCSR)
 	// Issue 4, order operations (lifecycle.go).
 	api("PUT /order/certificate/{id}/status", account.AreaOrders, s.updateOrderStatus)
+	api("PUT /order/certificate/{id}/auto-reissue", account.AreaOrders, s.updateAutoReissue)
 	api("POST /order/certificate/{id}/reissue", account.AreaOrders, s.reissueOrder)
 	api("GET /order/certificate/{id}/reissue", account.AreaOrders, s.listReissues)
 	api("POST /order/certificate/{id}/duplicate", account.AreaOrders, s.duplicateOrder)

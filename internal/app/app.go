@@ -219,6 +219,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		// them for its outbox too.
 		a.Mail.Register(jobs.MailKindRenewal, a.Jobs.RenderRenewalMail)
 		a.Mail.Register(jobs.MailKindAutoRenewal, a.Jobs.RenderAutoRenewalMail)
+		a.Mail.Register(jobs.MailKindAutoReissue, a.Jobs.RenderAutoReissueMail)
 		a.Jobs.Mail = a.Mail
 	}
 	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: now, LeaseNow: cfg.Now})

@@ -132,7 +132,9 @@ func (e *Engine) queueRenewalMail(ctx context.Context, tx store.Tx, old *store.O
 	if err != nil {
 		return err
 	}
-	to, err := recipients(ctx, tx, old)
+	// The renewal's requester is the old order's, or the administrator
+	// who stood in for them: they placed it, so they hear of it.
+	to, err := recipients(ctx, tx, old, nu.UserID)
 	if err != nil {
 		return err
 	}

@@ -377,7 +377,6 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 		list.Add(errs.InvalidValue("disable_renewal_notifications", ""))
 	}
 	o.DisableRenewalNotifications = in.DisableRenewalNotifications.V
-	o.Extra.NoticesOff = noticesOff(in, &list)
 	switch {
 	case in.AutoReissue.Bad || in.AutoReissue.Set && in.AutoReissue.V != 0 && in.AutoReissue.V != 1:
 		list.Add(errs.InvalidValue("auto_reissue", "auto_reissue must be 0 or 1."))
@@ -458,6 +457,13 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 	if err := s.checkContainer(ctx, actor, in.Container, o); err != nil {
 		list.Add(err)
 	}
+	// The send_* switches not sent take the default of the order's
+	// container or account.
+	def, _, err := s.NoticeDefaults(ctx, actor.Account.ID, o.ContainerID)
+	if err != nil {
+		return nil, errs.Internalf(err, "read renewal notice defaults")
+	}
+	o.Extra.NoticesOff = noticesOff(in, def, &list)
 	if err := s.checkCustomFields(ctx, actor, in.CustomFields, o); err != nil {
 		list.Add(err)
 	}
