@@ -15,11 +15,12 @@ import (
 	"github.com/certorder/certorder/internal/testenv"
 )
 
-// bkOtherAccount makes a second account with an administrator and
-// returns its API key.
-func bkOtherAccount(t *testing.T, srv *testenv.Server) string {
+// otherAccount makes a second account on srv's store with an
+// administrator and returns its API key: what cross-account tests attack
+// from.
+func otherAccount(t *testing.T, srv *testenv.Server) string {
 	t.Helper()
-	key := "OTHERBLOCKKEY" + strings.Repeat("7", 40)
+	key := "OTHERACCOUNTKEY" + strings.Repeat("7", 40)
 	ctx := t.Context()
 	now := time.Now().UTC()
 	err := srv.App.Store.InTx(ctx, func(tx store.Tx) error {
@@ -31,7 +32,7 @@ func bkOtherAccount(t *testing.T, srv *testenv.Server) string {
 		if err := tx.CreateContainer(ctx, c); err != nil {
 			return err
 		}
-		u := &store.User{AccountID: a.ID, ContainerID: c.ID, Username: "other.blocker", FirstName: "O", LastName: "B", Email: "o@example.com",
+		u := &store.User{AccountID: a.ID, ContainerID: c.ID, Username: "other.admin", FirstName: "O", LastName: "A", Email: "o@example.com",
 			AccessRole: store.RoleAdministrator, Status: "active", CreatedAt: now}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
@@ -65,7 +66,7 @@ func bkIssue(t *testing.T, srv *testenv.Server, key, csr string) created {
 func TestKeyCompromiseBlocksKey(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
-	other := bkOtherAccount(t, srv)
+	other := otherAccount(t, srv)
 	admin := srv.AdminKey
 
 	type revoker func(t *testing.T, placed created)

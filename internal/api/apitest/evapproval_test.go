@@ -19,9 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certorder/certorder/internal/api"
 	"github.com/certorder/certorder/internal/dcv/dcvtest"
-	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/testenv"
 	"github.com/certorder/certorder/internal/web/webtest"
 )
@@ -566,7 +564,7 @@ func TestEVApprovalAttacks(t *testing.T) {
 	})
 
 	t.Run("another account", func(t *testing.T) {
-		other := evOtherAccount(t, e.srv)
+		other := otherAccount(t, e.srv)
 		for _, c := range []struct{ method, path, body, code string }{
 			{"PUT", fmt.Sprintf("/order/certificate/%d/order-approval/resend-emails", bID), "", "not_found|order"},
 			{"GET", fmt.Sprintf("/order/certificate/%d/validation", bID), "", "not_found|order"},
@@ -609,35 +607,6 @@ func TestEVApprovalSecretNotLogged(t *testing.T) {
 	if s := logs.String(); strings.Contains(s, secret) || strings.Contains(s, "unknownsecretvalue") {
 		t.Fatalf("an approval link's secret is in the logs:\n%s", s)
 	}
-}
-
-// evOtherAccount makes a second account with an administrator and returns
-// its API key.
-func evOtherAccount(t *testing.T, srv *testenv.Server) string {
-	t.Helper()
-	key := "OTHEREVKEY" + strings.Repeat("9", 44)
-	ctx := t.Context()
-	now := time.Now().UTC()
-	err := srv.App.Store.InTx(ctx, func(tx store.Tx) error {
-		a := &store.Account{Name: "other", ApprovalMode: "one_step", AllowSkipApproval: true, BalanceCents: 100000, CreatedAt: now}
-		if err := tx.CreateAccount(ctx, a); err != nil {
-			return err
-		}
-		c := &store.Container{AccountID: a.ID, Name: "other", IsActive: true, CreatedAt: now}
-		if err := tx.CreateContainer(ctx, c); err != nil {
-			return err
-		}
-		u := &store.User{AccountID: a.ID, ContainerID: c.ID, Username: "other.ev", FirstName: "O", LastName: "E", Email: "o@example.com",
-			AccessRole: store.RoleAdministrator, Status: "active", CreatedAt: now}
-		if err := tx.CreateUser(ctx, u); err != nil {
-			return err
-		}
-		return tx.CreateAPIKey(ctx, &store.APIKey{AccountID: a.ID, UserID: u.ID, Hash: api.HashKey(key), CreatedAt: now})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
 }
 
 // TestEVApprovalSandbox: approval is immediate in the sandbox, except for

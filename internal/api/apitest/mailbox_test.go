@@ -263,7 +263,7 @@ func TestMailboxAttacks(t *testing.T) {
 	ceo := tokenOf(mbLinkIn(t, e.nthTo(t, "ceo@victim.example.com", 1), "/mailbox/"))
 	cfoLink := mbLinkIn(t, e.nthTo(t, "cfo@victim.example.com", 1), "/mailbox/")
 	mine := tokenOf(mbLinkIn(t, e.nthTo(t, "me@attacker.example.com", 1), "/mailbox/"))
-	otherKey := bkOtherAccount(t, e.srv)
+	otherKey := otherAccount(t, e.srv)
 
 	refused := []struct {
 		name   string
