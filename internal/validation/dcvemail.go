@@ -138,8 +138,7 @@ func (s *Service) sendOrderEmails(ctx context.Context, o *store.Order, only []Em
 	if err != nil {
 		return 0, err
 	}
-	what := fmt.Sprintf("a certificate (order %d) naming %s", o.ID, strings.Join(o.DNSNames, ", "))
-	return s.sendRound(ctx, o.AccountID, o.ID, 0, round, what, resend)
+	return s.sendRound(ctx, o.AccountID, o.ID, 0, round, resend)
 }
 
 // sendDomainEmails queues a domain's own validation messages: to its
@@ -149,7 +148,7 @@ func (s *Service) sendDomainEmails(ctx context.Context, d *store.Domain, only []
 	if err != nil {
 		return 0, err
 	}
-	return s.sendRound(ctx, d.AccountID, 0, d.ID, round, fmt.Sprintf("the validation of the domain %s", d.Name), resend)
+	return s.sendRound(ctx, d.AccountID, 0, d.ID, round, resend)
 }
 
 // linkSecret is 160 random bits in lower-case base32: what a link carries.
