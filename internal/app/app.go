@@ -126,7 +126,7 @@ type App struct {
 	Notify *notify.Notifier
 	// Templates are the mail templates every message is made from.
 	Templates *mail.Templates
-	API  *api.Server
+	API       *api.Server
 	// Revocation publishes CRLs and OCSP; its CRL workers run while Serve does.
 	Revocation *revocation.Publisher
 	// AdminKey is set only on the first start, when the key was created.
