@@ -160,7 +160,9 @@ func init() {
 	rejected.RequestType, rejected.ProcessorComment = "reissue", "The organization name is wrong."
 	mail.DefineKind(KindRequestPending, req, second)
 	mail.DefineKind(KindRequestApproved, req, second)
-	mail.DefineKind(KindRequestRejected, rejected, RequestMail{Order: o, RequestID: 7, RequestType: "duplicate"})
+	single := o
+	single.Names, single.MoreNames = []string{"www.example.com"}, 0
+	mail.DefineKind(KindRequestRejected, rejected, RequestMail{Order: single, RequestID: 7, RequestType: "duplicate"})
 	issued := IssuedMail{Order: o, CertificateID: 99, SerialNumber: "0A1B2C", ValidFrom: "2026-01-02", ValidTill: "2026-07-21",
 		DownloadURL:      "https://ca.example/services/v2/certificate/99/download/format/pem_all",
 		OrderDownloadURL: "https://ca.example/services/v2/certificate/download/order/1234567", Attachment: "www_example_com.pem"}

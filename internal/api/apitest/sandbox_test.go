@@ -264,6 +264,7 @@ type sbMail struct {
 	MessageID   string   `json:"message_id"`
 	DateCreated string   `json:"date_created"`
 	DateSent    string   `json:"date_sent"`
+	LastError   string   `json:"last_error"`
 }
 
 type sbMailList struct {
