@@ -18,6 +18,7 @@ import (
 // a sibling or child division, not another role, not a deleted user, not
 // a service user (it reads no mail).
 func TestApprovers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "certorder.db"))
 	if err != nil {
@@ -91,6 +92,7 @@ func TestApprovers(t *testing.T) {
 // TestRecipientGroups: a setting left alone has CertCentral's default; one
 // set, even to no group, is the account's.
 func TestRecipientGroups(t *testing.T) {
+	t.Parallel()
 	acct := &store.Account{Notifications: store.AccountNotifications{Recipients: map[string][]string{account.SettingApproval: {}}}}
 	for setting, want := range map[string][]string{
 		account.SettingConfirmation: {account.GroupAdmin},

@@ -25,6 +25,7 @@ var translated = map[string][]string{
 // zh_CN (a real translation: not the English text, and in its language);
 // every sample of every kind renders in each, with a one-line subject.
 func TestEmbeddedTemplates(t *testing.T) {
+	t.Parallel()
 	tpl, err := mail.Load("")
 	if err != nil {
 		t.Fatal(err)
