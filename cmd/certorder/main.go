@@ -112,8 +112,9 @@ func serve(args []string) error {
 	cnameTarget := fs.String("dcv-cname-target", dcv.DefaultCNAMETarget, "target host of dns-cname-token records")
 	dnssec := fs.String("dnssec", string(dcv.DNSSECValidate), "DNSSEC validation of DCV and CAA lookups: validate, or off (testing only: the Baseline Requirements forbid it)")
 	trustAnchor := fs.String("dnssec-trust-anchor", "", "file of DS or DNSKEY records (zone file syntax, e.g. unbound's root.key) to validate from instead of the built-in IANA root KSKs")
-	smtpURL := fs.String("smtp", "", "SMTP relay for email DCV, smtp://[user:pass@]host:port or smtps://... (empty: no email is sent)")
-	smtpFrom := fs.String("smtp-from", "", "sender address of DCV emails (default certorder@localhost)")
+	smtpURL := fs.String("smtp", "", "SMTP relay of all mail (DCV, approvals, issued and revoked certificates, renewal notices), smtp://[user:pass@]host:port or smtps://... (empty: no email is sent)")
+	smtpFrom := fs.String("smtp-from", "", "sender of all mail, an address with or without a display name (default certorder@localhost)")
+	mailTemplates := fs.String("mail-templates", "", "directory of mail templates (<locale>/<kind>.txt and .html) overriding the built-in ones; every template is checked at start and a broken one stops it")
 	dcvRetry := fs.Duration("dcv-retry", validation.DefaultDCVRetry, "first delay between background checks of a pending validation (doubles up to an hour)")
 	dcvPoll := fs.Duration("dcv-poll", validation.DefaultDCVPoll, "how often the validation worker looks for checks coming due")
 	catalogFile := fs.String("catalog", "", "catalogue file that disables, renames, prices and aliases products (format in README); a bad file stops the start")
@@ -204,7 +205,7 @@ func serve(args []string) error {
 			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget,
 			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
-		Catalog: products,
+		Catalog: products, MailTemplates: *mailTemplates,
 	})
 	if err != nil {
 		ln.Close()

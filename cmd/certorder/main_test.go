@@ -138,3 +138,33 @@ func TestServeRefusesBadCatalogue(t *testing.T) {
 		t.Errorf("the data directory was created before the catalogue was checked: %v", err)
 	}
 }
+
+// TestServeRefusesBadMailTemplates: a template directory with a template
+// that names a field its kind lacks stops certorder serve before it
+// opens anything, naming the file and the field.
+func TestServeRefusesBadMailTemplates(t *testing.T) {
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "templates", "de", "certificate_issued.txt")
+	if err := os.MkdirAll(filepath.Dir(tpl), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tpl, []byte(`{{define "subject"}}{{.CommonName}}{{end}}{{define "body"}}{{.Fingerprint}}{{end}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1",
+		"CERTORDER_TEST_ARGS=serve --sandbox --addr "+freeAddr(t)+" --data "+data+" --mail-templates "+filepath.Join(dir, "templates"))
+	out, err := cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		t.Fatalf("serve with a bad template: %v, want exit status 1; output %s", err, out)
+	}
+	for _, want := range []string{tpl, "Fingerprint"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("the data directory was created before the templates were checked: %v", err)
+	}
+}

@@ -17,16 +17,18 @@ const (
 	AreaContainers             // containers (divisions)
 	AreaKeys                   // API keys (a user-management matter for key roles)
 	AreaSandbox                // the sandbox's clock and outbox: administrators with unrestricted keys
+	AreaAccount                // the account's notification settings and emails: administrators
 )
 
 // AreaNames name the areas in docs and messages.
 var AreaNames = map[Area]string{
 	AreaOrders: "orders", AreaOrgs: "organizations, domains", AreaCatalog: "catalog, own user", AreaUsers: "users",
 	AreaFinance: "finance", AreaContainers: "containers", AreaKeys: "API keys", AreaSandbox: "sandbox",
+	AreaAccount: "account settings",
 }
 
 // Areas lists every area, for tables and tests that walk them all.
-var Areas = []Area{AreaOrders, AreaOrgs, AreaCatalog, AreaUsers, AreaFinance, AreaContainers, AreaKeys, AreaSandbox}
+var Areas = []Area{AreaOrders, AreaOrgs, AreaCatalog, AreaUsers, AreaFinance, AreaContainers, AreaKeys, AreaSandbox, AreaAccount}
 
 // Key roles (spec §1.2).
 const (
@@ -73,6 +75,12 @@ func keyAllows(keyRole int, ar Area, read bool) bool {
 	if ar == AreaKeys {
 		ar = AreaUsers
 	}
+	if ar == AreaAccount {
+		// Who the account's mail reaches is the account's as a whole: no
+		// key restricted to a part of the API changes it; a view-only key
+		// reads it.
+		return keyRole == KeyRoleInherit || keyRole == KeyRoleViewOnly && read
+	}
 	switch keyRole {
 	case KeyRoleInherit:
 		return true
@@ -96,10 +104,11 @@ func keyAllows(keyRole int, ar Area, read bool) bool {
 // limited users place and read orders and read organizations and
 // containers. Everyone may manage their own API keys (the rules refuse
 // other users' keys). Only administrators reach the sandbox's clock and
-// outbox.
+// outbox and the account's notification settings.
 func roleAllows(role int, ar Area, read bool) bool {
-	if ar == AreaSandbox {
-		// Moving the clock expires everyone's orders and validations.
+	if ar == AreaSandbox || ar == AreaAccount {
+		// Moving the clock expires everyone's orders and validations; the
+		// account's notification settings decide who hears of every order.
 		return role == store.RoleAdministrator
 	}
 	switch ar {

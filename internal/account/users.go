@@ -9,6 +9,7 @@ import (
 
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
+	outbox "github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -26,6 +27,9 @@ type UserInput struct {
 	IsAPIOnly          flex.Bool      `json:"is_api_only"`
 	APIName            string         `json:"api_name"`
 	RestrictedToRoleID flex.Int       `json:"restricted_to_role_id"`
+	// Locale is the language of the mail the user receives (certorder's
+	// own field: CertCentral's language_id numbers are not documented).
+	Locale string `json:"locale"`
 }
 
 // beyondCaller refuses a user or key that could do more than the caller's
@@ -84,7 +88,8 @@ func (s *Service) visibleUser(ctx context.Context, r store.Reader, actor Actor, 
 func (s *Service) CreateUser(ctx context.Context, actor Actor, in *UserInput) (*store.User, string, error) {
 	u := &store.User{AccountID: actor.Account.ID, ContainerID: actor.User.ContainerID, Status: store.UserActive, CreatedAt: s.now(),
 		Username: strings.TrimSpace(in.Username), FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName),
-		Email: strings.TrimSpace(in.Email), JobTitle: strings.TrimSpace(in.JobTitle), Telephone: strings.TrimSpace(in.Telephone)}
+		Email: strings.TrimSpace(in.Email), JobTitle: strings.TrimSpace(in.JobTitle), Telephone: strings.TrimSpace(in.Telephone),
+		Locale: strings.TrimSpace(in.Locale)}
 	apiOnly := in.IsAPIOnly.V
 	u.APIOnly = apiOnly
 	var list errs.List
@@ -136,6 +141,9 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in *UserInput) (*
 	}
 	if len(u.JobTitle) > 64 {
 		list.Add(errs.InvalidValue("job_title", "job_title must be at most 64 characters."))
+	}
+	if u.Locale != "" && !outbox.Locales[u.Locale] {
+		list.Add(badLocale(u.Locale))
 	}
 	if len(u.Telephone) > 64 {
 		list.Add(errs.InvalidValue("telephone", "telephone must be at most 64 characters."))
@@ -444,6 +452,11 @@ type EditUserInput struct {
 	Telephone   *string        `json:"telephone"`
 	Container   *flex.IDInput  `json:"container"`
 	AccessRoles []flex.IDInput `json:"access_roles"`
+	Locale      *string        `json:"locale"`
+}
+
+func badLocale(l string) error {
+	return errs.InvalidValue("locale", "%q is not a supported locale.", l)
 }
 
 // EditUser changes a user (PUT /user/{id}) with the rules of CreateUser:
@@ -476,6 +489,13 @@ func (s *Service) EditUser(ctx context.Context, actor Actor, id int64, in *EditU
 		text("email", in.Email, &u.Email, 255, true)
 		text("job_title", in.JobTitle, &u.JobTitle, 64, false)
 		text("telephone", in.Telephone, &u.Telephone, 64, false)
+		if in.Locale != nil {
+			if l := strings.TrimSpace(*in.Locale); l == "" || outbox.Locales[l] {
+				u.Locale = l
+			} else {
+				list.Add(badLocale(l))
+			}
+		}
 		if in.Email != nil && u.Email != "" && !ValidEmail(u.Email) {
 			list.Add(errs.InvalidValue("email", "email must be one valid email address."))
 		}

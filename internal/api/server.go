@@ -193,6 +193,11 @@ func (s *Server) routes() {
 	api("GET /user/me", account.AreaCatalog, s.userMe)
 	api("GET /account/metadata", account.AreaOrders, s.listMetadata)
 	api("POST /account/metadata", account.AreaOrders, s.createMetadata)
+	// Who the account's mail reaches (notifications.go).
+	api("GET /account", account.AreaAccount, s.accountDetails)
+	api("PUT /account", account.AreaAccount, s.updateAccountEmails)
+	api("GET /account/settings", account.AreaAccount, s.accountSettings) // certorder's own (decisions.md)
+	api("PUT /account/settings", account.AreaAccount, s.updateAccountSettings)
 	api("GET /sandbox/clock", account.AreaSandbox, s.sandboxClock) // certorder's own (decisions.md)
 	api("POST /sandbox/clock", account.AreaSandbox, s.moveSandboxClock)
 	api("GET /sandbox/mail", account.AreaSandbox, s.sandboxMail)

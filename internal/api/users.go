@@ -32,13 +32,16 @@ type userView struct {
 	AccessRoles             []accessRoleView `json:"access_roles"`
 	Type                    string           `json:"type"`
 	HasContainerAssignments bool             `json:"has_container_assignments"`
+	// Locale is certorder's own: the language of the user's mail, shown
+	// when set.
+	Locale string `json:"locale,omitempty"`
 }
 
 func (s *Server) userView(r *http.Request, vc *viewCache, u *store.User) userView {
 	return userView{ID: u.ID, Username: u.Username, AccountID: u.AccountID, FirstName: u.FirstName, LastName: u.LastName,
 		Email: u.Email, JobTitle: u.JobTitle, Telephone: u.Telephone, Status: u.Status, DateCreated: stamp(u.CreatedAt),
 		Container:   containerViewOf(vc.container(r.Context(), u.ContainerID)),
-		AccessRoles: []accessRoleView{{ID: u.AccessRole, Name: account.RoleNames[u.AccessRole]}}, Type: "standard"}
+		AccessRoles: []accessRoleView{{ID: u.AccessRole, Name: account.RoleNames[u.AccessRole]}}, Type: "standard", Locale: u.Locale}
 }
 
 // createUser: POST /user → 201 {"id"}; a service user (is_api_only) also

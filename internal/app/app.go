@@ -28,6 +28,7 @@ import (
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/jobs"
 	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/notify"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
@@ -81,9 +82,14 @@ type Config struct {
 	// DCV configures the lookups of domain control validation and CAA
 	// (resolver, timeouts, HTTP ports, CAA identities, CNAME target).
 	DCV dcv.Config
-	// SMTPURL is the relay of the email DCV method (smtp://host:port);
-	// empty means no validation email is sent. SMTPFrom is the sender.
+	// SMTPURL is the relay of every mail (smtp://host:port); empty means
+	// none is sent (the sandbox keeps its mail in its outbox). SMTPFrom is
+	// the sender.
 	SMTPURL, SMTPFrom string
+	// MailTemplates is a directory of templates laid over the embedded
+	// ones (<locale>/<kind>.txt and .html); empty uses the embedded ones.
+	// Every template is checked when the server opens.
+	MailTemplates string
 	// SandboxRules script sandbox validation outcomes by name.
 	SandboxRules []validation.SandboxRule
 	// DCVPoll, DCVRetry and DCVRetryMax tune the validation worker (zero:
@@ -115,7 +121,12 @@ type App struct {
 	Mail *mail.Queue
 	// Jobs expires orders and sends renewal notices while Serve runs.
 	Jobs *jobs.Engine
-	API  *api.Server
+	// Notify queues the mail of order events; it queues nothing without
+	// Mail.
+	Notify *notify.Notifier
+	// Templates are the mail templates every message is made from.
+	Templates *mail.Templates
+	API       *api.Server
 	// Revocation publishes CRLs and OCSP; its CRL workers run while Serve does.
 	Revocation *revocation.Publisher
 	// AdminKey is set only on the first start, when the key was created.
@@ -144,6 +155,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("a data directory is required")
+	}
+	// A broken template stops the start, before anything is opened, rather
+	// than a message when it is sent.
+	tpl, err := mail.Load(cfg.MailTemplates)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -176,10 +193,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	go h.WarmLinter() // the first order need not wait for zlint's tables
-	a := &App{Config: cfg, Store: st, CA: h, Clock: travel, Now: now}
+	a := &App{Config: cfg, Store: st, CA: h, Clock: travel, Now: now, Templates: tpl}
 	a.Validation = &validation.Service{Store: st, Sandbox: cfg.Sandbox, Now: now, Log: cfg.Log,
 		PublicURL: cfg.PublicURL, SandboxRules: cfg.SandboxRules, DCVPoll: cfg.DCVPoll, DCVRetry: cfg.DCVRetry,
-		DCVRetryMax: cfg.DCVRetryMax}
+		DCVRetryMax: cfg.DCVRetryMax, Templates: tpl}
 	if a.Validation.DCV, err = dcv.New(cfg.DCV); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("domain control validation: %w", err)
@@ -213,14 +230,19 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Orders.UseValidation(a.Validation)
 	a.Validation.ProductName = productName(a.Orders)
 	a.Jobs = &jobs.Engine{Store: st, Now: now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders),
-		Orders: a.Orders, Renew: a.Orders}
+		Orders: a.Orders, Renew: a.Orders, Templates: tpl}
+	a.Notify = &notify.Notifier{Store: st, From: cfg.SMTPFrom, BaseURL: cfg.PublicURL, ProductName: productName(a.Orders),
+		Chain: a.Orders.ChainPEM, Templates: tpl, Log: cfg.Log}
+	a.Orders.Notify = a.Notify
 	if a.Mail != nil {
-		// Renewal notices carry no secret: the sandbox renders and keeps
-		// them for its outbox too.
+		// Renewal notices and event mail carry no secret: the sandbox
+		// renders and keeps them for its outbox too.
 		a.Mail.Register(jobs.MailKindRenewal, a.Jobs.RenderRenewalMail)
 		a.Mail.Register(jobs.MailKindAutoRenewal, a.Jobs.RenderAutoRenewalMail)
 		a.Mail.Register(jobs.MailKindAutoReissue, a.Jobs.RenderAutoReissueMail)
 		a.Jobs.Mail = a.Mail
+		a.Notify.Mail = a.Mail
+		a.Notify.Register(a.Mail)
 	}
 	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: now, LeaseNow: cfg.Now})
 	// A committed revocation rebuilds its issuers' CRLs in the background

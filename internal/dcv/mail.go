@@ -1,23 +1,18 @@
 package dcv
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"net/smtp"
-	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
+
+	outbox "github.com/certorder/certorder/internal/mail"
 )
 
 // Mailer sends DCV messages through an SMTP relay given as a URL:
@@ -30,7 +25,8 @@ type Mailer struct {
 	implicit bool // smtps
 	insecure bool
 	auth     smtp.Auth
-	from     string
+	from     string // as configured, maybe with a display name
+	fromAddr string // its address: the envelope sender
 	timeout  time.Duration
 }
 
@@ -75,35 +71,33 @@ func NewMailer(rawURL, from string, timeout time.Duration) (*Mailer, error) {
 	if m.from == "" {
 		m.from = "certorder@localhost"
 	}
-	if _, err := mail.ParseAddress(m.from); err != nil || strings.ContainsAny(m.from, "\r\n") {
+	a, err := mail.ParseAddress(m.from)
+	if err != nil || strings.ContainsAny(m.from, "\r\n") {
 		return nil, fmt.Errorf("dcv: invalid sender address %q", m.from)
 	}
+	m.fromAddr = a.Address
 	if m.timeout <= 0 {
 		m.timeout = 30 * time.Second
 	}
 	return m, nil
 }
 
-// Send sends one message to all recipients in one SMTP transaction. The message has From,
-// To, Subject, Date, Message-ID, MIME-Version and Content-Type: text/plain; charset=utf-8
-// headers and CRLF line endings; net/smtp's Data writer dot-stuffs lines starting with ".".
-func (m *Mailer) Send(ctx context.Context, to []string, subject, body string) error {
-	return m.SendMessage(ctx, to, subject, body, "", "")
-}
+// From is the configured sender, as given (it may carry a display name).
+func (m *Mailer) From() string { return m.from }
 
-// SendMessage is Send with an optional HTML twin of the text body (the
-// message is then multipart/alternative, text first) and the message's
-// Message-ID (an addr-spec without the angle brackets): a message handed
-// to the relay again after a crash keeps its identity, so that receivers
-// can tell a repeat. Empty makes a random one.
-func (m *Mailer) SendMessage(ctx context.Context, to []string, subject, body, html, messageID string) error {
+// Send sends one text message to all recipients in one SMTP transaction,
+// composed by mail.Compose (headers built by net/mail and mime, the body
+// quoted-printable with CRLF line endings; net/smtp's Data writer
+// dot-stuffs lines starting with ".").
+func (m *Mailer) Send(ctx context.Context, to []string, subject, body string) error {
 	if len(to) == 0 {
 		return errors.New("dcv: send mail: no recipients")
 	}
-	// CR or LF would let a value inject headers or SMTP commands.
-	if strings.ContainsAny(subject, "\r\n") {
-		return errors.New("dcv: send mail: subject contains CR or LF")
+	from, err := mail.ParseAddress(m.from)
+	if err != nil {
+		return fmt.Errorf("dcv: send mail: sender: %w", err)
 	}
+	addrs := make([]mail.Address, len(to))
 	rcpts := make([]string, len(to))
 	for i, r := range to {
 		if strings.ContainsAny(r, "\r\n") {
@@ -113,16 +107,31 @@ func (m *Mailer) SendMessage(ctx context.Context, to []string, subject, body, ht
 		if err != nil {
 			return fmt.Errorf("dcv: send mail: invalid recipient %q: %w", r, err)
 		}
-		rcpts[i] = a.Address
+		addrs[i], rcpts[i] = *a, a.Address
 	}
-	if strings.ContainsAny(messageID, "\r\n<> ") {
-		return fmt.Errorf("dcv: send mail: invalid Message-ID %q", messageID)
-	}
-	msg, err := m.buildMessage(rcpts, subject, body, html, messageID)
+	msg, err := outbox.Compose(outbox.Envelope{From: *from, To: addrs, Subject: subject}, body, "", nil)
 	if err != nil {
 		return fmt.Errorf("dcv: send mail: %w", err)
 	}
+	return m.Transmit(ctx, rcpts, msg)
+}
 
+// Transmit hands msg, a complete message, to the relay for the addresses
+// to (bare addresses) in one SMTP transaction; the envelope sender is the
+// address of From.
+func (m *Mailer) Transmit(ctx context.Context, to []string, msg []byte) error {
+	if len(to) == 0 {
+		return errors.New("dcv: send mail: no recipients")
+	}
+	// CR or LF would let a value inject SMTP commands.
+	for _, r := range to {
+		if strings.ContainsAny(r, "\r\n<>") {
+			return fmt.Errorf("dcv: send mail: recipient %q contains CR, LF or angle brackets", r)
+		}
+		if _, err := mail.ParseAddress(r); err != nil {
+			return fmt.Errorf("dcv: send mail: invalid recipient %q: %w", r, err)
+		}
+	}
 	deadline := time.Now().Add(m.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -148,7 +157,7 @@ func (m *Mailer) SendMessage(ctx context.Context, to []string, subject, body, ht
 		}
 		conn = tc
 	}
-	if err := m.transact(conn, tlsCfg, rcpts, msg); err != nil {
+	if err := m.transact(conn, tlsCfg, to, msg); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("dcv: send mail via %s: %w (%v)", m.addr, ctx.Err(), err)
 		}
@@ -163,7 +172,7 @@ func (m *Mailer) transact(conn net.Conn, tlsCfg *tls.Config, rcpts []string, msg
 		return fmt.Errorf("greeting: %w", err)
 	}
 	defer c.Close()
-	if err := c.Hello(helloName(m.from)); err != nil {
+	if err := c.Hello(outbox.Domain(m.from)); err != nil {
 		return fmt.Errorf("EHLO: %w", err)
 	}
 	if !m.implicit {
@@ -178,7 +187,7 @@ func (m *Mailer) transact(conn net.Conn, tlsCfg *tls.Config, rcpts []string, msg
 			return fmt.Errorf("AUTH: %w", err)
 		}
 	}
-	if err := c.Mail(m.from); err != nil {
+	if err := c.Mail(m.fromAddr); err != nil {
 		return fmt.Errorf("MAIL FROM: %w", err)
 	}
 	for _, r := range rcpts {
@@ -197,85 +206,4 @@ func (m *Mailer) transact(conn net.Conn, tlsCfg *tls.Config, rcpts []string, msg
 		return fmt.Errorf("ending message: %w", err)
 	}
 	return c.Quit()
-}
-
-// helloName is the domain of the sender, a better EHLO name than net/smtp's "localhost".
-func helloName(from string) string {
-	if a, err := mail.ParseAddress(from); err == nil {
-		if i := strings.LastIndex(a.Address, "@"); i >= 0 && i+1 < len(a.Address) {
-			return a.Address[i+1:]
-		}
-	}
-	return "localhost"
-}
-
-func (m *Mailer) buildMessage(to []string, subject, body, html, messageID string) ([]byte, error) {
-	if messageID == "" {
-		messageID = NewMessageID(m.from)
-	}
-	var b strings.Builder
-	hdr := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
-	hdr("From", m.from)
-	hdr("To", strings.Join(to, ", "))
-	// Encoded only when not plain ASCII.
-	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
-	hdr("Date", time.Now().Format(time.RFC1123Z))
-	hdr("Message-ID", "<"+messageID+">")
-	hdr("MIME-Version", "1.0")
-	if html == "" {
-		hdr("Content-Type", "text/plain; charset=utf-8")
-		hdr("Content-Transfer-Encoding", "8bit")
-		b.WriteString("\r\n")
-		b.WriteString(crlf(body))
-		return []byte(b.String()), nil
-	}
-	// multipart/alternative, built by the mime packages: the text part
-	// first (what plain readers show), the HTML part last (preferred by
-	// readers that can), each quoted-printable so that no line is too
-	// long for SMTP.
-	var parts bytes.Buffer
-	w := multipart.NewWriter(&parts)
-	for _, p := range []struct{ typ, content string }{{"text/plain", body}, {"text/html", html}} {
-		pw, err := w.CreatePart(textproto.MIMEHeader{
-			"Content-Type":              {p.typ + "; charset=utf-8"},
-			"Content-Transfer-Encoding": {"quoted-printable"},
-		})
-		if err != nil {
-			return nil, err
-		}
-		qp := quotedprintable.NewWriter(pw)
-		if _, err := qp.Write([]byte(crlf(p.content))); err != nil {
-			return nil, err
-		}
-		if err := qp.Close(); err != nil {
-			return nil, err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	hdr("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": w.Boundary()}))
-	b.WriteString("\r\n")
-	b.WriteString(parts.String())
-	return []byte(b.String()), nil
-}
-
-// crlf normalizes every line ending to CRLF, as SMTP requires, and ends
-// the text with one.
-func crlf(s string) string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\r", "\n")
-	s = strings.ReplaceAll(s, "\n", "\r\n")
-	if !strings.HasSuffix(s, "\r\n") {
-		s += "\r\n"
-	}
-	return s
-}
-
-// NewMessageID is a fresh Message-ID (without angle brackets) in the
-// domain of the sender address from.
-func NewMessageID(from string) string {
-	var id [12]byte
-	_, _ = rand.Read(id[:])
-	return hex.EncodeToString(id[:]) + "@" + helloName(from)
 }

@@ -31,7 +31,8 @@ func TestMailerSend(t *testing.T) {
 	if got.Subject != "Domain validation for example.com — approve" {
 		t.Errorf("Subject = %q", got.Subject)
 	}
-	// Dot-stuffing by net/smtp and unstuffing by the sink round-trip lines starting with ".".
+	// Dot-stuffing by net/smtp and unstuffing by the sink round-trip lines
+	// starting with "." (quoted-printable leaves them as they are).
 	if want := "Approve at https://ca.example/approve/xyz\r\n.hidden line\r\n..two dots\r\nlast\r\n"; got.Body != want {
 		t.Errorf("Body = %q, want %q", got.Body, want)
 	}
@@ -42,9 +43,18 @@ func TestMailerSend(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parsing received message: %v", err)
 	}
+	for k, want := range map[string]string{"From": "dcv@ca.example", "To": "admin@example.com, hostmaster@example.com"} {
+		list, err := msg.Header.AddressList(k)
+		var got []string
+		for _, a := range list {
+			got = append(got, a.Address)
+		}
+		if err != nil || strings.Join(got, ", ") != want {
+			t.Errorf("header %s = %q (%v), want %q", k, msg.Header.Get(k), err, want)
+		}
+	}
 	for k, want := range map[string]string{
-		"From": "dcv@ca.example", "To": "admin@example.com, hostmaster@example.com",
-		"MIME-Version": "1.0", "Content-Type": "text/plain; charset=utf-8",
+		"MIME-Version": "1.0", "Content-Type": "text/plain; charset=utf-8", "Content-Transfer-Encoding": "quoted-printable",
 	} {
 		if v := msg.Header.Get(k); v != want {
 			t.Errorf("header %s = %q, want %q", k, v, want)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/certorder/certorder/internal/clock"
+	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -67,6 +68,8 @@ type Engine struct {
 	// ProductName names a product for the notices (the catalogue's name);
 	// nil shows its name_id.
 	ProductName func(nameID string) string
+	// Templates render the notices; nil is the embedded set.
+	Templates *mail.Templates
 	// Every is how often each job runs, in business time; Lease how long a
 	// claimed round is left to its engine before another may run it (an
 	// engine that died mid-round); Poll how often Run looks for due

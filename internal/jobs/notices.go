@@ -1,8 +1,8 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
-	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/notify"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -56,11 +56,14 @@ type RenewalNotice struct {
 	CustomMessage string   // the order's custom_renewal_message
 }
 
-// noticePayload is what the outbox keeps of a notice: the template data as
-// of the round that queued it, and the order's locale.
-type noticePayload struct {
-	Locale string        `json:"locale"`
-	Data   RenewalNotice `json:"data"`
+func init() {
+	d := RenewalNotice{Notice: store.NoticeMinus30, OrderID: 1234567, ProductName: "Secure Site OV", CommonName: "www.example.com",
+		Names: []string{"www.example.com", "example.com"}, MoreNames: 2, ExpiresOn: "2026-09-01", Days: 30, CustomMessage: "Ask IT first."}
+	one := d
+	one.Days, one.CustomMessage, one.MoreNames = 1, "", 0
+	expired := d
+	expired.Notice, expired.Expired, expired.Days = store.NoticePlus7, true, 7
+	mail.DefineKind(MailKindRenewal, d, one, expired)
 }
 
 // notices sends every renewal notice due now that was not sent yet. An
@@ -156,20 +159,13 @@ func (e *Engine) noticeOrder(ctx context.Context, cand *store.Order, notice stri
 		if err != nil {
 			return err
 		}
-		payload, err := json.Marshal(noticePayload{Locale: o.Locale, Data: e.noticeData(o, notice, now)})
+		addrs, err := notify.Queue(ctx, tx, e.MailFrom, now, MailKindRenewal, o, to, e.noticeData(o, notice, now))
 		if err != nil {
 			return err
 		}
-		for _, r := range to {
-			m := &store.OutboxMail{AccountID: o.AccountID, Kind: MailKindRenewal, OrderID: o.ID, Recipient: r,
-				Payload: string(payload), MessageID: dcv.NewMessageID(e.MailFrom), CreatedAt: now}
-			if err := mail.Enqueue(ctx, tx, m); err != nil {
-				return err
-			}
-		}
 		sent = true
 		return account.Audit(ctx, tx, e.log(), now, systemActor(o.AccountID), "order.renewal_notice_sent", fmt.Sprintf("order:%d", o.ID),
-			map[string]any{"notice": notice, "recipients": to})
+			map[string]any{"notice": notice, "recipients": addrs})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return false, nil // another engine recorded it in the meantime
@@ -203,51 +199,38 @@ func (e *Engine) noticeData(o *store.Order, notice string, now time.Time) Renewa
 	return d
 }
 
-// recipients of an order's notices: its contacts, its requester (while an
-// active user: a deleted user gets no mail) and its additional_emails,
-// then the users of also (an administrator standing in for a requester who
-// is gone), each address once (compared without case).
-func recipients(ctx context.Context, tx store.Tx, o *store.Order, also ...int64) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	add := func(addr string) {
-		addr = strings.TrimSpace(addr)
-		if addr == "" || seen[strings.ToLower(addr)] {
-			return
-		}
-		seen[strings.ToLower(addr)] = true
-		out = append(out, addr)
-	}
-	for _, c := range []*store.Contact{o.Extra.OrganizationContact, o.Extra.TechnicalContact} {
-		if c != nil {
-			add(c.Email)
-		}
-	}
-	addUser := func(id int64) error {
-		if id == 0 {
-			return nil
-		}
-		u, err := tx.User(ctx, o.AccountID, id)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if u != nil && u.Status == store.UserActive {
-			add(u.Email)
-		}
-		return nil
-	}
-	if err := addUser(o.UserID); err != nil {
+// recipients of an order's renewal mail: whom the account's renewal
+// setting names (by default the user who placed it and its technical
+// contact), its additional_emails and the account's copies, then the
+// active users of also (an administrator standing in for a requester who
+// is gone), each address once, each in their language.
+func recipients(ctx context.Context, tx store.Tx, o *store.Order, also ...int64) ([]notify.Recipient, error) {
+	acct, err := tx.Account(ctx, o.AccountID)
+	if err != nil {
 		return nil, err
 	}
-	for _, a := range o.AdditionalEmails {
-		add(a)
+	to, err := notify.Recipients(ctx, tx, acct, o, account.SettingRenewal, 0)
+	if err != nil {
+		return nil, err
 	}
 	for _, id := range also {
-		if err := addUser(id); err != nil {
+		if id == 0 {
+			continue
+		}
+		u, err := tx.User(ctx, o.AccountID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
 			return nil, err
 		}
+		if u.Status != store.UserActive || slices.ContainsFunc(to, func(r notify.Recipient) bool { return strings.EqualFold(r.Email, u.Email) }) {
+			continue
+		}
+		to = append(to, notify.Recipient{Email: u.Email, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
+			Locale: cmp.Or(u.Locale, o.Locale, mail.FallbackLocale), UserID: u.ID})
 	}
-	return out, nil
+	return to, nil
 }
 
 // RenderRenewalMail makes a queued renewal notice when it is sent, in the
@@ -255,9 +238,10 @@ func recipients(ctx context.Context, tx store.Tx, o *store.Order, also ...int64)
 // longer wants (renewed, notices turned off, gone since it was queued) is
 // dropped.
 func (e *Engine) RenderRenewalMail(ctx context.Context, m *store.OutboxMail) (mail.Message, error) {
-	var p noticePayload
-	if err := json.Unmarshal([]byte(m.Payload), &p); err != nil {
-		return mail.Message{}, fmt.Errorf("renewal notice %d: payload: %w", m.ID, err)
+	var d RenewalNotice
+	locale, name, err := notify.Payload(m, &d)
+	if err != nil {
+		return mail.Message{}, err
 	}
 	o, err := e.Store.Order(ctx, m.AccountID, m.OrderID)
 	if errors.Is(err, store.ErrNotFound) || err == nil && (o.DisableRenewalNotifications || o.IsRenewed) {
@@ -266,5 +250,7 @@ func (e *Engine) RenderRenewalMail(ctx context.Context, m *store.OutboxMail) (ma
 	if err != nil {
 		return mail.Message{}, err
 	}
-	return mail.Render(MailKindRenewal, p.Locale, p.Data)
+	msg, err := e.Templates.Render(MailKindRenewal, locale, d)
+	msg.ToName = name
+	return msg, err
 }

@@ -2,15 +2,14 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
-	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/notify"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -147,9 +146,15 @@ type AutoReissue struct {
 	Waiting string
 }
 
-type reissuePayload struct {
-	Locale string      `json:"locale"`
-	Data   AutoReissue `json:"data"`
+func init() {
+	issued := AutoReissue{OrderID: 1234567, CertificateID: 89, ProductName: "Secure Site OV", CommonName: "www.example.com",
+		Names: []string{"www.example.com", "example.com"}, MoreNames: 2, ReplacedEnds: "2027-03-01", ValidTill: "2027-09-01",
+		PlanEnds: "2028-12-01", Status: store.OrderIssued}
+	approval := issued
+	approval.CertificateID, approval.ValidTill, approval.Status, approval.Waiting = 0, "", store.OrderReissuePending, "approval"
+	validation := approval
+	validation.Waiting, validation.MoreNames = "validation", 0
+	mail.DefineKind(MailKindAutoReissue, issued, approval, validation)
 }
 
 // queueReissueMail puts the mail telling the order's recipients (those of
@@ -185,10 +190,6 @@ func (e *Engine) queueReissueMail(ctx context.Context, tx store.Tx, cand *store.
 			}
 		}
 	}
-	payload, err := json.Marshal(reissuePayload{Locale: o.Locale, Data: d})
-	if err != nil {
-		return err
-	}
 	// Whoever asked for the reissue (the requester, or the administrator
 	// standing in for one who is gone) hears of it.
 	var asker int64
@@ -201,23 +202,23 @@ func (e *Engine) queueReissueMail(ctx context.Context, tx store.Tx, cand *store.
 	if err != nil {
 		return err
 	}
-	for _, r := range to {
-		m := &store.OutboxMail{AccountID: o.AccountID, Kind: MailKindAutoReissue, OrderID: o.ID, Recipient: r,
-			Payload: string(payload), MessageID: dcv.NewMessageID(e.MailFrom), CreatedAt: now}
-		if err := mail.Enqueue(ctx, tx, m); err != nil {
-			return err
-		}
+	addrs, err := notify.Queue(ctx, tx, e.MailFrom, now, MailKindAutoReissue, o, to, d)
+	if err != nil {
+		return err
 	}
 	return account.Audit(ctx, tx, e.log(), now, systemActor(o.AccountID), "order.auto_reissued", fmt.Sprintf("order:%d", o.ID),
-		map[string]any{"replaced_certificate_id": replaced.ID, "certificate_id": d.CertificateID, "status": o.Status, "recipients": to})
+		map[string]any{"replaced_certificate_id": replaced.ID, "certificate_id": d.CertificateID, "status": o.Status, "recipients": addrs})
 }
 
 // RenderAutoReissueMail makes a queued auto_reissue mail when it is sent,
-// in the order's locale (en when it has no template).
+// in its recipient's language (en when it has no template).
 func (e *Engine) RenderAutoReissueMail(ctx context.Context, m *store.OutboxMail) (mail.Message, error) {
-	var p reissuePayload
-	if err := json.Unmarshal([]byte(m.Payload), &p); err != nil {
-		return mail.Message{}, fmt.Errorf("auto-reissue mail %d: payload: %w", m.ID, err)
+	var d AutoReissue
+	locale, name, err := notify.Payload(m, &d)
+	if err != nil {
+		return mail.Message{}, err
 	}
-	return mail.Render(MailKindAutoReissue, p.Locale, p.Data)
+	msg, err := e.Templates.Render(MailKindAutoReissue, locale, d)
+	msg.ToName = name
+	return msg, err
 }

@@ -17,7 +17,7 @@ import (
 func TestAutoReissueMailEveryLocale(t *testing.T) {
 	t.Parallel()
 	want := []string{"de", "en", "es", "fr", "ja", "zh_CN"}
-	locales := mail.Locales(jobs.MailKindAutoReissue)
+	locales := mail.EmbeddedLocales(jobs.MailKindAutoReissue)
 	slices.Sort(locales)
 	if !slices.Equal(locales, want) {
 		t.Fatalf("locales of auto_reissue = %v, want %v", locales, want)

@@ -2,15 +2,14 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
-	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/notify"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -42,9 +41,13 @@ type AutoRenewal struct {
 	Status      string // the renewal's status as placed: issued, pending, needs_approval...
 }
 
-type renewalPayload struct {
-	Locale string      `json:"locale"`
-	Data   AutoRenewal `json:"data"`
+func init() {
+	d := AutoRenewal{OrderID: 1234567, NewOrderID: 1234999, ProductName: "Secure Site OV", CommonName: "www.example.com",
+		Names: []string{"www.example.com", "example.com"}, MoreNames: 1, ExpiresOn: "2026-09-01", Status: store.OrderIssued}
+	waiting, pending := d, d
+	waiting.Status, waiting.MoreNames = store.OrderNeedsApproval, 0
+	pending.Status = store.OrderPending
+	mail.DefineKind(MailKindAutoRenewal, d, waiting, pending)
 }
 
 // renewals places the renewal of every order with auto_renew whose end is
@@ -128,32 +131,29 @@ func (e *Engine) queueRenewalMail(ctx context.Context, tx store.Tx, old *store.O
 	nd := e.noticeData(old, "", now)
 	d := AutoRenewal{OrderID: old.ID, NewOrderID: newID, ProductName: nd.ProductName, CommonName: old.CommonName,
 		Names: nd.Names, MoreNames: nd.MoreNames, ExpiresOn: nd.ExpiresOn, Status: nu.Status}
-	payload, err := json.Marshal(renewalPayload{Locale: old.Locale, Data: d})
-	if err != nil {
-		return err
-	}
 	// The renewal's requester is the old order's, or the administrator
 	// who stood in for them: they placed it, so they hear of it.
 	to, err := recipients(ctx, tx, old, nu.UserID)
 	if err != nil {
 		return err
 	}
-	for _, r := range to {
-		m := &store.OutboxMail{AccountID: old.AccountID, Kind: MailKindAutoRenewal, OrderID: newID, Recipient: r,
-			Payload: string(payload), MessageID: dcv.NewMessageID(e.MailFrom), CreatedAt: now}
-		if err := mail.Enqueue(ctx, tx, m); err != nil {
-			return err
-		}
+	// The rows are about the new order (its outbox list shows them).
+	addrs, err := notify.Queue(ctx, tx, e.MailFrom, now, MailKindAutoRenewal, nu, to, d)
+	if err != nil {
+		return err
 	}
 	return account.Audit(ctx, tx, e.log(), now, systemActor(old.AccountID), "order.auto_renewed", fmt.Sprintf("order:%d", old.ID),
-		map[string]any{"renewal_order_id": newID, "status": nu.Status, "recipients": to})
+		map[string]any{"renewal_order_id": newID, "status": nu.Status, "recipients": addrs})
 }
 
 // RenderAutoRenewalMail makes a queued auto_renewal mail when it is sent.
 func (e *Engine) RenderAutoRenewalMail(ctx context.Context, m *store.OutboxMail) (mail.Message, error) {
-	var p renewalPayload
-	if err := json.Unmarshal([]byte(m.Payload), &p); err != nil {
-		return mail.Message{}, fmt.Errorf("auto-renewal mail %d: payload: %w", m.ID, err)
+	var d AutoRenewal
+	locale, name, err := notify.Payload(m, &d)
+	if err != nil {
+		return mail.Message{}, err
 	}
-	return mail.Render(MailKindAutoRenewal, p.Locale, p.Data)
+	msg, err := e.Templates.Render(MailKindAutoRenewal, locale, d)
+	msg.ToName = name
+	return msg, err
 }

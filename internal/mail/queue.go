@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	netmail "net/mail"
 	"net/textproto"
 	"sync"
 	"time"
@@ -28,9 +29,13 @@ type Store interface {
 	InTx(ctx context.Context, fn func(store.Tx) error) error
 }
 
-// Relay hands one message to the mail system.
+// Relay hands one composed message to the mail system.
 type Relay interface {
-	SendMessage(ctx context.Context, to []string, subject, text, html, messageID string) error
+	// From is the sender, with or without a display name: the envelope's
+	// (its address) and the From header's.
+	From() string
+	// Transmit sends msg, a complete message (Compose), to the addresses.
+	Transmit(ctx context.Context, to []string, msg []byte) error
 }
 
 // Message is what a renderer makes of an outbox row. Undelivered, when
@@ -41,7 +46,12 @@ type Message struct {
 	Subject, Body string
 	// HTML, when set, is the body's HTML twin: the message goes out as
 	// multipart/alternative.
-	HTML        string
+	HTML string
+	// ToName is the recipient's display name in the To header (a user's
+	// or a contact's name), encoded by net/mail whatever it holds.
+	ToName string
+	// Attachments go after the text and HTML (multipart/mixed).
+	Attachments []Attachment
 	Undelivered func(ctx context.Context)
 }
 
@@ -236,12 +246,39 @@ func (q *Queue) send(ctx context.Context, m *store.OutboxMail) {
 	}
 }
 
+// transmit composes msg for the row's recipient and hands it to the
+// relay. A message that cannot be composed (an address that no header may
+// carry) is refused for good, as a relay's 5xx would be.
+func (q *Queue) transmit(ctx context.Context, m *store.OutboxMail, msg Message) error {
+	from, err := netmail.ParseAddress(q.Relay.From())
+	if err != nil {
+		return fmt.Errorf("mail: sender %q: %w", q.Relay.From(), err)
+	}
+	to, err := netmail.ParseAddress(m.Recipient)
+	if err != nil {
+		return fmt.Errorf("mail: recipient %q: %w: %w", m.Recipient, err, errUnsendable)
+	}
+	if msg.ToName != "" {
+		to.Name = msg.ToName
+	}
+	raw, err := Compose(Envelope{From: *from, To: []netmail.Address{*to}, Subject: msg.Subject, MessageID: m.MessageID, Date: q.now()},
+		msg.Body, msg.HTML, msg.Attachments)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, errUnsendable)
+	}
+	return q.Relay.Transmit(ctx, []string{to.Address}, raw)
+}
+
+// errUnsendable: the message cannot be written at all; trying again would
+// fail again.
+var errUnsendable = errors.New("the message cannot be composed")
+
 // permanent: the relay refused the message for good (an SMTP 5xx reply),
 // or a keeping queue has no renderer for its kind; trying again would be
 // refused again.
 func permanent(err error) bool {
 	var te *textproto.Error
-	return errors.As(err, &te) && te.Code >= 500 && te.Code < 600 || errors.Is(err, errNotKept)
+	return errors.As(err, &te) && te.Code >= 500 && te.Code < 600 || errors.Is(err, errNotKept) || errors.Is(err, errUnsendable)
 }
 
 // errNotKept: the sandbox renders no message of this kind (its body would
@@ -264,7 +301,7 @@ func (q *Queue) deliver(ctx context.Context, m *store.OutboxMail) (Message, erro
 	}
 	switch {
 	case q.Relay != nil:
-		err = q.Relay.SendMessage(ctx, []string{m.Recipient}, msg.Subject, msg.Body, msg.HTML, m.MessageID)
+		err = q.transmit(ctx, m, msg)
 	case !q.Keep:
 		err = errors.New("no SMTP relay is configured")
 	}

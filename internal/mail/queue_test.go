@@ -74,7 +74,7 @@ func enqueue(t *testing.T, st store.Store, acct int64, at time.Time, kind string
 	err := st.InTx(ctx, func(tx store.Tx) error {
 		for i := range n {
 			m := &store.OutboxMail{AccountID: acct, Kind: kind, Recipient: fmt.Sprintf("r%d@example.com", i), Payload: fmt.Sprint(i),
-				MessageID: dcv.NewMessageID("certorder@example.com"), CreatedAt: at}
+				MessageID: mail.NewMessageID("certorder@example.com"), CreatedAt: at}
 			if err := mail.Enqueue(ctx, tx, m); err != nil {
 				return err
 			}

@@ -41,6 +41,7 @@ func (s *Service) AutoReissue(ctx context.Context, accountID, orderID, certID in
 	in := &CertOpInput{Certificate: &CertificateInput{CSR: o.CSR}, SkipApproval: flex.Bool{Set: true, V: o.SkipApproval},
 		Comments: fmt.Sprintf("Automatic reissue of the multi-year plan's certificate %d.", certID)}
 	in.record = fallback.wrap(ctx, s, actor, o, "auto_reissue", record)
+	in.announced = true
 	return s.certOperation(ctx, actor, orderID, store.CertKindReissue, in)
 }
 

@@ -104,6 +104,8 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	res := &CreateResult{Product: product, DCVMethod: p.order.DCVMethod}
 	mailed := 0
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		var req *store.Request
+		var cert *store.Certificate
 		if id := p.order.AlternativeOrderID; id != "" && actor.Account.RequireUniqueAltOrderID {
 			prev, err := tx.OrderByAlternativeID(ctx, actor.Account.ID, id)
 			if err == nil {
@@ -172,7 +174,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 		}
 		if !skip {
 			status := newRequestStatus(actor, auto)
-			req := &store.Request{AccountID: actor.Account.ID, OrderID: p.order.ID, Type: store.RequestNew, Status: status,
+			req = &store.Request{AccountID: actor.Account.ID, OrderID: p.order.ID, Type: store.RequestNew, Status: status,
 				RequesterID: actor.User.ID, Comments: p.order.Comments, Date: now}
 			if auto {
 				req.ProcessorID, req.DateProcessed = actor.User.ID, &now
@@ -183,7 +185,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 			res.Requests = []RequestRef{{ID: req.ID, Status: req.Status}} // assigned, not appended: a transaction may run twice (PostgreSQL retries)
 		}
 		if approved {
-			cert := &store.Certificate{AccountID: actor.Account.ID, OrderID: p.order.ID, Status: store.CertPending,
+			cert = &store.Certificate{AccountID: actor.Account.ID, OrderID: p.order.ID, Status: store.CertPending,
 				CommonName: p.order.CommonName, DNSNames: p.names, CSR: p.order.CSR, SignatureHash: p.order.SignatureHash,
 				CreatedAt: now}
 			if p.pub != nil {
@@ -220,6 +222,14 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 			if err := s.Validation.RecordOrderDomains(ctx, tx, product, &p.order); err != nil {
 				return err
 			}
+			if err := s.Notify.Issued(ctx, tx, &p.order, cert, "", now); err != nil {
+				return err
+			}
+		}
+		if req != nil && req.Status != store.RequestApproved {
+			if err := s.Notify.RequestPending(ctx, tx, &p.order, req, 0, now); err != nil {
+				return err
+			}
 		}
 		detail := map[string]any{"product": product.NameID, "status": p.order.Status, "common_name": p.order.CommonName,
 			"dns_names": p.names, "price_cents": p.order.PriceCents, "payment_method": p.order.PaymentMethod}
@@ -233,6 +243,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 		return nil, wrapStoreErr(err, "create order")
 	}
 	s.Validation.KickMail(mailed)
+	s.Notify.Kick()
 	res.DCVRandomValue, res.DCVExpires = p.order.DCVRandomValue, p.order.DCVRandomExpires
 	if issued != nil {
 		res.Chain = append([]*x509.Certificate{issued.cert}, s.CA.Chain(issued.issuer)...)

@@ -467,9 +467,15 @@ func (s *Service) recordPending(ctx context.Context, actor account.Actor, produc
 		if err := s.Validation.RecordOrderDomains(ctx, tx, product, cur); err != nil {
 			return err
 		}
+		if err := s.Notify.Issued(ctx, tx, cur, cert, "", now); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, actor, "certificate.issued", fmt.Sprintf("order:%d", cur.ID),
 			map[string]any{"certificate_id": cert.ID, "serial_number": issued.serial, "issuer": issued.issuer.ID})
 	})
+	if err == nil {
+		s.Notify.Kick()
+	}
 	return again && err == nil, err
 }
 
@@ -561,4 +567,25 @@ func (s *Service) issueReadyLinked(ctx context.Context, actor account.Actor) {
 			}
 		}
 	}
+}
+
+// ChainPEM is an issued certificate of the account with its chain
+// (intermediate, root) as PEM: what the issued mail attaches.
+func (s *Service) ChainPEM(ctx context.Context, accountID, certID int64) ([]byte, error) {
+	c, err := s.Store.Certificate(account.Unscoped(ctx), accountID, certID)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.DER) == 0 {
+		return nil, fmt.Errorf("certificate %d is not issued", certID)
+	}
+	iss, ok := s.CA.Issuer(c.IssuerID)
+	if !ok {
+		return nil, fmt.Errorf("certificate %d: issuer %q unknown", certID, c.IssuerID)
+	}
+	out := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.DER})
+	for _, ic := range s.CA.Chain(iss) {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ic.Raw})...)
+	}
+	return out, nil
 }

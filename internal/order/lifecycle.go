@@ -38,6 +38,10 @@ type CertOpInput struct {
 	// reissue of a multi-year plan writes there the record that keeps it
 	// from being made twice.
 	record func(tx store.Tx, orderID int64) error
+	// announced: the caller mails about the operation itself (the
+	// automatic reissue's own auto_reissue mail), so the certificate's
+	// issued mail would say the same twice.
+	announced bool
 }
 
 // Order status update values (spec §2.5), case-sensitive.
@@ -326,6 +330,11 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 			if err := tx.CreateRequest(ctx, req); err != nil {
 				return err
 			}
+			if !auto {
+				if err := s.Notify.RequestPending(ctx, tx, cur, req, 0, now); err != nil {
+					return err
+				}
+			}
 			link.RequestID = req.ID
 			res.Requests = []RequestRef{{ID: req.ID, Status: req.Status}} // assigned, not appended: a transaction may run twice (PostgreSQL retries)
 		}
@@ -355,6 +364,11 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 			if err := s.Validation.RecordOrderDomains(ctx, tx, product, &p.order); err != nil {
 				return err
 			}
+			if !in.announced {
+				if err := s.Notify.Issued(ctx, tx, cur, cert, kind, now); err != nil {
+					return err
+				}
+			}
 		}
 		if approved {
 			res.CertificateID = cert.ID
@@ -369,6 +383,7 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 	if err != nil {
 		return nil, wrapStoreErr(err, kind)
 	}
+	s.Notify.Kick()
 	if issued != nil {
 		res.Chain = append([]*x509.Certificate{issued.cert}, s.CA.Chain(issued.issuer)...)
 	}
@@ -609,6 +624,7 @@ func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID i
 	if err != nil {
 		return err
 	}
+	defer s.Notify.Kick()
 	return s.Store.InTx(ctx, func(tx store.Tx) error {
 		c, err := tx.Certificate(ctx, acct, certID)
 		if err != nil {
@@ -640,6 +656,9 @@ func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID i
 			}
 		}
 		if err := s.Validation.RecordOrderDomains(ctx, tx, product, &work); err != nil {
+			return err
+		}
+		if err := s.Notify.Issued(ctx, tx, cur, c, link.Kind, now); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actor, "certificate.issued", fmt.Sprintf("order:%d", cur.ID),

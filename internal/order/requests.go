@@ -138,6 +138,16 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor account.Actor, 
 				return err
 			}
 		}
+		if status == store.RequestPending {
+			// The first of two approvals: the others are asked for the
+			// second, which its first approver may not give.
+			err = s.Notify.RequestPending(ctx, tx, o, r, actor.User.ID, now)
+		} else {
+			err = s.Notify.RequestDecided(ctx, tx, o, r, now)
+		}
+		if err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, actor, "request."+status, fmt.Sprintf("request:%d", r.ID),
 			map[string]any{"order_id": r.OrderID, "type": r.Type, "processor_comment": in.ProcessorComment})
 	})
@@ -146,6 +156,7 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor account.Actor, 
 	}
 	s.notifyRevoke(revokedIssuers)
 	s.Validation.KickMail(mailed)
+	s.Notify.Kick()
 	if approvedOrder != 0 {
 		// The approval stands even if issuance cannot happen now; the order
 		// stays pending and is issued when it becomes ready.

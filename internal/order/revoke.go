@@ -169,7 +169,7 @@ func (s *Service) revoke(ctx context.Context, actor account.Actor, orderID, cert
 				return err
 			}
 			if !auto {
-				return nil
+				return s.Notify.RequestPending(ctx, tx, o, req, 0, now)
 			}
 		}
 		res.Revoked = true
@@ -181,6 +181,7 @@ func (s *Service) revoke(ctx context.Context, actor account.Actor, orderID, cert
 	}
 	res.Submitted = res.Request != nil && answersSubmitted(actor, res.Revoked)
 	s.notifyRevoke(issuers)
+	s.Notify.Kick()
 	return res, nil
 }
 
@@ -333,6 +334,8 @@ func (s *Service) revokeIn(ctx context.Context, tx store.Tx, actor account.Actor
 	action := "certificate.revoked"
 	if len(certs) == 0 {
 		action = "order.revoked" // its certificates were revoked before
+	} else if err := s.Notify.Revoked(ctx, tx, o, certs, t.Reason, comments, now); err != nil {
+		return nil, err
 	}
 	err = s.audit(ctx, tx, actor, action, fmt.Sprintf("order:%d", o.ID), map[string]any{
 		"certificate_ids": ids, "serial_numbers": serials, "issuers": issuers, "reason": t.Reason, "reason_code": t.ReasonCode,

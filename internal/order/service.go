@@ -19,6 +19,7 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/notify"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/validation"
 )
@@ -47,6 +48,10 @@ type Service struct {
 	// certificates has committed, with the ids of their issuers (so that
 	// their CRLs can be refreshed). It must not block for long.
 	OnRevoke func(issuerIDs []string)
+	// Notify queues the mail of each event (a request waiting, approved
+	// or rejected; a certificate issued or revoked) in the event's
+	// transaction; nil sends none.
+	Notify *notify.Notifier
 }
 
 // UseValidation connects the validation engine both ways: s asks v

@@ -61,6 +61,29 @@ type Account struct {
 	// order with the certificate call revokes the order too (spec §4.4's
 	// account setting); off, the order stays issued and can be reissued.
 	RevokeOrderWithCertificate bool
+	// Notifications are the account's mail settings; the zero value is
+	// CertCentral's defaults.
+	Notifications AccountNotifications
+}
+
+// AccountNotifications are who receives an account's lifecycle mail: PUT
+// /account/settings (the recipient groups of each kind of mail) and PUT
+// /account (the addresses copied on all of it).
+type AccountNotifications struct {
+	// Recipients maps a setting (confirmation_email_recipients,
+	// rejection_email_recipients, approval_email_recipients,
+	// renewal_email_recipients) to the groups that receive that mail
+	// (order-users, org-contact, tech-contact, admin). A setting absent
+	// has its default; an empty list sends it to none of the groups.
+	Recipients map[string][]string `json:"recipients,omitempty"`
+	// AdminEmails receive a copy of every lifecycle mail (admin_email).
+	AdminEmails []string `json:"admin_emails,omitempty"`
+	// EmergencyEmails are kept as set (emergency_emails); certorder sends
+	// no emergency mail.
+	EmergencyEmails []string `json:"emergency_emails,omitempty"`
+	// Other holds the documented settings certorder keeps without acting
+	// on them (email_preference, account_fund_expiry_notices...), as sent.
+	Other map[string]string `json:"other,omitempty"`
 }
 
 // Container is a division of an account.
@@ -100,6 +123,9 @@ type User struct {
 	// APIOnly marks a service user, which exists for its API key and
 	// never signs in.
 	APIOnly bool
+	// Locale is the language of the mail the user receives (a code of
+	// spec §7.3); empty takes the order's.
+	Locale string
 }
 
 // APIKey is stored only as the SHA-256 of the key; keys are 256-bit random
@@ -678,6 +704,8 @@ type Writer interface {
 	// a debit the balance cannot cover fails with ErrInsufficientFunds.
 	ChargeBalance(ctx context.Context, accountID, deltaCents int64) error
 	SetAccountOptions(ctx context.Context, a *Account) error
+	// SetAccountNotifications replaces the account's mail settings.
+	SetAccountNotifications(ctx context.Context, accountID int64, n AccountNotifications) error
 	// EnsureDomain returns the account's domain of that name, creating it.
 	EnsureDomain(ctx context.Context, accountID int64, name string, at time.Time) (*Domain, error)
 	CreateOrder(ctx context.Context, o *Order) error

@@ -78,9 +78,12 @@ type Options struct {
 	// empty DNS server of its own on loopback (every CAA lookup finds no
 	// record), so that no test ever asks the machine's resolver. DNSSEC
 	// validation is off unless DCV.DNSSEC asks for it.
-	DCV          dcv.Config
-	SMTPURL      string
-	SandboxRules []validation.SandboxRule
+	DCV     dcv.Config
+	SMTPURL string
+	// SMTPFrom is the sender of all mail; MailTemplates a template
+	// directory over the embedded ones (app.Config).
+	SMTPFrom, MailTemplates string
+	SandboxRules            []validation.SandboxRule
 	// Database is the store: "" is SQLite in DataDir (or, when
 	// CERTORDER_TEST_STORE=postgres, a fresh PostgreSQL database), a
 	// postgres:// URL shares that database (replica tests; see
@@ -237,7 +240,7 @@ func (s *Server) start(opts Options, addr string) {
 		InitialBalanceCents: opts.InitialBalanceCents, DisallowSkipApproval: opts.DisallowSkipApproval,
 		IssuingCASelection: opts.IssuingCASelection, RevokeOrderWithCertificate: opts.RevokeOrderWithCertificate,
 		RateLimits: opts.RateLimits,
-		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
+		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SMTPFrom: opts.SMTPFrom, MailTemplates: opts.MailTemplates, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
 		CAKeySource: sharedCAKey, Catalog: opts.Catalog,
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -66,12 +67,9 @@ type DomainRef struct {
 	Status  string // validation status of the token: pending or active
 }
 
-// Locales accepted for DCV and notification emails.
+// Locales accepted for DCV and notification emails (mail.Locales).
 // [not found] in the spec: CertCentral's list; this is the spec's §7.3 guess.
-var Locales = map[string]bool{
-	"cs": true, "de": true, "en": true, "es": true, "fr": true, "it": true, "ja": true, "ko": true, "nl": true,
-	"pl": true, "pt": true, "ru": true, "tr": true, "vi": true, "zh_CN": true, "zh_TW": true,
-}
+var Locales = mail.Locales
 
 // OrderDomains records the registrable domain of every name of the order
 // in the account and describes them for the 201 answer: one order random

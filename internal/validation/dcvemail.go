@@ -136,8 +136,7 @@ func (s *Service) sendOrderEmails(ctx context.Context, o *store.Order, only []Em
 	if err != nil {
 		return 0, err
 	}
-	what := fmt.Sprintf("a certificate (order %d) naming %s", o.ID, strings.Join(o.DNSNames, ", "))
-	return s.sendRound(ctx, o.AccountID, o.ID, 0, round, what, resend)
+	return s.sendRound(ctx, o.AccountID, o.ID, 0, round, resend)
 }
 
 // sendDomainEmails queues a domain's own validation messages: to its
@@ -147,7 +146,7 @@ func (s *Service) sendDomainEmails(ctx context.Context, d *store.Domain, only []
 	if err != nil {
 		return 0, err
 	}
-	return s.sendRound(ctx, d.AccountID, 0, d.ID, round, fmt.Sprintf("the validation of the domain %s", d.Name), resend)
+	return s.sendRound(ctx, d.AccountID, 0, d.ID, round, resend)
 }
 
 // EmailLink reads the link of secret for the approval page; an unknown,

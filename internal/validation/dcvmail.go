@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/secret"
@@ -47,7 +46,29 @@ const MailKindDCV = "dcv_link"
 
 type dcvMailPayload struct {
 	Target string `json:"target"`
-	What   string `json:"what"`
+}
+
+// DCVMail is the data of the dcv_link templates
+// (internal/mail/templates/<locale>/dcv_link.txt). It is made when the
+// message is sent, with the link.
+type DCVMail struct {
+	// Target is the name whose control the link proves (with its
+	// subdomains unless the order asked for the exact name only).
+	Target string
+	// OrderID and Names say what asked for it: an order (its names, at
+	// most 10, and how many more), or the validation of Domain.
+	OrderID   int64
+	Names     []string
+	MoreNames int
+	Domain    string
+	Link      string // the single-use approval page
+	ExpiresAt string // when the link stops working, "2006-01-02 15:04 UTC"
+}
+
+func init() {
+	d := DCVMail{Target: "example.com", OrderID: 1234567, Names: []string{"www.example.com", "shop.example.com"}, MoreNames: 2,
+		Link: "https://ca.example/dcv/email/abcdefghijklmnopqrstuvwxyz234567", ExpiresAt: "2026-03-04 05:06 UTC"}
+	mail.DefineKind(MailKindDCV, d, DCVMail{Target: "example.org", Domain: "example.org", Link: d.Link, ExpiresAt: d.ExpiresAt})
 }
 
 // MayReceiveLink reports whether email may receive a link that proves
@@ -152,7 +173,7 @@ func (s *Service) CheckRecipients(ctx context.Context, field, target string, ema
 // maxRecipientsPerRound instead. Within resendInterval of the last round
 // for the same order or domain, or over the account's hourly budget, any
 // round is refused (an automatic one is retried by the worker).
-func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID int64, round emailRound, what string, resend bool) (int, error) {
+func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID int64, round emailRound, resend bool) (int, error) {
 	if s.Mail == nil {
 		return 0, errs.New(errs.Unavailable, "email_unavailable", "No SMTP relay is configured (--smtp); validation emails cannot be sent.")
 	}
@@ -202,9 +223,9 @@ func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID in
 			return err
 		}
 		for _, r := range all {
-			payload, _ := json.Marshal(dcvMailPayload{Target: r.target, What: what})
+			payload, _ := json.Marshal(dcvMailPayload{Target: r.target})
 			m := &store.OutboxMail{AccountID: accountID, Kind: MailKindDCV, OrderID: orderID, DomainID: domainID, Recipient: r.email,
-				Payload: string(payload), MessageID: dcv.NewMessageID(s.MailFrom), CreatedAt: now}
+				Payload: string(payload), MessageID: mail.NewMessageID(s.MailFrom), CreatedAt: now}
 			if err := mail.Enqueue(ctx, tx, m); err != nil {
 				return err
 			}
@@ -275,6 +296,8 @@ func (s *Service) RenderDCVMail(ctx context.Context, m *store.OutboxMail) (mail.
 	if err := json.Unmarshal([]byte(m.Payload), &p); err != nil {
 		return mail.Message{}, fmt.Errorf("validation mail %d: payload: %w", m.ID, err)
 	}
+	data := DCVMail{Target: p.Target}
+	locale := ""
 	if m.OrderID != 0 {
 		o, err := s.Store.Order(ctx, m.AccountID, m.OrderID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (o.Status != store.OrderPending || o.DCVMethod != "email") {
@@ -283,6 +306,15 @@ func (s *Service) RenderDCVMail(ctx context.Context, m *store.OutboxMail) (mail.
 		if err != nil {
 			return mail.Message{}, err
 		}
+		data.OrderID, locale = o.ID, o.Locale
+		names := o.DNSNames
+		if len(names) == 0 && o.CommonName != "" {
+			names = []string{o.CommonName}
+		}
+		if len(names) > 10 {
+			data.MoreNames, names = len(names)-10, names[:10]
+		}
+		data.Names = names
 	} else {
 		d, err := s.Store.Domain(ctx, m.AccountID, m.DomainID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (d.DCVMethod != "email" || d.DCVStatus == store.DCVComplete) {
@@ -291,6 +323,7 @@ func (s *Service) RenderDCVMail(ctx context.Context, m *store.OutboxMail) (mail.
 		if err != nil {
 			return mail.Message{}, err
 		}
+		data.Domain, locale = d.Name, d.Locale
 	}
 	ok, err := s.MayReceiveLink(ctx, p.Target, m.Recipient)
 	if err != nil && !ok {
@@ -310,19 +343,20 @@ func (s *Service) RenderDCVMail(ctx context.Context, m *store.OutboxMail) (mail.
 	if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.CreateDCVEmailToken(ctx, tok) }); err != nil {
 		return mail.Message{}, fmt.Errorf("record email link: %w", err)
 	}
-	link := strings.TrimRight(s.PublicURL, "/") + "/dcv/email/" + value
-	return mail.Message{
-		// A link that never reached its recipient goes: the next attempt
-		// makes another, so failures do not pile up valid links.
-		Undelivered: func(ctx context.Context) {
-			if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteDCVEmailToken(ctx, tok.AccountID, tok.ID) }); err != nil {
-				s.log().Warn("drop undelivered email link", "err", err)
-			}
-		},
-		Subject: "Approve a certificate for " + p.Target,
-		Body: fmt.Sprintf("Someone asked certorder for %s.\n\n"+
-			"To confirm that you control %s (and its subdomains, unless only the exact name was asked for), open this link and press Approve:\n\n"+
-			"%s\n\nThe link works once and expires on %s. If you did not ask for this certificate, ignore this message.\n",
-			p.What, p.Target, link, tok.ExpiresAt.Format(time.RFC1123)),
-	}, nil
+	data.Link = strings.TrimRight(s.PublicURL, "/") + "/dcv/email/" + value
+	data.ExpiresAt = tok.ExpiresAt.UTC().Format("2006-01-02 15:04") + " UTC"
+	// A link that never reached its recipient goes: the next attempt
+	// makes another, so failures do not pile up valid links.
+	undelivered := func(ctx context.Context) {
+		if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteDCVEmailToken(ctx, tok.AccountID, tok.ID) }); err != nil {
+			s.log().Warn("drop undelivered email link", "err", err)
+		}
+	}
+	msg, err := s.Templates.Render(MailKindDCV, locale, data)
+	if err != nil {
+		undelivered(ctx)
+		return mail.Message{}, err
+	}
+	msg.Undelivered = undelivered
+	return msg, nil
 }

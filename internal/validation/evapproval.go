@@ -21,7 +21,6 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/catalog"
-	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/secret"
@@ -247,7 +246,7 @@ func (s *Service) sendEVRound(ctx context.Context, actor account.Actor, product 
 		payload, _ := json.Marshal(evMailPayload{Round: cur.Extra.EVRound})
 		for _, e := range to {
 			m := &store.OutboxMail{AccountID: o.AccountID, Kind: MailKindEVApproval, OrderID: o.ID, Recipient: e,
-				Payload: string(payload), MessageID: dcv.NewMessageID(s.MailFrom), CreatedAt: now}
+				Payload: string(payload), MessageID: mail.NewMessageID(s.MailFrom), CreatedAt: now}
 			if err := mail.Enqueue(ctx, tx, m); err != nil {
 				return err
 			}
@@ -333,6 +332,15 @@ func (s *Service) ResendEVApproval(ctx context.Context, actor account.Actor, id 
 	return s.sendEVRound(ctx, actor, product, org, o, only, true)
 }
 
+func init() {
+	mail.DefineKind(MailKindEVApproval, EVApprovalMail{OrderID: 1234567, ProductName: "Secure Site EV", Organization: "Example Corp",
+		CommonName: "www.example.com", DNSNames: []string{"www.example.com", "example.com"}, RequestedBy: "Jane Doe",
+		Approver: "john.roe@example.com", Link: "https://certorder.example/order-approval/abcdefghijklmnopqrstuvwxyz234567",
+		ExpiresOn: "Mon, 04 Jan 2027 10:00:00 UTC"}, EVApprovalMail{OrderID: 7, ProductName: "EV Code Signing",
+		Organization: "Example Corp", Approver: "john.roe@example.com", Link: "https://certorder.example/order-approval/x",
+		ExpiresOn: "Mon, 04 Jan 2027 10:00:00 UTC"})
+}
+
 // EVApprovalMail is the data of an approval email's templates.
 type EVApprovalMail struct {
 	OrderID      int64
@@ -408,7 +416,7 @@ func (s *Service) RenderEVApprovalMail(ctx context.Context, m *store.OutboxMail)
 			s.log().Warn("drop undelivered approval link", "err", err)
 		}
 	}
-	msg, err := mail.Render(MailKindEVApproval, o.Locale, s.evMailData(ctx, o, org, m.Recipient,
+	msg, err := s.Templates.Render(MailKindEVApproval, o.Locale, s.evMailData(ctx, o, org, m.Recipient,
 		strings.TrimRight(s.PublicURL, "/")+"/order-approval/"+value, tok.ExpiresAt))
 	if err != nil {
 		drop(ctx)

@@ -147,7 +147,7 @@ func TestEVApprovalMailLocales(t *testing.T) {
 			t.Errorf("%s: HTML body not escaped as expected: %s", l, m.HTML)
 		}
 	}
-	got := mail.Locales(validation.MailKindEVApproval)
+	got := mail.EmbeddedLocales(validation.MailKindEVApproval)
 	for _, l := range want {
 		found := false
 		for _, g := range got {

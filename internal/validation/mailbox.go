@@ -11,7 +11,6 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/catalog"
-	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/policy"
@@ -66,6 +65,14 @@ type PickupMailData struct {
 	ProductName string
 	Link        string
 	Expires     string
+}
+
+func init() {
+	mail.DefineKind(MailKindMailbox, MailboxMailData{Email: "jane.doe@example.com", OrderID: 1234567, ProductName: "Class 1 S/MIME",
+		Link: "https://certorder.example/mailbox/abcdefghijklmnopqrstuvwxyz234567", Token: "abcdefghijklmnopqrstuvwxyz234567",
+		Expires: "Mon, 04 Jan 2027 10:00:00 UTC"})
+	mail.DefineKind(MailKindPickup, PickupMailData{Email: "jane.doe@example.com", OrderID: 1234567, ProductName: "Client Premium",
+		Link: "https://certorder.example/pickup/abcdefghijklmnopqrstuvwxyz234567", Expires: "Mon, 11 Jan 2027 10:00:00 UTC"})
 }
 
 type linkMailPayload struct {
@@ -163,7 +170,7 @@ func (s *Service) queueMailboxMail(ctx context.Context, tx store.Tx, o *store.Or
 			continue
 		}
 		m := &store.OutboxMail{AccountID: o.AccountID, Kind: MailKindMailbox, OrderID: o.ID, Recipient: e,
-			Payload: string(payload), MessageID: dcv.NewMessageID(s.MailFrom), CreatedAt: now}
+			Payload: string(payload), MessageID: mail.NewMessageID(s.MailFrom), CreatedAt: now}
 		if err := mail.Enqueue(ctx, tx, m); err != nil {
 			return n, err
 		}
@@ -175,7 +182,7 @@ func (s *Service) queueMailboxMail(ctx context.Context, tx store.Tx, o *store.Or
 func (s *Service) queuePickupMail(ctx context.Context, tx store.Tx, o *store.Order) error {
 	payload, _ := json.Marshal(linkMailPayload{Locale: o.Locale})
 	return mail.Enqueue(ctx, tx, &store.OutboxMail{AccountID: o.AccountID, Kind: MailKindPickup, OrderID: o.ID, Recipient: o.Emails[0],
-		Payload: string(payload), MessageID: dcv.NewMessageID(s.MailFrom), CreatedAt: s.now()})
+		Payload: string(payload), MessageID: mail.NewMessageID(s.MailFrom), CreatedAt: s.now()})
 }
 
 // kickMail wakes the sender after a commit that queued mail.
@@ -356,7 +363,7 @@ func (s *Service) RenderMailboxMail(ctx context.Context, m *store.OutboxMail) (m
 	if err != nil {
 		return mail.Message{}, err
 	}
-	msg, err := mail.Render(MailKindMailbox, locale, MailboxMailData{Email: m.Recipient, OrderID: o.ID, ProductName: productName(o.ProductNameID),
+	msg, err := s.Templates.Render(MailKindMailbox, locale, MailboxMailData{Email: m.Recipient, OrderID: o.ID, ProductName: productName(o.ProductNameID),
 		Link: strings.TrimRight(s.PublicURL, "/") + "/mailbox/" + value, Token: value, Expires: tok.ExpiresAt.Format(time.RFC1123)})
 	if err != nil {
 		s.dropLink(tok)(ctx)
@@ -376,7 +383,7 @@ func (s *Service) RenderPickupMail(ctx context.Context, m *store.OutboxMail) (ma
 	if err != nil {
 		return mail.Message{}, err
 	}
-	msg, err := mail.Render(MailKindPickup, locale, PickupMailData{Email: m.Recipient, OrderID: o.ID, ProductName: productName(o.ProductNameID),
+	msg, err := s.Templates.Render(MailKindPickup, locale, PickupMailData{Email: m.Recipient, OrderID: o.ID, ProductName: productName(o.ProductNameID),
 		Link: strings.TrimRight(s.PublicURL, "/") + "/pickup/" + value, Expires: tok.ExpiresAt.Format(time.RFC1123)})
 	if err != nil {
 		s.dropLink(tok)(ctx)

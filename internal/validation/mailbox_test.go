@@ -15,7 +15,7 @@ func TestLinkMailEveryLocale(t *testing.T) {
 	for _, kind := range []string{MailKindMailbox, MailKindPickup} {
 		for _, locale := range []string{"en", "de", "fr", "es", "ja", "zh_CN"} {
 			t.Run(kind+"/"+locale, func(t *testing.T) {
-				if !slices.Contains(mail.Locales(kind), locale) {
+				if !slices.Contains(mail.EmbeddedLocales(kind), locale) {
 					t.Fatalf("no %s template in %s", kind, locale)
 				}
 				var data any = PickupMailData{Email: "a@example.com", OrderID: 7, ProductName: "Premium", Link: link, Expires: "Mon, 01 Feb 2027 10:00:00 UTC"}

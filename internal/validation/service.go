@@ -20,6 +20,7 @@ import (
 	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -41,9 +42,11 @@ type Service struct {
 	// line). Mail queues the email method's messages (their links point at
 	// PublicURL, From is MailFrom); nil means no SMTP relay is configured.
 	// SandboxRules script sandbox outcomes.
-	DCV          *dcv.Checker
-	Mail         MailQueue
-	MailFrom     string
+	DCV      *dcv.Checker
+	Mail     MailQueue
+	MailFrom string
+	// Templates render the validation mail; nil is the embedded set.
+	Templates    *mail.Templates
 	PublicURL    string
 	SandboxRules []SandboxRule
 	// DCVPoll is how often the worker looks for due checks; DCVRetry the

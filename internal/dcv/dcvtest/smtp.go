@@ -6,8 +6,11 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
@@ -72,6 +75,18 @@ type Message struct {
 	Subject string // decoded Subject header
 	Body    string // the part of Data after the blank line
 	User    string // the AUTH PLAIN user name, "" without authentication
+	// Text and HTML are the decoded text/plain and text/html parts (of a
+	// single-part message or of its multipart/alternative), with LF line
+	// endings; Attachments the decoded parts with a Content-Disposition of
+	// attachment. A message the sink cannot parse leaves them empty.
+	Text, HTML  string
+	Attachments []Attachment
+}
+
+// Attachment is one attached file of a received message.
+type Attachment struct {
+	Name, ContentType string
+	Data              []byte
 }
 
 // StartSMTP starts the sink, stopped with t.Cleanup.
@@ -230,6 +245,7 @@ func (s *SMTP) session(c net.Conn) {
 			}
 			cur.Data = data
 			cur.Subject, cur.Body = parseData(data)
+			cur.Text, cur.HTML, cur.Attachments = parseParts(data)
 			s.mu.Lock()
 			s.msgs = append(s.msgs, cur)
 			hold := s.hold
@@ -319,6 +335,83 @@ func authPlain(arg string) (string, error) {
 		return "", errors.New("5.5.2 invalid PLAIN response")
 	}
 	return parts[1], nil
+}
+
+// parseParts decodes the text, HTML and attachments of a message as a
+// mail reader would: the transfer encodings undone, multipart bodies
+// walked.
+func parseParts(data string) (text, html string, atts []Attachment) {
+	m, err := mail.ReadMessage(strings.NewReader(data))
+	if err != nil {
+		return "", "", nil
+	}
+	var walk func(h textproto.MIMEHeader, body io.Reader)
+	walk = func(h textproto.MIMEHeader, body io.Reader) {
+		mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+		if err != nil {
+			mt = "text/plain"
+		}
+		if strings.HasPrefix(mt, "multipart/") {
+			r := multipart.NewReader(body, params["boundary"])
+			for {
+				p, err := r.NextRawPart()
+				if err != nil {
+					return
+				}
+				walk(p.Header, decoded(p.Header, p))
+			}
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return
+		}
+		if disp, dp, err := mime.ParseMediaType(h.Get("Content-Disposition")); err == nil && disp == "attachment" {
+			atts = append(atts, Attachment{Name: dp["filename"], ContentType: mt, Data: b})
+			return
+		}
+		s := strings.ReplaceAll(string(b), "\r\n", "\n")
+		switch mt {
+		case "text/plain":
+			text = s
+		case "text/html":
+			html = s
+		}
+	}
+	h := textproto.MIMEHeader(m.Header)
+	walk(h, decoded(h, m.Body))
+	return text, html, atts
+}
+
+// decoded undoes a part's Content-Transfer-Encoding.
+func decoded(h textproto.MIMEHeader, r io.Reader) io.Reader {
+	switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
+	case "quoted-printable":
+		return quotedprintable.NewReader(r)
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, r) // which skips the line breaks
+	}
+	return r
+}
+
+// WaitForMatch returns the first message (in arrival order) sent to rcpt
+// for which match holds, waiting up to timeout; it calls t.Fatal on
+// timeout.
+func (s *SMTP) WaitForMatch(t testing.TB, rcpt string, match func(Message) bool, timeout time.Duration) Message {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, m := range s.Messages() {
+			for _, r := range m.To {
+				if strings.EqualFold(r, rcpt) && match(m) {
+					return m
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dcvtest: no matching message to %s within %v", rcpt, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // parseData returns the decoded Subject and the body of a message; on a parse error the

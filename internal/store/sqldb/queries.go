@@ -150,14 +150,20 @@ func (q *Queries) AccountCount(ctx context.Context) (int, error) {
 }
 
 const accountCols = `id, name, approval_mode, allow_skip_approval, created_at, balance_cents, require_unique_alternative_order_id,
-	issuing_ca_selection, revoke_order_with_certificate`
+	issuing_ca_selection, revoke_order_with_certificate, notification_settings`
 
 func scanAccount(row interface{ Scan(...any) error }) (*store.Account, error) {
 	var a store.Account
 	var created string
 	var skip, unique, caSelection, revokeOrder int
-	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created, &a.BalanceCents, &unique, &caSelection, &revokeOrder); err != nil {
+	var notifications string
+	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created, &a.BalanceCents, &unique, &caSelection, &revokeOrder, &notifications); err != nil {
 		return nil, err
+	}
+	if notifications != "" {
+		if err := json.Unmarshal([]byte(notifications), &a.Notifications); err != nil {
+			return nil, fmt.Errorf("notification settings of account %d: %w", a.ID, err)
+		}
 	}
 	a.RequireUniqueAltOrderID = unique != 0
 	a.IssuingCASelection = caSelection != 0
@@ -253,9 +259,9 @@ func (q *Queries) CreateUser(ctx context.Context, u *store.User) error {
 	if u.Status == "" {
 		u.Status = "active"
 	}
-	id, err := q.insert(ctx, "user", `INSERT INTO users(account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at, api_only)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		u.AccountID, u.ContainerID, u.Username, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.AccessRole, u.Status, ts(u.CreatedAt), b2i(u.APIOnly))
+	id, err := q.insert(ctx, "user", `INSERT INTO users(account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at, api_only, locale)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		u.AccountID, u.ContainerID, u.Username, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.AccessRole, u.Status, ts(u.CreatedAt), b2i(u.APIOnly), u.Locale)
 	u.ID = id
 	return err
 }
@@ -530,6 +536,14 @@ func (q *Queries) SetAccountOptions(ctx context.Context, a *store.Account) error
 	return q.exec(ctx, "update account", `UPDATE accounts SET approval_mode = ?, allow_skip_approval = ?,
 		require_unique_alternative_order_id = ?, issuing_ca_selection = ?, revoke_order_with_certificate = ? WHERE id = ?`,
 		a.ApprovalMode, b2i(a.AllowSkipApproval), b2i(a.RequireUniqueAltOrderID), b2i(a.IssuingCASelection), b2i(a.RevokeOrderWithCertificate), a.ID)
+}
+
+func (q *Queries) SetAccountNotifications(ctx context.Context, accountID int64, n store.AccountNotifications) error {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	return q.exec(ctx, "update account notification settings", `UPDATE accounts SET notification_settings = ? WHERE id = ?`, string(b), accountID)
 }
 
 func (q *Queries) CreateOrder(ctx context.Context, o *store.Order) error {

@@ -31,14 +31,14 @@ func scopeWhere(where *[]string, args *[]any, prefix string, containerIDs []int6
 	}
 }
 
-const userCols = `id, account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at, api_only`
+const userCols = `id, account_id, container_id, username, first_name, last_name, email, job_title, telephone, access_role, status, created_at, api_only, locale`
 
 func scanUser(row interface{ Scan(...any) error }) (*store.User, error) {
 	var u store.User
 	var created string
 	var apiOnly int
 	if err := row.Scan(&u.ID, &u.AccountID, &u.ContainerID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.JobTitle,
-		&u.Telephone, &u.AccessRole, &u.Status, &created, &apiOnly); err != nil {
+		&u.Telephone, &u.AccessRole, &u.Status, &created, &apiOnly, &u.Locale); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.APIOnly = parseTS(created), apiOnly != 0
@@ -148,6 +148,6 @@ func (q *Queries) RevokeAPIKeys(ctx context.Context, accountID, userID, id int64
 }
 
 func (q *Queries) UpdateUser(ctx context.Context, u *store.User) error {
-	return q.exec(ctx, "update user", `UPDATE users SET first_name = ?, last_name = ?, email = ?, job_title = ?, telephone = ?, container_id = ?, access_role = ?
-		WHERE account_id = ? AND id = ?`, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.ContainerID, u.AccessRole, u.AccountID, u.ID)
+	return q.exec(ctx, "update user", `UPDATE users SET first_name = ?, last_name = ?, email = ?, job_title = ?, telephone = ?, container_id = ?, access_role = ?,
+		locale = ? WHERE account_id = ? AND id = ?`, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.ContainerID, u.AccessRole, u.Locale, u.AccountID, u.ID)
 }

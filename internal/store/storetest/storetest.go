@@ -29,6 +29,7 @@ func Run(t *testing.T, b Backend) {
 	}{
 		{"AccountIsolation", testAccountIsolation},
 		{"AccountOptions", testAccountOptions},
+		{"AccountNotifications", testAccountNotifications},
 		{"SerialUniqueAndRollback", testSerialUniqueAndRollback},
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"EnsureDomainIsIdempotent", testEnsureDomainIsIdempotent},
