@@ -482,6 +482,9 @@ func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a accou
 			for _, c := range val.VerifiedContacts {
 				st := "pending"
 				switch {
+				case c.Unverified:
+					// Submitted while the validation was in force: no
+					// verified contact until the next grant.
 				case evWaiting:
 					// Their approval of this order is what is missing.
 				case o.Extra.EVApprovedBy != "":

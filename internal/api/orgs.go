@@ -70,18 +70,22 @@ func (s *Server) verifiedContactsOf(o *store.Organization) []verifiedUserView {
 			st = "active"
 		}
 		for _, c := range val.VerifiedContacts {
+			cst := st
+			if c.Unverified {
+				cst = "pending" // submitted while in force, not granted yet
+			}
 			key := strings.ToLower(c.Email)
 			if c.UserID != 0 {
 				key = "user:" + strconv.FormatInt(c.UserID, 10)
 			}
 			if i, ok := index[key]; ok {
-				if st == "active" {
-					out[i].Status = st
+				if cst == "active" {
+					out[i].Status = cst
 				}
 				continue
 			}
 			v := verifiedUserOf(c)
-			v.Status = st
+			v.Status = cst
 			index[key] = len(out)
 			out = append(out, v)
 		}

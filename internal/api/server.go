@@ -523,10 +523,21 @@ var secretPaths = []string{"/dcv/email/", "/order-approval/", "/mailbox/", "/pic
 
 // logPath is the request's path as logs may show it: whatever follows a
 // secret path's prefix, wherever it stands (a doubled slash, a prefix a
-// proxy did not strip), is redacted.
+// proxy did not strip) and in any case (a secret opens its link in any
+// case, so a link whose case a mail client changed still carries one),
+// is redacted.
 func logPath(r *http.Request) string {
+	// Byte by byte, ASCII only, so that an index into lower is one into
+	// the path whatever else it holds.
+	b := []byte(r.URL.Path)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	lower := string(b)
 	for _, p := range secretPaths {
-		if i := strings.Index(r.URL.Path, p); i >= 0 {
+		if i := strings.Index(lower, p); i >= 0 {
 			return r.URL.Path[:i+len(p)] + "[redacted]"
 		}
 	}

@@ -150,6 +150,10 @@ type Contact struct {
 	JobTitle           string `json:"job_title,omitempty"`
 	Telephone          string `json:"telephone,omitempty"`
 	TelephoneExtension string `json:"telephone_extension,omitempty"`
+	// Unverified marks a verified user submitted while its validation was
+	// in force: it is no verified contact (it approves nothing and gets no
+	// approval email) until an administrator grants the validation again.
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 // Organization holds the subject details certificates carry.
@@ -187,7 +191,8 @@ type OrgValidation struct {
 	DateCreated    time.Time
 	ValidatedUntil time.Time
 	// VerifiedContacts are the verified users submitted for ev, cs and
-	// ev_cs (spec §6.4): account users by UserID or new contacts.
+	// ev_cs (spec §6.4): account users by UserID or new contacts; those
+	// marked Unverified wait for the next grant.
 	VerifiedContacts []Contact
 }
 

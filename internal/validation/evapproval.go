@@ -94,7 +94,9 @@ func (r ApproverRef) String() string {
 }
 
 // evContacts are the verified contacts of org's validation of typ, and
-// whether that validation is in force.
+// whether that validation is in force. A contact submitted while it was
+// in force is none until an administrator grants it again (keepVerified
+// in orgs.go).
 func (s *Service) evContacts(org *store.Organization, typ string) ([]store.Contact, bool) {
 	if org == nil {
 		return nil, false
@@ -103,7 +105,13 @@ func (s *Service) evContacts(org *store.Organization, typ string) ([]store.Conta
 	if v == nil {
 		return nil, false
 	}
-	return v.VerifiedContacts, orgValidated(org, typ, s.now())
+	var out []store.Contact
+	for _, c := range v.VerifiedContacts {
+		if !c.Unverified {
+			out = append(out, c)
+		}
+	}
+	return out, orgValidated(org, typ, s.now())
 }
 
 // evAddresses are the addresses that may receive org's approval links for

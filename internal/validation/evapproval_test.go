@@ -80,7 +80,8 @@ func TestEVApprovers(t *testing.T) {
 	now := time.Now()
 	org := &store.Organization{ID: 7, Name: "Acme", Validations: []store.OrgValidation{
 		{Type: "ev", Status: "active", ValidatedUntil: now.Add(time.Hour), VerifiedContacts: []store.Contact{
-			{UserID: 3, Email: "Vera@Acme.example"}, {Email: "eve@acme.example"}, {Email: "bad\u00e9@acme.example"}}},
+			{UserID: 3, Email: "Vera@Acme.example"}, {Email: "eve@acme.example"}, {Email: "bad\u00e9@acme.example"},
+			{UserID: 5, Email: "mal@acme.example", Unverified: true}}},
 		{Type: "cs", Status: "active", ValidatedUntil: now.Add(time.Hour), VerifiedContacts: []store.Contact{{Email: "cs@acme.example"}}},
 	}}
 	s := &validation.Service{Now: func() time.Time { return now }}
@@ -100,6 +101,8 @@ func TestEVApprovers(t *testing.T) {
 		{"a user that is no contact", org, "ev", []validation.ApproverRef{{UserID: 4}}, nil, "user 4"},
 		{"a contact of another type", org, "ev", []validation.ApproverRef{{Email: "cs@acme.example"}}, nil, "not a verified contact"},
 		{"an address links cannot go to", org, "ev", []validation.ApproverRef{{Email: "bad\u00e9@acme.example"}}, nil, "cannot be sent to"},
+		{"a contact submitted while in force, by address", org, "ev", []validation.ApproverRef{{Email: "mal@acme.example"}}, nil, "not a verified contact"},
+		{"a contact submitted while in force, by user id", org, "ev", []validation.ApproverRef{{UserID: 5}}, nil, "user 5"},
 		{"a new organization has none", &store.Organization{}, "ev", []validation.ApproverRef{{Email: "vera@acme.example"}}, nil, "created with the order"},
 	} {
 		got, err := s.EVApprovers(tc.org, tc.typ, tc.refs)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -429,7 +430,11 @@ func (s *Service) verifiedContact(ctx context.Context, actor account.Actor, u Ve
 
 // submitOrgValidations records the submissions: granted at once in
 // sandbox mode; otherwise pending, except that a validation still in
-// force stays active (a resubmission only replaces its verified users).
+// force stays active. Its verified users are then replaced by the
+// submitted ones, of which only those it had verified already stay
+// verified: the others wait, unverified, for an administrator's grant.
+// Whoever may submit an organization would otherwise choose, by a
+// resubmission, who approves its EV orders (evapproval.go).
 func (s *Service) submitOrgValidations(ctx context.Context, tx store.Tx, org *store.Organization, vals []store.OrgValidation, now time.Time) error {
 	for _, v := range vals {
 		v.OrganizationID = org.ID
@@ -438,6 +443,7 @@ func (s *Service) submitOrgValidations(ctx context.Context, tx store.Tx, org *st
 			v.Status, v.DateCreated, v.ValidatedUntil = "active", now, now.Add(orgValidationLife(v.Type))
 		case cur != nil && cur.Status == "active" && cur.ValidatedUntil.After(now):
 			v.Status, v.DateCreated, v.ValidatedUntil = cur.Status, cur.DateCreated, cur.ValidatedUntil
+			v.VerifiedContacts = keepVerified(cur.VerifiedContacts, v.VerifiedContacts)
 		default:
 			v.Status, v.DateCreated, v.ValidatedUntil = "pending", now, time.Time{}
 		}
@@ -451,6 +457,25 @@ func (s *Service) submitOrgValidations(ctx context.Context, tx store.Tx, org *st
 		}
 	}
 	return nil
+}
+
+// keepVerified marks every submitted contact unverified unless its
+// address, the one approval emails go to, is that of a contact verified
+// already. A user named by id counts by the address it has now: an
+// address changed since the grant is verified by none.
+func keepVerified(verified, submitted []store.Contact) []store.Contact {
+	out := make([]store.Contact, 0, len(submitted))
+	for _, c := range submitted {
+		c.Unverified = true
+		if e, ok := CanonicalEmail(c.Email); ok {
+			c.Unverified = !slices.ContainsFunc(verified, func(v store.Contact) bool {
+				ve, ok := CanonicalEmail(v.Email)
+				return ok && !v.Unverified && ve == e
+			})
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func findOrgValidation(org *store.Organization, typ string) *store.OrgValidation {
@@ -503,6 +528,17 @@ func (s *Service) GrantOrgValidation(ctx context.Context, actor account.Actor, o
 		if err := tx.SetOrgValidation(ctx, store.OrgValidation{OrganizationID: org.ID, Type: typ, Status: "active",
 			DateCreated: now, ValidatedUntil: until}); err != nil {
 			return err
+		}
+		// The grant verifies the verified users as submitted, those
+		// submitted while the validation was in force included.
+		if cur := findOrgValidation(org, typ); cur != nil && slices.ContainsFunc(cur.VerifiedContacts, func(c store.Contact) bool { return c.Unverified }) {
+			contacts := slices.Clone(cur.VerifiedContacts)
+			for i := range contacts {
+				contacts[i].Unverified = false
+			}
+			if err := tx.SetOrgValidationContacts(ctx, org.ID, typ, contacts); err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, tx, actor, "organization.validation_granted", fmt.Sprintf("organization:%d", org.ID),
 			map[string]any{"type": typ, "validated_until": until})

@@ -645,3 +645,85 @@ func TestEVApprovalSandbox(t *testing.T) {
 		t.Errorf("the held order's names: %d %s, want approved (DCV passes)", status, clip(b))
 	}
 }
+
+// TestEVApprovalContactResubmitted: a verified contact is one the CA
+// verified (here an administrator's grant), so a manager, who may submit
+// organizations but not grant their validations, cannot make a mailbox of
+// their own an approver by submitting a validation in force again with it.
+// The validation stays in force with the contacts it had; the new one
+// waits for the administrator's grant, and until then no order names it
+// and no approval email goes to it. Both routes that submit validations
+// are tried: the organization's own and POST /organization with an
+// identical organization.
+func TestEVApprovalContactResubmitted(t *testing.T) {
+	t.Parallel()
+	const mallory = "mallory@evil.example"
+	resubmit := []struct {
+		name string
+		send func(e *evEnv, key string, validations []any) (int, http.Header, []byte)
+	}{
+		{"POST /organization/{id}/validation", func(e *evEnv, key string, vals []any) (int, http.Header, []byte) {
+			return e.srv.DoKey(key, "POST", fmt.Sprintf("%s/%d/validation", organizationPath, e.org), mustJSON(t, map[string]any{"validations": vals}))
+		}},
+		{"POST /organization with an identical organization", func(e *evEnv, key string, vals []any) (int, http.Header, []byte) {
+			return e.srv.DoKey(key, "POST", organizationPath, mustJSON(t, orgBody("Resubmit Co", map[string]any{"validations": vals})))
+		}},
+	}
+	for _, r := range resubmit {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			e := startEV(t, "Resubmit Co")
+			_, key := usrKey(t, e.srv, usrUser(t, e.srv, store.RoleManager, 1), 0)
+			vals := []any{map[string]any{"type": "ev", "verified_users": []any{
+				map[string]any{"first_name": "Vera", "last_name": "Approver", "email": evVera},
+				map[string]any{"first_name": "Mal", "last_name": "Lory", "email": mallory, "job_title": "CFO", "telephone": "+1 541 555 0199"},
+			}}}
+			if status, _, body := r.send(e, key, vals); status >= 300 {
+				t.Fatalf("the manager's resubmission: %d %s", status, clip(body))
+			}
+			status, _, body := e.srv.Do("GET", fmt.Sprintf("%s/%d/validation", organizationPath, e.org), "")
+			if status != http.StatusOK || !strings.Contains(string(body), `"status":"active"`) {
+				t.Fatalf("the EV validation after the resubmission: %d %s, want still active", status, clip(body))
+			}
+
+			// The manager's own order, naming the new contact as approver.
+			order := func(contacts []any) (int, http.Header, []byte) {
+				m := map[string]any{"certificate": map[string]any{"common_name": "ev-resubmit.com", "csr": e.csr, "signature_hash": "sha256"},
+					"validity_years": 1, "organization": map[string]any{"id": e.org, "contacts": contacts},
+					"dcv_method": "dns-txt-token", "skip_approval": true}
+				return e.srv.DoKey(key, "POST", orderPath+"ssl_ev_securesite", mustJSON(t, m))
+			}
+			status, hdr, body := order(evContacts(mallory))
+			requireErrors(t, status, hdr, body, http.StatusBadRequest, "invalid_value:organization")
+
+			// An order naming no approver writes to the verified contacts
+			// only: Vera, whom the resubmission kept.
+			id := e.order(t, []string{"ev-resubmit.com"}, nil)
+			_, link := e.evMail(t, evVera, id, 1)
+			time.Sleep(300 * time.Millisecond)
+			if n := e.evMails(mallory, id); n != 0 {
+				t.Fatalf("the contact the manager added got %d approval emails", n)
+			}
+			status, hdr, body = e.srv.DoKey(key, "PUT", fmt.Sprintf("%s%d/order-approval/resend-emails", orderPath, id), `{"emails":["`+mallory+`"]}`)
+			requireErrors(t, status, hdr, body, http.StatusBadRequest, "invalid_value:emails")
+			if got := evContactStatuses(t, e.srv, id); got[mallory] != "pending" {
+				t.Errorf("the unverified contact in order validation: %v, want pending", got)
+			}
+
+			// The administrator's grant verifies the new contact: from then
+			// on it is an approver like the others.
+			domNoContent(t, e.srv, "PUT", fmt.Sprintf("%s/%d/validation/ev", organizationPath, e.org), "")
+			e.clock.add(6 * time.Minute)
+			domNoContent(t, e.srv, "PUT", fmt.Sprintf("%s%d/order-approval/resend-emails", orderPath, id), `{"emails":["`+mallory+`"]}`)
+			_, granted := e.evMail(t, mallory, id, 1)
+			if p := evDecide(t, link, "approve"); p.Status != http.StatusNotFound {
+				t.Errorf("Vera's link of the replaced round: %d, want 404", p.Status)
+			}
+			if p := evDecide(t, granted, "approve"); p.Status != http.StatusOK {
+				t.Fatalf("the granted contact approves: %d %s", p.Status, p.Body)
+			}
+			fam2WaitStatus(t, e.srv, id, "issued")
+			fam2IssuedChain(t, e.srv, id)
+		})
+	}
+}
