@@ -322,16 +322,12 @@ func (s *Server) authenticate(ar account.Area, h authed) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		if err := account.Allowed(actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead); err != nil {
+		ctx, err := account.Authorize(r.Context(), s.Store, actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead)
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if sc, ok, err := account.ScopeFor(r.Context(), s.Store, actor); err != nil {
-			s.fail(w, r, errs.Internalf(err, "scope of user %d", actor.User.ID))
-			return
-		} else if ok {
-			r = r.WithContext(account.WithScope(r.Context(), sc))
-		}
+		r = r.WithContext(ctx)
 		if err := h(w, r, actor); err != nil {
 			s.fail(w, r, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
+	"github.com/certorder/certorder/internal/listq"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqldb"
 )
@@ -63,14 +64,14 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a account.Ac
 // listUsers: GET /user[?container_id=N][&offset&limit&sort] → {"users", "page"}.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	q := r.URL.Query()
-	lp, err := parseList(q, sqldb.UserSortKeys)
+	lp, err := listq.Parse(q, sqldb.UserSortKeys)
 	if err != nil {
 		return err
 	}
 	var f store.UserFilter
 	v := q.Get("container_id")
 	if v == "" {
-		v = lp.filters["container_id"]
+		v = lp.Filters["container_id"]
 	}
 	if v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -82,7 +83,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a account.Act
 	if sc, ok := account.ScopeFrom(r.Context()); ok {
 		f.ScopeContainerIDs = sc.Containers
 	}
-	users, total, err := s.Store.Users(r.Context(), a.Account.ID, f, lp.page)
+	users, total, err := s.Store.Users(r.Context(), a.Account.ID, f, lp.Page)
 	if err != nil {
 		return errs.Internalf(err, "list users")
 	}
@@ -91,7 +92,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a account.Act
 	for i := range users {
 		out = append(out, s.userView(r, vc, &users[i]))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
+	writeJSON(w, http.StatusOK, map[string]any{"users": out, "page": pageView{Total: total, Limit: lp.Page.Limit, Offset: lp.Page.Offset}})
 	return nil
 }
 
