@@ -639,6 +639,7 @@ type Reader interface {
 	BlockedKeyReader
 	JobReader
 	LinkReader
+	ConsoleReader
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -688,6 +689,7 @@ type Writer interface {
 	BlockedKeyWriter
 	JobWriter
 	LinkWriter
+	ConsoleWriter
 }
 
 // Tx is a transaction: reads see its own writes.

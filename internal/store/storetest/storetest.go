@@ -50,6 +50,7 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentTransactions", testConcurrentTransactions},
 		{"Health", testHealth},
 		{"LinkTokens", testLinkTokens},
+		{"Console", testConsole},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}
