@@ -17,16 +17,17 @@ const (
 	AreaContainers             // containers (divisions)
 	AreaKeys                   // API keys (a user-management matter for key roles)
 	AreaSandbox                // the sandbox's clock and outbox: administrators with unrestricted keys
+	AreaAudit                  // the account's audit log: administrators, read only
 )
 
 // AreaNames name the areas in docs and messages.
 var AreaNames = map[Area]string{
 	AreaOrders: "orders", AreaOrgs: "organizations, domains", AreaCatalog: "catalog, own user", AreaUsers: "users",
-	AreaFinance: "finance", AreaContainers: "containers", AreaKeys: "API keys", AreaSandbox: "sandbox",
+	AreaFinance: "finance", AreaContainers: "containers", AreaKeys: "API keys", AreaSandbox: "sandbox", AreaAudit: "audit log",
 }
 
 // Areas lists every area, for tables and tests that walk them all.
-var Areas = []Area{AreaOrders, AreaOrgs, AreaCatalog, AreaUsers, AreaFinance, AreaContainers, AreaKeys, AreaSandbox}
+var Areas = []Area{AreaOrders, AreaOrgs, AreaCatalog, AreaUsers, AreaFinance, AreaContainers, AreaKeys, AreaSandbox, AreaAudit}
 
 // Key roles (spec §1.2).
 const (
@@ -70,6 +71,11 @@ func keyAllows(keyRole int, ar Area, read bool) bool {
 	if ar == AreaSandbox {
 		return keyRole == KeyRoleInherit
 	}
+	if ar == AreaAudit {
+		// The log is a record, never written through a call; a view-only
+		// key reads it as it reads everything.
+		return read && (keyRole == KeyRoleInherit || keyRole == KeyRoleViewOnly)
+	}
 	if ar == AreaKeys {
 		ar = AreaUsers
 	}
@@ -96,11 +102,15 @@ func keyAllows(keyRole int, ar Area, read bool) bool {
 // limited users place and read orders and read organizations and
 // containers. Everyone may manage their own API keys (the rules refuse
 // other users' keys). Only administrators reach the sandbox's clock and
-// outbox.
+// outbox, and only they read the audit log.
 func roleAllows(role int, ar Area, read bool) bool {
 	if ar == AreaSandbox {
 		// Moving the clock expires everyone's orders and validations.
 		return role == store.RoleAdministrator
+	}
+	if ar == AreaAudit {
+		// The log names every user's actions across containers.
+		return role == store.RoleAdministrator && read
 	}
 	switch ar {
 	case AreaCatalog, AreaKeys:

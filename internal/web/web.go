@@ -57,11 +57,19 @@ var Funcs = template.FuncMap{
 	"csrfField": func() string { return FormField },
 }
 
+// ParseFuncs is Parse with more functions for the pages of dir (the
+// console's formatting helpers); Funcs stay available.
+func ParseFuncs(fsys fs.FS, dir string, funcs template.FuncMap) (*Pages, error) {
+	return parse(fsys, dir, funcs)
+}
+
 // Parse reads every dir/*.html of fsys as a page named by its file name
-// without the extension. An error names the file: a broken page stops the
+// without the extension, each with the partials of dir (_*.html). An error names the file: a broken page stops the
 // server at start, never a request.
-func Parse(fsys fs.FS, dir string) (*Pages, error) {
-	layout, err := template.New("layout.html").Funcs(Funcs).ParseFS(files, "templates/layout.html")
+func Parse(fsys fs.FS, dir string) (*Pages, error) { return parse(fsys, dir, nil) }
+
+func parse(fsys fs.FS, dir string, funcs template.FuncMap) (*Pages, error) {
+	layout, err := template.New("layout.html").Funcs(Funcs).Funcs(funcs).ParseFS(files, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("page layout: %w", err)
 	}
@@ -69,10 +77,18 @@ func Parse(fsys fs.FS, dir string) (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pages in %s: %w", dir, err)
 	}
+	// Files named _*.html are partials (a navigation bar, shared forms):
+	// parsed with every page of dir, never pages themselves.
+	partials, _ := fs.Glob(fsys, path.Join(dir, "_*.html"))
+	if len(partials) > 0 {
+		if layout, err = layout.ParseFS(fsys, partials...); err != nil {
+			return nil, fmt.Errorf("partials in %s: %w", dir, err)
+		}
+	}
 	p := &Pages{byName: map[string]*template.Template{}}
 	for _, f := range names {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(fsys, f)
