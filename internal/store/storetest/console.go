@@ -115,7 +115,10 @@ func testConsole(t *testing.T, b Backend) {
 	// Sign-in failures.
 	fail := func(name string, when time.Time) int {
 		var n int
-		tx(func(tx store.Tx) (err error) { n, err = tx.RecordSignInFailure(ctx, name, when, when.Add(-24*time.Hour)); return err })
+		tx(func(tx store.Tx) (err error) {
+			n, err = tx.RecordSignInFailure(ctx, name, when, when.Add(-24*time.Hour))
+			return err
+		})
 		return n
 	}
 	for i := 1; i <= 3; i++ {
