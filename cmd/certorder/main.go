@@ -33,7 +33,7 @@ func usage() {
 
 commands:
   serve    run the API server (see certorder serve -h)
-  user     add, list or delete users (certorder user add|list|delete --data DIR ...)
+  user     add, list or delete users, set console passwords (certorder user add|list|delete|passwd|totp-off --data DIR ...)
   key      create, list or revoke API keys (certorder key create|list|revoke --data DIR ...)
   container  add or list containers (certorder container add|list --data DIR ...)
   org      grant an organization validation (certorder org validate --data DIR --org ID --type ov)

@@ -203,6 +203,10 @@ func (s *Server) routes() {
 	m.Handle("GET /assets/", web.Assets())
 }
 
+// Mount serves h under prefix (a subtree pattern such as "/console/") on
+// the API's listener, behind the same body bound and panic recovery.
+func (s *Server) Mount(prefix string, h http.Handler) { s.mux.Handle(prefix, h) }
+
 // ServeHTTP bounds the body, recovers panics and turns every route the mux
 // does not know into CertCentral's not_found|route envelope (the mux's own
 // 404 and 405 answers are plain text, which clients cannot decode). A path

@@ -80,12 +80,9 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a account.Act
 		}
 		f.ContainerID = n
 	}
-	if sc, ok := account.ScopeFrom(r.Context()); ok {
-		f.ScopeContainerIDs = sc.Containers
-	}
-	users, total, err := s.Store.Users(r.Context(), a.Account.ID, f, lp.Page)
+	users, total, err := s.Accounts.Users(r.Context(), a, f, lp.Page)
 	if err != nil {
-		return errs.Internalf(err, "list users")
+		return err
 	}
 	vc := s.newViewCache(a.Account.ID)
 	out := make([]userView, 0, len(users))
@@ -197,25 +194,14 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, a account.Acto
 		}
 		uid = n
 	}
-	if a.User.AccessRole != store.RoleAdministrator {
-		if uid != 0 && uid != a.User.ID {
-			writeJSON(w, http.StatusOK, map[string]any{"api_keys": []keyView{}})
-			return nil
-		}
-		uid = a.User.ID
-	}
-	keys, err := s.Store.APIKeys(r.Context(), a.Account.ID, uid)
+	keys, err := s.Accounts.Keys(r.Context(), a, uid)
 	if err != nil {
-		return errs.Internalf(err, "list api keys")
+		return err
 	}
 	vc := s.newViewCache(a.Account.ID)
 	out := make([]keyView, 0, len(keys))
 	for i := range keys {
-		k, err := s.Accounts.VisibleKey(r.Context(), s.Store, a, keys[i].ID)
-		if err != nil {
-			continue // a key of a user outside the caller's containers
-		}
-		out = append(out, keyViewOf(k, vc.user(r.Context(), k.UserID)))
+		out = append(out, keyViewOf(&keys[i], vc.user(r.Context(), keys[i].UserID)))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"api_keys": out})
 	return nil

@@ -78,7 +78,8 @@ func parse(fsys fs.FS, dir string, funcs template.FuncMap) (*Pages, error) {
 		return nil, fmt.Errorf("pages in %s: %w", dir, err)
 	}
 	// Files named _*.html are partials (a navigation bar, shared forms):
-	// parsed with every page of dir, never pages themselves.
+	// parsed with every page of dir, never pages themselves. (Embed them
+	// with "all:": go:embed leaves out names starting with "_".)
 	partials, _ := fs.Glob(fsys, path.Join(dir, "_*.html"))
 	if len(partials) > 0 {
 		if layout, err = layout.ParseFS(fsys, partials...); err != nil {
@@ -103,6 +104,15 @@ func parse(fsys fs.FS, dir string, funcs template.FuncMap) (*Pages, error) {
 		p.byName[name] = t
 	}
 	return p, nil
+}
+
+// MustParseFuncs is ParseFuncs for pages embedded in the binary.
+func MustParseFuncs(fsys fs.FS, dir string, funcs template.FuncMap) *Pages {
+	p, err := ParseFuncs(fsys, dir, funcs)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
 
 // MustParse is Parse for the pages embedded in the binary.
