@@ -81,6 +81,9 @@ const (
 type Route struct {
 	Method, Path string
 	Area         account.Area
+	// Write: the page needs write access to the area (every POST, and
+	// the page of a form that changes something).
+	Write bool
 }
 
 // Routes lists the pages behind sign-in in the order they are registered.
@@ -121,11 +124,17 @@ type visit struct {
 type handler func(w http.ResponseWriter, r *http.Request, v *visit) error
 
 func (s *Server) register() {
-	page := func(pattern string, ar account.Area, h handler) {
+	add := func(pattern string, ar account.Area, read bool, h handler) {
 		method, path, _ := strings.Cut(pattern, " ")
-		s.mux.Handle(pattern, web.Protect(s.signedIn(ar, method == http.MethodGet, h)))
-		s.routes = append(s.routes, Route{Method: method, Path: path, Area: ar})
+		s.mux.Handle(pattern, web.Protect(s.signedIn(ar, read, h)))
+		s.routes = append(s.routes, Route{Method: method, Path: path, Area: ar, Write: !read})
 	}
+	page := func(pattern string, ar account.Area, h handler) {
+		add(pattern, ar, strings.HasPrefix(pattern, "GET "), h)
+	}
+	// form is the page of a form whose sending changes something: it
+	// opens only for those who may send it.
+	form := func(pattern string, ar account.Area, h handler) { add(pattern, ar, false, h) }
 	open := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, web.Protect(h)) }
 
 	open("GET /console/signin", s.signInPage)
@@ -144,8 +153,8 @@ func (s *Server) register() {
 	page("POST /console/account/totp/off", account.AreaCatalog, s.ownTOTPOff)
 
 	page("GET /console/orders", account.AreaOrders, s.orders)
-	page("GET /console/products", account.AreaOrders, s.products)
-	page("GET /console/products/{product}", account.AreaOrders, s.newOrderPage)
+	form("GET /console/products", account.AreaOrders, s.products)
+	form("GET /console/products/{product}", account.AreaOrders, s.newOrderPage)
 	page("POST /console/products/{product}", account.AreaOrders, s.newOrder)
 	page("GET /console/orders/{id}", account.AreaOrders, s.orderPage)
 	page("GET /console/orders/{id}/certificates/{cert}/{format}", account.AreaOrders, s.download)
@@ -166,7 +175,7 @@ func (s *Server) register() {
 	page("POST /console/domains/{id}/grant", account.AreaOrgs, s.grantDomain)
 
 	page("GET /console/users", account.AreaUsers, s.users)
-	page("GET /console/users/new", account.AreaUsers, s.newUserPage)
+	form("GET /console/users/new", account.AreaUsers, s.newUserPage)
 	page("POST /console/users/new", account.AreaUsers, s.newUser)
 	page("GET /console/users/{id}", account.AreaUsers, s.userPage)
 	page("POST /console/users/{id}", account.AreaUsers, s.editUser)
@@ -189,9 +198,10 @@ func (s *Server) register() {
 }
 
 // signedIn runs h for a caller with a complete session whose user the
-// permission table lets reach the area, in the scope of that user's
-// containers: exactly what the API checks for a key (account.Authorize).
-// A state-changing request must also carry the session's form token.
+// permission table lets reach the area (to read it, or to write it when
+// read is false), in the scope of that user's containers: exactly what the
+// API checks for a key (account.Authorize). A state-changing request must
+// also carry the session's form token.
 func (s *Server) signedIn(ar account.Area, read bool, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, actor, err := s.readSession(w, r)
@@ -199,8 +209,9 @@ func (s *Server) signedIn(ar account.Area, read bool, h handler) http.Handler {
 			s.fail(w, r, nil, err)
 			return
 		}
+		safe := r.Method == http.MethodGet || r.Method == http.MethodHead
 		if sess == nil {
-			if !read {
+			if !safe {
 				s.render(w, r, nil, http.StatusForbidden, "message", web.Message{Title: "Signed out",
 					Text: "Your session has ended. Sign in again and repeat what you were doing."})
 				return
@@ -215,7 +226,7 @@ func (s *Server) signedIn(ar account.Area, read bool, h handler) http.Handler {
 			return
 		}
 		r = r.WithContext(ctx)
-		if !read && !web.CheckForm(r, formScope(sess)) {
+		if !safe && !web.CheckForm(r, formScope(sess)) {
 			s.render(w, r, v, http.StatusForbidden, "message", web.Message{Title: "Form expired",
 				Text: "This form was not sent from this session's page. Open the page again and send it from there."})
 			return

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -102,24 +101,33 @@ type sandboxData struct {
 // sandbox shows the sandbox's business clock and its outbox (what GET
 // /sandbox/clock and /sandbox/mail answer).
 func (s *Server) sandbox(w http.ResponseWriter, r *http.Request, v *visit) error {
+	d, err := s.sandboxData(r, v)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, v, http.StatusOK, "sandbox", &view{D: d, Form: r.URL.Query()})
+	return nil
+}
+
+func (s *Server) sandboxData(r *http.Request, v *visit) (*sandboxData, error) {
 	if !s.Sandbox || s.Travel == nil {
-		return errs.NotFoundf("sandbox", "This page exists only on a server started with --sandbox.")
+		return nil, errs.NotFoundf("sandbox", "This page exists only on a server started with --sandbox.")
 	}
 	ctx := r.Context()
 	off, err := s.Travel.Offset(ctx)
 	if err != nil {
-		return errs.Internalf(err, "read the sandbox clock")
+		return nil, errs.Internalf(err, "read the sandbox clock")
 	}
 	wall := clock.Now(s.Travel.Base).UTC()
 	d := &sandboxData{Now: wall.Add(off).Format("2006-01-02 15:04 UTC"), Wall: wall.Format("2006-01-02 15:04 UTC"), Offset: off.String()}
 	q := listQuery(r)
 	lp, err := listq.Parse(q, nil)
 	if err != nil {
-		return s.formFailureQuery(w, r, v, "sandbox", err, d)
+		return nil, err
 	}
 	list, total, err := s.Store.ListMail(ctx, store.MailFilter{AccountID: v.Actor.Account.ID, Recipient: q.Get("recipient"), Page: lp.Page})
 	if err != nil {
-		return errs.Internalf(err, "list the sandbox outbox")
+		return nil, errs.Internalf(err, "list the sandbox outbox")
 	}
 	for _, m := range list {
 		row := mailRow{ID: m.ID, Kind: m.Kind, To: m.Recipient, Subject: m.Subject, Body: m.Body, Status: "waiting", Created: date(m.CreatedAt), Err: m.LastError}
@@ -132,8 +140,7 @@ func (s *Server) sandbox(w http.ResponseWriter, r *http.Request, v *visit) error
 		d.Mail = append(d.Mail, row)
 	}
 	d.Page = pageOf(q, lp.Page, total, len(list))
-	s.render(w, r, v, http.StatusOK, "sandbox", &view{D: d, Form: q})
-	return nil
+	return d, nil
 }
 
 // moveClock moves the sandbox's business time forward, by a duration
@@ -166,12 +173,12 @@ func (s *Server) moveClock(w http.ResponseWriter, r *http.Request, v *visit) err
 		err = errs.MissingField("advance")
 	}
 	if err != nil {
-		var e *errs.Error
-		if errors.As(err, &e) {
-			r.URL.RawQuery = ""
-			return s.formFailureQuery(w, r, v, "message", err, nil)
+		r.URL.RawQuery = ""
+		d, derr := s.sandboxData(r, v)
+		if derr != nil {
+			return derr
 		}
-		return errs.Internalf(err, "move the sandbox clock")
+		return s.formFailure(w, r, v, "sandbox", err, d, nil)
 	}
 	s.Log.Info("sandbox clock moved", "user", v.Actor.User.ID, "offset", off.String())
 	return redirect(w, r, "/console/sandbox", "moved")
