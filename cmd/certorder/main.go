@@ -111,6 +111,7 @@ func serve(args []string) error {
 	trustAnchor := fs.String("dnssec-trust-anchor", "", "file of DS or DNSKEY records (zone file syntax, e.g. unbound's root.key) to validate from instead of the built-in IANA root KSKs")
 	smtpURL := fs.String("smtp", "", "SMTP relay for email DCV, smtp://[user:pass@]host:port or smtps://... (empty: no email is sent)")
 	smtpFrom := fs.String("smtp-from", "", "sender address of DCV emails (default certorder@localhost)")
+	consoleURL := fs.String("console-url", "", "public base URL of the web console (https://ca.example.com) that mailed password links name (default --public-url)")
 	dcvRetry := fs.Duration("dcv-retry", validation.DefaultDCVRetry, "first delay between background checks of a pending validation (doubles up to an hour)")
 	dcvPoll := fs.Duration("dcv-poll", validation.DefaultDCVPoll, "how often the validation worker looks for checks coming due")
 	catalogFile := fs.String("catalog", "", "catalogue file that disables, renames, prices and aliases products (format in README); a bad file stops the start")
@@ -200,7 +201,7 @@ func serve(args []string) error {
 		DCV: dcv.Config{Resolver: *resolver, Timeout: *dcvTimeout, HTTPPort: *httpPort, HTTPSPort: *httpsPort,
 			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget,
 			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},
-		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
+		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, ConsoleURL: *consoleURL, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
 		Catalog: products,
 	})
 	if err != nil {
