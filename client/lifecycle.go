@@ -39,6 +39,19 @@ func (c *Client) CancelOrder(ctx context.Context, orderID int64, note string) er
 	return c.UpdateOrderStatus(ctx, orderID, OrderStatusCanceled, note)
 }
 
+// SetAutoReissue switches the automatic reissues of an order's plan on or
+// off (PUT /order/certificate/{id}/auto-reissue); Order.AutoReissue shows
+// the setting.
+func (c *Client) SetAutoReissue(ctx context.Context, orderID int64, on bool) error {
+	body := struct {
+		AutoReissue int `json:"auto_reissue"`
+	}{}
+	if on {
+		body.AutoReissue = 1
+	}
+	return c.call(ctx, request{method: http.MethodPut, path: "/order/certificate/" + pathInt(orderID) + "/auto-reissue", body: body}, nil)
+}
+
 // CertificateOperation is the body of a reissue or duplicate: a new CSR
 // and, optionally, other names within the order's product. Fields left
 // empty keep the order's values.

@@ -368,6 +368,7 @@ type Order struct {
 	DCVMethod                   string               `json:"dcv_method,omitempty"`
 	DisableRenewalNotifications bool                 `json:"disable_renewal_notifications"`
 	AutoRenew                   int                  `json:"auto_renew"`
+	AutoReissue                 int                  `json:"auto_reissue"` // 1: a plan's next certificate is made 30 days before the current one ends
 	CustomRenewalMessage        string               `json:"custom_renewal_message,omitempty"`
 	AdditionalEmails            []string             `json:"additional_emails,omitempty"`
 	Locale                      string               `json:"locale,omitempty"`

@@ -12,10 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/certorder/certorder/internal/account"
-	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/order"
@@ -69,11 +67,10 @@ func openAdmin(ctx context.Context, dir, database string) (*adminEnv, error) {
 	}
 	// Audit lines are in the database; the terminal gets warnings only.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	// On a sandbox's store the commands date what they do by its
-	// travelled clock, as its servers do.
-	var now func() time.Time
-	if _, err := st.Setting(ctx, clock.OffsetKey); err == nil {
-		now = (&clock.Travel{Store: st, Log: log}).Now
+	now, err := businessClock(ctx, st, log)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	env := &adminEnv{st: st, svc: &order.Service{Store: st, Log: log, Now: now}, val: &validation.Service{Store: st, Log: log, Now: now},
 		accts: &account.Service{Store: st, Log: log, Now: now}, actor: account.SystemActor(acct)}

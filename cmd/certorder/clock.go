@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/certorder/certorder/internal/clock"
@@ -89,4 +90,19 @@ func clockCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	wall := time.Now().UTC()
 	fmt.Fprintf(stdout, "sandbox time %s (wall clock %s, offset %s)\n", wall.Add(off).Format(time.RFC3339), wall.Format(time.RFC3339), off)
 	return nil
+}
+
+// businessClock is the clock the other commands date what they do by: on
+// a sandbox's store its travelled clock, as its servers do, so that a
+// command run after "clock advance" sees what the servers see; elsewhere
+// nil, the wall clock.
+func businessClock(ctx context.Context, st clock.Settings, log *slog.Logger) (func() time.Time, error) {
+	_, err := st.Setting(ctx, clock.OffsetKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the sandbox clock: %w", err)
+	}
+	return (&clock.Travel{Store: st, Log: log}).Now, nil
 }

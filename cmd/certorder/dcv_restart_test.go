@@ -44,6 +44,7 @@ func startRealServer(t *testing.T, dir, addr, dnsAddr string) (*exec.Cmd, *locke
 // process is killed when the test ends.
 func startServerProcess(t *testing.T, adminKey, args string) (*exec.Cmd, *lockedLog) {
 	t.Helper()
+	cmd, log := spawnServerProcess(t, adminKey, args)
 	fields := strings.Fields(args)
 	addr := ""
 	for i, f := range fields {
@@ -51,6 +52,15 @@ func startServerProcess(t *testing.T, adminKey, args string) (*exec.Cmd, *locked
 			addr = fields[i+1]
 		}
 	}
+	waitHealthy(t, addr, log)
+	return cmd, log
+}
+
+// spawnServerProcess starts the server process as startServerProcess does
+// but returns at once, for a test that watches what it does while it
+// starts.
+func spawnServerProcess(t *testing.T, adminKey, args string) (*exec.Cmd, *lockedLog) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1", "CERTORDER_ADMIN_KEY="+adminKey, "CERTORDER_TEST_ARGS="+args)
 	log := &lockedLog{}
@@ -59,13 +69,19 @@ func startServerProcess(t *testing.T, adminKey, args string) (*exec.Cmd, *locked
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, log
+}
+
+// waitHealthy waits for /healthz of the server at addr.
+func waitHealthy(t *testing.T, addr string, log *lockedLog) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return cmd, log
+				return
 			}
 		}
 		if time.Now().After(deadline) {

@@ -16,8 +16,8 @@ const jobsUsage = `usage:
 
 Runs one round of every time-driven job that is due now (orders past their
 end expire, due renewal notices are queued in the mail outbox, which the
-server sends), as the running server would. A round another process has
-claimed is left to it. Automatic renewals and plan reissues need the CA and
+server sends), as the running server would, by the sandbox clock on a
+sandbox's data. A round another process has claimed is left to it. Automatic renewals and plan reissues need the CA and
 run in the server only.
 `
 
@@ -40,7 +40,13 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e := &jobs.Engine{Store: st, Log: log, ProductName: func(nameID string) string {
+	// Due is decided by the business clock: on a sandbox's store, the
+	// travelled one, as the servers' engines decide.
+	now, err := businessClock(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	e := &jobs.Engine{Store: st, Log: log, Now: now, ProductName: func(nameID string) string {
 		p, _ := catalog.Default().Lookup(nameID)
 		return p.Name
 	}}

@@ -42,6 +42,7 @@ commands:
   backup   consistent snapshot of the SQLite store while the server runs (certorder backup --data DIR --out FILE)
   restore  put a backup in place, server stopped (certorder restore --data DIR --from FILE)
   clock    show or move the sandbox's business clock forward (certorder clock advance --data DIR 30d)
+  notices  show or set the account's and containers' default renewal notice switches (certorder notices set --data DIR --off minus_90)
   bench    load benchmark against child servers on loopback (certorder bench -h)
 `)
 }
@@ -65,6 +66,8 @@ func main() {
 		err = backupCmd(context.Background(), os.Args[1], os.Args[2:], os.Stdout, os.Stderr)
 	case "clock":
 		err = clockCmd(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
+	case "notices":
+		err = noticesCmd(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
 	case "bench":
 		err = benchCmd(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
 	case "bench-floor": // bench's own child (bench_floor.go), not for users
@@ -117,7 +120,7 @@ func serve(args []string) error {
 	catalogFile := fs.String("catalog", "", "catalogue file that disables, renames, prices and aliases products (format in README); a bad file stops the start")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof; see docs/performance.md)")
 	var sandboxRules []validation.SandboxRule
-	fs.Func("sandbox-rule", "MATCH=OUTCOME: in --sandbox, names with the label or under the domain MATCH pass, fail, stay pending or caa-fail (repeatable)", func(v string) error {
+	fs.Func("sandbox-rule", "MATCH=OUTCOME: in --sandbox, names with the label or under the domain MATCH pass, fail, stay pending, caa-fail or ev-pending (EV orders wait for their approval) (repeatable)", func(v string) error {
 		r, err := validation.ParseSandboxRule(v)
 		if err == nil {
 			sandboxRules = append(sandboxRules, r)

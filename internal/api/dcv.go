@@ -112,6 +112,9 @@ func (s *Server) newOrderRandomValue(w http.ResponseWriter, r *http.Request, a a
 type resendEmailsInput struct {
 	DomainApprovalEmails []validation.EmailRecipient `json:"domain_approval_emails"`
 	Locale               string                      `json:"locale"`
+	// Emails narrows a client order's resend to some of its addresses
+	// (certorder's own, docs/decisions.md).
+	Emails []string `json:"emails"`
 }
 
 // resendOrderEmails: PUT /order/certificate/{id}/resend-emails → 204.
@@ -126,6 +129,15 @@ func (s *Server) resendOrderEmails(w http.ResponseWriter, r *http.Request, a acc
 	}
 	if l := strings.TrimSpace(in.Locale); l != "" && !validation.Locales[l] {
 		return errs.InvalidValue("locale", "%q is not a supported locale.", in.Locale)
+	}
+	if validation.MailboxProduct(o) {
+		// A client order's emails are its addresses' validation links, or
+		// its pickup link once they are validated.
+		if err := s.Validation.ResendMailboxEmails(r.Context(), a, o.ID, in.Emails); err != nil {
+			return err
+		}
+		noContent(w)
+		return nil
 	}
 	if err := s.Validation.ResendOrderEmails(r.Context(), a, o.ID, in.DomainApprovalEmails); err != nil {
 		return err

@@ -478,9 +478,18 @@ func (s *Server) orderValidation(w http.ResponseWriter, r *http.Request, a accou
 			ov := s.orgValidationViewOf(val)
 			view := orderOrgValidationView{Type: ov.Type, Name: ov.Name, Description: ov.Description, DateCreated: ov.DateCreated,
 				ValidatedUntil: ov.ValidatedUntil, Status: ov.Status, VerifiedContacts: []orderContactView{}}
+			evWaiting := validation.EVApprovalType(product) != "" && !s.Validation.EVApproved(product, o) &&
+				(o.Status == store.OrderNeedsApproval || o.Status == store.OrderPending || o.Status == store.OrderNeedsCSR)
 			for _, c := range val.VerifiedContacts {
 				st := "pending"
-				if ov.Status == "active" {
+				switch {
+				case evWaiting:
+					// Their approval of this order is what is missing.
+				case o.Extra.EVApprovedBy != "":
+					if strings.EqualFold(strings.TrimSpace(c.Email), o.Extra.EVApprovedBy) {
+						st = "active" // the contact who approved the order
+					}
+				case ov.Status == "active":
 					st = "active"
 				}
 				view.VerifiedContacts = append(view.VerifiedContacts, orderContactView{UserID: strconv.FormatInt(c.UserID, 10),

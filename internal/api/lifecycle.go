@@ -15,6 +15,7 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/listq"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -31,6 +32,26 @@ func (s *Server) updateOrderStatus(w http.ResponseWriter, r *http.Request, a acc
 		return err
 	}
 	if err := s.Orders.UpdateOrderStatus(r.Context(), a, o.ID, &in); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// updateAutoReissue: PUT /order/certificate/{id}/auto-reissue
+// {"auto_reissue": 0|1} → 204.
+func (s *Server) updateAutoReissue(w http.ResponseWriter, r *http.Request, a account.Actor) error {
+	o, err := s.findOrder(r, a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var in struct {
+		AutoReissue flex.Int `json:"auto_reissue"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.Orders.SetAutoReissue(r.Context(), a, o.ID, in.AutoReissue); err != nil {
 		return err
 	}
 	noContent(w)

@@ -125,6 +125,7 @@ func (s *Server) routes() {
 	api("PUT /order/certificate/{id}/csr", account.AreaOrders, s.updateCSR)
 	// Issue 4, order operations (lifecycle.go).
 	api("PUT /order/certificate/{id}/status", account.AreaOrders, s.updateOrderStatus)
+	api("PUT /order/certificate/{id}/auto-reissue", account.AreaOrders, s.updateAutoReissue)
 	api("POST /order/certificate/{id}/reissue", account.AreaOrders, s.reissueOrder)
 	api("GET /order/certificate/{id}/reissue", account.AreaOrders, s.listReissues)
 	api("POST /order/certificate/{id}/duplicate", account.AreaOrders, s.duplicateOrder)
@@ -167,6 +168,12 @@ func (s *Server) routes() {
 	api("PUT /order/certificate/{id}/dcv-method", account.AreaOrders, s.changeOrderDCVMethod)
 	api("PUT /order/certificate/{id}/dcv-random-value", account.AreaOrders, s.newOrderRandomValue)
 	api("PUT /order/certificate/{id}/resend-emails", account.AreaOrders, s.resendOrderEmails)
+	// EV approval by a verified contact (evapproval.go).
+	api("PUT /order/certificate/{id}/order-approval/resend-emails", account.AreaOrders, s.resendApprovalEmails)
+	// Mailbox control of client orders (mailbox.go).
+	api("GET /order/certificate/{id}/email-validation", account.AreaOrders, s.emailValidations)
+	api("PUT /order/certificate/{id}/email-validation/{token}", account.AreaOrders, s.validateEmail)
+	api("PUT /email-validation/{token}", account.AreaOrders, s.validateEmailByToken)
 	api("GET /container", account.AreaContainers, s.listContainers)
 	api("GET /container/{id}", account.AreaContainers, s.containerInfo)
 	api("GET /container/{id}/children", account.AreaContainers, s.containerChildren)
@@ -196,10 +203,18 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /crl/{file}", s.serveCRL)
 	m.HandleFunc("GET /ocsp/{request...}", s.serveOCSPGet)
 	m.HandleFunc("POST /ocsp", s.serveOCSPPost)
-	// The emailed DCV approval links (the link's secret is the credential).
+	// The emailed links' pages (the link's secret is the credential).
 	page := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, web.Protect(h)) }
 	page("GET /dcv/email/{secret}", s.showEmailLink)
 	page("POST /dcv/email/{secret}", s.approveEmailLink)
+	// The emailed EV approval links (evapproval.go).
+	page("GET /order-approval/{secret}", s.showApprovalLink)
+	page("POST /order-approval/{secret}", s.decideApprovalLink)
+	// The emailed mailbox validation and certificate pickup links.
+	page("GET /mailbox/{secret}", s.showMailboxLink)
+	page("POST /mailbox/{secret}", s.confirmMailboxLink)
+	page("GET /pickup/{secret}", s.showPickup)
+	page("POST /pickup/{secret}", s.pickUp)
 	m.Handle("GET /assets/", web.Assets())
 }
 
@@ -499,7 +514,7 @@ func decode(r *http.Request, v any) error {
 // secretPaths are the path prefixes whose last segment is a credential:
 // an emailed link's secret is as good as the click of its recipient, so
 // it never reaches a log.
-var secretPaths = []string{"/dcv/email/"}
+var secretPaths = []string{"/dcv/email/", "/order-approval/", "/mailbox/", "/pickup/", "/email-validation/"}
 
 // logPath is the request's path as logs may show it: whatever follows a
 // secret path's prefix, wherever it stands (a doubled slash, a prefix a

@@ -210,12 +210,15 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			relay = mailer
 		}
 		// The sandbox keeps what it sends for the API to show, so it
-		// renders no DCV mail: that body carries an approval link (and the
-		// sandbox sends none anyway).
+		// renders no DCV, EV approval, mailbox or pickup mail: those
+		// bodies carry a link (and the sandbox sends none anyway).
 		a.Mail = &mail.Queue{Store: st, Relay: relay, Now: now, Log: cfg.Log, Keep: cfg.Sandbox,
 			Renderers: map[string]mail.Renderer{}}
 		if !cfg.Sandbox {
 			a.Mail.Renderers[validation.MailKindDCV] = a.Validation.RenderDCVMail
+			a.Mail.Renderers[validation.MailKindEVApproval] = a.Validation.RenderEVApprovalMail
+			a.Mail.Renderers[validation.MailKindMailbox] = a.Validation.RenderMailboxMail
+			a.Mail.Renderers[validation.MailKindPickup] = a.Validation.RenderPickupMail
 		}
 		if relay != nil {
 			a.Validation.Mail, a.Validation.MailFrom = a.Mail, cfg.SMTPFrom
@@ -223,6 +226,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: now, LeaseNow: cfg.Now, Log: cfg.Log}
 	a.Orders.UseValidation(a.Validation)
+	a.Validation.ProductName = productName(a.Orders)
 	a.Jobs = &jobs.Engine{Store: st, Now: now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders),
 		Orders: a.Orders, Renew: a.Orders}
 	if a.Mail != nil {
@@ -230,6 +234,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		// them for its outbox too.
 		a.Mail.Register(jobs.MailKindRenewal, a.Jobs.RenderRenewalMail)
 		a.Mail.Register(jobs.MailKindAutoRenewal, a.Jobs.RenderAutoRenewalMail)
+		a.Mail.Register(jobs.MailKindAutoReissue, a.Jobs.RenderAutoReissueMail)
 		a.Jobs.Mail = a.Mail
 	}
 	a.Revocation = revocation.New(revocation.Config{CA: h, Store: st, Log: cfg.Log, Now: now, LeaseNow: cfg.Now})

@@ -10,3 +10,9 @@ import (
 func (e *Engine) NoticesAt(ctx context.Context, now time.Time) (int, error) {
 	return e.notices(ctx, now)
 }
+
+// RenewalsAt runs the auto-renew job at now without claiming its round, so
+// that tests can race replicas on the renewal itself.
+func (e *Engine) RenewalsAt(ctx context.Context, now time.Time) (int, error) {
+	return e.renewals(ctx, now)
+}

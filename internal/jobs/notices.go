@@ -129,6 +129,13 @@ func (e *Engine) noticeOrder(ctx context.Context, cand *store.Order, notice stri
 		if o.DisableRenewalNotifications || o.IsRenewed || !o.OrderValidTill.Equal(cand.OrderValidTill) {
 			return nil
 		}
+		// An engine that cannot renew (the jobs command) leaves the notice
+		// of an order whose automatic renewal is due to one that can, which
+		// runs the renewal first: placed, it makes the notice moot; passed
+		// over, its record lets the notice go.
+		if e.Renew == nil && renewalDue(o, now) && !recorded[store.NoticeAutoRenew] {
+			return nil
+		}
 		if slices.Contains(o.Extra.NoticesOff, notice) || due.Before(o.CreatedAt) {
 			return tx.RecordOrderNotice(ctx, &store.OrderNotice{AccountID: o.AccountID, OrderID: o.ID, Notice: notice, RecordedAt: now})
 		}
@@ -196,9 +203,11 @@ func (e *Engine) noticeData(o *store.Order, notice string, now time.Time) Renewa
 	return d
 }
 
-// recipients of an order's notices: its contacts, its requester and its
-// additional_emails, each address once (compared without case).
-func recipients(ctx context.Context, tx store.Tx, o *store.Order) ([]string, error) {
+// recipients of an order's notices: its contacts, its requester (while an
+// active user: a deleted user gets no mail) and its additional_emails,
+// then the users of also (an administrator standing in for a requester who
+// is gone), each address once (compared without case).
+func recipients(ctx context.Context, tx store.Tx, o *store.Order, also ...int64) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	add := func(addr string) {
@@ -214,17 +223,29 @@ func recipients(ctx context.Context, tx store.Tx, o *store.Order) ([]string, err
 			add(c.Email)
 		}
 	}
-	if o.UserID != 0 {
-		u, err := tx.User(ctx, o.AccountID, o.UserID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
+	addUser := func(id int64) error {
+		if id == 0 {
+			return nil
 		}
-		if u != nil {
+		u, err := tx.User(ctx, o.AccountID, id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if u != nil && u.Status == store.UserActive {
 			add(u.Email)
 		}
+		return nil
+	}
+	if err := addUser(o.UserID); err != nil {
+		return nil, err
 	}
 	for _, a := range o.AdditionalEmails {
 		add(a)
+	}
+	for _, id := range also {
+		if err := addUser(id); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

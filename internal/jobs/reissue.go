@@ -2,14 +2,22 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/certorder/certorder/internal/account"
+	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 )
+
+// MailKindAutoReissue is the outbox kind of the mail telling an order's
+// contacts that its plan's next certificate was made automatically.
+const MailKindAutoReissue = "auto_reissue"
 
 // ReissueLead is how long before a multi-year plan's certificate ends its
 // successor is issued: CertCentral's auto-reissue creates the reissue
@@ -54,7 +62,19 @@ func (e *Engine) reissues(ctx context.Context, now time.Time) (int, error) {
 func (e *Engine) reissueOrder(ctx context.Context, o *store.Order, now time.Time) (bool, error) {
 	rec := &store.OrderNotice{AccountID: o.AccountID, OrderID: o.ID, Notice: store.AutoReissueNotice(o.CertificateID), RecordedAt: now}
 	passOver := func() (bool, error) {
-		err := e.Store.InTx(ctx, func(tx store.Tx) error { return tx.RecordOrderNotice(ctx, rec) })
+		err := e.Store.InTx(ctx, func(tx store.Tx) error {
+			// Read again with the record: a request turning auto_reissue
+			// on since the list was read forgets only a record made
+			// before it, so this one must not follow it.
+			cur, err := tx.Order(ctx, o.AccountID, o.ID)
+			if err != nil {
+				return err
+			}
+			if o.Extra.AutoReissueOff && !cur.Extra.AutoReissueOff {
+				return nil
+			}
+			return tx.RecordOrderNotice(ctx, rec)
+		})
 		if errors.Is(err, store.ErrConflict) {
 			err = nil
 		}
@@ -71,8 +91,14 @@ func (e *Engine) reissueOrder(ctx context.Context, o *store.Order, now time.Time
 	}
 	rec.Sent = true
 	res, err := e.Orders.AutoReissue(ctx, o.AccountID, o.ID, o.CertificateID, func(tx store.Tx, _ int64) error {
-		return tx.RecordOrderNotice(ctx, rec)
+		if err := tx.RecordOrderNotice(ctx, rec); err != nil {
+			return err
+		}
+		return e.queueReissueMail(ctx, tx, o, cert, now)
 	})
+	if err == nil && res != nil && e.Mail != nil {
+		e.Mail.Kick()
+	}
 	if err == nil {
 		return res != nil, nil
 	}
@@ -101,4 +127,97 @@ func (e *Engine) reissueOrder(ctx context.Context, o *store.Order, now time.Time
 	}
 	rec.Sent = false
 	return passOver()
+}
+
+// AutoReissue is the data of the auto_reissue templates.
+type AutoReissue struct {
+	OrderID       int64
+	CertificateID int64 // the plan's new certificate
+	ProductName   string
+	CommonName    string
+	Names         []string
+	MoreNames     int
+	ReplacedEnds  string // the replaced certificate's end, YYYY-MM-DD
+	ValidTill     string // the new certificate's end, YYYY-MM-DD; "" until it is issued
+	PlanEnds      string // the order's end (order_valid_till), YYYY-MM-DD
+	// Status is the order's after the reissue: issued, or reissue_pending
+	// while the new certificate waits, for Waiting: "approval" (a request
+	// to approve) or "validation" (of its domains or organization).
+	Status  string
+	Waiting string
+}
+
+type reissuePayload struct {
+	Locale string      `json:"locale"`
+	Data   AutoReissue `json:"data"`
+}
+
+// queueReissueMail puts the mail telling the order's recipients (those of
+// its renewal notices) of its plan's next certificate in the outbox, with
+// its audit event, inside the reissue's transaction: issued at once, or
+// waiting for approval or validation (order info then shows it; no second
+// mail follows its issuance). It is no renewal notice, so
+// disable_renewal_notifications and the send_* switches leave it alone.
+func (e *Engine) queueReissueMail(ctx context.Context, tx store.Tx, cand *store.Order, replaced *store.Certificate, now time.Time) error {
+	o, err := tx.Order(ctx, cand.AccountID, cand.ID)
+	if err != nil {
+		return err
+	}
+	nd := e.noticeData(o, "", now)
+	d := AutoReissue{OrderID: o.ID, ProductName: nd.ProductName, CommonName: o.CommonName, Names: nd.Names, MoreNames: nd.MoreNames,
+		ReplacedEnds: replaced.NotAfter.UTC().Format(time.DateOnly), PlanEnds: nd.ExpiresOn, Status: o.Status}
+	switch {
+	case o.Status == store.OrderIssued && o.CertificateID != replaced.ID:
+		c, err := tx.Certificate(ctx, o.AccountID, o.CertificateID)
+		if err != nil {
+			return err
+		}
+		d.CertificateID, d.ValidTill = c.ID, c.NotAfter.UTC().Format(time.DateOnly)
+	default:
+		d.Waiting = "validation"
+		reqs, err := tx.RequestsForOrder(ctx, o.AccountID, o.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range reqs {
+			if r.Type == store.RequestReissue && (r.Status == store.RequestSubmitted || r.Status == store.RequestPending) {
+				d.Waiting = "approval"
+			}
+		}
+	}
+	payload, err := json.Marshal(reissuePayload{Locale: o.Locale, Data: d})
+	if err != nil {
+		return err
+	}
+	// Whoever asked for the reissue (the requester, or the administrator
+	// standing in for one who is gone) hears of it.
+	var asker int64
+	if links, err := tx.LinkedCertificates(ctx, o.AccountID, o.ID, store.CertKindReissue); err != nil {
+		return err
+	} else if len(links) > 0 {
+		asker = links[len(links)-1].Link.UserID
+	}
+	to, err := recipients(ctx, tx, o, asker)
+	if err != nil {
+		return err
+	}
+	for _, r := range to {
+		m := &store.OutboxMail{AccountID: o.AccountID, Kind: MailKindAutoReissue, OrderID: o.ID, Recipient: r,
+			Payload: string(payload), MessageID: dcv.NewMessageID(e.MailFrom), CreatedAt: now}
+		if err := mail.Enqueue(ctx, tx, m); err != nil {
+			return err
+		}
+	}
+	return account.Audit(ctx, tx, e.log(), now, systemActor(o.AccountID), "order.auto_reissued", fmt.Sprintf("order:%d", o.ID),
+		map[string]any{"replaced_certificate_id": replaced.ID, "certificate_id": d.CertificateID, "status": o.Status, "recipients": to})
+}
+
+// RenderAutoReissueMail makes a queued auto_reissue mail when it is sent,
+// in the order's locale (en when it has no template).
+func (e *Engine) RenderAutoReissueMail(ctx context.Context, m *store.OutboxMail) (mail.Message, error) {
+	var p reissuePayload
+	if err := json.Unmarshal([]byte(m.Payload), &p); err != nil {
+		return mail.Message{}, fmt.Errorf("auto-reissue mail %d: payload: %w", m.ID, err)
+	}
+	return mail.Render(MailKindAutoReissue, p.Locale, p.Data)
 }

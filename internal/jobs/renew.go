@@ -69,6 +69,13 @@ func (e *Engine) renewals(ctx context.Context, now time.Time) (int, error) {
 	return n, joinFirst(failed)
 }
 
+// renewalDue: the auto-renew job would renew o at now (AutoRenewCandidates
+// less the records, which the caller checks).
+func renewalDue(o *store.Order, now time.Time) bool {
+	return o.Status == store.OrderIssued && o.AutoRenew > 0 && !o.IsRenewed &&
+		o.OrderValidTill.After(now) && !o.OrderValidTill.After(now.Add(RenewLead))
+}
+
 func (e *Engine) renewOrder(ctx context.Context, o *store.Order, now time.Time) (bool, error) {
 	rec := &store.OrderNotice{AccountID: o.AccountID, OrderID: o.ID, Notice: store.NoticeAutoRenew, Sent: true, RecordedAt: now}
 	res, err := e.Renew.AutoRenew(ctx, o.AccountID, o.ID, func(tx store.Tx, newID int64) error {
@@ -125,7 +132,9 @@ func (e *Engine) queueRenewalMail(ctx context.Context, tx store.Tx, old *store.O
 	if err != nil {
 		return err
 	}
-	to, err := recipients(ctx, tx, old)
+	// The renewal's requester is the old order's, or the administrator
+	// who stood in for them: they placed it, so they hear of it.
+	to, err := recipients(ctx, tx, old, nu.UserID)
 	if err != nil {
 		return err
 	}

@@ -37,12 +37,22 @@ func (c *clock) add(d time.Duration) {
 
 func openStore(t *testing.T) (store.Store, int64) {
 	t.Helper()
+	return openStoreAt(t, filepath.Join(t.TempDir(), "certorder.db"))
+}
+
+// openStoreAt opens the SQLite store at path, as one more process would,
+// and returns its account, made on the first open.
+func openStoreAt(t *testing.T, path string) (store.Store, int64) {
+	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "certorder.db"))
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	if a, err := st.FirstAccount(ctx); err == nil {
+		return st, a.ID
+	}
 	a := &store.Account{Name: "mail", CreatedAt: time.Now().UTC()}
 	if err := st.InTx(ctx, func(tx store.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
 		t.Fatal(err)
@@ -164,10 +174,12 @@ func TestQueueRelayDown(t *testing.T) {
 	}
 }
 
-// failSent is a real store whose first record of a sent message fails: the
-// process "dies" between the relay's acceptance and the commit.
+// failSent is a real store on which recording message id as sent fails
+// once: the process "dies" between the relay's acceptance and the commit,
+// leaving the claim in the store as a killed process would.
 type failSent struct {
 	store.Store
+	id     int64
 	failed atomic.Bool
 }
 
@@ -181,36 +193,80 @@ func (f *failSent) InTx(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (t *failSentTx) MailSent(ctx context.Context, id int64, at time.Time) error {
-	if t.f.failed.CompareAndSwap(false, true) {
+	if id == t.f.id && t.f.failed.CompareAndSwap(false, true) {
 		return errors.New("injected: process died before recording")
 	}
 	return t.Tx.MailSent(ctx, id, at)
 }
 
-// TestQueueResendAfterCrash: a message the relay accepted but whose sending
-// was never recorded is sent again once its claim lapses, at most once,
-// with the same Message-ID.
+// TestQueueResendAfterCrash: of three messages the relay (a real SMTP
+// server) accepted, the one whose sending was never recorded is sent again
+// by the next process on the store once its claim lapses, and not before:
+// once, with the same Message-ID, subject and body. The two recorded are
+// not sent again, and afterwards nothing is due.
 func TestQueueResendAfterCrash(t *testing.T) {
-	st, acct := openStore(t)
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "certorder.db")
+	st, acct := openStoreAt(t, path)
 	smtp := dcvtest.StartSMTP(t)
 	c := &clock{t: time.Now().UTC()}
-	ms := enqueue(t, st, acct, c.now(), "test", 1)
-	q := &mail.Queue{Store: &failSent{Store: st}, Relay: relay(t, smtp.URL()), Renderers: renderers, Now: c.now, Lease: time.Minute}
-	q.Round(context.Background())
-	if q.Round(context.Background()) != 0 {
-		t.Fatal("the claimed message was taken again before its lease ended")
+	ms := enqueue(t, st, acct, c.now(), "test", 3)
+	dying := &mail.Queue{Store: &failSent{Store: st, id: ms[1].ID}, Relay: relay(t, smtp.URL()), Renderers: renderers, Now: c.now, Lease: time.Minute}
+	if n := dying.Round(ctx); n != 3 {
+		t.Fatalf("the first process handled %d messages, want 3", n)
+	}
+	if n := len(smtp.Messages()); n != 3 {
+		t.Fatalf("the relay got %d messages before the crash, want 3", n)
+	}
+
+	// The next process: its own connection to the store, nothing but the
+	// store to go by.
+	next, _ := openStoreAt(t, path)
+	q := &mail.Queue{Store: next, Relay: relay(t, smtp.URL()), Renderers: renderers, Now: c.now, Lease: time.Minute}
+	if n := q.Round(ctx); n != 0 {
+		t.Fatalf("%d messages taken again before the dead process's claim lapsed", n)
 	}
 	c.add(time.Minute)
-	q.Round(context.Background())
-	c.add(time.Hour)
-	q.Round(context.Background())
-	got := smtp.Messages()
-	if len(got) != 2 {
-		t.Fatalf("relay got %d messages, want the message and one repeat", len(got))
+	if n := q.Round(ctx); n != 1 {
+		t.Fatalf("after the claim lapsed %d messages were sent again, want the unrecorded one", n)
 	}
-	for _, g := range got {
-		if !strings.Contains(g.Data, "Message-ID: <"+ms[0].MessageID+">") {
-			t.Fatalf("the repeat has another Message-ID: %q", g.Data)
+	for range 3 {
+		c.add(time.Hour)
+		if n := q.Round(ctx); n != 0 {
+			t.Fatalf("%d messages sent a third time", n)
+		}
+	}
+	if left := unsent(t, next, c.now().Add(48*time.Hour)); len(left) != 0 {
+		t.Fatalf("messages still due: %+v", left)
+	}
+
+	got := map[string][]dcvtest.Message{}
+	for _, g := range smtp.Messages() {
+		pm, err := netmail.ReadMessage(strings.NewReader(g.Data))
+		if err != nil {
+			t.Fatalf("relay got an unreadable message: %v\n%s", err, g.Data)
+		}
+		id := pm.Header.Get("Message-ID")
+		got[id] = append(got[id], g)
+	}
+	if len(got) != 3 {
+		t.Fatalf("relay got %d distinct Message-IDs, want 3: %v", len(got), got)
+	}
+	for i, m := range ms {
+		copies := got["<"+m.MessageID+">"]
+		want := 1
+		if i == 1 {
+			want = 2
+		}
+		if len(copies) != want {
+			t.Errorf("message %d (%s): %d copies at the relay, want %d", i, m.Recipient, len(copies), want)
+			continue
+		}
+		for _, cp := range copies {
+			if len(cp.To) != 1 || cp.To[0] != m.Recipient || cp.Subject != copies[0].Subject || cp.Body != copies[0].Body {
+				t.Errorf("message %d: copy to %v %q differs from %v %q", i, cp.To, cp.Subject, copies[0].To, copies[0].Subject)
+			}
 		}
 	}
 }

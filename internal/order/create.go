@@ -94,7 +94,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	// everything already validated; the 201 then carries the chain (spec
 	// §3.6), whichever way the approval came.
 	var issued *issuedCert
-	if approved && p.pub != nil && s.Validation.Validated(ctx, p.product, orgOf(p), &p.order) {
+	if approved && p.pub != nil && s.Validation.Validated(ctx, p.product, orgOf(p), &p.order) && s.Validation.EVApproved(p.product, &p.order) {
 		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names, 0)
 		if err != nil {
 			return nil, err
@@ -102,6 +102,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	}
 
 	res := &CreateResult{Product: product, DCVMethod: p.order.DCVMethod}
+	mailed := 0
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		if id := p.order.AlternativeOrderID; id != "" && actor.Account.RequireUniqueAltOrderID {
 			prev, err := tx.OrderByAlternativeID(ctx, actor.Account.ID, id)
@@ -202,6 +203,13 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 				return err
 			}
 			res.CertificateID = cert.ID
+			if issued == nil {
+				// A client order's addresses get their validation links
+				// (or, all validated already and no CSR, its pickup link).
+				if mailed, err = s.Validation.OrderApproved(ctx, tx, &p.order); err != nil {
+					return err
+				}
+			}
 			if product.Family == catalog.FamilyX9 {
 				if res.Domains, err = s.Validation.OrderDomains(ctx, tx, &p.order, issued != nil); err != nil {
 					return err
@@ -224,6 +232,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	if err != nil {
 		return nil, wrapStoreErr(err, "create order")
 	}
+	s.Validation.KickMail(mailed)
 	res.DCVRandomValue, res.DCVExpires = p.order.DCVRandomValue, p.order.DCVRandomExpires
 	if issued != nil {
 		res.Chain = append([]*x509.Certificate{issued.cert}, s.CA.Chain(issued.issuer)...)
@@ -231,8 +240,10 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	if p.order.Status == store.OrderPending {
 		s.Validation.KickDCV() // the validation worker schedules it and sends its emails
 	}
-	if auto && p.order.Status == store.OrderPending {
-		// As after an approval: the order stands even if it cannot issue yet.
+	if p.order.Status == store.OrderPending && (auto || validation.EVApprovalType(product) != "") {
+		// As after an approval: the order stands even if it cannot issue
+		// yet. An EV order that waits only for its approval gets its
+		// approval emails there.
 		if err := s.IssuePending(ctx, actor, p.order.ID); err != nil {
 			s.log().Error("issuance after auto-approval failed", "order", p.order.ID, "err", err)
 		}
@@ -366,7 +377,6 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 		list.Add(errs.InvalidValue("disable_renewal_notifications", ""))
 	}
 	o.DisableRenewalNotifications = in.DisableRenewalNotifications.V
-	o.Extra.NoticesOff = noticesOff(in, &list)
 	switch {
 	case in.AutoReissue.Bad || in.AutoReissue.Set && in.AutoReissue.V != 0 && in.AutoReissue.V != 1:
 		list.Add(errs.InvalidValue("auto_reissue", "auto_reissue must be 0 or 1."))
@@ -437,13 +447,23 @@ func (s *Service) validate(ctx context.Context, actor account.Actor, product cat
 	if product.Family != catalog.FamilyDV {
 		if err := s.checkOrganization(ctx, actor, product, in.Organization, p, now); err != nil {
 			list.Add(err)
-		} else if product.Family == catalog.FamilyCodeSigning {
-			o.CommonName = orgOf(p).Name
+		} else {
+			if product.Family == catalog.FamilyCodeSigning {
+				o.CommonName = orgOf(p).Name
+			}
+			s.checkEVApprovers(product, in.Organization, p, &list)
 		}
 	}
 	if err := s.checkContainer(ctx, actor, in.Container, o); err != nil {
 		list.Add(err)
 	}
+	// The send_* switches not sent take the default of the order's
+	// container or account.
+	def, _, err := s.NoticeDefaults(ctx, actor.Account.ID, o.ContainerID)
+	if err != nil {
+		return nil, errs.Internalf(err, "read renewal notice defaults")
+	}
+	o.Extra.NoticesOff = noticesOff(in, def, &list)
 	if err := s.checkCustomFields(ctx, actor, in.CustomFields, o); err != nil {
 		list.Add(err)
 	}

@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 
@@ -17,6 +18,13 @@ import (
 // endpoint only by name; path and body are its [infer]. An order waiting
 // in needs_csr moves to pending and issues when it is ready.
 func (s *Service) UpdateCSR(ctx context.Context, actor account.Actor, orderID int64, raw string) error {
+	return s.setCSR(ctx, actor, orderID, raw, nil, nil)
+}
+
+// setCSR is UpdateCSR; ready, when set, must hold for the order with the
+// new CSR before anything is written, and inTx runs first in the
+// transaction that stores it (the pickup link is spent there).
+func (s *Service) setCSR(ctx context.Context, actor account.Actor, orderID int64, raw string, ready func(*store.Order, crypto.PublicKey) error, inTx func(store.Tx, *store.Order) error) error {
 	o, err := s.Store.Order(ctx, actor.Account.ID, orderID)
 	if errors.Is(err, store.ErrNotFound) {
 		return errs.NotFoundf("order", "Order %d was not found.", orderID)
@@ -36,11 +44,23 @@ func (s *Service) UpdateCSR(ctx context.Context, actor account.Actor, orderID in
 	if err := list.Err(); err != nil {
 		return err
 	}
+	if ready != nil {
+		work := *o
+		work.CSR = p.order.CSR
+		if err := ready(&work, p.pub); err != nil {
+			return err
+		}
+	}
 	issueNow := false
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		cur, err := tx.Order(ctx, actor.Account.ID, orderID)
 		if err != nil {
 			return err
+		}
+		if inTx != nil {
+			if err := inTx(tx, cur); err != nil {
+				return err
+			}
 		}
 		switch cur.Status {
 		case store.OrderNeedsApproval, store.OrderPending, store.OrderNeedsCSR:

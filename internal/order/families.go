@@ -281,7 +281,7 @@ func (s *Service) checkOrgContacts(users func(int64) bool, in []validation.OrgCo
 			target = &o.Extra.OrganizationContact
 		case "technical_contact":
 			target = &o.Extra.TechnicalContact
-		case "verified_contact":
+		case "verified_contact", "ev_approver": // ev_approver: CertCentral's label before verified_contact
 		default:
 			list.Add(errs.InvalidValue("organization", "contact_type must be organization_contact, technical_contact or verified_contact."))
 			return

@@ -399,6 +399,11 @@ func (s *Service) issuePendingOnce(ctx context.Context, actor account.Actor, ord
 		s.Validation.KickDCV() // the worker schedules and looks at it
 		return false, nil
 	}
+	if !s.Validation.EVApproved(product, o) {
+		// Otherwise ready: a verified contact's approval is what is left.
+		s.Validation.RequestEVApproval(ctx, actor, product, org, o)
+		return false, nil
+	}
 	if o.CSR == "" {
 		return false, nil
 	}

@@ -332,11 +332,6 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 		if err := tx.CreateCertificateLink(ctx, link); err != nil {
 			return err
 		}
-		if in.record != nil {
-			if err := in.record(tx, cur.ID); err != nil {
-				return err
-			}
-		}
 		if kind == store.CertKindReissue {
 			if issued != nil {
 				applyReissue(cur, cert, link)
@@ -345,6 +340,14 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 			}
 			cur.UpdatedAt = now
 			if err := tx.UpdateOrder(ctx, cur); err != nil {
+				return err
+			}
+		}
+		// After the order's update: record reads the order as the
+		// operation leaves it (issued with its new certificate, or
+		// reissue_pending).
+		if in.record != nil {
+			if err := in.record(tx, cur.ID); err != nil {
 				return err
 			}
 		}

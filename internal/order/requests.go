@@ -55,6 +55,7 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor account.Actor, 
 	}
 	var approvedOrder, approvedCert int64
 	var revokedIssuers []string
+	mailed := 0
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		r, err := tx.Request(ctx, actor.Account.ID, requestID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -114,6 +115,9 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor account.Actor, 
 					return err
 				}
 				o.CertificateID = cert.ID
+				if mailed, err = s.Validation.OrderApproved(ctx, tx, o); err != nil {
+					return err
+				}
 			case store.RequestRejected:
 				o.Status = store.OrderRejected
 			}
@@ -141,6 +145,7 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor account.Actor, 
 		return apiErr(err, "update request status")
 	}
 	s.notifyRevoke(revokedIssuers)
+	s.Validation.KickMail(mailed)
 	if approvedOrder != 0 {
 		// The approval stands even if issuance cannot happen now; the order
 		// stays pending and is issued when it becomes ready.

@@ -53,11 +53,12 @@ type Service struct {
 // whether orders are validated, and v hands back for issuance what it
 // validates — the one order whose names all passed (IssuePending), or
 // whatever a domain or organization validation of the account made ready
-// (IssueReady).
+// (IssueReady) — and the order a verified contact rejected (rejectTx).
 func (s *Service) UseValidation(v *validation.Service) {
 	s.Validation = v
 	v.OnOrderValidated = s.IssuePending
 	v.OnValidated = func(ctx context.Context, actor account.Actor) { s.IssueReady(ctx, actor) }
+	v.OnEVRejected = s.rejectTx
 }
 
 func (s *Service) now() time.Time { return clock.Now(s.Now) }

@@ -87,3 +87,13 @@ const MaxX9Validity = 397*24*time.Hour - time.Second
 // server certificates to 398 days (browsers, for public roots) or 825
 // days (Apple's platforms, for every root); 397 days, like X9, meets both.
 const MaxPrivateTLSValidity = 397*24*time.Hour - time.Second
+
+// MailboxRandomValueLife is how long the random value mailed to validate
+// control of a mailbox may be answered (S/MIME Baseline Requirements
+// 3.2.2.2: no more than 24 hours from its creation).
+const MailboxRandomValueLife = 24 * time.Hour
+
+// MailboxValidationReuse is how long a completed validation of control of
+// a mailbox may be reused for a new certificate (S/MIME Baseline
+// Requirements 4.2.1: obtained no more than 30 days before issuance).
+const MailboxValidationReuse = 30 * 24 * time.Hour

@@ -74,6 +74,10 @@ type JobWriter interface {
 	// RecordOrderNotice records a notice; ErrConflict when the order's
 	// notice is recorded already.
 	RecordOrderNotice(ctx context.Context, n *OrderNotice) error
+	// ForgetPassedOverNotice removes the record of an order's notice when
+	// it was passed over (not sent), so that the job looks at the order
+	// again; a sent notice's record stays, and no record is no error.
+	ForgetPassedOverNotice(ctx context.Context, accountID, orderID int64, notice string) error
 }
 
 // Renewal notices of an order, by the order field that switches each

@@ -33,6 +33,9 @@ type LinkReader interface {
 	LinkTokenByHash(ctx context.Context, kind string, hash []byte) (*LinkToken, error)
 	// LinkTokens lists an order's links of kind, oldest first.
 	LinkTokens(ctx context.Context, accountID, orderID int64, kind string) ([]LinkToken, error)
+	// MailboxValidation is the account's latest completed validation of
+	// email (as orders name it: the domain in lower case); ErrNotFound when there is none.
+	MailboxValidation(ctx context.Context, accountID int64, email string) (*MailboxValidation, error)
 }
 
 // LinkWriter makes and spends them.
@@ -47,4 +50,18 @@ type LinkWriter interface {
 	ExpireLinkTokens(ctx context.Context, accountID, orderID int64, kind, subject string, at time.Time) error
 	// DeleteLinkToken removes a link that never reached its recipient.
 	DeleteLinkToken(ctx context.Context, accountID, id int64) error
+	// PutMailboxValidation records that the owner of v.Email answered at
+	// v.ValidatedAt, replacing the account's earlier record of it.
+	PutMailboxValidation(ctx context.Context, v *MailboxValidation) error
+}
+
+// MailboxValidation is a completed validation of control over a mailbox
+// (S/MIME Baseline Requirements 3.2.2.2): its owner answered the random
+// value mailed to it, for OrderID. It serves every order of the account
+// for the reuse period.
+type MailboxValidation struct {
+	AccountID   int64
+	Email       string
+	ValidatedAt time.Time
+	OrderID     int64
 }

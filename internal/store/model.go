@@ -280,6 +280,18 @@ type OrderExtra struct {
 	// AutoReissueOff: the order sent auto_reissue 0, so a multi-year
 	// plan's certificates are not reissued automatically.
 	AutoReissueOff bool `json:"auto_reissue_off,omitempty"`
+	// EVApprovers are the addresses of the verified contacts an EV order
+	// named to approve it (organization.contacts of type ev_approver or
+	// verified_contact); none means every verified contact of its
+	// organization for the product's validation type.
+	EVApprovers []string `json:"ev_approvers,omitempty"`
+	// EVRound counts the rounds of approval emails sent for the order (0:
+	// none yet); a message of an earlier round is dropped unsent.
+	EVRound int `json:"ev_round,omitempty"`
+	// EVApprovedBy and EVApprovedAt record the verified contact whose
+	// emailed link approved the order, and when.
+	EVApprovedBy string     `json:"ev_approved_by,omitempty"`
+	EVApprovedAt *time.Time `json:"ev_approved_at,omitempty"`
 }
 
 // Validity is an order_validity or cert_validity object as sent.

@@ -197,19 +197,9 @@ func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID in
 		// Every round counts, the automatic ones too: changing the
 		// method back to email starts a new automatic round, which must
 		// not be a way around the interval.
-		n, err := tx.CountMail(ctx, store.MailCount{AccountID: accountID, Kind: MailKindDCV, OrderID: orderID, DomainID: domainID, Since: now.Add(-resendInterval)})
-		if err != nil {
+		if err := mailBounds(ctx, tx, mailRound{kind: MailKindDCV, what: "validation emails", accountID: accountID,
+			orderID: orderID, domainID: domainID, messages: len(all)}, now); err != nil {
 			return err
-		}
-		if n > 0 {
-			return rateLimited(resendInterval, "Validation emails for this %s went out less than %d minutes ago.", objectName(orderID), int(resendInterval.Minutes()))
-		}
-		n, err = tx.CountMail(ctx, store.MailCount{AccountID: accountID, Kind: MailKindDCV, Since: now.Add(-time.Hour)})
-		if err != nil {
-			return err
-		}
-		if n+len(all) > accountMailPerHour {
-			return rateLimited(time.Hour, "The account has sent %d validation emails in the last hour; at most %d are allowed.", n, accountMailPerHour)
 		}
 		for _, r := range all {
 			payload, _ := json.Marshal(dcvMailPayload{Target: r.target, What: what})
@@ -234,6 +224,38 @@ func objectName(orderID int64) string {
 		return "order"
 	}
 	return "domain"
+}
+
+// mailRound is one sending of emailed links about one order or domain:
+// messages messages of kind, named what in refusals.
+type mailRound struct {
+	kind, what                   string
+	accountID, orderID, domainID int64
+	messages                     int
+}
+
+// mailBounds refuses, inside the transaction that would queue it, a round
+// that comes within resendInterval of the last round of its kind about the
+// same order or domain, or that would take the account past
+// accountMailPerHour messages of its kind in an hour: every kind of link
+// mail goes to a third party's mailbox, so every kind has these bounds.
+func mailBounds(ctx context.Context, tx store.Tx, r mailRound, now time.Time) error {
+	n, err := tx.CountMail(ctx, store.MailCount{AccountID: r.accountID, Kind: r.kind, OrderID: r.orderID, DomainID: r.domainID,
+		Since: now.Add(-resendInterval)})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return rateLimited(resendInterval, "The %s for this %s went out less than %d minutes ago.", r.what, objectName(r.orderID), int(resendInterval.Minutes()))
+	}
+	n, err = tx.CountMail(ctx, store.MailCount{AccountID: r.accountID, Kind: r.kind, Since: now.Add(-time.Hour)})
+	if err != nil {
+		return err
+	}
+	if n+r.messages > accountMailPerHour {
+		return rateLimited(time.Hour, "The account has sent %d %s in the last hour; at most %d are allowed.", n, r.what, accountMailPerHour)
+	}
+	return nil
 }
 
 // rateLimited is 429 request_limit_exceeded, to be retried after wait.

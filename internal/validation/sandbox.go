@@ -16,6 +16,10 @@ const (
 	SandboxFail    = "fail"     // check-dcv answers invalid_dns_txt / file_random_value_not_found; the order stays pending
 	SandboxPending = "pending"  // the validation never completes; check-dcv answers 200 with the name pending
 	SandboxCAAFail = "caa-fail" // DCV passes, CAA refuses issuance: caa_check_failed|not_authorized
+	// SandboxEVPending: DCV passes, and an EV order waits for the approval
+	// of a verified contact, which the sandbox never mails (order
+	// validation shows its contacts pending; cancel it to move on).
+	SandboxEVPending = "ev-pending"
 )
 
 // SandboxRule scripts the outcome of every name that Match matches: Match
@@ -33,6 +37,7 @@ var DefaultSandboxRules = []SandboxRule{
 	{Match: "dcv-fail", Outcome: SandboxFail},
 	{Match: "dcv-pending", Outcome: SandboxPending},
 	{Match: "caa-fail", Outcome: SandboxCAAFail},
+	{Match: "ev-pending", Outcome: SandboxEVPending},
 }
 
 // ParseSandboxRule reads MATCH=OUTCOME (the --sandbox-rule flag).
@@ -44,9 +49,9 @@ func ParseSandboxRule(s string) (SandboxRule, error) {
 		return SandboxRule{}, fmt.Errorf("sandbox rule %q: want MATCH=OUTCOME", s)
 	}
 	switch out {
-	case SandboxPass, SandboxFail, SandboxPending, SandboxCAAFail:
+	case SandboxPass, SandboxFail, SandboxPending, SandboxCAAFail, SandboxEVPending:
 	default:
-		return SandboxRule{}, fmt.Errorf("sandbox rule %q: outcome must be pass, fail, pending or caa-fail", s)
+		return SandboxRule{}, fmt.Errorf("sandbox rule %q: outcome must be pass, fail, pending, caa-fail or ev-pending", s)
 	}
 	return SandboxRule{Match: m, Outcome: out}, nil
 }

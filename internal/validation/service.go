@@ -59,6 +59,14 @@ type Service struct {
 	// it comes in as functions; nil does nothing.
 	OnOrderValidated func(ctx context.Context, actor account.Actor, orderID int64) error
 	OnValidated      func(ctx context.Context, actor account.Actor)
+	// OnEVRejected is called inside the transaction in which a verified
+	// contact rejected order o through its emailed link, to make it
+	// rejected the order engine's way (refunds included); nil only marks it
+	// rejected.
+	OnEVRejected func(ctx context.Context, tx store.Tx, o *store.Order) error
+	// ProductName names a product in approval emails (the catalogue's
+	// display name); nil takes the built-in catalogue's.
+	ProductName func(nameID string) string
 
 	kick     chan struct{}
 	kickOnce sync.Once

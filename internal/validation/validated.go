@@ -16,7 +16,8 @@ import (
 // or a domain between them must hold a completed domain validation of the
 // account still within its reuse period (domainsValidated in domains.go),
 // proven by the DCV engine (dcvcheck.go) or granted by an administrator.
-// Email addresses are never taken as proven outside the sandbox.
+// Every email address must hold a mailbox validation of the account
+// completed within the last 30 days (mailbox.go).
 // CAA is not part of it: CheckCAA runs right before the signature.
 func (s *Service) Validated(ctx context.Context, product catalog.Product, org *store.Organization, o *store.Order) bool {
 	if s.Sandbox {
@@ -36,10 +37,10 @@ func (s *Service) Validated(ctx context.Context, product catalog.Product, org *s
 	if product.OrgValidation != "" && (org == nil || org.ID == 0 || !orgValidated(org, product.OrgValidation, s.now())) {
 		return false
 	}
-	if len(o.Emails) > 0 {
-		// A mailbox is proven only by its owner answering a random value
-		// sent to it (S/MIME BR 3.2.2), which certorder does not send yet;
-		// no grant covers a mailbox either, so such an order waits.
+	if len(o.Emails) > 0 && !s.mailboxesValidated(ctx, s.Store, o) {
+		// A mailbox is proven only by its owner answering the random
+		// value mailed to it (S/MIME BR 3.2.2.2, mailbox.go); no grant
+		// covers one.
 		return false
 	}
 	if len(product.DCVMethods) == 0 {

@@ -581,11 +581,12 @@ func clWithoutCSR(t *testing.T, srv *testenv.Server, k clKeys, orgName, inYear s
 	})
 }
 
-// TestMailboxOrdersWaitOutsideSandbox: outside the sandbox, nothing proves
-// that the requester controls a mailbox, so every client and S/MIME
-// product naming an address answers 201 without a certificate and stays
-// pending, even with skip_approval and a validated organization (an
-// order for somebody else's mailbox once issued at once).
+// TestMailboxOrdersWaitOutsideSandbox: outside the sandbox, only the
+// owner's answer to a mailed random value proves a mailbox (mailbox_test.go),
+// so without a mail relay every client and S/MIME product naming an
+// address answers 201 without a certificate and stays pending, even with
+// skip_approval and a validated organization (an order for somebody
+// else's mailbox once issued at once).
 func TestMailboxOrdersWaitOutsideSandbox(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: false})

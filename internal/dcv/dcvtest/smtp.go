@@ -25,6 +25,32 @@ type SMTP struct {
 	msgs   []Message
 	conns  map[net.Conn]bool
 	reject map[string]string // recipient → the RCPT reply that refuses it
+	// hold, when set, is closed by Release: the DATA of a message after
+	// the first holdAfter is stored, but its reply waits for it.
+	hold      chan struct{}
+	holdAfter int
+	stopped   chan struct{} // closed when the test ends
+}
+
+// HoldAfter makes the sink answer the next n messages at once and then
+// hold the reply to every later one until Release: each held message is
+// stored (it counts in Messages, the relay has it) while its sender waits
+// for the 250 that says so, as with a slow relay. A sender that dies
+// meanwhile has handed over a message it never learns was taken.
+func (s *SMTP) HoldAfter(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold, s.holdAfter = make(chan struct{}), n
+}
+
+// Release answers the held messages and holds no more.
+func (s *SMTP) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hold != nil {
+		close(s.hold)
+		s.hold = nil
+	}
 }
 
 // Reject makes RCPT TO addr answer reply (e.g. "550 5.1.1 no such user"
@@ -55,10 +81,11 @@ func StartSMTP(t testing.TB) *SMTP {
 	if err != nil {
 		t.Fatalf("dcvtest: listen smtp: %v", err)
 	}
-	s := &SMTP{ln: ln, conns: map[net.Conn]bool{}}
+	s := &SMTP{ln: ln, conns: map[net.Conn]bool{}, stopped: make(chan struct{})}
 	s.wg.Add(1)
 	go s.accept()
 	t.Cleanup(func() {
+		close(s.stopped)
 		ln.Close()
 		s.mu.Lock()
 		for c := range s.conns {
@@ -205,7 +232,19 @@ func (s *SMTP) session(c net.Conn) {
 			cur.Subject, cur.Body = parseData(data)
 			s.mu.Lock()
 			s.msgs = append(s.msgs, cur)
+			hold := s.hold
+			if hold != nil && s.holdAfter > 0 {
+				s.holdAfter--
+				hold = nil
+			}
 			s.mu.Unlock()
+			if hold != nil {
+				select {
+				case <-hold:
+				case <-s.stopped:
+					return
+				}
+			}
 			cur = Message{User: user}
 			ok = reply("250 2.0.0 queued")
 		case "RSET":

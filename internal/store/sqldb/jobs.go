@@ -113,3 +113,12 @@ func (q *Queries) RecordOrderNotice(ctx context.Context, n *store.OrderNotice) e
 	return q.exec(ctx, "record order notice", `INSERT INTO order_notices(account_id, order_id, notice, sent, recorded_at) VALUES (?,?,?,?,?)`,
 		n.AccountID, n.OrderID, n.Notice, b2i(n.Sent), ts(n.RecordedAt))
 }
+
+func (q *Queries) ForgetPassedOverNotice(ctx context.Context, accountID, orderID int64, notice string) error {
+	_, err := q.q.ExecContext(ctx, `DELETE FROM order_notices WHERE account_id = ? AND order_id = ? AND notice = ? AND sent = 0`,
+		accountID, orderID, notice)
+	if err != nil {
+		return writeErr(err, "forget passed-over notice")
+	}
+	return nil
+}

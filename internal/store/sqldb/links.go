@@ -81,3 +81,22 @@ func (q *Queries) ExpireLinkTokens(ctx context.Context, accountID, orderID int64
 func (q *Queries) DeleteLinkToken(ctx context.Context, accountID, id int64) error {
 	return q.exec(ctx, "delete link token", `DELETE FROM link_tokens WHERE account_id = ? AND id = ?`, accountID, id)
 }
+
+func (q *Queries) MailboxValidation(ctx context.Context, accountID int64, email string) (*store.MailboxValidation, error) {
+	var v store.MailboxValidation
+	var at string
+	err := q.q.QueryRowContext(ctx, `SELECT account_id, email, validated_at, order_id FROM mailbox_validations
+		WHERE account_id = ? AND email = ?`, accountID, email).Scan(&v.AccountID, &v.Email, &at, &v.OrderID)
+	if err != nil {
+		return nil, notFound(err, "mailbox validation")
+	}
+	v.ValidatedAt = parseTS(at)
+	return &v, nil
+}
+
+func (q *Queries) PutMailboxValidation(ctx context.Context, v *store.MailboxValidation) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO mailbox_validations(account_id, email, validated_at, order_id) VALUES (?,?,?,?)
+		ON CONFLICT(account_id, email) DO UPDATE SET validated_at = excluded.validated_at, order_id = excluded.order_id`,
+		v.AccountID, v.Email, ts(v.ValidatedAt), v.OrderID)
+	return writeErr(err, "put mailbox validation")
+}

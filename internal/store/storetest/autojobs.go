@@ -106,4 +106,33 @@ func testAutoJobs(t *testing.T, b Backend) {
 	if got := ids(s.AutoReissueCandidates(ctx, now.Add(30*24*time.Hour), after, 10)); len(got) != 0 {
 		t.Fatalf("auto-reissue candidates after the record = %v", got)
 	}
+
+	// A record of a sent notice is kept; one passed over is forgotten, and
+	// the order is a candidate again.
+	forget := func(o *store.Order) {
+		t.Helper()
+		err := tx(func(tx store.Tx) error {
+			return tx.ForgetPassedOverNotice(ctx, acct, o.ID, store.AutoReissueNotice(o.CertificateID))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	forget(plan)
+	if got := ids(s.AutoReissueCandidates(ctx, now.Add(30*24*time.Hour), after, 10)); len(got) != 0 {
+		t.Fatalf("a sent reissue's record was forgotten: candidates %v", got)
+	}
+	off := withCert(now.Add(300*24*time.Hour), soon)
+	rec = &store.OrderNotice{AccountID: acct, OrderID: off.ID, Notice: store.AutoReissueNotice(off.CertificateID), RecordedAt: now}
+	if err := tx(func(tx store.Tx) error { return tx.RecordOrderNotice(ctx, rec) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(s.AutoReissueCandidates(ctx, now.Add(30*24*time.Hour), after, 10)); len(got) != 0 {
+		t.Fatalf("auto-reissue candidates after a passed-over record = %v", got)
+	}
+	forget(off)
+	forget(off) // nothing left to forget: no error
+	if got := ids(s.AutoReissueCandidates(ctx, now.Add(30*24*time.Hour), after, 10)); !equal(got, off.ID) {
+		t.Fatalf("auto-reissue candidates after forgetting = %v, want [%d]", got, off.ID)
+	}
 }

@@ -112,3 +112,34 @@ func testLinkTokens(t *testing.T, b Backend) {
 		t.Errorf("a deleted link is found: %v", err)
 	}
 }
+
+// Mailbox validations: one per account and address, the latest answer
+// replacing the earlier one, never seen by another account.
+func testMailboxValidations(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	a1, o1 := seed(t, s, "mailbox-one")
+	a2, _ := seed(t, s, "mailbox-two")
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	put := func(v store.MailboxValidation) {
+		t.Helper()
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.PutMailboxValidation(ctx, &v) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.MailboxValidation(ctx, a1, "alice@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an address never validated: %v, want not found", err)
+	}
+	put(store.MailboxValidation{AccountID: a1, Email: "alice@example.com", ValidatedAt: at, OrderID: o1})
+	put(store.MailboxValidation{AccountID: a1, Email: "alice@example.com", ValidatedAt: at.Add(time.Hour), OrderID: o1 + 1})
+	got, err := s.MailboxValidation(ctx, a1, "alice@example.com")
+	if err != nil || !got.ValidatedAt.Equal(at.Add(time.Hour)) || got.OrderID != o1+1 || got.AccountID != a1 {
+		t.Fatalf("latest validation = %+v, %v", got, err)
+	}
+	if _, err := s.MailboxValidation(ctx, a2, "alice@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("account two sees account one's mailbox validation: %v", err)
+	}
+	if _, err := s.MailboxValidation(ctx, a1, "bob@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("another address is validated: %v", err)
+	}
+}
