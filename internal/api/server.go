@@ -511,19 +511,6 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// secretPaths are the path prefixes whose last segment is a credential:
-// an emailed link's secret is as good as the click of its recipient, so
-// it never reaches a log.
-var secretPaths = []string{"/dcv/email/", "/order-approval/", "/mailbox/", "/pickup/", "/email-validation/"}
-
-// logPath is the request's path as logs may show it: whatever follows a
-// secret path's prefix, wherever it stands (a doubled slash, a prefix a
-// proxy did not strip), is redacted.
-func logPath(r *http.Request) string {
-	for _, p := range secretPaths {
-		if i := strings.Index(r.URL.Path, p); i >= 0 {
-			return r.URL.Path[:i+len(p)] + "[redacted]"
-		}
-	}
-	return r.URL.Path
-}
+// logPath is the request's path as logs may show it, the secret of an
+// emailed link redacted (web.LogPath).
+func logPath(r *http.Request) string { return web.LogPath(r) }

@@ -3,10 +3,12 @@ package console_test
 import (
 	"context"
 	"encoding/base32"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,7 +298,8 @@ func decodeKey(t *testing.T, k string) []byte {
 func TestPasswordLink(t *testing.T) {
 	t.Parallel()
 	smtp := dcvtest.StartSMTP(t)
-	f := start(t, testenv.Options{SMTPURL: smtp.URL()})
+	var logs syncBuffer
+	f := start(t, testenv.Options{SMTPURL: smtp.URL(), Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	u := f.user("new.hire", store.RoleStandardUser, 0, "Nia")
 	b := f.signIn("admin")
 	p := post(t, b, f.url("/console/users/"+itoa(u.ID)), f.url("/console/users/"+itoa(u.ID)+"/password-link"), nil)
@@ -318,4 +321,26 @@ func TestPasswordLink(t *testing.T) {
 	requireStatus(t, nb.Get(link), http.StatusNotFound, "the link, used")
 	p = nb.Submit(f.url("/console/signin"), url.Values{"username": {"new.hire"}, "password": {"a brand new secret"}})
 	requireStatus(t, p, http.StatusSeeOther, "sign in with the new password")
+	secret := link[strings.LastIndex(link, "/")+1:]
+	if !contains(logs.String(), "/console/password/[redacted]") || contains(logs.String(), secret) {
+		t.Errorf("the request log does not redact the link's secret")
+	}
+}
+
+// syncBuffer is a log sink the server's goroutines write to at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

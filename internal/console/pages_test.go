@@ -257,3 +257,28 @@ func mustID(t *testing.T, loc string) int64 {
 	}
 	return id
 }
+
+// TestTwoStepApproval: on a two-step account the queue offers the first
+// approval, then the second to someone else only.
+func TestTwoStepApproval(t *testing.T) {
+	t.Parallel()
+	f := start(t, testenv.Options{Sandbox: true, ApprovalMode: "two_step"})
+	sam := f.user("sam", store.RoleStandardUser, 0, "Sam")
+	f.user("max", store.RoleManager, 0, "Max")
+	id := f.order(sam, "twostep.example.com", "")
+	rq := firstRequest(t, f, id)
+	max := f.signIn("max")
+	q := max.Get(f.url("/console/requests?filters[status]=submitted"))
+	if !contains(q.Body, `value="pending">Approve (first of two)`) {
+		t.Fatalf("the queue does not offer the first approval:\n%s", clip(q.Body))
+	}
+	p := max.Post(f.url("/console/requests/"+itoa(rq.ID)), url.Values{"csrf_token": {q.Hidden().Get("csrf_token")}, "status": {"pending"}})
+	requireStatus(t, p, http.StatusSeeOther, "first approval")
+	if q := max.Get(f.url("/console/requests")); contains(q.Body, `action="/console/requests/`+itoa(rq.ID)+`"`) {
+		t.Error("the first approver is offered the second approval")
+	}
+	admin := f.signIn("admin")
+	p = post(t, admin, f.url("/console/requests"), f.url("/console/requests/"+itoa(rq.ID)), url.Values{"status": {"approved"}})
+	requireStatus(t, p, http.StatusSeeOther, "second approval")
+	f.waitStatus(id, store.OrderIssued)
+}

@@ -193,3 +193,20 @@ func Assets() http.Handler {
 		fsrv.ServeHTTP(w, r)
 	})
 }
+
+// SecretPaths are the path prefixes whose last segment is a credential:
+// an emailed link's secret is as good as the click of its recipient, so
+// it never reaches a log.
+var SecretPaths = []string{"/dcv/email/", "/order-approval/", "/mailbox/", "/pickup/", "/email-validation/", "/console/password/"}
+
+// LogPath is the request's path as logs may show it: whatever follows a
+// secret path's prefix, wherever it stands (a doubled slash, a prefix a
+// proxy did not strip), is redacted.
+func LogPath(r *http.Request) string {
+	for _, p := range SecretPaths {
+		if i := strings.Index(r.URL.Path, p); i >= 0 {
+			return r.URL.Path[:i+len(p)] + "[redacted]"
+		}
+	}
+	return r.URL.Path
+}
