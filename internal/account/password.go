@@ -32,6 +32,18 @@ const (
 	argonSaltLen = 16
 )
 
+// Argon2id is a hash's cost: passes and memory.
+type Argon2id struct {
+	Time      uint32
+	MemoryKiB uint32
+}
+
+// PasswordCost is what new hashes cost. Only tests lower it: a suite that
+// signs hundreds of users in under the race detector (a second a hash)
+// would otherwise spend minutes hashing. A hash keeps the cost it was made
+// with, so verification is unaffected.
+var PasswordCost = Argon2id{Time: argonTime, MemoryKiB: argonMemory}
+
 // Password lengths: long enough to resist guessing at argon2id's cost,
 // short enough that hashing one is bounded work.
 const (
@@ -56,8 +68,9 @@ var b64 = base64.RawStdEncoding
 func HashPassword(password string) string {
 	salt := make([]byte, argonSaltLen)
 	_, _ = rand.Read(salt) // crypto/rand.Read never fails
-	key := argonKey(password, salt, argonTime, argonMemory, argonThreads)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	c := PasswordCost
+	key := argonKey(password, salt, c.Time, c.MemoryKiB, argonThreads)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, c.MemoryKiB, c.Time, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 

@@ -15,12 +15,16 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
+	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/testenv"
 	chromium "github.com/certorder/certorder/internal/testenv/browser"
 )
 
 func TestMain(m *testing.M) {
+	// The console's tests sign users in by the hundred; what argon2id costs
+	// is account's TestPasswordHash's matter, not theirs.
+	account.PasswordCost = account.Argon2id{Time: 1, MemoryKiB: 64}
 	code := m.Run()
 	chromium.Close()
 	os.Exit(code)
