@@ -29,7 +29,7 @@ type auditData struct {
 // user, action (a prefix ending in "." takes a family: "order."), object
 // and date range (the API's date filter grammar).
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, v *visit) error {
-	q := listQuery(r)
+	q := listQuery(r.URL.Query())
 	ctx := r.Context()
 	d := &auditData{}
 	users, _, err := s.Accounts.Users(ctx, v.Actor, store.UserFilter{}, store.Page{Limit: 500})
@@ -120,7 +120,7 @@ func (s *Server) sandboxData(r *http.Request, v *visit) (*sandboxData, error) {
 	}
 	wall := clock.Now(s.Travel.Base).UTC()
 	d := &sandboxData{Now: wall.Add(off).Format("2006-01-02 15:04 UTC"), Wall: wall.Format("2006-01-02 15:04 UTC"), Offset: off.String()}
-	q := listQuery(r)
+	q := listQuery(r.URL.Query())
 	lp, err := listq.Parse(q, nil)
 	if err != nil {
 		return nil, err

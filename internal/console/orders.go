@@ -82,8 +82,7 @@ type ordersData struct {
 
 // listQuery is the list's query string with the console's page length
 // when it names none (the API's default, a thousand, is no page).
-func listQuery(r *http.Request) url.Values {
-	q := r.URL.Query()
+func listQuery(q url.Values) url.Values {
 	q.Del("done")
 	if q.Get("limit") == "" {
 		q.Set("limit", strconv.Itoa(pageSize))
@@ -94,7 +93,7 @@ func listQuery(r *http.Request) url.Values {
 // orders lists orders with the API's own filters, sort and paging: the
 // form's fields are the query parameters of GET /order/certificate.
 func (s *Server) orders(w http.ResponseWriter, r *http.Request, v *visit) error {
-	q := listQuery(r)
+	q := listQuery(r.URL.Query())
 	if q.Get("sort") == "" {
 		q.Set("sort", "-id")
 	}

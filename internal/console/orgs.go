@@ -66,7 +66,7 @@ type orgsData struct {
 }
 
 func (s *Server) organizations(w http.ResponseWriter, r *http.Request, v *visit) error {
-	q := listQuery(r)
+	q := listQuery(r.URL.Query())
 	lp, err := listq.Parse(q, map[string]string{"id": "", "name": "", "date_created": ""})
 	if err != nil {
 		return s.formFailure(w, r, v, "organizations", err, &orgsData{}, nil)
@@ -157,7 +157,7 @@ type domainsData struct {
 }
 
 func (s *Server) domains(w http.ResponseWriter, r *http.Request, v *visit) error {
-	q := listQuery(r)
+	q := listQuery(r.URL.Query())
 	lp, err := listq.Parse(q, map[string]string{"id": "id", "name": "name", "date_created": "created_at"})
 	if err != nil {
 		return s.formFailure(w, r, v, "domains", err, &domainsData{}, nil)

@@ -22,28 +22,43 @@ type requestsData struct {
 // filters (waiting requests by default), each waiting request with
 // approve and reject buttons for those who approve.
 func (s *Server) requests(w http.ResponseWriter, r *http.Request, v *visit) error {
-	q := listQuery(r)
+	q := queueQuery(r.URL.Query())
+	d, err := s.requestsData(r, v, q)
+	if err != nil {
+		return s.formFailureQuery(w, r, v, "requests", err, &requestsData{CanApprove: account.CanApprove(v.Actor)})
+	}
+	s.render(w, r, v, http.StatusOK, "requests", &view{D: d, Form: q})
+	return nil
+}
+
+// queueQuery is the queue's list query: waiting requests, newest first,
+// unless it says otherwise.
+func queueQuery(q url.Values) url.Values {
+	q = listQuery(q)
 	if _, ok := q["filters[status]"]; !ok {
 		q.Set("filters[status]", "pending")
 	}
 	if q.Get("sort") == "" {
 		q.Set("sort", "-id")
 	}
+	return q
+}
+
+func (s *Server) requestsData(r *http.Request, v *visit, q url.Values) (*requestsData, error) {
 	d := &requestsData{CanApprove: account.CanApprove(v.Actor)}
 	f, page, err := listq.Requests(q)
 	if err != nil {
-		return s.formFailure(w, r, v, "requests", err, d, nil)
+		return nil, err
 	}
 	list, total, err := s.Store.Requests(r.Context(), v.Actor.Account.ID, f, page)
 	if err != nil {
-		return errs.Internalf(err, "list requests")
+		return nil, errs.Internalf(err, "list requests")
 	}
 	if d.Rows, err = s.requestRows(r.Context(), v, list); err != nil {
-		return err
+		return nil, err
 	}
 	d.Page = pageOf(q, page, total, len(list))
-	s.render(w, r, v, http.StatusOK, "requests", &view{D: d, Form: q})
-	return nil
+	return d, nil
 }
 
 // decide approves or rejects a request with a comment, through the rule
@@ -66,9 +81,12 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, v *visit) error 
 		if e.Kind != errs.Invalid && e.Kind != errs.Conflict && e.Kind != errs.Forbidden {
 			return err
 		}
-		r.URL.RawQuery = url.Values{}.Encode()
-		d := &requestsData{CanApprove: account.CanApprove(v.Actor)}
-		s.render(w, r, v, statusOf(e.Kind), "requests", &view{D: d, Errors: e.Details})
+		q := queueQuery(url.Values{})
+		d, derr := s.requestsData(r, v, q)
+		if derr != nil {
+			return derr
+		}
+		s.render(w, r, v, statusOf(e.Kind), "requests", &view{D: d, Errors: e.Details, Form: q})
 		return nil
 	}
 	done := map[string]string{"approved": "approved", "rejected": "rejected", "pending": "approved"}[status]

@@ -57,7 +57,7 @@ type usersData struct {
 
 // users lists the users the caller sees, as GET /user does.
 func (s *Server) users(w http.ResponseWriter, r *http.Request, v *visit) error {
-	q := listQuery(r)
+	q := listQuery(r.URL.Query())
 	lp, err := listq.Parse(q, sqldb.UserSortKeys)
 	if err != nil {
 		return s.formFailure(w, r, v, "users", err, &usersData{}, nil)
