@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -30,6 +31,8 @@ const adminUsage = `usage:
   certorder user add --data DIR --username NAME --email ADDR --first-name F --last-name L --role ROLE [--container ID]
   certorder user list --data DIR
   certorder user delete --data DIR --id ID
+  certorder user passwd --data DIR (--id ID | --username NAME)   (the password is read from standard input)
+  certorder user totp-off --data DIR (--id ID | --username NAME)
   certorder key create --data DIR --user ID [--name NAME] [--role KEYROLE]
   certorder key list --data DIR [--user ID]
   certorder key revoke --data DIR --id KEYID
@@ -166,6 +169,39 @@ func adminCmd(ctx context.Context, group string, args []string, stdout, stderr i
 			fmt.Fprintf(stdout, "user %d deleted; its keys are revoked\n", *id)
 			return nil
 		}
+	case "user passwd", "user totp-off":
+		id := fs.Int64("id", 0, "user id")
+		username := fs.String("username", "", "username (instead of --id)")
+		passwd := verb == "passwd"
+		run = func(env *adminEnv) error {
+			uid := *id
+			if *username != "" {
+				u, err := env.st.UserByUsername(ctx, *username)
+				if err != nil || u.AccountID != env.actor.Account.ID {
+					return fmt.Errorf("no user %q", *username)
+				}
+				uid = u.ID
+			}
+			if uid == 0 {
+				return errors.New("--id or --username is required")
+			}
+			if !passwd {
+				if err := env.accts.TurnOffTOTP(ctx, env.actor, uid); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "user %d signs in to the console with a password only\n", uid)
+				return nil
+			}
+			pw, err := readPassword(stdin, stderr)
+			if err != nil {
+				return err
+			}
+			if err := env.accts.SetPassword(ctx, env.actor, uid, pw, 0); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "user %d: console password set; their console sessions are signed out\n", uid)
+			return nil
+		}
 	case "key create":
 		user := fs.Int64("user", 0, "id of the user the key acts as")
 		name := fs.String("name", "certorder key", "name of the key")
@@ -258,6 +294,26 @@ func adminCmd(ctx context.Context, group string, args []string, stdout, stderr i
 	}
 	defer env.st.Close()
 	return adminErr(run(env))
+}
+
+// stdin is where `user passwd` reads the password: a flag would leave it
+// in the shell's history and the process list.
+var stdin io.Reader = os.Stdin
+
+// readPassword reads one line of r as the password (a terminal echoes it:
+// pipe it in, or type it and clear the screen).
+func readPassword(r io.Reader, prompt io.Writer) (string, error) {
+	fmt.Fprint(prompt, "New console password (one line): ")
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	fmt.Fprintln(prompt)
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password given on standard input")
+	}
+	return line, nil
 }
 
 // topContainer is the account's first top-level container.

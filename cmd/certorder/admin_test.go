@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certorder/certorder/internal/testenv"
 )
@@ -99,4 +101,37 @@ func TestAdminCommands(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// TestUserPasswd sets a console password from standard input (never a
+// flag) through the same rule as the console, and turns a second factor
+// off; the password signs in afterwards.
+func TestUserPasswd(t *testing.T) {
+	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	run := func(in string, args ...string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		stdin = strings.NewReader(in)
+		defer func() { stdin = os.Stdin }()
+		err := adminCmd(context.Background(), "user", append(args, "--data", srv.DataDir), &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+	if _, _, err := run("short\n", "passwd", "--username", "admin"); err == nil || !strings.Contains(err.Error(), "at least 12") {
+		t.Fatalf("a short password: %v", err)
+	}
+	if _, _, err := run("", "passwd", "--username", "admin"); err == nil {
+		t.Fatal("an empty standard input set a password")
+	}
+	if _, _, err := run("x\n", "passwd", "--username", "nobody"); err == nil {
+		t.Fatal("an unknown user's password was set")
+	}
+	out, prompt, err := run("correct horse battery staple\n", "passwd", "--username", "admin")
+	if err != nil || !strings.Contains(out, "password set") || strings.Contains(out+prompt, "horse") {
+		t.Fatalf("passwd: %q %q %v", out, prompt, err)
+	}
+	if _, _, err := srv.App.Console.Accounts.SignIn(context.Background(), "admin", "correct horse battery staple", time.Now()); err != nil {
+		t.Fatalf("the password set by the command does not sign in: %v", err)
+	}
+	if out, _, err := run("", "totp-off", "--username", "admin"); err != nil || !strings.Contains(out, "password only") {
+		t.Fatalf("totp-off: %q %v", out, err)
+	}
 }

@@ -33,7 +33,7 @@ func usage() {
 
 commands:
   serve    run the API server (see certorder serve -h)
-  user     add, list or delete users (certorder user add|list|delete --data DIR ...)
+  user     add, list or delete users, set console passwords (certorder user add|list|delete|passwd|totp-off --data DIR ...)
   key      create, list or revoke API keys (certorder key create|list|revoke --data DIR ...)
   container  add or list containers (certorder container add|list --data DIR ...)
   org      grant an organization validation (certorder org validate --data DIR --org ID --type ov)
@@ -115,6 +115,7 @@ func serve(args []string) error {
 	smtpURL := fs.String("smtp", "", "SMTP relay of all mail (DCV, approvals, issued and revoked certificates, renewal notices), smtp://[user:pass@]host:port or smtps://... (empty: no email is sent)")
 	smtpFrom := fs.String("smtp-from", "", "sender of all mail, an address with or without a display name (default certorder@localhost)")
 	mailTemplates := fs.String("mail-templates", "", "directory of mail templates (<locale>/<kind>.txt and .html) overriding the built-in ones; every template is checked at start and a broken one stops it")
+	consoleURL := fs.String("console-url", "", "public base URL of the web console (https://ca.example.com) that mailed password links name (default --public-url)")
 	dcvRetry := fs.Duration("dcv-retry", validation.DefaultDCVRetry, "first delay between background checks of a pending validation (doubles up to an hour)")
 	dcvPoll := fs.Duration("dcv-poll", validation.DefaultDCVPoll, "how often the validation worker looks for checks coming due")
 	catalogFile := fs.String("catalog", "", "catalogue file that disables, renames, prices and aliases products (format in README); a bad file stops the start")
@@ -204,7 +205,7 @@ func serve(args []string) error {
 		DCV: dcv.Config{Resolver: *resolver, Timeout: *dcvTimeout, HTTPPort: *httpPort, HTTPSPort: *httpsPort,
 			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget,
 			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},
-		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
+		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, ConsoleURL: *consoleURL, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
 		Catalog: products, MailTemplates: *mailTemplates,
 	})
 	if err != nil {

@@ -18,17 +18,18 @@ const (
 	AreaKeys                   // API keys (a user-management matter for key roles)
 	AreaSandbox                // the sandbox's clock and outbox: administrators with unrestricted keys
 	AreaAccount                // the account's notification settings and emails: administrators
+	AreaAudit                  // the account's audit log: administrators, read only
 )
 
 // AreaNames name the areas in docs and messages.
 var AreaNames = map[Area]string{
 	AreaOrders: "orders", AreaOrgs: "organizations, domains", AreaCatalog: "catalog, own user", AreaUsers: "users",
 	AreaFinance: "finance", AreaContainers: "containers", AreaKeys: "API keys", AreaSandbox: "sandbox",
-	AreaAccount: "account settings",
+	AreaAccount: "account settings", AreaAudit: "audit log",
 }
 
 // Areas lists every area, for tables and tests that walk them all.
-var Areas = []Area{AreaOrders, AreaOrgs, AreaCatalog, AreaUsers, AreaFinance, AreaContainers, AreaKeys, AreaSandbox, AreaAccount}
+var Areas = []Area{AreaOrders, AreaOrgs, AreaCatalog, AreaUsers, AreaFinance, AreaContainers, AreaKeys, AreaSandbox, AreaAccount, AreaAudit}
 
 // Key roles (spec §1.2).
 const (
@@ -72,6 +73,11 @@ func keyAllows(keyRole int, ar Area, read bool) bool {
 	if ar == AreaSandbox {
 		return keyRole == KeyRoleInherit
 	}
+	if ar == AreaAudit {
+		// The log is a record, never written through a call; a view-only
+		// key reads it as it reads everything.
+		return read && (keyRole == KeyRoleInherit || keyRole == KeyRoleViewOnly)
+	}
 	if ar == AreaKeys {
 		ar = AreaUsers
 	}
@@ -104,12 +110,17 @@ func keyAllows(keyRole int, ar Area, read bool) bool {
 // limited users place and read orders and read organizations and
 // containers. Everyone may manage their own API keys (the rules refuse
 // other users' keys). Only administrators reach the sandbox's clock and
-// outbox and the account's notification settings.
+// outbox and the account's notification settings, and only they read the
+// audit log.
 func roleAllows(role int, ar Area, read bool) bool {
 	if ar == AreaSandbox || ar == AreaAccount {
 		// Moving the clock expires everyone's orders and validations; the
 		// account's notification settings decide who hears of every order.
 		return role == store.RoleAdministrator
+	}
+	if ar == AreaAudit {
+		// The log names every user's actions across containers.
+		return role == store.RoleAdministrator && read
 	}
 	switch ar {
 	case AreaCatalog, AreaKeys:

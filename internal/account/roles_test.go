@@ -10,15 +10,15 @@ import (
 // The permission table as docs/decisions.md and docs/security.md write it:
 // "rw" both, "r" GET only, "" neither.
 var keyTable = map[int]map[Area]string{
-	KeyRoleInherit:        {AreaOrders: "rw", AreaOrgs: "rw", AreaCatalog: "rw", AreaUsers: "rw", AreaFinance: "rw", AreaContainers: "rw", AreaKeys: "rw", AreaSandbox: "rw", AreaAccount: "rw"},
+	KeyRoleInherit:        {AreaOrders: "rw", AreaOrgs: "rw", AreaCatalog: "rw", AreaUsers: "rw", AreaFinance: "rw", AreaContainers: "rw", AreaKeys: "rw", AreaSandbox: "rw", AreaAccount: "rw", AreaAudit: "r"},
 	KeyRoleOrders:         {AreaOrders: "rw", AreaCatalog: "rw", AreaContainers: "r"},
 	KeyRoleOrdersDomsOrgs: {AreaOrders: "rw", AreaOrgs: "rw", AreaCatalog: "rw", AreaContainers: "r"},
-	KeyRoleViewOnly:       {AreaOrders: "r", AreaOrgs: "r", AreaCatalog: "r", AreaUsers: "r", AreaFinance: "r", AreaContainers: "r", AreaKeys: "r", AreaAccount: "r"},
+	KeyRoleViewOnly:       {AreaOrders: "r", AreaOrgs: "r", AreaCatalog: "r", AreaUsers: "r", AreaFinance: "r", AreaContainers: "r", AreaKeys: "r", AreaAccount: "r", AreaAudit: "r"},
 	KeyRoleUserManagement: {AreaCatalog: "rw", AreaUsers: "rw", AreaContainers: "r", AreaKeys: "rw"},
 }
 
 var roleTable = map[int]map[Area]string{
-	store.RoleAdministrator:  {AreaOrders: "rw", AreaOrgs: "rw", AreaCatalog: "rw", AreaUsers: "rw", AreaFinance: "rw", AreaContainers: "rw", AreaKeys: "rw", AreaSandbox: "rw", AreaAccount: "rw"},
+	store.RoleAdministrator:  {AreaOrders: "rw", AreaOrgs: "rw", AreaCatalog: "rw", AreaUsers: "rw", AreaFinance: "rw", AreaContainers: "rw", AreaKeys: "rw", AreaSandbox: "rw", AreaAccount: "rw", AreaAudit: "r"},
 	store.RoleManager:        {AreaOrders: "rw", AreaOrgs: "rw", AreaCatalog: "rw", AreaUsers: "rw", AreaFinance: "rw", AreaContainers: "r", AreaKeys: "rw"},
 	store.RoleFinanceManager: {AreaOrders: "r", AreaOrgs: "r", AreaCatalog: "rw", AreaFinance: "rw", AreaContainers: "r", AreaKeys: "rw"},
 	store.RoleStandardUser:   {AreaOrders: "rw", AreaOrgs: "r", AreaCatalog: "rw", AreaContainers: "r", AreaKeys: "rw"},

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -283,4 +284,23 @@ func scopeRequestFilter(ctx context.Context, f *store.RequestFilter) {
 		f.ScopeContainerIDs = append([]int64{}, sc.Containers...)
 		f.ScopeUserID = sc.UserID
 	}
+}
+
+// Authorize is the check every authenticated request passes before its
+// handler runs, whatever it came through (an API key, a console session):
+// the permission table for the area and method, then the caller's
+// container scope put in the returned context, so that every read below
+// it sees only what the caller may see.
+func Authorize(ctx context.Context, r store.Reader, a Actor, ar Area, read bool) (context.Context, error) {
+	if err := Allowed(a, ar, read); err != nil {
+		return ctx, err
+	}
+	sc, ok, err := ScopeFor(ctx, r, a)
+	if err != nil {
+		return ctx, errs.Internalf(err, "scope of user %d", a.User.ID)
+	}
+	if ok {
+		ctx = WithScope(ctx, sc)
+	}
+	return ctx, nil
 }

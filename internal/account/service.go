@@ -16,6 +16,7 @@ import (
 
 	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/secret"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -25,6 +26,9 @@ type Service struct {
 	Now   func() time.Time
 	Rand  io.Reader
 	Log   *slog.Logger
+	// Box seals console TOTP seeds (the data directory's console key);
+	// nil turns TOTP enrolment off.
+	Box *secret.Box
 }
 
 func (s *Service) now() time.Time { return clock.Now(s.Now) }

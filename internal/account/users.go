@@ -578,3 +578,49 @@ func ValidEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	return at > 0 && strings.Contains(s[at+1:], ".")
 }
+
+// Users lists the users the actor sees: the account's, in the actor's
+// containers unless they are an administrator (GET /user, the console's
+// user list).
+func (s *Service) Users(ctx context.Context, actor Actor, f store.UserFilter, page store.Page) ([]store.User, int, error) {
+	if sc, ok := ScopeFrom(ctx); ok {
+		f.ScopeContainerIDs = sc.Containers
+	}
+	users, total, err := s.Store.Users(ctx, actor.Account.ID, f, page)
+	if err != nil {
+		return nil, 0, errs.Internalf(err, "list users")
+	}
+	return users, total, nil
+}
+
+// Keys lists the API keys the actor sees (GET /key): administrators every
+// key of the users they see (userID, when set, narrows to one user),
+// everyone else their own.
+func (s *Service) Keys(ctx context.Context, actor Actor, userID int64) ([]store.APIKey, error) {
+	if actor.User.AccessRole != store.RoleAdministrator {
+		if userID != 0 && userID != actor.User.ID {
+			return []store.APIKey{}, nil
+		}
+		userID = actor.User.ID
+	}
+	keys, err := s.Store.APIKeys(ctx, actor.Account.ID, userID)
+	if err != nil {
+		return nil, errs.Internalf(err, "list api keys")
+	}
+	out := []store.APIKey{}
+	for i := range keys {
+		k, err := s.VisibleKey(ctx, s.Store, actor, keys[i].ID)
+		if err != nil {
+			continue // a key of a user outside the caller's containers
+		}
+		out = append(out, *k)
+	}
+	return out, nil
+}
+
+// User reads a user the actor may see (GET /user/{id}, the console's user
+// page): another account's, a deleted one or one outside the actor's
+// containers is not found.
+func (s *Service) User(ctx context.Context, actor Actor, id int64) (*store.User, error) {
+	return s.visibleUser(ctx, s.Store, actor, id)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
+	"github.com/certorder/certorder/internal/listq"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -100,11 +101,11 @@ func (s *Server) organizationView(r *http.Request, vc *viewCache, o *store.Organ
 }
 
 func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, a account.Actor) error {
-	lp, err := parseList(r.URL.Query(), map[string]string{"id": "", "name": "", "date_created": ""})
+	lp, err := listq.Parse(r.URL.Query(), map[string]string{"id": "", "name": "", "date_created": ""})
 	if err != nil {
 		return err
 	}
-	orgs, total, err := s.Store.Organizations(r.Context(), a.Account.ID, lp.page)
+	orgs, total, err := s.Store.Organizations(r.Context(), a.Account.ID, lp.Page)
 	if err != nil {
 		return errs.Internalf(err, "list organizations")
 	}
@@ -113,7 +114,7 @@ func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request, a acc
 	for i := range orgs {
 		out = append(out, s.organizationView(r, vc, &orgs[i]))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"organizations": out, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
+	writeJSON(w, http.StatusOK, map[string]any{"organizations": out, "page": pageView{Total: total, Limit: lp.Page.Limit, Offset: lp.Page.Offset}})
 	return nil
 }
 

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"archive/zip"
-	"bytes"
 	"cmp"
 	"crypto/x509"
 	"errors"
@@ -15,24 +13,14 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 )
 
 // issuedChain loads an issued certificate with its chain: leaf,
 // intermediate, root.
 func (s *Server) issuedChain(c *store.Certificate) ([]*x509.Certificate, error) {
-	if c.Status == store.CertPending || len(c.DER) == 0 {
-		return nil, errs.NotFoundf("certificate", "Certificate %d has not been issued yet.", c.ID)
-	}
-	leaf, err := x509.ParseCertificate(c.DER)
-	if err != nil {
-		return nil, errs.Internalf(err, "parse stored certificate %d", c.ID)
-	}
-	iss, ok := s.CA.Issuer(c.IssuerID)
-	if !ok {
-		return nil, errs.Internalf(fmt.Errorf("issuer %q unknown", c.IssuerID), "chain of certificate %d", c.ID)
-	}
-	return append([]*x509.Certificate{leaf}, s.CA.Chain(iss)...), nil
+	return order.IssuedChain(s.CA, c)
 }
 
 func (s *Server) certByID(r *http.Request, a account.Actor) (*store.Certificate, error) {
@@ -152,107 +140,15 @@ func (s *Server) writeFormat(w http.ResponseWriter, r *http.Request, c *store.Ce
 	default:
 		format, crlf = "pem_all", catalog.PlatformByID(platform).CRLF
 	}
-	chain, err := s.issuedChain(c)
+	d, err := order.RenderDownload(s.CA, c, format, crlf)
 	if err != nil {
 		return err
 	}
-	leaf, inter, root := chain[0], chain[1:len(chain)-1], chain[len(chain)-1]
-	name := fileBase(leaf)
-	pemFile := func(certs ...*x509.Certificate) []byte {
-		b := ca.EncodePEM(certs...)
-		if crlf {
-			b = bytes.ReplaceAll(b, []byte("-----END CERTIFICATE-----\n"), []byte("-----END CERTIFICATE-----\r\n"))
-		}
-		return b
-	}
-	var body []byte
-	var ctype, ext string
-	switch format {
-	case "pem_all":
-		body, ctype, ext = pemFile(chain...), "application/x-pem-file", "pem"
-	case "pem_noroot":
-		body, ctype, ext = pemFile(chain[:len(chain)-1]...), "application/x-pem-file", "pem"
-	case "pem_nointermediate":
-		body, ctype, ext = pemFile(leaf), "application/x-pem-file", "pem"
-	case "p7b", "cer":
-		// PEM-armoured PKCS#7, as clients strip the armour and decode it.
-		body, err = ca.PKCS7PEM(append(append([]*x509.Certificate{root}, reverse(inter)...), leaf)...)
-		if err != nil {
-			return errs.Internalf(err, "encode pkcs7")
-		}
-		ctype, ext = "application/x-pkcs7-certificates", format
-	case "default", "default_pem", "default_cer", "apache":
-		e := ".crt"
-		if format == "default_cer" {
-			e = ".cer"
-		}
-		files := []zipFile{}
-		if format != "apache" {
-			files = append(files, zipFile{"TrustedRoot" + e, ca.EncodePEM(root)})
-		}
-		for i, ic := range inter {
-			n := "DigiCertCA" + e
-			if format == "apache" {
-				n = "DigiCertCA.crt"
-			}
-			if i > 0 {
-				n = fmt.Sprintf("IntermediateCA%d%s", i+1, e)
-			}
-			files = append(files, zipFile{n, ca.EncodePEM(ic)})
-		}
-		files = append(files, zipFile{name + e, ca.EncodePEM(leaf)})
-		body, err = zipOf(files)
-		if err != nil {
-			return errs.Internalf(err, "zip certificates")
-		}
-		ctype, ext = "application/zip", "zip"
-	default:
-		return errs.NotFoundf("format", "The certificate format %q does not exist.", format)
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, ext))
+	w.Header().Set("Content-Type", d.ContentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, d.FileName))
 	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	w.Write(d.Body)
 	return nil
-}
-
-func reverse(in []*x509.Certificate) []*x509.Certificate {
-	out := make([]*x509.Certificate, len(in))
-	for i, c := range in {
-		out[len(in)-1-i] = c
-	}
-	return out
-}
-
-func fileBase(c *x509.Certificate) string {
-	n := strings.NewReplacer("*", "star", ".", "_", "/", "_").Replace(c.Subject.CommonName)
-	if n == "" {
-		n = "certificate"
-	}
-	return n
-}
-
-type zipFile struct {
-	name string
-	body []byte
-}
-
-func zipOf(files []zipFile) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range files {
-		fw, err := zw.Create(f.name)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := fw.Write(f.body); err != nil {
-			return nil, err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // certificateChain answers {"intermediates":[...]} with the whole chain,

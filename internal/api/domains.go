@@ -9,6 +9,7 @@ import (
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/listq"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqldb"
 	"github.com/certorder/certorder/internal/validation"
@@ -199,19 +200,19 @@ func (s *Server) addDomain(w http.ResponseWriter, r *http.Request, a account.Act
 // domains of that container: those of its organizations.
 func (s *Server) listDomains(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	q := r.URL.Query()
-	lp, err := parseList(q, sqldb.DomainSortKeys)
+	lp, err := listq.Parse(q, sqldb.DomainSortKeys)
 	if err != nil {
 		return err
 	}
 	var f store.DomainFilter
 	var list errs.List
 	if v := q.Get("container_id"); v != "" {
-		lp.filters["container_id"] = v
+		lp.Filters["container_id"] = v
 	}
-	for k, v := range lp.filters {
+	for k, v := range lp.Filters {
 		switch k {
 		case "search", "name":
-			f.Search, f.SearchContains = search(v)
+			f.Search, f.SearchContains = listq.Search(v)
 		case "organization_id":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
@@ -231,7 +232,7 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request, a account.A
 	if err := list.Err(); err != nil {
 		return err
 	}
-	doms, total, err := s.Store.Domains(r.Context(), a.Account.ID, f, lp.page)
+	doms, total, err := s.Store.Domains(r.Context(), a.Account.ID, f, lp.Page)
 	if err != nil {
 		return errs.Internalf(err, "list domains")
 	}
@@ -240,7 +241,7 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request, a account.A
 	for i := range doms {
 		out = append(out, s.domainView(r, vc, &doms[i], false))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"domains": out, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
+	writeJSON(w, http.StatusOK, map[string]any{"domains": out, "page": pageView{Total: total, Limit: lp.Page.Limit, Offset: lp.Page.Offset}})
 	return nil
 }
 

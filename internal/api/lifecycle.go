@@ -16,6 +16,7 @@ import (
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
+	"github.com/certorder/certorder/internal/listq"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -289,7 +290,7 @@ func (s *Server) statusChanges(w http.ResponseWriter, r *http.Request, a account
 		}
 		from, to = now.Add(-span), now.Add(time.Microsecond)
 	case rng != "":
-		tr, err := parseTimeRange(rng)
+		tr, err := listq.TimeRange(rng)
 		if err != nil {
 			return errs.InvalidValue("filters[status_last_updated]", "filters[status_last_updated] must be start...end, each yyyy-MM-dd or yyyy-MM-dd HH:mm:ss: %v.", err)
 		}
@@ -321,205 +322,6 @@ func (s *Server) statusChanges(w http.ResponseWriter, r *http.Request, a account
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"orders": out})
 	return nil
-}
-
-// Date and time forms a filter value may take; times without an offset
-// are UTC. Months, days, hours, minutes and seconds may come without
-// their leading zero ("2026-12-5+10:19:5", as Keyfactor writes them), and
-// the "+" between date and time may arrive as itself (%2B) or, decoded
-// from a query string, as a space.
-var filterTimeLayouts = []string{time.RFC3339Nano, "2006-1-2T15:4:5", "2006-1-2 15:4:5", "2006-1-2+15:4:5",
-	"06-1-2 15:4:5", "06-1-2+15:4:5"}
-
-// parseFilterTime reads one bound; dayOnly says it named a whole day.
-func parseFilterTime(v string) (t time.Time, dayOnly bool, err error) {
-	v = strings.TrimSpace(v)
-	if d, err := time.Parse("2006-1-2", v); err == nil {
-		return d, true, nil
-	}
-	for _, l := range filterTimeLayouts {
-		if t, err := time.Parse(l, v); err == nil {
-			return t.UTC(), false, nil
-		}
-	}
-	return time.Time{}, false, fmt.Errorf("%q is not a date", v)
-}
-
-// parseTimeRange reads a date filter (spec §1.5): "start...end" (both
-// inclusive; a date-only end covers its whole day), ">x" / ">=x" (from x),
-// "<x" / "<=x" (until x), or a single date (that day) or time.
-func parseTimeRange(v string) (store.TimeRange, error) {
-	var tr store.TimeRange
-	end := func(s string) (time.Time, error) {
-		t, day, err := parseFilterTime(s)
-		if err != nil {
-			return t, err
-		}
-		if day {
-			return t.AddDate(0, 0, 1), nil
-		}
-		return t.Add(time.Second), nil
-	}
-	start := func(s string) (time.Time, error) {
-		t, _, err := parseFilterTime(s)
-		return t, err
-	}
-	var err error
-	switch {
-	case strings.Contains(v, "..."):
-		a, b, _ := strings.Cut(v, "...")
-		if strings.TrimSpace(a) != "" {
-			if tr.From, err = start(a); err != nil {
-				return tr, err
-			}
-		}
-		if strings.TrimSpace(b) != "" {
-			if tr.To, err = end(b); err != nil {
-				return tr, err
-			}
-		}
-		if !tr.From.IsZero() && !tr.To.IsZero() && !tr.To.After(tr.From) {
-			return tr, fmt.Errorf("the end is before the start")
-		}
-	case strings.HasPrefix(v, ">"):
-		strict := !strings.HasPrefix(v, ">=")
-		t, day, err := parseFilterTime(strings.TrimLeft(v, ">="))
-		if err != nil {
-			return tr, err
-		}
-		if strict {
-			if day {
-				t = t.AddDate(0, 0, 1)
-			} else {
-				t = t.Add(time.Second)
-			}
-		}
-		tr.From = t
-	case strings.HasPrefix(v, "<"):
-		t, day, err := parseFilterTime(strings.TrimLeft(v, "<="))
-		if err != nil {
-			return tr, err
-		}
-		if strings.HasPrefix(v, "<=") {
-			if day {
-				t = t.AddDate(0, 0, 1)
-			} else {
-				t = t.Add(time.Second)
-			}
-		}
-		tr.To = t
-	default:
-		if tr.From, err = start(v); err != nil {
-			return tr, err
-		}
-		if tr.To, err = end(v); err != nil {
-			return tr, err
-		}
-	}
-	return tr, nil
-}
-
-func boolFilter(v string) (*bool, bool) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "1", "true":
-		t := true
-		return &t, true
-	case "0", "false":
-		f := false
-		return &f, true
-	}
-	return nil, false
-}
-
-// orderFiltersExtra reads the order list filters of spec §2.3 that
-// listOrders does not: user_id, certificate_id, serial_number,
-// domain_name, email, metadata_id, is_renewed,
-// disable_renewal_notifications, valid_till, date_created, origin.
-func orderFiltersExtra(filters map[string]string, f *store.OrderFilter) error {
-	var list errs.List
-	for k, v := range filters {
-		field := "filters[" + k + "]"
-		switch k {
-		case "user_id", "certificate_id", "metadata_id":
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil || n <= 0 {
-				list.Add(errs.InvalidValue(field, "%s must be a positive integer.", field))
-				continue
-			}
-			switch k {
-			case "user_id":
-				f.UserID = n
-			case "certificate_id":
-				f.CertificateID = n
-			default:
-				f.MetadataID = n
-			}
-		case "serial_number":
-			f.SerialNumber = strings.TrimSpace(v)
-		case "domain_name":
-			f.DomainName = strings.TrimSpace(v)
-		case "email":
-			f.Email = strings.TrimSpace(v)
-		case "is_renewed", "disable_renewal_notifications":
-			b, ok := boolFilter(v)
-			if !ok {
-				list.Add(errs.InvalidValue(field, "%s must be 1 or 0.", field))
-				continue
-			}
-			if k == "is_renewed" {
-				f.IsRenewed = b
-			} else {
-				f.DisableRenewalNotifications = b
-			}
-		case "valid_till", "date_created":
-			tr, err := parseTimeRange(v)
-			if err != nil {
-				list.Add(errs.InvalidValue(field, "%s must be a date, a range start...end, or >date / <date: %v.", field, err))
-				continue
-			}
-			if k == "valid_till" {
-				f.ValidTill = tr
-			} else {
-				f.DateCreated = tr
-			}
-		case "origin":
-			switch v {
-			case "certcentral":
-			case "migrated":
-				f.ID = -1 // certorder has no migrated orders: none match
-			default:
-				list.Add(errs.InvalidValue(field, "filters[origin] must be certcentral or migrated."))
-			}
-		}
-	}
-	return list.Err()
-}
-
-// requestFiltersExtra reads metadata_id, metadata_value and date of
-// GET /request (spec §3.2).
-func requestFiltersExtra(filters map[string]string, f *store.RequestFilter) error {
-	var list errs.List
-	for k, v := range filters {
-		switch k {
-		case "metadata_id":
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil || n <= 0 {
-				list.Add(errs.InvalidValue("filters[metadata_id]", "filters[metadata_id] must be a positive integer."))
-				continue
-			}
-			f.MetadataID = n
-		case "metadata_value":
-			f.MetadataValue = v
-		case "date":
-			tr, err := parseTimeRange(v)
-			if err != nil {
-				list.Add(errs.InvalidValue("filters[date]", "filters[date] must be a date, a range start...end, or >date / <date: %v.", err))
-				continue
-			}
-			f.Date = tr
-		}
-	}
-	return list.Err()
 }
 
 // requestedCertificate shows, in a reissue or duplicate request, the

@@ -4,7 +4,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,9 +12,9 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/listq"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
-	"github.com/certorder/certorder/internal/store/sqldb"
 )
 
 type chainElem struct {
@@ -179,108 +178,12 @@ func (s *Server) orderInfo(w http.ResponseWriter, r *http.Request, a account.Act
 	return nil
 }
 
-// listParams reads offset, limit, sort and filters[...] (spec §1.5).
-type listParams struct {
-	page    store.Page
-	filters map[string]string
-}
-
-const maxLimit = 1000
-
-func parseList(q url.Values, sortKeys map[string]string) (listParams, error) {
-	lp := listParams{filters: map[string]string{}}
-	var list errs.List
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			list.Add(errs.InvalidValue("offset", "offset must be a non-negative integer."))
-		}
-		lp.page.Offset = n
-	}
-	lp.page.Limit = maxLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			list.Add(errs.InvalidValue("limit", "limit must be a non-negative integer."))
-		}
-		if n > 0 && n <= maxLimit {
-			lp.page.Limit = n
-		}
-	}
-	if v := q.Get("sort"); v != "" {
-		for _, k := range strings.Split(v, ",") {
-			k = strings.TrimSpace(k)
-			if _, ok := sortKeys[strings.TrimPrefix(k, "-")]; !ok {
-				list.Add(errs.InvalidValue("sort", "Cannot sort by %q.", k))
-				continue
-			}
-			lp.page.Sort = append(lp.page.Sort, k)
-		}
-	}
-	for k, vs := range q {
-		if strings.HasPrefix(k, "filters[") && strings.HasSuffix(k, "]") && len(vs) > 0 {
-			lp.filters[k[len("filters["):len(k)-1]] = vs[0]
-		}
-	}
-	return lp, list.Err()
-}
-
-// search splits CertCentral's free-text filter: a leading "%" (sent as
-// %25) means "contains".
-func search(v string) (string, bool) {
-	if strings.HasPrefix(v, "%") {
-		return strings.TrimPrefix(v, "%"), true
-	}
-	return v, false
-}
-
-var orderStatuses = map[string]bool{
-	store.OrderNeedsApproval: true, store.OrderPending: true, store.OrderIssued: true, store.OrderRejected: true,
-	store.OrderCanceled: true, store.OrderRevoked: true, store.OrderExpired: true, store.OrderReissuePending: true,
-	"waiting_pickup": true, "processing": true,
-}
-
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, a account.Actor) error {
-	lp, err := parseList(r.URL.Query(), sqldb.OrderSortKeys)
+	f, page, err := listq.Orders(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	var f store.OrderFilter
-	var list errs.List
-	for k, v := range lp.filters {
-		switch k {
-		case "status":
-			if !orderStatuses[v] {
-				list.Add(errs.InvalidValue("filters[status]", "%q is not an order status.", v))
-			}
-			f.Status = v
-		case "product_name_id":
-			f.ProductNameID = v
-		case "common_name":
-			f.CommonName = v
-		case "search":
-			f.Search, f.SearchContains = search(v)
-		case "id", "container_id", "organization_id":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				list.Add(errs.InvalidValue("filters["+k+"]", "filters[%s] must be an integer.", k))
-				continue
-			}
-			switch k {
-			case "id":
-				f.ID = n
-			case "container_id":
-				f.ContainerID = n
-			default:
-				f.OrganizationID = n
-			}
-		}
-	}
-	list.Add(orderFiltersExtra(lp.filters, &f)) // lifecycle.go
-	if err := list.Err(); err != nil {
-		return err
-	}
-	orders, total, err := s.Store.Orders(r.Context(), a.Account.ID, f, lp.page)
+	orders, total, err := s.Store.Orders(r.Context(), a.Account.ID, f, page)
 	if err != nil {
 		return errs.Internalf(err, "list orders")
 	}
@@ -296,6 +199,6 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, a account.Ac
 	if wantsCSV(r) {
 		return writeOrdersCSV(w, items) // csv.go
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"orders": items, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
+	writeJSON(w, http.StatusOK, map[string]any{"orders": items, "page": pageView{Total: total, Limit: page.Limit, Offset: page.Offset}})
 	return nil
 }

@@ -7,9 +7,9 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/listq"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
-	"github.com/certorder/certorder/internal/store/sqldb"
 )
 
 type requestOrderCert struct {
@@ -133,43 +133,12 @@ func (s *Server) requestInfo(w http.ResponseWriter, r *http.Request, a account.A
 	return nil
 }
 
-var requestStatusFilter = map[string]bool{"submitted": true, "pending": true, "approved": true, "rejected": true}
-var requestTypeFilter = map[string]bool{"new_request": true, "reissue": true, "duplicate": true, "revoke": true}
-
 func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, a account.Actor) error {
-	lp, err := parseList(r.URL.Query(), sqldb.RequestSortKeys)
+	f, page, err := listq.Requests(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	var f store.RequestFilter
-	var list errs.List
-	for k, v := range lp.filters {
-		switch k {
-		case "status":
-			if !requestStatusFilter[v] {
-				list.Add(errs.InvalidValue("filters[status]", "%q is not a request status.", v))
-			}
-			f.Status = v
-		case "type":
-			if !requestTypeFilter[v] {
-				list.Add(errs.InvalidValue("filters[type]", "%q is not a request type.", v))
-			}
-			f.Type = v
-		case "container_id":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				list.Add(errs.InvalidValue("filters[container_id]", "filters[container_id] must be an integer."))
-			}
-			f.ContainerID = n
-		case "search":
-			f.Search, f.SearchContains = search(v)
-		}
-	}
-	list.Add(requestFiltersExtra(lp.filters, &f)) // lifecycle.go
-	if err := list.Err(); err != nil {
-		return err
-	}
-	reqs, total, err := s.Store.Requests(r.Context(), a.Account.ID, f, lp.page)
+	reqs, total, err := s.Store.Requests(r.Context(), a.Account.ID, f, page)
 	if err != nil {
 		return errs.Internalf(err, "list requests")
 	}
@@ -185,7 +154,7 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, a account.
 	if wantsCSV(r) {
 		return writeRequestsCSV(w, out) // csv.go
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"requests": out, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
+	writeJSON(w, http.StatusOK, map[string]any{"requests": out, "page": pageView{Total: total, Limit: page.Limit, Offset: page.Offset}})
 	return nil
 }
 

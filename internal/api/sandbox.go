@@ -8,6 +8,7 @@ import (
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/listq"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -111,7 +112,7 @@ func (s *Server) sandboxMail(w http.ResponseWriter, r *http.Request, a account.A
 		return s.notSandbox()
 	}
 	q := r.URL.Query()
-	lp, err := parseList(q, nil)
+	lp, err := listq.Parse(q, nil)
 	if err != nil {
 		return err
 	}
@@ -119,9 +120,9 @@ func (s *Server) sandboxMail(w http.ResponseWriter, r *http.Request, a account.A
 		if v := q.Get(k); v != "" {
 			return v
 		}
-		return lp.filters[k]
+		return lp.Filters[k]
 	}
-	f := store.MailFilter{AccountID: a.Account.ID, Recipient: param("recipient"), Kind: param("kind"), Page: lp.page}
+	f := store.MailFilter{AccountID: a.Account.ID, Recipient: param("recipient"), Kind: param("kind"), Page: lp.Page}
 	if v := param("order_id"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -145,7 +146,7 @@ func (s *Server) sandboxMail(w http.ResponseWriter, r *http.Request, a account.A
 		}
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"mails": out, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
+	writeJSON(w, http.StatusOK, map[string]any{"mails": out, "page": pageView{Total: total, Limit: lp.Page.Limit, Offset: lp.Page.Offset}})
 	return nil
 }
 

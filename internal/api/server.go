@@ -223,6 +223,10 @@ func (s *Server) routes() {
 	m.Handle("GET /assets/", web.Assets())
 }
 
+// Mount serves h under prefix (a subtree pattern such as "/console/") on
+// the API's listener, behind the same body bound and panic recovery.
+func (s *Server) Mount(prefix string, h http.Handler) { s.mux.Handle(prefix, h) }
+
 // ServeHTTP bounds the body, recovers panics and turns every route the mux
 // does not know into CertCentral's not_found|route envelope (the mux's own
 // 404 and 405 answers are plain text, which clients cannot decode). A path
@@ -342,16 +346,12 @@ func (s *Server) authenticate(ar account.Area, h authed) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		if err := account.Allowed(actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead); err != nil {
+		ctx, err := account.Authorize(r.Context(), s.Store, actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead)
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if sc, ok, err := account.ScopeFor(r.Context(), s.Store, actor); err != nil {
-			s.fail(w, r, errs.Internalf(err, "scope of user %d", actor.User.ID))
-			return
-		} else if ok {
-			r = r.WithContext(account.WithScope(r.Context(), sc))
-		}
+		r = r.WithContext(ctx)
 		if err := h(w, r, actor); err != nil {
 			s.fail(w, r, err)
 		}
@@ -516,30 +516,6 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// secretPaths are the path prefixes whose last segment is a credential:
-// an emailed link's secret is as good as the click of its recipient, so
-// it never reaches a log.
-var secretPaths = []string{"/dcv/email/", "/order-approval/", "/mailbox/", "/pickup/", "/email-validation/"}
-
-// logPath is the request's path as logs may show it: whatever follows a
-// secret path's prefix, wherever it stands (a doubled slash, a prefix a
-// proxy did not strip) and in any case (a secret opens its link in any
-// case, so a link whose case a mail client changed still carries one),
-// is redacted.
-func logPath(r *http.Request) string {
-	// Byte by byte, ASCII only, so that an index into lower is one into
-	// the path whatever else it holds.
-	b := []byte(r.URL.Path)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	lower := string(b)
-	for _, p := range secretPaths {
-		if i := strings.Index(lower, p); i >= 0 {
-			return r.URL.Path[:i+len(p)] + "[redacted]"
-		}
-	}
-	return r.URL.Path
-}
+// logPath is the request's path as logs may show it, the secret of an
+// emailed link redacted (web.LogPath).
+func logPath(r *http.Request) string { return web.LogPath(r) }

@@ -8,6 +8,7 @@ import (
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/flex"
+	"github.com/certorder/certorder/internal/listq"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqldb"
 )
@@ -66,14 +67,14 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a account.Ac
 // listUsers: GET /user[?container_id=N][&offset&limit&sort] → {"users", "page"}.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a account.Actor) error {
 	q := r.URL.Query()
-	lp, err := parseList(q, sqldb.UserSortKeys)
+	lp, err := listq.Parse(q, sqldb.UserSortKeys)
 	if err != nil {
 		return err
 	}
 	var f store.UserFilter
 	v := q.Get("container_id")
 	if v == "" {
-		v = lp.filters["container_id"]
+		v = lp.Filters["container_id"]
 	}
 	if v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -82,19 +83,16 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a account.Act
 		}
 		f.ContainerID = n
 	}
-	if sc, ok := account.ScopeFrom(r.Context()); ok {
-		f.ScopeContainerIDs = sc.Containers
-	}
-	users, total, err := s.Store.Users(r.Context(), a.Account.ID, f, lp.page)
+	users, total, err := s.Accounts.Users(r.Context(), a, f, lp.Page)
 	if err != nil {
-		return errs.Internalf(err, "list users")
+		return err
 	}
 	vc := s.newViewCache(a.Account.ID)
 	out := make([]userView, 0, len(users))
 	for i := range users {
 		out = append(out, s.userView(r, vc, &users[i]))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out, "page": pageView{Total: total, Limit: lp.page.Limit, Offset: lp.page.Offset}})
+	writeJSON(w, http.StatusOK, map[string]any{"users": out, "page": pageView{Total: total, Limit: lp.Page.Limit, Offset: lp.Page.Offset}})
 	return nil
 }
 
@@ -199,25 +197,14 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, a account.Acto
 		}
 		uid = n
 	}
-	if a.User.AccessRole != store.RoleAdministrator {
-		if uid != 0 && uid != a.User.ID {
-			writeJSON(w, http.StatusOK, map[string]any{"api_keys": []keyView{}})
-			return nil
-		}
-		uid = a.User.ID
-	}
-	keys, err := s.Store.APIKeys(r.Context(), a.Account.ID, uid)
+	keys, err := s.Accounts.Keys(r.Context(), a, uid)
 	if err != nil {
-		return errs.Internalf(err, "list api keys")
+		return err
 	}
 	vc := s.newViewCache(a.Account.ID)
 	out := make([]keyView, 0, len(keys))
 	for i := range keys {
-		k, err := s.Accounts.VisibleKey(r.Context(), s.Store, a, keys[i].ID)
-		if err != nil {
-			continue // a key of a user outside the caller's containers
-		}
-		out = append(out, keyViewOf(k, vc.user(r.Context(), k.UserID)))
+		out = append(out, keyViewOf(&keys[i], vc.user(r.Context(), keys[i].UserID)))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"api_keys": out})
 	return nil

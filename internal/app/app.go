@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -25,6 +26,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
+	"github.com/certorder/certorder/internal/console"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/jobs"
 	"github.com/certorder/certorder/internal/mail"
@@ -32,6 +34,7 @@ import (
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
+	"github.com/certorder/certorder/internal/secret"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/backend"
 	"github.com/certorder/certorder/internal/validation"
@@ -98,6 +101,12 @@ type Config struct {
 	// Catalog is the product catalogue orders are placed from (a
 	// catalogue file's); nil is the built-in one.
 	Catalog *catalog.Catalog
+	// ConsoleURL is the console's public base (https://ca.example.com) that
+	// mailed password links name; empty is PublicURL.
+	ConsoleURL string
+	// ConsoleSessionLife and ConsoleIdleTimeout bound console sessions
+	// (zero: console.DefaultSessionLife, console.DefaultIdleTimeout).
+	ConsoleSessionLife, ConsoleIdleTimeout time.Duration
 	// CAKeySource makes the keys of a new CA hierarchy (ca.Config); nil
 	// generates fresh ones. Only tests set it.
 	CAKeySource func(kt ca.KeyType, slot string) (crypto.Signer, error)
@@ -127,6 +136,8 @@ type App struct {
 	// Templates are the mail templates every message is made from.
 	Templates *mail.Templates
 	API       *api.Server
+	// Console is the web console, served by API's listener at /console/.
+	Console *console.Server
 	// Revocation publishes CRLs and OCSP; its CRL workers run while Serve does.
 	Revocation *revocation.Publisher
 	// AdminKey is set only on the first start, when the key was created.
@@ -141,6 +152,10 @@ type App struct {
 
 // AdminKeyFile is where a generated administrator key is written.
 const AdminKeyFile = "admin-api-key"
+
+// ConsoleKeyFile is the key that seals console TOTP seeds (mode 0600).
+// Processes sharing a database need the same file, like the ca/ directory.
+const ConsoleKeyFile = "console-key"
 
 // Open prepares the data directory and everything in it.
 func Open(ctx context.Context, cfg Config) (*App, error) {
@@ -248,8 +263,26 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// A committed revocation rebuilds its issuers' CRLs in the background
 	// and drops their cached OCSP responses.
 	a.Orders.OnRevoke = a.Revocation.Revoked
-	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: &account.Service{Store: st, Now: now, Log: cfg.Log}, CA: h, Log: cfg.Log, Now: now, Revocation: a.Revocation,
+	box, err := secret.LoadBox(filepath.Join(cfg.DataDir, ConsoleKeyFile))
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("console key: %w", err)
+	}
+	accounts := &account.Service{Store: st, Now: now, Log: cfg.Log, Box: box}
+	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: accounts, CA: h, Log: cfg.Log, Now: now, Revocation: a.Revocation,
 		Limits: ratelimit.New(cfg.RateLimits, cfg.Now), Clock: travel, Sandbox: cfg.Sandbox})
+	// The console is a second edge on the same services (and the same
+	// listener): its pages pass the API's permission and scope checks.
+	a.Console = console.New(&console.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: accounts, CA: h,
+		Log: cfg.Log, Now: now, WallNow: cfg.Now, Sandbox: cfg.Sandbox, Travel: travel, URL: cmp.Or(cfg.ConsoleURL, cfg.PublicURL),
+		SessionLife: cfg.ConsoleSessionLife, IdleTimeout: cfg.ConsoleIdleTimeout})
+	// Password links carry a secret: only a queue that relays without
+	// keeping what it sends may render them (the sandbox's outbox keeps).
+	if a.Mail != nil && a.Mail.Relay != nil && !a.Mail.Keep {
+		a.Console.Mail = a.Mail
+		a.Mail.Register(console.MailKindPassword, a.Console.RenderPasswordMail)
+	}
+	a.API.Mount(console.Prefix, a.Console)
 	if err := a.bootstrap(ctx); err != nil {
 		st.Close()
 		return nil, err

@@ -682,6 +682,7 @@ type Reader interface {
 	BlockedKeyReader
 	JobReader
 	LinkReader
+	ConsoleReader
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -733,6 +734,7 @@ type Writer interface {
 	BlockedKeyWriter
 	JobWriter
 	LinkWriter
+	ConsoleWriter
 }
 
 // Tx is a transaction: reads see its own writes.

@@ -57,11 +57,19 @@ var Funcs = template.FuncMap{
 	"csrfField": func() string { return FormField },
 }
 
+// ParseFuncs is Parse with more functions for the pages of dir (the
+// console's formatting helpers); Funcs stay available.
+func ParseFuncs(fsys fs.FS, dir string, funcs template.FuncMap) (*Pages, error) {
+	return parse(fsys, dir, funcs)
+}
+
 // Parse reads every dir/*.html of fsys as a page named by its file name
-// without the extension. An error names the file: a broken page stops the
+// without the extension, each with the partials of dir (_*.html). An error names the file: a broken page stops the
 // server at start, never a request.
-func Parse(fsys fs.FS, dir string) (*Pages, error) {
-	layout, err := template.New("layout.html").Funcs(Funcs).ParseFS(files, "templates/layout.html")
+func Parse(fsys fs.FS, dir string) (*Pages, error) { return parse(fsys, dir, nil) }
+
+func parse(fsys fs.FS, dir string, funcs template.FuncMap) (*Pages, error) {
+	layout, err := template.New("layout.html").Funcs(Funcs).Funcs(funcs).ParseFS(files, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("page layout: %w", err)
 	}
@@ -69,10 +77,19 @@ func Parse(fsys fs.FS, dir string) (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pages in %s: %w", dir, err)
 	}
+	// Files named _*.html are partials (a navigation bar, shared forms):
+	// parsed with every page of dir, never pages themselves. (Embed them
+	// with "all:": go:embed leaves out names starting with "_".)
+	partials, _ := fs.Glob(fsys, path.Join(dir, "_*.html"))
+	if len(partials) > 0 {
+		if layout, err = layout.ParseFS(fsys, partials...); err != nil {
+			return nil, fmt.Errorf("partials in %s: %w", dir, err)
+		}
+	}
 	p := &Pages{byName: map[string]*template.Template{}}
 	for _, f := range names {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(fsys, f)
@@ -87,6 +104,15 @@ func Parse(fsys fs.FS, dir string) (*Pages, error) {
 		p.byName[name] = t
 	}
 	return p, nil
+}
+
+// MustParseFuncs is ParseFuncs for pages embedded in the binary.
+func MustParseFuncs(fsys fs.FS, dir string, funcs template.FuncMap) *Pages {
+	p, err := ParseFuncs(fsys, dir, funcs)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
 
 // MustParse is Parse for the pages embedded in the binary.
@@ -166,4 +192,32 @@ func Assets() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		fsrv.ServeHTTP(w, r)
 	})
+}
+
+// SecretPaths are the path prefixes whose last segment is a credential:
+// an emailed link's secret is as good as the click of its recipient, so
+// it never reaches a log.
+var SecretPaths = []string{"/dcv/email/", "/order-approval/", "/mailbox/", "/pickup/", "/email-validation/", "/console/password/"}
+
+// LogPath is the request's path as logs may show it: whatever follows a
+// secret path's prefix, wherever it stands (a doubled slash, a prefix a
+// proxy did not strip) and in any case (a secret opens its link in any
+// case, so a link whose case a mail client changed still carries one),
+// is redacted.
+func LogPath(r *http.Request) string {
+	// Byte by byte, ASCII only, so that an index into lower is one into
+	// the path whatever else it holds.
+	b := []byte(r.URL.Path)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	lower := string(b)
+	for _, p := range SecretPaths {
+		if i := strings.Index(lower, p); i >= 0 {
+			return r.URL.Path[:i+len(p)] + "[redacted]"
+		}
+	}
+	return r.URL.Path
 }

@@ -117,3 +117,21 @@ func TestProtectRefusesCrossSitePosts(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePartials(t *testing.T) {
+	p, err := Parse(fstest.MapFS{
+		"p/_nav.html": {Data: []byte(`{{define "nav"}}<nav>{{.}}</nav>{{end}}`)},
+		"p/one.html":  {Data: []byte(`{{define "title"}}One{{end}}{{define "main"}}one{{end}}`)},
+	}, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Has("_nav") || !p.Has("one") {
+		t.Fatalf("a partial became a page, or the page is missing")
+	}
+	rec := httptest.NewRecorder()
+	p.Render(rec, http.StatusOK, "one", "<x>")
+	if !strings.Contains(rec.Body.String(), "<nav>&lt;x&gt;</nav>") {
+		t.Errorf("the partial's nav is not in the page: %s", rec.Body.String())
+	}
+}

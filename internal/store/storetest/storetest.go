@@ -51,6 +51,7 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentTransactions", testConcurrentTransactions},
 		{"Health", testHealth},
 		{"LinkTokens", testLinkTokens},
+		{"Console", testConsole},
 		{"MailboxValidations", testMailboxValidations},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
