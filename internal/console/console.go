@@ -409,32 +409,43 @@ func (s *Server) formFailure(w http.ResponseWriter, r *http.Request, v *visit, n
 	return nil
 }
 
-// fieldErrors maps the API's error codes to form inputs: invalid_value:x
-// and missing_field:x name their field x (x.y is x's), other codes their
-// field by prefix (csr_invalid_signature is the csr's); aliases rename.
+// fieldErrors maps the API's error codes to form inputs (detailField).
 func fieldErrors(ds []errs.Detail, aliases map[string]string) map[string]string {
+	return fieldErrorsBy(ds, func(d errs.Detail) string { return detailField(d, aliases) })
+}
+
+// fieldErrorsBy gathers the messages of ds by the input field names.
+func fieldErrorsBy(ds []errs.Detail, field func(errs.Detail) string) map[string]string {
 	out := map[string]string{}
 	for _, d := range ds {
-		field := ""
-		if _, f, ok := strings.Cut(d.Code, ":"); ok {
-			field, _, _ = strings.Cut(f, ".")
-			if a, ok := aliases[f]; ok {
-				field = a
+		if f := field(d); f != "" {
+			if out[f] != "" {
+				out[f] += " "
 			}
-		} else if p, _, ok := strings.Cut(d.Code, "_"); ok {
-			field = p
-		}
-		if a, ok := aliases[field]; ok {
-			field = a
-		}
-		if field != "" {
-			if out[field] != "" {
-				out[field] += " "
-			}
-			out[field] += d.Message
+			out[f] += d.Message
 		}
 	}
 	return out
+}
+
+// detailField is the form input an error of the rules is about:
+// invalid_value:x and missing_field:x name their field x (x.y is x's,
+// unless aliases name x.y itself), other codes their field by prefix
+// (csr_invalid_signature is the csr's); aliases rename.
+func detailField(d errs.Detail, aliases map[string]string) string {
+	field := ""
+	if _, f, ok := strings.Cut(d.Code, ":"); ok {
+		if a, ok := aliases[f]; ok {
+			return a
+		}
+		field, _, _ = strings.Cut(f, ".")
+	} else if p, _, ok := strings.Cut(d.Code, "_"); ok {
+		field = p
+	}
+	if a, ok := aliases[field]; ok {
+		field = a
+	}
+	return field
 }
 
 // pathID is the positive integer {name} of the path, or not found.
