@@ -167,10 +167,17 @@ func (s *Server) register() {
 	page("POST /console/requests/{id}", account.AreaOrders, s.decide)
 
 	page("GET /console/organizations", account.AreaOrgs, s.organizations)
+	form("GET /console/organizations/new", account.AreaOrgs, s.newOrganizationPage)
+	page("POST /console/organizations/new", account.AreaOrgs, s.newOrganization)
 	page("GET /console/organizations/{id}", account.AreaOrgs, s.organizationPage)
+	page("POST /console/organizations/{id}/validation", account.AreaOrgs, s.submitOrganization)
 	page("POST /console/organizations/{id}/grant", account.AreaOrgs, s.grantOrganization)
 	page("GET /console/domains", account.AreaOrgs, s.domains)
+	form("GET /console/domains/new", account.AreaOrgs, s.newDomainPage)
+	page("POST /console/domains/new", account.AreaOrgs, s.newDomain)
 	page("GET /console/domains/{id}", account.AreaOrgs, s.domainPage)
+	page("POST /console/domains/{id}/validation", account.AreaOrgs, s.submitDomain)
+	page("POST /console/domains/{id}/method", account.AreaOrgs, s.changeDomainMethod)
 	page("POST /console/domains/{id}/check", account.AreaOrgs, s.checkDomain)
 	page("POST /console/domains/{id}/grant", account.AreaOrgs, s.grantDomain)
 
@@ -385,6 +392,7 @@ var notices = map[string]string{
 	"password": "Your password was changed; your other sessions were signed out.", "totp": "Your second factor is on.",
 	"totp-off": "The second factor is off.", "moved": "The sandbox clock moved.", "keyrevoked": "The key was revoked.",
 	"bye": "You are signed out.", "set": "Your password is set. Sign in with it.",
+	"reused": "An identical organization exists already; this is it.", "submitted": "Submitted for validation; see the status below.",
 }
 
 // redirect ends a successful form with a redirect to a page (POST,

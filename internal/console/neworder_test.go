@@ -38,7 +38,7 @@ func requireFieldErrors(t *testing.T, p webtest.Page, want ...string) {
 		t.Fatalf("status %d, want 400:\n%s", p.Status, clip(p.Body))
 	}
 	got := map[string]bool{}
-	for _, m := range regexp.MustCompile(`id="err-([a-z0-9_]+)"><p class="field-error">`).FindAllStringSubmatch(p.Body, -1) {
+	for _, m := range regexp.MustCompile(`id="err-([a-z0-9_.]+)"><p class="field-error">`).FindAllStringSubmatch(p.Body, -1) {
 		got[m[1]] = true
 	}
 	for _, w := range want {
@@ -79,10 +79,15 @@ func (f *fixture) placeOrder(b *webtest.Browser, product string, form url.Values
 	return o
 }
 
+// with is a copy of base with the values kv gives (name, value, ...): a
+// name given replaces base's values of it, a name given twice has both.
 func with(base url.Values, kv ...string) url.Values {
 	out := url.Values{}
 	for k, v := range base {
 		out[k] = slices.Clone(v)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out.Del(kv[i])
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		out.Add(kv[i], kv[i+1])
