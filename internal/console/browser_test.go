@@ -147,7 +147,7 @@ func TestBrowserOrderApproveDownloadRevoke(t *testing.T) {
 		chromedp.SendKeys("#revoke-comments", "laptop lost"),
 		// The page asks before revoking; this user says yes.
 		chromedp.Evaluate[chromedp.Void]("window.confirm = () => true"),
-		chromedp.Click(`form[action$="/revoke"] button[type=submit]`),
+		chromedp.Click(fmt.Sprintf(`form[action="/console/orders/%d/revoke"] button[type=submit]`, id)),
 	)
 	waitText(t, sam, "The revocation was requested or done.")
 	reqs := requestsOf(t, f, id)

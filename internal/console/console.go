@@ -162,6 +162,7 @@ func (s *Server) register() {
 	page("POST /console/orders/{id}/reissue", account.AreaOrders, s.reissue)
 	page("POST /console/orders/{id}/duplicate", account.AreaOrders, s.duplicate)
 	page("POST /console/orders/{id}/revoke", account.AreaOrders, s.revoke)
+	page("POST /console/orders/{id}/certificates/{cert}/revoke", account.AreaOrders, s.revokeCertificate)
 
 	page("GET /console/requests", account.AreaOrders, s.requests)
 	page("POST /console/requests/{id}", account.AreaOrders, s.decide)
