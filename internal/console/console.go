@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -109,8 +110,52 @@ func New(s *Server) *Server {
 	return s
 }
 
-// ServeHTTP serves a console page.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP serves a console page. A page that panics is logged as the
+// API logs a handler's panic (method, redacted path, value, stack) and
+// answers the console's error page: the API's own recovery, behind which
+// the console is mounted, would answer the JSON envelope, which a browser
+// shows as text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &headerRecorder{ResponseWriter: w}
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if p == http.ErrAbortHandler {
+			panic(p) // the handler's way of dropping the connection
+		}
+		s.Log.Error("panic in handler", "method", r.Method, "path", web.LogPath(r), "panic", p, "stack", string(debug.Stack()))
+		if !rec.wrote {
+			// Whatever the page set before it failed (a download's
+			// Content-Disposition) is not the error page's.
+			clear(rec.Header())
+			s.render(rec, r, nil, http.StatusInternalServerError, "message", web.Message{Title: "Something went wrong",
+				Text: "An internal error occurred; it was logged."})
+		}
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+// headerRecorder notes whether the answer's header went out: after it, a
+// panic can only cut the answer short.
+type headerRecorder struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (h *headerRecorder) WriteHeader(code int) {
+	h.wrote = true
+	h.ResponseWriter.WriteHeader(code)
+}
+
+func (h *headerRecorder) Write(b []byte) (int, error) {
+	h.wrote = true
+	return h.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (h *headerRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // visit is one signed-in request: who asks, through which session, and
 // the form token of the pages it renders.
