@@ -227,6 +227,9 @@ func (s *Server) register() {
 	page("POST /console/domains/{id}/check", account.AreaOrgs, s.checkDomain)
 	page("POST /console/domains/{id}/grant", account.AreaOrgs, s.grantDomain)
 
+	page("GET /console/containers", account.AreaContainers, s.containers)
+	page("GET /console/containers/{id}", account.AreaContainers, s.containerPage)
+
 	page("GET /console/users", account.AreaUsers, s.users)
 	form("GET /console/users/new", account.AreaUsers, s.newUserPage)
 	page("POST /console/users/new", account.AreaUsers, s.newUser)
@@ -394,6 +397,7 @@ func (s *Server) nav(v *visit, here string) []navLink {
 		{"/console/requests", "Requests", account.AreaOrders},
 		{"/console/organizations", "Organizations", account.AreaOrgs},
 		{"/console/domains", "Domains", account.AreaOrgs},
+		{"/console/containers", "Containers", account.AreaContainers},
 		{"/console/users", "Users", account.AreaUsers},
 		{"/console/keys", "API keys", account.AreaKeys},
 		{"/console/audit", "Audit log", account.AreaAudit},
