@@ -282,6 +282,11 @@ func TestBrowserScreenshots(t *testing.T) {
 	f := start(t, testenv.Options{Sandbox: true})
 	sam := f.user("sam", store.RoleStandardUser, 0, "Sam")
 	f.user("max", store.RoleManager, 0, "Max")
+	emea := f.container("EMEA")
+	if _, err := f.srv.App.Console.Accounts.CreateContainer(context.Background(), f.admin, emea, "parent", &account.ContainerInput{Name: "Payments"}); err != nil {
+		t.Fatal(err)
+	}
+	f.container("Americas")
 	// Three certificates issued weeks apart, then the sandbox's clock moved
 	// on, so that the chart has a bar in each window; one order waits.
 	admin := f.signIn("admin")
@@ -324,7 +329,8 @@ func TestBrowserScreenshots(t *testing.T) {
 	shot("dashboard", "/console/")
 	shot("orders", "/console/orders")
 	shot("order", "/console/orders/"+itoa(ids[0]), chromedp.Click("section.cert details summary"))
-	shot("new-order", "/console/products/ssl_securesite_multi_domain", chromedp.SendKeys("#common_name", "www.example.com"),
+	shot("new-order", "/console/products/x9_pki", chromedp.SendKeys("#common_name", "bank.example.com"),
+		chromedp.SendKeys("#ip_addresses", "93.184.216.34\n10.0.0.1"), chromedp.Click("#ku-key_agreement_encipherment"),
 		chromedp.Click("form.order-form button[type=submit]"), chromedp.WaitVisible("#errors"))
 	shot("requests", "/console/requests")
 	shot("domains", "/console/domains")
@@ -334,4 +340,6 @@ func TestBrowserScreenshots(t *testing.T) {
 	shot("users", "/console/users")
 	shot("audit", "/console/audit")
 	shot("sandbox", "/console/sandbox")
+	shot("organization", "/console/organizations/1")
+	shot("containers", "/console/containers")
 }
