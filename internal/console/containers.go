@@ -42,7 +42,9 @@ func containerTree(cs []store.Container) []*containerNode {
 			roots = append(roots, n)
 		}
 	}
-	byName := func(a, b *containerNode) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) }
+	byName := func(a, b *containerNode) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	}
 	for _, n := range nodes {
 		slices.SortFunc(n.Children, byName)
 	}

@@ -28,11 +28,11 @@ func TestContainerPages(t *testing.T) {
 	f.user("mgr", store.RoleManager, east, "Max")
 	f.user("wes", store.RoleStandardUser, west, "Wes")
 	for _, tc := range []struct {
-		who       string
-		user      *store.User
-		sees      []int64
-		hidden    []int64
-		users     bool
+		who    string
+		user   *store.User
+		sees   []int64
+		hidden []int64
+		users  bool
 	}{
 		{who: "admin", sees: []int64{f.top, east, west, sub.ID}, users: true},
 		{who: "mgr", sees: []int64{east, sub.ID}, hidden: []int64{f.top, west}, users: true},
