@@ -165,6 +165,54 @@ func (s *Service) EmailLink(ctx context.Context, link string) (*store.DCVEmailTo
 	return t, nil
 }
 
+// EmailLinkView is what the approval page shows of a link: the name and
+// address it proves, and what asked for it (the order's product, the
+// organization of the order or the domain), so that a recipient can tell a
+// request they expect from one they do not.
+type EmailLinkView struct {
+	store.DCVEmailToken
+	Product, Organization string
+}
+
+// EmailLinkPage is the approval page's GET: the usable link of secret and
+// what it is for. Reading it changes nothing (mail scanners open links).
+func (s *Service) EmailLinkPage(ctx context.Context, link string) (*EmailLinkView, error) {
+	t, err := s.EmailLink(ctx, link)
+	if err != nil {
+		return nil, err
+	}
+	v := &EmailLinkView{DCVEmailToken: *t}
+	var orgID int64
+	switch {
+	case t.OrderID != 0:
+		o, err := s.Store.Order(ctx, t.AccountID, t.OrderID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, errs.Internalf(err, "read order of email link")
+		}
+		if o != nil {
+			v.Product, orgID = productName(o.ProductNameID), o.OrganizationID
+		}
+	case t.DomainID != 0:
+		d, err := s.Store.Domain(ctx, t.AccountID, t.DomainID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, errs.Internalf(err, "read domain of email link")
+		}
+		if d != nil {
+			orgID = d.OrganizationID
+		}
+	}
+	if orgID != 0 {
+		org, err := s.Store.Organization(ctx, t.AccountID, orgID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, errs.Internalf(err, "read organization of email link")
+		}
+		if org != nil {
+			v.Organization = org.Name
+		}
+	}
+	return v, nil
+}
+
 // ApproveEmailLink is the click on an emailed link (POST /dcv/email/{secret}):
 // control of its target is proven by email, every link of that validation
 // stops working, and the orders the validation completes issue.
