@@ -151,6 +151,7 @@ func (s *Server) resendOrderEmails(w http.ResponseWriter, r *http.Request, a acc
 type emailLinkData struct {
 	Target, Email, Error  string
 	Product, Organization string
+	Lang                  string // the link's message's locale
 	OrderID               int64
 	Done                  bool
 	CSRF                  string
@@ -187,7 +188,7 @@ func (s *Server) showEmailLink(w http.ResponseWriter, r *http.Request) {
 	}
 	csrf := web.FormToken(w, r, linkScope("dcv", r.PathValue("secret")))
 	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: v.Target, Email: v.Email, OrderID: v.OrderID,
-		Product: v.Product, Organization: v.Organization, CSRF: csrf})
+		Product: v.Product, Organization: v.Organization, Lang: v.Locale, CSRF: csrf})
 }
 
 // approveEmailLink: POST /dcv/email/{secret}.
@@ -205,5 +206,5 @@ func (s *Server) approveEmailLink(w http.ResponseWriter, r *http.Request) {
 		s.emailLinkPage(w, status, emailLinkData{Error: msg})
 		return
 	}
-	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: t.Target, Email: t.Email, OrderID: t.OrderID, Done: true})
+	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: t.Target, Email: t.Email, OrderID: t.OrderID, Lang: t.Locale, Done: true})
 }

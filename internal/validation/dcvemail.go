@@ -168,10 +168,12 @@ func (s *Service) EmailLink(ctx context.Context, link string) (*store.DCVEmailTo
 // EmailLinkView is what the approval page shows of a link: the name and
 // address it proves, and what asked for it (the order's product, the
 // organization of the order or the domain), so that a recipient can tell a
-// request they expect from one they do not.
+// request they expect from one they do not; Locale is the language its
+// message was written in (the order's or the domain's).
 type EmailLinkView struct {
 	store.DCVEmailToken
 	Product, Organization string
+	Locale                string
 }
 
 // EmailLinkPage is the approval page's GET: the usable link of secret and
@@ -181,6 +183,10 @@ func (s *Service) EmailLinkPage(ctx context.Context, link string) (*EmailLinkVie
 	if err != nil {
 		return nil, err
 	}
+	return s.emailLinkView(ctx, t)
+}
+
+func (s *Service) emailLinkView(ctx context.Context, t *store.DCVEmailToken) (*EmailLinkView, error) {
 	v := &EmailLinkView{DCVEmailToken: *t}
 	var orgID int64
 	switch {
@@ -190,7 +196,7 @@ func (s *Service) EmailLinkPage(ctx context.Context, link string) (*EmailLinkVie
 			return nil, errs.Internalf(err, "read order of email link")
 		}
 		if o != nil {
-			v.Product, orgID = productName(o.ProductNameID), o.OrganizationID
+			v.Product, orgID, v.Locale = productName(o.ProductNameID), o.OrganizationID, o.Locale
 		}
 	case t.DomainID != 0:
 		d, err := s.Store.Domain(ctx, t.AccountID, t.DomainID)
@@ -198,7 +204,7 @@ func (s *Service) EmailLinkPage(ctx context.Context, link string) (*EmailLinkVie
 			return nil, errs.Internalf(err, "read domain of email link")
 		}
 		if d != nil {
-			orgID = d.OrganizationID
+			orgID, v.Locale = d.OrganizationID, d.Locale
 		}
 	}
 	if orgID != 0 {
@@ -215,8 +221,9 @@ func (s *Service) EmailLinkPage(ctx context.Context, link string) (*EmailLinkVie
 
 // ApproveEmailLink is the click on an emailed link (POST /dcv/email/{secret}):
 // control of its target is proven by email, every link of that validation
-// stops working, and the orders the validation completes issue.
-func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*store.DCVEmailToken, error) {
+// stops working, and the orders the validation completes issue. It
+// returns what the page shows after the click.
+func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*EmailLinkView, error) {
 	// The address must still be one that may validate the target (a DNS
 	// TXT contact may have been withdrawn since the message went out);
 	// looked up before the transaction, which must not wait on DNS.
@@ -266,13 +273,20 @@ func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*store.DCV
 	if err != nil {
 		return nil, apiErr(err, "approve email link")
 	}
+	// The approval is recorded: what the page shows of it is read at best
+	// effort and never turns the click into a failure.
+	view, err := s.emailLinkView(ctx, tok)
+	if err != nil {
+		s.log().Warn("read email link after approval", "err", err)
+		view = &EmailLinkView{DCVEmailToken: *tok}
+	}
 	actor, err := s.systemActor(ctx, tok.AccountID)
 	if err != nil {
 		s.log().Error("issue after email approval", "err", err)
-		return tok, nil
+		return view, nil
 	}
 	s.validated(account.Unscoped(ctx), actor)
-	return tok, nil
+	return view, nil
 }
 
 // ResendOrderEmails is PUT /order/certificate/{id}/resend-emails (spec
