@@ -62,6 +62,9 @@ type Server struct {
 	// console's public base (https://ca.example.com) the links name.
 	Mail *mail.Queue
 	URL  string
+	// Templates make the mail (nil: the embedded ones), so that an
+	// operator's --mail-templates reach password links too.
+	Templates *mail.Templates
 	// SessionLife bounds a session from its sign-in, IdleTimeout from its
 	// last page (zero: the defaults).
 	SessionLife, IdleTimeout time.Duration

@@ -470,6 +470,8 @@ type EVLinkView struct {
 	EVApprovalMail
 	// Approved or Rejected after the decision.
 	Approved, Rejected bool
+	// Locale is the language of the link's message (the order's).
+	Locale string
 }
 
 func linkUnknown() error { return errs.NotFoundf("ev_link", "This approval link is not known.") }
@@ -515,7 +517,7 @@ func (s *Service) EVLink(ctx context.Context, link string) (*EVLinkView, error) 
 	if err != nil {
 		return nil, errs.Internalf(err, "read organization %d", o.OrganizationID)
 	}
-	return &EVLinkView{EVApprovalMail: s.evMailData(ctx, o, org, t.Subject, "", t.ExpiresAt)}, nil
+	return &EVLinkView{EVApprovalMail: s.evMailData(ctx, o, org, t.Subject, "", t.ExpiresAt), Locale: o.Locale}, nil
 }
 
 // DecideEVLink is the approval page's POST: the link's verified contact
@@ -582,7 +584,7 @@ func (s *Service) DecideEVLink(ctx context.Context, link string, approve bool) (
 		return nil, apiErr(err, "record approval")
 	}
 	view := &EVLinkView{EVApprovalMail: s.evMailData(ctx, decided, decidedOrg, decidedLink.Subject, "", decidedLink.ExpiresAt),
-		Approved: approve, Rejected: !approve}
+		Approved: approve, Rejected: !approve, Locale: decided.Locale}
 	if approve {
 		accountID, orderID := decided.AccountID, decided.ID
 		actor, err := s.systemActor(ctx, accountID)

@@ -398,6 +398,8 @@ type MailboxLink struct {
 	Email   string
 	OrderID int64
 	Product string
+	// Locale is the language of the link's message (the order's).
+	Locale string
 
 	accountID int64
 }
@@ -435,7 +437,7 @@ func (s *Service) ShowMailboxLink(ctx context.Context, link string) (*MailboxLin
 	if err != nil {
 		return nil, apiErr(orderNotFound(err, t.OrderID), "read order")
 	}
-	return &MailboxLink{Email: t.Subject, OrderID: o.ID, Product: productName(o.ProductNameID)}, nil
+	return &MailboxLink{Email: t.Subject, OrderID: o.ID, Product: productName(o.ProductNameID), Locale: o.Locale}, nil
 }
 
 // MailboxAnswer is a confirming response: the link's secret and, through
@@ -486,7 +488,7 @@ func (s *Service) ConfirmMailbox(ctx context.Context, actor account.Actor, a Mai
 		if err := tx.PutMailboxValidation(ctx, &store.MailboxValidation{AccountID: t.AccountID, Email: t.Subject, ValidatedAt: now, OrderID: o.ID}); err != nil {
 			return err
 		}
-		res = &MailboxLink{Email: t.Subject, OrderID: o.ID, Product: productName(o.ProductNameID), accountID: t.AccountID}
+		res = &MailboxLink{Email: t.Subject, OrderID: o.ID, Product: productName(o.ProductNameID), Locale: o.Locale, accountID: t.AccountID}
 		if o.Status == store.OrderNeedsCSR && s.mailEnabled() && s.mailboxesValidated(ctx, tx, o) {
 			if err := s.queuePickupMail(ctx, tx, o); err != nil {
 				return err
