@@ -21,6 +21,7 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/faults"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
@@ -53,6 +54,9 @@ type Server struct {
 	// (nil outside the sandbox).
 	Sandbox bool
 	Clock   *clock.Travel
+	// Faults injects the sandbox's scripted failures (faults.go); nil
+	// outside the sandbox.
+	Faults *faults.Injector
 
 	// Revocation serves CRLs and OCSP (pki.go); New makes one without
 	// background workers when it is nil.
@@ -201,6 +205,9 @@ func (s *Server) routes() {
 	api("GET /sandbox/clock", account.AreaSandbox, s.sandboxClock) // certorder's own (decisions.md)
 	api("POST /sandbox/clock", account.AreaSandbox, s.moveSandboxClock)
 	api("GET /sandbox/mail", account.AreaSandbox, s.sandboxMail)
+	api("GET /sandbox/faults", account.AreaSandbox, s.sandboxFaults)
+	api("POST /sandbox/faults", account.AreaSandbox, s.addSandboxFault)
+	api("DELETE /sandbox/faults/{id}", account.AreaSandbox, s.deleteSandboxFault)
 
 	// Unauthenticated PKI endpoints that certificates point relying parties to.
 	m.HandleFunc("GET /healthz", s.healthz)
@@ -238,6 +245,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler { // a dropped connection (faults.go), not a failure
+				panic(p)
+			}
 			s.Log.Error("panic in handler", "method", r.Method, "path", logPath(r), "panic", p, "stack", string(debug.Stack()))
 			if rec.status == 0 {
 				writeError(rec, errs.New(errs.Internal, "internal_error", "An internal error occurred."))
@@ -324,6 +334,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (a drop fault
+// takes it over).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
@@ -346,15 +360,22 @@ func (s *Server) authenticate(ar account.Area, h authed) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		ctx, err := account.Authorize(r.Context(), s.Store, actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead)
-		if err != nil {
-			s.fail(w, r, err)
+		run := func(w http.ResponseWriter, r *http.Request) {
+			ctx, err := account.Authorize(r.Context(), s.Store, actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			r = r.WithContext(ctx)
+			if err := h(w, r, actor); err != nil {
+				s.fail(w, r, err)
+			}
+		}
+		if f := s.decideFault(r, actor, ar); f != nil {
+			s.inject(w, r, f, run)
 			return
 		}
-		r = r.WithContext(ctx)
-		if err := h(w, r, actor); err != nil {
-			s.fail(w, r, err)
-		}
+		run(w, r)
 	})
 }
 
