@@ -138,9 +138,10 @@ func serve(args []string) error {
 		return err
 	})
 	sandboxSeed := fs.String("sandbox-seed", "", "in --sandbox, any text that makes DCV random values, the first half of serial numbers and fault rules' random draws repeat from run to run (never keys or link secrets)")
+	keepCSR := fs.Bool("sandbox-keep-csr", false, "in --sandbox, keep CSRs in full in the conformance report's request examples (otherwise a CSR shows as its length)")
 	fs.Parse(args)
-	if !*sandbox && (len(sandboxFaults) > 0 || *sandboxSeed != "") {
-		return errors.New("--sandbox-fault and --sandbox-seed need --sandbox")
+	if !*sandbox && (len(sandboxFaults) > 0 || *sandboxSeed != "" || *keepCSR) {
+		return errors.New("--sandbox-fault, --sandbox-seed and --sandbox-keep-csr need --sandbox")
 	}
 
 	var lvl slog.Level
@@ -220,6 +221,7 @@ func serve(args []string) error {
 			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, ConsoleURL: *consoleURL, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
 		Catalog: products, MailTemplates: *mailTemplates, SandboxFaults: sandboxFaults, SandboxSeed: *sandboxSeed,
+		SandboxKeepCSR: *keepCSR,
 	})
 	if err != nil {
 		ln.Close()

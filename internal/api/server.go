@@ -20,6 +20,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
+	"github.com/certorder/certorder/internal/conformance"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/faults"
 	"github.com/certorder/certorder/internal/order"
@@ -57,6 +58,9 @@ type Server struct {
 	// Faults injects the sandbox's scripted failures (faults.go); nil
 	// outside the sandbox.
 	Faults *faults.Injector
+	// Conformance records what each key's client sends, for the sandbox's
+	// conformance report (conformance.go); nil outside the sandbox.
+	Conformance *conformance.Recorder
 
 	// Revocation serves CRLs and OCSP (pki.go); New makes one without
 	// background workers when it is nil.
@@ -208,6 +212,8 @@ func (s *Server) routes() {
 	api("GET /sandbox/faults", account.AreaSandbox, s.sandboxFaults)
 	api("POST /sandbox/faults", account.AreaSandbox, s.addSandboxFault)
 	api("DELETE /sandbox/faults/{id}", account.AreaSandbox, s.deleteSandboxFault)
+	api("GET /sandbox/conformance", account.AreaSandbox, s.sandboxConformance)
+	api("DELETE /sandbox/conformance", account.AreaSandbox, s.resetConformance)
 
 	// Unauthenticated PKI endpoints that certificates point relying parties to.
 	m.HandleFunc("GET /healthz", s.healthz)
@@ -355,6 +361,12 @@ func (s *Server) authenticate(ar account.Area, h authed) http.Handler {
 		if err != nil {
 			s.fail(w, r, err)
 			return
+		}
+		// The conformance record starts before the rate limit, so a call
+		// made before a 429's Retry-After is seen whatever it is answered.
+		call, r := s.beginConformance(r, actor, ar)
+		if call != nil {
+			defer func() { call.End(answered(w), w.Header()) }()
 		}
 		if err := s.spend(actor); err != nil {
 			s.fail(w, r, err)
@@ -523,7 +535,11 @@ func decode(r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errs.New(errs.Invalid, "bad_request_format", "The request body is empty; a JSON object is expected.")
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	err = json.Unmarshal(body, v)
+	if c := conformance.CallFrom(r.Context()); c != nil {
+		c.Body(body, v)
+	}
+	if err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			field := typeErr.Field

@@ -26,6 +26,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
+	"github.com/certorder/certorder/internal/conformance"
 	"github.com/certorder/certorder/internal/console"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/faults"
@@ -105,6 +106,9 @@ type Config struct {
 	// from run to run: DCV random values, the first half of serials, the
 	// draws of fault rules (--sandbox-seed; internal/seeded). Sandbox only.
 	SandboxSeed string
+	// SandboxKeepCSR keeps CSRs in full in the conformance report's
+	// request examples (otherwise a CSR shows as its length). Sandbox only.
+	SandboxKeepCSR bool
 	// DCVPoll, DCVRetry and DCVRetryMax tune the validation worker (zero:
 	// defaults).
 	DCVPoll, DCVRetry, DCVRetryMax time.Duration
@@ -181,8 +185,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("a data directory is required")
 	}
-	if !cfg.Sandbox && (len(cfg.SandboxFaults) > 0 || cfg.SandboxSeed != "") {
-		return nil, errors.New("fault rules and a seed are for the sandbox only (--sandbox)")
+	if !cfg.Sandbox && (len(cfg.SandboxFaults) > 0 || cfg.SandboxSeed != "" || cfg.SandboxKeepCSR) {
+		return nil, errors.New("fault rules, a seed and the conformance report are for the sandbox only (--sandbox)")
 	}
 	var injector *faults.Injector
 	if cfg.Sandbox {
@@ -296,8 +300,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("console key: %w", err)
 	}
 	accounts := &account.Service{Store: st, Now: now, Log: cfg.Log, Box: box}
+	var recorder *conformance.Recorder
+	if cfg.Sandbox {
+		recorder = &conformance.Recorder{Now: cfg.Now, Catalog: a.Orders.Products(), KeepCSR: cfg.SandboxKeepCSR}
+	}
 	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: accounts, CA: h, Log: cfg.Log, Now: now, Revocation: a.Revocation,
-		Limits: ratelimit.New(cfg.RateLimits, cfg.Now), Clock: travel, Sandbox: cfg.Sandbox, Faults: injector})
+		Limits: ratelimit.New(cfg.RateLimits, cfg.Now), Clock: travel, Sandbox: cfg.Sandbox, Faults: injector,
+		Conformance: recorder})
 	// The console is a second edge on the same services (and the same
 	// listener): its pages pass the API's permission and scope checks.
 	a.Console = console.New(&console.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: accounts, CA: h,

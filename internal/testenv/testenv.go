@@ -87,8 +87,9 @@ type Options struct {
 	SandboxRules            []validation.SandboxRule
 	// SandboxFaults and SandboxSeed: fault rules from the start and the
 	// seed of repeatable values (app.Config).
-	SandboxFaults []faults.Spec
-	SandboxSeed   string
+	SandboxFaults  []faults.Spec
+	SandboxSeed    string
+	SandboxKeepCSR bool
 	// Database is the store: "" is SQLite in DataDir (or, when
 	// CERTORDER_TEST_STORE=postgres, a fresh PostgreSQL database), a
 	// postgres:// URL shares that database (replica tests; see
@@ -247,6 +248,7 @@ func (s *Server) start(opts Options, addr string) {
 		RateLimits: opts.RateLimits,
 		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SMTPFrom: opts.SMTPFrom, MailTemplates: opts.MailTemplates, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
 		CAKeySource: sharedCAKey, Catalog: opts.Catalog, SandboxFaults: opts.SandboxFaults, SandboxSeed: opts.SandboxSeed,
+		SandboxKeepCSR: opts.SandboxKeepCSR,
 	})
 	if err != nil {
 		ln.Close()

@@ -176,6 +176,7 @@ func TestSandboxRefusals(t *testing.T) {
 		{"GET", sbFaultsPath, "", http.StatusOK},
 		{"POST", sbFaultsPath, `{"route":"GET /no/such/route","fault":"delay","delay":"1ms"}`, http.StatusCreated},
 		{"DELETE", sbFaultsPath + "/999", "", http.StatusNotFound},
+		{"GET", sbConformancePath, "", http.StatusOK}, {"DELETE", sbConformancePath, "", http.StatusNoContent},
 	}
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	prod := testenv.Start(t, testenv.Options{})
