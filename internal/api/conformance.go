@@ -12,21 +12,44 @@ import (
 // beginConformance starts the conformance record of an authenticated call
 // in the sandbox (nil elsewhere, and for the sandbox's own routes, which
 // the report's reader calls); the JSON decoder finds it in the context.
-func (s *Server) beginConformance(r *http.Request, a account.Actor, ar account.Area) (*conformance.Call, *http.Request) {
+// The record ends when the answer's status is written, before the client
+// can read it, so a report read right after a call shows that call; or,
+// for a call that got no answer (a dropped connection), with finish.
+func (s *Server) beginConformance(w http.ResponseWriter, r *http.Request, a account.Actor, ar account.Area) (http.ResponseWriter, *http.Request, func()) {
 	if s.Conformance == nil || ar == account.AreaSandbox || a.Key == nil {
-		return nil, r
+		return w, r, func() {}
 	}
 	c := s.Conformance.Begin(conformance.Key{AccountID: a.Account.ID, KeyID: a.Key.ID, UserID: a.User.ID, Name: a.Key.Name}, r, patternPath(r))
-	return c, r.WithContext(conformance.WithCall(r.Context(), c))
+	rw := &recordingWriter{ResponseWriter: w, call: c}
+	return rw, r.WithContext(conformance.WithCall(r.Context(), c)), func() { rw.end(0) }
 }
 
-// answered is the status w sent, 0 when none (a dropped connection).
-func answered(w http.ResponseWriter) int {
-	if rec, ok := w.(*statusRecorder); ok {
-		return rec.status
-	}
-	return 0
+// recordingWriter ends a conformance record with the status it writes.
+type recordingWriter struct {
+	http.ResponseWriter
+	call *conformance.Call
+	done bool
 }
+
+func (w *recordingWriter) end(status int) {
+	if !w.done {
+		w.done = true
+		w.call.End(status, w.Header())
+	}
+}
+
+func (w *recordingWriter) WriteHeader(code int) {
+	w.end(code)
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recordingWriter) Write(b []byte) (int, error) {
+	w.end(http.StatusOK)
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // sandboxConformance: GET /sandbox/conformance, the report of the
 // account's keys (api_key_id: one key's).

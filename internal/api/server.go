@@ -364,10 +364,8 @@ func (s *Server) authenticate(ar account.Area, h authed) http.Handler {
 		}
 		// The conformance record starts before the rate limit, so a call
 		// made before a 429's Retry-After is seen whatever it is answered.
-		call, r := s.beginConformance(r, actor, ar)
-		if call != nil {
-			defer func() { call.End(answered(w), w.Header()) }()
-		}
+		w, r, finish := s.beginConformance(w, r, actor, ar)
+		defer finish()
 		if err := s.spend(actor); err != nil {
 			s.fail(w, r, err)
 			return

@@ -310,7 +310,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	// The console is a second edge on the same services (and the same
 	// listener): its pages pass the API's permission and scope checks.
 	a.Console = console.New(&console.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: accounts, CA: h,
-		Log: cfg.Log, Now: now, WallNow: cfg.Now, Sandbox: cfg.Sandbox, Travel: travel, URL: cmp.Or(cfg.ConsoleURL, cfg.PublicURL),
+		Log: cfg.Log, Now: now, WallNow: cfg.Now, Sandbox: cfg.Sandbox, Travel: travel, Faults: injector, Conformance: recorder, URL: cmp.Or(cfg.ConsoleURL, cfg.PublicURL),
 		SessionLife: cfg.ConsoleSessionLife, IdleTimeout: cfg.ConsoleIdleTimeout})
 	// Password links carry a secret: only a queue that relays without
 	// keeping what it sends may render them (the sandbox's outbox keeps).

@@ -256,7 +256,7 @@ func (rc *Recorder) Begin(k Key, r *http.Request, pattern string) *Call {
 	if !l.retryUntil.IsZero() {
 		if now.Before(l.retryUntil) {
 			c.add(KindIgnoredRetryAfter, "", "The call came "+roundUp(l.retryUntil.Sub(now))+" before the Retry-After of a 429 answered to this key had passed.",
-				"After a 429, wait the seconds Retry-After gives before the next call with this key; every call before then is refused too and keeps the key over its limit.")
+				"After a 429, wait the seconds Retry-After gives before calling again with this key; a call sooner is likely refused again.")
 		}
 		l.retryUntil = time.Time{}
 	}
