@@ -44,10 +44,10 @@ func patternPath(r *http.Request) string {
 	return r.Pattern
 }
 
-// inject acts on f; run is the rest of the call (permission check and
+// inject acts on f; c is the rest of the call (permission check and
 // handler), which a delay runs after its wait and a drop with run_handler
 // runs into a writer nobody reads.
-func (s *Server) inject(w http.ResponseWriter, r *http.Request, f *faults.Fault, run func(http.ResponseWriter, *http.Request)) {
+func (s *Server) inject(w http.ResponseWriter, r *http.Request, f *faults.Fault, c call) {
 	s.Log.Info("sandbox fault injected", "rule", f.RuleID, "fault", string(f.Kind), "status", f.Status,
 		"delay", f.Delay, "method", r.Method, "path", logPath(r))
 	switch f.Kind {
@@ -71,14 +71,14 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request, f *faults.Fault,
 		defer t.Stop()
 		select {
 		case <-t.C:
-			run(w, r)
+			s.run(w, r, c)
 		case <-r.Context().Done():
 			// The client gave up while waiting: the call never ran.
 			s.Log.Info("client disconnected during an injected delay", "method", r.Method, "path", logPath(r))
 		}
 	case faults.Drop:
 		if f.RunHandler {
-			run(&discardWriter{h: http.Header{}}, r)
+			s.run(&discardWriter{h: http.Header{}}, r, c)
 		}
 		// The whole request is read before the connection goes, so the
 		// client has sent it all and waits for an answer that never comes.

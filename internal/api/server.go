@@ -370,23 +370,32 @@ func (s *Server) authenticate(ar account.Area, h authed) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		run := func(w http.ResponseWriter, r *http.Request) {
-			ctx, err := account.Authorize(r.Context(), s.Store, actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead)
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			r = r.WithContext(ctx)
-			if err := h(w, r, actor); err != nil {
-				s.fail(w, r, err)
-			}
-		}
 		if f := s.decideFault(r, actor, ar); f != nil {
-			s.inject(w, r, f, run)
+			s.inject(w, r, f, call{actor, ar, h})
 			return
 		}
-		run(w, r)
+		s.run(w, r, call{actor, ar, h})
 	})
+}
+
+// call is an authenticated caller's call, ready to run.
+type call struct {
+	actor account.Actor
+	area  account.Area
+	h     authed
+}
+
+// run checks the caller's permission for the call's area and runs it.
+func (s *Server) run(w http.ResponseWriter, r *http.Request, c call) {
+	ctx, err := account.Authorize(r.Context(), s.Store, c.actor, c.area, r.Method == http.MethodGet || r.Method == http.MethodHead)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	r = r.WithContext(ctx)
+	if err := c.h(w, r, c.actor); err != nil {
+		s.fail(w, r, err)
+	}
 }
 
 func invalidKey() error {
