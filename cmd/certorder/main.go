@@ -24,6 +24,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/faults"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/validation"
 )
@@ -128,7 +129,20 @@ func serve(args []string) error {
 		}
 		return err
 	})
+	var sandboxFaults []faults.Spec
+	fs.Func("sandbox-fault", `in --sandbox, a fault rule in force from the start for every account, in JSON as POST /services/v2/sandbox/faults takes it, e.g. {"route":"POST /order/certificate/{product}","fault":"error","status":503,"every":3} (repeatable; README "Sandbox: fault injection")`, func(v string) error {
+		sp, err := faults.ParseFlag(v)
+		if err == nil {
+			sandboxFaults = append(sandboxFaults, sp)
+		}
+		return err
+	})
+	sandboxSeed := fs.String("sandbox-seed", "", "in --sandbox, any text that makes DCV random values, the first half of serial numbers and fault rules' random draws repeat from run to run (never keys or link secrets)")
+	keepCSR := fs.Bool("sandbox-keep-csr", false, "in --sandbox, keep CSRs in full in the conformance report's request examples (otherwise a CSR shows as its length)")
 	fs.Parse(args)
+	if !*sandbox && (len(sandboxFaults) > 0 || *sandboxSeed != "" || *keepCSR) {
+		return errors.New("--sandbox-fault, --sandbox-seed and --sandbox-keep-csr need --sandbox")
+	}
 
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -206,7 +220,8 @@ func serve(args []string) error {
 			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget,
 			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, ConsoleURL: *consoleURL, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
-		Catalog: products, MailTemplates: *mailTemplates,
+		Catalog: products, MailTemplates: *mailTemplates, SandboxFaults: sandboxFaults, SandboxSeed: *sandboxSeed,
+		SandboxKeepCSR: *keepCSR,
 	})
 	if err != nil {
 		ln.Close()

@@ -20,7 +20,9 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
+	"github.com/certorder/certorder/internal/conformance"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/faults"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
@@ -53,6 +55,12 @@ type Server struct {
 	// (nil outside the sandbox).
 	Sandbox bool
 	Clock   *clock.Travel
+	// Faults injects the sandbox's scripted failures (faults.go); nil
+	// outside the sandbox.
+	Faults *faults.Injector
+	// Conformance records what each key's client sends, for the sandbox's
+	// conformance report (conformance.go); nil outside the sandbox.
+	Conformance *conformance.Recorder
 
 	// Revocation serves CRLs and OCSP (pki.go); New makes one without
 	// background workers when it is nil.
@@ -201,6 +209,11 @@ func (s *Server) routes() {
 	api("GET /sandbox/clock", account.AreaSandbox, s.sandboxClock) // certorder's own (decisions.md)
 	api("POST /sandbox/clock", account.AreaSandbox, s.moveSandboxClock)
 	api("GET /sandbox/mail", account.AreaSandbox, s.sandboxMail)
+	api("GET /sandbox/faults", account.AreaSandbox, s.sandboxFaults)
+	api("POST /sandbox/faults", account.AreaSandbox, s.addSandboxFault)
+	api("DELETE /sandbox/faults/{id}", account.AreaSandbox, s.deleteSandboxFault)
+	api("GET /sandbox/conformance", account.AreaSandbox, s.sandboxConformance)
+	api("DELETE /sandbox/conformance", account.AreaSandbox, s.resetConformance)
 
 	// Unauthenticated PKI endpoints that certificates point relying parties to.
 	m.HandleFunc("GET /healthz", s.healthz)
@@ -238,6 +251,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler { // a dropped connection (faults.go), not a failure
+				panic(p)
+			}
 			s.Log.Error("panic in handler", "method", r.Method, "path", logPath(r), "panic", p, "stack", string(debug.Stack()))
 			if rec.status == 0 {
 				writeError(rec, errs.New(errs.Internal, "internal_error", "An internal error occurred."))
@@ -324,6 +340,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (a drop fault
+// takes it over).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
@@ -342,20 +362,40 @@ func (s *Server) authenticate(ar account.Area, h authed) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		// The conformance record starts before the rate limit, so a call
+		// made before a 429's Retry-After is seen whatever it is answered.
+		w, r, finish := s.beginConformance(w, r, actor, ar)
+		defer finish()
 		if err := s.spend(actor); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		ctx, err := account.Authorize(r.Context(), s.Store, actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead)
-		if err != nil {
-			s.fail(w, r, err)
+		if f := s.decideFault(r, actor, ar); f != nil {
+			s.inject(w, r, f, call{actor, ar, h})
 			return
 		}
-		r = r.WithContext(ctx)
-		if err := h(w, r, actor); err != nil {
-			s.fail(w, r, err)
-		}
+		s.run(w, r, call{actor, ar, h})
 	})
+}
+
+// call is an authenticated caller's call, ready to run.
+type call struct {
+	actor account.Actor
+	area  account.Area
+	h     authed
+}
+
+// run checks the caller's permission for the call's area and runs it.
+func (s *Server) run(w http.ResponseWriter, r *http.Request, c call) {
+	ctx, err := account.Authorize(r.Context(), s.Store, c.actor, c.area, r.Method == http.MethodGet || r.Method == http.MethodHead)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	r = r.WithContext(ctx)
+	if err := c.h(w, r, c.actor); err != nil {
+		s.fail(w, r, err)
+	}
 }
 
 func invalidKey() error {
@@ -502,7 +542,11 @@ func decode(r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errs.New(errs.Invalid, "bad_request_format", "The request body is empty; a JSON object is expected.")
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	err = json.Unmarshal(body, v)
+	if c := conformance.CallFrom(r.Context()); c != nil {
+		c.Body(body, v)
+	}
+	if err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			field := typeErr.Field

@@ -26,8 +26,10 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
+	"github.com/certorder/certorder/internal/conformance"
 	"github.com/certorder/certorder/internal/console"
 	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/faults"
 	"github.com/certorder/certorder/internal/jobs"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/notify"
@@ -35,6 +37,7 @@ import (
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
 	"github.com/certorder/certorder/internal/secret"
+	"github.com/certorder/certorder/internal/seeded"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/backend"
 	"github.com/certorder/certorder/internal/validation"
@@ -95,6 +98,17 @@ type Config struct {
 	MailTemplates string
 	// SandboxRules script sandbox validation outcomes by name.
 	SandboxRules []validation.SandboxRule
+	// SandboxFaults are fault rules in force from the start for every
+	// account (--sandbox-fault); administrators add more through the API.
+	// Sandbox only.
+	SandboxFaults []faults.Spec
+	// SandboxSeed makes the sandbox's non-secret random values repeat
+	// from run to run: DCV random values, the first half of serials, the
+	// draws of fault rules (--sandbox-seed; internal/seeded). Sandbox only.
+	SandboxSeed string
+	// SandboxKeepCSR keeps CSRs in full in the conformance report's
+	// request examples (otherwise a CSR shows as its length). Sandbox only.
+	SandboxKeepCSR bool
 	// DCVPoll, DCVRetry and DCVRetryMax tune the validation worker (zero:
 	// defaults).
 	DCVPoll, DCVRetry, DCVRetryMax time.Duration
@@ -171,6 +185,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("a data directory is required")
 	}
+	if !cfg.Sandbox && (len(cfg.SandboxFaults) > 0 || cfg.SandboxSeed != "" || cfg.SandboxKeepCSR) {
+		return nil, errors.New("fault rules, a seed and the conformance report are for the sandbox only (--sandbox)")
+	}
+	var injector *faults.Injector
+	if cfg.Sandbox {
+		// Fault windows are real time, as rate limits are.
+		var err error
+		if injector, err = faults.New(cfg.Now, cfg.SandboxSeed, cfg.SandboxFaults); err != nil {
+			return nil, err
+		}
+	}
 	// A broken template stops the start, before anything is opened, rather
 	// than a message when it is sent.
 	tpl, err := mail.Load(cfg.MailTemplates)
@@ -242,6 +267,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: now, LeaseNow: cfg.Now, Log: cfg.Log}
+	if cfg.SandboxSeed != "" {
+		// Only values that are no secret repeat; keys, link secrets and
+		// signatures keep crypto/rand.
+		a.Validation.ValueRand = seeded.New(cfg.SandboxSeed, seeded.PurposeDCVValue)
+		a.Orders.SerialPrefix = seeded.New(cfg.SandboxSeed, seeded.PurposeSerialPrefix)
+	}
 	a.Orders.UseValidation(a.Validation)
 	a.Validation.ProductName = productName(a.Orders)
 	a.Jobs = &jobs.Engine{Store: st, Now: now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders),
@@ -269,12 +300,18 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("console key: %w", err)
 	}
 	accounts := &account.Service{Store: st, Now: now, Log: cfg.Log, Box: box}
+	var recorder *conformance.Recorder
+	if cfg.Sandbox {
+		recorder = &conformance.Recorder{Now: cfg.Now, Catalog: a.Orders.Products(), KeepCSR: cfg.SandboxKeepCSR}
+	}
 	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: accounts, CA: h, Log: cfg.Log, Now: now, Revocation: a.Revocation,
-		Limits: ratelimit.New(cfg.RateLimits, cfg.Now), Clock: travel, Sandbox: cfg.Sandbox})
+		Limits: ratelimit.New(cfg.RateLimits, cfg.Now), Clock: travel, Sandbox: cfg.Sandbox, Faults: injector,
+		Conformance: recorder})
 	// The console is a second edge on the same services (and the same
 	// listener): its pages pass the API's permission and scope checks.
 	a.Console = console.New(&console.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: accounts, CA: h,
-		Log: cfg.Log, Now: now, WallNow: cfg.Now, Sandbox: cfg.Sandbox, Travel: travel, URL: cmp.Or(cfg.ConsoleURL, cfg.PublicURL), Templates: tpl,
+		Log: cfg.Log, Now: now, WallNow: cfg.Now, Sandbox: cfg.Sandbox, Travel: travel, Faults: injector, Conformance: recorder,
+		URL: cmp.Or(cfg.ConsoleURL, cfg.PublicURL), Templates: tpl,
 		SessionLife: cfg.ConsoleSessionLife, IdleTimeout: cfg.ConsoleIdleTimeout})
 	// Password links carry a secret: only a queue that relays without
 	// keeping what it sends may render them (the sandbox's outbox keeps).

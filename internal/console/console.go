@@ -29,7 +29,9 @@ import (
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/clock"
+	"github.com/certorder/certorder/internal/conformance"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/faults"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -58,6 +60,10 @@ type Server struct {
 	// Sandbox shows the outbox and the clock; Travel is the clock.
 	Sandbox bool
 	Travel  *clock.Travel
+	// Faults and Conformance are the sandbox's fault rules and client
+	// conformance report (faults.go); nil outside the sandbox.
+	Faults      *faults.Injector
+	Conformance *conformance.Recorder
 	// Mail sends password links (nil: none are sent); URL is the
 	// console's public base (https://ca.example.com) the links name.
 	Mail *mail.Queue
@@ -249,6 +255,9 @@ func (s *Server) register() {
 
 	page("GET /console/sandbox", account.AreaSandbox, s.sandbox)
 	page("POST /console/sandbox/clock", account.AreaSandbox, s.moveClock)
+	page("POST /console/sandbox/faults", account.AreaSandbox, s.addFault)
+	page("POST /console/sandbox/faults/{id}/delete", account.AreaSandbox, s.deleteFault)
+	page("POST /console/sandbox/conformance/reset", account.AreaSandbox, s.resetConformance)
 
 	// Everything else under the prefix is a page that does not exist.
 	open("/console/", func(w http.ResponseWriter, r *http.Request) {

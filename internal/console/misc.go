@@ -96,6 +96,7 @@ type sandboxData struct {
 	Now, Wall, Offset string
 	Mail              []mailRow
 	Page              pager
+	faultsData
 }
 
 // sandbox shows the sandbox's business clock and its outbox (what GET
@@ -119,7 +120,8 @@ func (s *Server) sandboxData(r *http.Request, v *visit) (*sandboxData, error) {
 		return nil, errs.Internalf(err, "read the sandbox clock")
 	}
 	wall := clock.Now(s.Travel.Base).UTC()
-	d := &sandboxData{Now: wall.Add(off).Format("2006-01-02 15:04 UTC"), Wall: wall.Format("2006-01-02 15:04 UTC"), Offset: off.String()}
+	d := &sandboxData{Now: wall.Add(off).Format("2006-01-02 15:04 UTC"), Wall: wall.Format("2006-01-02 15:04 UTC"), Offset: off.String(),
+		faultsData: s.faultsData(v)}
 	q := listQuery(r.URL.Query())
 	lp, err := listq.Parse(q, nil)
 	if err != nil {

@@ -114,7 +114,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 			return nil, err
 		}
 	}
-	serial, err := ca.NewSerial(s.rand())
+	serial, err := ca.NewSerialFrom(s.SerialPrefix, s.rand())
 	if err != nil {
 		return nil, errs.Internalf(err, "new serial")
 	}

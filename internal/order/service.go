@@ -43,7 +43,11 @@ type Service struct {
 	// or list its serial as abandoned). Nil is Now.
 	LeaseNow func() time.Time
 	Rand     io.Reader
-	Log      *slog.Logger
+	// SerialPrefix, when set (the sandbox's --sandbox-seed), gives the
+	// first 64 bits of each serial so that they repeat from run to run;
+	// the other 64 always come from Rand, the CSPRNG (ca.NewSerialFrom).
+	SerialPrefix io.Reader
+	Log          *slog.Logger
 	// OnRevoke, when set, is called after a transaction that revoked
 	// certificates has committed, with the ids of their issuers (so that
 	// their CRLs can be refreshed). It must not block for long.

@@ -33,6 +33,7 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/dcv/dcvtest"
+	"github.com/certorder/certorder/internal/faults"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/store/sqlite"
 	"github.com/certorder/certorder/internal/testenv/pkilint"
@@ -84,6 +85,11 @@ type Options struct {
 	// directory over the embedded ones (app.Config).
 	SMTPFrom, MailTemplates string
 	SandboxRules            []validation.SandboxRule
+	// SandboxFaults and SandboxSeed: fault rules from the start and the
+	// seed of repeatable values (app.Config).
+	SandboxFaults  []faults.Spec
+	SandboxSeed    string
+	SandboxKeepCSR bool
 	// Database is the store: "" is SQLite in DataDir (or, when
 	// CERTORDER_TEST_STORE=postgres, a fresh PostgreSQL database), a
 	// postgres:// URL shares that database (replica tests; see
@@ -241,7 +247,8 @@ func (s *Server) start(opts Options, addr string) {
 		IssuingCASelection: opts.IssuingCASelection, RevokeOrderWithCertificate: opts.RevokeOrderWithCertificate,
 		RateLimits: opts.RateLimits,
 		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SMTPFrom: opts.SMTPFrom, MailTemplates: opts.MailTemplates, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
-		CAKeySource: sharedCAKey, Catalog: opts.Catalog,
+		CAKeySource: sharedCAKey, Catalog: opts.Catalog, SandboxFaults: opts.SandboxFaults, SandboxSeed: opts.SandboxSeed,
+		SandboxKeepCSR: opts.SandboxKeepCSR,
 	})
 	if err != nil {
 		ln.Close()

@@ -533,7 +533,7 @@ func (s *Service) NewOrderRandomValue(ctx context.Context, actor account.Actor, 
 // NewRandomValue gives the order a new random value, valid 30 days from
 // now.
 func (s *Service) NewRandomValue(o *store.Order, now time.Time) error {
-	v, err := randomValue(s.rand())
+	v, err := randomValue(s.valueRand())
 	if err != nil {
 		return errs.Internalf(err, "dcv random value")
 	}

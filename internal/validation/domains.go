@@ -272,7 +272,7 @@ func (s *Service) submitDomain(d *store.Domain, now time.Time) error {
 	d.LastSubmittedAt = now
 	d.DCVToken, d.DCVTokenExpires = "", time.Time{}
 	if IsTokenMethod(d.DCVMethod) {
-		v, err := randomValue(s.rand())
+		v, err := randomValue(s.valueRand())
 		if err != nil {
 			return errs.Internalf(err, "dcv random value")
 		}
@@ -368,7 +368,7 @@ func (s *Service) NewDomainToken(ctx context.Context, actor account.Actor, id in
 		if !IsTokenMethod(d.DCVMethod) {
 			return errs.New(errs.Invalid, "invalid_dcv_method", "The domain's DCV method %q uses no token; change it with PUT /domain/%d/dcv/method.", d.DCVMethod, d.ID)
 		}
-		v, err := randomValue(s.rand())
+		v, err := randomValue(s.valueRand())
 		if err != nil {
 			return err
 		}
