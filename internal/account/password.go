@@ -157,27 +157,38 @@ func throttled(wait time.Duration) error {
 	return e
 }
 
-// checkThrottle refuses the attempt while the name must wait.
-func (s *Service) checkThrottle(ctx context.Context, username string, now time.Time) error {
-	n, last, err := s.Store.SignInFailures(ctx, username)
-	if err != nil {
-		return errs.Internalf(err, "read sign-in failures")
-	}
-	if wait := last.Add(SignInDelay(n)).Sub(now); n >= FreeSignInFailures && wait > 0 {
-		return throttled(wait)
-	}
-	return nil
-}
+// claimAttempts bounds how often an attempt reads a name's failures again
+// when other attempts for the name keep counting first.
+const claimAttempts = 20
 
-func (s *Service) failSignIn(ctx context.Context, username string, now time.Time) error {
-	err := s.Store.InTx(ctx, func(tx store.Tx) error {
-		_, err := tx.RecordSignInFailure(ctx, username, now, now.Add(-SignInMemory))
-		return err
-	})
-	if err != nil {
-		return errs.Internalf(err, "record sign-in failure")
+// claimAttempt lets an attempt for a name through, or refuses it while the
+// name must wait. An attempt let through is counted as a failure before
+// it is checked (a success clears the name's failures): attempts sent at
+// once are each counted, one after another, and no more are let through
+// than sent one by one would be.
+func (s *Service) claimAttempt(ctx context.Context, username string, now time.Time) error {
+	for range claimAttempts {
+		n, last, err := s.Store.SignInFailures(ctx, username)
+		if err != nil {
+			return errs.Internalf(err, "read sign-in failures")
+		}
+		if wait := last.Add(SignInDelay(n)).Sub(now); n >= FreeSignInFailures && wait > 0 {
+			return throttled(wait)
+		}
+		var counted bool
+		err = s.Store.InTx(ctx, func(tx store.Tx) (err error) {
+			counted, err = tx.CountSignInAttempt(ctx, username, n, last, now, now.Add(-SignInMemory))
+			return err
+		})
+		if err != nil {
+			return errs.Internalf(err, "count sign-in attempt")
+		}
+		if counted {
+			return nil
+		}
+		// Another attempt for the name was counted since: read again.
 	}
-	return BadCredentials()
+	return throttled(time.Second)
 }
 
 // SignIn checks a username and password at now (the real clock: the
@@ -189,7 +200,7 @@ func (s *Service) SignIn(ctx context.Context, username, password string, now tim
 	if username == "" || password == "" || len(password) > 4*MaxPasswordLength {
 		return nil, nil, BadCredentials()
 	}
-	if err := s.checkThrottle(ctx, username, now); err != nil {
+	if err := s.claimAttempt(ctx, username, now); err != nil {
 		return nil, nil, err
 	}
 	u, err := s.Store.UserByUsername(ctx, username)
@@ -205,11 +216,14 @@ func (s *Service) SignIn(ctx context.Context, username, password string, now tim
 	}
 	if cred == nil || cred.PasswordHash == "" {
 		VerifyPassword(dummyHash(), password)
-		return nil, nil, s.failSignIn(ctx, username, now)
+		return nil, nil, BadCredentials()
 	}
 	if !VerifyPassword(cred.PasswordHash, password) {
-		return nil, nil, s.failSignIn(ctx, username, now)
+		return nil, nil, BadCredentials()
 	}
+	// With a second factor to follow, the attempt stays counted until a
+	// code completes it: the password alone is no success, or whoever
+	// knows it could clear the failures of the codes they guess.
 	if !cred.TOTPEnabled {
 		if err := s.clearFailures(ctx, username); err != nil {
 			return nil, nil, err
