@@ -239,6 +239,24 @@ func (s *Service) clearFailures(ctx context.Context, username string) error {
 	return nil
 }
 
+// MaySetPassword: a user sets their own password, an administrator that
+// of anyone they may manage. Mailing a user a password link is setting
+// their password (it sets the password of whoever reads the address, and
+// a manager may change a user's address with PUT /user/{id}), so the
+// console asks this before it mails one.
+func MaySetPassword(actor Actor, u *store.User) error {
+	if u.ID == actor.User.ID {
+		return nil
+	}
+	if actor.User.AccessRole != store.RoleAdministrator {
+		return forbidden("Only administrators can set another user's password.")
+	}
+	if !Covers(actor, As(actor.Account, u, KeyRoleInherit)) {
+		return beyondCaller()
+	}
+	return nil
+}
+
 // SetPassword sets a user's console password and ends their other
 // sessions (all but keep, the session it is set from; 0 ends all). A user
 // sets their own; an administrator anyone's they may manage (the command
@@ -249,13 +267,8 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, userID int64, pa
 	if err != nil {
 		return err
 	}
-	if u.ID != actor.User.ID {
-		if actor.User.AccessRole != store.RoleAdministrator {
-			return forbidden("Only administrators can set another user's password.")
-		}
-		if !Covers(actor, As(actor.Account, u, KeyRoleInherit)) {
-			return beyondCaller()
-		}
+	if err := MaySetPassword(actor, u); err != nil {
+		return err
 	}
 	if u.APIOnly {
 		return errs.InvalidValue("user_id", "User %d is a service user, which signs in with its API key only.", u.ID)
