@@ -197,7 +197,11 @@ func (s *Service) claimAttempt(ctx context.Context, username string, now time.Ti
 // whether a code must follow.
 func (s *Service) SignIn(ctx context.Context, username, password string, now time.Time) (*store.User, *store.Credential, error) {
 	username = strings.TrimSpace(username)
-	if username == "" || password == "" || len(password) > 4*MaxPasswordLength {
+	// A name no user can have is refused before the throttle keeps a row
+	// for it: whoever is signed out would otherwise fill the store with
+	// names as long as a request. (It has no user to protect, and the
+	// format of usernames is no secret.)
+	if !validUsername(username) || password == "" || len(password) > 4*MaxPasswordLength {
 		return nil, nil, BadCredentials()
 	}
 	if err := s.claimAttempt(ctx, username, now); err != nil {
