@@ -17,6 +17,7 @@ import (
 	"cmp"
 	"context"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -307,8 +308,11 @@ func (s *Server) signedIn(ar account.Area, read bool, h handler) http.Handler {
 }
 
 // formScope binds a signed-in page's form tokens to its session: a token
-// of another session, or of a signed-out one, is refused.
-func formScope(sess *store.Session) string { return "console\x00" + strconv.FormatInt(sess.ID, 10) }
+// of another session, or of a signed-out one, is refused. The session's
+// secret binds it, not its number: whoever could plant the browser's form
+// nonce would know the number too (it counts up), but not the digest of a
+// cookie no script reads.
+func formScope(sess *store.Session) string { return "console\x00" + hex.EncodeToString(sess.TokenHash) }
 
 // statusOf is what a page answers for an error of a rule: the API's
 // statuses, but a page and never the JSON envelope.

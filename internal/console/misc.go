@@ -257,7 +257,20 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, v *visit) e
 	return redirect(w, r, "/console/account", "totp")
 }
 
+// ownTOTPOff turns the caller's second factor off once a current code
+// proves they hold it, as a new password needs the current one: a session
+// left open on a shared screen does not make the password alone enough
+// from then on. A lost phone is an administrator's to turn off.
 func (s *Server) ownTOTPOff(w http.ResponseWriter, r *http.Request, v *visit) error {
+	if d := s.accountData(r, v); d.HasTOTP {
+		err := s.Accounts.CheckSecondFactor(r.Context(), v.Actor.User, r.PostFormValue("code"), s.wallNow())
+		if e := problem(err); err != nil && e.Kind == errs.Unauthorized {
+			err = errs.InvalidValue("code", "That code is not the app's current one, or was used already.")
+		}
+		if err != nil {
+			return s.formFailure(w, r, v, "account", err, d, nil)
+		}
+	}
 	if err := s.Accounts.TurnOffTOTP(r.Context(), v.Actor, v.Actor.User.ID); err != nil {
 		return s.formFailure(w, r, v, "account", err, s.accountData(r, v), nil)
 	}

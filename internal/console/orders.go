@@ -510,7 +510,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, v *visit) erro
 		return err
 	}
 	w.Header().Set("Content-Type", dl.ContentType)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, dl.FileName))
+	w.Header().Set("Content-Disposition", dl.Disposition())
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(dl.Body)
 	return nil
