@@ -24,6 +24,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/logging"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/validation"
 )
@@ -95,6 +96,7 @@ func serve(args []string) error {
 	issuerKey := fs.String("issuer-key-type", string(ca.KeyRSA2048), "key type of a newly created issuing CA: rsa2048, rsa3072, p256, p384")
 	rootKey := fs.String("root-key-type", string(ca.KeyP384), "key type of a newly created root CA: p384, p256, rsa3072, rsa4096")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", logging.FormatText, "log lines as text (key=value) or json (one JSON object a line)")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
 	approval := fs.String("approval-mode", "one_step", "account approval mode: one_step, two_step or auto (applied on every start)")
 	uniqueAlt := fs.Bool("require-unique-alternative-order-id", false, "refuse an order whose alternative_order_id an earlier order has")
@@ -134,7 +136,10 @@ func serve(args []string) error {
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	log, err := logging.New(os.Stderr, *logFormat, lvl)
+	if err != nil {
+		return fmt.Errorf("--log-format: %w", err)
+	}
 	rules, err := ratelimit.Parse(*limits)
 	if err != nil {
 		return fmt.Errorf("--rate-limit: %w", err)

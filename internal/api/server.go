@@ -21,6 +21,7 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/logging"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
@@ -34,6 +35,9 @@ const MaxBodyBytes = 1 << 20
 
 // Base is the path every CertCentral endpoint lives under.
 const Base = "/services/v2"
+
+// RequestIDHeader names a request in its answer and in the server's logs.
+const RequestIDHeader = "X-Request-ID"
 
 // Server serves the API.
 type Server struct {
@@ -233,17 +237,27 @@ func (s *Server) Mount(prefix string, h http.Handler) { s.mux.Handle(prefix, h) 
 // with trailing slashes is served as the route without them
 // (/order/certificate/ is the order list, as clients built on string
 // concatenation send it); no route is registered with one.
+//
+// Every answer carries X-Request-ID: the client's own when it sent a sane
+// one (logging.SaneRequestID), otherwise a fresh one; every line logged
+// for the request carries it as request_id.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	id := r.Header.Get(RequestIDHeader)
+	if !logging.SaneRequestID(id) {
+		id = logging.NewRequestID()
+	}
+	w.Header().Set(RequestIDHeader, id)
+	r = r.WithContext(logging.WithRequestID(r.Context(), id))
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
-			s.Log.Error("panic in handler", "method", r.Method, "path", logPath(r), "panic", p, "stack", string(debug.Stack()))
+			s.Log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", logPath(r), "panic", p, "stack", string(debug.Stack()))
 			if rec.status == 0 {
 				writeError(rec, errs.New(errs.Internal, "internal_error", "An internal error occurred."))
 			}
 		}
-		s.Log.Debug("request", "method", r.Method, "path", logPath(r), "status", rec.status, "duration", time.Since(start))
+		s.Log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r), "status", rec.status, "duration", time.Since(start))
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
 	// An OCSP GET carries base64, which may hold "//" when the client did
@@ -305,7 +319,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(r.Context().Err(), context.Canceled) {
 			return // the checker went away; its timeout says nothing about the store
 		}
-		s.Log.Warn("health check: store unavailable", "err", err)
+		s.Log.WarnContext(r.Context(), "health check: store unavailable", "err", err)
 		writeError(w, store.Unavailable(err))
 		return
 	}
@@ -399,15 +413,15 @@ func (s *Server) actor(ctx context.Context, key string) (account.Actor, error) {
 // up), so it is logged at INFO as what it is, and nobody is left to answer.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(r.Context().Err(), context.Canceled) {
-		s.Log.Info("client disconnected", "method", r.Method, "path", logPath(r), "err", err)
+		s.Log.InfoContext(r.Context(), "client disconnected", "method", r.Method, "path", logPath(r), "err", err)
 		return
 	}
 	e := problem(err)
 	switch e.Kind {
 	case errs.Internal:
-		s.Log.Error("internal error", "method", r.Method, "path", logPath(r), "err", e.Error())
+		s.Log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", logPath(r), "err", e.Error())
 	case errs.Unavailable:
-		s.Log.Warn("unavailable", "method", r.Method, "path", logPath(r), "err", err)
+		s.Log.WarnContext(r.Context(), "unavailable", "method", r.Method, "path", logPath(r), "err", err)
 	}
 	writeError(w, e)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/certorder/certorder/internal/console"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/jobs"
+	"github.com/certorder/certorder/internal/logging"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/notify"
 	"github.com/certorder/certorder/internal/order"
@@ -162,6 +163,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	// Lines logged for a request carry its ID, whatever logger was given.
+	cfg.Log = logging.WrapLogger(cfg.Log)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -280,9 +280,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *visit, err erro
 	e := problem(err)
 	switch e.Kind {
 	case errs.Internal:
-		s.Log.Error("console: internal error", "method", r.Method, "path", web.LogPath(r), "err", e.Error())
+		s.Log.ErrorContext(r.Context(), "console: internal error", "method", r.Method, "path", web.LogPath(r), "err", e.Error())
 	case errs.Unavailable:
-		s.Log.Warn("console: unavailable", "method", r.Method, "path", web.LogPath(r), "err", err)
+		s.Log.WarnContext(r.Context(), "console: unavailable", "method", r.Method, "path", web.LogPath(r), "err", err)
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))

@@ -338,7 +338,7 @@ func (s *Server) RenderPasswordMail(ctx context.Context, m *store.OutboxMail) (m
 	return mail.Message{
 		Undelivered: func(ctx context.Context) {
 			if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteLinkToken(ctx, tok.AccountID, tok.ID) }); err != nil {
-				s.Log.Warn("drop undelivered password link", "err", err)
+				s.Log.WarnContext(ctx, "drop undelivered password link", "err", err)
 			}
 		},
 		Subject: "Set your certorder console password",

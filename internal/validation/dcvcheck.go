@@ -441,7 +441,7 @@ func (s *Service) noteDCV(ctx context.Context, o *store.Order, msg string) {
 		return tx.PutDCVCheck(ctx, c)
 	})
 	if err != nil {
-		s.log().Warn("record dcv outcome", "order", o.ID, "err", err)
+		s.log().WarnContext(ctx, "record dcv outcome", "order", o.ID, "err", err)
 	}
 }
 

@@ -46,7 +46,7 @@ func ConstructedEmails(domain string) []string {
 func (s *Service) DCVEmailAddresses(ctx context.Context, target string) ([]string, []string) {
 	dnsTXT, err := s.contactEmails(ctx, target)
 	if err != nil {
-		s.log().Warn("look up DNS TXT contact emails", "domain", target, "err", err)
+		s.log().WarnContext(ctx, "look up DNS TXT contact emails", "domain", target, "err", err)
 	}
 	return ConstructedEmails(target), dnsTXT
 }
@@ -220,7 +220,7 @@ func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*store.DCV
 	}
 	actor, err := s.systemActor(ctx, tok.AccountID)
 	if err != nil {
-		s.log().Error("issue after email approval", "err", err)
+		s.log().ErrorContext(ctx, "issue after email approval", "err", err)
 		return tok, nil
 	}
 	s.validated(account.Unscoped(ctx), actor)
@@ -283,6 +283,6 @@ func (s *Service) markEmailsSent(ctx context.Context, kind string, accountID, id
 		return tx.PutDCVCheck(ctx, c)
 	})
 	if err != nil {
-		s.log().Warn("record emails sent", "kind", kind, "id", id, "err", err)
+		s.log().WarnContext(ctx, "record emails sent", "kind", kind, "id", id, "err", err)
 	}
 }
