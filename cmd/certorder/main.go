@@ -89,6 +89,7 @@ func main() {
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	metricsAddr := fs.String("metrics-addr", "", "address of a separate listener for GET /metrics (Prometheus); empty serves /metrics on --addr, off serves it nowhere")
 	data := fs.String("data", "./certorder-data", "data directory (SQLite database, CA keys)")
 	database := fs.String("database", "", "store: empty for SQLite in --data, or a postgres:// URL shared by several certorder processes")
 	sandbox := fs.Bool("sandbox", false, "sandbox mode: organizations and domains count as validated, orders issue at once")
@@ -198,6 +199,14 @@ func serve(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var metricsLn net.Listener
+	if *metricsAddr != "" && *metricsAddr != "off" {
+		if metricsLn, err = net.Listen("tcp", *metricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer metricsLn.Close()
+	}
 	base := *publicURL
 	if base == "" {
 		base = "http://" + ln.Addr().String()
@@ -212,12 +221,20 @@ func serve(args []string) error {
 			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, ConsoleURL: *consoleURL, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
 		Catalog: products, MailTemplates: *mailTemplates,
+		MetricsListener: metricsLn, NoMetrics: *metricsAddr == "off",
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	log.Info("certorder serving", "addr", ln.Addr().String(), "public_url", base, "data", *data, "sandbox", *sandbox)
+	metricsAt := ln.Addr().String() + "/metrics"
+	switch {
+	case metricsLn != nil:
+		metricsAt = metricsLn.Addr().String() + "/metrics"
+	case *metricsAddr == "off":
+		metricsAt = "off"
+	}
+	log.Info("certorder serving", "addr", ln.Addr().String(), "public_url", base, "data", *data, "sandbox", *sandbox, "metrics", metricsAt)
 	serr := a.Serve(ctx, ln, *grace)
 	cerr := a.Close()
 	log.Info("certorder stopped")

@@ -22,6 +22,7 @@ import (
 	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/logging"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
@@ -61,6 +62,12 @@ type Server struct {
 	// Revocation serves CRLs and OCSP (pki.go); New makes one without
 	// background workers when it is nil.
 	Revocation *revocation.Publisher
+
+	// Metrics counts the requests by route and status; ServeMetrics
+	// answers GET /metrics from it, without authentication (the operator
+	// may serve it on another listener instead).
+	Metrics      *metrics.Metrics
+	ServeMetrics bool
 
 	mux       *http.ServeMux
 	routeList []Route
@@ -208,6 +215,9 @@ func (s *Server) routes() {
 
 	// Unauthenticated PKI endpoints that certificates point relying parties to.
 	m.HandleFunc("GET /healthz", s.healthz)
+	if s.ServeMetrics && s.Metrics != nil {
+		m.Handle("GET /metrics", s.Metrics.Handler())
+	}
 	m.HandleFunc("GET /ca/{file}", s.serveCACert)
 	m.HandleFunc("GET /crl/{file}", s.serveCRL)
 	m.HandleFunc("GET /ocsp/{request...}", s.serveOCSPGet)
@@ -257,7 +267,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rec, errs.New(errs.Internal, "internal_error", "An internal error occurred."))
 			}
 		}
-		s.Log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r), "status", rec.status, "duration", time.Since(start))
+		took := time.Since(start)
+		s.Metrics.Served(route(r), rec.status, took)
+		s.Log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r), "status", rec.status, "duration", took)
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
 	// An OCSP GET carries base64, which may hold "//" when the client did
@@ -533,3 +545,16 @@ func decode(r *http.Request, v any) error {
 // logPath is the request's path as logs may show it, the secret of an
 // emailed link redacted (web.LogPath).
 func logPath(r *http.Request) string { return web.LogPath(r) }
+
+// route names the route that served r in metrics: its pattern, so that
+// the label's values are the routes, never the paths (which carry ids and
+// secrets). An OCSP GET bypasses the mux (ServeHTTP).
+func route(r *http.Request) string {
+	switch {
+	case r.Pattern != "":
+		return r.Pattern
+	case strings.HasPrefix(r.URL.Path, "/ocsp/"):
+		return "GET /ocsp/{request...}"
+	}
+	return ""
+}

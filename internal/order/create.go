@@ -242,6 +242,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	if err != nil {
 		return nil, wrapStoreErr(err, "create order")
 	}
+	s.Metrics.OrderCreated(product.NameID, p.order.Status)
 	s.Validation.KickMail(mailed)
 	s.Notify.Kick()
 	res.DCVRandomValue, res.DCVExpires = p.order.DCVRandomValue, p.order.DCVRandomExpires

@@ -20,6 +20,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -175,7 +176,9 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 			return nil, errSigningClaimed
 		}
 	}
+	start := time.Now()
 	cert, warnings, err := s.CA.IssueCertificate(req)
+	took := time.Since(start)
 	if err != nil {
 		// Nothing was signed: the intent and the claim go (best effort; an
 		// intent left behind only lists an unused serial as revoked, a
@@ -186,13 +189,18 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 		case errors.Is(err, ca.ErrHashNotSupported):
 			return nil, errs.InvalidValue("signature_hash", "The issuing CA's key cannot sign with %s.", o.SignatureHash)
 		case errors.As(err, &lintErr):
+			s.Metrics.IssuanceDone(product.NameID, metrics.IssuanceLintFailed, took)
+			s.Metrics.LintFindings("error", lintErr.Lints)
 			s.auditLintFailure(ctx, actor, o, serial, lintErr.Lints)
 			return nil, errs.Wrap(err, errs.Internal, "issuance_failed",
 				"The certificate failed pre-issuance linting and was not issued.")
 		default:
+			s.Metrics.IssuanceDone(product.NameID, metrics.IssuanceFailed, took)
 			return nil, errs.Internalf(err, "issue certificate for order %d", o.ID)
 		}
 	}
+	s.Metrics.IssuanceDone(product.NameID, metrics.IssuanceIssued, took)
+	s.Metrics.LintFindings("warn", warnings)
 	if len(warnings) > 0 {
 		s.logLintWarnings(ctx, product.Profile, ca.SerialHex(serial), warnings)
 	}

@@ -44,11 +44,14 @@ import (
 
 // Server is a running certorder on loopback.
 type Server struct {
-	URL      string // base URL, e.g. http://127.0.0.1:41234
-	AdminKey string
-	DataDir  string
-	App      *app.App
-	Sandbox  bool
+	URL string // base URL, e.g. http://127.0.0.1:41234
+	// MetricsURL is the base URL of the metrics listener
+	// (Options.MetricsListener), empty without one.
+	MetricsURL string
+	AdminKey   string
+	DataDir    string
+	App        *app.App
+	Sandbox    bool
 
 	t      testing.TB
 	cancel context.CancelFunc
@@ -101,6 +104,9 @@ type Options struct {
 	// Catalog is the server's product catalogue (a catalogue file's); nil
 	// is the built-in one.
 	Catalog *catalog.Catalog
+	// MetricsListener serves /metrics on a listener of its own
+	// (Server.MetricsURL) instead of the API's.
+	MetricsListener bool
 	// PublicURL is what certificates name for AIA and CRLs; default the
 	// server's own loopback URL, which the tests fetch from. A test of
 	// what a production certificate carries sets a public name instead
@@ -232,6 +238,14 @@ func (s *Server) start(opts Options, addr string) {
 	if opts.PublicURL != "" {
 		publicURL = opts.PublicURL
 	}
+	var metricsLn net.Listener
+	if opts.MetricsListener {
+		if metricsLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			ln.Close()
+			s.t.Fatalf("listen: %v", err)
+		}
+		s.MetricsURL = "http://" + metricsLn.Addr().String()
+	}
 	a, err := app.Open(context.Background(), app.Config{
 		DataDir: opts.DataDir, Database: opts.Database, PublicURL: publicURL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
 		// A P-256 root is fast to make.
@@ -241,10 +255,13 @@ func (s *Server) start(opts Options, addr string) {
 		IssuingCASelection: opts.IssuingCASelection, RevokeOrderWithCertificate: opts.RevokeOrderWithCertificate,
 		RateLimits: opts.RateLimits,
 		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SMTPFrom: opts.SMTPFrom, MailTemplates: opts.MailTemplates, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
-		CAKeySource: sharedCAKey, Catalog: opts.Catalog,
+		CAKeySource: sharedCAKey, Catalog: opts.Catalog, MetricsListener: metricsLn,
 	})
 	if err != nil {
 		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		s.t.Fatalf("open app: %v", err)
 	}
 	s.App = a

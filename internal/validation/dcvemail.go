@@ -10,6 +10,7 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/secret"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -218,6 +219,7 @@ func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*store.DCV
 	if err != nil {
 		return nil, apiErr(err, "approve email link")
 	}
+	s.Metrics.DCVChecked("email", metrics.DCVValid)
 	actor, err := s.systemActor(ctx, tok.AccountID)
 	if err != nil {
 		s.log().ErrorContext(ctx, "issue after email approval", "err", err)
