@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
@@ -71,6 +72,13 @@ type Server struct {
 
 	mux       *http.ServeMux
 	routeList []Route
+	// patterns are every pattern registered on mux, and those of what is
+	// mounted (the OpenAPI document describes each).
+	patterns    []string
+	openapiOnce sync.Once
+	openapi     []byte
+	shapesOnce  sync.Once
+	shapes      map[string]string
 }
 
 // products is the catalogue of the process: the one orders are placed
@@ -124,7 +132,7 @@ func New(s *Server) *Server {
 type authed func(w http.ResponseWriter, r *http.Request, a account.Actor) error
 
 func (s *Server) routes() {
-	m := s.mux
+	m := &recordingMux{ServeMux: s.mux, patterns: &s.patterns}
 	api := func(pattern string, ar account.Area, h authed) {
 		method, path, _ := strings.Cut(pattern, " ")
 		m.Handle(method+" "+Base+path, s.authenticate(ar, h))
@@ -215,8 +223,11 @@ func (s *Server) routes() {
 
 	// Unauthenticated PKI endpoints that certificates point relying parties to.
 	m.HandleFunc("GET /healthz", s.healthz)
+	// The description of every route, without a key: it holds no secret,
+	// and tools read it before they have one.
+	m.HandleFunc("GET "+OpenAPIPath, s.serveOpenAPI)
 	if s.ServeMetrics && s.Metrics != nil {
-		m.Handle("GET /metrics", s.Metrics.Handler())
+		m.Handle(metricsPattern, s.Metrics.Handler())
 	}
 	m.HandleFunc("GET /ca/{file}", s.serveCACert)
 	m.HandleFunc("GET /crl/{file}", s.serveCRL)
@@ -238,8 +249,37 @@ func (s *Server) routes() {
 }
 
 // Mount serves h under prefix (a subtree pattern such as "/console/") on
-// the API's listener, behind the same body bound and panic recovery.
-func (s *Server) Mount(prefix string, h http.Handler) { s.mux.Handle(prefix, h) }
+// the API's listener, behind the same body bound and panic recovery. A
+// handler that lists its patterns (Patterns() []string) has them in the
+// OpenAPI document.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	s.mux.Handle(prefix, h)
+	if p, ok := h.(interface{ Patterns() []string }); ok {
+		s.patterns = append(s.patterns, p.Patterns()...)
+	}
+}
+
+// recordingMux registers on the server's mux and keeps each pattern.
+type recordingMux struct {
+	*http.ServeMux
+	patterns *[]string
+}
+
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
+	m.ServeMux.Handle(pattern, h)
+	*m.patterns = append(*m.patterns, pattern)
+}
+
+func (m *recordingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// serveOpenAPI answers the OpenAPI document.
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header()["Content-Type"] = []string{"application/json"}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(s.OpenAPI())
+}
 
 // ServeHTTP bounds the body, recovers panics and turns every route the mux
 // does not know into CertCentral's not_found|route envelope (the mux's own

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,8 @@ type Server struct {
 	pages  *web.Pages
 	mux    *http.ServeMux
 	routes []Route
+	// patterns are every pattern registered on mux (Patterns).
+	patterns []string
 }
 
 // Session defaults: a working day at most, half an hour idle.
@@ -109,6 +112,11 @@ func New(s *Server) *Server {
 	return s
 }
 
+// Patterns are every pattern the console registered, the not-found
+// fallback of its subtree included (the API's OpenAPI document describes
+// them).
+func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
+
 // ServeHTTP serves a console page.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
@@ -127,6 +135,7 @@ func (s *Server) register() {
 	add := func(pattern string, ar account.Area, read bool, h handler) {
 		method, path, _ := strings.Cut(pattern, " ")
 		s.mux.Handle(pattern, web.Protect(s.signedIn(ar, read, h)))
+		s.patterns = append(s.patterns, pattern)
 		s.routes = append(s.routes, Route{Method: method, Path: path, Area: ar, Write: !read})
 	}
 	page := func(pattern string, ar account.Area, h handler) {
@@ -135,7 +144,10 @@ func (s *Server) register() {
 	// form is the page of a form whose sending changes something: it
 	// opens only for those who may send it.
 	form := func(pattern string, ar account.Area, h handler) { add(pattern, ar, false, h) }
-	open := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, web.Protect(h)) }
+	open := func(pattern string, h http.HandlerFunc) {
+		s.mux.Handle(pattern, web.Protect(h))
+		s.patterns = append(s.patterns, pattern)
+	}
 
 	open("GET /console/signin", s.signInPage)
 	open("POST /console/signin", s.signIn)

@@ -55,6 +55,7 @@ type Server struct {
 
 	t      testing.TB
 	cancel context.CancelFunc
+	check  *openAPICheck // nil when CERTORDER_TEST_OPENAPI=0
 	done   chan error
 	addr   string
 	opts   Options // reused by Restart
@@ -265,6 +266,8 @@ func (s *Server) start(opts Options, addr string) {
 		s.t.Fatalf("open app: %v", err)
 	}
 	s.App = a
+	s.check = newOpenAPICheck(s.t, a.API)
+	a.Handler = s.check.wrap(a.API)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.done = make(chan error, 1)
@@ -285,6 +288,7 @@ func (s *Server) Stop() {
 		s.t.Errorf("server stopped with error: %v", err)
 	}
 	s.cancel = nil
+	s.check.report(s.t)
 }
 
 // Restart stops the server and starts a new process-equivalent on the same
