@@ -200,7 +200,7 @@ func (s *Server) approveEmailLink(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Validation.ApproveEmailLink(r.Context(), r.PathValue("secret"))
 	if err != nil {
 		if e := errs.As(err); e.Kind == errs.Internal {
-			s.Log.Error("approve email link", "err", err)
+			s.Log.ErrorContext(r.Context(), "approve email link", "err", err)
 		}
 		status, msg := linkFailure(err)
 		s.emailLinkPage(w, status, emailLinkData{Error: msg})

@@ -79,7 +79,7 @@ func (s *Server) decideApprovalLink(w http.ResponseWriter, r *http.Request) {
 	v, err := s.Validation.DecideEVLink(r.Context(), r.PathValue("secret"), approve)
 	if err != nil {
 		if e := errs.As(err); e.Kind == errs.Internal {
-			s.Log.Error("decide approval link", "err", err)
+			s.Log.ErrorContext(r.Context(), "decide approval link", "err", err)
 		}
 		s.approvalFailure(w, err)
 		return

@@ -48,8 +48,9 @@ func patternPath(r *http.Request) string {
 // handler), which a delay runs after its wait and a drop with run_handler
 // runs into a writer nobody reads.
 func (s *Server) inject(w http.ResponseWriter, r *http.Request, f *faults.Fault, c call) {
-	s.Log.Info("sandbox fault injected", "rule", f.RuleID, "fault", string(f.Kind), "status", f.Status,
+	s.Log.InfoContext(r.Context(), "sandbox fault injected", "rule", f.RuleID, "fault", string(f.Kind), "status", f.Status,
 		"delay", f.Delay, "method", r.Method, "path", logPath(r))
+	s.Metrics.FaultInjected(string(f.Kind))
 	switch f.Kind {
 	case faults.RateLimit:
 		e := errs.New(errs.RateLimited, "request_limit_exceeded", "The API key has exceeded its request limit; retry after %d seconds.",

@@ -136,7 +136,7 @@ func (s *Server) confirmMailboxLink(w http.ResponseWriter, r *http.Request) {
 	l, err := s.Validation.ConfirmMailbox(r.Context(), account.Actor{}, validation.MailboxAnswer{Secret: r.PathValue("secret")})
 	if err != nil {
 		if errs.As(err).Kind == errs.Internal {
-			s.Log.Error("confirm mailbox", "err", err)
+			s.Log.ErrorContext(r.Context(), "confirm mailbox", "err", err)
 		}
 		status, msg := pageFailure(err, "The confirmation")
 		web.LinkPages.Render(w, status, "mailbox", mailboxPageData{Error: msg})
@@ -203,7 +203,7 @@ func (s *Server) pickUp(w http.ResponseWriter, r *http.Request) {
 	cert, err := s.Orders.PickUp(r.Context(), r.PathValue("secret"), r.PostFormValue("csr"))
 	if err != nil {
 		if errs.As(err).Kind == errs.Internal {
-			s.Log.Error("pick up certificate", "err", err)
+			s.Log.ErrorContext(r.Context(), "pick up certificate", "err", err)
 		}
 		status, msg := pageFailure(err, "The certificate request")
 		fail(status, msg)
@@ -213,7 +213,7 @@ func (s *Server) pickUp(w http.ResponseWriter, r *http.Request) {
 	if cert.Status == store.CertIssued {
 		chain, err := s.issuedChain(cert.Certificate)
 		if err != nil {
-			s.Log.Error("chain of picked-up certificate", "err", err)
+			s.Log.ErrorContext(r.Context(), "chain of picked-up certificate", "err", err)
 		}
 		var b strings.Builder
 		for _, c := range chain {

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
@@ -23,6 +24,8 @@ import (
 	"github.com/certorder/certorder/internal/conformance"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/faults"
+	"github.com/certorder/certorder/internal/logging"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
@@ -36,6 +39,9 @@ const MaxBodyBytes = 1 << 20
 
 // Base is the path every CertCentral endpoint lives under.
 const Base = "/services/v2"
+
+// RequestIDHeader names a request in its answer and in the server's logs.
+const RequestIDHeader = "X-Request-ID"
 
 // Server serves the API.
 type Server struct {
@@ -66,8 +72,21 @@ type Server struct {
 	// background workers when it is nil.
 	Revocation *revocation.Publisher
 
+	// Metrics counts the requests by route and status; ServeMetrics
+	// answers GET /metrics from it, without authentication (the operator
+	// may serve it on another listener instead).
+	Metrics      *metrics.Metrics
+	ServeMetrics bool
+
 	mux       *http.ServeMux
 	routeList []Route
+	// patterns are every pattern registered on mux, and those of what is
+	// mounted (the OpenAPI document describes each).
+	patterns    []string
+	openapiOnce sync.Once
+	openapi     []byte
+	shapesOnce  sync.Once
+	shapes      map[string]string
 }
 
 // products is the catalogue of the process: the one orders are placed
@@ -121,7 +140,7 @@ func New(s *Server) *Server {
 type authed func(w http.ResponseWriter, r *http.Request, a account.Actor) error
 
 func (s *Server) routes() {
-	m := s.mux
+	m := &recordingMux{ServeMux: s.mux, patterns: &s.patterns}
 	api := func(pattern string, ar account.Area, h authed) {
 		method, path, _ := strings.Cut(pattern, " ")
 		m.Handle(method+" "+Base+path, s.authenticate(ar, h))
@@ -217,6 +236,12 @@ func (s *Server) routes() {
 
 	// Unauthenticated PKI endpoints that certificates point relying parties to.
 	m.HandleFunc("GET /healthz", s.healthz)
+	// The description of every route, without a key: it holds no secret,
+	// and tools read it before they have one.
+	m.HandleFunc("GET "+OpenAPIPath, s.serveOpenAPI)
+	if s.ServeMetrics && s.Metrics != nil {
+		m.Handle(metricsPattern, s.Metrics.Handler())
+	}
 	m.HandleFunc("GET /ca/{file}", s.serveCACert)
 	m.HandleFunc("GET /crl/{file}", s.serveCRL)
 	m.HandleFunc("GET /ocsp/{request...}", s.serveOCSPGet)
@@ -237,8 +262,37 @@ func (s *Server) routes() {
 }
 
 // Mount serves h under prefix (a subtree pattern such as "/console/") on
-// the API's listener, behind the same body bound and panic recovery.
-func (s *Server) Mount(prefix string, h http.Handler) { s.mux.Handle(prefix, h) }
+// the API's listener, behind the same body bound and panic recovery. A
+// handler that lists its patterns (Patterns() []string) has them in the
+// OpenAPI document.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	s.mux.Handle(prefix, h)
+	if p, ok := h.(interface{ Patterns() []string }); ok {
+		s.patterns = append(s.patterns, p.Patterns()...)
+	}
+}
+
+// recordingMux registers on the server's mux and keeps each pattern.
+type recordingMux struct {
+	*http.ServeMux
+	patterns *[]string
+}
+
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
+	m.ServeMux.Handle(pattern, h)
+	*m.patterns = append(*m.patterns, pattern)
+}
+
+func (m *recordingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// serveOpenAPI answers the OpenAPI document.
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header()["Content-Type"] = []string{"application/json"}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(s.OpenAPI())
+}
 
 // ServeHTTP bounds the body, recovers panics and turns every route the mux
 // does not know into CertCentral's not_found|route envelope (the mux's own
@@ -246,20 +300,32 @@ func (s *Server) Mount(prefix string, h http.Handler) { s.mux.Handle(prefix, h) 
 // with trailing slashes is served as the route without them
 // (/order/certificate/ is the order list, as clients built on string
 // concatenation send it); no route is registered with one.
+//
+// Every answer carries X-Request-ID: the client's own when it sent a sane
+// one (logging.SaneRequestID), otherwise a fresh one; every line logged
+// for the request carries it as request_id.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	id := r.Header.Get(RequestIDHeader)
+	if !logging.SaneRequestID(id) {
+		id = logging.NewRequestID()
+	}
+	w.Header().Set(RequestIDHeader, id)
+	r = r.WithContext(logging.WithRequestID(r.Context(), id))
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler { // a dropped connection (faults.go), not a failure
 				panic(p)
 			}
-			s.Log.Error("panic in handler", "method", r.Method, "path", logPath(r), "panic", p, "stack", string(debug.Stack()))
+			s.Log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", logPath(r), "panic", p, "stack", string(debug.Stack()))
 			if rec.status == 0 {
 				writeError(rec, errs.New(errs.Internal, "internal_error", "An internal error occurred."))
 			}
 		}
-		s.Log.Debug("request", "method", r.Method, "path", logPath(r), "status", rec.status, "duration", time.Since(start))
+		took := time.Since(start)
+		s.Metrics.Served(route(r), rec.status, took)
+		s.Log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r), "status", rec.status, "duration", took)
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
 	// An OCSP GET carries base64, which may hold "//" when the client did
@@ -321,7 +387,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(r.Context().Err(), context.Canceled) {
 			return // the checker went away; its timeout says nothing about the store
 		}
-		s.Log.Warn("health check: store unavailable", "err", err)
+		s.Log.WarnContext(r.Context(), "health check: store unavailable", "err", err)
 		writeError(w, store.Unavailable(err))
 		return
 	}
@@ -439,15 +505,15 @@ func (s *Server) actor(ctx context.Context, key string) (account.Actor, error) {
 // up), so it is logged at INFO as what it is, and nobody is left to answer.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(r.Context().Err(), context.Canceled) {
-		s.Log.Info("client disconnected", "method", r.Method, "path", logPath(r), "err", err)
+		s.Log.InfoContext(r.Context(), "client disconnected", "method", r.Method, "path", logPath(r), "err", err)
 		return
 	}
 	e := problem(err)
 	switch e.Kind {
 	case errs.Internal:
-		s.Log.Error("internal error", "method", r.Method, "path", logPath(r), "err", e.Error())
+		s.Log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", logPath(r), "err", e.Error())
 	case errs.Unavailable:
-		s.Log.Warn("unavailable", "method", r.Method, "path", logPath(r), "err", err)
+		s.Log.WarnContext(r.Context(), "unavailable", "method", r.Method, "path", logPath(r), "err", err)
 	}
 	writeError(w, e)
 }
@@ -563,3 +629,16 @@ func decode(r *http.Request, v any) error {
 // logPath is the request's path as logs may show it, the secret of an
 // emailed link redacted (web.LogPath).
 func logPath(r *http.Request) string { return web.LogPath(r) }
+
+// route names the route that served r in metrics: its pattern, so that
+// the label's values are the routes, never the paths (which carry ids and
+// secrets). An OCSP GET bypasses the mux (ServeHTTP).
+func route(r *http.Request) string {
+	switch {
+	case r.Pattern != "":
+		return r.Pattern
+	case strings.HasPrefix(r.URL.Path, "/ocsp/"):
+		return "GET /ocsp/{request...}"
+	}
+	return ""
+}

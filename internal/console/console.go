@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,8 @@ type Server struct {
 	pages  *web.Pages
 	mux    *http.ServeMux
 	routes []Route
+	// patterns are every pattern registered on mux (Patterns).
+	patterns []string
 }
 
 // Session defaults: a working day at most, half an hour idle.
@@ -120,6 +123,11 @@ func New(s *Server) *Server {
 	return s
 }
 
+// Patterns are every pattern the console registered, the not-found
+// fallback of its subtree included (the API's OpenAPI document describes
+// them).
+func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
+
 // ServeHTTP serves a console page. A page that panics is logged as the
 // API logs a handler's panic (method, redacted path, value, stack) and
 // answers the console's error page: the API's own recovery, behind which
@@ -135,7 +143,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p == http.ErrAbortHandler {
 			panic(p) // the handler's way of dropping the connection
 		}
-		s.Log.Error("panic in handler", "method", r.Method, "path", web.LogPath(r), "panic", p, "stack", string(debug.Stack()))
+		s.Log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", web.LogPath(r), "panic", p, "stack", string(debug.Stack()))
 		if !rec.wrote {
 			// Whatever the page set before it failed (a download's
 			// Content-Disposition) is not the error page's.
@@ -182,6 +190,7 @@ func (s *Server) register() {
 	add := func(pattern string, ar account.Area, read bool, h handler) {
 		method, path, _ := strings.Cut(pattern, " ")
 		s.mux.Handle(pattern, web.Protect(s.signedIn(ar, read, h)))
+		s.patterns = append(s.patterns, pattern)
 		s.routes = append(s.routes, Route{Method: method, Path: path, Area: ar, Write: !read})
 	}
 	page := func(pattern string, ar account.Area, h handler) {
@@ -190,7 +199,10 @@ func (s *Server) register() {
 	// form is the page of a form whose sending changes something: it
 	// opens only for those who may send it.
 	form := func(pattern string, ar account.Area, h handler) { add(pattern, ar, false, h) }
-	open := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, web.Protect(h)) }
+	open := func(pattern string, h http.HandlerFunc) {
+		s.mux.Handle(pattern, web.Protect(h))
+		s.patterns = append(s.patterns, pattern)
+	}
 
 	open("GET /console/signin", s.signInPage)
 	open("POST /console/signin", s.signIn)
@@ -352,9 +364,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *visit, err erro
 	e := problem(err)
 	switch e.Kind {
 	case errs.Internal:
-		s.Log.Error("console: internal error", "method", r.Method, "path", web.LogPath(r), "err", e.Error())
+		s.Log.ErrorContext(r.Context(), "console: internal error", "method", r.Method, "path", web.LogPath(r), "err", e.Error())
 	case errs.Unavailable:
-		s.Log.Warn("console: unavailable", "method", r.Method, "path", web.LogPath(r), "err", err)
+		s.Log.WarnContext(r.Context(), "console: unavailable", "method", r.Method, "path", web.LogPath(r), "err", err)
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))

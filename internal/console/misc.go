@@ -182,7 +182,7 @@ func (s *Server) moveClock(w http.ResponseWriter, r *http.Request, v *visit) err
 		}
 		return s.formFailure(w, r, v, "sandbox", err, d, nil)
 	}
-	s.Log.Info("sandbox clock moved", "user", v.Actor.User.ID, "offset", off.String())
+	s.Log.InfoContext(r.Context(), "sandbox clock moved", "user", v.Actor.User.ID, "offset", off.String())
 	return redirect(w, r, "/console/sandbox", "moved")
 }
 

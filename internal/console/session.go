@@ -351,7 +351,7 @@ func (s *Server) RenderPasswordMail(ctx context.Context, m *store.OutboxMail) (m
 	link := strings.TrimRight(s.URL, "/") + "/console/password/" + value
 	undelivered := func(ctx context.Context) {
 		if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteLinkToken(ctx, tok.AccountID, tok.ID) }); err != nil {
-			s.Log.Warn("drop undelivered password link", "err", err)
+			s.Log.WarnContext(ctx, "drop undelivered password link", "err", err)
 		}
 	}
 	// In the user's language; a user without one gets English (the

@@ -316,7 +316,7 @@ func (r *Rule) view(now time.Time) View {
 	if r.AccountID == 0 {
 		scope = "server"
 	}
-	return View{ID: r.ID, Spec: r.Spec, Scope: scope, DateCreated: r.Created.UTC().Format(time.RFC3339),
+	return View{ID: r.ID, Spec: r.Spec, Scope: scope, DateCreated: r.Created.UTC().Format("2006-01-02T15:04:05-07:00"),
 		Hits: r.hits, Injected: r.injected, Active: r.active(now)}
 }
 

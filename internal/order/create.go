@@ -242,6 +242,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	if err != nil {
 		return nil, wrapStoreErr(err, "create order")
 	}
+	s.Metrics.OrderCreated(product.NameID, p.order.Status)
 	s.Validation.KickMail(mailed)
 	s.Notify.Kick()
 	res.DCVRandomValue, res.DCVExpires = p.order.DCVRandomValue, p.order.DCVRandomExpires
@@ -256,7 +257,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 		// yet. An EV order that waits only for its approval gets its
 		// approval emails there.
 		if err := s.IssuePending(ctx, actor, p.order.ID); err != nil {
-			s.log().Error("issuance after auto-approval failed", "order", p.order.ID, "err", err)
+			s.log().ErrorContext(ctx, "issuance after auto-approval failed", "order", p.order.ID, "err", err)
 		}
 	}
 	return res, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/notify"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/validation"
@@ -56,6 +57,9 @@ type Service struct {
 	// or rejected; a certificate issued or revoked) in the event's
 	// transaction; nil sends none.
 	Notify *notify.Notifier
+	// Metrics counts orders, issuances and lint findings; nil counts
+	// nothing.
+	Metrics *metrics.Metrics
 }
 
 // UseValidation connects the validation engine both ways: s asks v

@@ -10,6 +10,7 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/secret"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -46,7 +47,7 @@ func ConstructedEmails(domain string) []string {
 func (s *Service) DCVEmailAddresses(ctx context.Context, target string) ([]string, []string) {
 	dnsTXT, err := s.contactEmails(ctx, target)
 	if err != nil {
-		s.log().Warn("look up DNS TXT contact emails", "domain", target, "err", err)
+		s.log().WarnContext(ctx, "look up DNS TXT contact emails", "domain", target, "err", err)
 	}
 	return ConstructedEmails(target), dnsTXT
 }
@@ -273,6 +274,7 @@ func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*EmailLink
 	if err != nil {
 		return nil, apiErr(err, "approve email link")
 	}
+	s.Metrics.DCVChecked("email", metrics.DCVValid)
 	// The approval is recorded: what the page shows of it is read at best
 	// effort and never turns the click into a failure.
 	view, err := s.emailLinkView(ctx, tok)
@@ -282,7 +284,7 @@ func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*EmailLink
 	}
 	actor, err := s.systemActor(ctx, tok.AccountID)
 	if err != nil {
-		s.log().Error("issue after email approval", "err", err)
+		s.log().ErrorContext(ctx, "issue after email approval", "err", err)
 		return view, nil
 	}
 	s.validated(account.Unscoped(ctx), actor)
@@ -345,6 +347,6 @@ func (s *Service) markEmailsSent(ctx context.Context, kind string, accountID, id
 		return tx.PutDCVCheck(ctx, c)
 	})
 	if err != nil {
-		s.log().Warn("record emails sent", "kind", kind, "id", id, "err", err)
+		s.log().WarnContext(ctx, "record emails sent", "kind", kind, "id", id, "err", err)
 	}
 }

@@ -78,7 +78,7 @@ func (s *Service) domainsValidated(ctx context.Context, o *store.Order) bool {
 	}
 	doms, err := s.Store.ValidatedDomains(ctx, o.AccountID, s.now())
 	if err != nil {
-		s.log().Error("read validated domains", "account", o.AccountID, "err", err)
+		s.log().ErrorContext(ctx, "read validated domains", "account", o.AccountID, "err", err)
 		return false
 	}
 	for _, n := range o.DNSNames {

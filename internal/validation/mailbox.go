@@ -119,7 +119,7 @@ func (s *Service) mailboxesValidated(ctx context.Context, r store.Reader, o *sto
 	for _, e := range o.Emails {
 		ok, err := MailboxValidated(ctx, r, o.AccountID, e, s.now())
 		if err != nil {
-			s.log().Error("read mailbox validation", "order", o.ID, "err", err)
+			s.log().ErrorContext(ctx, "read mailbox validation", "order", o.ID, "err", err)
 			return false
 		}
 		if !ok {
@@ -337,7 +337,7 @@ func (s *Service) renderLink(ctx context.Context, m *store.OutboxMail, kind stri
 func (s *Service) dropLink(tok *store.LinkToken) func(ctx context.Context) {
 	return func(ctx context.Context) {
 		if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteLinkToken(ctx, tok.AccountID, tok.ID) }); err != nil {
-			s.log().Warn("drop undelivered link", "kind", tok.Kind, "err", err)
+			s.log().WarnContext(ctx, "drop undelivered link", "kind", tok.Kind, "err", err)
 		}
 	}
 }
@@ -511,7 +511,7 @@ func (s *Service) ConfirmMailbox(ctx context.Context, actor account.Actor, a Mai
 	s.kickMail(queued)
 	sys, err := s.systemActor(ctx, res.accountID)
 	if err != nil {
-		s.log().Error("issue after mailbox validation", "err", err)
+		s.log().ErrorContext(ctx, "issue after mailbox validation", "err", err)
 		return res, nil
 	}
 	s.validated(account.Unscoped(ctx), sys)

@@ -21,6 +21,7 @@ import (
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -75,6 +76,10 @@ type Service struct {
 	// ProductName names a product in approval emails (the catalogue's
 	// display name); nil takes the built-in catalogue's.
 	ProductName func(nameID string) string
+
+	// Metrics counts DCV lookups and approvals by method and outcome;
+	// nil counts nothing.
+	Metrics *metrics.Metrics
 
 	kick     chan struct{}
 	kickOnce sync.Once

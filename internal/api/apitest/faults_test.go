@@ -123,6 +123,13 @@ func TestFaultRefusalsChangeNothing(t *testing.T) {
 	if injected["rate_limit"] != 2 || injected["error"] != 4 || injected["delay"] != 0 || injected["drop"] != 0 {
 		t.Errorf("injected = %v", injected)
 	}
+	// Operators see the same counts in the metrics.
+	fams := scrape(t, srv.URL)
+	for kind, want := range map[string]float64{"rate_limit": 2, "error": 4} {
+		if got, _ := metricValue(fams, "certorder_faults_injected_total", "kind", kind); got != want {
+			t.Errorf("certorder_faults_injected_total{kind=%q} = %v, want %v", kind, got, want)
+		}
+	}
 }
 
 func must[T, U any](v T, _ U) T { return v }
