@@ -217,7 +217,48 @@ func runBench(ctx context.Context, cfg *benchConfig, stdout, stderr io.Writer) (
 			return rep, err
 		}
 	}
+	if bad := rep.failures(); len(bad) > 0 {
+		return rep, &benchFailed{rows: bad}
+	}
 	return rep, nil
+}
+
+// benchFailed is a run in which some row did not measure issuance: its
+// figures would be those of error answers, so the command fails (exit 1)
+// after printing them.
+type benchFailed struct {
+	rows []rowFailure
+}
+
+// rowFailure is one row that failed and why.
+type rowFailure struct {
+	row  levelResult
+	text string
+}
+
+func (e *benchFailed) Error() string {
+	lines := make([]string, len(e.rows))
+	for i, f := range e.rows {
+		lines[i] = f.text
+	}
+	return fmt.Sprintf("bench: %d rows failed, the figures above are not issuance figures:\n  %s", len(e.rows), strings.Join(lines, "\n  "))
+}
+
+// failures are the rows with any error, in the measured window or out of
+// it (warmup, requests that ended after the window), and the rows whose
+// window completed no certificate at all.
+func (rep *benchReport) failures() []rowFailure {
+	var out []rowFailure
+	for _, r := range rep.rows {
+		switch {
+		case r.errors > 0 || r.outside > 0:
+			out = append(out, rowFailure{r, fmt.Sprintf("%s c=%d: %d errors in the window, %d outside it (first: %.300s)",
+				r.issuer, r.concurrency, r.errors, r.outside, r.firstError)})
+		case r.certs == 0:
+			out = append(out, rowFailure{r, fmt.Sprintf("%s c=%d: no certificate completed in the window", r.issuer, r.concurrency)})
+		}
+	}
+	return out
 }
 
 // floorIssuer names the HTTP floor's rows (bench_floor.go).
@@ -420,6 +461,12 @@ func (rep *benchReport) writeText(w io.Writer) {
 	for _, t := range rep.targets() {
 		fmt.Fprintf(w, "  %-4s  %s\n", t.status, t.text)
 	}
+	if bad := rep.failures(); len(bad) > 0 {
+		fmt.Fprintf(w, "\nFAILED: %d rows with errors or without a certificate:\n", len(bad))
+		for _, f := range bad {
+			fmt.Fprintf(w, "  %s\n", f.text)
+		}
+	}
 }
 
 // writeMarkdown writes the same as markdown.
@@ -452,6 +499,12 @@ func (rep *benchReport) writeMarkdown(w io.Writer) {
 	fmt.Fprintln(w)
 	for _, t := range rep.targets() {
 		fmt.Fprintf(w, "- **%s** %s\n", t.status, t.text)
+	}
+	if bad := rep.failures(); len(bad) > 0 {
+		fmt.Fprintf(w, "\n**FAILED**: %d rows with errors or without a certificate:\n\n", len(bad))
+		for _, f := range bad {
+			fmt.Fprintf(w, "- %s\n", f.text)
+		}
 	}
 }
 

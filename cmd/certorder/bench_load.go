@@ -55,10 +55,18 @@ func startBenchServer(ctx context.Context, cfg *benchConfig, issuer string) (*be
 	}
 	s.key = "BENCH" + strings.ToUpper(hex.EncodeToString(kb))
 
-	args := []string{"serve", "--sandbox", "--rate-limit", "off", "--data", s.dir, "--addr", s.addr, "--issuer-key-type", issuer}
+	// The account's balance pays for every order: the default (1,000,000
+	// USD) runs out after about 6,700 of them, well within one run.
+	args := []string{"serve", "--sandbox", "--rate-limit", "off", "--data", s.dir, "--addr", s.addr, "--issuer-key-type", issuer,
+		"--initial-balance", benchBalanceUSD}
 	args = append(args, cfg.serverArgs...)
 	return s.start(ctx, cfg, args)
 }
+
+// benchBalanceUSD is the bench child's starting balance: a trillion US
+// dollars, billions of orders at any list price of the catalogue, so that
+// no run of any length meets insufficient_funds.
+const benchBalanceUSD = "1000000000000"
 
 // startFloorServer starts `certorder bench-floor` (bench_floor.go) on a
 // free loopback port, answering every order with answer.
@@ -271,12 +279,16 @@ type levelResult struct {
 	window      time.Duration
 	certs       int64 // 201s with an issued certificate completed in the window
 	errors      int64 // anything else completed in the window
-	p50, p99    time.Duration
-	srvCPU      time.Duration
-	srvCPUOK    bool
-	cliCPU      time.Duration
-	cliCPUOK    bool
-	firstError  string
+	// outside are the errors of requests that completed in the warmup or
+	// after the window: not in the row's figures, but a failed run all
+	// the same.
+	outside    int64
+	p50, p99   time.Duration
+	srvCPU     time.Duration
+	srvCPUOK   bool
+	cliCPU     time.Duration
+	cliCPUOK   bool
+	firstError string
 	// stalls are the times the machine did not run this process when it
 	// should have (see probeStalls): on a virtual machine whose vCPUs are
 	// descheduled they, not certorder, make the tail latency.
@@ -306,6 +318,7 @@ func (r levelResult) perCert(d time.Duration, ok bool) float64 {
 type benchWorker struct {
 	lat      []time.Duration
 	errors   int64
+	outside  int64
 	firstErr string
 	buf      bytes.Buffer
 }
@@ -361,6 +374,10 @@ func runLevel(ctx context.Context, srv *benchServer, url string, bodies [][]byte
 				end := time.Now()
 				if end.Before(t0) || !end.Before(t1) {
 					if err != nil {
+						bw.outside++
+						if bw.firstErr == "" {
+							bw.firstErr = err.Error()
+						}
 						time.Sleep(time.Millisecond) // do not spin on a dead server
 					}
 					continue
@@ -393,6 +410,7 @@ func runLevel(ctx context.Context, srv *benchServer, url string, bodies [][]byte
 	for _, bw := range workers {
 		all = append(all, bw.lat...)
 		res.errors += bw.errors
+		res.outside += bw.outside
 		if res.firstError == "" {
 			res.firstError = bw.firstErr
 		}

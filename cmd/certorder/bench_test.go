@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,12 +35,7 @@ func TestBenchPrintsRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The server is this test binary run as main (TestMain).
-	cfg.command = func(args []string) (*exec.Cmd, error) {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1", "CERTORDER_TEST_ARGS="+strings.Join(args, " "))
-		return cmd, nil
-	}
+	cfg.command = benchTestCommand
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var rep *benchReport
@@ -45,21 +43,25 @@ func TestBenchPrintsRows(t *testing.T) {
 		stdout.Reset()
 		began := time.Now()
 		rep, err = runBench(ctx, cfg, &stdout, &stderr)
-		if err != nil {
-			t.Fatalf("bench: %v\n%s", err, stderr.String())
-		}
 		t.Logf("bench took %v\n%s", time.Since(began).Round(time.Millisecond), stdout.String())
 		// A window with neither a certificate nor an error saw no order
 		// complete at all: a stall of the shared machine longer than the
 		// window. That alone earns one more run; errors never do.
-		stalled := false
-		for _, r := range rep.rows {
-			stalled = stalled || r.certs == 0 && r.errors == 0
+		var failed *benchFailed
+		if err == nil || !errors.As(err, &failed) || attempt == 2 {
+			break
 		}
-		if !stalled || attempt == 2 {
+		stalled := true
+		for _, f := range failed.rows {
+			stalled = stalled && f.row.certs == 0 && f.row.errors == 0 && f.row.outside == 0
+		}
+		if !stalled {
 			break
 		}
 		t.Logf("a window completed no order; running once more")
+	}
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
 
 	// p256 at 1 and 4, then the HTTP floor (replaying p256's first
@@ -151,4 +153,89 @@ func benchTestServer(t *testing.T, code int, body string) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// benchTestCommand runs the bench's children as this test binary run as
+// main (TestMain).
+func benchTestCommand(args []string) (*exec.Cmd, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1", "CERTORDER_TEST_ARGS="+strings.Join(args, " "))
+	return cmd, nil
+}
+
+// The bench's child pays for every order from the account balance: it
+// must start with enough for any run (the default balance covers about
+// 6,700 orders, fewer than one default run places).
+func TestBenchChildBalanceCoversLongRuns(t *testing.T) {
+	cfg, err := parseBenchFlags([]string{"--issuers", "p256"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.command = benchTestCommand
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := startBenchServer(ctx, cfg, "p256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop(false)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+srv.addr+"/services/v2/finance/balance", nil)
+	req.Header.Set("X-DC-DEVKEY", srv.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b struct {
+		Balance string `json:"balance"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil {
+		t.Fatal(err)
+	}
+	usd, err := strconv.ParseFloat(b.Balance, 64)
+	if err != nil {
+		t.Fatalf("balance %q: %v", b.Balance, err)
+	}
+	// Ten million orders at the dearest list price in the catalogue
+	// (under 10,000 USD a year) is far more than any run places.
+	if want := 1e7 * 1e4; usd < want {
+		t.Errorf("the bench child starts with %.2f USD, want at least %.0f (ten million orders)", usd, want)
+	}
+}
+
+// A run in which orders fail is a failed run: runBench returns an error
+// naming the rows and their error counts after printing the tables, and
+// the output says FAILED, so a run whose rows are error answers is never
+// mistaken for a measurement.
+func TestBenchFailsLoudlyOnErrors(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	// A balance for two orders: the uncounted first one and one more;
+	// every later order answers insufficient_funds.
+	cfg, err := parseBenchFlags([]string{"--duration", "300ms", "--warmup", "0", "--concurrency", "2",
+		"--issuers", "p256", "--sign-time", "20ms", "--floor=false", "--server-args", "--initial-balance 300"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.command = benchTestCommand
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := runBench(ctx, cfg, &stdout, &stderr)
+	var failed *benchFailed
+	if !errors.As(err, &failed) {
+		t.Fatalf("runBench with failing orders returned %v, want a benchFailed error\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	if rep == nil || len(rep.rows) != 1 {
+		t.Fatalf("report %+v, want the one row printed", rep)
+	}
+	if len(failed.rows) != 1 || failed.rows[0].row.errors+failed.rows[0].row.outside == 0 {
+		t.Errorf("failed rows %+v, want the one row with its errors counted", failed.rows)
+	}
+	for _, want := range []string{"insufficient_funds", "errors in the window"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if !strings.Contains(stdout.String(), "FAILED") {
+		t.Errorf("output does not say FAILED:\n%s", stdout.String())
+	}
 }
