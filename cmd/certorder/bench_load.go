@@ -59,6 +59,9 @@ func startBenchServer(ctx context.Context, cfg *benchConfig, issuer string) (*be
 	// USD) runs out after about 6,700 of them, well within one run.
 	args := []string{"serve", "--sandbox", "--rate-limit", "off", "--data", s.dir, "--addr", s.addr, "--issuer-key-type", issuer,
 		"--initial-balance", benchBalanceUSD}
+	if cfg.database != "" {
+		args = append(args, "--database", cfg.database)
+	}
 	args = append(args, cfg.serverArgs...)
 	return s.start(ctx, cfg, args)
 }
@@ -71,7 +74,7 @@ const benchBalanceUSD = "1000000000000"
 // startFloorServer starts `certorder bench-floor` (bench_floor.go) on a
 // free loopback port, answering every order with answer.
 func startFloorServer(ctx context.Context, cfg *benchConfig, answer []byte) (*benchServer, error) {
-	s, err := newBenchServer(cfg, floorIssuer)
+	s, err := newBenchServer(cfg, serverHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +85,23 @@ func startFloorServer(ctx context.Context, cfg *benchConfig, answer []byte) (*be
 		return nil, err
 	}
 	return s.start(ctx, cfg, []string{"bench-floor", "--addr", s.addr, "--answer", file})
+}
+
+// startMinimalServer starts `certorder bench-minimal` (bench_minimal.go)
+// with an issuer of key type issuer on a free loopback port, storing in a
+// fresh temporary directory (or cfg.database), its answers padded to
+// answerSize bytes.
+func startMinimalServer(ctx context.Context, cfg *benchConfig, issuer string, answerSize int) (*benchServer, error) {
+	s, err := newBenchServer(cfg, serverMinimal+"-"+issuer)
+	if err != nil {
+		return nil, err
+	}
+	s.key = "MINIMAL"
+	args := []string{"bench-minimal", "--addr", s.addr, "--key-type", issuer, "--data", s.dir, "--answer-size", strconv.Itoa(answerSize)}
+	if cfg.database != "" {
+		args = append(args, "--database", cfg.database)
+	}
+	return s.start(ctx, cfg, args)
 }
 
 // newBenchServer is a child not yet started: a fresh temporary directory
@@ -274,7 +294,8 @@ func benchBodies(n int, hash string) ([][]byte, error) {
 
 // levelResult is one table row: one issuer at one concurrency.
 type levelResult struct {
-	issuer      string
+	server      string // serverCertorder, serverMinimal or serverHTTP
+	issuer      string // the issuer's key type; "-" for the HTTP floor
 	concurrency int
 	window      time.Duration
 	certs       int64 // 201s with an issued certificate completed in the window

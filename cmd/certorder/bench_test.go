@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -31,7 +34,7 @@ func TestBenchPrintsRows(t *testing.T) {
 		duration = "3s"
 	}
 	cfg, err := parseBenchFlags([]string{"--duration", duration, "--warmup", "0", "--concurrency", "1,4",
-		"--issuers", "p256", "--sign-time", "50ms", "--out", out}, &stderr)
+		"--issuers", "p256", "--sign-time", "50ms", "--probe", "100ms", "--out", out}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,56 +67,67 @@ func TestBenchPrintsRows(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
 
-	// p256 at 1 and 4, then the HTTP floor (replaying p256's first
-	// answer, which benchOrder accepts only as an issued certificate).
-	if len(rep.rows) != 4 {
-		t.Fatalf("%d result rows, want 4 (p256 and the floor, at 1 and 4)", len(rep.rows))
+	// certorder and the minimal floor in turn at 1 and 4, then the HTTP
+	// floor (replaying certorder's first answer, which benchOrder accepts
+	// only as an issued certificate).
+	type rowID struct {
+		server, issuer string
+		conc           int
+	}
+	want := []rowID{{serverCertorder, "p256", 1}, {serverMinimal, "p256", 1}, {serverCertorder, "p256", 4}, {serverMinimal, "p256", 4},
+		{serverHTTP, "-", 1}, {serverHTTP, "-", 4}}
+	if len(rep.rows) != len(want) {
+		t.Fatalf("%d result rows, want %d: %v", len(rep.rows), len(want), want)
 	}
 	for i, r := range rep.rows {
-		want := []struct {
-			issuer string
-			conc   int
-		}{{"p256", 1}, {"p256", 4}, {floorIssuer, 1}, {floorIssuer, 4}}[i]
-		if r.issuer != want.issuer || r.concurrency != want.conc {
-			t.Errorf("row %d is %s at %d, want %s at %d", i, r.issuer, r.concurrency, want.issuer, want.conc)
+		if got := (rowID{r.server, r.issuer, r.concurrency}); got != want[i] {
+			t.Errorf("row %d is %v, want %v", i, got, want[i])
 		}
 		if r.certs == 0 || r.errors != 0 {
-			t.Errorf("%s at %d: %d certificates, %d errors (first: %s)\n%s", r.issuer, r.concurrency, r.certs, r.errors, r.firstError, stderr.String())
+			t.Errorf("%s %s at %d: %d certificates, %d errors (first: %s)\n%s", r.server, r.issuer, r.concurrency, r.certs, r.errors, r.firstError, stderr.String())
 		}
 	}
 
-	// The printed table: a row per level whose certs/s (column 4) is
-	// positive and errors (column 7) zero.
-	printed := map[int]bool{}
+	// The printed table: a row per server and level whose certs/s
+	// (column 5) is positive and errors (column 8) zero.
+	printed := map[rowID]bool{}
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		f := strings.Fields(line)
-		if len(f) != len(benchColumns) || f[0] != "p256" {
+		if len(f) != len(benchColumns) || f[0] == "server" {
 			continue
 		}
-		conc, _ := strconv.Atoi(f[1])
-		rate, err := strconv.ParseFloat(f[3], 64)
+		conc, _ := strconv.Atoi(f[2])
+		rate, err := strconv.ParseFloat(f[4], 64)
 		if err != nil || rate <= 0 {
-			t.Errorf("printed row %q: certs/s %q not positive", line, f[3])
+			t.Errorf("printed row %q: certs/s %q not positive", line, f[4])
 		}
-		if f[6] != "0" {
-			t.Errorf("printed row %q: errors %q", line, f[6])
+		if f[7] != "0" {
+			t.Errorf("printed row %q: errors %q", line, f[7])
 		}
-		printed[conc] = true
+		printed[rowID{f[0], f[1], conc}] = true
 	}
-	if !printed[1] || !printed[4] {
-		t.Errorf("rows printed for concurrency %v, want 1 and 4:\n%s", printed, stdout.String())
+	for _, w := range want {
+		if !printed[w] {
+			t.Errorf("no row printed for %v:\n%s", w, stdout.String())
+		}
 	}
-	for _, want := range []string{"ECDSA P-256", "RSA-2048", "targets (issue 8):", "p50 at concurrency 1 < 1.5 ms",
-		"p256 at concurrency 4:", "of the HTTP floor's"} {
+	// The targets against the minimal floor, the HTTP floor beside them,
+	// and the stall probe under both tables.
+	for _, want := range []string{"ECDSA P-256", "RSA-2048", "targets (against the minimal floor of the same run):",
+		"p256 at 1 client: p50", "p256 at 4 clients:", "the minimal floor's", "of the HTTP floor's", "stall probe at the start: busy loop on"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
+	}
+	if n := strings.Count(stdout.String(), "stall probes (busy loop on every CPU"); n != 2 {
+		t.Errorf("the probe summary is printed %d times, want under each of the 2 tables:\n%s", n, stdout.String())
 	}
 	md, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(md), "| p256 | 1 |") || !strings.Contains(string(md), "| p256 | 4 |") {
+	if !strings.Contains(string(md), "| certorder | p256 | 1 |") || !strings.Contains(string(md), "| minimal | p256 | 4 |") ||
+		!strings.Contains(string(md), "stall probe at the start") {
 		t.Errorf("--out markdown lacks the rows:\n%s", md)
 	}
 }
@@ -212,7 +226,7 @@ func TestBenchFailsLoudlyOnErrors(t *testing.T) {
 	// A balance for two orders: the uncounted first one and one more;
 	// every later order answers insufficient_funds.
 	cfg, err := parseBenchFlags([]string{"--duration", "300ms", "--warmup", "0", "--concurrency", "2",
-		"--issuers", "p256", "--sign-time", "20ms", "--floor=false", "--server-args", "--initial-balance 300"}, &stderr)
+		"--issuers", "p256", "--sign-time", "20ms", "--probe", "50ms", "--minimal=false", "--floor=false", "--server-args", "--initial-balance 300"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,5 +251,77 @@ func TestBenchFailsLoudlyOnErrors(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "FAILED") {
 		t.Errorf("output does not say FAILED:\n%s", stdout.String())
+	}
+}
+
+// The minimal floor does what its rows claim: a 201 of the asked size
+// whose leaf is signed by its issuer for the name of the body, once its
+// row is committed; a CSR whose signature does not verify is refused.
+func TestBenchMinimalIssues(t *testing.T) {
+	for _, kt := range []string{"p256", "rsa2048"} {
+		t.Run(kt, func(t *testing.T) {
+			key, err := minimalKey(kt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			issuer, err := minimalIssuer(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			db, insert, err := minimalStore(dir, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			jobs := make(chan *minimalJob)
+			defer close(jobs)
+			go minimalCommitter(db, insert, jobs)
+			srv := httptest.NewServer(minimalHandler(key, issuer, jobs, 4000))
+			defer srv.Close()
+
+			bodies, err := benchBodies(3, "sha256")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, body := range bodies {
+				var buf bytes.Buffer
+				if err := benchOrder(context.Background(), srv.Client(), srv.URL, http.Header{}, body, &buf); err != nil {
+					t.Fatalf("order %d: %v", i, err)
+				}
+				if buf.Len() != 4000 {
+					t.Errorf("answer of %d bytes, want 4000", buf.Len())
+				}
+				var a createdAnswer
+				json.Unmarshal(buf.Bytes(), &a)
+				blk, _ := pem.Decode([]byte(a.CertificateChain[0].PEM))
+				leaf, err := x509.ParseCertificate(blk.Bytes)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := leaf.CheckSignatureFrom(issuer); err != nil {
+					t.Errorf("leaf not signed by the issuer: %v", err)
+				}
+				if name := fmt.Sprintf("bench-%d.example.com", i); leaf.Subject.CommonName != name || len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != name {
+					t.Errorf("leaf names %q %v, want %s", leaf.Subject.CommonName, leaf.DNSNames, name)
+				}
+			}
+			var n int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM bench_minimal_floor`).Scan(&n); err != nil || n != 3 {
+				t.Errorf("%d rows stored (%v), want 3", n, err)
+			}
+			// A CSR signed by another key than the one it carries.
+			var req map[string]map[string]any
+			json.Unmarshal(bodies[0], &req)
+			csr := req["certificate"]["csr"].(string)
+			blk, _ := pem.Decode([]byte(csr))
+			der := bytes.Clone(blk.Bytes)
+			der[len(der)-3] ^= 0xff // inside the signature
+			req["certificate"]["csr"] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+			bad, _ := json.Marshal(req)
+			if err := benchOrder(context.Background(), srv.Client(), srv.URL, http.Header{}, bad, new(bytes.Buffer)); err == nil || !strings.Contains(err.Error(), "status 400") {
+				t.Errorf("a CSR with a broken signature: %v, want a 400", err)
+			}
+		})
 	}
 }
