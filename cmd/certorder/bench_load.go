@@ -55,15 +55,26 @@ func startBenchServer(ctx context.Context, cfg *benchConfig, issuer string) (*be
 	}
 	s.key = "BENCH" + strings.ToUpper(hex.EncodeToString(kb))
 
-	args := []string{"serve", "--sandbox", "--rate-limit", "off", "--data", s.dir, "--addr", s.addr, "--issuer-key-type", issuer}
+	// The account's balance pays for every order: the default (1,000,000
+	// USD) runs out after about 6,700 of them, well within one run.
+	args := []string{"serve", "--sandbox", "--rate-limit", "off", "--data", s.dir, "--addr", s.addr, "--issuer-key-type", issuer,
+		"--initial-balance", benchBalanceUSD}
+	if cfg.database != "" {
+		args = append(args, "--database", cfg.database)
+	}
 	args = append(args, cfg.serverArgs...)
 	return s.start(ctx, cfg, args)
 }
 
+// benchBalanceUSD is the bench child's starting balance: a trillion US
+// dollars, billions of orders at any list price of the catalogue, so that
+// no run of any length meets insufficient_funds.
+const benchBalanceUSD = "1000000000000"
+
 // startFloorServer starts `certorder bench-floor` (bench_floor.go) on a
 // free loopback port, answering every order with answer.
 func startFloorServer(ctx context.Context, cfg *benchConfig, answer []byte) (*benchServer, error) {
-	s, err := newBenchServer(cfg, floorIssuer)
+	s, err := newBenchServer(cfg, serverHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +85,23 @@ func startFloorServer(ctx context.Context, cfg *benchConfig, answer []byte) (*be
 		return nil, err
 	}
 	return s.start(ctx, cfg, []string{"bench-floor", "--addr", s.addr, "--answer", file})
+}
+
+// startMinimalServer starts `certorder bench-minimal` (bench_minimal.go)
+// with an issuer of key type issuer on a free loopback port, storing in a
+// fresh temporary directory (or cfg.database), its answers padded to
+// answerSize bytes.
+func startMinimalServer(ctx context.Context, cfg *benchConfig, issuer string, answerSize int) (*benchServer, error) {
+	s, err := newBenchServer(cfg, serverMinimal+"-"+issuer)
+	if err != nil {
+		return nil, err
+	}
+	s.key = "MINIMAL"
+	args := []string{"bench-minimal", "--addr", s.addr, "--key-type", issuer, "--data", s.dir, "--answer-size", strconv.Itoa(answerSize)}
+	if cfg.database != "" {
+		args = append(args, "--database", cfg.database)
+	}
+	return s.start(ctx, cfg, args)
 }
 
 // newBenchServer is a child not yet started: a fresh temporary directory
@@ -266,17 +294,22 @@ func benchBodies(n int, hash string) ([][]byte, error) {
 
 // levelResult is one table row: one issuer at one concurrency.
 type levelResult struct {
-	issuer      string
+	server      string // serverCertorder, serverMinimal or serverHTTP
+	issuer      string // the issuer's key type; "-" for the HTTP floor
 	concurrency int
 	window      time.Duration
 	certs       int64 // 201s with an issued certificate completed in the window
 	errors      int64 // anything else completed in the window
-	p50, p99    time.Duration
-	srvCPU      time.Duration
-	srvCPUOK    bool
-	cliCPU      time.Duration
-	cliCPUOK    bool
-	firstError  string
+	// outside are the errors of requests that completed in the warmup or
+	// after the window: not in the row's figures, but a failed run all
+	// the same.
+	outside    int64
+	p50, p99   time.Duration
+	srvCPU     time.Duration
+	srvCPUOK   bool
+	cliCPU     time.Duration
+	cliCPUOK   bool
+	firstError string
 	// stalls are the times the machine did not run this process when it
 	// should have (see probeStalls): on a virtual machine whose vCPUs are
 	// descheduled they, not certorder, make the tail latency.
@@ -306,6 +339,7 @@ func (r levelResult) perCert(d time.Duration, ok bool) float64 {
 type benchWorker struct {
 	lat      []time.Duration
 	errors   int64
+	outside  int64
 	firstErr string
 	buf      bytes.Buffer
 }
@@ -361,6 +395,10 @@ func runLevel(ctx context.Context, srv *benchServer, url string, bodies [][]byte
 				end := time.Now()
 				if end.Before(t0) || !end.Before(t1) {
 					if err != nil {
+						bw.outside++
+						if bw.firstErr == "" {
+							bw.firstErr = err.Error()
+						}
 						time.Sleep(time.Millisecond) // do not spin on a dead server
 					}
 					continue
@@ -393,6 +431,7 @@ func runLevel(ctx context.Context, srv *benchServer, url string, bodies [][]byte
 	for _, bw := range workers {
 		all = append(all, bw.lat...)
 		res.errors += bw.errors
+		res.outside += bw.outside
 		if res.firstError == "" {
 			res.firstError = bw.firstErr
 		}

@@ -3,6 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,16 +34,11 @@ func TestBenchPrintsRows(t *testing.T) {
 		duration = "3s"
 	}
 	cfg, err := parseBenchFlags([]string{"--duration", duration, "--warmup", "0", "--concurrency", "1,4",
-		"--issuers", "p256", "--sign-time", "50ms", "--out", out}, &stderr)
+		"--issuers", "p256", "--sign-time", "50ms", "--probe", "100ms", "--out", out}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The server is this test binary run as main (TestMain).
-	cfg.command = func(args []string) (*exec.Cmd, error) {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1", "CERTORDER_TEST_ARGS="+strings.Join(args, " "))
-		return cmd, nil
-	}
+	cfg.command = benchTestCommand
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var rep *benchReport
@@ -45,73 +46,88 @@ func TestBenchPrintsRows(t *testing.T) {
 		stdout.Reset()
 		began := time.Now()
 		rep, err = runBench(ctx, cfg, &stdout, &stderr)
-		if err != nil {
-			t.Fatalf("bench: %v\n%s", err, stderr.String())
-		}
 		t.Logf("bench took %v\n%s", time.Since(began).Round(time.Millisecond), stdout.String())
 		// A window with neither a certificate nor an error saw no order
 		// complete at all: a stall of the shared machine longer than the
 		// window. That alone earns one more run; errors never do.
-		stalled := false
-		for _, r := range rep.rows {
-			stalled = stalled || r.certs == 0 && r.errors == 0
+		var failed *benchFailed
+		if err == nil || !errors.As(err, &failed) || attempt == 2 {
+			break
 		}
-		if !stalled || attempt == 2 {
+		stalled := true
+		for _, f := range failed.rows {
+			stalled = stalled && f.row.certs == 0 && f.row.errors == 0 && f.row.outside == 0
+		}
+		if !stalled {
 			break
 		}
 		t.Logf("a window completed no order; running once more")
 	}
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
 
-	// p256 at 1 and 4, then the HTTP floor (replaying p256's first
-	// answer, which benchOrder accepts only as an issued certificate).
-	if len(rep.rows) != 4 {
-		t.Fatalf("%d result rows, want 4 (p256 and the floor, at 1 and 4)", len(rep.rows))
+	// certorder and the minimal floor in turn at 1 and 4, then the HTTP
+	// floor (replaying certorder's first answer, which benchOrder accepts
+	// only as an issued certificate).
+	type rowID struct {
+		server, issuer string
+		conc           int
+	}
+	want := []rowID{{serverCertorder, "p256", 1}, {serverMinimal, "p256", 1}, {serverCertorder, "p256", 4}, {serverMinimal, "p256", 4},
+		{serverHTTP, "-", 1}, {serverHTTP, "-", 4}}
+	if len(rep.rows) != len(want) {
+		t.Fatalf("%d result rows, want %d: %v", len(rep.rows), len(want), want)
 	}
 	for i, r := range rep.rows {
-		want := []struct {
-			issuer string
-			conc   int
-		}{{"p256", 1}, {"p256", 4}, {floorIssuer, 1}, {floorIssuer, 4}}[i]
-		if r.issuer != want.issuer || r.concurrency != want.conc {
-			t.Errorf("row %d is %s at %d, want %s at %d", i, r.issuer, r.concurrency, want.issuer, want.conc)
+		if got := (rowID{r.server, r.issuer, r.concurrency}); got != want[i] {
+			t.Errorf("row %d is %v, want %v", i, got, want[i])
 		}
 		if r.certs == 0 || r.errors != 0 {
-			t.Errorf("%s at %d: %d certificates, %d errors (first: %s)\n%s", r.issuer, r.concurrency, r.certs, r.errors, r.firstError, stderr.String())
+			t.Errorf("%s %s at %d: %d certificates, %d errors (first: %s)\n%s", r.server, r.issuer, r.concurrency, r.certs, r.errors, r.firstError, stderr.String())
 		}
 	}
 
-	// The printed table: a row per level whose certs/s (column 4) is
-	// positive and errors (column 7) zero.
-	printed := map[int]bool{}
+	// The printed table: a row per server and level whose certs/s
+	// (column 5) is positive and errors (column 8) zero.
+	printed := map[rowID]bool{}
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		f := strings.Fields(line)
-		if len(f) != len(benchColumns) || f[0] != "p256" {
+		if len(f) != len(benchColumns) || f[0] == "server" {
 			continue
 		}
-		conc, _ := strconv.Atoi(f[1])
-		rate, err := strconv.ParseFloat(f[3], 64)
+		conc, _ := strconv.Atoi(f[2])
+		rate, err := strconv.ParseFloat(f[4], 64)
 		if err != nil || rate <= 0 {
-			t.Errorf("printed row %q: certs/s %q not positive", line, f[3])
+			t.Errorf("printed row %q: certs/s %q not positive", line, f[4])
 		}
-		if f[6] != "0" {
-			t.Errorf("printed row %q: errors %q", line, f[6])
+		if f[7] != "0" {
+			t.Errorf("printed row %q: errors %q", line, f[7])
 		}
-		printed[conc] = true
+		printed[rowID{f[0], f[1], conc}] = true
 	}
-	if !printed[1] || !printed[4] {
-		t.Errorf("rows printed for concurrency %v, want 1 and 4:\n%s", printed, stdout.String())
+	for _, w := range want {
+		if !printed[w] {
+			t.Errorf("no row printed for %v:\n%s", w, stdout.String())
+		}
 	}
-	for _, want := range []string{"ECDSA P-256", "RSA-2048", "targets (issue 8):", "p50 at concurrency 1 < 1.5 ms",
-		"p256 at concurrency 4:", "of the HTTP floor's"} {
+	// The targets against the minimal floor, the HTTP floor beside them,
+	// and the stall probe under both tables.
+	for _, want := range []string{"ECDSA P-256", "RSA-2048", "targets (against the minimal floor of the same run):",
+		"p256 at 1 client: p50", "p256 at 4 clients:", "the minimal floor's", "of the HTTP floor's", "stall probe at the start: busy loop on"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
+	}
+	if n := strings.Count(stdout.String(), "stall probes (busy loop on every CPU"); n != 2 {
+		t.Errorf("the probe summary is printed %d times, want under each of the 2 tables:\n%s", n, stdout.String())
 	}
 	md, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(md), "| p256 | 1 |") || !strings.Contains(string(md), "| p256 | 4 |") {
+	if !strings.Contains(string(md), "| certorder | p256 | 1 |") || !strings.Contains(string(md), "| minimal | p256 | 4 |") ||
+		!strings.Contains(string(md), "stall probe at the start") {
 		t.Errorf("--out markdown lacks the rows:\n%s", md)
 	}
 }
@@ -151,4 +167,161 @@ func benchTestServer(t *testing.T, code int, body string) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// benchTestCommand runs the bench's children as this test binary run as
+// main (TestMain).
+func benchTestCommand(args []string) (*exec.Cmd, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1", "CERTORDER_TEST_ARGS="+strings.Join(args, " "))
+	return cmd, nil
+}
+
+// The bench's child pays for every order from the account balance: it
+// must start with enough for any run (the default balance covers about
+// 6,700 orders, fewer than one default run places).
+func TestBenchChildBalanceCoversLongRuns(t *testing.T) {
+	cfg, err := parseBenchFlags([]string{"--issuers", "p256"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.command = benchTestCommand
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := startBenchServer(ctx, cfg, "p256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop(false)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+srv.addr+"/services/v2/finance/balance", nil)
+	req.Header.Set("X-DC-DEVKEY", srv.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b struct {
+		Balance string `json:"balance"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil {
+		t.Fatal(err)
+	}
+	usd, err := strconv.ParseFloat(b.Balance, 64)
+	if err != nil {
+		t.Fatalf("balance %q: %v", b.Balance, err)
+	}
+	// Ten million orders at the dearest list price in the catalogue
+	// (under 10,000 USD a year) is far more than any run places.
+	if want := 1e7 * 1e4; usd < want {
+		t.Errorf("the bench child starts with %.2f USD, want at least %.0f (ten million orders)", usd, want)
+	}
+}
+
+// A run in which orders fail is a failed run: runBench returns an error
+// naming the rows and their error counts after printing the tables, and
+// the output says FAILED, so a run whose rows are error answers is never
+// mistaken for a measurement.
+func TestBenchFailsLoudlyOnErrors(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	// A balance for two orders: the uncounted first one and one more;
+	// every later order answers insufficient_funds.
+	cfg, err := parseBenchFlags([]string{"--duration", "300ms", "--warmup", "0", "--concurrency", "2",
+		"--issuers", "p256", "--sign-time", "20ms", "--probe", "50ms", "--minimal=false", "--floor=false", "--server-args", "--initial-balance 300"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.command = benchTestCommand
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := runBench(ctx, cfg, &stdout, &stderr)
+	var failed *benchFailed
+	if !errors.As(err, &failed) {
+		t.Fatalf("runBench with failing orders returned %v, want a benchFailed error\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	if rep == nil || len(rep.rows) != 1 {
+		t.Fatalf("report %+v, want the one row printed", rep)
+	}
+	if len(failed.rows) != 1 || failed.rows[0].row.errors+failed.rows[0].row.outside == 0 {
+		t.Errorf("failed rows %+v, want the one row with its errors counted", failed.rows)
+	}
+	for _, want := range []string{"insufficient_funds", "errors in the window"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if !strings.Contains(stdout.String(), "FAILED") {
+		t.Errorf("output does not say FAILED:\n%s", stdout.String())
+	}
+}
+
+// The minimal floor does what its rows claim: a 201 of the asked size
+// whose leaf is signed by its issuer for the name of the body, once its
+// row is committed; a CSR whose signature does not verify is refused.
+func TestBenchMinimalIssues(t *testing.T) {
+	for _, kt := range []string{"p256", "rsa2048"} {
+		t.Run(kt, func(t *testing.T) {
+			key, err := minimalKey(kt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			issuer, err := minimalIssuer(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			db, insert, err := minimalStore(dir, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			jobs := make(chan *minimalJob)
+			defer close(jobs)
+			go minimalCommitter(db, insert, jobs)
+			srv := httptest.NewServer(minimalHandler(key, issuer, jobs, 4000))
+			defer srv.Close()
+
+			bodies, err := benchBodies(3, "sha256")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, body := range bodies {
+				var buf bytes.Buffer
+				if err := benchOrder(context.Background(), srv.Client(), srv.URL, http.Header{}, body, &buf); err != nil {
+					t.Fatalf("order %d: %v", i, err)
+				}
+				if buf.Len() != 4000 {
+					t.Errorf("answer of %d bytes, want 4000", buf.Len())
+				}
+				var a createdAnswer
+				json.Unmarshal(buf.Bytes(), &a)
+				blk, _ := pem.Decode([]byte(a.CertificateChain[0].PEM))
+				leaf, err := x509.ParseCertificate(blk.Bytes)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := leaf.CheckSignatureFrom(issuer); err != nil {
+					t.Errorf("leaf not signed by the issuer: %v", err)
+				}
+				if name := fmt.Sprintf("bench-%d.example.com", i); leaf.Subject.CommonName != name || len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != name {
+					t.Errorf("leaf names %q %v, want %s", leaf.Subject.CommonName, leaf.DNSNames, name)
+				}
+			}
+			var n int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM bench_minimal_floor`).Scan(&n); err != nil || n != 3 {
+				t.Errorf("%d rows stored (%v), want 3", n, err)
+			}
+			// A CSR signed by another key than the one it carries.
+			var req map[string]map[string]any
+			json.Unmarshal(bodies[0], &req)
+			csr := req["certificate"]["csr"].(string)
+			blk, _ := pem.Decode([]byte(csr))
+			der := bytes.Clone(blk.Bytes)
+			der[len(der)-3] ^= 0xff // inside the signature
+			req["certificate"]["csr"] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+			bad, _ := json.Marshal(req)
+			if err := benchOrder(context.Background(), srv.Client(), srv.URL, http.Header{}, bad, new(bytes.Buffer)); err == nil || !strings.Contains(err.Error(), "status 400") {
+				t.Errorf("a CSR with a broken signature: %v, want a 400", err)
+			}
+		})
+	}
 }

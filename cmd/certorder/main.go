@@ -74,6 +74,8 @@ func main() {
 		err = benchCmd(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
 	case "bench-floor": // bench's own child (bench_floor.go), not for users
 		err = benchFloorCmd(os.Args[2:])
+	case "bench-minimal": // bench's minimal-issuance floor (bench_minimal.go), not for users
+		err = benchMinimalCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
