@@ -536,24 +536,7 @@ func problem(err error) *errs.Error {
 	return errs.As(err)
 }
 
-func statusOf(k errs.Kind) int {
-	switch k {
-	case errs.Invalid, errs.Conflict:
-		return http.StatusBadRequest
-	case errs.Unauthorized, errs.Forbidden:
-		return http.StatusForbidden
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case errs.RateLimited:
-		return http.StatusTooManyRequests
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
-}
+func statusOf(k errs.Kind) int { return web.Status(k) }
 
 // writeError renders CertCentral's envelope, with Retry-After when the
 // error says when to come back. Internal errors carry only their public

@@ -328,23 +328,7 @@ func formScope(sess *store.Session) string { return "console\x00" + hex.EncodeTo
 
 // statusOf is what a page answers for an error of a rule: the API's
 // statuses, but a page and never the JSON envelope.
-func statusOf(k errs.Kind) int {
-	switch k {
-	case errs.Invalid, errs.Conflict:
-		return http.StatusBadRequest
-	case errs.Unauthorized, errs.Forbidden:
-		return http.StatusForbidden
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case errs.RateLimited:
-		return http.StatusTooManyRequests
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(k errs.Kind) int { return web.Status(k) }
 
 // problem is the typed error of err; an unavailable store is told as such.
 func problem(err error) *errs.Error {
