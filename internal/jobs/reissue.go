@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
-	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/notify"
 	"github.com/certorder/certorder/internal/order"
@@ -112,16 +111,7 @@ func (e *Engine) reissueOrder(ctx context.Context, o *store.Order, now time.Time
 			return false, nil
 		}
 	}
-	var refused *errs.Error
-	switch {
-	case errors.Is(err, order.ErrNoRequester):
-		e.log().Warn("auto-reissue passed over: nobody to ask for it", "order", o.ID)
-	case errors.As(err, &refused) && (refused.Kind == errs.Invalid || refused.Kind == errs.Conflict ||
-		refused.Kind == errs.Forbidden || refused.Kind == errs.NotFound):
-		// The order's rules refuse it now (its key blocked since, say): the
-		// user reissues by hand; retrying each round would change nothing.
-		e.log().Warn("auto-reissue passed over: refused", "order", o.ID, "err", err)
-	default:
+	if !e.passedOver("auto-reissue", o, err) {
 		return false, err
 	}
 	rec.Sent = false

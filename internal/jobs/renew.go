@@ -99,17 +99,7 @@ func (e *Engine) renewOrder(ctx context.Context, o *store.Order, now time.Time) 
 			return false, nil // an engine racing this one placed it
 		}
 	}
-	var refused *errs.Error
-	switch {
-	case errors.Is(err, order.ErrNoRequester):
-		e.log().Warn("auto-renew passed over: nobody to place it", "order", o.ID)
-	case errors.As(err, &refused) && (refused.Kind == errs.Invalid || refused.Kind == errs.Conflict ||
-		refused.Kind == errs.Forbidden || refused.Kind == errs.NotFound):
-		// The ordering rules refuse the renewal (a card payment, too
-		// little balance, the key blocked since): the renewal notices go
-		// on, and the user renews by hand.
-		e.log().Warn("auto-renew passed over: refused", "order", o.ID, "err", err)
-	default:
+	if !e.passedOver("auto-renew", o, err) {
 		return false, err
 	}
 	rec.Sent = false
@@ -156,4 +146,23 @@ func (e *Engine) RenderAutoRenewalMail(ctx context.Context, m *store.OutboxMail)
 	msg, err := e.Templates.Render(MailKindAutoRenewal, locale, d)
 	msg.ToName = name
 	return msg, err
+}
+
+// passedOver reports whether an automatic order the order engine refused
+// is left to the user rather than retried next round, and logs why. No
+// requester, or the rules refusing it now (a card payment, too little
+// balance, the key blocked since), would refuse it again each round;
+// anything else (the store failing) is worth another try.
+func (e *Engine) passedOver(job string, o *store.Order, err error) bool {
+	var refused *errs.Error
+	switch {
+	case errors.Is(err, order.ErrNoRequester):
+		e.log().Warn(job+" passed over: nobody to place it", "order", o.ID)
+	case errors.As(err, &refused) && (refused.Kind == errs.Invalid || refused.Kind == errs.Conflict ||
+		refused.Kind == errs.Forbidden || refused.Kind == errs.NotFound):
+		e.log().Warn(job+" passed over: refused", "order", o.ID, "err", err)
+	default:
+		return false
+	}
+	return true
 }
