@@ -100,18 +100,7 @@ func (e *Engine) reissueOrder(ctx context.Context, o *store.Order, now time.Time
 	if err == nil {
 		return res != nil, nil
 	}
-	// An engine racing this one made it first: this one failed on the
-	// record, or on the order having changed meanwhile.
-	have, rerr := e.Store.OrderNotices(ctx, o.AccountID, o.ID)
-	if rerr != nil {
-		return false, errors.Join(err, rerr)
-	}
-	for _, h := range have {
-		if h.Notice == rec.Notice {
-			return false, nil
-		}
-	}
-	if !e.passedOver("auto-reissue", o, err) {
+	if pass, err := e.refused(ctx, "auto-reissue", o, rec.Notice, err); !pass {
 		return false, err
 	}
 	rec.Sent = false

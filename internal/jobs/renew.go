@@ -90,16 +90,7 @@ func (e *Engine) renewOrder(ctx context.Context, o *store.Order, now time.Time) 
 	if err == nil {
 		return res != nil, nil
 	}
-	have, rerr := e.Store.OrderNotices(ctx, o.AccountID, o.ID)
-	if rerr != nil {
-		return false, errors.Join(err, rerr)
-	}
-	for _, h := range have {
-		if h.Notice == rec.Notice {
-			return false, nil // an engine racing this one placed it
-		}
-	}
-	if !e.passedOver("auto-renew", o, err) {
+	if pass, err := e.refused(ctx, "auto-renew", o, rec.Notice, err); !pass {
 		return false, err
 	}
 	rec.Sent = false
@@ -148,21 +139,33 @@ func (e *Engine) RenderAutoRenewalMail(ctx context.Context, m *store.OutboxMail)
 	return msg, err
 }
 
-// passedOver reports whether an automatic order the order engine refused
-// is left to the user rather than retried next round, and logs why. No
+// refused sorts out an automatic order the order engine did not place.
+// An engine racing this one may have made it first (this one failed on the
+// record, or on the order having changed meanwhile): nothing to do. No
 // requester, or the rules refusing it now (a card payment, too little
-// balance, the key blocked since), would refuse it again each round;
-// anything else (the store failing) is worth another try.
-func (e *Engine) passedOver(job string, o *store.Order, err error) bool {
-	var refused *errs.Error
+// balance, the key blocked since), would refuse it again each round, so
+// it is passed over (pass) and left to the user, and its record keeps
+// later rounds from reading it again. Anything else (the store failing)
+// is returned, worth another try.
+func (e *Engine) refused(ctx context.Context, job string, o *store.Order, notice string, err error) (pass bool, _ error) {
+	have, rerr := e.Store.OrderNotices(ctx, o.AccountID, o.ID)
+	if rerr != nil {
+		return false, errors.Join(err, rerr)
+	}
+	for _, h := range have {
+		if h.Notice == notice {
+			return false, nil
+		}
+	}
+	var rules *errs.Error
 	switch {
 	case errors.Is(err, order.ErrNoRequester):
 		e.log().Warn(job+" passed over: nobody to place it", "order", o.ID)
-	case errors.As(err, &refused) && (refused.Kind == errs.Invalid || refused.Kind == errs.Conflict ||
-		refused.Kind == errs.Forbidden || refused.Kind == errs.NotFound):
+	case errors.As(err, &rules) && (rules.Kind == errs.Invalid || rules.Kind == errs.Conflict ||
+		rules.Kind == errs.Forbidden || rules.Kind == errs.NotFound):
 		e.log().Warn(job+" passed over: refused", "order", o.ID, "err", err)
 	default:
-		return false
+		return false, err
 	}
-	return true
+	return true, nil
 }
