@@ -11,7 +11,6 @@ import (
 	netmail "net/mail"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -90,7 +89,7 @@ func testJobsSurviveKill(t *testing.T, database string) {
 			t.Fatal("the killed server exited cleanly")
 		}
 	}
-	db := crashDB(t, dir, database)
+	db := testenv.StoreSQL(t, dir, database, false)
 	count := func(query string, args ...any) int {
 		t.Helper()
 		var n int
@@ -381,23 +380,6 @@ func testJobsSurviveKill(t *testing.T, database string) {
 		t.Errorf("the relay got messages the outbox never queued: %v", got)
 	}
 	t.Logf("whole test %v", time.Since(began).Round(time.Millisecond))
-}
-
-// crashDB opens the store of the test's servers directly: the SQLite file
-// in dir (read and written beside them, as another process), or the
-// PostgreSQL database.
-func crashDB(t *testing.T, dir, database string) *sql.DB {
-	t.Helper()
-	driver, dsn := "sqlite", "file:"+filepath.Join(dir, "certorder.db")+"?_pragma=busy_timeout(10000)"
-	if database != "" {
-		driver, dsn = "pgx", database
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // writeLock is a transaction of the test that keeps every other process

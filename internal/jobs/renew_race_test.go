@@ -3,7 +3,6 @@ package jobs_test
 import (
 	"context"
 	"crypto/elliptic"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -209,7 +208,7 @@ func testAutoRenewReplicasOverlap(t *testing.T, database string) {
 	}
 
 	// What the store holds, counted in SQL common to both backends.
-	db := openSQL(t, first.DataDir, database)
+	db := testenv.StoreSQL(t, first.DataDir, database, true)
 	count := func(query string, args ...any) int {
 		t.Helper()
 		var c int
@@ -254,20 +253,4 @@ func testAutoRenewReplicasOverlap(t *testing.T, database string) {
 	if lost := count(`SELECT COUNT(*) FROM issuance_intents`); lost != n {
 		t.Errorf("%d issuance intents left by the losers, want %d (one per order)", lost, n)
 	}
-}
-
-// openSQL opens the store's database directly, for counting: the SQLite
-// file in dir, or the PostgreSQL database.
-func openSQL(t *testing.T, dir, database string) *sql.DB {
-	t.Helper()
-	driver, dsn := "sqlite", "file:"+filepath.Join(dir, "certorder.db")+"?mode=ro&_pragma=busy_timeout(5000)"
-	if database != "" {
-		driver, dsn = "pgx", database
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }

@@ -472,6 +472,28 @@ func sharedCAKey(kt ca.KeyType, slot string) (crypto.Signer, error) {
 	return k.key, k.err
 }
 
+// StoreSQL opens the database of a server's store directly, for a test to
+// read or write beside the server as another process would: the SQLite
+// file certorder.db in dir, or the PostgreSQL database when database is
+// set. readOnly opens the SQLite file read-only.
+func StoreSQL(t testing.TB, dir, database string, readOnly bool) *sql.DB {
+	t.Helper()
+	mode := ""
+	if readOnly {
+		mode = "mode=ro&"
+	}
+	driver, dsn := "sqlite", "file:"+filepath.Join(dir, "certorder.db")+"?"+mode+"_pragma=busy_timeout(10000)"
+	if database != "" {
+		driver, dsn = "pgx", database
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // PostgresServer is the PostgreSQL server tests may use (.ci/run starts
 // one and names it in CERTORDER_TEST_POSTGRES); without it the test is
 // skipped, saying why.
