@@ -75,8 +75,12 @@ func obj(props ...prop) schema {
 }
 
 // body is an open object: a request body, whose unknown members the
-// server ignores.
+// server ignores, and whose members may be null (the decoder leaves a
+// member sent as null unset).
 func body(props ...prop) schema {
+	for i := range props {
+		props[i].s = schema{"anyOf": []any{props[i].s, schema{"type": "null"}}}
+	}
 	s := obj(props...)
 	delete(s, "additionalProperties")
 	return s
@@ -535,13 +539,14 @@ var (
 
 // of is the schema of t: in an answer (request false) exactly what
 // encoding/json writes, closed; in a request body what the decoder
-// accepts, open (unknown members are ignored). nullable adds null.
+// accepts, open (unknown members are ignored). nullable adds null (unless
+// the schema takes it already, or takes anything).
 func (g *schemaGen) of(t reflect.Type, request, nullable bool) schema {
 	s := g.of1(t, request)
-	if nullable {
-		return schema{"anyOf": []any{s, schema{"type": "null"}}}
+	if types, _ := s["type"].([]string); !nullable || len(s) == 0 || slices.Contains(types, "null") {
+		return s
 	}
-	return s
+	return schema{"anyOf": []any{s, schema{"type": "null"}}}
 }
 
 func (g *schemaGen) of1(t reflect.Type, request bool) schema {
@@ -659,7 +664,9 @@ func (g *schemaGen) structSchema(t reflect.Type, request bool) schema {
 				name = f.Name
 			}
 			omit := slices.Contains(strings.Split(opts, ","), "omitempty")
-			nullable := !request && !omit && (f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Interface)
+			// encoding/json leaves a field it reads null as it was, so a
+			// request may send any member as null.
+			nullable := request || !omit && (f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Interface)
 			ps := g.of(f.Type, request, nullable)
 			if !request {
 				ps = constrain(t, name, ps)
