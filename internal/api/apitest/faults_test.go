@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -382,5 +384,56 @@ func TestSandboxSeed(t *testing.T) {
 	}
 	if a.values[0] == a.values[1] || a.serials[0][:16] == a.serials[1][:16] {
 		t.Errorf("one run repeated itself: %v %v", a.values, a.serials)
+	}
+}
+
+// TestFaultRulesAcrossReplicas: fault rules live in the store, so a rule
+// an administrator adds on one replica is in force on the other too
+// (within faults.DefaultTTL), its every-Nth and count hold for the calls
+// of both together, and a rule deleted on one injects nothing more on
+// the other.
+func TestFaultRulesAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	db := testenv.PostgresDatabase(t) // skips, saying why, without a server
+	opts := testenv.Options{Sandbox: true, Database: db}
+	first := testenv.Start(t, opts)
+	opts.DataDir = testenv.DataDir(t)
+	if err := os.CopyFS(filepath.Join(opts.DataDir, "ca"), os.DirFS(filepath.Join(first.DataDir, "ca"))); err != nil {
+		t.Fatal(err)
+	}
+	second := testenv.Start(t, opts)
+
+	rule := sbAddFault(t, first, `{"route":"GET /user/me","fault":"error","status":503,"every":2,"count":2}`)
+	if list, _ := sbListFaults(t, second); len(list) != 1 || list[0].ID != rule.ID {
+		t.Fatalf("the other replica lists %+v", list)
+	}
+	time.Sleep(faults.DefaultTTL + 200*time.Millisecond) // the other replica reads the rules again
+	var got []int
+	for i := range 8 {
+		srv := first
+		if i%2 == 1 {
+			srv = second
+		}
+		status, _, _ := srv.Do("GET", v2+"/user/me", "")
+		got = append(got, status)
+	}
+	if want := []int{200, 503, 200, 503, 200, 200, 200, 200}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("statuses over two replicas %v, want every 2nd of one sequence, twice: %v", got, want)
+	}
+	for _, srv := range []*testenv.Server{first, second} {
+		if list, _ := sbListFaults(t, srv); len(list) != 1 || list[0].Hits != 4 || list[0].Injected != 2 || list[0].Active {
+			t.Errorf("the spent rule as a replica lists it: %+v", list)
+		}
+	}
+
+	forever := sbAddFault(t, second, `{"route":"GET /user/me","fault":"rate_limit"}`)
+	time.Sleep(faults.DefaultTTL + 200*time.Millisecond)
+	status, hdr, body := first.Do("GET", v2+"/user/me", "")
+	requireErrors(t, status, hdr, body, http.StatusTooManyRequests, "request_limit_exceeded")
+	if status, _, body := second.Do("DELETE", fmt.Sprintf("%s/%d", sbFaultsPath, forever.ID), ""); status != http.StatusNoContent {
+		t.Fatalf("delete on the other replica: %d %s", status, clip(body))
+	}
+	if status, _, body := first.Do("GET", v2+"/user/me", ""); status != http.StatusOK {
+		t.Errorf("a rule deleted on the other replica still injected: %d %s", status, clip(body))
 	}
 }
