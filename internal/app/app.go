@@ -218,6 +218,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	m := metrics.New()
 	st = m.TimeCommits(st)
+	kinds := make([]string, len(faults.Kinds))
+	for i, k := range faults.Kinds {
+		kinds[i] = string(k)
+	}
+	m.FaultKinds(kinds...)
 	// Business time: in the sandbox, the wall clock plus the offset every
 	// process on the store shares. Certificates, orders, validations, mail
 	// and CRLs take their dates from it; rate limits, leases and timeouts

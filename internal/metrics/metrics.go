@@ -184,6 +184,17 @@ func (m *Metrics) FaultInjected(kind string) {
 	m.faults.WithLabelValues(kind).Inc()
 }
 
+// FaultKinds shows each kind of fault at 0 until one is injected, so that
+// the family is there (and rates of it work) from the first scrape.
+func (m *Metrics) FaultKinds(kinds ...string) {
+	if m == nil {
+		return
+	}
+	for _, k := range kinds {
+		m.faults.WithLabelValues(k)
+	}
+}
+
 func codeLabel(code int) string {
 	if code == 0 {
 		code = http.StatusOK // a handler that wrote nothing answered 200
