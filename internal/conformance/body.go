@@ -110,7 +110,7 @@ func (c *Call) retry(l *keyLog, top map[string]any) {
 		if p.status == inFlight || p.status == noAnswer || p.status >= 500 || p.status >= 200 && p.status < 300 {
 			c.add(KindRetryWithoutAltID, altOrderIDField, "The same order was sent again within "+RetryWindow.String()+
 				" of an attempt that may have placed it ("+attemptOutcome(p.status)+"), without alternative_order_id.",
-				"Give each order a unique alternative_order_id; before sending it again after a timeout, a dropped connection or a 5xx, look for it with GET /order/certificate?filters[search]=<alternative_order_id>, so a retry never places it twice.")
+				"Give each order a unique alternative_order_id; before sending it again after a timeout, a dropped connection or a 5xx, look for it among the newest orders (GET /order/certificate?sort=-date_created: each lists its alternative_order_id), so a retry never places it twice.")
 			break
 		}
 	}
