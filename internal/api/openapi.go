@@ -556,7 +556,7 @@ func (g *schemaGen) of1(t reflect.Type, request bool) schema {
 	case flexBool:
 		return schema{"type": []string{"boolean", "string", "integer", "null"}, "description": "true or false, also as \"true\", \"false\", 1 or 0."}
 	case flexString:
-		return schema{"type": []string{"string", "number", "null"}}
+		return schema{"type": []string{"string", "number", "boolean", "null"}, "description": "A string; a number or boolean is taken as its text."}
 	case rawJSON:
 		return schema{}
 	}
@@ -670,6 +670,8 @@ func (g *schemaGen) structSchema(t reflect.Type, request bool) schema {
 			ps := g.of(f.Type, request, nullable)
 			if !request {
 				ps = constrain(t, name, ps)
+			} else if rule, ok := requestFieldRules[t.Name()+"."+name]; ok {
+				ps = rule
 			}
 			props[name] = ps
 			if !request && !omit {
@@ -755,6 +757,15 @@ var fieldRules = map[string]schema{
 	"Domain.dcv_method":             dcvMethods,
 	"Key.status":                    enum("active", "revoked"),
 	"CheckDCV.dcv_status":           enum("valid", "pending"),
+}
+
+// requestFieldRules are what a request's field takes where its Go type
+// does not say it, by Go type and JSON name.
+var requestFieldRules = map[string]schema{
+	// The decoder takes any value; the rules read it only when the
+	// account's issuing-CA selection is on.
+	"CertificateInput.ca_cert_id": {"description": "The id of one of the product's allowed_ca_certs (GET /product/{name_id}), a string; " +
+		"read only while the account's issuing-CA selection is on, and ignored, whatever it holds, otherwise."},
 }
 
 // constrain adds the field rule of (t, name), if any, to s.
