@@ -149,14 +149,7 @@ func (c *openAPICheck) note(r *http.Request, pattern string, status int, fail, b
 // the check refuses what does not fit.
 func CheckRequest(t testing.TB, srv *Server, method, path, contentType, body string) string {
 	t.Helper()
-	c := srv.check
-	if c == nil {
-		t.Skip("CERTORDER_TEST_OPENAPI=0: requests are not checked")
-	}
-	r, err := http.NewRequest(method, srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, r := checkOf(t, srv, method, path)
 	if contentType != "" {
 		r.Header.Set("Content-Type", contentType)
 	}
@@ -238,16 +231,23 @@ func pathParams(openapiPath, reqPath string) map[string]string {
 // refuses what does not fit.
 func CheckAnswer(t testing.TB, srv *Server, method, path string, status int, contentType string, body []byte) string {
 	t.Helper()
-	c := srv.check
-	if c == nil {
-		t.Skip("CERTORDER_TEST_OPENAPI=0: answers are not checked")
+	c, r := checkOf(t, srv, method, path)
+	h := http.Header{"Content-Type": {contentType}, "X-Request-Id": {"check"}}
+	return c.verdict(r, c.api.Pattern(r), status, h, body)
+}
+
+// checkOf is srv's check and a request of method to path on srv; the
+// test is skipped when checks are off.
+func checkOf(t testing.TB, srv *Server, method, path string) (*openAPICheck, *http.Request) {
+	t.Helper()
+	if srv.check == nil {
+		t.Skip("CERTORDER_TEST_OPENAPI=0: answers and requests are not checked")
 	}
 	r, err := http.NewRequest(method, srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := http.Header{"Content-Type": {contentType}, "X-Request-Id": {"check"}}
-	return c.verdict(r, c.api.Pattern(r), status, h, body)
+	return srv.check, r
 }
 
 // verdict is why an answer does not fit the document, "" when it does.

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -534,13 +532,7 @@ func TestSandboxSeed(t *testing.T) {
 func TestFaultRulesAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	db := testenv.PostgresDatabase(t) // skips, saying why, without a server
-	opts := testenv.Options{Sandbox: true, Database: db}
-	first := testenv.Start(t, opts)
-	opts.DataDir = testenv.DataDir(t)
-	if err := os.CopyFS(filepath.Join(opts.DataDir, "ca"), os.DirFS(filepath.Join(first.DataDir, "ca"))); err != nil {
-		t.Fatal(err)
-	}
-	second := testenv.Start(t, opts)
+	first, second := startReplicas(t, testenv.Options{Sandbox: true, Database: db})
 
 	rule := sbAddFault(t, first, `{"route":"GET /user/me","fault":"error","status":503,"every":2,"count":2}`)
 	if list, _ := sbListFaults(t, second); len(list) != 1 || list[0].ID != rule.ID {
