@@ -33,7 +33,7 @@ func (s *Server) decideFault(r *http.Request, a account.Actor, ar account.Area) 
 			}
 		}
 	}
-	return s.Faults.Decide(c)
+	return s.Faults.Decide(r.Context(), c)
 }
 
 // patternPath is the path of the route pattern that serves r.
@@ -103,8 +103,9 @@ func (d *discardWriter) WriteHeader(int)             {}
 
 type faultsAnswer struct {
 	Faults []faults.View `json:"faults"`
-	// Injected counts the faults the process has injected, by kind, since
-	// it started (every rule, every account).
+	// Injected counts the faults this process has injected, by kind,
+	// since it started (every rule, every account); each rule's own
+	// tallies count those of every process on the store.
 	Injected map[faults.Kind]int64 `json:"injected"`
 }
 
@@ -113,7 +114,11 @@ func (s *Server) sandboxFaults(w http.ResponseWriter, r *http.Request, a account
 	if s.Faults == nil {
 		return s.notSandbox()
 	}
-	writeJSON(w, http.StatusOK, faultsAnswer{Faults: s.Faults.List(a.Account.ID), Injected: s.Faults.Counts()})
+	list, err := s.Faults.List(r.Context(), a.Account.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, faultsAnswer{Faults: list, Injected: s.Faults.Counts()})
 	return nil
 }
 
@@ -134,7 +139,7 @@ func (s *Server) addSandboxFault(w http.ResponseWriter, r *http.Request, a accou
 			return errs.Internalf(err, "read api key %d", in.APIKeyID)
 		}
 	}
-	v, err := s.Faults.Add(a.Account.ID, in)
+	v, err := s.Faults.Add(r.Context(), a.Account.ID, in)
 	if err != nil {
 		return err
 	}
@@ -152,7 +157,9 @@ func (s *Server) deleteSandboxFault(w http.ResponseWriter, r *http.Request, a ac
 	if err != nil {
 		return err
 	}
-	if !s.Faults.Delete(a.Account.ID, id) {
+	if ok, err := s.Faults.Delete(r.Context(), a.Account.ID, id); err != nil {
+		return err
+	} else if !ok {
 		return errs.NotFoundf("fault", "fault %d was not found.", id)
 	}
 	s.Log.Info("sandbox fault rule deleted", "user", a.User.ID, "rule", id)

@@ -75,8 +75,12 @@ func obj(props ...prop) schema {
 }
 
 // body is an open object: a request body, whose unknown members the
-// server ignores.
+// server ignores, and whose members may be null (the decoder leaves a
+// member sent as null unset).
 func body(props ...prop) schema {
+	for i := range props {
+		props[i].s = schema{"anyOf": []any{props[i].s, schema{"type": "null"}}}
+	}
 	s := obj(props...)
 	delete(s, "additionalProperties")
 	return s
@@ -535,13 +539,14 @@ var (
 
 // of is the schema of t: in an answer (request false) exactly what
 // encoding/json writes, closed; in a request body what the decoder
-// accepts, open (unknown members are ignored). nullable adds null.
+// accepts, open (unknown members are ignored). nullable adds null (unless
+// the schema takes it already, or takes anything).
 func (g *schemaGen) of(t reflect.Type, request, nullable bool) schema {
 	s := g.of1(t, request)
-	if nullable {
-		return schema{"anyOf": []any{s, schema{"type": "null"}}}
+	if types, _ := s["type"].([]string); !nullable || len(s) == 0 || slices.Contains(types, "null") {
+		return s
 	}
-	return s
+	return schema{"anyOf": []any{s, schema{"type": "null"}}}
 }
 
 func (g *schemaGen) of1(t reflect.Type, request bool) schema {
@@ -551,7 +556,7 @@ func (g *schemaGen) of1(t reflect.Type, request bool) schema {
 	case flexBool:
 		return schema{"type": []string{"boolean", "string", "integer", "null"}, "description": "true or false, also as \"true\", \"false\", 1 or 0."}
 	case flexString:
-		return schema{"type": []string{"string", "number", "null"}}
+		return schema{"type": []string{"string", "number", "boolean", "null"}, "description": "A string; a number or boolean is taken as its text."}
 	case rawJSON:
 		return schema{}
 	}
@@ -659,10 +664,14 @@ func (g *schemaGen) structSchema(t reflect.Type, request bool) schema {
 				name = f.Name
 			}
 			omit := slices.Contains(strings.Split(opts, ","), "omitempty")
-			nullable := !request && !omit && (f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Interface)
+			// encoding/json leaves a field it reads null as it was, so a
+			// request may send any member as null.
+			nullable := request || !omit && (f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Interface)
 			ps := g.of(f.Type, request, nullable)
 			if !request {
 				ps = constrain(t, name, ps)
+			} else if rule, ok := requestFieldRules[t.Name()+"."+name]; ok {
+				ps = rule
 			}
 			props[name] = ps
 			if !request && !omit {
@@ -748,6 +757,15 @@ var fieldRules = map[string]schema{
 	"Domain.dcv_method":             dcvMethods,
 	"Key.status":                    enum("active", "revoked"),
 	"CheckDCV.dcv_status":           enum("valid", "pending"),
+}
+
+// requestFieldRules are what a request's field takes where its Go type
+// does not say it, by Go type and JSON name.
+var requestFieldRules = map[string]schema{
+	// The decoder takes any value; the rules read it only when the
+	// account's issuing-CA selection is on.
+	"CertificateInput.ca_cert_id": {"description": "The id of one of the product's allowed_ca_certs (GET /product/{name_id}), a string; " +
+		"read only while the account's issuing-CA selection is on, and ignored, whatever it holds, otherwise."},
 }
 
 // constrain adds the field rule of (t, name), if any, to s.

@@ -4,12 +4,14 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -324,7 +326,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		took := time.Since(start)
-		s.Metrics.Served(route(r), rec.status, took)
+		status := rec.status
+		if rec.hijacked {
+			status = metrics.NoAnswer
+		}
+		s.Metrics.Served(route(r), status, took)
 		s.Log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r), "status", rec.status, "duration", took)
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
@@ -397,6 +403,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	// hijacked: a handler took the connection over (a sandbox drop
+	// fault) and no answer was given.
+	hijacked bool
+}
+
+// Hijack hands the connection over and notes that no answer follows.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	r.hijacked = true
+	return http.NewResponseController(r.ResponseWriter).Hijack()
 }
 
 func (r *statusRecorder) WriteHeader(code int) {

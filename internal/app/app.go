@@ -203,14 +203,6 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if !cfg.Sandbox && (len(cfg.SandboxFaults) > 0 || cfg.SandboxSeed != "" || cfg.SandboxKeepCSR) {
 		return nil, errors.New("fault rules, a seed and the conformance report are for the sandbox only (--sandbox)")
 	}
-	var injector *faults.Injector
-	if cfg.Sandbox {
-		// Fault windows are real time, as rate limits are.
-		var err error
-		if injector, err = faults.New(cfg.Now, cfg.SandboxSeed, cfg.SandboxFaults); err != nil {
-			return nil, err
-		}
-	}
 	// A broken template stops the start, before anything is opened, rather
 	// than a message when it is sent.
 	tpl, err := mail.Load(cfg.MailTemplates)
@@ -226,11 +218,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	m := metrics.New()
 	st = m.TimeCommits(st)
+	kinds := make([]string, len(faults.Kinds))
+	for i, k := range faults.Kinds {
+		kinds[i] = string(k)
+	}
+	m.FaultKinds(kinds...)
 	// Business time: in the sandbox, the wall clock plus the offset every
 	// process on the store shares. Certificates, orders, validations, mail
 	// and CRLs take their dates from it; rate limits, leases and timeouts
 	// keep the real clock.
 	now, travel := cfg.Now, (*clock.Travel)(nil)
+	var injector *faults.Injector
 	if cfg.Sandbox {
 		travel = &clock.Travel{Store: st, Base: cfg.Now, Log: cfg.Log}
 		if err := travel.Init(ctx); err != nil {
@@ -238,6 +236,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			return nil, fmt.Errorf("record the sandbox clock: %w", err)
 		}
 		now = travel.Now
+		// Fault windows are real time, as rate limits are.
+		if injector, err = faults.New(ctx, st, cfg.Now, cfg.SandboxSeed, cfg.SandboxFaults, cfg.Log); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	h, err := ca.Open(ca.Config{Dir: filepath.Join(cfg.DataDir, "ca"), BaseURL: cfg.PublicURL,
 		RootKeyType: cfg.RootKeyType, IssuerKeyType: cfg.IssuerKeyType, Now: now, KeySource: cfg.CAKeySource})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -109,7 +110,7 @@ func (c *Call) retry(l *keyLog, top map[string]any) {
 		if p.status == inFlight || p.status == noAnswer || p.status >= 500 || p.status >= 200 && p.status < 300 {
 			c.add(KindRetryWithoutAltID, altOrderIDField, "The same order was sent again within "+RetryWindow.String()+
 				" of an attempt that may have placed it ("+attemptOutcome(p.status)+"), without alternative_order_id.",
-				"Give each order a unique alternative_order_id; before sending it again after a timeout, a dropped connection or a 5xx, look for it with GET /order/certificate?filters[search]=<alternative_order_id>, so a retry never places it twice.")
+				"Give each order a unique alternative_order_id; before sending it again after a timeout, a dropped connection or a 5xx, look for it among the newest orders (GET /order/certificate?sort=-date_created: each lists its alternative_order_id), so a retry never places it twice.")
 			break
 		}
 	}
@@ -338,6 +339,34 @@ func (rc *Recorder) redactBody(body []byte) string {
 	return clipString(strings.TrimSuffix(b.String(), "\n"), ExcerptBytes)
 }
 
+// secretName: a JSON member or query parameter of that name holds a
+// secret (a key, password, token or card code), whatever the call.
+func secretName(name string) bool {
+	n := strings.ToLower(name)
+	return n == "cvv" || n == "key" || strings.Contains(n, "password") || strings.Contains(n, "secret") ||
+		strings.Contains(n, "token") || strings.Contains(n, "api_key") || strings.Contains(n, "apikey") || strings.Contains(n, "devkey")
+}
+
+// redactQuery is a raw query with the values of secretName parameters
+// replaced (a client that sends its API key in the query, which
+// CertCentral does not read, must not leave it in the report).
+func redactQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		name, _, _ := strings.Cut(p, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if secretName(name) {
+			parts[i] = url.QueryEscape(name) + "=<redacted>"
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
 func (rc *Recorder) redact(v any, parent string) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -353,8 +382,7 @@ func (rc *Recorder) redact(v any, parent string) any {
 				}
 			case lk == "number" && parent == "credit_card":
 				out[k] = lastFour(val)
-			case lk == "cvv" || strings.Contains(lk, "password") || strings.Contains(lk, "secret") || strings.Contains(lk, "token") ||
-				strings.Contains(lk, "api_key") || lk == "key":
+			case secretName(lk):
 				out[k] = "<redacted>"
 			default:
 				out[k] = rc.redact(val, lk)

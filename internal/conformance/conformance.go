@@ -231,7 +231,7 @@ func CallFrom(ctx context.Context) *Call {
 func (rc *Recorder) Begin(k Key, r *http.Request, pattern string) *Call {
 	now := rc.now()
 	c := &Call{rc: rc, at: now, method: r.Method, route: strings.TrimPrefix(pattern, "/services/v2"),
-		path: redactPath(r, pattern), query: clipString(r.URL.RawQuery, 512), header: r.Header, product: r.PathValue("product")}
+		path: redactPath(r, pattern), query: clipString(redactQuery(r.URL.RawQuery), 512), header: r.Header, product: r.PathValue("product")}
 	l := rc.log(k, now)
 	c.log = l
 	l.mu.Lock()
@@ -401,9 +401,20 @@ func (c *Call) add(kind, field, message, advice string) {
 		first: c.at, last: c.at, message: message, advice: advice})
 }
 
+// ScopeProcess is the scope of every report: what one server process
+// saw (docs/decisions.md, "Client conformance report").
+const ScopeProcess = "process"
+
+// ProcessNote says what ScopeProcess means, in the report itself.
+const ProcessNote = "This report holds the calls this server process served since it started: a restart empties it, and with several replicas on one store each keeps the report of the calls it served, so point a client's test run at one replica."
+
 // Report is GET /sandbox/conformance's answer.
 type Report struct {
-	Keys []KeyReport `json:"keys"`
+	// Scope is always ScopeProcess, and Note says what that means: the
+	// report is kept in the process, not in the store.
+	Scope string      `json:"scope"`
+	Note  string      `json:"note"`
+	Keys  []KeyReport `json:"keys"`
 }
 
 // KeyReport is what one key's client sent and the findings.
@@ -469,7 +480,7 @@ func (rc *Recorder) Report(account, keyID int64) Report {
 	}
 	rc.mu.Unlock()
 	sort.Slice(logs, func(i, j int) bool { return logs[i].key.KeyID < logs[j].key.KeyID })
-	out := Report{Keys: []KeyReport{}}
+	out := Report{Scope: ScopeProcess, Note: ProcessNote, Keys: []KeyReport{}}
 	for _, l := range logs {
 		out.Keys = append(out.Keys, l.report())
 	}

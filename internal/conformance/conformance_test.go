@@ -201,12 +201,18 @@ func TestReport(t *testing.T) {
 		}{})
 	}
 	call(rc, "PUT", "/services/v2/email-validation/{token}", "/services/v2/email-validation/LINKSECRET", `{"x":1}`, nil, 204, &struct{}{})
+	// A client that puts its key in the query (CertCentral reads only the
+	// header) leaves it out of the report.
+	call(rc, "GET", "/services/v2/user/me", "/services/v2/user/me?apikey=QUERYKEY&x%5Fdevkey=OTHERKEY&limit=5", `{"a":1}`, nil, 200, nil)
 	rep := rc.Report(1, 7)
+	if rep.Scope != ScopeProcess || rep.Note == "" {
+		t.Errorf("report scope %q, note %q", rep.Scope, rep.Note)
+	}
 	if len(rep.Keys) != 1 {
 		t.Fatalf("keys %+v", rep.Keys)
 	}
 	k := rep.Keys[0]
-	if k.Requests != 3 || k.KeyName != "ci" || k.UserID != 3 || !slices.Equal(k.UserAgents, []string{"acme-client/2"}) {
+	if k.Requests != 4 || k.KeyName != "ci" || k.UserID != 3 || !slices.Equal(k.UserAgents, []string{"acme-client/2"}) {
 		t.Errorf("key %+v", k)
 	}
 	var fields []string
@@ -231,7 +237,10 @@ func TestReport(t *testing.T) {
 		t.Errorf("finding %+v", colour)
 	}
 	b, _ := json.Marshal(rep)
-	for _, secret := range []string{"THEAPIKEY", "Bearer", "SECRETCSRBODY", "4111", "987", "hunter2", `"K"`, "LINKSECRET"} {
+	if !strings.Contains(string(b), `apikey=\u003credacted\u003e`) || !strings.Contains(string(b), "limit=5") {
+		t.Errorf("the query of the GET with a body is not kept redacted: %s", b)
+	}
+	for _, secret := range []string{"THEAPIKEY", "Bearer", "SECRETCSRBODY", "4111", "987", "hunter2", `"K"`, "LINKSECRET", "QUERYKEY", "OTHERKEY"} {
 		if strings.Contains(string(b), secret) {
 			t.Errorf("the report holds %q: %s", secret, b)
 		}

@@ -24,15 +24,19 @@ type faultsData struct {
 	Report   conformance.Report
 }
 
-func (s *Server) faultsData(v *visit) faultsData {
+func (s *Server) faultsData(r *http.Request, v *visit) (faultsData, error) {
 	d := faultsData{Kinds: faults.Kinds}
 	if s.Faults != nil {
-		d.Faults, d.Injected = s.Faults.List(v.Actor.Account.ID), s.Faults.Counts()
+		list, err := s.Faults.List(r.Context(), v.Actor.Account.ID)
+		if err != nil {
+			return d, err
+		}
+		d.Faults, d.Injected = list, s.Faults.Counts()
 	}
 	if s.Conformance != nil {
 		d.Report = s.Conformance.Report(v.Actor.Account.ID, 0)
 	}
-	return d
+	return d, nil
 }
 
 // addFault puts the form's rule in force for the account's keys.
@@ -72,7 +76,7 @@ func (s *Server) addFault(w http.ResponseWriter, r *http.Request, v *visit) erro
 	}
 	var rule faults.View
 	if err == nil {
-		rule, err = s.Faults.Add(v.Actor.Account.ID, sp)
+		rule, err = s.Faults.Add(r.Context(), v.Actor.Account.ID, sp)
 	}
 	if err != nil {
 		r.URL.RawQuery = ""
@@ -92,7 +96,12 @@ func (s *Server) deleteFault(w http.ResponseWriter, r *http.Request, v *visit) e
 		return errs.NotFoundf("sandbox", "This page exists only on a server started with --sandbox.")
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || !s.Faults.Delete(v.Actor.Account.ID, id) {
+	if err != nil {
+		return errs.NotFoundf("fault", "There is no such fault rule.")
+	}
+	if ok, err := s.Faults.Delete(r.Context(), v.Actor.Account.ID, id); err != nil {
+		return err
+	} else if !ok {
 		return errs.NotFoundf("fault", "There is no such fault rule.")
 	}
 	s.Log.Info("sandbox fault rule deleted", "user", v.Actor.User.ID, "rule", id)

@@ -120,8 +120,12 @@ func (s *Server) sandboxData(r *http.Request, v *visit) (*sandboxData, error) {
 		return nil, errs.Internalf(err, "read the sandbox clock")
 	}
 	wall := clock.Now(s.Travel.Base).UTC()
+	fd, err := s.faultsData(r, v)
+	if err != nil {
+		return nil, err
+	}
 	d := &sandboxData{Now: wall.Add(off).Format("2006-01-02 15:04 UTC"), Wall: wall.Format("2006-01-02 15:04 UTC"), Offset: off.String(),
-		faultsData: s.faultsData(v)}
+		faultsData: fd}
 	q := listQuery(r.URL.Query())
 	lp, err := listq.Parse(q, nil)
 	if err != nil {

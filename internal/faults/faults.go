@@ -7,12 +7,19 @@
 // API or a --sandbox-fault flag); the Injector decides, call by call,
 // whether one fires. It decides before the call's handler runs, and the
 // API edge (internal/api) acts on the decision: a refused call never
-// reaches the order rules, so it changes nothing. Rules live in the
-// process, like the rate limiter's budgets.
+// reaches the order rules, so it changes nothing. Rules live in the store
+// (store.FaultRule), so that every process on it applies the same rules
+// and a rule's count holds for them all: each process reads them again
+// within DefaultTTL, and counts every call a rule matches, and every
+// fault it injects, in the store.
 package faults
 
 import (
+	"cmp"
+	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -23,6 +30,7 @@ import (
 
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/seeded"
+	"github.com/certorder/certorder/internal/store"
 )
 
 // Kind is what a rule does to the calls it picks.
@@ -51,7 +59,7 @@ const (
 	MaxDelay = 30 * time.Second
 	// MaxRetryAfter bounds the Retry-After a rule may send.
 	MaxRetryAfter = time.Hour
-	// MaxRules bounds the rules of one process.
+	// MaxRules bounds the rules of one account (and the server's).
 	MaxRules = 100
 )
 
@@ -171,31 +179,78 @@ type Fault struct {
 	RunHandler bool
 }
 
-// Injector holds the rules of a process and decides calls.
+// Store is what the injector needs of the store: the rules every process
+// on it shares, and transactions to count what they do.
+type Store interface {
+	FaultRules(ctx context.Context) ([]store.FaultRule, error)
+	InTx(ctx context.Context, fn func(store.Tx) error) error
+}
+
+// DefaultTTL is how long a process trusts the rules it last read before
+// reading them again: a rule another process added or deleted is in force
+// there within it (this process's own changes at once).
+const DefaultTTL = time.Second
+
+// Injector decides calls by the rules in the store.
 type Injector struct {
+	Store Store
 	// Now is the wall clock (windows are real time, as rate limits are).
 	Now func() time.Time
 	// Seed keys every rule's random stream (--sandbox-seed); empty draws
 	// fresh streams.
 	Seed string
+	// TTL is how long the rules read are trusted; zero is DefaultTTL.
+	TTL time.Duration
+	Log *slog.Logger
 
-	mu     sync.Mutex
-	rules  []*Rule
-	nextID int64
+	mu      sync.Mutex
+	rules   []*Rule   // as last read
+	readAt  time.Time // real time of that read; zero: read again
+	streams map[int64]*seeded.Source
 
 	counts [4]atomic.Int64 // by kind, in Kinds' order
 }
 
-// New is an injector holding the rules of specs (a --sandbox-fault flag's,
-// for every account).
-func New(now func() time.Time, seed string, specs []Spec) (*Injector, error) {
-	in := &Injector{Now: now, Seed: seed}
+// New is an injector over st whose server rules (those of every account)
+// are specs: a start with --sandbox-fault flags replaces the server rules
+// the store held, so the last process to start on a store sets them.
+func New(ctx context.Context, st Store, now func() time.Time, seed string, specs []Spec, log *slog.Logger) (*Injector, error) {
+	in := &Injector{Store: st, Now: now, Seed: seed, Log: log}
+	rows := make([]store.FaultRule, len(specs))
+	created := in.now()
 	for i, sp := range specs {
-		if _, err := in.Add(0, sp); err != nil {
+		r, err := compile(sp, created)
+		if err != nil {
 			return nil, fmt.Errorf("fault rule %d: %w", i+1, err)
 		}
+		if rows[i], err = row(0, sp, r, created); err != nil {
+			return nil, err
+		}
+	}
+	err := st.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.DeleteFaultRules(ctx, 0); err != nil {
+			return err
+		}
+		for i := range rows {
+			rows[i].ID = 0
+			if err := tx.CreateFaultRule(ctx, &rows[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record the sandbox's fault rules: %w", err)
 	}
 	return in, nil
+}
+
+func row(account int64, sp Spec, r *Rule, created time.Time) (store.FaultRule, error) {
+	b, err := json.Marshal(sp)
+	if err != nil {
+		return store.FaultRule{}, fmt.Errorf("encode a fault rule: %w", err)
+	}
+	return store.FaultRule{AccountID: account, Spec: string(b), Count: r.count, CreatedAt: created}, nil
 }
 
 func (in *Injector) now() time.Time {
@@ -205,7 +260,14 @@ func (in *Injector) now() time.Time {
 	return in.Now()
 }
 
-// Counts is how many faults of each kind the process has injected: the
+func (in *Injector) log() *slog.Logger {
+	if in.Log == nil {
+		return slog.Default()
+	}
+	return in.Log
+}
+
+// Counts is how many faults of each kind this process has injected: the
 // hook for metrics.
 func (in *Injector) Counts() map[Kind]int64 {
 	out := make(map[Kind]int64, len(Kinds))
@@ -216,84 +278,200 @@ func (in *Injector) Counts() map[Kind]int64 {
 }
 
 // Add compiles sp into a rule of account (0: every account) and puts it
-// in force.
-func (in *Injector) Add(account int64, sp Spec) (View, error) {
+// in force on every process of the store.
+func (in *Injector) Add(ctx context.Context, account int64, sp Spec) (View, error) {
 	now := in.now()
 	r, err := compile(sp, now)
 	if err != nil {
 		return View{}, err
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if len(in.rules) >= MaxRules {
-		return View{}, errs.New(errs.Invalid, "invalid_value:fault", "A server holds at most %d fault rules; delete some first.", MaxRules)
+	fr, err := row(account, sp, r, now)
+	if err != nil {
+		return View{}, err
 	}
-	in.nextID++
-	r.ID, r.AccountID, r.Created = in.nextID, account, now
-	r.rng = seeded.For(in.Seed, fmt.Sprintf("%s/%d", seeded.PurposeFaults, r.ID))
-	in.rules = append(in.rules, r)
+	full := false
+	err = in.Store.InTx(ctx, func(tx store.Tx) error {
+		all, err := tx.FaultRules(ctx)
+		if err != nil {
+			return err
+		}
+		if full = countOf(all, account) >= MaxRules; full {
+			return nil
+		}
+		fr.ID = 0
+		return tx.CreateFaultRule(ctx, &fr)
+	})
+	if err != nil {
+		return View{}, errs.Internalf(err, "add a fault rule")
+	}
+	if full {
+		return View{}, errs.New(errs.Invalid, "invalid_value:fault", "An account holds at most %d fault rules; delete some first.", MaxRules)
+	}
+	in.forget()
+	r.ID, r.AccountID, r.Created = fr.ID, account, now
 	return r.view(now), nil
+}
+
+func countOf(rules []store.FaultRule, account int64) int {
+	n := 0
+	for _, r := range rules {
+		if r.AccountID == account {
+			n++
+		}
+	}
+	return n
+}
+
+// forget makes the next decision read the rules again.
+func (in *Injector) forget() {
+	in.mu.Lock()
+	in.readAt = time.Time{}
+	in.mu.Unlock()
 }
 
 // Delete ends rule id, when account may see it (its own, or a server
 // rule); false when there is no such rule.
-func (in *Injector) Delete(account, id int64) bool {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	i := slices.IndexFunc(in.rules, func(r *Rule) bool { return r.ID == id && visible(r, account) })
-	if i < 0 {
-		return false
+func (in *Injector) Delete(ctx context.Context, account, id int64) (bool, error) {
+	var ok bool
+	err := in.Store.InTx(ctx, func(tx store.Tx) (err error) {
+		ok, err = tx.DeleteFaultRule(ctx, account, id)
+		return err
+	})
+	if err != nil {
+		return false, errs.Internalf(err, "delete fault rule %d", id)
 	}
-	in.rules = slices.Delete(in.rules, i, i+1)
-	return true
+	in.forget()
+	return ok, nil
 }
 
-// List is the rules account sees, oldest first.
-func (in *Injector) List(account int64) []View {
+// List is the rules account sees, oldest first, as the store has them now.
+func (in *Injector) List(ctx context.Context, account int64) ([]View, error) {
+	rows, err := in.Store.FaultRules(ctx)
+	if err != nil {
+		return nil, errs.Internalf(err, "list fault rules")
+	}
 	now := in.now()
-	in.mu.Lock()
-	defer in.mu.Unlock()
 	out := []View{}
-	for _, r := range in.rules {
+	for _, r := range in.compileRows(rows) {
 		if visible(r, account) {
 			out = append(out, r.view(now))
 		}
 	}
-	return out
+	return out, nil
 }
 
 func visible(r *Rule, account int64) bool { return r.AccountID == 0 || r.AccountID == account }
 
+// compileRows are the rules of rows. A row that no longer compiles (a
+// rule written by another version) is left out, and logged.
+func (in *Injector) compileRows(rows []store.FaultRule) []*Rule {
+	out := make([]*Rule, 0, len(rows))
+	for _, fr := range rows {
+		var sp Spec
+		r, err := (*Rule)(nil), json.Unmarshal([]byte(fr.Spec), &sp)
+		if err == nil {
+			r, err = compile(sp, fr.CreatedAt)
+		}
+		if err != nil {
+			in.log().Warn("a stored fault rule does not compile; it is not applied", "rule", fr.ID, "err", err)
+			continue
+		}
+		r.ID, r.AccountID, r.Created, r.hits, r.injected = fr.ID, fr.AccountID, fr.CreatedAt, fr.Hits, fr.Injected
+		out = append(out, r)
+	}
+	return out
+}
+
+// current is the rules in force as last read, read again once older than
+// the TTL. A store that cannot be read leaves the rules last read in force.
+func (in *Injector) current(ctx context.Context) []*Rule {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	ttl := cmp.Or(in.TTL, DefaultTTL)
+	if !in.readAt.IsZero() && time.Since(in.readAt) < ttl {
+		return in.rules
+	}
+	rows, err := in.Store.FaultRules(ctx)
+	if err != nil {
+		in.log().Warn("read the sandbox's fault rules", "err", err)
+		return in.rules
+	}
+	in.rules, in.readAt = in.compileRows(rows), time.Now()
+	if in.streams == nil {
+		in.streams = map[int64]*seeded.Source{}
+	}
+	for _, r := range in.rules {
+		s := in.streams[r.ID]
+		if s == nil {
+			// Keyed by what the rule is, not by its id, which another
+			// store or a restart numbers differently: a replayed run
+			// draws the same values.
+			s = seeded.For(in.Seed, fmt.Sprintf("%s/%d/%s", seeded.PurposeFaults, r.AccountID, ruleKey(r.Spec)))
+			in.streams[r.ID] = s
+		}
+		r.rng = s
+	}
+	return in.rules
+}
+
+func ruleKey(sp Spec) string {
+	sp.EndsAt = "" // filled from for at creation
+	b, _ := json.Marshal(sp)
+	return string(b)
+}
+
 // Decide matches c against the rules in force, oldest first. Each rule
-// that matches counts the call; the first whose turn it is (every Nth,
-// then its probability) decides, and nil means the call runs as usual.
-func (in *Injector) Decide(c Call) *Fault {
+// that matches counts the call in the store; the first whose turn it is
+// (every Nth, then its probability) injects its fault, if its count in
+// the store still allows (of several processes, one takes a rule's last
+// fault); nil means the call runs as usual. A store that cannot be
+// written injects nothing.
+func (in *Injector) Decide(ctx context.Context, c Call) *Fault {
 	if in == nil {
 		return nil
 	}
 	now := in.now()
-	in.mu.Lock()
-	defer in.mu.Unlock()
+	var matched []*Rule
+	for _, r := range in.current(ctx) {
+		if r.active(now) && r.matches(c) {
+			matched = append(matched, r)
+		}
+	}
+	if len(matched) == 0 {
+		return nil
+	}
 	var f *Fault
-	for _, r := range in.rules {
-		if !r.active(now) || !r.matches(c) {
-			continue
+	err := in.Store.InTx(ctx, func(tx store.Tx) error {
+		f = nil
+		for _, r := range matched {
+			hits, ok, err := tx.HitFaultRule(ctx, r.ID)
+			if err != nil {
+				return err
+			}
+			if !ok || f != nil || hits%r.every != 0 {
+				continue
+			}
+			if p := r.Spec.Probability; p > 0 && p < 1 && r.rng.Float64() >= p {
+				continue
+			}
+			if ok, err := tx.InjectFaultRule(ctx, r.ID); err != nil || !ok {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			f = &Fault{RuleID: r.ID, Kind: r.Spec.Fault, Status: r.status, RetryAfter: r.retryAfter, Delay: r.delay, RunHandler: r.Spec.RunHandler}
+			if r.delayMax > r.delay {
+				f.Delay += time.Duration(r.rng.Float64() * float64(r.delayMax-r.delay+1))
+			}
 		}
-		r.hits++
-		if r.hits%r.every != 0 {
-			continue
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			in.log().Warn("count a fault rule's call; no fault injected", "err", err)
 		}
-		if p := r.Spec.Probability; p > 0 && p < 1 && r.rng.Float64() >= p {
-			continue
-		}
-		if f != nil {
-			continue
-		}
-		r.injected++
-		f = &Fault{RuleID: r.ID, Kind: r.Spec.Fault, Status: r.status, RetryAfter: r.retryAfter, Delay: r.delay, RunHandler: r.Spec.RunHandler}
-		if r.delayMax > r.delay {
-			f.Delay += time.Duration(r.rng.Float64() * float64(r.delayMax-r.delay+1))
-		}
+		return nil
 	}
 	if f != nil {
 		in.counts[slices.Index(Kinds, f.Kind)].Add(1)

@@ -1,14 +1,18 @@
 package faults
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/store"
+	"github.com/certorder/certorder/internal/store/sqlite"
 )
 
 type fakeClock struct{ t time.Time }
@@ -111,19 +115,46 @@ func TestMatch(t *testing.T) {
 	}
 }
 
-// TestDecide: every Nth call, a count that spends the rule, a window, the
-// oldest firing rule deciding, and the tallies.
-func TestDecide(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
-	in, err := New(clk.now, "", nil)
+// openStore is a fresh SQLite store, closed when the test ends.
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "certorder.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newInjector(t *testing.T, st store.Store, now func() time.Time, seed string, specs []Spec) *Injector {
+	t.Helper()
+	in, err := New(context.Background(), st, now, seed, specs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func list(t *testing.T, in *Injector, account int64) []View {
+	t.Helper()
+	l, err := in.List(context.Background(), account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestDecide: every Nth call, a count that spends the rule, a window, the
+// oldest firing rule deciding, and the tallies.
+func TestDecide(t *testing.T) {
+	ctx := context.Background()
+	clk := &fakeClock{t: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+	in := newInjector(t, openStore(t), clk.now, "", nil)
 	call := Call{AccountID: 1, KeyID: 1, Method: "GET", Path: "/services/v2/product", Pattern: "/services/v2/product"}
-	every3, _ := in.Add(1, Spec{Fault: Error, Every: 3, Count: 2})
+	every3, _ := in.Add(ctx, 1, Spec{Fault: Error, Every: 3, Count: 2})
 	var got []int64
 	for range 10 {
-		if f := in.Decide(call); f != nil {
+		if f := in.Decide(ctx, call); f != nil {
 			if f.Status != http.StatusServiceUnavailable || f.RetryAfter != DefaultUnavailableRetry {
 				t.Errorf("fault %+v, want 503 with the default Retry-After", f)
 			}
@@ -136,56 +167,127 @@ func TestDecide(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("decisions %v, want %v (every 3rd, twice)", got, want)
 	}
-	v := in.List(1)[0]
+	v := list(t, in, 1)[0]
 	if v.Hits != 6 || v.Injected != 2 || v.Active {
 		t.Errorf("spent rule %+v: want 6 hits (none once spent), 2 injected, inactive", v)
 	}
 
 	// A window: not before its start, not after its end.
-	win, _ := in.Add(1, Spec{Fault: RateLimit, StartsAt: "2027-01-01T00:01:00Z", For: "1h"})
-	if f := in.Decide(call); f != nil {
+	win, _ := in.Add(ctx, 1, Spec{Fault: RateLimit, StartsAt: "2027-01-01T00:01:00Z", For: "1h"})
+	if f := in.Decide(ctx, call); f != nil {
 		t.Errorf("before the window: %+v", f)
 	}
 	clk.t = clk.t.Add(2 * time.Minute)
-	if f := in.Decide(call); f == nil || f.RuleID != win.ID || f.Status != 429 || f.RetryAfter != DefaultRateLimitRetryAfter {
+	if f := in.Decide(ctx, call); f == nil || f.RuleID != win.ID || f.Status != 429 || f.RetryAfter != DefaultRateLimitRetryAfter {
 		t.Errorf("in the window: %+v", f)
 	}
 	// The rule of the other account and a later rule do not decide.
-	in.Add(2, Spec{Fault: Drop})
-	later, _ := in.Add(1, Spec{Fault: Delay, Delay: "10ms"})
-	if f := in.Decide(call); f == nil || f.RuleID != win.ID {
+	in.Add(ctx, 2, Spec{Fault: Drop})
+	later, _ := in.Add(ctx, 1, Spec{Fault: Delay, Delay: "10ms"})
+	if f := in.Decide(ctx, call); f == nil || f.RuleID != win.ID {
 		t.Errorf("the oldest firing rule decides: %+v", f)
 	}
 	clk.t = clk.t.Add(time.Hour)
-	if f := in.Decide(call); f == nil || f.RuleID != later.ID || f.Delay != 10*time.Millisecond {
+	if f := in.Decide(ctx, call); f == nil || f.RuleID != later.ID || f.Delay != 10*time.Millisecond {
 		t.Errorf("after the window the later rule: %+v", f)
 	}
 	if c := in.Counts(); c[Error] != 2 || c[RateLimit] != 2 || c[Delay] != 1 || c[Drop] != 0 {
 		t.Errorf("counts %v", c)
 	}
-	if len(in.List(1)) != 3 || len(in.List(2)) != 1 {
-		t.Errorf("account 1 sees %d rules, account 2 %d", len(in.List(1)), len(in.List(2)))
+	if len(list(t, in, 1)) != 3 || len(list(t, in, 2)) != 1 {
+		t.Errorf("account 1 sees %d rules, account 2 %d", len(list(t, in, 1)), len(list(t, in, 2)))
 	}
-	if in.Delete(2, later.ID) {
+	if ok, _ := in.Delete(ctx, 2, later.ID); ok {
 		t.Error("account 2 deleted account 1's rule")
 	}
-	if !in.Delete(1, later.ID) || in.Delete(1, later.ID) {
-		t.Error("delete once")
+	if ok, _ := in.Delete(ctx, 1, later.ID); !ok {
+		t.Error("delete")
+	}
+	if ok, _ := in.Delete(ctx, 1, later.ID); ok {
+		t.Error("deleted twice")
+	}
+}
+
+// TestReplicasShareRules: two processes on one store apply the rules an
+// administrator set on either (the other within its TTL), and a rule's
+// count and every-Nth hold across both: calls spread over the two are
+// counted as one sequence.
+func TestReplicasShareRules(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	a := newInjector(t, st, time.Now, "", nil)
+	b := newInjector(t, st, time.Now, "", nil)
+	b.TTL = time.Hour // only a change it made itself, or forget, makes b read again
+	call := Call{AccountID: 1, KeyID: 1, Method: "GET", Path: "/services/v2/product", Pattern: "/services/v2/product"}
+	if f := b.Decide(ctx, call); f != nil {
+		t.Fatalf("a fault before any rule: %+v", f)
+	}
+	r, err := a.Add(ctx, 1, Spec{Fault: Error, Every: 2, Count: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := b.Decide(ctx, call); f != nil {
+		t.Fatalf("b applied a rule it had not read yet: %+v", f)
+	}
+	b.forget() // as its TTL ending does
+	var got []bool
+	for i := range 10 {
+		in := a
+		if i%2 == 1 {
+			in = b
+		}
+		got = append(got, in.Decide(ctx, call) != nil)
+	}
+	want := []bool{false, true, false, true, false, true, false, false, false, false}
+	if !slices.Equal(got, want) {
+		t.Errorf("faults over two processes %v, want every 2nd of one sequence, 3 in all: %v", got, want)
+	}
+	if v := list(t, b, 1); len(v) != 1 || v[0].ID != r.ID || v[0].Hits != 6 || v[0].Injected != 3 || v[0].Active {
+		t.Errorf("the rule as b lists it: %+v", v)
+	}
+	if a.Counts()[Error]+b.Counts()[Error] != 3 {
+		t.Errorf("processes counted %d and %d faults", a.Counts()[Error], b.Counts()[Error])
+	}
+
+	// Deleted on one, gone on the other at once (its cached rule no
+	// longer counts in the store).
+	forever, _ := a.Add(ctx, 1, Spec{Fault: Error})
+	b.forget()
+	if f := b.Decide(ctx, call); f == nil || f.RuleID != forever.ID {
+		t.Fatalf("b before the delete: %+v", f)
+	}
+	if ok, err := a.Delete(ctx, 1, forever.ID); !ok || err != nil {
+		t.Fatalf("delete: %v %v", ok, err)
+	}
+	if f := b.Decide(ctx, call); f != nil {
+		t.Errorf("b injected a fault of a deleted rule: %+v", f)
+	}
+
+	// A start with flags replaces the server's rules: the last process to
+	// start sets them.
+	c := newInjector(t, st, time.Now, "", []Spec{{Fault: RateLimit, Route: "GET /product"}})
+	newInjector(t, st, time.Now, "", []Spec{{Fault: Drop, Route: "GET /user/me"}})
+	var server []string
+	for _, v := range list(t, c, 1) {
+		if v.Scope == "server" {
+			server = append(server, v.Route)
+		}
+	}
+	if !slices.Equal(server, []string{"GET /user/me"}) {
+		t.Errorf("server rules %q, want the last start's", server)
 	}
 }
 
 // TestSeedRepeats: with a seed, probabilities and random delays repeat
-// from one process to the next; without one they need not.
+// from one process to the next, even on another store; without one they
+// need not.
 func TestSeedRepeats(t *testing.T) {
 	run := func(seed string) []time.Duration {
-		in, err := New(time.Now, seed, []Spec{{Fault: Delay, Delay: "1ms", DelayMax: "30s", Probability: 0.5}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		in := newInjector(t, openStore(t), time.Now, seed, []Spec{{Fault: Delay, Delay: "1ms", DelayMax: "30s", Probability: 0.5}})
 		var out []time.Duration
 		for range 40 {
 			var d time.Duration = -1
-			if f := in.Decide(Call{Method: "GET", Path: "/services/v2/product"}); f != nil {
+			if f := in.Decide(context.Background(), Call{Method: "GET", Path: "/services/v2/product"}); f != nil {
 				if f.Delay < time.Millisecond || f.Delay > 30*time.Second {
 					t.Fatalf("delay %s outside [1ms, 30s]", f.Delay)
 				}

@@ -161,9 +161,9 @@ func (m *Metrics) Committed(d time.Duration, err error) {
 	m.storeCommit.WithLabelValues(outcome).Observe(d.Seconds())
 }
 
-// Served records an HTTP request answered with code after d. route is the
-// pattern that served it, so that the label's values are bounded by the
-// routes.
+// Served records an HTTP request answered with code (NoAnswer: none)
+// after d. route is the pattern that served it, so that the label's values
+// are bounded by the routes.
 func (m *Metrics) Served(route string, code int, d time.Duration) {
 	if m == nil {
 		return
@@ -184,7 +184,25 @@ func (m *Metrics) FaultInjected(kind string) {
 	m.faults.WithLabelValues(kind).Inc()
 }
 
+// FaultKinds shows each kind of fault at 0 until one is injected, so that
+// the family is there (and rates of it work) from the first scrape.
+func (m *Metrics) FaultKinds(kinds ...string) {
+	if m == nil {
+		return
+	}
+	for _, k := range kinds {
+		m.faults.WithLabelValues(k)
+	}
+}
+
+// NoAnswer is the code of a request whose connection was closed without
+// an answer (a sandbox drop fault): its code label is "none".
+const NoAnswer = -1
+
 func codeLabel(code int) string {
+	if code == NoAnswer {
+		return "none"
+	}
 	if code == 0 {
 		code = http.StatusOK // a handler that wrote nothing answered 200
 	}

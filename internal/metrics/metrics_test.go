@@ -24,6 +24,7 @@ func TestNilMetrics(t *testing.T) {
 	m.Committed(time.Millisecond, nil)
 	m.Served("GET /x", 200, time.Millisecond)
 	m.FaultInjected("k")
+	m.FaultKinds("k")
 	m.WatchStore(nil, time.Now, nil)
 	var st store.Store
 	if m.TimeCommits(st) != st {

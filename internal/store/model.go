@@ -684,6 +684,7 @@ type Reader interface {
 	LinkReader
 	ConsoleReader
 	CensusReader
+	FaultReader
 }
 
 // Writer is every change. Writes happen only inside InTx.
@@ -736,6 +737,7 @@ type Writer interface {
 	JobWriter
 	LinkWriter
 	ConsoleWriter
+	FaultWriter
 }
 
 // Tx is a transaction: reads see its own writes.

@@ -28,9 +28,15 @@ import (
 // the status must be one the route documents, the Content-Type one of its
 // media types, the documented headers there (X-Request-ID), and a JSON
 // body must fit the schema. A path no route serves must answer the
-// not_found|route envelope. The console's pages are left out (HTML whose
-// routes the console's own mux picks). The mismatches fail the test when
-// its server stops. CERTORDER_TEST_OPENAPI=0 turns the check off.
+// not_found|route envelope. Each request the API accepted (answered 2xx)
+// is checked too: its path and query parameters and its JSON body must
+// fit what the route documents, so that the document describes what
+// certorder accepts. Refused requests are not checked (the suites send
+// bad input on purpose), and request schemas are open, as the server
+// ignores members it does not know. The console's pages are left out
+// (HTML whose routes the console's own mux picks). The mismatches fail
+// the test when its server stops. CERTORDER_TEST_OPENAPI=0 turns the
+// check off.
 
 // openAPIDocs are the loaded and validated documents, by the SHA-256 of
 // their JSON: servers of one test binary serve the same few.
@@ -92,12 +98,17 @@ func (c *openAPICheck) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pattern := c.api.Pattern(r)
 		rec := &capture{ResponseWriter: w}
+		var tap *bodyTap
+		if r.Body != nil && r.Body != http.NoBody {
+			tap = &bodyTap{ReadCloser: r.Body}
+			r.Body = tap
+		}
 		h.ServeHTTP(rec, r)
-		c.check(r, pattern, rec)
+		c.check(r, pattern, rec, tap)
 	})
 }
 
-func (c *openAPICheck) check(r *http.Request, pattern string, rec *capture) {
+func (c *openAPICheck) check(r *http.Request, pattern string, rec *capture, tap *bodyTap) {
 	if r.Method == http.MethodHead || pattern == "/console/" || r.Context().Err() != nil || rec.hijacked {
 		return // no body; the console's pages; nobody got the answer (or any)
 	}
@@ -106,16 +117,112 @@ func (c *openAPICheck) check(r *http.Request, pattern string, rec *capture) {
 		status = http.StatusOK
 	}
 	fail := c.verdict(r, pattern, status, rec.Header(), rec.body.Bytes())
+	c.note(r, pattern, status, fail, rec.body.String())
+	if status >= 200 && status < 300 && pattern != "" && (tap == nil || !tap.over) {
+		var body []byte
+		if tap != nil {
+			body = tap.buf.Bytes()
+		}
+		if fail := c.requestVerdict(r, pattern, body); fail != "" {
+			c.note(r, pattern, status, "the accepted request does not fit the document: "+fail, string(body))
+		}
+	}
+}
+
+// note counts one check and keeps its mismatch, if any.
+func (c *openAPICheck) note(r *http.Request, pattern string, status int, fail, body string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.checked++
 	if fail != "" {
-		key := fmt.Sprintf("%s %s → %d: %s\n    body: %.400s", r.Method, r.URL.Path, status, oneLine(fail), rec.body.String())
+		key := fmt.Sprintf("%s %s → %d: %s\n    body: %.400s", r.Method, r.URL.Path, status, oneLine(fail), body)
 		if pattern != "" {
-			key = fmt.Sprintf("%s %s (route %s) → %d: %s\n    body: %.400s", r.Method, r.URL.Path, pattern, status, oneLine(fail), rec.body.String())
+			key = fmt.Sprintf("%s %s (route %s) → %d: %s\n    body: %.400s", r.Method, r.URL.Path, pattern, status, oneLine(fail), body)
 		}
 		c.failures[key] = true
 	}
+}
+
+// CheckRequest is the check of a request the API accepted: "" when its
+// parameters and body (sent as contentType) fit what the OpenAPI document
+// says method path takes on srv, else why not. It lets tests show that
+// the check refuses what does not fit.
+func CheckRequest(t testing.TB, srv *Server, method, path, contentType, body string) string {
+	t.Helper()
+	c, r := checkOf(t, srv, method, path)
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	pattern := c.api.Pattern(r)
+	if pattern == "" {
+		return "no route serves it"
+	}
+	return c.requestVerdict(r, pattern, []byte(body))
+}
+
+// operation is the document's route for a registered pattern; a reason
+// instead when it has none.
+func (c *openAPICheck) operation(pattern string) (*routers.Route, string) {
+	method, path, isRoute := c.api.OpenAPIRoute(pattern)
+	if !isRoute {
+		return nil, "a pattern that is no route answered"
+	}
+	item := c.doc.Paths.Value(path)
+	var operation *openapi3.Operation
+	if item != nil {
+		operation = item.GetOperation(strings.ToUpper(method))
+	}
+	if operation == nil {
+		return nil, fmt.Sprintf("the document has no operation %s %s", strings.ToUpper(method), path)
+	}
+	return &routers.Route{Spec: c.schemas, Path: path, PathItem: item, Method: strings.ToUpper(method), Operation: operation}, ""
+}
+
+// requestVerdict is why a request the server accepted does not fit the
+// document, "" when it does. The server reads every body as JSON whatever
+// its Content-Type says (the sandbox's conformance report notes one
+// without), so the body is checked as JSON.
+func (c *openAPICheck) requestVerdict(r *http.Request, pattern string, body []byte) string {
+	route, fail := c.operation(pattern)
+	if fail != "" {
+		return fail
+	}
+	if pattern == "POST /ocsp" || strings.HasPrefix(pattern, "POST /console/") {
+		return "" // an OCSP request is DER; the console's forms are its own
+	}
+	req := r.Clone(context.Background())
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	if len(bytes.TrimSpace(body)) == 0 {
+		req.Body, req.ContentLength = http.NoBody, 0
+	} else if rb := route.Operation.RequestBody; rb != nil && rb.Value.Content.Get("application/json") != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams(route.Path, r.URL.Path), Route: route,
+		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// pathParams are the values of an OpenAPI path's parameters in a request
+// path; a last parameter of a subtree ({path}, {request}) takes the rest.
+func pathParams(openapiPath, reqPath string) map[string]string {
+	ps := strings.Split(strings.Trim(openapiPath, "/"), "/")
+	rs := strings.Split(strings.Trim(reqPath, "/"), "/")
+	out := map[string]string{}
+	for i, seg := range ps {
+		if i >= len(rs) || len(seg) < 2 || seg[0] != '{' || seg[len(seg)-1] != '}' {
+			continue
+		}
+		v := rs[i]
+		if i == len(ps)-1 {
+			v = strings.Join(rs[i:], "/")
+		}
+		out[seg[1:len(seg)-1]] = v
+	}
+	return out
 }
 
 // CheckAnswer is the check of an answer with that status, Content-Type and
@@ -124,38 +231,33 @@ func (c *openAPICheck) check(r *http.Request, pattern string, rec *capture) {
 // refuses what does not fit.
 func CheckAnswer(t testing.TB, srv *Server, method, path string, status int, contentType string, body []byte) string {
 	t.Helper()
-	c := srv.check
-	if c == nil {
-		t.Skip("CERTORDER_TEST_OPENAPI=0: answers are not checked")
+	c, r := checkOf(t, srv, method, path)
+	h := http.Header{"Content-Type": {contentType}, "X-Request-Id": {"check"}}
+	return c.verdict(r, c.api.Pattern(r), status, h, body)
+}
+
+// checkOf is srv's check and a request of method to path on srv; the
+// test is skipped when checks are off.
+func checkOf(t testing.TB, srv *Server, method, path string) (*openAPICheck, *http.Request) {
+	t.Helper()
+	if srv.check == nil {
+		t.Skip("CERTORDER_TEST_OPENAPI=0: answers and requests are not checked")
 	}
 	r, err := http.NewRequest(method, srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := http.Header{"Content-Type": {contentType}, "X-Request-Id": {"check"}}
-	return c.verdict(r, c.api.Pattern(r), status, h, body)
+	return srv.check, r
 }
 
 // verdict is why an answer does not fit the document, "" when it does.
 func (c *openAPICheck) verdict(r *http.Request, pattern string, status int, header http.Header, body []byte) string {
-	var fail string
-	switch method, path, isRoute := c.api.OpenAPIRoute(pattern); {
-	case pattern == "":
-		fail = c.checkUnrouted(status, header, body)
-	case !isRoute:
-		fail = "a pattern that is no route answered"
-	default:
-		item := c.doc.Paths.Value(path)
-		var operation *openapi3.Operation
-		if item != nil {
-			operation = item.GetOperation(strings.ToUpper(method))
-		}
-		if operation == nil {
-			fail = fmt.Sprintf("the document has no operation %s %s", strings.ToUpper(method), path)
-			break
-		}
-		in := &openapi3filter.RequestValidationInput{Request: r,
-			Route: &routers.Route{Spec: c.schemas, Path: path, PathItem: item, Method: strings.ToUpper(method), Operation: operation}}
+	if pattern == "" {
+		return c.checkUnrouted(status, header, body)
+	}
+	route, fail := c.operation(pattern)
+	if fail == "" {
+		in := &openapi3filter.RequestValidationInput{Request: r, Route: route}
 		err := openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
 			RequestValidationInput: in, Status: status, Header: header,
 			Body:    io.NopCloser(bytes.NewReader(body)),
@@ -212,6 +314,24 @@ func oneLine(s string) string {
 		s = s[:600] + "…"
 	}
 	return s
+}
+
+// bodyTap keeps what the handler reads of a request body (up to the
+// server's bound; over it, the request is not checked).
+type bodyTap struct {
+	io.ReadCloser
+	buf  bytes.Buffer
+	over bool
+}
+
+func (b *bodyTap) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if b.buf.Len()+n > api.MaxBodyBytes {
+		b.over = true
+	} else {
+		b.buf.Write(p[:n])
+	}
+	return n, err
 }
 
 // capture passes an answer on and keeps its status and body.

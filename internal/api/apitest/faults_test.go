@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,23 +140,115 @@ func immediateBody(t *testing.T, csr string) string {
 	return mustJSON(t, m)
 }
 
-// TestFaultDelay: a delayed call waits, then does exactly what it says
-// (the order is placed and issued); a client that gives up during the
-// wait leaves nothing behind, because the call never started.
+// cancelable places an order that waits for its CSR (no certificate
+// yet), which a cancel may end, and returns its id.
+func cancelable(t *testing.T, srv *testenv.Server) int64 {
+	t.Helper()
+	return createOK(t, srv, "client_premium", mustJSON(t, clBody(""))).ID
+}
+
+// orderState is what the store holds of an order, as the API shows it:
+// its status, whether it has a certificate (downloaded and linted when
+// issued), its requests' statuses.
+func orderState(t *testing.T, srv *testenv.Server, id int64) string {
+	t.Helper()
+	o, _ := fam2GetOrder(t, srv, id)
+	var reqs []string
+	for _, r := range o.Requests {
+		reqs = append(reqs, r.Status)
+	}
+	leaf := "no certificate"
+	if o.Status == "issued" {
+		leaf = fam2IssuedChain(t, srv, id)[0].Subject.CommonName
+	}
+	return fmt.Sprintf("%s, %s, requests %v", o.Status, leaf, reqs)
+}
+
+// findAlt is the id of the order with that alternative_order_id among the
+// newest, 0 when there is none: what a client does after losing an answer
+// (the conformance report's advice).
+func findAlt(t *testing.T, srv *testenv.Server, altID string) int64 {
+	t.Helper()
+	var v struct {
+		Orders []struct {
+			ID                 int64  `json:"id"`
+			AlternativeOrderID string `json:"alternative_order_id"`
+		} `json:"orders"`
+	}
+	status, hdr, body := srv.Do("GET", v2+"/order/certificate?sort=-date_created&limit=20", "")
+	sbDecode(t, status, hdr, body, &v)
+	var id int64
+	for _, o := range v.Orders {
+		if o.AlternativeOrderID == altID {
+			if id != 0 {
+				t.Fatalf("orders %d and %d have alternative_order_id %s", id, o.ID, altID)
+			}
+			id = o.ID
+		}
+	}
+	return id
+}
+
+// TestFaultDelay: a delayed call waits, then does exactly what it says:
+// each answer (a placed and issued order, a cancel, a refusal) is what
+// the store holds afterwards, and the balance moved by exactly what an
+// undelayed call moves it. A client that gives up during the wait leaves
+// nothing behind, because the call never started.
 func TestFaultDelay(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "x")
-	sbAddFault(t, srv, `{"route":"POST /order/certificate/*","fault":"delay","delay":"400ms","count":2}`)
 
-	before := counts(t, srv)
-	start := time.Now()
-	status, hdr, body := srv.Do("POST", orderPath+"ssl_securesite", immediateBody(t, csr))
-	if el := time.Since(start); el < 400*time.Millisecond {
-		t.Errorf("answered after %s, want at least the 400ms delay", el)
+	// What an undelayed order costs.
+	bal := dvcsBalance(t, srv)
+	createOK(t, srv, "ssl_securesite", immediateBody(t, csr))
+	price := bal - dvcsBalance(t, srv)
+	waiting := cancelable(t, srv)
+
+	sbAddFault(t, srv, `{"route":"POST /order/certificate/{product}","fault":"delay","delay":"400ms"}`)
+	sbAddFault(t, srv, `{"route":"PUT /order/certificate/{id}/status","fault":"delay","delay":"400ms"}`)
+	delayed := func(method, path, body string) (int, http.Header, []byte) {
+		t.Helper()
+		start := time.Now()
+		status, hdr, b := srv.Do(method, path, body)
+		if el := time.Since(start); el < 400*time.Millisecond {
+			t.Errorf("%s %s answered after %s, want at least the 400ms delay", method, path, el)
+		}
+		return status, hdr, b
 	}
-	requireCreated(t, status, hdr, body).requireChain(t, "example.com")
+
+	before, bal := counts(t, srv), dvcsBalance(t, srv)
+	status, hdr, body := delayed("POST", orderPath+"ssl_securesite", immediateBody(t, csr))
+	placed := requireCreated(t, status, hdr, body)
+	chain := placed.requireChain(t, "example.com")
+	if got := fam2Download(t, srv, placed.ID); got[0].SerialNumber.Cmp(chain[0].SerialNumber) != 0 {
+		t.Errorf("the delayed answer's certificate %x is not the order's %x", chain[0].SerialNumber, got[0].SerialNumber)
+	}
+	if got := orderState(t, srv, placed.ID); got != "issued, example.com, requests []" {
+		t.Errorf("the delayed order is %s", got)
+	}
 	requireTally(t, srv, before, tally{orders: 1})
+	if spent := bal - dvcsBalance(t, srv); spent != price {
+		t.Errorf("the delayed order cost %d cents, an undelayed one %d", spent, price)
+	}
+
+	status, _, body = delayed("PUT", orderPath+itoa(waiting)+"/status", `{"status":"canceled","note":"delayed"}`)
+	if status != http.StatusNoContent || len(body) != 0 {
+		t.Fatalf("delayed cancel: %d %s", status, clip(body))
+	}
+	if got := orderState(t, srv, waiting); !strings.HasPrefix(got, "canceled,") {
+		t.Errorf("the order after its delayed cancel is %s", got)
+	}
+
+	before, bal = counts(t, srv), dvcsBalance(t, srv)
+	bad := baseBody(csr)
+	delete(bad, "organization")
+	status, hdr, body = delayed("POST", orderPath+"ssl_securesite", mustJSON(t, bad))
+	requireErrors(t, status, hdr, body, http.StatusBadRequest, "missing_field:organization")
+	requireTally(t, srv, before, tally{})
+	if dvcsBalance(t, srv) != bal {
+		t.Error("a delayed refusal moved the balance")
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -165,34 +256,82 @@ func TestFaultDelay(t *testing.T) {
 		t.Fatal("the client's timeout did not end the call")
 	}
 	time.Sleep(700 * time.Millisecond) // past the delay: a call that went on would have placed its order
-	requireTally(t, srv, before, tally{orders: 1})
+	requireTally(t, srv, before, tally{})
 }
 
-// TestFaultDrop: the connection closes without an answer after the whole
-// request was read. Without run_handler nothing happened; with it the
-// order was placed and only its answer is lost (what an integrator's
-// retry logic must cope with: alternative_order_id finds it).
+// TestFaultDrop: a dropped call did all of its work or none of it, never
+// part. The connection closes without an answer after the whole request
+// was read. Without run_handler nothing happened (the decision comes
+// before the permission check and the handler): no order, no charge, an
+// order not canceled. With it the call ran to its end, committed, before
+// the connection closed: the order that a client finds by its
+// alternative_order_id is exactly what an answered order is (issued, its
+// certificate downloadable, charged once), and a cancel is done.
 func TestFaultDrop(t *testing.T) {
 	t.Parallel()
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "x")
-	for _, tc := range []struct {
-		rule string
-		want tally
-	}{
-		{`{"route":"POST /order/certificate/{product}","fault":"drop","count":1}`, tally{}},
-		{`{"route":"POST /order/certificate/{product}","fault":"drop","run_handler":true,"count":1}`, tally{orders: 1}},
-	} {
-		sbAddFault(t, srv, tc.rule)
-		before := counts(t, srv)
-		m := baseBody(csr)
-		m["skip_approval"] = true
-		m["alternative_order_id"] = "drop-" + strconv.Itoa(tc.want.orders)
-		status, _, body, err := rawDo(t, context.Background(), srv, "POST", orderPath+"ssl_securesite", mustJSON(t, m))
+	dropped := func(t *testing.T, method, path, body string) {
+		t.Helper()
+		status, _, b, err := rawDo(t, context.Background(), srv, method, path, body)
 		if err == nil || !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "EOF") && !strings.Contains(err.Error(), "reset") {
-			t.Fatalf("%s: answer %d %s, err %v; want the connection closed", tc.rule, status, clip(body), err)
+			t.Fatalf("%s %s: answer %d %s, err %v; want the connection closed", method, path, status, clip(b), err)
 		}
-		requireTally(t, srv, before, tc.want)
+	}
+	// What an answered order leaves, to compare with.
+	bal := dvcsBalance(t, srv)
+	m := baseBody(csr)
+	m["skip_approval"], m["alternative_order_id"] = true, "answered"
+	answered := createOK(t, srv, "ssl_securesite", mustJSON(t, m))
+	price, want := bal-dvcsBalance(t, srv), orderState(t, srv, answered.ID)
+
+	for _, runs := range []bool{false, true} {
+		t.Run(fmt.Sprintf("run_handler=%v", runs), func(t *testing.T) {
+			rule := fmt.Sprintf(`{"route":"* /order/certificate/**","fault":"drop","run_handler":%v,"count":1}`, runs)
+
+			altID := fmt.Sprintf("drop-%v", runs)
+			m := baseBody(csr)
+			m["skip_approval"], m["alternative_order_id"] = true, altID
+			before, bal := counts(t, srv), dvcsBalance(t, srv)
+			sbAddFault(t, srv, rule)
+			dropped(t, "POST", orderPath+"ssl_securesite", mustJSON(t, m))
+			id := findAlt(t, srv, altID)
+			if !runs {
+				if id != 0 || dvcsBalance(t, srv) != bal {
+					t.Errorf("a dropped order without run_handler left order %d, balance %d → %d", id, bal, dvcsBalance(t, srv))
+				}
+				requireTally(t, srv, before, tally{})
+			} else {
+				if id == 0 {
+					t.Fatal("the order of a dropped call with run_handler is not there")
+				}
+				if got := orderState(t, srv, id); got != want {
+					t.Errorf("the dropped order is %s; an answered one is %s", got, want)
+				}
+				if spent := bal - dvcsBalance(t, srv); spent != price {
+					t.Errorf("the dropped order cost %d cents, an answered one %d", spent, price)
+				}
+				requireTally(t, srv, before, tally{orders: 1})
+			}
+
+			waiting := cancelable(t, srv)
+			sbAddFault(t, srv, rule)
+			dropped(t, "PUT", orderPath+itoa(waiting)+"/status", `{"status":"canceled","note":"dropped"}`)
+			got := orderState(t, srv, waiting)
+			if runs != strings.HasPrefix(got, "canceled,") || !runs && !strings.HasPrefix(got, "needs_csr,") {
+				t.Errorf("the order after a dropped cancel is %s", got)
+			}
+		})
+	}
+	// The metrics count the dropped calls as answered by none.
+	fams := scrape(t, srv.URL)
+	for _, route := range []string{"POST /services/v2/order/certificate/{product}", "PUT /services/v2/order/certificate/{id}/status"} {
+		if got, _ := metricValue(fams, "certorder_http_requests_total", "route", route, "code", "none"); got != 2 {
+			t.Errorf("certorder_http_requests_total{route=%q,code=none} = %v, want the 2 dropped calls", route, got)
+		}
+	}
+	if got, _ := metricValue(fams, "certorder_faults_injected_total", "kind", "drop"); got != 4 {
+		t.Errorf("certorder_faults_injected_total{kind=drop} = %v, want 4", got)
 	}
 }
 
@@ -382,5 +521,50 @@ func TestSandboxSeed(t *testing.T) {
 	}
 	if a.values[0] == a.values[1] || a.serials[0][:16] == a.serials[1][:16] {
 		t.Errorf("one run repeated itself: %v %v", a.values, a.serials)
+	}
+}
+
+// TestFaultRulesAcrossReplicas: fault rules live in the store, so a rule
+// an administrator adds on one replica is in force on the other too
+// (within faults.DefaultTTL), its every-Nth and count hold for the calls
+// of both together, and a rule deleted on one injects nothing more on
+// the other.
+func TestFaultRulesAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	db := testenv.PostgresDatabase(t) // skips, saying why, without a server
+	first, second := startReplicas(t, testenv.Options{Sandbox: true, Database: db})
+
+	rule := sbAddFault(t, first, `{"route":"GET /user/me","fault":"error","status":503,"every":2,"count":2}`)
+	if list, _ := sbListFaults(t, second); len(list) != 1 || list[0].ID != rule.ID {
+		t.Fatalf("the other replica lists %+v", list)
+	}
+	time.Sleep(faults.DefaultTTL + 200*time.Millisecond) // the other replica reads the rules again
+	var got []int
+	for i := range 8 {
+		srv := first
+		if i%2 == 1 {
+			srv = second
+		}
+		status, _, _ := srv.Do("GET", v2+"/user/me", "")
+		got = append(got, status)
+	}
+	if want := []int{200, 503, 200, 503, 200, 200, 200, 200}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("statuses over two replicas %v, want every 2nd of one sequence, twice: %v", got, want)
+	}
+	for _, srv := range []*testenv.Server{first, second} {
+		if list, _ := sbListFaults(t, srv); len(list) != 1 || list[0].Hits != 4 || list[0].Injected != 2 || list[0].Active {
+			t.Errorf("the spent rule as a replica lists it: %+v", list)
+		}
+	}
+
+	forever := sbAddFault(t, second, `{"route":"GET /user/me","fault":"rate_limit"}`)
+	time.Sleep(faults.DefaultTTL + 200*time.Millisecond)
+	status, hdr, body := first.Do("GET", v2+"/user/me", "")
+	requireErrors(t, status, hdr, body, http.StatusTooManyRequests, "request_limit_exceeded")
+	if status, _, body := second.Do("DELETE", fmt.Sprintf("%s/%d", sbFaultsPath, forever.ID), ""); status != http.StatusNoContent {
+		t.Fatalf("delete on the other replica: %d %s", status, clip(body))
+	}
+	if status, _, body := first.Do("GET", v2+"/user/me", ""); status != http.StatusOK {
+		t.Errorf("a rule deleted on the other replica still injected: %d %s", status, clip(body))
 	}
 }

@@ -136,3 +136,37 @@ func TestOpenAPIChecksAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenAPIChecksRequests: the check testenv runs on every request the
+// API accepted refuses one whose body or parameters the document does not
+// describe, and takes what the server takes by design (unknown members, a
+// JSON body without Content-Type).
+func TestOpenAPIChecksRequests(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Start(t, testenv.Options{Sandbox: true})
+	const place = "/services/v2/order/certificate/ssl_securesite"
+	for _, tc := range []struct {
+		name, method, path, contentType, body string
+		wantFail                              string
+	}{
+		{"fits", "POST", place, "application/json", `{"certificate":{"common_name":"a.example.com","csr":"x"},"organization":{"id":1}}`, ""},
+		{"unknown members", "POST", place, "application/json", `{"certificate":{"common_name":"a.example.com","colour":"blue"},"extra":1}`, ""},
+		{"no Content-Type", "POST", place, "", `{"certificate":{"common_name":"a.example.com"}}`, ""},
+		{"id as a numeric string", "POST", place, "application/json", `{"certificate":{"common_name":"a.example.com"},"organization":{"id":"1"}}`, ""},
+		{"wrong type", "POST", place, "application/json", `{"certificate":"a.example.com"}`, "certificate"},
+		{"wrong nested type", "POST", place, "application/json", `{"certificate":{"dns_names":"a.example.com"}}`, "dns_names"},
+		{"required body missing", "PUT", "/services/v2/order/certificate/1/csr", "application/json", ``, "body"},
+		{"query of the wrong type", "GET", "/services/v2/domain?container_id=x", "", ``, "container_id"},
+		{"query that fits", "GET", "/services/v2/domain?container_id=1&limit=5", "", ``, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := testenv.CheckRequest(t, srv, tc.method, tc.path, tc.contentType, tc.body)
+			switch {
+			case tc.wantFail == "" && got != "":
+				t.Errorf("refused: %s", got)
+			case tc.wantFail != "" && !strings.Contains(got, tc.wantFail):
+				t.Errorf("check = %q, want a refusal naming %q", got, tc.wantFail)
+			}
+		})
+	}
+}

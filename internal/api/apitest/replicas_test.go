@@ -27,18 +27,24 @@ import (
 	"github.com/certorder/certorder/internal/testenv"
 )
 
-func TestReplicasOnPostgres(t *testing.T) {
-	t.Parallel()
-	db := testenv.PostgresDatabase(t) // skips, saying why, without a server
-	e := &dcvEnv{dns: dcvtest.StartDNS(t)}
-	opts := testenv.Options{Database: db, DCVPoll: 100 * time.Millisecond,
-		DCV: dcv.Config{Resolver: e.dns.Addr(), Timeout: time.Second, CAAIdentities: []string{caaIdentity}}}
-	first := testenv.Start(t, opts)
+// startReplicas starts two servers of opts on its database, the second
+// with a data directory of its own holding a copy of the first's ca/.
+func startReplicas(t *testing.T, opts testenv.Options) (first, second *testenv.Server) {
+	t.Helper()
+	first = testenv.Start(t, opts)
 	opts.DataDir = testenv.DataDir(t)
 	if err := os.CopyFS(filepath.Join(opts.DataDir, "ca"), os.DirFS(filepath.Join(first.DataDir, "ca"))); err != nil {
 		t.Fatal(err)
 	}
-	second := testenv.Start(t, opts)
+	return first, testenv.Start(t, opts)
+}
+
+func TestReplicasOnPostgres(t *testing.T) {
+	t.Parallel()
+	db := testenv.PostgresDatabase(t) // skips, saying why, without a server
+	e := &dcvEnv{dns: dcvtest.StartDNS(t)}
+	first, second := startReplicas(t, testenv.Options{Database: db, DCVPoll: 100 * time.Millisecond,
+		DCV: dcv.Config{Resolver: e.dns.Addr(), Timeout: time.Second, CAAIdentities: []string{caaIdentity}}})
 	e.srv = first
 	e.csr = testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored.example")
 	on := func(srv *testenv.Server) *dcvEnv { return &dcvEnv{srv: srv, dns: e.dns, csr: e.csr} }
@@ -147,13 +153,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 func TestReplicasShareCRLs(t *testing.T) {
 	t.Parallel()
 	db := testenv.PostgresDatabase(t) // skips, saying why, without a server
-	opts := testenv.Options{Database: db, Sandbox: true}
-	first := testenv.Start(t, opts)
-	opts.DataDir = testenv.DataDir(t)
-	if err := os.CopyFS(filepath.Join(opts.DataDir, "ca"), os.DirFS(filepath.Join(first.DataDir, "ca"))); err != nil {
-		t.Fatal(err)
-	}
-	second := testenv.Start(t, opts)
+	first, second := startReplicas(t, testenv.Options{Database: db, Sandbox: true})
 
 	var holder, other *testenv.Server
 	for deadline := time.Now().Add(10 * time.Second); holder == nil; time.Sleep(20 * time.Millisecond) {

@@ -54,6 +54,7 @@ func Run(t *testing.T, b Backend) {
 		{"Console", testConsole},
 		{"MailboxValidations", testMailboxValidations},
 		{"Census", testCensus},
+		{"FaultRules", testFaultRules},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}
