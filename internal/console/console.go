@@ -21,6 +21,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"slices"
@@ -76,6 +77,10 @@ type Server struct {
 	// SessionLife bounds a session from its sign-in, IdleTimeout from its
 	// last page (zero: the defaults).
 	SessionLife, IdleTimeout time.Duration
+	// TrustedProxies are the reverse proxies in front of the console
+	// whose X-Forwarded-For the sign-in throttle believes (clientAddr);
+	// none: every request's client is its connection's peer.
+	TrustedProxies []netip.Prefix
 
 	pages  *web.Pages
 	mux    *http.ServeMux

@@ -219,7 +219,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, v *visit) e
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit) error {
 	d := s.accountData(r, v)
 	u := v.Actor.User
-	if _, _, err := s.Accounts.SignIn(r.Context(), u.Username, r.PostFormValue("current"), s.wallNow()); err != nil {
+	if _, _, err := s.Accounts.SignIn(r.Context(), u.Username, r.PostFormValue("current"), s.clientAddr(r), s.wallNow()); err != nil {
 		e := problem(err)
 		if e.Kind == errs.Unauthorized {
 			err = errs.InvalidValue("current", "The current password is wrong.")
@@ -263,7 +263,7 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, v *visit) e
 // from then on. A lost phone is an administrator's to turn off.
 func (s *Server) ownTOTPOff(w http.ResponseWriter, r *http.Request, v *visit) error {
 	if d := s.accountData(r, v); d.HasTOTP {
-		err := s.Accounts.CheckSecondFactor(r.Context(), v.Actor.User, r.PostFormValue("code"), s.wallNow())
+		err := s.Accounts.CheckSecondFactor(r.Context(), v.Actor.User, r.PostFormValue("code"), s.clientAddr(r), s.wallNow())
 		if e := problem(err); err != nil && e.Kind == errs.Unauthorized {
 			err = errs.InvalidValue("code", "That code is not the app's current one, or was used already.")
 		}

@@ -168,7 +168,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username, next := strings.TrimSpace(r.PostFormValue("username")), nextPage(r.PostFormValue("next"))
-	u, cred, err := s.Accounts.SignIn(r.Context(), username, r.PostFormValue("password"), s.wallNow())
+	u, cred, err := s.Accounts.SignIn(r.Context(), username, r.PostFormValue("password"), s.clientAddr(r), s.wallNow())
 	if err != nil {
 		s.signInFailed(w, r, "signin", &signInData{CSRF: web.FormToken(w, r, signInScope), Next: next, Username: username}, err)
 		return
@@ -189,7 +189,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 
 // signInFailed shows the form again with what went wrong: the same words
 // for an unknown name and a wrong password, and how long to wait when
-// the name is throttled.
+// the name or the address is throttled.
 func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, page string, data any, err error) {
 	e := problem(err)
 	switch e.Kind {
@@ -247,7 +247,7 @@ func (s *Server) code(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, errs.Internalf(err, "read user of pending session"))
 		return
 	}
-	if err := s.Accounts.CheckSecondFactor(r.Context(), u, r.PostFormValue("code"), s.wallNow()); err != nil {
+	if err := s.Accounts.CheckSecondFactor(r.Context(), u, r.PostFormValue("code"), s.clientAddr(r), s.wallNow()); err != nil {
 		s.signInFailed(w, r, "code", &codeData{CSRF: web.FormToken(w, r, formScope(sess)), Next: next}, err)
 		return
 	}
