@@ -336,6 +336,24 @@ func (s *Service) SignIn(ctx context.Context, username, password string, from ne
 	return u, cred, nil
 }
 
+// Reauthenticate checks the current password of a signed-in actor before
+// a change to how they sign in (a new password, a second factor on or
+// off): a session found open, or a stolen session cookie, does not make
+// those changes without the password. It is throttled as a sign-in, and a
+// right password takes its attempt back rather than clearing the name's
+// failures: it proves no code, so codes guessed meanwhile stay counted.
+// A wrong one is an invalid "current_password".
+func (s *Service) Reauthenticate(ctx context.Context, actor Actor, password string, from netip.Addr, now time.Time) error {
+	_, _, err := s.checkPassword(ctx, actor.User.Username, password, from, now)
+	if e := errs.As(err); err != nil && e.Kind == errs.Unauthorized {
+		return errs.InvalidValue("current_password", "The current password is wrong.")
+	}
+	if err != nil {
+		return err
+	}
+	return s.takeBack(ctx, nameCounter(actor.User.Username))
+}
+
 func (s *Service) clearFailures(ctx context.Context, username string) error {
 	if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.ClearSignInFailures(ctx, username) }); err != nil {
 		return errs.Internalf(err, "clear sign-in failures")

@@ -37,12 +37,13 @@ func TestOwnSecondFactorOffNeedsACode(t *testing.T) {
 		return err == nil && c.TOTPEnabled
 	}
 	page := f.url("/console/account")
-	for name, form := range map[string]url.Values{"no code": nil, "a wrong code": {"code": {wrong(code(1))}}, "a code used already": {"code": {code(0)}}} {
+	for name, form := range map[string]url.Values{"no code": {"current_password": {password}}, "a wrong code": {"current_password": {password}, "code": {wrong(code(1))}},
+		"a code used already": {"current_password": {password}, "code": {code(0)}}, "a current code without the password": {"code": {code(1)}}} {
 		if p := post(t, b, page, f.url("/console/account/totp/off"), form); p.Status == http.StatusSeeOther || !on() {
 			t.Fatalf("turning off the second factor with %s: %d, on afterwards: %v", name, p.Status, on())
 		}
 	}
-	p := post(t, b, page, f.url("/console/account/totp/off"), url.Values{"code": {code(1)}})
+	p := post(t, b, page, f.url("/console/account/totp/off"), url.Values{"current_password": {password}, "code": {code(1)}})
 	requireStatus(t, p, http.StatusSeeOther, "turning off the second factor with a current code")
 	if on() {
 		t.Error("the second factor is still on")
