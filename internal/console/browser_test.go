@@ -211,6 +211,7 @@ func TestBrowserX9Order(t *testing.T) {
 		chromedp.Click("#eku-client_authentication"),
 		chromedp.SetValue("#organization", "1"),
 		chromedp.SetValue("#csr", csr),
+		chromedp.Click("#csa_agreed_to"),
 		chromedp.Click("#skip_approval"),
 		chromedp.Click("form.order-form button[type=submit]"),
 	)
