@@ -256,6 +256,7 @@ func (s *Server) register() {
 
 	page("GET /console/containers", account.AreaContainers, s.containers)
 	page("GET /console/containers/{id}", account.AreaContainers, s.containerPage)
+	page("POST /console/containers/{id}/children", account.AreaContainers, s.addContainer)
 
 	page("GET /console/users", account.AreaUsers, s.users)
 	form("GET /console/users/new", account.AreaUsers, s.newUserPage)
