@@ -128,7 +128,7 @@ func serve(args []string) error {
 	catalogFile := fs.String("catalog", "", "catalogue file that disables, renames, prices and aliases products (format in README); a bad file stops the start")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof; see docs/performance.md)")
 	var trustedProxies []netip.Prefix
-	fs.Func("trusted-proxy", "address or CIDR range of a reverse proxy in front of the console whose X-Forwarded-For names the client the sign-in throttle counts (repeatable; without it every client is its connection's peer)", func(v string) error {
+	fs.Func("trusted-proxy", "address or CIDR range of a reverse proxy in front of the console whose X-Forwarded-For names the client the sign-in throttle counts and whose X-Forwarded-Proto: https gives the console's cookies their __Host- names (repeatable; without it every client is its connection's peer)", func(v string) error {
 		p, err := parsePrefix(v)
 		if err == nil {
 			trustedProxies = append(trustedProxies, p)

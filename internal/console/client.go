@@ -46,3 +46,16 @@ func (s *Server) trusted(a netip.Addr) bool {
 	}
 	return false
 }
+
+// forwardedHTTPS: the browser reached the console over HTTPS through a
+// trusted proxy that ended TLS and said so (X-Forwarded-Proto: https, the
+// last value: the one the proxy nearest certorder set). The cookies then
+// take their __Host- names. Anyone else's header is not believed.
+func (s *Server) forwardedHTTPS(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !s.trusted(ap.Addr().Unmap()) {
+		return false
+	}
+	vals := strings.Split(strings.Join(r.Header.Values("X-Forwarded-Proto"), ","), ",")
+	return strings.EqualFold(strings.TrimSpace(vals[len(vals)-1]), "https")
+}

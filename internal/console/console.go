@@ -78,7 +78,8 @@ type Server struct {
 	// last page (zero: the defaults).
 	SessionLife, IdleTimeout time.Duration
 	// TrustedProxies are the reverse proxies in front of the console
-	// whose X-Forwarded-For the sign-in throttle believes (clientAddr);
+	// whose X-Forwarded-For the sign-in throttle believes (clientAddr) and
+	// whose X-Forwarded-Proto the cookies' names follow (forwardedHTTPS);
 	// none: every request's client is its connection's peer.
 	TrustedProxies []netip.Prefix
 
@@ -139,6 +140,9 @@ func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
 // the console is mounted, would answer the JSON envelope, which a browser
 // shows as text.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.forwardedHTTPS(r) {
+		r = web.WithHTTPS(r)
+	}
 	rec := &headerRecorder{ResponseWriter: w}
 	defer func() {
 		p := recover()
