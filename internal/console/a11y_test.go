@@ -136,11 +136,42 @@ func accessibilityProblems(body string) []string {
 	return out
 }
 
+// postFormsWithoutToken are the actions of the page's POST forms that
+// carry no csrf_token field.
+func postFormsWithoutToken(body string) []string {
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		return []string{"unparsable"}
+	}
+	var out []string
+	walk(doc, func(n *html.Node) {
+		if n.Type != html.ElementNode || n.Data != "form" {
+			return
+		}
+		if m, _ := attr(n, "method"); !strings.EqualFold(m, "post") {
+			return
+		}
+		has := false
+		walk(n, func(c *html.Node) {
+			if name, _ := attr(c, "name"); c.Type == html.ElementNode && c.Data == "input" && name == "csrf_token" {
+				v, _ := attr(c, "value")
+				has = has || v != ""
+			}
+		})
+		if !has {
+			action, _ := attr(n, "action")
+			out = append(out, action)
+		}
+	})
+	return out
+}
+
 // TestPagesHaveLabels: every console page, in the states a person meets
 // it in (empty and with data, a form's errors shown, a key just made, an
 // enrolment begun), has a label for every form control, no id twice and
-// no positive tabindex; every GET route of the console is visited, so a
-// new page is checked as soon as it is added.
+// no positive tabindex, and every POST form its form token; every GET
+// route of the console is visited, so a new page is checked as soon as it
+// is added.
 func TestPagesHaveLabels(t *testing.T) {
 	t.Parallel()
 	f := start(t, testenv.Options{Sandbox: true})
@@ -237,6 +268,10 @@ func TestPagesHaveLabels(t *testing.T) {
 		}
 		for _, problem := range accessibilityProblems(p.Body) {
 			t.Errorf("%s: %s", what, problem)
+		}
+		// While here: every form that changes something carries its token.
+		for _, action := range postFormsWithoutToken(p.Body) {
+			t.Errorf("%s: the form posting to %s has no form token", what, action)
 		}
 	}
 	for pattern, paths := range pages {

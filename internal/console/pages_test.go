@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/certorder/certorder/internal/account"
+	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/testenv"
 	"github.com/certorder/certorder/internal/web/webtest"
@@ -225,6 +227,21 @@ func TestOrderLifecycleInPages(t *testing.T) {
 	for _, want := range []string{"CN=shop.example.com", "Serial number", "RSA 2048 bits", "2.23.140.1.2.2", "approved"} {
 		if !contains(page.Body, want) {
 			t.Errorf("order page lacks %q", want)
+		}
+	}
+	// The certificate as issued, decoded: issuer, serial, validity, names.
+	cert, err := f.srv.App.Store.Certificate(context.Background(), f.admin.Account.ID, o.CertificateID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := x509.ParseCertificate(cert.DER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{x.Issuer.CommonName, ca.SerialHex(x.SerialNumber), x.NotBefore.UTC().Format("2006-01-02"),
+		x.NotAfter.UTC().Format("2006-01-02"), x.DNSNames[len(x.DNSNames)-1]} {
+		if !contains(page.Body, want) {
+			t.Errorf("order page lacks the certificate's %q", want)
 		}
 	}
 	for _, format := range []string{"pem_all", "pem_noroot", "pem_nointermediate", "p7b", "cer", "default", "default_pem", "default_cer", "apache"} {
