@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/secret"
 	"github.com/certorder/certorder/internal/store"
@@ -178,13 +177,7 @@ func TestPagesHaveLabels(t *testing.T) {
 	ctx := context.Background()
 	sam := f.user("sam", store.RoleStandardUser, 0, "Sam")
 	tia := f.user("tia", store.RoleStandardUser, 0, "Tia")
-	seed, err := f.srv.App.Console.Accounts.StartTOTP(ctx, f.actor(tia))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.srv.App.Console.Accounts.ConfirmTOTP(ctx, f.actor(tia), account.TOTPCode(seed, account.TOTPStep(time.Now())), time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	f.withTOTP(tia, time.Now())
 	east := f.container("East")
 	dom, err := f.srv.App.Validation.AddDomain(ctx, f.admin, &validation.DomainInput{Name: "labels.example.com", DCVMethod: "dns-txt-token",
 		Organization: &flex.IDInput{ID: flex.NewInt(1)}, Validations: []validation.DomainValidationInput{{Type: "ov"}}})

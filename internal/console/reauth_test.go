@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/testenv"
 	"github.com/certorder/certorder/internal/web/webtest"
@@ -25,21 +24,6 @@ func TestCredentialChangesNeedThePassword(t *testing.T) {
 	t.Parallel()
 	f := start(t, testenv.Options{Sandbox: true})
 	ctx := context.Background()
-	accounts := f.srv.App.Console.Accounts
-	// withTOTP turns on a second factor for u; its codes are code(d), d
-	// steps from now (the one before now was used to enrol).
-	withTOTP := func(u *store.User) (code func(d int64) string) {
-		t.Helper()
-		seed, err := accounts.StartTOTP(ctx, f.actor(u))
-		if err != nil {
-			t.Fatal(err)
-		}
-		now := time.Now()
-		if err := accounts.ConfirmTOTP(ctx, f.actor(u), account.TOTPCode(seed, account.TOTPStep(now)-1), now); err != nil {
-			t.Fatal(err)
-		}
-		return func(d int64) string { return account.TOTPCode(seed, account.TOTPStep(now)+d) }
-	}
 	cred := func(u *store.User) *store.Credential {
 		c, err := f.srv.App.Store.Credential(ctx, u.AccountID, u.ID)
 		if err != nil {
@@ -51,8 +35,8 @@ func TestCredentialChangesNeedThePassword(t *testing.T) {
 	eve := f.user("eve.victim", store.RoleStandardUser, 0, "Eve")
 	tia := f.user("tia", store.RoleStandardUser, 0, "Tia")
 	tom := f.user("tom", store.RoleStandardUser, 0, "Tom")
-	tiaCode := withTOTP(tia)
-	withTOTP(tom)
+	tiaCode := f.withTOTP(tia, time.Now())
+	f.withTOTP(tom, time.Now())
 	const newPassword = "a brand new passphrase"
 
 	for _, c := range []struct {

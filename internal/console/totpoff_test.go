@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/testenv"
 	"github.com/certorder/certorder/internal/web/webtest"
@@ -22,15 +21,7 @@ func TestOwnSecondFactorOffNeedsACode(t *testing.T) {
 	f := start(t, testenv.Options{Sandbox: true})
 	u := f.user("careful", store.RoleStandardUser, 0, "Cal")
 	ctx := context.Background()
-	now := time.Now()
-	seed, err := f.srv.App.Console.Accounts.StartTOTP(ctx, f.actor(u))
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := func(d int64) string { return account.TOTPCode(seed, account.TOTPStep(now)+d) }
-	if err := f.srv.App.Console.Accounts.ConfirmTOTP(ctx, f.actor(u), code(-1), now); err != nil {
-		t.Fatal(err)
-	}
+	code := f.withTOTP(u, time.Now())
 	b := webtestSignInWithCode(t, f, "careful", code(0))
 	on := func() bool {
 		c, err := f.srv.App.Store.Credential(ctx, u.AccountID, u.ID)
