@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -128,7 +129,7 @@ func TestUserPasswd(t *testing.T) {
 	if err != nil || !strings.Contains(out, "password set") || strings.Contains(out+prompt, "horse") {
 		t.Fatalf("passwd: %q %q %v", out, prompt, err)
 	}
-	if _, _, err := srv.App.Console.Accounts.SignIn(context.Background(), "admin", "correct horse battery staple", time.Now()); err != nil {
+	if _, _, err := srv.App.Console.Accounts.SignIn(context.Background(), "admin", "correct horse battery staple", netip.Addr{}, time.Now()); err != nil {
 		t.Fatalf("the password set by the command does not sign in: %v", err)
 	}
 	if out, _, err := run("", "totp-off", "--username", "admin"); err != nil || !strings.Contains(out, "password only") {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -126,6 +127,14 @@ func serve(args []string) error {
 	dcvPoll := fs.Duration("dcv-poll", validation.DefaultDCVPoll, "how often the validation worker looks for checks coming due")
 	catalogFile := fs.String("catalog", "", "catalogue file that disables, renames, prices and aliases products (format in README); a bad file stops the start")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof; see docs/performance.md)")
+	var trustedProxies []netip.Prefix
+	fs.Func("trusted-proxy", "address or CIDR range of a reverse proxy in front of the console whose X-Forwarded-For names the client the sign-in throttle counts and whose X-Forwarded-Proto: https gives the console's cookies their __Host- names (repeatable; without it every client is its connection's peer)", func(v string) error {
+		p, err := parsePrefix(v)
+		if err == nil {
+			trustedProxies = append(trustedProxies, p)
+		}
+		return err
+	})
 	var sandboxRules []validation.SandboxRule
 	fs.Func("sandbox-rule", "MATCH=OUTCOME: in --sandbox, names with the label or under the domain MATCH pass, fail, stay pending, caa-fail or ev-pending (EV orders wait for their approval) (repeatable)", func(v string) error {
 		r, err := validation.ParseSandboxRule(v)
@@ -237,7 +246,7 @@ func serve(args []string) error {
 			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, ConsoleURL: *consoleURL, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
 		Catalog: products, MailTemplates: *mailTemplates, SandboxFaults: sandboxFaults, SandboxSeed: *sandboxSeed,
-		SandboxKeepCSR: *keepCSR, MetricsListener: metricsLn, NoMetrics: *metricsAddr == "off",
+		SandboxKeepCSR: *keepCSR, MetricsListener: metricsLn, NoMetrics: *metricsAddr == "off", ConsoleTrustedProxies: trustedProxies,
 	})
 	if err != nil {
 		ln.Close()
@@ -258,6 +267,21 @@ func serve(args []string) error {
 }
 
 // splitList reads a comma-separated flag value.
+// parsePrefix reads an address (a range of one) or a CIDR range.
+func parsePrefix(v string) (netip.Prefix, error) {
+	v = strings.TrimSpace(v)
+	if strings.Contains(v, "/") {
+		p, err := netip.ParsePrefix(v)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
 func splitList(v string) []string {
 	var out []string
 	for _, p := range strings.Split(v, ",") {

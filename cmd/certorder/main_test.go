@@ -201,3 +201,19 @@ func TestServeRefusesBadSandboxFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePrefix: --trusted-proxy takes an address (a range of one, an
+// IPv4-mapped one as IPv4) or a CIDR range (its host bits dropped).
+func TestParsePrefix(t *testing.T) {
+	for in, want := range map[string]string{"10.0.0.7": "10.0.0.7/32", " 10.1.2.3/16 ": "10.1.0.0/16", "::ffff:10.0.0.7": "10.0.0.7/32",
+		"2001:db8::1": "2001:db8::1/128", "2001:db8::/48": "2001:db8::/48"} {
+		if p, err := parsePrefix(in); err != nil || p.String() != want {
+			t.Errorf("parsePrefix(%q) = %v, %v; want %s", in, p, err, want)
+		}
+	}
+	for _, in := range []string{"", "proxy.example", "10.0.0.0/33"} {
+		if _, err := parsePrefix(in); err == nil {
+			t.Errorf("parsePrefix(%q) took it", in)
+		}
+	}
+}

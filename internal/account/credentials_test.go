@@ -1,6 +1,7 @@
 package account
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,49 @@ func TestPasswordPolicy(t *testing.T) {
 		if err := CheckPasswordPolicy(u, pw); (err == nil) != ok {
 			t.Errorf("%q: %v, want ok=%v", pw, err, ok)
 		}
+	}
+}
+
+// TestAddressCounter: an address counts within its window; IPv6 by its
+// /64 (a host has as many addresses), IPv4 alone, an IPv4-mapped IPv6
+// address as the IPv4 one; the zero address (no network) not at all.
+func TestAddressCounter(t *testing.T) {
+	now := time.Date(2027, 1, 4, 10, 20, 0, 0, time.UTC)
+	key := func(a string, at time.Time) string {
+		var addr netip.Addr
+		if a != "" {
+			addr = netip.MustParseAddr(a)
+		}
+		c, ok := addressCounter(addr, at)
+		if !ok {
+			return ""
+		}
+		if want := at.Truncate(AddressWindow).Add(AddressWindow); !c.until.Equal(want) {
+			t.Errorf("%s: window ends %v, want %v", a, c.until, want)
+		}
+		return c.key
+	}
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true},
+		{"2001:db8:1:2::1", "2001:db8:1:3::1", false},
+		{"192.0.2.1", "::ffff:192.0.2.1", true},
+		{"192.0.2.1", "192.0.2.2", false},
+	} {
+		if got := key(c.a, now) == key(c.b, now); got != c.same {
+			t.Errorf("%s and %s count together: %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+	if key("192.0.2.1", now) == key("192.0.2.1", now.Add(AddressWindow)) {
+		t.Error("the next window counts with this one")
+	}
+	if key("", now) != "" {
+		t.Error("no address is counted")
+	}
+	if k := key("192.0.2.1", now); validUsername(k) {
+		t.Errorf("an address's key %q could be a username's", k)
 	}
 }
 

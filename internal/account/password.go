@@ -7,7 +7,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -133,13 +135,32 @@ const (
 	SignInMemory       = 24 * time.Hour
 )
 
+// Sign-in throttling by address: a guesser who tries a few passwords on
+// each of many names stays under every name's limit, so the addresses
+// attempts come from are counted too. An address's first
+// FreeAddressFailures failures within an AddressWindow (a clock hour) cost
+// nothing; past them its attempts wait as a name's do, until the window
+// ends. A success from the address takes back its own attempt only (a
+// guesser's own account does not wash their failures out), so an office
+// behind one address is slowed only by its failures. An IPv6 address
+// counts by its /64: one host is given as many addresses.
+const (
+	FreeAddressFailures = 50
+	AddressWindow       = time.Hour
+)
+
 // SignInDelay is how long after its last failure a name with n failures
 // in a row waits before its next attempt is checked.
-func SignInDelay(n int) time.Duration {
-	if n < FreeSignInFailures {
+func SignInDelay(n int) time.Duration { return delayAfter(n, FreeSignInFailures) }
+
+// AddressDelay is the same for an address with n failures in its window.
+func AddressDelay(n int) time.Duration { return delayAfter(n, FreeAddressFailures) }
+
+func delayAfter(n, free int) time.Duration {
+	if n < free {
 		return 0
 	}
-	d := time.Second << min(n-FreeSignInFailures, 20)
+	d := time.Second << min(n-free, 20)
 	return min(d, MaxSignInDelay)
 }
 
@@ -149,10 +170,11 @@ func BadCredentials() error {
 	return errs.New(errs.Unauthorized, "access_denied|invalid_credentials", "The username, password or code is wrong.")
 }
 
-// throttled refuses an attempt made before the name's delay has passed.
-func throttled(wait time.Duration) error {
+// throttled refuses an attempt made before the delay of what it is
+// counted by (a name, an address) has passed.
+func throttled(what string, wait time.Duration) error {
 	e := errs.New(errs.RateLimited, "request_limit_exceeded",
-		"Too many failed sign-ins for this name. Try again in %d seconds.", int((wait+time.Second-1)/time.Second))
+		"Too many failed sign-ins %s. Try again in %d seconds.", what, int((wait+time.Second-1)/time.Second))
 	e.RetryAfter = wait
 	return e
 }
@@ -161,23 +183,58 @@ func throttled(wait time.Duration) error {
 // when other attempts for the name keep counting first.
 const claimAttempts = 20
 
-// claimAttempt lets an attempt for a name through, or refuses it while the
-// name must wait. An attempt let through is counted as a failure before
-// it is checked (a success clears the name's failures): attempts sent at
-// once are each counted, one after another, and no more are let through
-// than sent one by one would be.
-func (s *Service) claimAttempt(ctx context.Context, username string, now time.Time) error {
+// counter is what an attempt is counted by: a name, or an address in its
+// window (key is the signin_failures row).
+type counter struct {
+	key  string
+	free int
+	// until ends the count (an address's window); zero for a name.
+	until time.Time
+	what  string
+}
+
+func nameCounter(username string) counter {
+	return counter{key: username, free: FreeSignInFailures, what: "for this name"}
+}
+
+// addressCounter is the counter of an address in the window of now; ok is
+// false for the zero address (a sign-in from no network: the command line).
+// The key has a space, which no username has (validUsername).
+func addressCounter(from netip.Addr, now time.Time) (counter, bool) {
+	if !from.IsValid() {
+		return counter{}, false
+	}
+	from = from.Unmap()
+	who := from.String()
+	if from.Is6() {
+		p, _ := from.Prefix(64)
+		who = p.String()
+	}
+	start := now.Truncate(AddressWindow)
+	return counter{key: "address " + who + " " + strconv.FormatInt(start.Unix(), 10), free: FreeAddressFailures,
+		until: start.Add(AddressWindow), what: "from this address"}, true
+}
+
+// claimAttempt lets an attempt counted by c through, or refuses it while c
+// must wait. An attempt let through is counted as a failure before it is
+// checked (a success clears or takes it back): attempts sent at once are
+// each counted, one after another, and no more are let through than sent
+// one by one would be.
+func (s *Service) claimAttempt(ctx context.Context, c counter, now time.Time) error {
 	for range claimAttempts {
-		n, last, err := s.Store.SignInFailures(ctx, username)
+		n, last, err := s.Store.SignInFailures(ctx, c.key)
 		if err != nil {
 			return errs.Internalf(err, "read sign-in failures")
 		}
-		if wait := last.Add(SignInDelay(n)).Sub(now); n >= FreeSignInFailures && wait > 0 {
-			return throttled(wait)
+		if wait := last.Add(delayAfter(n, c.free)).Sub(now); n >= c.free && wait > 0 {
+			if !c.until.IsZero() {
+				wait = min(wait, c.until.Sub(now))
+			}
+			return throttled(c.what, wait)
 		}
 		var counted bool
 		err = s.Store.InTx(ctx, func(tx store.Tx) (err error) {
-			counted, err = tx.CountSignInAttempt(ctx, username, n, last, now, now.Add(-SignInMemory))
+			counted, err = tx.CountSignInAttempt(ctx, c.key, n, last, now, now.Add(-SignInMemory))
 			return err
 		})
 		if err != nil {
@@ -186,17 +243,35 @@ func (s *Service) claimAttempt(ctx context.Context, username string, now time.Ti
 		if counted {
 			return nil
 		}
-		// Another attempt for the name was counted since: read again.
+		// Another attempt was counted since: read again.
 	}
-	return throttled(time.Second)
+	return throttled(c.what, time.Second)
 }
 
-// SignIn checks a username and password at now (the real clock: the
-// throttle keeps wall time, whatever the sandbox's business clock says).
-// It returns the user and their credential, whose TOTPEnabled says
-// whether a code must follow.
-func (s *Service) SignIn(ctx context.Context, username, password string, now time.Time) (*store.User, *store.Credential, error) {
-	username = strings.TrimSpace(username)
+// claimAddress claims an attempt from an address; ok is false when there
+// is none to count.
+func (s *Service) claimAddress(ctx context.Context, from netip.Addr, now time.Time) (c counter, ok bool, err error) {
+	c, ok = addressCounter(from, now)
+	if !ok {
+		return c, false, nil
+	}
+	return c, true, s.claimAttempt(ctx, c, now)
+}
+
+// takeBack undoes the count of an attempt that succeeded: the failures it
+// was counted among stay as they were.
+func (s *Service) takeBack(ctx context.Context, c counter) error {
+	if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.TakeBackSignInAttempt(ctx, c.key) }); err != nil {
+		return errs.Internalf(err, "take back sign-in attempt")
+	}
+	return nil
+}
+
+// checkPassword is a password check counted by the address it comes from
+// and the name: what SignIn and Reauthenticate share. It returns the user
+// and credential when the password is right, the address's attempt taken
+// back; the name's attempt stays counted for the caller to settle.
+func (s *Service) checkPassword(ctx context.Context, username, password string, from netip.Addr, now time.Time) (*store.User, *store.Credential, error) {
 	// A name no user can have is refused before the throttle keeps a row
 	// for it: whoever is signed out would otherwise fill the store with
 	// names as long as a request. (It has no user to protect, and the
@@ -204,7 +279,13 @@ func (s *Service) SignIn(ctx context.Context, username, password string, now tim
 	if !validUsername(username) || password == "" || len(password) > 4*MaxPasswordLength {
 		return nil, nil, BadCredentials()
 	}
-	if err := s.claimAttempt(ctx, username, now); err != nil {
+	// The address first: an address that must wait spends no name's
+	// attempts.
+	addr, byAddr, err := s.claimAddress(ctx, from, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.claimAttempt(ctx, nameCounter(username), now); err != nil {
 		return nil, nil, err
 	}
 	u, err := s.Store.UserByUsername(ctx, username)
@@ -225,6 +306,25 @@ func (s *Service) SignIn(ctx context.Context, username, password string, now tim
 	if !VerifyPassword(cred.PasswordHash, password) {
 		return nil, nil, BadCredentials()
 	}
+	if byAddr {
+		if err := s.takeBack(ctx, addr); err != nil {
+			return nil, nil, err
+		}
+	}
+	return u, cred, nil
+}
+
+// SignIn checks a username and password sent from an address (the zero
+// Addr when from no network) at now (the real clock: the throttle keeps
+// wall time, whatever the sandbox's business clock says). It returns the
+// user and their credential, whose TOTPEnabled says whether a code must
+// follow.
+func (s *Service) SignIn(ctx context.Context, username, password string, from netip.Addr, now time.Time) (*store.User, *store.Credential, error) {
+	username = strings.TrimSpace(username)
+	u, cred, err := s.checkPassword(ctx, username, password, from, now)
+	if err != nil {
+		return nil, nil, err
+	}
 	// With a second factor to follow, the attempt stays counted until a
 	// code completes it: the password alone is no success, or whoever
 	// knows it could clear the failures of the codes they guess.
@@ -234,6 +334,24 @@ func (s *Service) SignIn(ctx context.Context, username, password string, now tim
 		}
 	}
 	return u, cred, nil
+}
+
+// Reauthenticate checks the current password of a signed-in actor before
+// a change to how they sign in (a new password, a second factor on or
+// off): a session found open, or a stolen session cookie, does not make
+// those changes without the password. It is throttled as a sign-in, and a
+// right password takes its attempt back rather than clearing the name's
+// failures: it proves no code, so codes guessed meanwhile stay counted.
+// A wrong one is an invalid "current_password".
+func (s *Service) Reauthenticate(ctx context.Context, actor Actor, password string, from netip.Addr, now time.Time) error {
+	_, _, err := s.checkPassword(ctx, actor.User.Username, password, from, now)
+	if e := errs.As(err); err != nil && e.Kind == errs.Unauthorized {
+		return errs.InvalidValue("current_password", "The current password is wrong.")
+	}
+	if err != nil {
+		return err
+	}
+	return s.takeBack(ctx, nameCounter(actor.User.Username))
 }
 
 func (s *Service) clearFailures(ctx context.Context, username string) error {

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -99,9 +100,14 @@ func (s *Service) openSeed(u *store.User, c *store.Credential) ([]byte, error) {
 
 // CheckSecondFactor completes a sign-in that SignIn passed for a user
 // with TOTP: the code must be of the user's seed, of a step not used
-// before. Attempts count with the password's, by the same name.
-func (s *Service) CheckSecondFactor(ctx context.Context, u *store.User, code string, now time.Time) error {
-	if err := s.claimAttempt(ctx, u.Username, now); err != nil {
+// before. Attempts count with the password's, by the same name and the
+// address the code comes from.
+func (s *Service) CheckSecondFactor(ctx context.Context, u *store.User, code string, from netip.Addr, now time.Time) error {
+	addr, byAddr, err := s.claimAddress(ctx, from, now)
+	if err != nil {
+		return err
+	}
+	if err := s.claimAttempt(ctx, nameCounter(u.Username), now); err != nil {
 		return err
 	}
 	c, err := s.Store.Credential(ctx, u.AccountID, u.ID)
@@ -123,6 +129,11 @@ func (s *Service) CheckSecondFactor(ctx context.Context, u *store.User, code str
 		}
 		if !fresh {
 			return BadCredentials() // a code seen before: replayed, or shoulder-surfed
+		}
+	}
+	if byAddr {
+		if err := s.takeBack(ctx, addr); err != nil {
+			return err
 		}
 	}
 	return s.clearFailures(ctx, u.Username)

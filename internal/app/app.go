@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,6 +124,10 @@ type Config struct {
 	// ConsoleSessionLife and ConsoleIdleTimeout bound console sessions
 	// (zero: console.DefaultSessionLife, console.DefaultIdleTimeout).
 	ConsoleSessionLife, ConsoleIdleTimeout time.Duration
+	// ConsoleTrustedProxies are the reverse proxies in front of the
+	// console whose X-Forwarded-For its sign-in throttle believes
+	// (--trusted-proxy).
+	ConsoleTrustedProxies []netip.Prefix
 	// MetricsListener, when set, is where Serve answers GET /metrics
 	// (Prometheus), and the API's listener does not; otherwise the API's
 	// listener serves it, unless NoMetrics.
@@ -334,7 +339,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Console = console.New(&console.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: accounts, CA: h,
 		Log: cfg.Log, Now: now, WallNow: cfg.Now, Sandbox: cfg.Sandbox, Travel: travel, Faults: injector, Conformance: recorder,
 		URL: cmp.Or(cfg.ConsoleURL, cfg.PublicURL), Templates: tpl,
-		SessionLife: cfg.ConsoleSessionLife, IdleTimeout: cfg.ConsoleIdleTimeout})
+		SessionLife: cfg.ConsoleSessionLife, IdleTimeout: cfg.ConsoleIdleTimeout, TrustedProxies: cfg.ConsoleTrustedProxies})
 	// Password links carry a secret: only a queue that relays without
 	// keeping what it sends may render them (the sandbox's outbox keeps).
 	if a.Mail != nil && a.Mail.Relay != nil && !a.Mail.Keep {

@@ -237,7 +237,7 @@ func TestTOTP(t *testing.T) {
 	f := start(t, testenv.Options{Sandbox: true})
 	u := f.user("totp.user", store.RoleStandardUser, 0, "Tia")
 	b := f.signIn("totp.user")
-	p := post(t, b, f.url("/console/account"), f.url("/console/account/totp"), nil)
+	p := post(t, b, f.url("/console/account"), f.url("/console/account/totp"), url.Values{"current_password": {password}})
 	requireStatus(t, p, http.StatusOK, "start enrolment")
 	m := keyField.FindStringSubmatch(p.Body)
 	if m == nil {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -211,6 +212,7 @@ func TestBrowserX9Order(t *testing.T) {
 		chromedp.Click("#eku-client_authentication"),
 		chromedp.SetValue("#organization", "1"),
 		chromedp.SetValue("#csr", csr),
+		chromedp.Click("#csa_agreed_to"),
 		chromedp.Click("#skip_approval"),
 		chromedp.Click("form.order-form button[type=submit]"),
 	)
@@ -342,4 +344,31 @@ func TestBrowserScreenshots(t *testing.T) {
 	shot("sandbox", "/console/sandbox")
 	shot("organization", "/console/organizations/1")
 	shot("containers", "/console/containers")
+	shot("account", "/console/account")
+}
+
+// TestScreenshotsInReadme: every screenshot in docs/console is shown in
+// the README, and every one the README shows is there.
+func TestScreenshotsInReadme(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join("..", "..", "docs", "console", "*.png"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no screenshots: %v", err)
+	}
+	have := map[string]bool{}
+	for _, f := range files {
+		name := "docs/console/" + filepath.Base(f)
+		have[name] = true
+		if !strings.Contains(string(readme), "("+name+")") {
+			t.Errorf("the README does not show %s", name)
+		}
+	}
+	for _, m := range regexp.MustCompile(`\((docs/console/[^)]+\.png)\)`).FindAllStringSubmatch(string(readme), -1) {
+		if !have[m[1]] {
+			t.Errorf("the README shows %s, which is not there", m[1])
+		}
+	}
 }

@@ -52,7 +52,9 @@ func TestSignInBurstThrottled(t *testing.T) {
 	passwords := func() (checked int) {
 		bs, forms := make([]*webtest.Browser, size), make([]url.Values, size)
 		for i := range forms {
-			bs[i] = webtest.New(t)
+			// Each guess from an address of its own: the name's limit holds
+			// whatever the addresses (theirs is TestSignInAddressThrottle's).
+			bs[i] = webtest.New(t).From("127.0.1." + itoa(int64(i+1)))
 			forms[i] = bs[i].Get(f.url("/console/signin")).Hidden()
 			forms[i].Set("username", "victim")
 			forms[i].Set("password", "wrong password "+itoa(int64(i)))
@@ -93,7 +95,7 @@ func TestSignInBurstThrottled(t *testing.T) {
 			for good[itoa(int64(code))] {
 				code++
 			}
-			bs[i], forms[i] = b, url.Values{"csrf_token": {token}, "code": {itoa(int64(code))}}
+			bs[i], forms[i] = b.From("127.0.2."+itoa(int64(i+1))), url.Values{"csrf_token": {token}, "code": {itoa(int64(code))}}
 			code++
 		}
 		return burst(t, f.url("/console/signin/code"), bs, forms)

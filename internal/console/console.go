@@ -21,6 +21,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"slices"
@@ -76,6 +77,11 @@ type Server struct {
 	// SessionLife bounds a session from its sign-in, IdleTimeout from its
 	// last page (zero: the defaults).
 	SessionLife, IdleTimeout time.Duration
+	// TrustedProxies are the reverse proxies in front of the console
+	// whose X-Forwarded-For the sign-in throttle believes (clientAddr) and
+	// whose X-Forwarded-Proto the cookies' names follow (forwardedHTTPS);
+	// none: every request's client is its connection's peer.
+	TrustedProxies []netip.Prefix
 
 	pages  *web.Pages
 	mux    *http.ServeMux
@@ -134,6 +140,9 @@ func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
 // the console is mounted, would answer the JSON envelope, which a browser
 // shows as text.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.forwardedHTTPS(r) {
+		r = web.WithHTTPS(r)
+	}
 	rec := &headerRecorder{ResponseWriter: w}
 	defer func() {
 		p := recover()
@@ -251,6 +260,7 @@ func (s *Server) register() {
 
 	page("GET /console/containers", account.AreaContainers, s.containers)
 	page("GET /console/containers/{id}", account.AreaContainers, s.containerPage)
+	page("POST /console/containers/{id}/children", account.AreaContainers, s.addContainer)
 
 	page("GET /console/users", account.AreaUsers, s.users)
 	form("GET /console/users/new", account.AreaUsers, s.newUserPage)

@@ -11,10 +11,13 @@ import (
 	"github.com/certorder/certorder/internal/store"
 )
 
-// Containers (CertCentral's divisions), read only: the tree the viewer
-// may see, as GET /container and GET /container/{id} show it. The scoped
-// store leaves out every container outside the viewer's own subtree (all
-// of them are an administrator's).
+// Containers (CertCentral's divisions): the tree the viewer may see, as
+// GET /container and GET /container/{id} show it. The scoped store leaves
+// out every container outside the viewer's own subtree (all of them are an
+// administrator's). A new container is added under one as POST
+// /container/{id}/children adds it (account.Service.CreateContainer,
+// behind the same write permission on containers: administrators); the
+// API renames none, so neither does the console.
 
 // containerNode is a container in the tree, with its visible children.
 type containerNode struct {
@@ -71,20 +74,45 @@ type containerData struct {
 	Users     []option
 	ShowUsers bool
 	Orders    string
+	// CanAdd: the viewer may add a container under this one.
+	CanAdd bool
 }
 
 func (s *Server) containerPage(w http.ResponseWriter, r *http.Request, v *visit) error {
-	id, err := pathID(r, "id", "container")
+	d, err := s.containerData(r, v)
 	if err != nil {
 		return err
+	}
+	s.render(w, r, v, http.StatusOK, "container", d)
+	return nil
+}
+
+// addContainer adds a child container (POST /container/{id}/children).
+func (s *Server) addContainer(w http.ResponseWriter, r *http.Request, v *visit) error {
+	d, err := s.containerData(r, v)
+	if err != nil {
+		return err
+	}
+	c, err := s.Accounts.CreateContainer(r.Context(), v.Actor, d.Container.ID, "",
+		&account.ContainerInput{Name: r.PostFormValue("name"), Description: r.PostFormValue("description")})
+	if err != nil {
+		return s.formFailure(w, r, v, "container", err, d, nil)
+	}
+	return redirect(w, r, "/console/containers/"+strconv.FormatInt(c.ID, 10), "created")
+}
+
+func (s *Server) containerData(r *http.Request, v *visit) (*containerData, error) {
+	id, err := pathID(r, "id", "container")
+	if err != nil {
+		return nil, err
 	}
 	ctx := r.Context()
 	acct := v.Actor.Account.ID
 	c, err := s.Store.Container(ctx, acct, id)
 	if err != nil {
-		return notFound(err, "container", id)
+		return nil, notFound(err, "container", id)
 	}
-	d := &containerData{Container: c}
+	d := &containerData{Container: c, CanAdd: c.IsActive && allowed(v, account.AreaContainers, false)}
 	if c.ParentID != 0 && c.ParentID != c.ID {
 		if p, err := s.Store.Container(ctx, acct, c.ParentID); err == nil {
 			d.Parent = p
@@ -92,7 +120,7 @@ func (s *Server) containerPage(w http.ResponseWriter, r *http.Request, v *visit)
 	}
 	cs, err := s.Store.Containers(ctx, acct)
 	if err != nil {
-		return errs.Internalf(err, "list containers")
+		return nil, errs.Internalf(err, "list containers")
 	}
 	var under []store.Container
 	sub := account.Subtree(cs, c.ID)
@@ -106,7 +134,7 @@ func (s *Server) containerPage(w http.ResponseWriter, r *http.Request, v *visit)
 		d.ShowUsers = true
 		users, _, err := s.Accounts.Users(ctx, v.Actor, store.UserFilter{ContainerID: c.ID}, store.Page{Limit: 500})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, u := range users {
 			if u.Status != store.UserDeleted {
@@ -117,6 +145,5 @@ func (s *Server) containerPage(w http.ResponseWriter, r *http.Request, v *visit)
 	if allowed(v, account.AreaOrders, true) {
 		d.Orders = "/console/orders?filters%5Bcontainer_id%5D=" + strconv.FormatInt(c.ID, 10)
 	}
-	s.render(w, r, v, http.StatusOK, "container", d)
-	return nil
+	return d, nil
 }

@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/certorder/certorder/internal/account"
@@ -86,5 +87,78 @@ func TestContainerPages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestContainerCreate: a container is added under one from its page by
+// exactly those the API lets add one (POST /container/{id}/children with
+// a key of theirs): administrators. Everyone else is shown no form and
+// refused, and nothing is added; the rules' errors show under the inputs.
+func TestContainerCreate(t *testing.T) {
+	t.Parallel()
+	f := start(t, testenv.Options{Sandbox: true})
+	ctx := context.Background()
+	east := f.container("East")
+	users := map[string]*store.User{
+		"mgr": f.user("mgr", store.RoleManager, east, "Max"),
+		"fin": f.user("fin", store.RoleFinanceManager, east, "Fin"),
+		"std": f.user("std", store.RoleStandardUser, east, "Sam"),
+		"lim": f.user("lim", store.RoleLimitedUser, east, "Lim"),
+	}
+	admin, err := f.srv.App.Store.UserByUsername(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users["admin"] = admin
+	count := func() int {
+		cs, err := f.srv.App.Store.Containers(ctx, f.admin.Account.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(cs)
+	}
+	for who, u := range users {
+		t.Run(who, func(t *testing.T) {
+			_, key, err := f.srv.App.Console.Accounts.CreateAPIKey(ctx, f.admin, u.ID, "k", flex.NewInt(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			apiStatus, _, body := f.srv.DoKey(key, "POST", "/services/v2/container/"+itoa(east)+"/children", `{"name":"By API for `+who+`"}`)
+			b := f.signIn(who)
+			page := f.url("/console/containers/" + itoa(east))
+			shown := contains(b.Get(page).Body, `action="/console/containers/`+itoa(east)+`/children"`)
+			before := count()
+			p := post(t, b, page, page+"/children", url.Values{"name": {"By console for " + who}, "description": {"made in the console"}})
+			consoleAdded := count() > before
+			switch {
+			case apiStatus == http.StatusCreated:
+				requireStatus(t, p, http.StatusSeeOther, "the console, where the API adds one")
+				if !consoleAdded || !shown {
+					t.Errorf("added %v, form shown %v", consoleAdded, shown)
+				}
+				if n := b.Get(f.url(p.Header.Get("Location"))); !contains(n.Body, "By console for "+who) || !contains(n.Body, "made in the console") {
+					t.Errorf("the new container's page:\n%s", clip(n.Body))
+				}
+			case apiStatus == http.StatusForbidden:
+				requireStatus(t, p, http.StatusForbidden, "the console, where the API refuses")
+				if consoleAdded || shown {
+					t.Errorf("refused by the API, yet the console added %v, showed the form %v", consoleAdded, shown)
+				}
+			default:
+				t.Fatalf("the API: %d %s", apiStatus, body)
+			}
+			if (who == "admin") != (apiStatus == http.StatusCreated) {
+				t.Errorf("%s adds containers through the API: %d", who, apiStatus)
+			}
+		})
+	}
+	b := f.signIn("admin")
+	page := f.url("/console/containers/" + itoa(east))
+	before := count()
+	requireFieldErrors(t, post(t, b, page, page+"/children", url.Values{"name": {"  "}}), "name")
+	requireStatus(t, post(t, b, page, f.url("/console/containers/999999/children"), url.Values{"name": {"x"}}), http.StatusNotFound,
+		"under a container that does not exist")
+	if count() != before {
+		t.Error("a refused form added a container")
 	}
 }

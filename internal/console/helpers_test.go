@@ -85,6 +85,22 @@ func (f *fixture) actor(u *store.User) account.Actor {
 	return account.As(f.admin.Account, u, account.KeyRoleInherit)
 }
 
+// withTOTP turns on a second factor for u, enrolled with the code of the
+// step before now; code(d) is the code d steps from now.
+func (f *fixture) withTOTP(u *store.User, now time.Time) (code func(d int64) string) {
+	f.t.Helper()
+	ctx := context.Background()
+	seed, err := f.srv.App.Console.Accounts.StartTOTP(ctx, f.actor(u))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	code = func(d int64) string { return account.TOTPCode(seed, account.TOTPStep(now)+d) }
+	if err := f.srv.App.Console.Accounts.ConfirmTOTP(ctx, f.actor(u), code(-1), now); err != nil {
+		f.t.Fatal(err)
+	}
+	return code
+}
+
 // order places an ssl_securesite order through the order service, as the
 // API would for u, and returns its id.
 func (f *fixture) order(u *store.User, cn, comments string) int64 {

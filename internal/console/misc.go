@@ -217,35 +217,49 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, v *visit) e
 	return nil
 }
 
+// Every change to how the caller signs in (a new password, a second factor
+// on or off) first takes their current password again
+// (account.Reauthenticate): the session's cookie alone, stolen or found
+// open on a shared screen, changes none of them. The three forms of the
+// account page each have their own password input, so a wrong password
+// shows under the one that was sent.
+var (
+	totpOnAliases  = map[string]string{"current_password": "totp_on_password"}
+	totpOffAliases = map[string]string{"current_password": "totp_off_password"}
+)
+
+// reauthenticate checks the current password the form carries.
+func (s *Server) reauthenticate(r *http.Request, v *visit) error {
+	return s.Accounts.Reauthenticate(r.Context(), v.Actor, r.PostFormValue("current_password"), s.clientAddr(r), s.wallNow())
+}
+
 // changePassword sets the caller's password after checking the current
-// one (a session left open on a shared screen does not give the password
-// away); the caller's other sessions end.
+// one; the caller's other sessions end.
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *visit) error {
 	d := s.accountData(r, v)
-	u := v.Actor.User
-	if _, _, err := s.Accounts.SignIn(r.Context(), u.Username, r.PostFormValue("current"), s.wallNow()); err != nil {
-		e := problem(err)
-		if e.Kind == errs.Unauthorized {
-			err = errs.InvalidValue("current", "The current password is wrong.")
-		}
+	if err := s.reauthenticate(r, v); err != nil {
 		return s.formFailure(w, r, v, "account", err, d, nil)
 	}
 	if r.PostFormValue("password") != r.PostFormValue("confirm") {
 		return s.formFailure(w, r, v, "account", errs.InvalidValue("confirm", "The two new passwords differ."), d, nil)
 	}
-	if err := s.Accounts.SetPassword(r.Context(), v.Actor, u.ID, r.PostFormValue("password"), v.Session.ID); err != nil {
+	if err := s.Accounts.SetPassword(r.Context(), v.Actor, v.Actor.User.ID, r.PostFormValue("password"), v.Session.ID); err != nil {
 		return s.formFailure(w, r, v, "account", err, d, nil)
 	}
 	return redirect(w, r, "/console/account", "password")
 }
 
 // startTOTP shows a new seed once, to be typed or imported into an app,
-// and asks for a code from it.
+// and asks for a code from it. Whoever holds only the session gets no
+// seed: a second factor of theirs would lock the user out.
 func (s *Server) startTOTP(w http.ResponseWriter, r *http.Request, v *visit) error {
 	d := s.accountData(r, v)
+	if err := s.reauthenticate(r, v); err != nil {
+		return s.formFailure(w, r, v, "account", err, d, totpOnAliases)
+	}
 	seed, err := s.Accounts.StartTOTP(r.Context(), v.Actor)
 	if err != nil {
-		return s.formFailure(w, r, v, "account", err, d, nil)
+		return s.formFailure(w, r, v, "account", err, d, totpOnAliases)
 	}
 	d.Enrolling, d.TOTPKey, d.TOTPURI = true, account.TOTPKey(seed), account.TOTPURI("certorder", v.Actor.User.Username, seed)
 	s.render(w, r, v, http.StatusOK, "account", d)
@@ -261,13 +275,17 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, v *visit) e
 	return redirect(w, r, "/console/account", "totp")
 }
 
-// ownTOTPOff turns the caller's second factor off once a current code
-// proves they hold it, as a new password needs the current one: a session
-// left open on a shared screen does not make the password alone enough
+// ownTOTPOff turns the caller's second factor off once they give their
+// current password and a current code: both factors, so that neither a
+// session left open nor a known password alone makes the password enough
 // from then on. A lost phone is an administrator's to turn off.
 func (s *Server) ownTOTPOff(w http.ResponseWriter, r *http.Request, v *visit) error {
-	if d := s.accountData(r, v); d.HasTOTP {
-		err := s.Accounts.CheckSecondFactor(r.Context(), v.Actor.User, r.PostFormValue("code"), s.wallNow())
+	d := s.accountData(r, v)
+	if err := s.reauthenticate(r, v); err != nil {
+		return s.formFailure(w, r, v, "account", err, d, totpOffAliases)
+	}
+	if d.HasTOTP {
+		err := s.Accounts.CheckSecondFactor(r.Context(), v.Actor.User, r.PostFormValue("code"), s.clientAddr(r), s.wallNow())
 		if e := problem(err); err != nil && e.Kind == errs.Unauthorized {
 			err = errs.InvalidValue("code", "That code is not the app's current one, or was used already.")
 		}

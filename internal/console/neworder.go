@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -82,9 +83,56 @@ type orderForm struct {
 	Approvers    []approverGroup
 	CustomFields []customField
 	Containers   []option
-	Platforms    []option
 	CanSkip      bool
+
+	// OrgUnits: certificate.organization_units (seeds 000–003; X9 has none).
+	OrgUnits bool
+	// Platform: certificate.server_platform, which every product but client
+	// certificates reads; a code signing certificate installed with the
+	// client app (its default provisioning) must name one.
+	Platform  bool
+	Platforms []option
+	// CSMethodRequired: EV code signing names how its key is provisioned.
+	CSMethodRequired bool
+	// ShipInfo: a code signing token's shipping address (ship_info).
+	ShipInfo bool
+	// CSA: X9 orders agree to the Certificate Subscriber Agreement
+	// (csa_agreed_to): a box the person ticks, never ticked for them.
+	CSA bool
+	// Contacts are the order's contacts the product reads: X9's
+	// organization and technical contact (a user of the account, as
+	// organization.contacts, or a new contact at the root), DV's technical
+	// contact (a new contact, with a telephone).
+	Contacts []contactForm
+	// DCVScope: certificate_dcv_scope, read for every product that
+	// validates domains. Locales: the DCV mail's language (locale; seeds
+	// 000, 001, 004).
+	DCVScope bool
+	Locales  []string
+	// PromoCode: X9's promo_code.
+	PromoCode bool
+	// RenewCount: auto_renew is a number of renewals (seeds 002, 003)
+	// rather than on or off. RenewalMessage: custom_renewal_message (seeds
+	// 000, 001, 004). AdditionalEmails: additional_emails (all but client
+	// certificates).
+	RenewCount       bool
+	RenewalMessage   bool
+	AdditionalEmails bool
 }
+
+// contactForm is one contact of an order: Type is the API's field
+// (organization_contact, technical_contact).
+type contactForm struct {
+	Type, Legend string
+	// Users are the account's users the viewer sees, to name one instead
+	// of a new contact (nil: a new contact only).
+	Users []option
+	// Phone: the telephone is required (seed 001's technical contact).
+	Phone bool
+}
+
+// shipFields are ship_info's text inputs; its method is a choice.
+var shipFields = []string{"name", "addr1", "addr2", "city", "state", "zip", "country"}
 
 type approverGroup struct {
 	OrgID, Org string
@@ -112,12 +160,38 @@ func (s *Server) orderForm(r *http.Request, v *visit) (*orderForm, error) {
 		Hashes: p.HashTypes, Years: p.ValidityYears, DCVMethods: p.DCVMethods, NeedsOrg: p.Family != catalog.FamilyDV,
 		DCVEmails: p.Family == catalog.FamilyDV && slices.Contains(p.DCVMethods, "email"),
 		IPs:       p.IPAddresses, Payments: order.PaymentMethods, CardBilling: p.Family == catalog.FamilyX9,
-		EVType: validation.EVApprovalType(p), CanSkip: account.CanSkipApproval(v.Actor)}
-	if p.Family == catalog.FamilyX9 {
-		f.KeyUsages, f.EKUs = order.X9KeyUsages, order.X9ExtendedKeyUsages
+		EVType: validation.EVApprovalType(p), CanSkip: account.CanSkipApproval(v.Actor),
+		OrgUnits: p.Family != catalog.FamilyX9, Platform: p.Family != catalog.FamilyClient,
+		CSMethodRequired: p.Family == catalog.FamilyCodeSigning && p.ValidationType == "ev_cs", ShipInfo: p.Family == catalog.FamilyCodeSigning,
+		CSA: p.Family == catalog.FamilyX9, DCVScope: len(p.DCVMethods) > 0, PromoCode: p.Family == catalog.FamilyX9,
+		RenewCount:       p.Family == catalog.FamilyCodeSigning || p.Family == catalog.FamilyClient,
+		RenewalMessage:   p.Family == catalog.FamilyTLS || p.Family == catalog.FamilyDV || p.Family == catalog.FamilyX9,
+		AdditionalEmails: p.Family != catalog.FamilyClient}
+	if f.RenewalMessage {
+		f.Locales = slices.Sorted(maps.Keys(validation.Locales))
 	}
 	ctx := r.Context()
 	acct := v.Actor.Account.ID
+	switch p.Family {
+	case catalog.FamilyX9:
+		f.KeyUsages, f.EKUs = order.X9KeyUsages, order.X9ExtendedKeyUsages
+		var users []option
+		if allowed(v, account.AreaUsers, true) {
+			us, _, err := s.Accounts.Users(ctx, v.Actor, store.UserFilter{}, store.Page{Limit: 500})
+			if err != nil {
+				return nil, err
+			}
+			for _, u := range us {
+				if u.Status == store.UserActive {
+					users = append(users, option{strconv.FormatInt(u.ID, 10), strings.TrimSpace(u.FirstName+" "+u.LastName) + " (" + u.Username + ")"})
+				}
+			}
+		}
+		f.Contacts = []contactForm{{Type: "organization_contact", Legend: "Organization contact for this order", Users: users},
+			{Type: "technical_contact", Legend: "Technical contact for this order", Users: users}}
+	case catalog.FamilyDV:
+		f.Contacts = []contactForm{{Type: "technical_contact", Legend: "Technical contact", Phone: true}}
+	}
 	if f.NeedsOrg {
 		orgs, _, err := s.Store.Organizations(ctx, acct, store.Page{Limit: 500})
 		if err != nil {
@@ -202,14 +276,27 @@ func (s *Server) newOrderPage(w http.ResponseWriter, r *http.Request, v *visit) 
 }
 
 // orderAliases send the rules' field names to the form's inputs; a full
-// name (billing_address.city) is looked up before its first part.
-var orderAliases = map[string]string{
-	"order_validity": "validity_years", "order_validity.years": "validity_years", "certificate": "common_name",
-	"server_platform.id": "server_platform", "organization.id": "organization",
-	"insufficient": "payment_method", "credit_card.cardholder_name": "cardholder_name",
-	"billing_address": "billing_country", "billing_address.address": "billing_address", "billing_address.city": "billing_city",
-	"billing_address.country": "billing_country",
-}
+// name (billing_address.city) is looked up before its first part. A
+// contact's and a shipping address's parts are inputs of their own.
+var orderAliases = func() map[string]string {
+	m := map[string]string{
+		"order_validity": "validity_years", "order_validity.years": "validity_years", "certificate": "common_name",
+		"server_platform.id": "server_platform", "organization.id": "organization",
+		"insufficient": "payment_method", "credit_card.cardholder_name": "cardholder_name",
+		"billing_address": "billing_country", "billing_address.address": "billing_address", "billing_address.city": "billing_city",
+		"billing_address.country": "billing_country",
+	}
+	for _, ct := range []string{"organization_contact", "technical_contact"} {
+		m[ct] = ct + ".email" // the one part the rules judge beyond its presence
+		for _, f := range contactFields {
+			m[ct+"."+f] = ct + "." + f
+		}
+	}
+	for _, f := range append(slices.Clone(shipFields), "method") {
+		m["ship_info."+f] = "ship_info." + f
+	}
+	return m
+}()
 
 // lines splits a text area into its non-empty lines (commas separate too).
 func lines(v string) []string {
@@ -300,18 +387,78 @@ func orderInput(r *http.Request, f *orderForm, csr string, bad *errs.List) *orde
 				org.Contacts = append(org.Contacts, validation.OrgContactInput{ContactType: "ev_approver", ContactInput: validation.ContactInput{Email: e}})
 			}
 		}
+		for _, ct := range f.Contacts {
+			if ct.Users == nil {
+				continue
+			}
+			if id := formFlexInt(r, ct.Type+".user_id"); id.Set {
+				org.Contacts = append(org.Contacts, validation.OrgContactInput{ContactType: ct.Type, UserID: id})
+			}
+		}
 		if org.ID.Set || len(org.Contacts) > 0 {
 			in.Organization = org
+		}
+	}
+	// A new contact typed in the form is the order's own (the root-level
+	// field), which the rules prefer to a user named above.
+	for _, ct := range f.Contacts {
+		nc := &validation.ContactInput{FirstName: r.PostFormValue(ct.Type + ".first_name"), LastName: r.PostFormValue(ct.Type + ".last_name"),
+			Email: strings.TrimSpace(r.PostFormValue(ct.Type + ".email")), JobTitle: r.PostFormValue(ct.Type + ".job_title"),
+			Telephone: r.PostFormValue(ct.Type + ".telephone")}
+		if *nc == (validation.ContactInput{}) {
+			continue
+		}
+		if ct.Type == "organization_contact" {
+			in.OrganizationContact = nc
+		} else {
+			in.TechnicalContact = nc
 		}
 	}
 	if id := formInt(r, "container"); id > 0 {
 		in.Container = &flex.IDInput{ID: flex.NewInt(id)}
 	}
-	if f.CodeSigning {
-		if pl := r.PostFormValue("server_platform"); pl != "" {
-			n, _ := strconv.ParseInt(pl, 10, 64)
-			c.ServerPlatform = &flex.IDInput{ID: flex.NewInt(n)}
+	if f.OrgUnits {
+		// One a line: a unit's name may hold a comma.
+		for _, l := range strings.FieldsFunc(r.PostFormValue("organization_units"), func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if l = strings.TrimSpace(l); l != "" {
+				c.OrganizationUnits = append(c.OrganizationUnits, l)
+			}
 		}
+	}
+	if f.Platform {
+		if pl := formFlexInt(r, "server_platform"); pl.Set {
+			c.ServerPlatform = &flex.IDInput{ID: pl}
+		}
+	}
+	if f.ShipInfo {
+		si := &order.ShipInfoInput{Name: r.PostFormValue("ship_info.name"), Addr1: r.PostFormValue("ship_info.addr1"),
+			Addr2: r.PostFormValue("ship_info.addr2"), City: r.PostFormValue("ship_info.city"), State: r.PostFormValue("ship_info.state"),
+			Zip: r.PostFormValue("ship_info.zip"), Country: r.PostFormValue("ship_info.country")}
+		// The method alone (a choice, never typed) sends no address.
+		if *si != (order.ShipInfoInput{}) {
+			si.Method = r.PostFormValue("ship_info.method")
+			in.ShipInfo = si
+		}
+	}
+	if f.CSA {
+		in.CSAAgreedTo = flex.Bool{V: r.PostFormValue("csa_agreed_to") == "1", Set: true}
+	}
+	if f.PromoCode {
+		in.PromoCode = strings.TrimSpace(r.PostFormValue("promo_code"))
+	}
+	if f.DCVScope {
+		in.CertificateDCVScope = r.PostFormValue("certificate_dcv_scope")
+	}
+	if f.Locales != nil {
+		in.Locale = r.PostFormValue("locale")
+	}
+	in.AutoRenew = formFlexInt(r, "auto_renew")
+	in.RenewalOfOrderID = formFlexInt(r, "renewal_of_order_id")
+	if f.RenewalMessage {
+		in.CustomRenewalMessage = r.PostFormValue("custom_renewal_message")
+	}
+	if f.AdditionalEmails {
+		in.AdditionalEmails = lines(r.PostFormValue("additional_emails"))
 	}
 	if strings.TrimSpace(in.PaymentMethod) == "card" {
 		cc := &order.CreditCardInput{Number: r.PostFormValue("card_number"), CVV: flex.String{V: strings.TrimSpace(r.PostFormValue("card_cvv"))},
@@ -393,6 +540,11 @@ func (s *Server) orderFormFailure(w http.ResponseWriter, r *http.Request, v *vis
 			return "ip_addresses"
 		case field == "organization" && strings.Contains(d.Message, "ev_approver"):
 			return "ev_approver"
+		case field == "organization" && len(f.Contacts) > 0 && f.Contacts[0].Users != nil &&
+			(strings.Contains(d.Message, "contact_type") || strings.Contains(d.Message, "contacts[]") || strings.HasPrefix(d.Message, "User ")):
+			// organization.contacts: a user named as a contact (the form
+			// offers only those who exist; a forged form gets here).
+			return f.Contacts[0].Type + ".user_id"
 		case field == "custom_fields":
 			for _, cf := range f.CustomFields {
 				if strings.Contains(d.Message, strconv.Quote(cf.Label)) || strings.Contains(d.Message, fmt.Sprintf("Custom field %d ", cf.ID)) {

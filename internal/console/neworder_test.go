@@ -109,22 +109,31 @@ func TestOrderFormFollowsProduct(t *testing.T) {
 	b := f.signIn("admin")
 	all := []string{"common_name", "dns_names", "ip_addresses", "key_usages", "extended_key_usages", "emails", "organization", "ev_approver",
 		"dcv_method", "dcv_emails", "cs_provisioning_method", "server_platform", "payment_method", "card_number", "cardholder_name",
-		"billing_address", "billing_country", "vat_number", "custom_field_1", "csr", "signature_hash"}
-	common := []string{"payment_method", "card_number", "cardholder_name", "custom_field_1", "csr", "signature_hash"}
+		"billing_address", "billing_country", "vat_number", "custom_field_1", "csr", "signature_hash", "organization_units",
+		"csa_agreed_to", "organization_contact.user_id", "organization_contact.first_name", "technical_contact.user_id",
+		"technical_contact.telephone", "ship_info.addr1", "ship_info.method", "certificate_dcv_scope", "locale", "promo_code",
+		"auto_renew", "custom_renewal_message", "additional_emails", "renewal_of_order_id"}
+	common := []string{"payment_method", "card_number", "cardholder_name", "custom_field_1", "csr", "signature_hash", "auto_renew", "renewal_of_order_id"}
+	tls := []string{"common_name", "organization", "dcv_method", "organization_units", "server_platform", "certificate_dcv_scope", "locale",
+		"custom_renewal_message", "additional_emails"}
+	cs := []string{"organization", "cs_provisioning_method", "server_platform", "organization_units", "ship_info.addr1", "ship_info.method", "additional_emails"}
 	for _, tc := range []struct {
 		product string
 		want    []string
 	}{
-		{"ssl_securesite", []string{"common_name", "organization", "dcv_method"}},
-		{"ssl_securesite_multi_domain", []string{"common_name", "dns_names", "organization", "dcv_method"}},
-		{"ssl_ev_securesite", []string{"common_name", "organization", "ev_approver", "dcv_method"}},
-		{"ssl_dv_geotrust", []string{"common_name", "dns_names", "dcv_method", "dcv_emails"}},
+		{"ssl_securesite", tls},
+		{"ssl_securesite_multi_domain", append([]string{"dns_names"}, tls...)},
+		{"ssl_ev_securesite", append([]string{"ev_approver"}, tls...)},
+		{"ssl_dv_geotrust", []string{"common_name", "dns_names", "dcv_method", "dcv_emails", "organization_units", "server_platform",
+			"technical_contact.first_name", "technical_contact.telephone", "certificate_dcv_scope", "locale", "custom_renewal_message", "additional_emails"}},
 		{"x9_pki", []string{"common_name", "dns_names", "ip_addresses", "key_usages", "extended_key_usages", "organization", "dcv_method",
-			"billing_address", "billing_country", "vat_number"}},
-		{"code_signing", []string{"organization", "cs_provisioning_method", "server_platform"}},
-		{"code_signing_ev", []string{"organization", "ev_approver", "cs_provisioning_method", "server_platform"}},
-		{"client_premium", []string{"common_name", "emails", "organization"}},
-		{"class1_smime", []string{"common_name", "emails", "organization"}},
+			"billing_address", "billing_country", "vat_number", "server_platform", "csa_agreed_to", "organization_contact.user_id",
+			"organization_contact.first_name", "technical_contact.user_id", "technical_contact.telephone", "certificate_dcv_scope", "locale",
+			"promo_code", "custom_renewal_message", "additional_emails"}},
+		{"code_signing", cs},
+		{"code_signing_ev", append([]string{"ev_approver"}, cs...)},
+		{"client_premium", []string{"common_name", "emails", "organization", "organization_units"}},
+		{"class1_smime", []string{"common_name", "emails", "organization", "organization_units"}},
 	} {
 		p := b.Get(f.url("/console/products/" + tc.product))
 		requireStatus(t, p, http.StatusOK, tc.product)
@@ -159,7 +168,7 @@ func TestOrderFormX9(t *testing.T) {
 	f := start(t, testenv.Options{Sandbox: true})
 	f.user("sam", store.RoleStandardUser, 0, "Sam")
 	b := f.signIn("sam")
-	form := url.Values{"common_name": {"bank.example.com"}, "organization": {"1"}, "signature_hash": {"sha256"}, "validity_years": {"1"}}
+	form := url.Values{"common_name": {"bank.example.com"}, "organization": {"1"}, "signature_hash": {"sha256"}, "validity_years": {"1"}, "csa_agreed_to": {"1"}}
 	path := f.url("/console/products/x9_pki")
 	before := f.orderCount()
 	for _, tc := range []struct {
@@ -234,7 +243,8 @@ func TestOrderFormPayment(t *testing.T) {
 	b := f.signIn("admin")
 	csr := testenv.CSR(t, testenv.RSAKey(t), "x")
 	year := strconv.Itoa(time.Now().Year() + 2)
-	x9 := url.Values{"common_name": {"pay.example.com"}, "organization": {"1"}, "signature_hash": {"sha256"}, "csr": {csr}, "validity_years": {"1"}, "payment_method": {"card"}}
+	x9 := url.Values{"common_name": {"pay.example.com"}, "organization": {"1"}, "signature_hash": {"sha256"}, "csr": {csr}, "validity_years": {"1"}, "payment_method": {"card"},
+		"csa_agreed_to": {"1"}}
 	card := with(x9, "card_number", "4111 1111 1111 1111", "card_month", "12", "card_year", year, "card_cvv", "123")
 	billing := with(card, "cardholder_name", "Pat Payer", "billing_address", "1 Main St", "billing_city", "Lehi", "billing_country", "us")
 	path := f.url("/console/products/x9_pki")
@@ -248,7 +258,8 @@ func TestOrderFormPayment(t *testing.T) {
 		{"X9 without the cardholder", card, []string{"cardholder_name"}},
 		{"X9 without a billing city", with(card, "cardholder_name", "Pat Payer", "billing_address", "1 Main St", "billing_country", "us"), []string{"billing_city"}},
 		{"X9 with a country that is no code", with(card, "cardholder_name", "Pat Payer", "billing_address", "1 Main St", "billing_city", "Lehi", "billing_country", "USA"), []string{"billing_country"}},
-		{"a payment method the API does not take", with(url.Values{"common_name": {"pay.example.com"}, "organization": {"1"}, "signature_hash": {"sha256"}, "csr": {csr}, "validity_years": {"1"}}, "payment_method", "cash"), []string{"payment_method"}},
+		{"a payment method the API does not take", with(url.Values{"common_name": {"pay.example.com"}, "organization": {"1"}, "signature_hash": {"sha256"}, "csr": {csr}, "validity_years": {"1"},
+			"csa_agreed_to": {"1"}}, "payment_method", "cash"), []string{"payment_method"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := post(t, b, path, path, tc.form)

@@ -2,12 +2,15 @@ package console_test
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/certorder/certorder/internal/account"
+	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/testenv"
 	"github.com/certorder/certorder/internal/web/webtest"
@@ -161,6 +164,13 @@ func TestValuesAreEscaped(t *testing.T) {
 			t.Errorf("unexpected script tag %s", m)
 		}
 	}
+	// The assets are embedded in the binary: served with no file beside it.
+	for path, ctype := range map[string]string{"/assets/console.js": "text/javascript", "/assets/console.css": "text/css"} {
+		a := b.Get(f.url(path))
+		if a.Status != http.StatusOK || !strings.HasPrefix(a.Header.Get("Content-Type"), ctype) || len(a.Body) == 0 {
+			t.Errorf("%s: %d %s, %d bytes", path, a.Status, a.Header.Get("Content-Type"), len(a.Body))
+		}
+	}
 }
 
 func firstRequest(t *testing.T, f *fixture, orderID int64) store.Request {
@@ -205,15 +215,33 @@ func TestOrderLifecycleInPages(t *testing.T) {
 		t.Fatalf("the manager's queue does not offer the order:\n%s", clip(q.Body))
 	}
 	rq := firstRequest(t, f, id)
-	p = max.Post(f.url("/console/requests/"+itoa(rq.ID)), url.Values{"csrf_token": {q.Hidden().Get("csrf_token")}, "status": {"approved"}, "comment": {"ok"}})
+	p = max.Post(f.url("/console/requests/"+itoa(rq.ID)), url.Values{"csrf_token": {q.Hidden().Get("csrf_token")}, "status": {"approved"}, "comment": {"looks right"}})
 	requireStatus(t, p, http.StatusSeeOther, "approve")
 	o := f.waitStatus(id, store.OrderIssued)
+	if rq := firstRequest(t, f, id); rq.ProcessorComment != "looks right" || rq.Status != store.RequestApproved {
+		t.Errorf("the approved request %+v: want the approver's comment", rq)
+	}
 
 	page := sam.Get(f.url(loc))
 	requireStatus(t, page, http.StatusOK, "order page")
 	for _, want := range []string{"CN=shop.example.com", "Serial number", "RSA 2048 bits", "2.23.140.1.2.2", "approved"} {
 		if !contains(page.Body, want) {
 			t.Errorf("order page lacks %q", want)
+		}
+	}
+	// The certificate as issued, decoded: issuer, serial, validity, names.
+	cert, err := f.srv.App.Store.Certificate(context.Background(), f.admin.Account.ID, o.CertificateID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := x509.ParseCertificate(cert.DER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{x.Issuer.CommonName, ca.SerialHex(x.SerialNumber), x.NotBefore.UTC().Format("2006-01-02"),
+		x.NotAfter.UTC().Format("2006-01-02"), x.DNSNames[len(x.DNSNames)-1]} {
+		if !contains(page.Body, want) {
+			t.Errorf("order page lacks the certificate's %q", want)
 		}
 	}
 	for _, format := range []string{"pem_all", "pem_noroot", "pem_nointermediate", "p7b", "cer", "default", "default_pem", "default_cer", "apache"} {
@@ -281,4 +309,57 @@ func TestTwoStepApproval(t *testing.T) {
 	p = post(t, admin, f.url("/console/requests"), f.url("/console/requests/"+itoa(rq.ID)), url.Values{"status": {"approved"}})
 	requireStatus(t, p, http.StatusSeeOther, "second approval")
 	f.waitStatus(id, store.OrderIssued)
+}
+
+// TestEveryRouteChecksThePermissionTable: every page and form behind
+// sign-in, taken from the console's own route list, refuses with 403
+// each role the permission table (account.Allowed, what the API asks for
+// a key) refuses its area, to read for a GET and to write otherwise, and
+// lets through each role it allows.
+func TestEveryRouteChecksThePermissionTable(t *testing.T) {
+	t.Parallel()
+	f := start(t, testenv.Options{Sandbox: true})
+	users := map[string]*store.User{
+		"mgr": f.user("mgr", store.RoleManager, 0, "Max"),
+		"fin": f.user("fin", store.RoleFinanceManager, 0, "Fin"),
+		"std": f.user("std", store.RoleStandardUser, 0, "Sam"),
+		"lim": f.user("lim", store.RoleLimitedUser, 0, "Lim"),
+	}
+	admin, _ := f.srv.App.Store.UserByUsername(context.Background(), "admin")
+	users["admin"] = admin
+	concrete := strings.NewReplacer("{product}", "ssl_securesite", "{format}", "pem_all", "{id}", "1", "{cert}", "1")
+	routes := f.srv.App.Console.Routes()
+	if len(routes) < 40 {
+		t.Fatalf("only %d routes", len(routes))
+	}
+	refused := 0
+	for who, u := range users {
+		b := f.signIn(who)
+		token := b.Get(f.url("/console/account")).Hidden().Get("csrf_token")
+		actor := f.actor(u)
+		for _, rt := range routes {
+			path := concrete.Replace(strings.TrimSuffix(rt.Path, "{$}"))
+			var p webtest.Page
+			if rt.Method == http.MethodGet {
+				p = b.Get(f.url(path))
+			} else {
+				// Nothing that would change anything if it were let through:
+				// only the permission answer is looked at.
+				p = b.Post(f.url(path), url.Values{"csrf_token": {token}})
+			}
+			allowed := account.Allowed(actor, rt.Area, !rt.Write) == nil
+			if !allowed {
+				refused++
+			}
+			if !allowed && p.Status != http.StatusForbidden {
+				t.Errorf("%s: %s %s answered %d; the permission table refuses %s", who, rt.Method, rt.Path, p.Status, account.AreaNames[rt.Area])
+			}
+			if allowed && p.Status == http.StatusForbidden && contains(p.Body, "does not allow this call") {
+				t.Errorf("%s: %s %s refused by the permission table, which allows %s", who, rt.Method, rt.Path, account.AreaNames[rt.Area])
+			}
+		}
+	}
+	if refused < 50 {
+		t.Errorf("only %d refusals checked", refused)
+	}
 }

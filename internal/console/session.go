@@ -23,8 +23,22 @@ import (
 // it over HTTPS, and to loopback addresses, which they trust as secure),
 // HttpOnly (no script reads it), SameSite=Lax (no other site's form or
 // script request carries it; a link from a mail still opens the signed-in
-// page) and scoped to the console's path.
-const cookieName = "certorder_console"
+// page) and scoped to the console's path. Over HTTPS it is hostCookieName
+// for the path / instead (the prefix allows no other): a sibling host
+// cannot then sign the browser in to a session of the sibling's choosing
+// by setting a cookie for the parent domain.
+const (
+	cookieName     = "certorder_console"
+	hostCookieName = "__Host-" + cookieName
+)
+
+// sessionCookie is the name and path of r's scheme's session cookie.
+func sessionCookie(r *http.Request) (name, path string) {
+	if web.HTTPS(r) {
+		return hostCookieName, "/"
+	}
+	return cookieName, Prefix
+}
 
 // pendingLife bounds a sign-in waiting for its TOTP code.
 const pendingLife = 5 * time.Minute
@@ -38,7 +52,8 @@ func (s *Server) wallNow() time.Time { return s.WallNow().UTC() }
 // sessionOf finds the live session of the request's cookie: nil when there
 // is none, it is unknown, ended, expired or idle too long.
 func (s *Server) sessionOf(r *http.Request) (*store.Session, error) {
-	c, err := r.Cookie(cookieName)
+	name, _ := sessionCookie(r)
+	c, err := r.Cookie(name)
 	if err != nil || c.Value == "" || len(c.Value) > 64 {
 		return nil, nil
 	}
@@ -97,8 +112,9 @@ func (s *Server) actorOf(ctx context.Context, sess *store.Session) (account.Acto
 	return account.As(acct, u, account.KeyRoleInherit), true, nil
 }
 
-func (s *Server) setCookie(w http.ResponseWriter, value string, expires time.Time) {
-	c := &http.Cookie{Name: cookieName, Value: value, Path: Prefix, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, value string, expires time.Time) {
+	name, path := sessionCookie(r)
+	c := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
 	if value == "" {
 		c.MaxAge = -1
 	} else {
@@ -110,7 +126,7 @@ func (s *Server) setCookie(w http.ResponseWriter, value string, expires time.Tim
 // startSession makes a session for u, complete or waiting for its code,
 // and gives the browser its cookie. A fresh value at every sign-in: a
 // value planted before it (session fixation) is never signed in.
-func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, u *store.User, complete bool) (*store.Session, error) {
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u *store.User, complete bool) (*store.Session, error) {
 	value, hash, err := secret.New()
 	if err != nil {
 		return nil, errs.Internalf(err, "session secret")
@@ -124,7 +140,7 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, u *sto
 	if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.CreateSession(ctx, sess) }); err != nil {
 		return nil, errs.Internalf(err, "create session")
 	}
-	s.setCookie(w, value, sess.ExpiresAt)
+	s.setCookie(w, r, value, sess.ExpiresAt)
 	return sess, nil
 }
 
@@ -168,7 +184,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username, next := strings.TrimSpace(r.PostFormValue("username")), nextPage(r.PostFormValue("next"))
-	u, cred, err := s.Accounts.SignIn(r.Context(), username, r.PostFormValue("password"), s.wallNow())
+	u, cred, err := s.Accounts.SignIn(r.Context(), username, r.PostFormValue("password"), s.clientAddr(r), s.wallNow())
 	if err != nil {
 		s.signInFailed(w, r, "signin", &signInData{CSRF: web.FormToken(w, r, signInScope), Next: next, Username: username}, err)
 		return
@@ -176,7 +192,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	if old, _ := s.sessionOf(r); old != nil {
 		_ = s.endSession(r.Context(), old)
 	}
-	if _, err := s.startSession(r.Context(), w, u, !cred.TOTPEnabled); err != nil {
+	if _, err := s.startSession(r.Context(), w, r, u, !cred.TOTPEnabled); err != nil {
 		s.fail(w, r, nil, err)
 		return
 	}
@@ -189,7 +205,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 
 // signInFailed shows the form again with what went wrong: the same words
 // for an unknown name and a wrong password, and how long to wait when
-// the name is throttled.
+// the name or the address is throttled.
 func (s *Server) signInFailed(w http.ResponseWriter, r *http.Request, page string, data any, err error) {
 	e := problem(err)
 	switch e.Kind {
@@ -247,7 +263,7 @@ func (s *Server) code(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, errs.Internalf(err, "read user of pending session"))
 		return
 	}
-	if err := s.Accounts.CheckSecondFactor(r.Context(), u, r.PostFormValue("code"), s.wallNow()); err != nil {
+	if err := s.Accounts.CheckSecondFactor(r.Context(), u, r.PostFormValue("code"), s.clientAddr(r), s.wallNow()); err != nil {
 		s.signInFailed(w, r, "code", &codeData{CSRF: web.FormToken(w, r, formScope(sess)), Next: next}, err)
 		return
 	}
@@ -257,7 +273,7 @@ func (s *Server) code(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, nil, err)
 		return
 	}
-	if _, err := s.startSession(r.Context(), w, u, true); err != nil {
+	if _, err := s.startSession(r.Context(), w, r, u, true); err != nil {
 		s.fail(w, r, nil, err)
 		return
 	}
@@ -283,7 +299,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.setCookie(w, "", time.Time{})
+	s.setCookie(w, r, "", time.Time{})
 	http.Redirect(w, r, "/console/signin?done=bye", http.StatusSeeOther)
 }
 

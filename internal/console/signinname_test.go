@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -23,6 +24,9 @@ func TestSignInNameNoUserCanHave(t *testing.T) {
 		requireStatus(t, p, http.StatusUnauthorized, "a name no user can have")
 		if !contains(p.Body, "username, password or code is wrong") {
 			t.Errorf("%.20q: answered %s", name, clip(p.Body))
+		}
+		if strings.ContainsRune(name, 0) && os.Getenv("CERTORDER_TEST_STORE") == "postgres" {
+			continue // PostgreSQL's text holds no NUL: no such row can be, nor be asked for
 		}
 		if n, _, err := f.srv.App.Store.SignInFailures(context.Background(), name); err != nil || n != 0 {
 			t.Errorf("%.20q: %d failures kept (%v)", name, n, err)

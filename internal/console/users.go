@@ -216,10 +216,16 @@ func (s *Server) sendPasswordLink(w http.ResponseWriter, r *http.Request, v *vis
 	return redirect(w, r, "/console/users/"+strconv.FormatInt(u.ID, 10), "linked")
 }
 
+// userTOTPOff turns another user's second factor off (a lost phone), once
+// the administrator gives their own current password: a session cookie
+// alone removes nobody's second factor.
 func (s *Server) userTOTPOff(w http.ResponseWriter, r *http.Request, v *visit) error {
 	f, u, err := s.userData(r, v)
 	if err != nil {
 		return err
+	}
+	if err := s.reauthenticate(r, v); err != nil {
+		return s.formFailure(w, r, v, "user", err, f, nil)
 	}
 	if err := s.Accounts.TurnOffTOTP(r.Context(), v.Actor, u.ID); err != nil {
 		return s.formFailure(w, r, v, "user", err, f, nil)

@@ -90,4 +90,9 @@ type ConsoleWriter interface {
 	CountSignInAttempt(ctx context.Context, username string, seen int, seenAt, at, forget time.Time) (bool, error)
 	// ClearSignInFailures forgets a name's failures (a sign-in succeeded).
 	ClearSignInFailures(ctx context.Context, username string) error
+	// TakeBackSignInAttempt uncounts one attempt of a name (or of any key
+	// CountSignInAttempt counted) that succeeded: its failures go one
+	// down, never below zero, and its last attempt time stays. Nothing
+	// happens to a name with none.
+	TakeBackSignInAttempt(ctx context.Context, username string) error
 }

@@ -20,6 +20,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -119,6 +120,9 @@ type Options struct {
 	// what a production certificate carries sets a public name instead
 	// (zlint warns about an AIA naming a host with no public suffix).
 	PublicURL string
+	// ConsoleTrustedProxies are the proxies whose X-Forwarded-For the
+	// console's sign-in throttle believes (app.Config).
+	ConsoleTrustedProxies []netip.Prefix
 }
 
 // DataDir is a fresh data directory removed when the test ends. It lives
@@ -257,7 +261,7 @@ func (s *Server) start(opts Options, addr string) {
 		DataDir: opts.DataDir, Database: opts.Database, PublicURL: publicURL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
 		// A P-256 root is fast to make.
 		IssuerKeyType: issuerKey, RootKeyType: ca.KeyP256, Log: log, Now: opts.Now,
-		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID,
+		ApprovalMode: opts.ApprovalMode, RequireUniqueAltOrderID: opts.RequireUniqueAltOrderID, ConsoleTrustedProxies: opts.ConsoleTrustedProxies,
 		InitialBalanceCents: opts.InitialBalanceCents, DisallowSkipApproval: opts.DisallowSkipApproval,
 		IssuingCASelection: opts.IssuingCASelection, RevokeOrderWithCertificate: opts.RevokeOrderWithCertificate,
 		RateLimits: opts.RateLimits,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/tls"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -92,6 +93,47 @@ func TestFormTokens(t *testing.T) {
 	rec2 := httptest.NewRecorder()
 	if FormToken(rec2, again, "scope-a") != token || len(rec2.Result().Cookies()) != 0 {
 		t.Error("a second page load changed the browser's form nonce")
+	}
+}
+
+// TestFormNonceOverHTTPS: over HTTPS (TLS at certorder, or a trusted
+// proxy's word through WithHTTPS) the nonce cookie is __Host-: Secure,
+// path /, no Domain; a nonce under the plain name, which a sibling host or
+// a plain-HTTP answer could have planted, makes no token that passes.
+func TestFormNonceOverHTTPS(t *testing.T) {
+	for name, https := range map[string]func(*http.Request) *http.Request{
+		"TLS":       func(r *http.Request) *http.Request { r.TLS = &tls.ConnectionState{}; return r },
+		"WithHTTPS": WithHTTPS,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			get := https(httptest.NewRequest("GET", "/x", nil))
+			token := FormToken(rec, get, "scope")
+			cs := rec.Result().Cookies()
+			if len(cs) != 1 || cs[0].Name != "__Host-certorder_form" || !cs[0].Secure || cs[0].Path != "/" || cs[0].Domain != "" ||
+				!cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode {
+				t.Fatalf("form cookie over HTTPS %+v: want __Host-certorder_form, Secure, path /, no Domain, HttpOnly, Strict", cs)
+			}
+			post := func(c *http.Cookie, token string) *http.Request {
+				r := httptest.NewRequest("POST", "/x", strings.NewReader(url.Values{FormField: {token}}.Encode()))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.AddCookie(c)
+				return https(r)
+			}
+			if !CheckForm(post(cs[0], token), "scope") {
+				t.Error("the form of its own __Host- nonce is refused")
+			}
+			planted := &http.Cookie{Name: "certorder_form", Value: strings.Repeat("p", 43)}
+			if CheckForm(post(planted, formToken(planted.Value, "scope")), "scope") {
+				t.Error("a planted nonce under the plain name made a token that passes over HTTPS")
+			}
+			// Over plain HTTP the plain name is the nonce, as before.
+			plain := httptest.NewRecorder()
+			FormToken(plain, httptest.NewRequest("GET", "/x", nil), "scope")
+			if pc := plain.Result().Cookies(); len(pc) != 1 || pc[0].Name != "certorder_form" || pc[0].Secure {
+				t.Errorf("form cookie over HTTP %+v", pc)
+			}
+		})
 	}
 }
 

@@ -136,6 +136,11 @@ func (q *Queries) ClearSignInFailures(ctx context.Context, username string) erro
 	return writeErr(err, "clear sign-in failures")
 }
 
+func (q *Queries) TakeBackSignInAttempt(ctx context.Context, username string) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE signin_failures SET failures = failures - 1 WHERE username = ? AND failures > 0`, signInName(username))
+	return writeErr(err, "take back sign-in attempt")
+}
+
 func (q *Queries) AuditLog(ctx context.Context, accountID int64, f store.AuditFilter, page store.Page) ([]store.AuditEvent, int, error) {
 	where := []string{"account_id = ?"}
 	args := []any{accountID}

@@ -182,6 +182,27 @@ func testConsole(t *testing.T, b Backend) {
 	if n, _, _ := s.SignInFailures(ctx, "dave"); n != 0 {
 		t.Errorf("cleared failures count %d", n)
 	}
+	// An attempt that succeeded is taken back: one down, the last attempt
+	// time kept, never below zero; a name with no row stays without one.
+	fail("frank", at.Add(time.Second))
+	fail("frank", at.Add(2*time.Second))
+	tx(func(tx store.Tx) error { return tx.TakeBackSignInAttempt(ctx, "Frank") })
+	if n, last, _ := s.SignInFailures(ctx, "frank"); n != 1 || !last.Equal(at.Add(2*time.Second)) {
+		t.Errorf("after a take-back: %d failures, last %v; want 1 and the last attempt's time", n, last)
+	}
+	for range 2 {
+		tx(func(tx store.Tx) error { return tx.TakeBackSignInAttempt(ctx, "frank") })
+	}
+	if n, _, _ := s.SignInFailures(ctx, "frank"); n != 0 {
+		t.Errorf("taken back below zero: %d", n)
+	}
+	if n := fail("frank", at.Add(3*time.Second)); n != 1 {
+		t.Errorf("a failure after the take-backs counts %d, want 1", n)
+	}
+	tx(func(tx store.Tx) error { return tx.TakeBackSignInAttempt(ctx, "nobody-ever") })
+	if n, last, _ := s.SignInFailures(ctx, "nobody-ever"); n != 0 || !last.IsZero() {
+		t.Errorf("a take-back made a row: %d, %v", n, last)
+	}
 
 	// Audit log.
 	tx(func(tx store.Tx) error {

@@ -6,12 +6,14 @@ package webtest
 import (
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Browser is a cookie-keeping HTTP client.
@@ -31,6 +33,21 @@ func New(t testing.TB) *Browser {
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
+}
+
+// From is a browser sharing b's cookies that connects from the local
+// address ip (a loopback address such as 127.0.0.2: Linux answers the
+// whole 127.0.0.0/8 on the loopback interface), as another machine behind
+// the same session would; what counts by client address sees it apart.
+func (b *Browser) From(ip string) *Browser {
+	a := net.ParseIP(ip)
+	if a == nil {
+		b.T.Fatalf("From(%q): not an IP address", ip)
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: a}, Timeout: 30 * time.Second}
+	c := *b.Client
+	c.Transport = &http.Transport{DialContext: d.DialContext}
+	return &Browser{T: b.T, Client: &c}
 }
 
 // Page is one answer.
