@@ -57,6 +57,9 @@ func loadOpenAPI(b []byte) (*openapi3.T, error) {
 		if d.err == nil {
 			d.err = d.doc.Validate(context.Background())
 		}
+		if d.err == nil {
+			nullWhereTypeless(d.doc)
+		}
 	})
 	return d.doc, d.err
 }
@@ -370,3 +373,60 @@ func (c *capture) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (c *capture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// nullWhereTypeless marks every schema of doc that takes anything (no type
+// and nothing else that limits it) nullable. In
+// the OpenAPI 3.1 the document is, a schema naming no type takes any value,
+// null too (a request member the server ignores, whatever it holds); the
+// checks present the schemas as 3.0 (newOpenAPICheck), where kin refuses
+// null unless a schema says nullable.
+func nullWhereTypeless(doc *openapi3.T) {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(r *openapi3.SchemaRef)
+	walk = func(r *openapi3.SchemaRef) {
+		if r == nil || r.Value == nil || seen[r.Value] {
+			return
+		}
+		s := r.Value
+		seen[s] = true
+		if (s.Type == nil || len(*s.Type) == 0) && len(s.AnyOf)+len(s.OneOf)+len(s.AllOf)+len(s.Enum)+len(s.Properties) == 0 && s.Not == nil {
+			s.Nullable = true
+		}
+		for _, p := range s.Properties {
+			walk(p)
+		}
+		walk(s.Items)
+		for _, group := range [][]*openapi3.SchemaRef{s.AnyOf, s.OneOf, s.AllOf} {
+			for _, x := range group {
+				walk(x)
+			}
+		}
+		if s.AdditionalProperties.Schema != nil {
+			walk(s.AdditionalProperties.Schema)
+		}
+	}
+	for _, r := range doc.Components.Schemas {
+		walk(r)
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				if p.Value != nil {
+					walk(p.Value.Schema)
+				}
+			}
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				for _, mt := range op.RequestBody.Value.Content {
+					walk(mt.Schema)
+				}
+			}
+			for _, resp := range op.Responses.Map() {
+				if resp.Value != nil {
+					for _, mt := range resp.Value.Content {
+						walk(mt.Schema)
+					}
+				}
+			}
+		}
+	}
+}
