@@ -340,11 +340,19 @@ func (rc *Recorder) redactBody(body []byte) string {
 }
 
 // secretName: a JSON member or query parameter of that name holds a
-// secret (a key, password, token or card code), whatever the call.
+// secret (a key, password, token, card code or credentials), whatever the
+// call. Separators are ignored: api_key, api-key and apiKey are one name.
 func secretName(name string) bool {
-	n := strings.ToLower(name)
-	return n == "cvv" || n == "key" || strings.Contains(n, "password") || strings.Contains(n, "secret") ||
-		strings.Contains(n, "token") || strings.Contains(n, "api_key") || strings.Contains(n, "apikey") || strings.Contains(n, "devkey")
+	n := strings.NewReplacer("_", "", "-", "", ".", "").Replace(strings.ToLower(name))
+	if n == "cvv" || n == "key" || n == "auth" {
+		return true
+	}
+	for _, part := range []string{"password", "passphrase", "secret", "token", "apikey", "devkey", "privatekey", "authorization", "credential"} {
+		if strings.Contains(n, part) {
+			return true
+		}
+	}
+	return false
 }
 
 // redactQuery is a raw query with the values of secretName parameters
