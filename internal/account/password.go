@@ -286,6 +286,12 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 		return nil, nil, err
 	}
 	if err := s.claimAttempt(ctx, nameCounter(username), now); err != nil {
+		// The name must wait: no password was tried, so the address's
+		// attempt is given back. Someone else hammering a name would
+		// otherwise spend the budget of the office its user signs in from.
+		if byAddr {
+			err = errors.Join(err, s.takeBack(ctx, addr))
+		}
 		return nil, nil, err
 	}
 	u, err := s.Store.UserByUsername(ctx, username)

@@ -20,7 +20,7 @@ import (
 // signs in from elsewhere. Its successes take back only their own
 // attempts; a new window forgets it. A forged X-Forwarded-For gives no
 // fresh address; behind a trusted proxy each forwarded client counts
-// apart.
+// apart. Attempts on a name that must wait cost the address nothing.
 func TestSignInAddressThrottle(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
@@ -98,4 +98,15 @@ func TestSignInAddressThrottle(t *testing.T) {
 	// address it saw.
 	requireStatus(t, try("127.0.3.9", "victim", password, "192.0.2.99, 192.0.2.1"), http.StatusTooManyRequests,
 		"a client's own X-Forwarded-For before the proxy's entry")
+	// A name someone else made wait is refused unchecked, and costs the
+	// address that tries it nothing: its user, retrying from the office,
+	// keeps the office's budget.
+	f.user("hammered", store.RoleStandardUser, 0, "Ham")
+	for range account.FreeSignInFailures {
+		requireStatus(t, try("127.0.3.5", "hammered", "wrong"), http.StatusUnauthorized, "a guess at hammered")
+	}
+	for range account.FreeAddressFailures + 1 {
+		requireStatus(t, try("127.0.3.6", "hammered", password), http.StatusTooManyRequests, "hammered's user while the name waits")
+	}
+	requireStatus(t, try("127.0.3.6", "victim", password), http.StatusSeeOther, "the office after its retries on a waiting name")
 }
