@@ -288,7 +288,7 @@ func TestPagesHaveLabels(t *testing.T) {
 	for _, product := range productPaths {
 		check(t, "POST "+product+" empty", post(t, admin, f.url(product), f.url(product), url.Values{}))
 	}
-	check(t, "a key just made", post(t, admin, f.url("/console/keys"), f.url("/console/keys"), url.Values{"name": {"ci"}, "role": {"0"}}))
+	check(t, "a key just made", post(t, admin, f.url("/console/keys"), f.url("/console/keys"), url.Values{"name": {"ci"}, "role": {"0"}, "current_password": {password}}))
 	check(t, "an enrolment begun", post(t, admin, f.url("/console/account"), f.url("/console/account/totp"), url.Values{"current_password": {password}}))
 	check(t, "a wrong password", post(t, admin, f.url("/console/account"), f.url("/console/account/password"), url.Values{"current_password": {"nope"}}))
 	check(t, "a new organization refused", post(t, admin, f.url("/console/organizations/new"), f.url("/console/organizations/new"), url.Values{}))

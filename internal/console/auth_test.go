@@ -224,7 +224,7 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 	}
 	requireStatus(t, b.Get(f.url("/console/")), http.StatusOK, "still signed in after the refused sign-out")
 	// The same form, sent properly, works.
-	p := b.Post(f.url("/console/keys"), url.Values{"name": {"mine"}, "role": {"0"}, "csrf_token": {token}})
+	p := b.Post(f.url("/console/keys"), url.Values{"name": {"mine"}, "role": {"0"}, "current_password": {password}, "csrf_token": {token}})
 	requireStatus(t, p, http.StatusCreated, "create key from the console")
 }
 

@@ -55,6 +55,6 @@ func TestFormTokenNeedsTheSessionSecret(t *testing.T) {
 	}
 	// The page's own token, with the planted nonce, still works: the
 	// browser's form is what it is.
-	p := post(t, b, f.url("/console/keys"), f.url("/console/keys"), url.Values{"name": {"mine"}, "role": {"0"}})
+	p := post(t, b, f.url("/console/keys"), f.url("/console/keys"), url.Values{"name": {"mine"}, "role": {"0"}, "current_password": {password}})
 	requireStatus(t, p, http.StatusCreated, "create key from the console")
 }

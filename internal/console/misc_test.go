@@ -76,7 +76,7 @@ func TestKeyShownOnce(t *testing.T) {
 	t.Parallel()
 	f := start(t, testenv.Options{Sandbox: true})
 	b := f.signIn("admin")
-	p := post(t, b, f.url("/console/keys"), f.url("/console/keys"), url.Values{"name": {"ci"}, "role": {"102"}})
+	p := post(t, b, f.url("/console/keys"), f.url("/console/keys"), url.Values{"name": {"ci"}, "role": {"102"}, "current_password": {password}})
 	requireStatus(t, p, http.StatusCreated, "create key")
 	m := regexp.MustCompile(`id="key-value" value="([A-Z2-7]{40,})"`).FindStringSubmatch(p.Body)
 	if m == nil {

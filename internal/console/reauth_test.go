@@ -17,7 +17,8 @@ import (
 // (stolen, or a session found open) but not its user's password changes
 // nothing about how the user signs in: no new password, no second factor
 // of theirs enrolled (which would lock the user out), none removed, their
-// own or, from an administrator's session, another user's. With the
+// own or, from an administrator's session, another user's, and no API key
+// (which outlives the session and a new password). With the
 // password each change goes through, and a wrong one is shown under the
 // input of the form that was sent.
 func TestCredentialChangesNeedThePassword(t *testing.T) {
@@ -35,6 +36,7 @@ func TestCredentialChangesNeedThePassword(t *testing.T) {
 	eve := f.user("eve.victim", store.RoleStandardUser, 0, "Eve")
 	tia := f.user("tia", store.RoleStandardUser, 0, "Tia")
 	tom := f.user("tom", store.RoleStandardUser, 0, "Tom")
+	kim := f.user("kim", store.RoleManager, 0, "Kim")
 	tiaCode := f.withTOTP(tia, time.Now())
 	f.withTOTP(tom, time.Now())
 	const newPassword = "a brand new passphrase"
@@ -59,6 +61,15 @@ func TestCredentialChangesNeedThePassword(t *testing.T) {
 		{name: "turn off one's second factor", signIn: func() *webtest.Browser { return webtestSignInWithCode(t, f, "tia", tiaCode(0)) },
 			page: "/console/account", path: "/console/account/totp/off", form: url.Values{"code": {tiaCode(1)}}, errorInput: "totp_off_password",
 			changed: func() bool { return !cred(tia).TOTPEnabled }},
+		{name: "create an API key", signIn: func() *webtest.Browser { return f.signIn("kim") },
+			page: "/console/keys", path: "/console/keys", form: url.Values{"name": {"thief's"}, "role": {"0"}}, errorInput: "current_password",
+			changed: func() bool {
+				keys, err := f.srv.App.Store.APIKeys(ctx, kim.AccountID, kim.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(keys) > 0
+			}},
 		{name: "turn off another user's second factor", signIn: func() *webtest.Browser { return f.signIn("admin") },
 			page: "/console/users/" + itoa(tom.ID), path: "/console/users/" + itoa(tom.ID) + "/totp-off", form: url.Values{}, errorInput: "current_password",
 			changed: func() bool { return !cred(tom).TOTPEnabled }},
@@ -89,7 +100,9 @@ func TestCredentialChangesNeedThePassword(t *testing.T) {
 				form[k] = v
 			}
 			p := post(t, owner, page, path, form)
-			if path == f.url("/console/account/totp") {
+			if path == f.url("/console/keys") {
+				requireStatus(t, p, http.StatusCreated, "create a key with the password")
+			} else if path == f.url("/console/account/totp") {
 				requireStatus(t, p, http.StatusOK, "start enrolment with the password")
 				if !contains(p.Body, `id="totp-key"`) {
 					t.Fatalf("no key shown: %s", clip(p.Body))

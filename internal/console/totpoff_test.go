@@ -41,6 +41,35 @@ func TestOwnSecondFactorOffNeedsACode(t *testing.T) {
 	}
 }
 
+// TestOwnSecondFactorNotThroughUsersPage: an administrator's or manager's
+// own second factor goes off on the account page only, with a code; the
+// users page's form for another user's (password only) refuses their own,
+// and does not offer it.
+func TestOwnSecondFactorNotThroughUsersPage(t *testing.T) {
+	t.Parallel()
+	f := start(t, testenv.Options{Sandbox: true})
+	ctx := context.Background()
+	for name, role := range map[string]int{"administrator": store.RoleAdministrator, "manager": store.RoleManager} {
+		t.Run(name, func(t *testing.T) {
+			u := f.user("own."+name, role, 0, "Own "+name)
+			code := f.withTOTP(u, time.Now())
+			b := webtestSignInWithCode(t, f, u.Username, code(0))
+			page := f.url("/console/users/" + itoa(u.ID))
+			if p := b.Get(page); contains(p.Body, "/totp-off") {
+				t.Error("the user's own page offers the password-only form")
+			}
+			p := post(t, b, f.url("/console/users"), page+"/totp-off", url.Values{"current_password": {password}})
+			c, err := f.srv.App.Store.Credential(ctx, u.AccountID, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status == http.StatusSeeOther || !c.TOTPEnabled {
+				t.Fatalf("own second factor through the users page with the password alone: %d, on afterwards: %v", p.Status, c.TOTPEnabled)
+			}
+		})
+	}
+}
+
 // webtestSignInWithCode signs a TOTP user in with a new browser.
 func webtestSignInWithCode(t *testing.T, f *fixture, username, code string) *webtest.Browser {
 	t.Helper()

@@ -138,7 +138,7 @@ func (s *Server) userData(r *http.Request, v *visit) (*userForm, *store.User, er
 	f := s.userForm(r.Context(), v)
 	row := s.userRow(r.Context(), u, s.containerNames(r.Context(), v.Actor.Account.ID))
 	f.User, f.Self = &row, u.ID == v.Actor.User.ID
-	f.CanLink = s.Mail != nil && account.MaySetPassword(v.Actor, u) == nil
+	f.CanLink = s.Mail != nil && !f.Self && account.MaySetPassword(v.Actor, u) == nil
 	return f, u, nil
 }
 
@@ -194,6 +194,13 @@ func (s *Server) sendPasswordLink(w http.ResponseWriter, r *http.Request, v *vis
 			"This server sends no mail (no --smtp relay, or the sandbox). Set the password with `certorder user passwd` instead."), f, nil)
 	case u.APIOnly:
 		return s.formFailure(w, r, v, "user", errs.InvalidValue("user_id", "A service user signs in with its API key only."), f, nil)
+	case u.ID == v.Actor.User.ID:
+		// Whoever holds only this session could otherwise point the
+		// user's address elsewhere (an API key of theirs) and set a
+		// password of their own: one's own password changes on the
+		// account page, which asks for the current one.
+		return s.formFailure(w, r, v, "user", errs.InvalidValue("user_id",
+			"Change your own password on your account page, with your current one."), f, nil)
 	}
 	// The link sets the password of whoever reads the address, which a
 	// manager may change: only those who may set the password mail one.
@@ -223,6 +230,12 @@ func (s *Server) userTOTPOff(w http.ResponseWriter, r *http.Request, v *visit) e
 	f, u, err := s.userData(r, v)
 	if err != nil {
 		return err
+	}
+	if u.ID == v.Actor.User.ID {
+		// One's own second factor goes off on the account page, with a
+		// current code as well as the password.
+		return s.formFailure(w, r, v, "user", errs.InvalidValue("user_id",
+			"Turn your own second factor off on your account page, with a current code."), f, nil)
 	}
 	if err := s.reauthenticate(r, v); err != nil {
 		return s.formFailure(w, r, v, "user", err, f, nil)
@@ -298,12 +311,18 @@ func (s *Server) keys(w http.ResponseWriter, r *http.Request, v *visit) error {
 
 // createKey makes a key through POST /key/user/{user_id}'s rule and shows
 // it once, on the answer to the form: it is never stored or shown again.
+// A key outlives the session and a new password, so the form asks for the
+// current password first: a session cookie alone mints no credential.
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request, v *visit) error {
 	user := formInt(r, "user")
 	if user == 0 {
 		user = v.Actor.User.ID
 	}
-	_, key, err := s.Accounts.CreateAPIKey(r.Context(), v.Actor, user, r.PostFormValue("name"), flex.NewInt(formInt(r, "role")))
+	var key string
+	err := s.reauthenticate(r, v)
+	if err == nil {
+		_, key, err = s.Accounts.CreateAPIKey(r.Context(), v.Actor, user, r.PostFormValue("name"), flex.NewInt(formInt(r, "role")))
+	}
 	d, derr := s.keysData(r.Context(), v)
 	if derr != nil {
 		return derr
