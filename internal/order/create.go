@@ -201,7 +201,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 				return err
 			}
 			p.order.CertificateID = cert.ID
-			if err := tx.UpdateOrder(ctx, &p.order); err != nil {
+			if err := tx.SetOrderCertificate(ctx, p.order.AccountID, p.order.ID, cert.ID); err != nil {
 				return err
 			}
 			res.CertificateID = cert.ID

@@ -716,6 +716,12 @@ type Writer interface {
 	EnsureDomain(ctx context.Context, accountID int64, name string, at time.Time) (*Domain, error)
 	CreateOrder(ctx context.Context, o *Order) error
 	UpdateOrder(ctx context.Context, o *Order) error
+	// SetOrderCertificate points the account's order at its certificate
+	// and changes nothing else: the order created in the same transaction
+	// as its certificate needs only this, and an update of one unindexed
+	// column leaves the indexes of orders alone where UpdateOrder rewrites
+	// every one. ErrNotFound when the account has no such order.
+	SetOrderCertificate(ctx context.Context, accountID, orderID, certID int64) error
 	CreateRequest(ctx context.Context, r *Request) error
 	UpdateRequest(ctx context.Context, r *Request) error
 	CreateCertificate(ctx context.Context, c *Certificate) error

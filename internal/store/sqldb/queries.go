@@ -554,14 +554,23 @@ func (q *Queries) CreateOrder(ctx context.Context, o *store.Order) error {
 	return err
 }
 
-func (q *Queries) UpdateOrder(ctx context.Context, o *store.Order) error {
+// updateOrderSQL sets every column of orderCols but the id, built once.
+var updateOrderSQL = func() string {
 	cols := strings.Split(strings.ReplaceAll(orderCols, "id, account_id", "account_id"), ",")
 	sets := make([]string, len(cols))
 	for i, c := range cols {
 		sets[i] = strings.TrimSpace(c) + " = ?"
 	}
+	return `UPDATE orders SET ` + strings.Join(sets, ", ") + ` WHERE id = ? AND account_id = ?`
+}()
+
+func (q *Queries) UpdateOrder(ctx context.Context, o *store.Order) error {
 	args := append(orderArgs(o), o.ID, o.AccountID)
-	return q.exec(ctx, "update order", `UPDATE orders SET `+strings.Join(sets, ", ")+` WHERE id = ? AND account_id = ?`, args...)
+	return q.exec(ctx, "update order", updateOrderSQL, args...)
+}
+
+func (q *Queries) SetOrderCertificate(ctx context.Context, accountID, orderID, certID int64) error {
+	return q.exec(ctx, "set order certificate", `UPDATE orders SET certificate_id = ? WHERE id = ? AND account_id = ?`, certID, orderID, accountID)
 }
 
 func placeholders(n int) string {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -154,6 +155,24 @@ func testAccountIsolation(t *testing.T, b Backend) {
 	}
 	if o, _ := s.Order(ctx, a1, o1); o.Status != store.OrderNeedsApproval {
 		t.Fatalf("order changed by another account: %s", o.Status)
+	}
+	// SetOrderCertificate: the certificate id and nothing else, and only
+	// for the account's own order.
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.SetOrderCertificate(ctx, a2, o1, 77) })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cross-account SetOrderCertificate: %v", err)
+	}
+	before, _ := s.Order(ctx, a1, o1)
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.SetOrderCertificate(ctx, a1, o1, 77) }); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Order(ctx, a1, o1)
+	if err != nil || after.CertificateID != 77 {
+		t.Fatalf("SetOrderCertificate: certificate %d, %v", after.CertificateID, err)
+	}
+	after.CertificateID = before.CertificateID
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("SetOrderCertificate changed more than the certificate:\n%+v\n%+v", before, after)
 	}
 }
 
