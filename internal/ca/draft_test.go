@@ -5,7 +5,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"fmt"
+	"math/big"
+	"net"
+	"net/url"
 	"testing"
+	"time"
 )
 
 // TestDraftMatchesCreateCertificate: the TBSCertificate a draft signs is
@@ -80,4 +87,172 @@ func TestSignRefusesBadSignature(t *testing.T) {
 	if _, err := d.Sign(); err == nil {
 		t.Fatal("a signature by the wrong key was accepted")
 	}
+}
+
+// TestDraftMatchesCreateCertificateEveryProfile: for every profile, from
+// RSA and ECDSA issuers, with RSA and ECDSA subscriber keys, the
+// TBSCertificate certorder encodes is crypto/x509's byte for byte.
+func TestDraftMatchesCreateCertificateEveryProfile(t *testing.T) {
+	profiles := []Profile{ProfileDVTLS, ProfileOVTLS, ProfileEVTLS, ProfilePrivateTLS, ProfileCodeSigning, ProfileEVCodeSigning,
+		ProfileSMIMEMailbox, ProfileSMIMESponsor, ProfileSMIMESponsorMulti, ProfileClientAuth, ProfileX9TLS}
+	for _, hk := range []struct {
+		name string
+		h    *Hierarchy
+	}{{"rsa issuers", rsaHierarchy(t)}, {"p256 issuers", sharedHierarchy(t, KeyP256, KeyP256)}, {"p384 issuers", sharedHierarchy(t, KeyP384, KeyP384)}} {
+		for _, p := range profiles {
+			keys := []string{"rsa2048", "p256", "p384"}
+			if PurposeOf(p) == PurposeCodeSigning {
+				keys = []string{"rsa3072", "p256", "p384"}
+			}
+			for _, key := range keys {
+				for _, x9ECC := range []bool{false, true} {
+					if x9ECC && p != ProfileX9TLS {
+						continue
+					}
+					t.Run(fmt.Sprintf("%s/%s/%s/x9ecc=%v", hk.name, p, key, x9ECC), func(t *testing.T) {
+						var req LeafRequest
+						switch p {
+						case ProfileDVTLS, ProfileOVTLS, ProfileEVTLS:
+							req = leafRequest(t, hk.h, p, testKey(t, key), "")
+							if p == ProfileDVTLS {
+								req.Subject = Subject{CommonName: "www.example.com"}
+							}
+						default:
+							req = profileRequest(t, hk.h, p, key, x9ECC)
+						}
+						tmpl, err := hk.h.leafTemplate(req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						want := createTBS(t, tmpl, req.Issuer, req.PublicKey)
+						d, err := hk.h.Draft(req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !bytes.Equal(d.tbs, want) {
+							t.Fatalf("draft TBSCertificate differs from crypto/x509's:\n%x\n%x", d.tbs, want)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// createTBS is crypto/x509's TBSCertificate of tmpl under iss.
+func createTBS(t *testing.T, tmpl *x509.Certificate, iss *Issuer, pub any) []byte {
+	t.Helper()
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, iss.Cert, pub, iss.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.RawTBSCertificate
+}
+
+// TestTBSCertificateEdges: the encoder against crypto/x509 on what the
+// profiles make only rarely: an empty subject (the SAN is then critical),
+// every key usage bit and the ones of the second octet, every extended
+// key usage, IPv4 and IPv6 addresses, several policies, a validity past
+// 2049 (GeneralizedTime), a serial of 20 octets, and no AIA or CRL
+// distribution point at all. Templates it does not know are refused, and
+// so are names that are no IA5String.
+func TestTBSCertificateEdges(t *testing.T) {
+	h := sharedHierarchy(t, KeyP256, KeyP256)
+	iss := h.DefaultIssuer()
+	pub := ecKey(t, elliptic.P256()).Public()
+	nb := iss.Cert.NotBefore.Add(time.Hour).UTC().Truncate(time.Second)
+	pol1, _ := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 2})
+	pol2, _ := x509.OIDFromInts([]uint64{1, 3, 6, 1, 4, 1, 99999, 1, 2, 3})
+	allEKU := make([]x509.ExtKeyUsage, 0, len(extKeyUsageOIDs))
+	for u := range x509.ExtKeyUsageMicrosoftKernelCodeSigning + 1 {
+		allEKU = append(allEKU, u)
+	}
+	base := func() *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(0x1234), RawSubject: mustSubject(t, "edge.example.com"), NotBefore: nb,
+			NotAfter: nb.Add(24 * time.Hour), BasicConstraintsValid: true, MaxPathLen: -1, KeyUsage: x509.KeyUsageDigitalSignature,
+			DNSNames: []string{"edge.example.com"}, Policies: []x509.OID{pol1}, OCSPServer: []string{"http://o.example/"},
+			IssuingCertificateURL: []string{"http://i.example/a.crt", "http://i.example/b.crt"}, CRLDistributionPoints: []string{"http://c.example/x.crl"},
+			SignatureAlgorithm: x509.ECDSAWithSHA256}
+	}
+	serial20 := new(big.Int).SetBytes(bytes.Repeat([]byte{0x7f}, 20))
+	for _, tc := range []struct {
+		name   string
+		mutate func(*x509.Certificate)
+	}{
+		{"plain", func(*x509.Certificate) {}},
+		{"empty subject", func(c *x509.Certificate) { c.RawSubject = nil; c.EmailAddresses = []string{"a@example.com"} }},
+		{"every key usage", func(c *x509.Certificate) { c.KeyUsage = 1<<9 - 1 }},
+		{"decipher only", func(c *x509.Certificate) { c.KeyUsage = x509.KeyUsageDecipherOnly }},
+		{"key agreement and decipher only", func(c *x509.Certificate) {
+			c.KeyUsage = x509.KeyUsageKeyAgreement | x509.KeyUsageDecipherOnly
+		}},
+		{"no key usage", func(c *x509.Certificate) { c.KeyUsage = 0 }},
+		{"every extended key usage", func(c *x509.Certificate) { c.ExtKeyUsage = allEKU }},
+		{"addresses", func(c *x509.Certificate) {
+			c.IPAddresses = []net.IP{net.ParseIP("192.0.2.1"), net.ParseIP("2001:db8::1"), net.IPv4(198, 51, 100, 7).To4()}
+			c.EmailAddresses = []string{"x@example.com", "y@example.org"}
+		}},
+		{"two policies", func(c *x509.Certificate) { c.Policies = []x509.OID{pol1, pol2} }},
+		{"no policy", func(c *x509.Certificate) { c.Policies = nil }},
+		{"after 2049", func(c *x509.Certificate) {
+			c.NotBefore = time.Date(2049, 12, 31, 23, 59, 59, 0, time.UTC)
+			c.NotAfter = time.Date(2051, 1, 2, 3, 4, 5, 0, time.UTC)
+		}},
+		{"long serial", func(c *x509.Certificate) { c.SerialNumber = serial20 }},
+		{"no AIA, no CRL", func(c *x509.Certificate) {
+			c.OCSPServer, c.IssuingCertificateURL, c.CRLDistributionPoints = nil, nil, nil
+		}},
+		{"only OCSP", func(c *x509.Certificate) { c.IssuingCertificateURL = nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := base()
+			tc.mutate(tmpl)
+			want := createTBS(t, tmpl, iss, pub)
+			got, err := tbsCertificate(tmpl, iss.Cert, sigAlgs[x509.ECDSAWithSHA256].algID, pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("TBSCertificate differs from crypto/x509's:\n%x\n%x", got, want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*x509.Certificate)
+	}{
+		{"a CA", func(c *x509.Certificate) { c.IsCA = true }},
+		{"a path length", func(c *x509.Certificate) { c.MaxPathLen = 0; c.MaxPathLenZero = true }},
+		{"extra extensions", func(c *x509.Certificate) {
+			c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}}}
+		}},
+		{"URIs", func(c *x509.Certificate) { c.URIs = []*url.URL{{Scheme: "https", Host: "example.com"}} }},
+		{"name constraints", func(c *x509.Certificate) { c.PermittedDNSDomains = []string{"example.com"} }},
+		{"a subject key id", func(c *x509.Certificate) { c.SubjectKeyId = []byte{1, 2, 3} }},
+		{"unknown extended key usage", func(c *x509.Certificate) { c.UnknownExtKeyUsage = []asn1.ObjectIdentifier{{1, 2, 3}} }},
+		{"a non-ASCII DNS name", func(c *x509.Certificate) { c.DNSNames = []string{"bücher.example"} }},
+		{"a non-ASCII address", func(c *x509.Certificate) { c.EmailAddresses = []string{"jö@example.com"} }},
+		{"no serial", func(c *x509.Certificate) { c.SerialNumber = nil }},
+	} {
+		t.Run("refuses "+tc.name, func(t *testing.T) {
+			tmpl := base()
+			tc.mutate(tmpl)
+			if _, err := tbsCertificate(tmpl, iss.Cert, sigAlgs[x509.ECDSAWithSHA256].algID, pub); err == nil {
+				t.Fatal("encoded")
+			}
+		})
+	}
+}
+
+func mustSubject(t *testing.T, cn string) []byte {
+	t.Helper()
+	b, err := asn1.Marshal(pkix.Name{CommonName: cn}.ToRDNSequence())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
