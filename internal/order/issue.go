@@ -114,8 +114,15 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 			return nil, err
 		}
 	}
-	serial, err := ca.NewSerial(s.rand())
-	if err != nil {
+	var serial *big.Int
+	if certID == 0 {
+		// Recorded by the transaction that creates its order: the serial
+		// comes with its intent already committed (serials.go), and that
+		// transaction is the order's only commit.
+		if serial, err = s.takeSerial(ctx, iss); err != nil {
+			return nil, errs.Internalf(err, "record issuance intent")
+		}
+	} else if serial, err = ca.NewSerial(s.rand()); err != nil {
 		return nil, errs.Internalf(err, "new serial")
 	}
 	nb, na := s.certValidity(product, o)
@@ -133,9 +140,11 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 		Serial:        serial,
 	}
 	req.KeyUsage, req.ExtKeyUsage = usagesFor(product, o, pub)
-	// The serial is written down before the key signs, in its own commit:
-	// if this process dies before the certificate is recorded, the serial
-	// is still known and CRLs and OCSP answer for it as revoked.
+	// The serial is written down before the key signs, in a commit before
+	// the signature: if this process dies before the certificate is
+	// recorded, the serial is still known and CRLs and OCSP answer for it
+	// as revoked. A pending certificate's serial is written with the claim
+	// to sign it; an immediate order's came from the pool with its intent.
 	intent := &store.IssuanceIntent{SerialNumber: ca.SerialHex(serial), IssuerID: iss.ID, AccountID: o.AccountID,
 		OrderID: o.ID, CreatedAt: s.leaseNow()}
 	var token string
@@ -143,9 +152,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 		if token, err = claimToken(s.rand()); err != nil {
 			return nil, errs.Internalf(err, "signing claim token")
 		}
-	}
-	err = s.Store.InTx(ctx, func(tx store.Tx) error {
-		if certID != 0 {
+		err = s.Store.InTx(ctx, func(tx store.Tx) error {
 			now := s.leaseNow()
 			ok, err := tx.ClaimCertificateSigning(ctx, o.AccountID, certID, token, now, now.Add(signingLease))
 			if err != nil {
@@ -154,16 +161,14 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 			if !ok {
 				return errSigningClaimed
 			}
+			return tx.CreateIssuanceIntent(ctx, intent)
+		})
+		if errors.Is(err, errSigningClaimed) {
+			return nil, err
 		}
-		return tx.CreateIssuanceIntent(ctx, intent)
-	})
-	if errors.Is(err, errSigningClaimed) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, errs.Internalf(err, "record issuance intent")
-	}
-	if certID != 0 {
+		if err != nil {
+			return nil, errs.Internalf(err, "record issuance intent")
+		}
 		// Right before the key signs: a stall since the claim (a paused
 		// process) may have let the lease lapse and another claim it.
 		held, err := s.Store.HoldsCertificateSigning(ctx, o.AccountID, certID, token)
@@ -174,6 +179,9 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 			}
 			return nil, errSigningClaimed
 		}
+	}
+	if s.beforeSign != nil {
+		s.beforeSign(intent.SerialNumber)
 	}
 	cert, warnings, err := s.CA.IssueCertificate(req)
 	if err != nil {

@@ -52,6 +52,13 @@ type Service struct {
 	// or rejected; a certificate issued or revoked) in the event's
 	// transaction; nil sends none.
 	Notify *notify.Notifier
+
+	// serials hand immediate orders serials whose issuance intents have
+	// committed (serials.go).
+	serials serialPool
+	// beforeSign, when set (tests), is called with the serial right before
+	// the issuer signs it.
+	beforeSign func(serialHex string)
 }
 
 // UseValidation connects the validation engine both ways: s asks v

@@ -898,7 +898,7 @@ type StoredCRL struct {
 type IssuanceIntent struct {
 	SerialNumber string
 	IssuerID     string
-	AccountID    int64
+	AccountID    int64 // 0 for a serial written ahead, before any order took it
 	OrderID      int64 // 0 when the order is created in the recording transaction
 	CreatedAt    time.Time
 }
