@@ -60,6 +60,19 @@ const (
 	poolMaxAge = time.Minute
 )
 
+// poolsMu guards the making of each Service's pool: a Service is a
+// struct literal, and one that is copied keeps sharing its pool.
+var poolsMu sync.Mutex
+
+func (s *Service) serialsOf() *serialPool {
+	poolsMu.Lock()
+	defer poolsMu.Unlock()
+	if s.serials == nil {
+		s.serials = &serialPool{}
+	}
+	return s.serials
+}
+
 func (p *serialPool) issuer(id string) *issuerSerials {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -77,7 +90,7 @@ func (p *serialPool) issuer(id string) *issuerSerials {
 // takeSerial returns a serial for issuer iss whose issuance intent has
 // committed, writing a batch of them first when none is left.
 func (s *Service) takeSerial(ctx context.Context, iss *ca.Issuer) (*big.Int, error) {
-	is := s.serials.issuer(iss.ID)
+	is := s.serialsOf().issuer(iss.ID)
 	is.mu.Lock()
 	defer is.mu.Unlock()
 	now := s.leaseNow()
@@ -146,12 +159,13 @@ func (s *Service) refillSerials(ctx context.Context, issuerID string, is *issuer
 // of those it dropped: on a clean shutdown nothing is left for the CRLs
 // to list. Orders placed afterwards write new batches.
 func (s *Service) ReleaseSerials(ctx context.Context) error {
-	s.serials.mu.Lock()
-	pools := make([]*issuerSerials, 0, len(s.serials.issuers))
-	for _, is := range s.serials.issuers {
+	p := s.serialsOf()
+	p.mu.Lock()
+	pools := make([]*issuerSerials, 0, len(p.issuers))
+	for _, is := range p.issuers {
 		pools = append(pools, is)
 	}
-	s.serials.mu.Unlock()
+	p.mu.Unlock()
 	for _, is := range pools {
 		is.mu.Lock()
 		serials := is.stale

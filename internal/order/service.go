@@ -54,8 +54,8 @@ type Service struct {
 	Notify *notify.Notifier
 
 	// serials hand immediate orders serials whose issuance intents have
-	// committed (serials.go).
-	serials serialPool
+	// committed (serials.go); made on first use (serialsOf).
+	serials *serialPool
 	// beforeSign, when set (tests), is called with the serial right before
 	// the issuer signs it.
 	beforeSign func(serialHex string)
