@@ -160,9 +160,17 @@ func scanAccount(row interface{ Scan(...any) error }) (*store.Account, error) {
 	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created, &a.BalanceCents, &unique, &caSelection, &revokeOrder, &notifications); err != nil {
 		return nil, err
 	}
+	if err := finishAccount(&a, created, skip, unique, caSelection, revokeOrder, notifications); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// finishAccount sets what the columns of an account row stand for.
+func finishAccount(a *store.Account, created string, skip, unique, caSelection, revokeOrder int, notifications string) error {
 	if notifications != "" {
 		if err := json.Unmarshal([]byte(notifications), &a.Notifications); err != nil {
-			return nil, fmt.Errorf("notification settings of account %d: %w", a.ID, err)
+			return fmt.Errorf("notification settings of account %d: %w", a.ID, err)
 		}
 	}
 	a.RequireUniqueAltOrderID = unique != 0
@@ -170,7 +178,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*store.Account, error) {
 	a.RevokeOrderWithCertificate = revokeOrder != 0
 	a.AllowSkipApproval = skip != 0
 	a.CreatedAt = parseTS(created)
-	return &a, nil
+	return nil
 }
 
 func (q *Queries) Account(ctx context.Context, id int64) (*store.Account, error) {
@@ -264,6 +272,38 @@ func (q *Queries) CreateUser(ctx context.Context, u *store.User) error {
 		u.AccountID, u.ContainerID, u.Username, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.AccessRole, u.Status, ts(u.CreatedAt), b2i(u.APIOnly), u.Locale)
 	u.ID = id
 	return err
+}
+
+// keyActorSQL joins a key to its user and account; the columns are
+// apiKeyCols, userCols and accountCols in that order.
+var keyActorSQL = `SELECT ` + prefixCols(apiKeyCols, "k.") + `, ` + prefixCols(userCols, "u.") + `, ` + prefixCols(accountCols, "a.") + `
+	FROM api_keys k JOIN users u ON u.account_id = k.account_id AND u.id = k.user_id JOIN accounts a ON a.id = k.account_id
+	WHERE k.key_hash = ?`
+
+func (q *Queries) KeyActor(ctx context.Context, hash []byte) (*store.APIKey, *store.User, *store.Account, error) {
+	var (
+		k                                 store.APIKey
+		u                                 store.User
+		a                                 store.Account
+		kCreated, uCreated, aCreated      string
+		revoked                           sql.NullString
+		apiOnly, skip, unique, caSel, rvk int
+		notifications                     string
+	)
+	err := q.q.QueryRowContext(ctx, keyActorSQL, hash).Scan(
+		&k.ID, &k.AccountID, &k.UserID, &k.Name, &k.Hash, &k.RoleID, &kCreated, &revoked,
+		&u.ID, &u.AccountID, &u.ContainerID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.JobTitle,
+		&u.Telephone, &u.AccessRole, &u.Status, &uCreated, &apiOnly, &u.Locale,
+		&a.ID, &a.Name, &a.ApprovalMode, &skip, &aCreated, &a.BalanceCents, &unique, &caSel, &rvk, &notifications)
+	if err != nil {
+		return nil, nil, nil, notFound(err, "api key")
+	}
+	k.CreatedAt, k.RevokedAt = parseTS(kCreated), parseTSPtr(revoked)
+	u.CreatedAt, u.APIOnly = parseTS(uCreated), apiOnly != 0
+	if err := finishAccount(&a, aCreated, skip, unique, caSel, rvk, notifications); err != nil {
+		return nil, nil, nil, err
+	}
+	return &k, &u, &a, nil
 }
 
 func (q *Queries) APIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey, error) {

@@ -29,6 +29,7 @@ func Run(t *testing.T, b Backend) {
 		fn   func(*testing.T, Backend)
 	}{
 		{"AccountIsolation", testAccountIsolation},
+		{"KeyActor", testKeyActor},
 		{"AccountOptions", testAccountOptions},
 		{"AccountNotifications", testAccountNotifications},
 		{"SerialUniqueAndRollback", testSerialUniqueAndRollback},
@@ -586,5 +587,53 @@ func testHealth(t *testing.T, b Backend) {
 	}
 	if err := s.Health(ctx); err != nil {
 		t.Fatalf("after a refused transaction: %v", err)
+	}
+}
+
+// KeyActor reads a key with its user and its account, as the three reads
+// would: the same rows, a revoked key with its revocation, and nothing
+// for an unknown hash.
+func testKeyActor(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	acct, user, _ := SeedAccount(t, s, "keys")
+	other, otherUser, _ := SeedAccount(t, s, "other")
+	keys := map[string]*store.APIKey{
+		"live":    {AccountID: acct, UserID: user, Name: "live", Hash: []byte("hash-live"), CreatedAt: now},
+		"revoked": {AccountID: acct, UserID: user, Name: "revoked", Hash: []byte("hash-revoked"), CreatedAt: now},
+		"other":   {AccountID: other, UserID: otherUser, Name: "other", Hash: []byte("hash-other"), CreatedAt: now},
+	}
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.SetAccountNotifications(ctx, acct, store.AccountNotifications{}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := tx.CreateAPIKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		return tx.RevokeAPIKeys(ctx, acct, user, keys["revoked"].ID, now)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range keys {
+		gotKey, gotUser, gotAcct, err := s.KeyActor(ctx, k.Hash)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		wantKey, _ := s.APIKeyByHash(ctx, k.Hash)
+		wantUser, _ := s.User(ctx, k.AccountID, k.UserID)
+		wantAcct, _ := s.Account(ctx, k.AccountID)
+		if !reflect.DeepEqual(gotKey, wantKey) || !reflect.DeepEqual(gotUser, wantUser) || !reflect.DeepEqual(gotAcct, wantAcct) {
+			t.Errorf("%s: KeyActor read\n%+v %+v %+v\nthe three reads\n%+v %+v %+v", name, gotKey, gotUser, gotAcct, wantKey, wantUser, wantAcct)
+		}
+		if (name == "revoked") != (gotKey.RevokedAt != nil) {
+			t.Errorf("%s: revoked at %v", name, gotKey.RevokedAt)
+		}
+	}
+	if _, _, _, err := s.KeyActor(ctx, []byte("no such hash")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown hash: %v", err)
 	}
 }
