@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
+	"github.com/zmap/zlint/v3/util"
 	"golang.org/x/crypto/ocsp"
 )
 
@@ -199,14 +201,17 @@ func lintWith(der []byte, pick func(registries, *zx509.Certificate) (lint.Regist
 }
 
 // lintCertificate runs every certificate lint of reg over c, as
-// zlint.LintCertificateEx does (each lint's Execute with the registry's
-// configuration), without what that function adds for its result set: a
-// sorted copy of every lint name in the registry, made per certificate,
-// cost more than all the lints of a leaf together.
+// zlint.LintCertificateEx does, with two differences in cost and none in
+// outcome (TestLintCertificateIsZlints): it does not make what that
+// function adds for its result set (a sorted copy of every lint name in
+// the registry, per certificate, which cost more than all the lints of a
+// leaf together), and a configurable lint is configured once per registry
+// and copied for each certificate instead of configured anew by
+// reflection every time (lintSet.run).
 func lintCertificate(c *zx509.Certificate, reg lint.Registry) (errs, warns []string) {
-	cfg := reg.GetConfiguration()
-	for _, l := range reg.CertificateLints().Lints() {
-		r := l.Execute(c, cfg)
+	set := lintSetOf(reg)
+	for _, l := range set.lints {
+		r := set.run(l, c)
 		if r.Status != lint.Error && r.Status != lint.Fatal && r.Status != lint.Warn {
 			continue
 		}
@@ -224,6 +229,94 @@ func lintCertificate(c *zx509.Certificate, reg lint.Registry) (errs, warns []str
 	sort.Strings(errs)
 	sort.Strings(warns)
 	return errs, warns
+}
+
+// lintSet is a registry's certificate lints, each with the registry's
+// configuration already applied to a template instance when the lint is
+// configurable.
+type lintSet struct {
+	cfg   lint.Configuration
+	lints []configuredLint
+}
+
+type configuredLint struct {
+	*lint.CertificateLint
+	// template is the configured instance of a configurable lint, copied
+	// for every certificate; nil for the others.
+	template lint.CertificateLintInterface
+	// viaZlint: a configurable lint certorder does not configure itself
+	// (its configuration failed, or it is no pointer to a struct to
+	// copy): zlint's own Execute runs it, and reports what failed.
+	viaZlint bool
+}
+
+var lintSets sync.Map // lint.Registry → *lintSet
+
+func lintSetOf(reg lint.Registry) *lintSet {
+	if v, ok := lintSets.Load(reg); ok {
+		return v.(*lintSet)
+	}
+	cfg := reg.GetConfiguration()
+	set := &lintSet{cfg: cfg}
+	for _, l := range reg.CertificateLints().Lints() {
+		cl := configuredLint{CertificateLint: l}
+		if inst := l.Lint(); isConfigurable(inst) {
+			t := reflect.TypeOf(inst)
+			if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && cfg.MaybeConfigure(inst, l.Name) == nil {
+				cl.template = inst
+			} else {
+				cl.viaZlint = true
+			}
+		}
+		set.lints = append(set.lints, cl)
+	}
+	v, _ := lintSets.LoadOrStore(reg, set)
+	return v.(*lintSet)
+}
+
+func isConfigurable(i any) bool {
+	_, ok := i.(lint.Configurable)
+	return ok
+}
+
+// run is zlint's CertificateLint.Execute: the framework's source
+// filter, CheckApplies, CheckEffective, Execute, a panic reported as
+// Fatal. A configurable lint gets a copy of its configured template (a
+// fresh instance, as zlint makes one per certificate; configuring it is
+// deterministic, so the copy is what configuring anew would make); a
+// configurable lint without a template goes through zlint's Execute.
+func (set *lintSet) run(l configuredLint, c *zx509.Certificate) (result *lint.LintResult) {
+	if l.viaZlint {
+		return l.Execute(c, set.cfg)
+	}
+	defer func() {
+		if err := recover(); err != nil {
+			result = &lint.LintResult{Status: lint.Fatal, Details: fmt.Sprintf("'%s' panicked. Error: %v", l.Name, err)}
+		}
+	}()
+	if !l.OverrideFrameworkFilter {
+		switch {
+		case l.Source == lint.CABFBaselineRequirements && !util.IsServerAuthCert(c),
+			l.Source == lint.CABFSMIMEBaselineRequirements && !util.IsEmailProtectionCert(c),
+			l.Source == lint.CABFCSBaselineRequirements && !util.IsCodeSigning(c.PolicyIdentifiers):
+			return &lint.LintResult{Status: lint.NA}
+		}
+	}
+	var impl lint.CertificateLintInterface
+	if l.template != nil {
+		v := reflect.New(reflect.TypeOf(l.template).Elem())
+		v.Elem().Set(reflect.ValueOf(l.template).Elem())
+		impl = v.Interface().(lint.CertificateLintInterface)
+	} else {
+		impl = l.Lint()
+	}
+	if !impl.CheckApplies(c) {
+		return &lint.LintResult{Status: lint.NA}
+	}
+	if !l.CheckEffective(c) {
+		return &lint.LintResult{Status: lint.NE}
+	}
+	return impl.Execute(c)
 }
 
 // isPrivateLeaf: the X9 or the private TLS policy and no CA/B Forum one

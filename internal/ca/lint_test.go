@@ -1,10 +1,13 @@
 package ca
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +49,15 @@ func TestLintCertificateIsZlints(t *testing.T) {
 		t.Fatal(err)
 	}
 	ders = append(ders, d.lint)
+	// And two configurable lints failing: an HTML entity in the subject
+	// and a key whose private scalar is 5.
+	tmpl.RawSubject = mustSubject(t, "www.example.com &amp; co")
+	x, y := elliptic.P256().ScalarBaseMult([]byte{5})
+	weak := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
+	if d, err = h.DefaultIssuer().draft(rand.Reader, tmpl, weak); err != nil {
+		t.Fatal(err)
+	}
+	ders = append(ders, d.lint)
 	for i, der := range ders {
 		c, err := zx509.ParseCertificate(der)
 		if err != nil {
@@ -59,8 +71,12 @@ func TestLintCertificateIsZlints(t *testing.T) {
 			}
 		}
 		if i == len(ders)-1 {
-			if errs, _ := lintCertificate(c, regs.certs); len(errs) < 3 {
-				t.Errorf("the failing certificate failed only %v", errs)
+			errs, _ := lintCertificate(c, regs.certs)
+			all := strings.Join(errs, "\n")
+			for _, want := range []string{"e_subj_contains_html_entities:", "e_ecdsa_small_private_key:"} {
+				if !strings.Contains(all, want) {
+					t.Errorf("the failing certificate does not fail %s: %v", want, errs)
+				}
 			}
 		}
 	}
