@@ -95,7 +95,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	// §3.6), whichever way the approval came.
 	var issued *issuedCert
 	if approved && p.pub != nil && s.Validation.Validated(ctx, p.product, orgOf(p), &p.order) && s.Validation.EVApproved(p.product, &p.order) {
-		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names, 0)
+		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names, 0, true) // checkKeySource looked the key up
 		if err != nil {
 			return nil, err
 		}

@@ -96,7 +96,13 @@ var errSigningClaimed = errors.New("certificate is being signed by another calle
 // commit so that one certificate is signed once (errSigningClaimed when
 // someone else has it); 0 when the row is created by the recording
 // transaction itself, which nobody else can issue.
-func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog.Product, o *store.Order, org *store.Organization, pub crypto.PublicKey, names []string, certID int64) (*issuedCert, error) {
+//
+// keyChecked says the caller looked the key up among the blocked keys in
+// this same call, as an order placed with its CSR does moments before
+// (checkKeySource): looking again would only shorten, not close, the
+// window in which a revocation for keyCompromise can come between the
+// look-up and the signature.
+func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog.Product, o *store.Order, org *store.Organization, pub crypto.PublicKey, names []string, certID int64, keyChecked bool) (*issuedCert, error) {
 	iss, err := s.issuerFor(product, o)
 	if err != nil {
 		return nil, err
@@ -104,8 +110,10 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	// The key was allowed when the order or its reissue took it; a
 	// revocation for keyCompromise since (of any account's certificate)
 	// blocks it until the very signature.
-	if err := s.refuseBlockedKey(ctx, s.Store, pub); err != nil {
-		return nil, err
+	if !keyChecked {
+		if err := s.refuseBlockedKey(ctx, s.Store, pub); err != nil {
+			return nil, err
+		}
 	}
 	if len(product.DCVMethods) > 0 {
 		// CAA is looked up right before the signature, for every name
@@ -419,7 +427,7 @@ func (s *Service) issuePendingOnce(ctx context.Context, actor account.Actor, ord
 	if err != nil {
 		return false, fmt.Errorf("stored CSR of order %d: %w", o.ID, err)
 	}
-	issued, err := s.sign(ctx, actor, product, o, org, pub, o.DNSNames, o.CertificateID)
+	issued, err := s.sign(ctx, actor, product, o, org, pub, o.DNSNames, o.CertificateID, false)
 	if errors.Is(err, errSigningClaimed) {
 		s.awaitSigner(ctx, actor.Account.ID, o.ID)
 		return false, nil
