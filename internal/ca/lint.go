@@ -299,7 +299,7 @@ func (set *lintSet) run(l configuredLint, c *zx509.Certificate) (result *lint.Li
 		case l.Source == lint.CABFBaselineRequirements && !util.IsServerAuthCert(c),
 			l.Source == lint.CABFSMIMEBaselineRequirements && !util.IsEmailProtectionCert(c),
 			l.Source == lint.CABFCSBaselineRequirements && !util.IsCodeSigning(c.PolicyIdentifiers):
-			return &lint.LintResult{Status: lint.NA}
+			return resultNA
 		}
 	}
 	var impl lint.CertificateLintInterface
@@ -311,13 +311,20 @@ func (set *lintSet) run(l configuredLint, c *zx509.Certificate) (result *lint.Li
 		impl = l.Lint()
 	}
 	if !impl.CheckApplies(c) {
-		return &lint.LintResult{Status: lint.NA}
+		return resultNA
 	}
 	if !l.CheckEffective(c) {
-		return &lint.LintResult{Status: lint.NE}
+		return resultNE
 	}
 	return impl.Execute(c)
 }
+
+// resultNA and resultNE are the outcomes of most lints over a leaf, shared:
+// lintCertificate only reads results.
+var (
+	resultNA = &lint.LintResult{Status: lint.NA}
+	resultNE = &lint.LintResult{Status: lint.NE}
+)
 
 // isPrivateLeaf: the X9 or the private TLS policy and no CA/B Forum one
 // (2.23.140.*), so the private exclusions never reach a certificate that
