@@ -6,6 +6,13 @@
 // every non-2xx answer comes back as an *APIError carrying the server's
 // {"errors":[{"code","message"}]} envelope.
 //
+// A call answered 429 (request_limit_exceeded) is sent again after the
+// Retry-After the server gave, a few times (WithRateLimitRetries): the
+// server refused it before doing anything, so sending it again is safe
+// whatever its method. A GET answered 503 with Retry-After is retried the
+// same way; other calls answered 503 are not, since the client cannot know
+// what a failing server did.
+//
 // Timestamps (date_created and friends) are kept as the strings the server
 // sent; the Created methods and ParseTimestamp/ParseDate turn them into
 // time.Time values.
@@ -20,6 +27,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,6 +48,28 @@ type Client struct {
 	apiKey string
 	hc     *http.Client
 	ua     string
+	// retries and maxWait bound the waits on 429 (and 503 for GETs).
+	retries int
+	maxWait time.Duration
+	sleep   func(ctx context.Context, d time.Duration) error
+}
+
+// Default retry bounds of WithRateLimitRetries.
+const (
+	DefaultRateLimitRetries = 3
+	DefaultMaxRetryWait     = time.Minute
+	// retryWithoutHeader is the wait of a 429 that names none.
+	retryWithoutHeader = time.Second
+)
+
+// WithRateLimitRetries sets how many times a call answered 429 (or a GET
+// answered 503 with Retry-After) is sent again, and the longest
+// Retry-After the client waits for; a longer one, or retries 0, returns
+// the *APIError at once. Defaults: 3 retries, one minute.
+func WithRateLimitRetries(retries int, maxWait time.Duration) Option {
+	return func(c *Client) {
+		c.retries, c.maxWait = max(retries, 0), maxWait
+	}
 }
 
 // Option configures a Client.
@@ -72,10 +102,13 @@ func New(baseURL, apiKey string, opts ...Option) *Client {
 		base += BasePath
 	}
 	c := &Client{
-		base:   base,
-		apiKey: apiKey,
-		hc:     &http.Client{Timeout: 2 * time.Minute},
-		ua:     DefaultUserAgent,
+		base:    base,
+		apiKey:  apiKey,
+		hc:      &http.Client{Timeout: 2 * time.Minute},
+		ua:      DefaultUserAgent,
+		retries: DefaultRateLimitRetries,
+		maxWait: DefaultMaxRetryWait,
+		sleep:   sleepCtx,
 	}
 	for _, o := range opts {
 		o(c)
@@ -164,27 +197,94 @@ type request struct {
 	raw    bool // a download: no Accept: application/json
 }
 
-// send performs r and returns the body of a 2xx answer.
+// send performs r and returns the body of a 2xx answer, waiting out
+// Retry-After and sending r again when the server asks it to (see the
+// package comment).
 func (c *Client) send(ctx context.Context, r request) ([]byte, http.Header, error) {
-	u := c.base + r.path
-	if len(r.query) > 0 {
-		u += "?" + r.query.Encode()
-	}
-	var body io.Reader
+	var body []byte
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
 		if err != nil {
 			return nil, nil, fmt.Errorf("certcentral: encode %s %s: %w", r.method, r.path, err)
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	for attempt := 0; ; attempt++ {
+		data, hdr, err := c.sendOnce(ctx, r, body)
+		ae := AsAPIError(err)
+		if ae == nil || attempt >= c.retries {
+			return data, hdr, err
+		}
+		wait, ok := retryWait(ae, r.method, hdr)
+		if !ok || wait > c.maxWait {
+			return data, hdr, err
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, nil, fmt.Errorf("certcentral: %s %s: waiting %s to retry: %w", r.method, r.path, wait, err)
+		}
+	}
+}
+
+// retryWait is how long to wait before sending a call again after ae, and
+// whether to send it again at all.
+func retryWait(ae *APIError, method string, hdr http.Header) (time.Duration, bool) {
+	wait, given := parseRetryAfter(hdr.Get("Retry-After"), time.Now())
+	switch {
+	case ae.StatusCode == http.StatusTooManyRequests:
+		if !given {
+			wait = retryWithoutHeader
+		}
+		return wait, true
+	case ae.StatusCode == http.StatusServiceUnavailable && given && (method == http.MethodGet || method == http.MethodHead):
+		return wait, true
+	}
+	return 0, false
+}
+
+// parseRetryAfter reads Retry-After in seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sendOnce performs r once. The headers come back with an *APIError too,
+// for its Retry-After.
+func (c *Client) sendOnce(ctx context.Context, r request, body []byte) ([]byte, http.Header, error) {
+	u := c.base + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, rd)
 	if err != nil {
 		return nil, nil, fmt.Errorf("certcentral: %w", err)
 	}
 	req.Header.Set("X-DC-DEVKEY", c.apiKey)
 	req.Header.Set("User-Agent", c.ua)
-	if r.body != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if r.raw {
@@ -205,7 +305,7 @@ func (c *Client) send(ctx context.Context, r request) ([]byte, http.Header, erro
 		return nil, nil, fmt.Errorf("certcentral: answer of %s %s is larger than %d bytes", r.method, r.path, maxResponseBytes)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, nil, apiErrorOf(resp.StatusCode, data)
+		return nil, resp.Header, apiErrorOf(resp.StatusCode, data)
 	}
 	return data, resp.Header, nil
 }

@@ -24,6 +24,8 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/faults"
+	"github.com/certorder/certorder/internal/logging"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/validation"
 )
@@ -90,6 +92,7 @@ func main() {
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	metricsAddr := fs.String("metrics-addr", "", "address of a separate listener for GET /metrics (Prometheus); empty serves /metrics on --addr, off serves it nowhere")
 	data := fs.String("data", "./certorder-data", "data directory (SQLite database, CA keys)")
 	database := fs.String("database", "", "store: empty for SQLite in --data, or a postgres:// URL shared by several certorder processes")
 	sandbox := fs.Bool("sandbox", false, "sandbox mode: organizations and domains count as validated, orders issue at once")
@@ -97,6 +100,7 @@ func serve(args []string) error {
 	issuerKey := fs.String("issuer-key-type", string(ca.KeyRSA2048), "key type of a newly created issuing CA: rsa2048, rsa3072, p256, p384")
 	rootKey := fs.String("root-key-type", string(ca.KeyP384), "key type of a newly created root CA: p384, p256, rsa3072, rsa4096")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", logging.FormatText, "log lines as text (key=value) or json (one JSON object a line)")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
 	approval := fs.String("approval-mode", "one_step", "account approval mode: one_step, two_step or auto (applied on every start)")
 	uniqueAlt := fs.Bool("require-unique-alternative-order-id", false, "refuse an order whose alternative_order_id an earlier order has")
@@ -130,13 +134,29 @@ func serve(args []string) error {
 		}
 		return err
 	})
+	var sandboxFaults []faults.Spec
+	fs.Func("sandbox-fault", `in --sandbox, a fault rule in force from the start for every account, in JSON as POST /services/v2/sandbox/faults takes it, e.g. {"route":"POST /order/certificate/{product}","fault":"error","status":503,"every":3} (repeatable; README "Sandbox: fault injection")`, func(v string) error {
+		sp, err := faults.ParseFlag(v)
+		if err == nil {
+			sandboxFaults = append(sandboxFaults, sp)
+		}
+		return err
+	})
+	sandboxSeed := fs.String("sandbox-seed", "", "in --sandbox, any text that makes DCV random values, the first half of serial numbers and fault rules' random draws repeat from run to run (never keys or link secrets)")
+	keepCSR := fs.Bool("sandbox-keep-csr", false, "in --sandbox, keep CSRs in full in the conformance report's request examples (otherwise a CSR shows as its length)")
 	fs.Parse(args)
+	if !*sandbox && (len(sandboxFaults) > 0 || *sandboxSeed != "" || *keepCSR) {
+		return errors.New("--sandbox-fault, --sandbox-seed and --sandbox-keep-csr need --sandbox")
+	}
 
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	log, err := logging.New(os.Stderr, *logFormat, lvl)
+	if err != nil {
+		return fmt.Errorf("--log-format: %w", err)
+	}
 	rules, err := ratelimit.Parse(*limits)
 	if err != nil {
 		return fmt.Errorf("--rate-limit: %w", err)
@@ -195,6 +215,14 @@ func serve(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var metricsLn net.Listener
+	if *metricsAddr != "" && *metricsAddr != "off" {
+		if metricsLn, err = net.Listen("tcp", *metricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer metricsLn.Close()
+	}
 	base := *publicURL
 	if base == "" {
 		base = "http://" + ln.Addr().String()
@@ -208,13 +236,21 @@ func serve(args []string) error {
 			AllowPrivate: *allowPrivate, CAAIdentities: splitList(*caaIDs), CNAMETarget: *cnameTarget,
 			DNSSEC: dcv.DNSSECMode(*dnssec), TrustAnchors: anchors},
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, ConsoleURL: *consoleURL, SandboxRules: sandboxRules, DCVRetry: *dcvRetry, DCVPoll: *dcvPoll,
-		Catalog: products, MailTemplates: *mailTemplates,
+		Catalog: products, MailTemplates: *mailTemplates, SandboxFaults: sandboxFaults, SandboxSeed: *sandboxSeed,
+		SandboxKeepCSR: *keepCSR, MetricsListener: metricsLn, NoMetrics: *metricsAddr == "off",
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	log.Info("certorder serving", "addr", ln.Addr().String(), "public_url", base, "data", *data, "sandbox", *sandbox)
+	metricsAt := ln.Addr().String() + "/metrics"
+	switch {
+	case metricsLn != nil:
+		metricsAt = metricsLn.Addr().String() + "/metrics"
+	case *metricsAddr == "off":
+		metricsAt = "off"
+	}
+	log.Info("certorder serving", "addr", ln.Addr().String(), "public_url", base, "data", *data, "sandbox", *sandbox, "metrics", metricsAt)
 	serr := a.Serve(ctx, ln, *grace)
 	cerr := a.Close()
 	log.Info("certorder stopped")

@@ -168,3 +168,36 @@ func TestServeRefusesBadMailTemplates(t *testing.T) {
 		t.Errorf("the data directory was created before the templates were checked: %v", err)
 	}
 }
+
+// TestServeRefusesBadSandboxFlags: a fault rule with a mistake (an unknown
+// fault, a misspelt field) stops the start, saying what is wrong, and the
+// sandbox's flags are refused without --sandbox; nothing is opened.
+func TestServeRefusesBadSandboxFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args string
+		exit int
+		want string
+	}{
+		{`--sandbox --sandbox-fault {"fault":"eror"}`, 2, "fault is one of rate_limit, error, delay, drop"},
+		{`--sandbox --sandbox-fault {"fault":"error","stauts":503}`, 2, `unknown field "stauts"`},
+		{`--sandbox-fault {"fault":"error"}`, 1, "need --sandbox"},
+		{`--sandbox-seed run-1`, 1, "need --sandbox"},
+		{`--sandbox-keep-csr`, 1, "need --sandbox"},
+	} {
+		data := filepath.Join(t.TempDir(), "data")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "CERTORDER_TEST_AS_MAIN=1",
+			"CERTORDER_TEST_ARGS=serve --addr "+freeAddr(t)+" --data "+data+" "+tc.args)
+		out, err := cmd.CombinedOutput()
+		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != tc.exit {
+			t.Errorf("%s: %v, want exit status %d; output %s", tc.args, err, tc.exit, out)
+			continue
+		}
+		if !strings.Contains(string(out), tc.want) {
+			t.Errorf("%s: output lacks %q:\n%s", tc.args, tc.want, out)
+		}
+		if _, err := os.Stat(data); !os.IsNotExist(err) {
+			t.Errorf("%s: the data directory was created: %v", tc.args, err)
+		}
+	}
+}

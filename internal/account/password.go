@@ -157,27 +157,38 @@ func throttled(wait time.Duration) error {
 	return e
 }
 
-// checkThrottle refuses the attempt while the name must wait.
-func (s *Service) checkThrottle(ctx context.Context, username string, now time.Time) error {
-	n, last, err := s.Store.SignInFailures(ctx, username)
-	if err != nil {
-		return errs.Internalf(err, "read sign-in failures")
-	}
-	if wait := last.Add(SignInDelay(n)).Sub(now); n >= FreeSignInFailures && wait > 0 {
-		return throttled(wait)
-	}
-	return nil
-}
+// claimAttempts bounds how often an attempt reads a name's failures again
+// when other attempts for the name keep counting first.
+const claimAttempts = 20
 
-func (s *Service) failSignIn(ctx context.Context, username string, now time.Time) error {
-	err := s.Store.InTx(ctx, func(tx store.Tx) error {
-		_, err := tx.RecordSignInFailure(ctx, username, now, now.Add(-SignInMemory))
-		return err
-	})
-	if err != nil {
-		return errs.Internalf(err, "record sign-in failure")
+// claimAttempt lets an attempt for a name through, or refuses it while the
+// name must wait. An attempt let through is counted as a failure before
+// it is checked (a success clears the name's failures): attempts sent at
+// once are each counted, one after another, and no more are let through
+// than sent one by one would be.
+func (s *Service) claimAttempt(ctx context.Context, username string, now time.Time) error {
+	for range claimAttempts {
+		n, last, err := s.Store.SignInFailures(ctx, username)
+		if err != nil {
+			return errs.Internalf(err, "read sign-in failures")
+		}
+		if wait := last.Add(SignInDelay(n)).Sub(now); n >= FreeSignInFailures && wait > 0 {
+			return throttled(wait)
+		}
+		var counted bool
+		err = s.Store.InTx(ctx, func(tx store.Tx) (err error) {
+			counted, err = tx.CountSignInAttempt(ctx, username, n, last, now, now.Add(-SignInMemory))
+			return err
+		})
+		if err != nil {
+			return errs.Internalf(err, "count sign-in attempt")
+		}
+		if counted {
+			return nil
+		}
+		// Another attempt for the name was counted since: read again.
 	}
-	return BadCredentials()
+	return throttled(time.Second)
 }
 
 // SignIn checks a username and password at now (the real clock: the
@@ -186,10 +197,14 @@ func (s *Service) failSignIn(ctx context.Context, username string, now time.Time
 // whether a code must follow.
 func (s *Service) SignIn(ctx context.Context, username, password string, now time.Time) (*store.User, *store.Credential, error) {
 	username = strings.TrimSpace(username)
-	if username == "" || password == "" || len(password) > 4*MaxPasswordLength {
+	// A name no user can have is refused before the throttle keeps a row
+	// for it: whoever is signed out would otherwise fill the store with
+	// names as long as a request. (It has no user to protect, and the
+	// format of usernames is no secret.)
+	if !validUsername(username) || password == "" || len(password) > 4*MaxPasswordLength {
 		return nil, nil, BadCredentials()
 	}
-	if err := s.checkThrottle(ctx, username, now); err != nil {
+	if err := s.claimAttempt(ctx, username, now); err != nil {
 		return nil, nil, err
 	}
 	u, err := s.Store.UserByUsername(ctx, username)
@@ -205,11 +220,14 @@ func (s *Service) SignIn(ctx context.Context, username, password string, now tim
 	}
 	if cred == nil || cred.PasswordHash == "" {
 		VerifyPassword(dummyHash(), password)
-		return nil, nil, s.failSignIn(ctx, username, now)
+		return nil, nil, BadCredentials()
 	}
 	if !VerifyPassword(cred.PasswordHash, password) {
-		return nil, nil, s.failSignIn(ctx, username, now)
+		return nil, nil, BadCredentials()
 	}
+	// With a second factor to follow, the attempt stays counted until a
+	// code completes it: the password alone is no success, or whoever
+	// knows it could clear the failures of the codes they guess.
 	if !cred.TOTPEnabled {
 		if err := s.clearFailures(ctx, username); err != nil {
 			return nil, nil, err
@@ -225,6 +243,24 @@ func (s *Service) clearFailures(ctx context.Context, username string) error {
 	return nil
 }
 
+// MaySetPassword: a user sets their own password, an administrator that
+// of anyone they may manage. Mailing a user a password link is setting
+// their password (it sets the password of whoever reads the address, and
+// a manager may change a user's address with PUT /user/{id}), so the
+// console asks this before it mails one.
+func MaySetPassword(actor Actor, u *store.User) error {
+	if u.ID == actor.User.ID {
+		return nil
+	}
+	if actor.User.AccessRole != store.RoleAdministrator {
+		return forbidden("Only administrators can set another user's password.")
+	}
+	if !Covers(actor, As(actor.Account, u, KeyRoleInherit)) {
+		return beyondCaller()
+	}
+	return nil
+}
+
 // SetPassword sets a user's console password and ends their other
 // sessions (all but keep, the session it is set from; 0 ends all). A user
 // sets their own; an administrator anyone's they may manage (the command
@@ -235,13 +271,8 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, userID int64, pa
 	if err != nil {
 		return err
 	}
-	if u.ID != actor.User.ID {
-		if actor.User.AccessRole != store.RoleAdministrator {
-			return forbidden("Only administrators can set another user's password.")
-		}
-		if !Covers(actor, As(actor.Account, u, KeyRoleInherit)) {
-			return beyondCaller()
-		}
+	if err := MaySetPassword(actor, u); err != nil {
+		return err
 	}
 	if u.APIOnly {
 		return errs.InvalidValue("user_id", "User %d is a service user, which signs in with its API key only.", u.ID)

@@ -53,7 +53,7 @@ func Audit(ctx context.Context, tx store.Tx, log *slog.Logger, at time.Time, act
 	if log == nil {
 		log = slog.Default()
 	}
-	log.Info("audit", "action", action, "object", object, "account", ev.AccountID, "user", ev.UserID, "detail", string(b))
+	log.InfoContext(ctx, "audit", "action", action, "object", object, "account", ev.AccountID, "user", ev.UserID, "detail", string(b))
 	return nil
 }
 

@@ -99,32 +99,31 @@ func (s *Service) openSeed(u *store.User, c *store.Credential) ([]byte, error) {
 
 // CheckSecondFactor completes a sign-in that SignIn passed for a user
 // with TOTP: the code must be of the user's seed, of a step not used
-// before. Failures count with the password's, by the same name.
+// before. Attempts count with the password's, by the same name.
 func (s *Service) CheckSecondFactor(ctx context.Context, u *store.User, code string, now time.Time) error {
-	if err := s.checkThrottle(ctx, u.Username, now); err != nil {
+	if err := s.claimAttempt(ctx, u.Username, now); err != nil {
 		return err
 	}
 	c, err := s.Store.Credential(ctx, u.AccountID, u.ID)
 	if err != nil {
 		return errs.Internalf(err, "read credential of user %d", u.ID)
 	}
-	if !c.TOTPEnabled {
-		return nil
-	}
-	seed, err := s.openSeed(u, c)
-	if err != nil {
-		return err
-	}
-	step, ok := MatchTOTP(seed, code, now)
-	if !ok {
-		return s.failSignIn(ctx, u.Username, now)
-	}
-	var fresh bool
-	if err := s.Store.InTx(ctx, func(tx store.Tx) (err error) { fresh, err = tx.UseTOTPStep(ctx, u.AccountID, u.ID, step); return err }); err != nil {
-		return errs.Internalf(err, "use totp step")
-	}
-	if !fresh {
-		return s.failSignIn(ctx, u.Username, now) // a code seen before: replayed, or shoulder-surfed
+	if c.TOTPEnabled {
+		seed, err := s.openSeed(u, c)
+		if err != nil {
+			return err
+		}
+		step, ok := MatchTOTP(seed, code, now)
+		if !ok {
+			return BadCredentials()
+		}
+		var fresh bool
+		if err := s.Store.InTx(ctx, func(tx store.Tx) (err error) { fresh, err = tx.UseTOTPStep(ctx, u.AccountID, u.ID, step); return err }); err != nil {
+			return errs.Internalf(err, "use totp step")
+		}
+		if !fresh {
+			return BadCredentials() // a code seen before: replayed, or shoulder-surfed
+		}
 	}
 	return s.clearFailures(ctx, u.Username)
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -145,7 +144,7 @@ func (s *Server) writeFormat(w http.ResponseWriter, r *http.Request, c *store.Ce
 		return err
 	}
 	w.Header().Set("Content-Type", d.ContentType)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, d.FileName))
+	w.Header().Set("Content-Disposition", d.Disposition())
 	w.WriteHeader(http.StatusOK)
 	w.Write(d.Body)
 	return nil

@@ -149,10 +149,12 @@ func (s *Server) resendOrderEmails(w http.ResponseWriter, r *http.Request, a acc
 // The approval page: GET shows what the link approves and a button; only
 // the POST approves, so that mail scanners that open links approve nothing.
 type emailLinkData struct {
-	Target, Email, Error string
-	OrderID              int64
-	Done                 bool
-	CSRF                 string
+	Target, Email, Error  string
+	Product, Organization string
+	Lang                  string // the link's message's locale
+	OrderID               int64
+	Done                  bool
+	CSRF                  string
 }
 
 func (s *Server) emailLinkPage(w http.ResponseWriter, status int, d emailLinkData) {
@@ -178,14 +180,15 @@ func linkFailure(err error) (int, string) {
 
 // showEmailLink: GET /dcv/email/{secret}.
 func (s *Server) showEmailLink(w http.ResponseWriter, r *http.Request) {
-	t, err := s.Validation.EmailLink(r.Context(), r.PathValue("secret"))
+	v, err := s.Validation.EmailLinkPage(r.Context(), r.PathValue("secret"))
 	if err != nil {
 		status, msg := linkFailure(err)
 		s.emailLinkPage(w, status, emailLinkData{Error: msg})
 		return
 	}
 	csrf := web.FormToken(w, r, linkScope("dcv", r.PathValue("secret")))
-	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: t.Target, Email: t.Email, OrderID: t.OrderID, CSRF: csrf})
+	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: v.Target, Email: v.Email, OrderID: v.OrderID,
+		Product: v.Product, Organization: v.Organization, Lang: v.Locale, CSRF: csrf})
 }
 
 // approveEmailLink: POST /dcv/email/{secret}.
@@ -197,11 +200,11 @@ func (s *Server) approveEmailLink(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Validation.ApproveEmailLink(r.Context(), r.PathValue("secret"))
 	if err != nil {
 		if e := errs.As(err); e.Kind == errs.Internal {
-			s.Log.Error("approve email link", "err", err)
+			s.Log.ErrorContext(r.Context(), "approve email link", "err", err)
 		}
 		status, msg := linkFailure(err)
 		s.emailLinkPage(w, status, emailLinkData{Error: msg})
 		return
 	}
-	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: t.Target, Email: t.Email, OrderID: t.OrderID, Done: true})
+	s.emailLinkPage(w, http.StatusOK, emailLinkData{Target: t.Target, Email: t.Email, OrderID: t.OrderID, Lang: t.Locale, Done: true})
 }

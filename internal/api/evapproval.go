@@ -41,6 +41,7 @@ type approvalPageData struct {
 	validation.EVLinkView
 	Error string
 	CSRF  string
+	Lang  string // the link's message's locale
 }
 
 func (s *Server) approvalPage(w http.ResponseWriter, status int, d approvalPageData) {
@@ -56,7 +57,7 @@ func (s *Server) showApprovalLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	csrf := web.FormToken(w, r, linkScope(validation.LinkKindEVApproval, r.PathValue("secret")))
-	s.approvalPage(w, http.StatusOK, approvalPageData{EVLinkView: *v, CSRF: csrf})
+	s.approvalPage(w, http.StatusOK, approvalPageData{EVLinkView: *v, CSRF: csrf, Lang: v.Locale})
 }
 
 // decideApprovalLink: POST /order-approval/{secret} with the page's form
@@ -78,12 +79,12 @@ func (s *Server) decideApprovalLink(w http.ResponseWriter, r *http.Request) {
 	v, err := s.Validation.DecideEVLink(r.Context(), r.PathValue("secret"), approve)
 	if err != nil {
 		if e := errs.As(err); e.Kind == errs.Internal {
-			s.Log.Error("decide approval link", "err", err)
+			s.Log.ErrorContext(r.Context(), "decide approval link", "err", err)
 		}
 		s.approvalFailure(w, err)
 		return
 	}
-	s.approvalPage(w, http.StatusOK, approvalPageData{EVLinkView: *v})
+	s.approvalPage(w, http.StatusOK, approvalPageData{EVLinkView: *v, Lang: v.Locale})
 }
 
 func (s *Server) approvalFailure(w http.ResponseWriter, err error) {

@@ -352,7 +352,7 @@ func (s *Server) requestedCertificate(r *http.Request, rq *store.Request, c *req
 func (s *Server) hasDuplicates(ctx context.Context, o *store.Order) bool {
 	dups, err := s.Store.LinkedCertificates(ctx, o.AccountID, o.ID, store.CertKindDuplicate)
 	if err != nil {
-		s.Log.Error("list duplicates", "order", o.ID, "err", err)
+		s.Log.ErrorContext(ctx, "list duplicates", "order", o.ID, "err", err)
 		return false
 	}
 	for _, d := range dups {

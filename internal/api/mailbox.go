@@ -101,6 +101,7 @@ func (s *Server) answerMailbox(w http.ResponseWriter, r *http.Request, a account
 // POST confirms, so that mail scanners that open links confirm nothing.
 type mailboxPageData struct {
 	Email, Product, Error string
+	Lang                  string // the link's message's locale
 	OrderID               int64
 	Done                  bool
 	CSRF                  string
@@ -123,7 +124,7 @@ func (s *Server) showMailboxLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	csrf := web.FormToken(w, r, linkScope(validation.LinkMailbox, r.PathValue("secret")))
-	web.LinkPages.Render(w, http.StatusOK, "mailbox", mailboxPageData{Email: l.Email, Product: l.Product, OrderID: l.OrderID, CSRF: csrf})
+	web.LinkPages.Render(w, http.StatusOK, "mailbox", mailboxPageData{Email: l.Email, Product: l.Product, OrderID: l.OrderID, Lang: l.Locale, CSRF: csrf})
 }
 
 // confirmMailboxLink: POST /mailbox/{secret}.
@@ -135,17 +136,18 @@ func (s *Server) confirmMailboxLink(w http.ResponseWriter, r *http.Request) {
 	l, err := s.Validation.ConfirmMailbox(r.Context(), account.Actor{}, validation.MailboxAnswer{Secret: r.PathValue("secret")})
 	if err != nil {
 		if errs.As(err).Kind == errs.Internal {
-			s.Log.Error("confirm mailbox", "err", err)
+			s.Log.ErrorContext(r.Context(), "confirm mailbox", "err", err)
 		}
 		status, msg := pageFailure(err, "The confirmation")
 		web.LinkPages.Render(w, status, "mailbox", mailboxPageData{Error: msg})
 		return
 	}
-	web.LinkPages.Render(w, http.StatusOK, "mailbox", mailboxPageData{Email: l.Email, Product: l.Product, OrderID: l.OrderID, Done: true})
+	web.LinkPages.Render(w, http.StatusOK, "mailbox", mailboxPageData{Email: l.Email, Product: l.Product, OrderID: l.OrderID, Lang: l.Locale, Done: true})
 }
 
 type pickupPageData struct {
 	Email, Product, Error string
+	Lang                  string // the link's message's locale
 	OrderID               int64
 	Ready, Done           bool
 	CSRF                  string
@@ -161,7 +163,7 @@ func (s *Server) showPickup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	csrf := web.FormToken(w, r, linkScope(validation.LinkPickup, r.PathValue("secret")))
-	web.LinkPages.Render(w, http.StatusOK, "pickup", pickupPageData{Email: p.Email, Product: p.Product, OrderID: p.OrderID, Ready: p.Ready, CSRF: csrf})
+	web.LinkPages.Render(w, http.StatusOK, "pickup", pickupPageData{Email: p.Email, Product: p.Product, OrderID: p.OrderID, Ready: p.Ready, Lang: p.Locale, CSRF: csrf})
 }
 
 // pickupAnswer is what the page's script gets back.
@@ -201,7 +203,7 @@ func (s *Server) pickUp(w http.ResponseWriter, r *http.Request) {
 	cert, err := s.Orders.PickUp(r.Context(), r.PathValue("secret"), r.PostFormValue("csr"))
 	if err != nil {
 		if errs.As(err).Kind == errs.Internal {
-			s.Log.Error("pick up certificate", "err", err)
+			s.Log.ErrorContext(r.Context(), "pick up certificate", "err", err)
 		}
 		status, msg := pageFailure(err, "The certificate request")
 		fail(status, msg)
@@ -209,9 +211,9 @@ func (s *Server) pickUp(w http.ResponseWriter, r *http.Request) {
 	}
 	ans := pickupAnswer{OrderID: cert.OrderID, Status: cert.Status}
 	if cert.Status == store.CertIssued {
-		chain, err := s.issuedChain(cert)
+		chain, err := s.issuedChain(cert.Certificate)
 		if err != nil {
-			s.Log.Error("chain of picked-up certificate", "err", err)
+			s.Log.ErrorContext(r.Context(), "chain of picked-up certificate", "err", err)
 		}
 		var b strings.Builder
 		for _, c := range chain {
@@ -226,5 +228,5 @@ func (s *Server) pickUp(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(ans)
 		return
 	}
-	web.LinkPages.Render(w, http.StatusOK, "pickup", pickupPageData{OrderID: cert.OrderID, Done: true, Chain: ans.CertificateChain})
+	web.LinkPages.Render(w, http.StatusOK, "pickup", pickupPageData{OrderID: cert.OrderID, Done: true, Chain: ans.CertificateChain, Lang: cert.Locale})
 }

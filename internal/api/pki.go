@@ -58,7 +58,7 @@ func (s *Server) serveCRL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.Log.Error("sign CRL", "issuer", id, "err", err)
+		s.Log.ErrorContext(r.Context(), "sign CRL", "issuer", id, "err", err)
 		writeError(w, errs.New(errs.Unavailable, "crl_unavailable", "The CRL could not be produced."))
 		return
 	}

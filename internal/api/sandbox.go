@@ -84,7 +84,7 @@ func (s *Server) moveSandboxClock(w http.ResponseWriter, r *http.Request, a acco
 	default:
 		return errs.MissingField("advance")
 	}
-	s.Log.Info("sandbox clock moved", "user", a.User.ID, "offset", off.String())
+	s.Log.InfoContext(r.Context(), "sandbox clock moved", "user", a.User.ID, "offset", off.String())
 	writeJSON(w, http.StatusOK, s.clockView(off))
 	return nil
 }

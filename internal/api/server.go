@@ -14,13 +14,18 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
+	"github.com/certorder/certorder/internal/conformance"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/faults"
+	"github.com/certorder/certorder/internal/logging"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
@@ -34,6 +39,9 @@ const MaxBodyBytes = 1 << 20
 
 // Base is the path every CertCentral endpoint lives under.
 const Base = "/services/v2"
+
+// RequestIDHeader names a request in its answer and in the server's logs.
+const RequestIDHeader = "X-Request-ID"
 
 // Server serves the API.
 type Server struct {
@@ -53,13 +61,32 @@ type Server struct {
 	// (nil outside the sandbox).
 	Sandbox bool
 	Clock   *clock.Travel
+	// Faults injects the sandbox's scripted failures (faults.go); nil
+	// outside the sandbox.
+	Faults *faults.Injector
+	// Conformance records what each key's client sends, for the sandbox's
+	// conformance report (conformance.go); nil outside the sandbox.
+	Conformance *conformance.Recorder
 
 	// Revocation serves CRLs and OCSP (pki.go); New makes one without
 	// background workers when it is nil.
 	Revocation *revocation.Publisher
 
+	// Metrics counts the requests by route and status; ServeMetrics
+	// answers GET /metrics from it, without authentication (the operator
+	// may serve it on another listener instead).
+	Metrics      *metrics.Metrics
+	ServeMetrics bool
+
 	mux       *http.ServeMux
 	routeList []Route
+	// patterns are every pattern registered on mux, and those of what is
+	// mounted (the OpenAPI document describes each).
+	patterns    []string
+	openapiOnce sync.Once
+	openapi     []byte
+	shapesOnce  sync.Once
+	shapes      map[string]string
 }
 
 // products is the catalogue of the process: the one orders are placed
@@ -113,7 +140,7 @@ func New(s *Server) *Server {
 type authed func(w http.ResponseWriter, r *http.Request, a account.Actor) error
 
 func (s *Server) routes() {
-	m := s.mux
+	m := &recordingMux{ServeMux: s.mux, patterns: &s.patterns}
 	api := func(pattern string, ar account.Area, h authed) {
 		method, path, _ := strings.Cut(pattern, " ")
 		m.Handle(method+" "+Base+path, s.authenticate(ar, h))
@@ -201,9 +228,20 @@ func (s *Server) routes() {
 	api("GET /sandbox/clock", account.AreaSandbox, s.sandboxClock) // certorder's own (decisions.md)
 	api("POST /sandbox/clock", account.AreaSandbox, s.moveSandboxClock)
 	api("GET /sandbox/mail", account.AreaSandbox, s.sandboxMail)
+	api("GET /sandbox/faults", account.AreaSandbox, s.sandboxFaults)
+	api("POST /sandbox/faults", account.AreaSandbox, s.addSandboxFault)
+	api("DELETE /sandbox/faults/{id}", account.AreaSandbox, s.deleteSandboxFault)
+	api("GET /sandbox/conformance", account.AreaSandbox, s.sandboxConformance)
+	api("DELETE /sandbox/conformance", account.AreaSandbox, s.resetConformance)
 
 	// Unauthenticated PKI endpoints that certificates point relying parties to.
 	m.HandleFunc("GET /healthz", s.healthz)
+	// The description of every route, without a key: it holds no secret,
+	// and tools read it before they have one.
+	m.HandleFunc("GET "+OpenAPIPath, s.serveOpenAPI)
+	if s.ServeMetrics && s.Metrics != nil {
+		m.Handle(metricsPattern, s.Metrics.Handler())
+	}
 	m.HandleFunc("GET /ca/{file}", s.serveCACert)
 	m.HandleFunc("GET /crl/{file}", s.serveCRL)
 	m.HandleFunc("GET /ocsp/{request...}", s.serveOCSPGet)
@@ -224,8 +262,37 @@ func (s *Server) routes() {
 }
 
 // Mount serves h under prefix (a subtree pattern such as "/console/") on
-// the API's listener, behind the same body bound and panic recovery.
-func (s *Server) Mount(prefix string, h http.Handler) { s.mux.Handle(prefix, h) }
+// the API's listener, behind the same body bound and panic recovery. A
+// handler that lists its patterns (Patterns() []string) has them in the
+// OpenAPI document.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	s.mux.Handle(prefix, h)
+	if p, ok := h.(interface{ Patterns() []string }); ok {
+		s.patterns = append(s.patterns, p.Patterns()...)
+	}
+}
+
+// recordingMux registers on the server's mux and keeps each pattern.
+type recordingMux struct {
+	*http.ServeMux
+	patterns *[]string
+}
+
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
+	m.ServeMux.Handle(pattern, h)
+	*m.patterns = append(*m.patterns, pattern)
+}
+
+func (m *recordingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// serveOpenAPI answers the OpenAPI document.
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header()["Content-Type"] = []string{"application/json"}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Write(s.OpenAPI())
+}
 
 // ServeHTTP bounds the body, recovers panics and turns every route the mux
 // does not know into CertCentral's not_found|route envelope (the mux's own
@@ -233,17 +300,32 @@ func (s *Server) Mount(prefix string, h http.Handler) { s.mux.Handle(prefix, h) 
 // with trailing slashes is served as the route without them
 // (/order/certificate/ is the order list, as clients built on string
 // concatenation send it); no route is registered with one.
+//
+// Every answer carries X-Request-ID: the client's own when it sent a sane
+// one (logging.SaneRequestID), otherwise a fresh one; every line logged
+// for the request carries it as request_id.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	id := r.Header.Get(RequestIDHeader)
+	if !logging.SaneRequestID(id) {
+		id = logging.NewRequestID()
+	}
+	w.Header().Set(RequestIDHeader, id)
+	r = r.WithContext(logging.WithRequestID(r.Context(), id))
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
-			s.Log.Error("panic in handler", "method", r.Method, "path", logPath(r), "panic", p, "stack", string(debug.Stack()))
+			if p == http.ErrAbortHandler { // a dropped connection (faults.go), not a failure
+				panic(p)
+			}
+			s.Log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", logPath(r), "panic", p, "stack", string(debug.Stack()))
 			if rec.status == 0 {
 				writeError(rec, errs.New(errs.Internal, "internal_error", "An internal error occurred."))
 			}
 		}
-		s.Log.Debug("request", "method", r.Method, "path", logPath(r), "status", rec.status, "duration", time.Since(start))
+		took := time.Since(start)
+		s.Metrics.Served(route(r), rec.status, took)
+		s.Log.DebugContext(r.Context(), "request", "method", r.Method, "path", logPath(r), "status", rec.status, "duration", took)
 	}()
 	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
 	// An OCSP GET carries base64, which may hold "//" when the client did
@@ -305,7 +387,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(r.Context().Err(), context.Canceled) {
 			return // the checker went away; its timeout says nothing about the store
 		}
-		s.Log.Warn("health check: store unavailable", "err", err)
+		s.Log.WarnContext(r.Context(), "health check: store unavailable", "err", err)
 		writeError(w, store.Unavailable(err))
 		return
 	}
@@ -323,6 +405,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (a drop fault
+// takes it over).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
@@ -342,20 +428,40 @@ func (s *Server) authenticate(ar account.Area, h authed) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		// The conformance record starts before the rate limit, so a call
+		// made before a 429's Retry-After is seen whatever it is answered.
+		w, r, finish := s.beginConformance(w, r, actor, ar)
+		defer finish()
 		if err := s.spend(actor); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		ctx, err := account.Authorize(r.Context(), s.Store, actor, ar, r.Method == http.MethodGet || r.Method == http.MethodHead)
-		if err != nil {
-			s.fail(w, r, err)
+		if f := s.decideFault(r, actor, ar); f != nil {
+			s.inject(w, r, f, call{actor, ar, h})
 			return
 		}
-		r = r.WithContext(ctx)
-		if err := h(w, r, actor); err != nil {
-			s.fail(w, r, err)
-		}
+		s.run(w, r, call{actor, ar, h})
 	})
+}
+
+// call is an authenticated caller's call, ready to run.
+type call struct {
+	actor account.Actor
+	area  account.Area
+	h     authed
+}
+
+// run checks the caller's permission for the call's area and runs it.
+func (s *Server) run(w http.ResponseWriter, r *http.Request, c call) {
+	ctx, err := account.Authorize(r.Context(), s.Store, c.actor, c.area, r.Method == http.MethodGet || r.Method == http.MethodHead)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	r = r.WithContext(ctx)
+	if err := c.h(w, r, c.actor); err != nil {
+		s.fail(w, r, err)
+	}
 }
 
 func invalidKey() error {
@@ -393,15 +499,15 @@ func (s *Server) actor(ctx context.Context, key string) (account.Actor, error) {
 // up), so it is logged at INFO as what it is, and nobody is left to answer.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(r.Context().Err(), context.Canceled) {
-		s.Log.Info("client disconnected", "method", r.Method, "path", logPath(r), "err", err)
+		s.Log.InfoContext(r.Context(), "client disconnected", "method", r.Method, "path", logPath(r), "err", err)
 		return
 	}
 	e := problem(err)
 	switch e.Kind {
 	case errs.Internal:
-		s.Log.Error("internal error", "method", r.Method, "path", logPath(r), "err", e.Error())
+		s.Log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", logPath(r), "err", e.Error())
 	case errs.Unavailable:
-		s.Log.Warn("unavailable", "method", r.Method, "path", logPath(r), "err", err)
+		s.Log.WarnContext(r.Context(), "unavailable", "method", r.Method, "path", logPath(r), "err", err)
 	}
 	writeError(w, e)
 }
@@ -424,24 +530,7 @@ func problem(err error) *errs.Error {
 	return errs.As(err)
 }
 
-func statusOf(k errs.Kind) int {
-	switch k {
-	case errs.Invalid, errs.Conflict:
-		return http.StatusBadRequest
-	case errs.Unauthorized, errs.Forbidden:
-		return http.StatusForbidden
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case errs.RateLimited:
-		return http.StatusTooManyRequests
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
-}
+func statusOf(k errs.Kind) int { return web.Status(k) }
 
 // writeError renders CertCentral's envelope, with Retry-After when the
 // error says when to come back. Internal errors carry only their public
@@ -496,7 +585,11 @@ func decode(r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errs.New(errs.Invalid, "bad_request_format", "The request body is empty; a JSON object is expected.")
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	err = json.Unmarshal(body, v)
+	if c := conformance.CallFrom(r.Context()); c != nil {
+		c.Body(body, v)
+	}
+	if err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			field := typeErr.Field
@@ -513,3 +606,16 @@ func decode(r *http.Request, v any) error {
 // logPath is the request's path as logs may show it, the secret of an
 // emailed link redacted (web.LogPath).
 func logPath(r *http.Request) string { return web.LogPath(r) }
+
+// route names the route that served r in metrics: its pattern, so that
+// the label's values are the routes, never the paths (which carry ids and
+// secrets). An OCSP GET bypasses the mux (ServeHTTP).
+func route(r *http.Request) string {
+	switch {
+	case r.Pattern != "":
+		return r.Pattern
+	case strings.HasPrefix(r.URL.Path, "/ocsp/"):
+		return "GET /ocsp/{request...}"
+	}
+	return ""
+}

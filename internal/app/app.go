@@ -26,15 +26,20 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
+	"github.com/certorder/certorder/internal/conformance"
 	"github.com/certorder/certorder/internal/console"
 	"github.com/certorder/certorder/internal/dcv"
+	"github.com/certorder/certorder/internal/faults"
 	"github.com/certorder/certorder/internal/jobs"
+	"github.com/certorder/certorder/internal/logging"
 	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/notify"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/revocation"
 	"github.com/certorder/certorder/internal/secret"
+	"github.com/certorder/certorder/internal/seeded"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/backend"
 	"github.com/certorder/certorder/internal/validation"
@@ -95,6 +100,17 @@ type Config struct {
 	MailTemplates string
 	// SandboxRules script sandbox validation outcomes by name.
 	SandboxRules []validation.SandboxRule
+	// SandboxFaults are fault rules in force from the start for every
+	// account (--sandbox-fault); administrators add more through the API.
+	// Sandbox only.
+	SandboxFaults []faults.Spec
+	// SandboxSeed makes the sandbox's non-secret random values repeat
+	// from run to run: DCV random values, the first half of serials, the
+	// draws of fault rules (--sandbox-seed; internal/seeded). Sandbox only.
+	SandboxSeed string
+	// SandboxKeepCSR keeps CSRs in full in the conformance report's
+	// request examples (otherwise a CSR shows as its length). Sandbox only.
+	SandboxKeepCSR bool
 	// DCVPoll, DCVRetry and DCVRetryMax tune the validation worker (zero:
 	// defaults).
 	DCVPoll, DCVRetry, DCVRetryMax time.Duration
@@ -107,6 +123,11 @@ type Config struct {
 	// ConsoleSessionLife and ConsoleIdleTimeout bound console sessions
 	// (zero: console.DefaultSessionLife, console.DefaultIdleTimeout).
 	ConsoleSessionLife, ConsoleIdleTimeout time.Duration
+	// MetricsListener, when set, is where Serve answers GET /metrics
+	// (Prometheus), and the API's listener does not; otherwise the API's
+	// listener serves it, unless NoMetrics.
+	MetricsListener net.Listener
+	NoMetrics       bool
 	// CAKeySource makes the keys of a new CA hierarchy (ca.Config); nil
 	// generates fresh ones. Only tests set it.
 	CAKeySource func(kt ca.KeyType, slot string) (crypto.Signer, error)
@@ -148,6 +169,12 @@ type App struct {
 	// Now is business time: Config.Now, plus the sandbox clock's offset in
 	// the sandbox. Every engine takes its dates from it.
 	Now func() time.Time
+	// Metrics is what GET /metrics serves. FaultInjected is how fault
+	// injection counts what it did.
+	Metrics *metrics.Metrics
+	// Handler answers the API's listener: API, by default; tests wrap it
+	// (testenv checks every answer against the OpenAPI document).
+	Handler http.Handler
 }
 
 // AdminKeyFile is where a generated administrator key is written.
@@ -162,6 +189,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	// Lines logged for a request carry its ID, whatever logger was given.
+	cfg.Log = logging.WrapLogger(cfg.Log)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -170,6 +199,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("a data directory is required")
+	}
+	if !cfg.Sandbox && (len(cfg.SandboxFaults) > 0 || cfg.SandboxSeed != "" || cfg.SandboxKeepCSR) {
+		return nil, errors.New("fault rules, a seed and the conformance report are for the sandbox only (--sandbox)")
+	}
+	var injector *faults.Injector
+	if cfg.Sandbox {
+		// Fault windows are real time, as rate limits are.
+		var err error
+		if injector, err = faults.New(cfg.Now, cfg.SandboxSeed, cfg.SandboxFaults); err != nil {
+			return nil, err
+		}
 	}
 	// A broken template stops the start, before anything is opened, rather
 	// than a message when it is sent.
@@ -184,6 +224,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	m := metrics.New()
+	st = m.TimeCommits(st)
 	// Business time: in the sandbox, the wall clock plus the offset every
 	// process on the store shares. Certificates, orders, validations, mail
 	// and CRLs take their dates from it; rate limits, leases and timeouts
@@ -208,10 +250,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	go h.WarmLinter() // the first order need not wait for zlint's tables
-	a := &App{Config: cfg, Store: st, CA: h, Clock: travel, Now: now, Templates: tpl}
+	a := &App{Config: cfg, Store: st, CA: h, Clock: travel, Now: now, Templates: tpl, Metrics: m}
+	m.WatchStore(st, now, cfg.Log)
 	a.Validation = &validation.Service{Store: st, Sandbox: cfg.Sandbox, Now: now, Log: cfg.Log,
 		PublicURL: cfg.PublicURL, SandboxRules: cfg.SandboxRules, DCVPoll: cfg.DCVPoll, DCVRetry: cfg.DCVRetry,
-		DCVRetryMax: cfg.DCVRetryMax, Templates: tpl}
+		DCVRetryMax: cfg.DCVRetryMax, Templates: tpl, Metrics: m}
 	if a.Validation.DCV, err = dcv.New(cfg.DCV); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("domain control validation: %w", err)
@@ -241,7 +284,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			a.Validation.Mail, a.Validation.MailFrom = a.Mail, cfg.SMTPFrom
 		}
 	}
-	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: now, LeaseNow: cfg.Now, Log: cfg.Log}
+	a.Orders = &order.Service{Store: st, CA: h, Catalog: cfg.Catalog, Now: now, LeaseNow: cfg.Now, Log: cfg.Log, Metrics: m}
+	if cfg.SandboxSeed != "" {
+		// Only values that are no secret repeat; keys, link secrets and
+		// signatures keep crypto/rand.
+		a.Validation.ValueRand = seeded.New(cfg.SandboxSeed, seeded.PurposeDCVValue)
+		a.Orders.SerialPrefix = seeded.New(cfg.SandboxSeed, seeded.PurposeSerialPrefix)
+	}
 	a.Orders.UseValidation(a.Validation)
 	a.Validation.ProductName = productName(a.Orders)
 	a.Jobs = &jobs.Engine{Store: st, Now: now, Log: cfg.Log, MailFrom: cfg.SMTPFrom, ProductName: productName(a.Orders),
@@ -269,12 +318,19 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("console key: %w", err)
 	}
 	accounts := &account.Service{Store: st, Now: now, Log: cfg.Log, Box: box}
+	var recorder *conformance.Recorder
+	if cfg.Sandbox {
+		recorder = &conformance.Recorder{Now: cfg.Now, Catalog: a.Orders.Products(), KeepCSR: cfg.SandboxKeepCSR}
+	}
 	a.API = api.New(&api.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: accounts, CA: h, Log: cfg.Log, Now: now, Revocation: a.Revocation,
-		Limits: ratelimit.New(cfg.RateLimits, cfg.Now), Clock: travel, Sandbox: cfg.Sandbox})
+		Limits: ratelimit.New(cfg.RateLimits, cfg.Now), Clock: travel, Sandbox: cfg.Sandbox, Faults: injector,
+		Conformance: recorder, Metrics: m, ServeMetrics: cfg.MetricsListener == nil && !cfg.NoMetrics})
+	a.Handler = a.API
 	// The console is a second edge on the same services (and the same
 	// listener): its pages pass the API's permission and scope checks.
 	a.Console = console.New(&console.Server{Store: st, Orders: a.Orders, Validation: a.Validation, Accounts: accounts, CA: h,
-		Log: cfg.Log, Now: now, WallNow: cfg.Now, Sandbox: cfg.Sandbox, Travel: travel, URL: cmp.Or(cfg.ConsoleURL, cfg.PublicURL),
+		Log: cfg.Log, Now: now, WallNow: cfg.Now, Sandbox: cfg.Sandbox, Travel: travel, Faults: injector, Conformance: recorder,
+		URL: cmp.Or(cfg.ConsoleURL, cfg.PublicURL), Templates: tpl,
 		SessionLife: cfg.ConsoleSessionLife, IdleTimeout: cfg.ConsoleIdleTimeout})
 	// Password links carry a secret: only a queue that relays without
 	// keeping what it sends may render them (the sandbox's outbox keeps).
@@ -306,12 +362,22 @@ func (a *App) Close() error {
 // requests in flight finish (up to grace), then Serve returns.
 func (a *App) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	srv := &http.Server{
-		Handler:           a.API,
+		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Config.Log.Handler(), slog.LevelWarn),
+	}
+	if ln := a.Config.MetricsListener; ln != nil {
+		// Metrics on their own listener, for a port that only the
+		// monitoring network reaches.
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.Metrics.Handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 60 * time.Second,
+			ErrorLog: srv.ErrorLog}
+		go msrv.Serve(ln)
+		defer msrv.Close()
 	}
 	// The CRL workers rebuild CRLs after revocations and before their
 	// nextUpdate; they stop when serving does, before the store closes.

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"io"
 	"math/big"
 	"os"
 	"os/exec"
@@ -360,5 +361,39 @@ func TestCRL(t *testing.T) {
 				t.Errorf("root CRL: %d entries, number %v", len(rc.RevokedCertificateEntries), rc.Number)
 			}
 		})
+	}
+}
+
+// TestNewSerialFrom: with a prefix stream, the first 8 bytes repeat with
+// the stream and the last 8 are the CSPRNG's, read whole (the Baseline
+// Requirements' 64 bits); the encoding is NewSerial's.
+func TestNewSerialFrom(t *testing.T) {
+	prefix := func() io.Reader {
+		return bytes.NewReader(bytes.Repeat([]byte{0x00, 0x80, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 8))
+	}
+	tail := bytes.Repeat([]byte{0xA5}, 8)
+	s, err := NewSerialFrom(prefix(), bytes.NewReader(tail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A first byte of 0 would shorten the DER: the whole prefix is drawn
+	// again, from the prefix stream only.
+	if h := SerialHex(s); h != "0708090A0B0C0D0EA5A5A5A5A5A5A5A5" {
+		t.Fatalf("serial %s: want the second 8 bytes of the prefix, then the CSPRNG's 8", h)
+	}
+	h := SerialHex(s)
+	again, _ := NewSerialFrom(prefix(), rand.Reader)
+	if SerialHex(again)[:16] != h[:16] {
+		t.Errorf("same prefix stream, prefixes %s and %s", SerialHex(again)[:16], h[:16])
+	}
+	der, _ := asn1.Marshal(again)
+	if again.Sign() <= 0 || len(der) != 18 {
+		t.Errorf("serial %x encodes as %x", again, der)
+	}
+	if _, err := NewSerialFrom(prefix(), bytes.NewReader(tail[:7])); err == nil {
+		t.Error("a CSPRNG giving fewer than 8 bytes made a serial")
+	}
+	if s, err := NewSerialFrom(nil, rand.Reader); err != nil || len(SerialHex(s)) != 32 {
+		t.Errorf("no prefix: %v %v", s, err)
 	}
 }

@@ -96,6 +96,10 @@ type Product struct {
 	// Picks is set on a determinator (the "ssl" product): an order for it
 	// becomes an order for the product its names call for (Determine).
 	Picks *Picks
+	// ReplacedBy names the product CertCentral now sells instead of this
+	// one; it is still ordered, for clients written against it, and the
+	// sandbox's conformance report points the replacement out.
+	ReplacedBy string
 }
 
 // Picks names the products a determinator chooses between.
@@ -239,11 +243,15 @@ func builtin() []Product {
 	// Basic OV and EV ("Order OV/EV SSL"): the Secure Site rules, group
 	// ssl_certificate, multi-year plans.
 	const basic = "ssl_certificate"
-	add(plan(secureSite("ssl_plus", "Standard SSL", "ov", false, WildcardNone, 17500), basic))
-	add(plan(secureSite("ssl_multi_domain", "Multi-Domain SSL", "ov", true, WildcardNone, 29900), basic))
-	add(plan(secureSite("ssl_wildcard", "Wildcard SSL", "ov", false, WildcardRequired, 59500), basic))
-	add(plan(secureSite("ssl_ev_plus", "EV SSL", "ev", false, WildcardNone, 29500), basic))
-	add(plan(secureSite("ssl_ev_multi_domain", "EV Multi-Domain SSL", "ev", true, WildcardNone, 49900), basic))
+	// CertCentral's Basic EV page says it replaces EV SSL and EV
+	// Multi-Domain SSL; Basic OV takes the place of the OV three the same
+	// way [infer] (docs/decisions.md, "Client conformance report").
+	replaced := func(p Product, by string) Product { p.ReplacedBy = by; return p }
+	add(replaced(plan(secureSite("ssl_plus", "Standard SSL", "ov", false, WildcardNone, 17500), basic), "ssl_basic"))
+	add(replaced(plan(secureSite("ssl_multi_domain", "Multi-Domain SSL", "ov", true, WildcardNone, 29900), basic), "ssl_basic"))
+	add(replaced(plan(secureSite("ssl_wildcard", "Wildcard SSL", "ov", false, WildcardRequired, 59500), basic), "ssl_basic"))
+	add(replaced(plan(secureSite("ssl_ev_plus", "EV SSL", "ev", false, WildcardNone, 29500), basic), "ssl_ev_basic"))
+	add(replaced(plan(secureSite("ssl_ev_multi_domain", "EV Multi-Domain SSL", "ev", true, WildcardNone, 49900), basic), "ssl_ev_basic"))
 	// Cloud SSL: several names, each may be a wildcard (GeoTrust Cloud
 	// DV's rule, with an organization).
 	add(plan(secureSite("ssl_cloud_wildcard", "Cloud SSL", "ov", true, WildcardAllowed, 69500), basic))

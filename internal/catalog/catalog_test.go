@@ -38,6 +38,14 @@ func TestProductsConsistent(t *testing.T) {
 			if p.ValidationType == "ev" && p.Wildcards != WildcardNone {
 				t.Error("an EV product takes wildcards (EV Guidelines 9.2.2 forbid them)")
 			}
+			if p.ReplacedBy != "" {
+				// A replacement is a product of the same validation that
+				// is itself current.
+				q, ok := Lookup(p.ReplacedBy)
+				if !ok || q.ReplacedBy != "" || q.ValidationType != p.ValidationType || q.Family != p.Family {
+					t.Errorf("replaced by %q, which is no current product of its kind", p.ReplacedBy)
+				}
+			}
 			if p.Picks != nil {
 				for _, id := range []string{p.Picks.Single, p.Picks.Multi, p.Picks.Wildcard} {
 					q, ok := Lookup(id)

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"crypto/elliptic"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -146,7 +147,7 @@ func TestBrowserOrderApproveDownloadRevoke(t *testing.T) {
 		chromedp.SendKeys("#revoke-comments", "laptop lost"),
 		// The page asks before revoking; this user says yes.
 		chromedp.Evaluate[chromedp.Void]("window.confirm = () => true"),
-		chromedp.Click(`form[action$="/revoke"] button[type=submit]`),
+		chromedp.Click(fmt.Sprintf(`form[action="/console/orders/%d/revoke"] button[type=submit]`, id)),
 	)
 	waitText(t, sam, "The revocation was requested or done.")
 	reqs := requestsOf(t, f, id)
@@ -173,6 +174,59 @@ func TestBrowserOrderApproveDownloadRevoke(t *testing.T) {
 	if strings.Contains(pageText(lim), "shop.example.com") {
 		t.Error("the limited user's order list shows another container's order")
 	}
+}
+
+// TestBrowserX9Order places an X9 order in a real Chromium through the
+// form: names, IP addresses, key usages ticked and unticked, the card's
+// inputs hidden until a card is chosen; the certificate issued carries
+// them and lints clean.
+func TestBrowserX9Order(t *testing.T) {
+	t.Parallel()
+	chrome := chromium.Shared(t)
+	f := start(t, testenv.Options{Sandbox: true})
+	tab := chrome.Tab(t)
+	signInByKeyboard(t, f, tab, "admin")
+	csr := testenv.CSR(t, testenv.ECKey(t, elliptic.P256()), "ignored")
+	run(t, tab, "open the X9 form",
+		chromedp.Navigate(f.url("/console/products/x9_pki")),
+		chromedp.WaitVisible("#ip_addresses"),
+	)
+	hidden, err := chromedp.Run(tab, chromedp.Evaluate[bool]("document.getElementById('card').hidden"))
+	if err != nil || !hidden {
+		t.Fatalf("the card's inputs are shown for a balance payment (hidden %v, %v)", hidden, err)
+	}
+	run(t, tab, "choose a card, then the balance again",
+		chromedp.SetValue("#payment_method", "card"),
+		chromedp.Evaluate[chromedp.Void]("document.getElementById('payment_method').dispatchEvent(new Event('change'))"),
+		chromedp.WaitVisible("#card_number"),
+		chromedp.SetValue("#payment_method", "balance"),
+		chromedp.Evaluate[chromedp.Void]("document.getElementById('payment_method').dispatchEvent(new Event('change'))"),
+		chromedp.WaitNotVisible("#card_number"),
+	)
+	run(t, tab, "fill the X9 form",
+		chromedp.SendKeys("#common_name", "bank.example.com"),
+		chromedp.SendKeys("#dns_names", "www.bank.example.com"),
+		chromedp.SendKeys("#ip_addresses", "93.184.216.34\n2606:4700:4700::1111"),
+		chromedp.Click("#ku-key_agreement_encipherment"),
+		chromedp.Click("#eku-client_authentication"),
+		chromedp.SetValue("#organization", "1"),
+		chromedp.SetValue("#csr", csr),
+		chromedp.Click("#skip_approval"),
+		chromedp.Click("form.order-form button[type=submit]"),
+	)
+	waitText(t, tab, "The order was placed.")
+	loc, err := chromedp.Run(tab, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := f.waitStatus(mustID(t, strings.TrimPrefix(loc, f.base)), store.OrderIssued)
+	c, err := f.srv.App.Store.Certificate(context.Background(), f.admin.Account.ID, o.CertificateID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireX9Cert(t, c.DER)
+	run(t, tab, "the order page", chromedp.Navigate(f.url("/console/orders/"+itoa(o.ID))))
+	waitText(t, tab, "2606:4700:4700::1111")
 }
 
 // waitFile waits for a finished download.
@@ -228,6 +282,11 @@ func TestBrowserScreenshots(t *testing.T) {
 	f := start(t, testenv.Options{Sandbox: true})
 	sam := f.user("sam", store.RoleStandardUser, 0, "Sam")
 	f.user("max", store.RoleManager, 0, "Max")
+	emea := f.container("EMEA")
+	if _, err := f.srv.App.Console.Accounts.CreateContainer(context.Background(), f.admin, emea, "parent", &account.ContainerInput{Name: "Payments"}); err != nil {
+		t.Fatal(err)
+	}
+	f.container("Americas")
 	// Three certificates issued weeks apart, then the sandbox's clock moved
 	// on, so that the chart has a bar in each window; one order waits.
 	admin := f.signIn("admin")
@@ -270,7 +329,8 @@ func TestBrowserScreenshots(t *testing.T) {
 	shot("dashboard", "/console/")
 	shot("orders", "/console/orders")
 	shot("order", "/console/orders/"+itoa(ids[0]), chromedp.Click("section.cert details summary"))
-	shot("new-order", "/console/products/ssl_securesite_multi_domain", chromedp.SendKeys("#common_name", "www.example.com"),
+	shot("new-order", "/console/products/x9_pki", chromedp.SendKeys("#common_name", "bank.example.com"),
+		chromedp.SendKeys("#ip_addresses", "93.184.216.34\n10.0.0.1"), chromedp.Click("#ku-key_agreement_encipherment"),
 		chromedp.Click("form.order-form button[type=submit]"), chromedp.WaitVisible("#errors"))
 	shot("requests", "/console/requests")
 	shot("domains", "/console/domains")
@@ -280,4 +340,6 @@ func TestBrowserScreenshots(t *testing.T) {
 	shot("users", "/console/users")
 	shot("audit", "/console/audit")
 	shot("sandbox", "/console/sandbox")
+	shot("organization", "/console/organizations/1")
+	shot("containers", "/console/containers")
 }

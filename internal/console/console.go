@@ -17,10 +17,13 @@ import (
 	"cmp"
 	"context"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +31,9 @@ import (
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/clock"
+	"github.com/certorder/certorder/internal/conformance"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/faults"
 	"github.com/certorder/certorder/internal/mail"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -57,10 +62,17 @@ type Server struct {
 	// Sandbox shows the outbox and the clock; Travel is the clock.
 	Sandbox bool
 	Travel  *clock.Travel
+	// Faults and Conformance are the sandbox's fault rules and client
+	// conformance report (faults.go); nil outside the sandbox.
+	Faults      *faults.Injector
+	Conformance *conformance.Recorder
 	// Mail sends password links (nil: none are sent); URL is the
 	// console's public base (https://ca.example.com) the links name.
 	Mail *mail.Queue
 	URL  string
+	// Templates make the mail (nil: the embedded ones), so that an
+	// operator's --mail-templates reach password links too.
+	Templates *mail.Templates
 	// SessionLife bounds a session from its sign-in, IdleTimeout from its
 	// last page (zero: the defaults).
 	SessionLife, IdleTimeout time.Duration
@@ -68,6 +80,8 @@ type Server struct {
 	pages  *web.Pages
 	mux    *http.ServeMux
 	routes []Route
+	// patterns are every pattern registered on mux (Patterns).
+	patterns []string
 }
 
 // Session defaults: a working day at most, half an hour idle.
@@ -109,8 +123,57 @@ func New(s *Server) *Server {
 	return s
 }
 
-// ServeHTTP serves a console page.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// Patterns are every pattern the console registered, the not-found
+// fallback of its subtree included (the API's OpenAPI document describes
+// them).
+func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
+
+// ServeHTTP serves a console page. A page that panics is logged as the
+// API logs a handler's panic (method, redacted path, value, stack) and
+// answers the console's error page: the API's own recovery, behind which
+// the console is mounted, would answer the JSON envelope, which a browser
+// shows as text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &headerRecorder{ResponseWriter: w}
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if p == http.ErrAbortHandler {
+			panic(p) // the handler's way of dropping the connection
+		}
+		s.Log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", web.LogPath(r), "panic", p, "stack", string(debug.Stack()))
+		if !rec.wrote {
+			// Whatever the page set before it failed (a download's
+			// Content-Disposition) is not the error page's.
+			clear(rec.Header())
+			s.render(rec, r, nil, http.StatusInternalServerError, "message", web.Message{Title: "Something went wrong",
+				Text: "An internal error occurred; it was logged."})
+		}
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+// headerRecorder notes whether the answer's header went out: after it, a
+// panic can only cut the answer short.
+type headerRecorder struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (h *headerRecorder) WriteHeader(code int) {
+	h.wrote = true
+	h.ResponseWriter.WriteHeader(code)
+}
+
+func (h *headerRecorder) Write(b []byte) (int, error) {
+	h.wrote = true
+	return h.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (h *headerRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // visit is one signed-in request: who asks, through which session, and
 // the form token of the pages it renders.
@@ -127,6 +190,7 @@ func (s *Server) register() {
 	add := func(pattern string, ar account.Area, read bool, h handler) {
 		method, path, _ := strings.Cut(pattern, " ")
 		s.mux.Handle(pattern, web.Protect(s.signedIn(ar, read, h)))
+		s.patterns = append(s.patterns, pattern)
 		s.routes = append(s.routes, Route{Method: method, Path: path, Area: ar, Write: !read})
 	}
 	page := func(pattern string, ar account.Area, h handler) {
@@ -135,7 +199,10 @@ func (s *Server) register() {
 	// form is the page of a form whose sending changes something: it
 	// opens only for those who may send it.
 	form := func(pattern string, ar account.Area, h handler) { add(pattern, ar, false, h) }
-	open := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, web.Protect(h)) }
+	open := func(pattern string, h http.HandlerFunc) {
+		s.mux.Handle(pattern, web.Protect(h))
+		s.patterns = append(s.patterns, pattern)
+	}
 
 	open("GET /console/signin", s.signInPage)
 	open("POST /console/signin", s.signIn)
@@ -162,17 +229,28 @@ func (s *Server) register() {
 	page("POST /console/orders/{id}/reissue", account.AreaOrders, s.reissue)
 	page("POST /console/orders/{id}/duplicate", account.AreaOrders, s.duplicate)
 	page("POST /console/orders/{id}/revoke", account.AreaOrders, s.revoke)
+	page("POST /console/orders/{id}/certificates/{cert}/revoke", account.AreaOrders, s.revokeCertificate)
 
 	page("GET /console/requests", account.AreaOrders, s.requests)
 	page("POST /console/requests/{id}", account.AreaOrders, s.decide)
 
 	page("GET /console/organizations", account.AreaOrgs, s.organizations)
+	form("GET /console/organizations/new", account.AreaOrgs, s.newOrganizationPage)
+	page("POST /console/organizations/new", account.AreaOrgs, s.newOrganization)
 	page("GET /console/organizations/{id}", account.AreaOrgs, s.organizationPage)
+	page("POST /console/organizations/{id}/validation", account.AreaOrgs, s.submitOrganization)
 	page("POST /console/organizations/{id}/grant", account.AreaOrgs, s.grantOrganization)
 	page("GET /console/domains", account.AreaOrgs, s.domains)
+	form("GET /console/domains/new", account.AreaOrgs, s.newDomainPage)
+	page("POST /console/domains/new", account.AreaOrgs, s.newDomain)
 	page("GET /console/domains/{id}", account.AreaOrgs, s.domainPage)
+	page("POST /console/domains/{id}/validation", account.AreaOrgs, s.submitDomain)
+	page("POST /console/domains/{id}/method", account.AreaOrgs, s.changeDomainMethod)
 	page("POST /console/domains/{id}/check", account.AreaOrgs, s.checkDomain)
 	page("POST /console/domains/{id}/grant", account.AreaOrgs, s.grantDomain)
+
+	page("GET /console/containers", account.AreaContainers, s.containers)
+	page("GET /console/containers/{id}", account.AreaContainers, s.containerPage)
 
 	page("GET /console/users", account.AreaUsers, s.users)
 	form("GET /console/users/new", account.AreaUsers, s.newUserPage)
@@ -190,6 +268,9 @@ func (s *Server) register() {
 
 	page("GET /console/sandbox", account.AreaSandbox, s.sandbox)
 	page("POST /console/sandbox/clock", account.AreaSandbox, s.moveClock)
+	page("POST /console/sandbox/faults", account.AreaSandbox, s.addFault)
+	page("POST /console/sandbox/faults/{id}/delete", account.AreaSandbox, s.deleteFault)
+	page("POST /console/sandbox/conformance/reset", account.AreaSandbox, s.resetConformance)
 
 	// Everything else under the prefix is a page that does not exist.
 	open("/console/", func(w http.ResponseWriter, r *http.Request) {
@@ -239,28 +320,15 @@ func (s *Server) signedIn(ar account.Area, read bool, h handler) http.Handler {
 }
 
 // formScope binds a signed-in page's form tokens to its session: a token
-// of another session, or of a signed-out one, is refused.
-func formScope(sess *store.Session) string { return "console\x00" + strconv.FormatInt(sess.ID, 10) }
+// of another session, or of a signed-out one, is refused. The session's
+// secret binds it, not its number: whoever could plant the browser's form
+// nonce would know the number too (it counts up), but not the digest of a
+// cookie no script reads.
+func formScope(sess *store.Session) string { return "console\x00" + hex.EncodeToString(sess.TokenHash) }
 
 // statusOf is what a page answers for an error of a rule: the API's
 // statuses, but a page and never the JSON envelope.
-func statusOf(k errs.Kind) int {
-	switch k {
-	case errs.Invalid, errs.Conflict:
-		return http.StatusBadRequest
-	case errs.Unauthorized, errs.Forbidden:
-		return http.StatusForbidden
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case errs.RateLimited:
-		return http.StatusTooManyRequests
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+func statusOf(k errs.Kind) int { return web.Status(k) }
 
 // problem is the typed error of err; an unavailable store is told as such.
 func problem(err error) *errs.Error {
@@ -280,9 +348,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *visit, err erro
 	e := problem(err)
 	switch e.Kind {
 	case errs.Internal:
-		s.Log.Error("console: internal error", "method", r.Method, "path", web.LogPath(r), "err", e.Error())
+		s.Log.ErrorContext(r.Context(), "console: internal error", "method", r.Method, "path", web.LogPath(r), "err", e.Error())
 	case errs.Unavailable:
-		s.Log.Warn("console: unavailable", "method", r.Method, "path", web.LogPath(r), "err", err)
+		s.Log.WarnContext(r.Context(), "console: unavailable", "method", r.Method, "path", web.LogPath(r), "err", err)
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
@@ -341,6 +409,7 @@ func (s *Server) nav(v *visit, here string) []navLink {
 		{"/console/requests", "Requests", account.AreaOrders},
 		{"/console/organizations", "Organizations", account.AreaOrgs},
 		{"/console/domains", "Domains", account.AreaOrgs},
+		{"/console/containers", "Containers", account.AreaContainers},
 		{"/console/users", "Users", account.AreaUsers},
 		{"/console/keys", "API keys", account.AreaKeys},
 		{"/console/audit", "Audit log", account.AreaAudit},
@@ -385,6 +454,7 @@ var notices = map[string]string{
 	"password": "Your password was changed; your other sessions were signed out.", "totp": "Your second factor is on.",
 	"totp-off": "The second factor is off.", "moved": "The sandbox clock moved.", "keyrevoked": "The key was revoked.",
 	"bye": "You are signed out.", "set": "Your password is set. Sign in with it.",
+	"reused": "An identical organization exists already; this is it.", "submitted": "Submitted for validation; see the status below.",
 }
 
 // redirect ends a successful form with a redirect to a page (POST,
@@ -409,32 +479,43 @@ func (s *Server) formFailure(w http.ResponseWriter, r *http.Request, v *visit, n
 	return nil
 }
 
-// fieldErrors maps the API's error codes to form inputs: invalid_value:x
-// and missing_field:x name their field x (x.y is x's), other codes their
-// field by prefix (csr_invalid_signature is the csr's); aliases rename.
+// fieldErrors maps the API's error codes to form inputs (detailField).
 func fieldErrors(ds []errs.Detail, aliases map[string]string) map[string]string {
+	return fieldErrorsBy(ds, func(d errs.Detail) string { return detailField(d, aliases) })
+}
+
+// fieldErrorsBy gathers the messages of ds by the input field names.
+func fieldErrorsBy(ds []errs.Detail, field func(errs.Detail) string) map[string]string {
 	out := map[string]string{}
 	for _, d := range ds {
-		field := ""
-		if _, f, ok := strings.Cut(d.Code, ":"); ok {
-			field, _, _ = strings.Cut(f, ".")
-			if a, ok := aliases[f]; ok {
-				field = a
+		if f := field(d); f != "" {
+			if out[f] != "" {
+				out[f] += " "
 			}
-		} else if p, _, ok := strings.Cut(d.Code, "_"); ok {
-			field = p
-		}
-		if a, ok := aliases[field]; ok {
-			field = a
-		}
-		if field != "" {
-			if out[field] != "" {
-				out[field] += " "
-			}
-			out[field] += d.Message
+			out[f] += d.Message
 		}
 	}
 	return out
+}
+
+// detailField is the form input an error of the rules is about:
+// invalid_value:x and missing_field:x name their field x (x.y is x's,
+// unless aliases name x.y itself), other codes their field by prefix
+// (csr_invalid_signature is the csr's); aliases rename.
+func detailField(d errs.Detail, aliases map[string]string) string {
+	field := ""
+	if _, f, ok := strings.Cut(d.Code, ":"); ok {
+		if a, ok := aliases[f]; ok {
+			return a
+		}
+		field, _, _ = strings.Cut(f, ".")
+	} else if p, _, ok := strings.Cut(d.Code, "_"); ok {
+		field = p
+	}
+	if a, ok := aliases[field]; ok {
+		field = a
+	}
+	return field
 }
 
 // pathID is the positive integer {name} of the path, or not found.

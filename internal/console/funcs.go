@@ -3,6 +3,7 @@ package console
 import (
 	"html/template"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +40,15 @@ var funcs = template.FuncMap{
 	"field":    func(fields map[string]string, name string) string { return fields[name] },
 	"value":    func(form url.Values, name string) string { return form.Get(name) },
 	"selected": func(form url.Values, name, v string) bool { return form.Get(name) == v },
-	"list":     func(v ...string) []string { return v },
+	// checked: a box of a group of checkboxes is ticked when the form as
+	// sent ticked it, or, on a form not sent yet, when it is a default.
+	"checked": func(form url.Values, name, v string, dflt bool) bool {
+		if form == nil {
+			return dflt
+		}
+		return slices.Contains(form[name], v)
+	},
+	"list": func(v ...string) []string { return v },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {

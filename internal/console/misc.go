@@ -96,6 +96,7 @@ type sandboxData struct {
 	Now, Wall, Offset string
 	Mail              []mailRow
 	Page              pager
+	faultsData
 }
 
 // sandbox shows the sandbox's business clock and its outbox (what GET
@@ -119,7 +120,8 @@ func (s *Server) sandboxData(r *http.Request, v *visit) (*sandboxData, error) {
 		return nil, errs.Internalf(err, "read the sandbox clock")
 	}
 	wall := clock.Now(s.Travel.Base).UTC()
-	d := &sandboxData{Now: wall.Add(off).Format("2006-01-02 15:04 UTC"), Wall: wall.Format("2006-01-02 15:04 UTC"), Offset: off.String()}
+	d := &sandboxData{Now: wall.Add(off).Format("2006-01-02 15:04 UTC"), Wall: wall.Format("2006-01-02 15:04 UTC"), Offset: off.String(),
+		faultsData: s.faultsData(v)}
 	q := listQuery(r.URL.Query())
 	lp, err := listq.Parse(q, nil)
 	if err != nil {
@@ -180,7 +182,7 @@ func (s *Server) moveClock(w http.ResponseWriter, r *http.Request, v *visit) err
 		}
 		return s.formFailure(w, r, v, "sandbox", err, d, nil)
 	}
-	s.Log.Info("sandbox clock moved", "user", v.Actor.User.ID, "offset", off.String())
+	s.Log.InfoContext(r.Context(), "sandbox clock moved", "user", v.Actor.User.ID, "offset", off.String())
 	return redirect(w, r, "/console/sandbox", "moved")
 }
 
@@ -255,7 +257,20 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, v *visit) e
 	return redirect(w, r, "/console/account", "totp")
 }
 
+// ownTOTPOff turns the caller's second factor off once a current code
+// proves they hold it, as a new password needs the current one: a session
+// left open on a shared screen does not make the password alone enough
+// from then on. A lost phone is an administrator's to turn off.
 func (s *Server) ownTOTPOff(w http.ResponseWriter, r *http.Request, v *visit) error {
+	if d := s.accountData(r, v); d.HasTOTP {
+		err := s.Accounts.CheckSecondFactor(r.Context(), v.Actor.User, r.PostFormValue("code"), s.wallNow())
+		if e := problem(err); err != nil && e.Kind == errs.Unauthorized {
+			err = errs.InvalidValue("code", "That code is not the app's current one, or was used already.")
+		}
+		if err != nil {
+			return s.formFailure(w, r, v, "account", err, d, nil)
+		}
+	}
 	if err := s.Accounts.TurnOffTOTP(r.Context(), v.Actor, v.Actor.User.ID); err != nil {
 		return s.formFailure(w, r, v, "account", err, s.accountData(r, v), nil)
 	}

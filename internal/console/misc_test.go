@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/certorder/certorder/internal/account"
@@ -208,4 +209,47 @@ func TestSandboxPage(t *testing.T) {
 	outside := start(t, testenv.Options{})
 	requireStatus(t, outside.signIn("admin").Get(outside.url("/console/sandbox")), http.StatusNotFound, "the sandbox page outside the sandbox")
 	_ = account.AreaSandbox
+}
+
+// TestSandboxFaultsAndConformancePage: an administrator adds a fault rule
+// from the page (a bad one is shown with its field's error), sees it work
+// and deletes it; the page shows the conformance findings of a key's
+// calls, and clears them.
+func TestSandboxFaultsAndConformancePage(t *testing.T) {
+	t.Parallel()
+	f := start(t, testenv.Options{Sandbox: true})
+	b := f.signIn("admin")
+	p := post(t, b, f.url("/console/sandbox"), f.url("/console/sandbox/faults"), url.Values{"fault": {"error"}, "status": {"418"}})
+	requireStatus(t, p, http.StatusBadRequest, "a rule with a bad status")
+	if !contains(p.Body, `id="status" name="status" value="418" aria-describedby="err-status" aria-invalid="true"`) {
+		t.Errorf("the refused rule's field is not marked:\n%s", clip(p.Body))
+	}
+	p = post(t, b, f.url("/console/sandbox"), f.url("/console/sandbox/faults"),
+		url.Values{"fault": {"rate_limit"}, "route": {"GET /user/me"}, "retry_after": {"7s"}, "count": {"1"}})
+	requireStatus(t, p, http.StatusSeeOther, "add a rule")
+	status, hdr, _ := f.srv.Do("GET", "/services/v2/user/me", "")
+	if status != http.StatusTooManyRequests || hdr.Get("Retry-After") != "7" {
+		t.Errorf("the console's rule: %d Retry-After %q", status, hdr.Get("Retry-After"))
+	}
+	// A GET with a body, for the report.
+	req, _ := http.NewRequest("GET", f.srv.URL+"/services/v2/product", strings.NewReader(`{"x":1}`))
+	req.Header.Set("X-DC-DEVKEY", f.srv.AdminKey)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	page := b.Get(f.url("/console/sandbox"))
+	for _, want := range []string{"<code>GET /user/me</code>", "rate_limit · Retry-After 7s", "<td>1</td><td>1</td><td>spent</td>",
+		"<b>ignored_retry_after</b>", "<b>get_with_body</b>"} {
+		if !contains(page.Body, want) {
+			t.Errorf("the sandbox page lacks %q:\n%s", want, clip(page.Body))
+		}
+	}
+	p = post(t, b, f.url("/console/sandbox"), f.url("/console/sandbox/faults/1/delete"), url.Values{})
+	requireStatus(t, p, http.StatusSeeOther, "delete the rule")
+	p = post(t, b, f.url("/console/sandbox"), f.url("/console/sandbox/conformance/reset"), url.Values{})
+	requireStatus(t, p, http.StatusSeeOther, "clear the report")
+	page = b.Get(f.url("/console/sandbox"))
+	if !contains(page.Body, "No rule is in force.") || !contains(page.Body, "No API key has called yet.") {
+		t.Errorf("after delete and clear:\n%s", clip(page.Body))
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/flex"
 	"github.com/certorder/certorder/internal/listq"
 	"github.com/certorder/certorder/internal/order"
 	"github.com/certorder/certorder/internal/store"
@@ -152,6 +153,9 @@ type certView struct {
 	Policies   []string
 	Revoked    string // when and why, when revoked
 	Downloads  []option
+	// Revocable: issued, not revoked, not expired; the order page offers
+	// its own revocation to those who may write orders.
+	Revocable bool
 }
 
 type requestRow struct {
@@ -183,6 +187,8 @@ type orderData struct {
 	CanReissue   bool
 	CanDuplicate bool
 	CanRevoke    bool
+	// CanSkip: the viewer may revoke without a request.
+	CanSkip bool
 }
 
 func (s *Server) orderPage(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -258,6 +264,7 @@ func (s *Server) orderData(r *http.Request, v *visit) (*orderData, error) {
 	d.CanReissue = d.CanWrite && issued
 	d.CanDuplicate = d.CanWrite && issued && p.DuplicatesAllowed
 	d.CanRevoke = d.CanWrite && issued
+	d.CanSkip = d.CanWrite && order.CanSkipRevokeApproval(v.Actor)
 	return d, nil
 }
 
@@ -296,6 +303,7 @@ func (s *Server) certView(ctx context.Context, o *store.Order, c *store.Certific
 			return cv, errs.Internalf(err, "read revocation of certificate %d", c.ID)
 		}
 	}
+	cv.Revocable = c.Status == store.CertIssued && len(c.DER) > 0 && c.NotAfter.After(s.Now())
 	if cv.Issued {
 		for _, f := range order.Formats {
 			cv.Downloads = append(cv.Downloads, option{fmt.Sprintf("/console/orders/%d/certificates/%d/%s", o.ID, c.ID, f), formatNames[f]})
@@ -431,46 +439,78 @@ func (s *Server) duplicate(w http.ResponseWriter, r *http.Request, v *visit) err
 	return s.certOp(w, r, v, s.Orders.Duplicate, "duplicated")
 }
 
+// revokeInput is the body of the revoke calls a revoke form stands for.
+func revokeInput(r *http.Request) *order.RevokeInput {
+	return &order.RevokeInput{RevocationReason: r.PostFormValue("reason"), Comments: r.PostFormValue("comments"),
+		SkipApproval: flex.Bool{V: r.PostFormValue("skip_approval") == "1", Set: r.PostFormValue("skip_approval") != ""}}
+}
+
+// revoke is PUT /order/certificate/{id}/revoke: every certificate of the
+// order, or a request for it.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, v *visit) error {
 	id, err := pathID(r, "id", "order")
 	if err != nil {
 		return err
 	}
-	in := &order.RevokeInput{RevocationReason: r.PostFormValue("reason"), Comments: r.PostFormValue("comments")}
-	if _, err := s.Orders.RevokeOrder(r.Context(), v.Actor, id, in); err != nil {
+	if _, err := s.Orders.RevokeOrder(r.Context(), v.Actor, id, revokeInput(r)); err != nil {
 		return s.orderFailure(w, r, v, err)
 	}
 	return redirect(w, r, orderPath(id), "revoked")
 }
 
-// download serves a certificate of an order in one of the glossary's
-// formats, rendered as the API renders it.
-func (s *Server) download(w http.ResponseWriter, r *http.Request, v *visit) error {
-	id, err := pathID(r, "id", "order")
+// revokeCertificate is PUT /certificate/{id}/revoke: one certificate of
+// the order (a duplicate, a reissue's predecessor, the primary), or a
+// request for it; the order itself stays as it is.
+func (s *Server) revokeCertificate(w http.ResponseWriter, r *http.Request, v *visit) error {
+	o, c, err := s.orderCertificate(r, v)
 	if err != nil {
 		return err
+	}
+	if _, err := s.Orders.RevokeCertificate(r.Context(), v.Actor, c.ID, revokeInput(r)); err != nil {
+		return s.orderFailure(w, r, v, err)
+	}
+	return redirect(w, r, orderPath(o.ID), "revoked")
+}
+
+// orderCertificate reads the order and the certificate of the path, the
+// certificate being one of that order's: a certificate of another order
+// (one the caller may see or not) is not found under this one.
+func (s *Server) orderCertificate(r *http.Request, v *visit) (*store.Order, *store.Certificate, error) {
+	id, err := pathID(r, "id", "order")
+	if err != nil {
+		return nil, nil, err
 	}
 	certID, err := pathID(r, "cert", "certificate")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	o, err := s.Store.Order(r.Context(), v.Actor.Account.ID, id)
 	if err != nil {
-		return notFound(err, "order", id)
+		return nil, nil, notFound(err, "order", id)
 	}
 	c, err := s.Store.Certificate(r.Context(), v.Actor.Account.ID, certID)
 	if err != nil {
-		return notFound(err, "certificate", certID)
+		return nil, nil, notFound(err, "certificate", certID)
 	}
 	if c.OrderID != o.ID {
-		return errs.NotFoundf("certificate", "Order %d has no certificate %d.", o.ID, certID)
+		return nil, nil, errs.NotFoundf("certificate", "Order %d has no certificate %d.", o.ID, certID)
+	}
+	return o, c, nil
+}
+
+// download serves a certificate of an order in one of the glossary's
+// formats, rendered as the API renders it.
+func (s *Server) download(w http.ResponseWriter, r *http.Request, v *visit) error {
+	_, c, err := s.orderCertificate(r, v)
+	if err != nil {
+		return err
 	}
 	dl, err := order.RenderDownload(s.CA, c, r.PathValue("format"), false)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", dl.ContentType)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, dl.FileName))
+	w.Header().Set("Content-Disposition", dl.Disposition())
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(dl.Body)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
@@ -22,6 +23,8 @@ func isAdmin(v *visit) bool { return v.Actor.User.AccessRole == store.RoleAdmini
 type orgValidationRow struct {
 	Type, Status, Until string
 	Active              bool
+	// Contacts are its verified users; those waiting for a grant say so.
+	Contacts []string
 }
 
 type orgRow struct {
@@ -41,7 +44,15 @@ func (s *Server) orgRow(o *store.Organization) orgRow {
 	for _, ov := range o.Validations {
 		ok := ov.Status == "active" && ov.ValidatedUntil.After(now)
 		active[ov.Type] = active[ov.Type] || ok
-		row.Validations = append(row.Validations, orgValidationRow{Type: ov.Type, Status: ov.Status, Until: day(ov.ValidatedUntil), Active: ok})
+		vr := orgValidationRow{Type: ov.Type, Status: ov.Status, Until: day(ov.ValidatedUntil), Active: ok}
+		for _, c := range ov.VerifiedContacts {
+			name := strings.TrimSpace(c.FirstName + " " + c.LastName + " <" + c.Email + ">")
+			if c.Unverified {
+				name += " (waits for a grant)"
+			}
+			vr.Contacts = append(vr.Contacts, name)
+		}
+		row.Validations = append(row.Validations, vr)
 	}
 	for _, t := range orgTypes() {
 		if !active[t] {
@@ -61,8 +72,9 @@ func orgTypes() []string {
 }
 
 type orgsData struct {
-	Rows []orgRow
-	Page pager
+	Rows      []orgRow
+	Page      pager
+	CanCreate bool
 }
 
 func (s *Server) organizations(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -75,7 +87,7 @@ func (s *Server) organizations(w http.ResponseWriter, r *http.Request, v *visit)
 	if err != nil {
 		return errs.Internalf(err, "list organizations")
 	}
-	d := &orgsData{Page: pageOf(q, lp.Page, total, len(orgs))}
+	d := &orgsData{Page: pageOf(q, lp.Page, total, len(orgs)), CanCreate: canWriteOrgs(v)}
 	for i := range orgs {
 		d.Rows = append(d.Rows, s.orgRow(&orgs[i]))
 	}
@@ -88,6 +100,10 @@ type orgData struct {
 	Row      orgRow
 	Types    []string
 	CanGrant bool
+	// CanSubmit: the viewer may submit it for validation; Submit is what
+	// that form offers.
+	CanSubmit bool
+	Submit    orgSubmitForm
 }
 
 func (s *Server) orgData(r *http.Request, v *visit) (*orgData, error) {
@@ -99,7 +115,13 @@ func (s *Server) orgData(r *http.Request, v *visit) (*orgData, error) {
 	if err != nil {
 		return nil, notFound(err, "organization", id)
 	}
-	return &orgData{Org: o, Row: s.orgRow(o), Types: orgTypes(), CanGrant: isAdmin(v) && allowed(v, account.AreaOrgs, false)}, nil
+	d := &orgData{Org: o, Row: s.orgRow(o), Types: orgTypes(), CanGrant: isAdmin(v) && canWriteOrgs(v), CanSubmit: canWriteOrgs(v) && o.IsActive}
+	if d.CanSubmit {
+		if d.Submit, err = s.orgSubmitForm(r, v); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 func (s *Server) organizationPage(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -152,8 +174,9 @@ func (s *Server) domainRow(d *store.Domain) domainRow {
 }
 
 type domainsData struct {
-	Rows []domainRow
-	Page pager
+	Rows      []domainRow
+	Page      pager
+	CanCreate bool
 }
 
 func (s *Server) domains(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -170,7 +193,7 @@ func (s *Server) domains(w http.ResponseWriter, r *http.Request, v *visit) error
 	if err != nil {
 		return errs.Internalf(err, "list domains")
 	}
-	d := &domainsData{Page: pageOf(q, lp.Page, total, len(doms))}
+	d := &domainsData{Page: pageOf(q, lp.Page, total, len(doms)), CanCreate: canWriteOrgs(v)}
 	for i := range doms {
 		d.Rows = append(d.Rows, s.domainRow(&doms[i]))
 	}
@@ -190,6 +213,12 @@ type domainData struct {
 	CanCheck bool
 	CanGrant bool
 	Methods  []string
+	// CanSubmit: the viewer may change its method and submit it again
+	// (Types for that form; Organizations when it has none yet).
+	CanSubmit     bool
+	Types         []string
+	Org           string
+	Organizations []option
 }
 
 func (s *Server) domainData(r *http.Request, v *visit) (*domainData, error) {
@@ -203,7 +232,18 @@ func (s *Server) domainData(r *http.Request, v *visit) (*domainData, error) {
 	}
 	d := &domainData{Domain: dm, Row: s.domainRow(dm), Token: dm.DCVToken, Expires: date(dm.DCVTokenExpires), Emails: dm.EmailArray,
 		CanCheck: allowed(v, account.AreaOrgs, false) && validation.IsTokenMethod(dm.DCVMethod),
-		CanGrant: isAdmin(v) && allowed(v, account.AreaOrgs, false), Methods: validation.DomainDCVMethods}
+		CanGrant: isAdmin(v) && canWriteOrgs(v), Methods: validation.DomainDCVMethods, CanSubmit: canWriteOrgs(v), Types: domainTypes()}
+	if dm.OrganizationID != 0 {
+		if o, err := s.Store.Organization(r.Context(), v.Actor.Account.ID, dm.OrganizationID); err == nil {
+			d.Org = o.Name
+		}
+	} else if d.CanSubmit {
+		nd, err := s.newDomainData(r, v)
+		if err != nil {
+			return nil, err
+		}
+		d.Organizations = nd.Organizations
+	}
 	// What to publish, by method (spec §6.13): the random value in a TXT
 	// record at the name or _dnsauth under it, a CNAME from
 	// _<value>.<name> to the CA's target, or a file at the well-known path.

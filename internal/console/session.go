@@ -303,6 +303,20 @@ type passwordPayload struct {
 	UserID int64 `json:"user_id"`
 }
 
+// PasswordMail is what the console_password templates are given.
+type PasswordMail struct {
+	// FirstName and Username are the user's; Link sets the password once
+	// until ExpiresAt.
+	FirstName, Username, Link, ExpiresAt string
+}
+
+func init() {
+	mail.DefineKind(MailKindPassword, PasswordMail{FirstName: "Jane", Username: "jane.doe",
+		Link: "https://certorder.example/console/password/abcdefghijklmnopqrstuvwxyz234567", ExpiresAt: "Mon, 04 Jan 2027 10:00:00 UTC"},
+		PasswordMail{Username: "ops", Link: "https://certorder.example/console/password/abcdefghijklmnopqrstuvwxyz234567",
+			ExpiresAt: "Mon, 04 Jan 2027 10:00:00 UTC"})
+}
+
 // RenderPasswordMail makes a password link's message when it is sent: the
 // user must still be one who signs in; a fresh single-use link replaces
 // the ones mailed before.
@@ -335,17 +349,22 @@ func (s *Server) RenderPasswordMail(ctx context.Context, m *store.OutboxMail) (m
 		return mail.Message{}, fmt.Errorf("record password link: %w", err)
 	}
 	link := strings.TrimRight(s.URL, "/") + "/console/password/" + value
-	return mail.Message{
-		Undelivered: func(ctx context.Context) {
-			if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteLinkToken(ctx, tok.AccountID, tok.ID) }); err != nil {
-				s.Log.Warn("drop undelivered password link", "err", err)
-			}
-		},
-		Subject: "Set your certorder console password",
-		Body: fmt.Sprintf("Hello %s,\n\nan administrator asked certorder to let you set the password you sign in to its console with (username %s).\n\n"+
-			"Open this link to set it:\n\n%s\n\nThe link works once and expires on %s. If you did not expect this message, ignore it.\n",
-			u.FirstName, u.Username, link, tok.ExpiresAt.Format(time.RFC1123)),
-	}, nil
+	undelivered := func(ctx context.Context) {
+		if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteLinkToken(ctx, tok.AccountID, tok.ID) }); err != nil {
+			s.Log.WarnContext(ctx, "drop undelivered password link", "err", err)
+		}
+	}
+	// In the user's language; a user without one gets English (the
+	// templates' fallback): a password link belongs to no order whose
+	// locale could stand in.
+	msg, err := s.Templates.Render(MailKindPassword, u.Locale, PasswordMail{FirstName: u.FirstName, Username: u.Username,
+		Link: link, ExpiresAt: tok.ExpiresAt.UTC().Format(time.RFC1123)})
+	if err != nil {
+		undelivered(ctx)
+		return mail.Message{}, err
+	}
+	msg.Undelivered = undelivered
+	return msg, nil
 }
 
 // linkUser is the user a password link is for, or nil when the link is

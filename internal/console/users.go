@@ -80,13 +80,16 @@ type userForm struct {
 	Roles      []option
 	Containers []option
 	CanEdit    bool
-	CanLink    bool
-	IsAdmin    bool
-	Self       bool
+	// CanLink: the viewer may mail the user a password link (NoMail: this
+	// server mails none).
+	CanLink bool
+	NoMail  bool
+	IsAdmin bool
+	Self    bool
 }
 
 func (s *Server) userForm(ctx context.Context, v *visit) *userForm {
-	f := &userForm{CanEdit: allowed(v, account.AreaUsers, false), IsAdmin: isAdmin(v), CanLink: s.Mail != nil}
+	f := &userForm{CanEdit: allowed(v, account.AreaUsers, false), IsAdmin: isAdmin(v), NoMail: s.Mail == nil}
 	for _, id := range []int{store.RoleStandardUser, store.RoleLimitedUser, store.RoleManager, store.RoleFinanceManager, store.RoleAdministrator} {
 		if id == store.RoleAdministrator && !isAdmin(v) {
 			continue // only administrators make administrators
@@ -135,6 +138,7 @@ func (s *Server) userData(r *http.Request, v *visit) (*userForm, *store.User, er
 	f := s.userForm(r.Context(), v)
 	row := s.userRow(r.Context(), u, s.containerNames(r.Context(), v.Actor.Account.ID))
 	f.User, f.Self = &row, u.ID == v.Actor.User.ID
+	f.CanLink = s.Mail != nil && account.MaySetPassword(v.Actor, u) == nil
 	return f, u, nil
 }
 
@@ -190,9 +194,11 @@ func (s *Server) sendPasswordLink(w http.ResponseWriter, r *http.Request, v *vis
 			"This server sends no mail (no --smtp relay, or the sandbox). Set the password with `certorder user passwd` instead."), f, nil)
 	case u.APIOnly:
 		return s.formFailure(w, r, v, "user", errs.InvalidValue("user_id", "A service user signs in with its API key only."), f, nil)
-	case u.ID != v.Actor.User.ID && !account.Covers(v.Actor, account.As(v.Actor.Account, u, account.KeyRoleInherit)):
-		return s.formFailure(w, r, v, "user", errs.New(errs.Forbidden, "access_denied|missing_permission",
-			"You cannot send a password link to a user with more permissions than yours."), f, nil)
+	}
+	// The link sets the password of whoever reads the address, which a
+	// manager may change: only those who may set the password mail one.
+	if err := account.MaySetPassword(v.Actor, u); err != nil {
+		return err
 	}
 	payload, _ := json.Marshal(passwordPayload{UserID: u.ID})
 	now := s.Now()

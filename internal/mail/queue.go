@@ -206,6 +206,9 @@ func (q *Queue) Round(ctx context.Context) int {
 	return n
 }
 
+// recordTimeout bounds the recording of a message the relay took.
+const recordTimeout = 10 * time.Second
+
 func (q *Queue) send(ctx context.Context, m *store.OutboxMail) {
 	msg, err := q.deliver(ctx, m)
 	dropped := errors.Is(err, ErrDrop)
@@ -215,7 +218,11 @@ func (q *Queue) send(ctx context.Context, m *store.OutboxMail) {
 	}
 	if err == nil {
 		// A crash before this commit sends the message again, once, with
-		// the same Message-ID.
+		// the same Message-ID. A shutdown is no crash: the relay has the
+		// message, so its record is written even when the server is
+		// stopping (the server waits for this before closing the store).
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		defer cancel()
 		err := q.Store.InTx(ctx, func(tx store.Tx) error {
 			if q.Keep && !dropped {
 				return tx.MailKept(ctx, m.ID, q.now(), msg.Subject, msg.Body)

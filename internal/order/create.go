@@ -242,6 +242,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	if err != nil {
 		return nil, wrapStoreErr(err, "create order")
 	}
+	s.Metrics.OrderCreated(product.NameID, p.order.Status)
 	s.Validation.KickMail(mailed)
 	s.Notify.Kick()
 	res.DCVRandomValue, res.DCVExpires = p.order.DCVRandomValue, p.order.DCVRandomExpires
@@ -256,10 +257,26 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 		// yet. An EV order that waits only for its approval gets its
 		// approval emails there.
 		if err := s.IssuePending(ctx, actor, p.order.ID); err != nil {
-			s.log().Error("issuance after auto-approval failed", "order", p.order.ID, "err", err)
+			s.log().ErrorContext(ctx, "issuance after auto-approval failed", "order", p.order.ID, "err", err)
 		}
 	}
 	return res, nil
+}
+
+// CheckOrder applies every rule CreateOrder applies to in before writing,
+// and places nothing: an edge that found faults of its own in what it was
+// sent (a form's input that does not parse) reports them together with
+// the rules' verdict on the rest.
+func (s *Service) CheckOrder(ctx context.Context, actor account.Actor, productID string, in *CreateInput) error {
+	product, err := s.orderProduct(productID, in)
+	if err != nil {
+		return err
+	}
+	if in == nil {
+		return errs.MissingField("certificate")
+	}
+	_, err = s.validate(ctx, actor, product, in)
+	return err
 }
 
 func insufficientFunds(balance, price int64) error {
@@ -766,6 +783,11 @@ func (s *Service) refuseBlockedKey(ctx context.Context, r store.BlockedKeyReader
 		return errs.Internalf(err, "read blocked keys")
 	}
 }
+
+// PaymentMethods are the payment_method values an order takes, the
+// default first: the account's balance, a card given with the order, or
+// the card on the account's profile.
+var PaymentMethods = []string{"balance", "card", "profile"}
 
 func (s *Service) checkPayment(product catalog.Product, in *CreateInput, o *store.Order, now time.Time, list *errs.List) {
 	m := strings.TrimSpace(in.PaymentMethod)

@@ -92,7 +92,7 @@ func (s *Service) setCSR(ctx context.Context, actor account.Actor, orderID int64
 	}
 	if issueNow {
 		if err := s.IssuePending(ctx, actor, orderID); err != nil {
-			s.log().Error("issuance after CSR update failed", "order", orderID, "err", err)
+			s.log().ErrorContext(ctx, "issuance after CSR update failed", "order", orderID, "err", err)
 		}
 	}
 	return nil

@@ -114,10 +114,47 @@ func reverse(in []*x509.Certificate) []*x509.Certificate {
 
 func fileBase(c *x509.Certificate) string {
 	n := strings.NewReplacer("*", "star", ".", "_", "/", "_").Replace(c.Subject.CommonName)
+	// A common name may be an organization's or a person's name, typed by
+	// whoever added it: what could end a quoted file name in a header, a
+	// path in a ZIP file, or a file name on a desktop is left out.
+	n = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(`"\:<>|?`, r) {
+			return '_'
+		}
+		return r
+	}, n)
 	if n == "" {
 		n = "certificate"
 	}
 	return n
+}
+
+// Disposition is the download's Content-Disposition: an attachment named
+// by a quoted ASCII file name (fileBase leaves nothing in it that could
+// end the quotes), and, for a name beyond ASCII (a person's), the name
+// itself as RFC 6266's filename*.
+func (d *Download) Disposition() string {
+	ascii := strings.Map(func(r rune) rune {
+		if r > 0x7e {
+			return '_'
+		}
+		return r
+	}, d.FileName)
+	h := `attachment; filename="` + ascii + `"`
+	if ascii != d.FileName {
+		var b strings.Builder
+		for _, c := range []byte(d.FileName) {
+			// RFC 8187's attr-char stays as it is; every other byte is
+			// percent-encoded.
+			if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+				b.WriteByte(c)
+			} else {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+		}
+		h += "; filename*=UTF-8''" + b.String()
+	}
+	return h
 }
 
 type zipFile struct {

@@ -3,6 +3,7 @@ package order
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/certorder/certorder/internal/account"
@@ -177,11 +178,24 @@ var reservedPrefixes = func() []netip.Prefix {
 	return out
 }()
 
-// x9KeyUsages maps seed 004's names; key_agreement_encipherment becomes
-// keyAgreement on an ECDSA key and keyEncipherment on an RSA key.
-var x9KeyUsageNames = map[string]bool{"digital_signature": true, "key_agreement_encipherment": true}
+// X9KeyUsages are seed 004's key_usages, the default first;
+// key_agreement_encipherment becomes keyAgreement on an ECDSA key and
+// keyEncipherment on an RSA key.
+var X9KeyUsages = []string{"digital_signature", "key_agreement_encipherment"}
 
-var x9EKUNames = map[string]bool{"server_authentication": true, "client_authentication": true}
+// X9ExtendedKeyUsages are seed 004's extended_key_usages; an order naming
+// none gets both.
+var X9ExtendedKeyUsages = []string{"server_authentication", "client_authentication"}
+
+var x9KeyUsageNames, x9EKUNames = nameSet(X9KeyUsages), nameSet(X9ExtendedKeyUsages)
+
+func nameSet(names []string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
 
 // checkX9Extras: key usages, EKUs, the subscriber agreement, DCV scope,
 // promo code and contacts of seed 004.
@@ -196,7 +210,7 @@ func (s *Service) checkX9Extras(in *CreateInput, o *store.Order, list *errs.List
 		}
 	}
 	if len(kus) == 0 {
-		kus = []string{"digital_signature"}
+		kus = []string{X9KeyUsages[0]}
 	}
 	o.Extra.KeyUsages = dedupe(kus)
 	ekus := cleanStrings(c.ExtendedKeyUsages)
@@ -208,7 +222,7 @@ func (s *Service) checkX9Extras(in *CreateInput, o *store.Order, list *errs.List
 		}
 	}
 	if len(ekus) == 0 {
-		ekus = []string{"server_authentication", "client_authentication"}
+		ekus = slices.Clone(X9ExtendedKeyUsages)
 	}
 	o.Extra.ExtendedKeyUsages = dedupe(ekus)
 

@@ -20,6 +20,7 @@ import (
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -122,15 +123,19 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 			return nil, err
 		}
 	}
+	// An immediate order's serial comes with its intent already committed
+	// (serials.go): the transaction that records the order is its only
+	// commit. A pending certificate's serial is written with the claim to
+	// sign it, and a seeded sandbox's too: the pool draws serials ahead in
+	// batches sized by timing, which would make the seeded prefixes depend
+	// on timing rather than on the order of calls.
+	pooled := certID == 0 && s.SerialPrefix == nil
 	var serial *big.Int
-	if certID == 0 {
-		// Recorded by the transaction that creates its order: the serial
-		// comes with its intent already committed (serials.go), and that
-		// transaction is the order's only commit.
+	if pooled {
 		if serial, err = s.takeSerial(ctx, iss); err != nil {
 			return nil, errs.Internalf(err, "record issuance intent")
 		}
-	} else if serial, err = ca.NewSerial(s.rand()); err != nil {
+	} else if serial, err = ca.NewSerialFrom(s.SerialPrefix, s.rand()); err != nil {
 		return nil, errs.Internalf(err, "new serial")
 	}
 	nb, na := s.certValidity(product, o)
@@ -160,14 +165,18 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 		if token, err = claimToken(s.rand()); err != nil {
 			return nil, errs.Internalf(err, "signing claim token")
 		}
+	}
+	if !pooled {
 		err = s.Store.InTx(ctx, func(tx store.Tx) error {
-			now := s.leaseNow()
-			ok, err := tx.ClaimCertificateSigning(ctx, o.AccountID, certID, token, now, now.Add(signingLease))
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return errSigningClaimed
+			if certID != 0 {
+				now := s.leaseNow()
+				ok, err := tx.ClaimCertificateSigning(ctx, o.AccountID, certID, token, now, now.Add(signingLease))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return errSigningClaimed
+				}
 			}
 			return tx.CreateIssuanceIntent(ctx, intent)
 		})
@@ -177,6 +186,8 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 		if err != nil {
 			return nil, errs.Internalf(err, "record issuance intent")
 		}
+	}
+	if certID != 0 {
 		// Right before the key signs: a stall since the claim (a paused
 		// process) may have let the lease lapse and another claim it.
 		held, err := s.Store.HoldsCertificateSigning(ctx, o.AccountID, certID, token)
@@ -191,7 +202,9 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	if s.beforeSign != nil {
 		s.beforeSign(intent.SerialNumber)
 	}
+	start := time.Now()
 	cert, warnings, err := s.CA.IssueCertificate(req)
+	took := time.Since(start)
 	if err != nil {
 		// Nothing was signed: the intent and the claim go (best effort; an
 		// intent left behind only lists an unused serial as revoked, a
@@ -202,15 +215,20 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 		case errors.Is(err, ca.ErrHashNotSupported):
 			return nil, errs.InvalidValue("signature_hash", "The issuing CA's key cannot sign with %s.", o.SignatureHash)
 		case errors.As(err, &lintErr):
+			s.Metrics.IssuanceDone(product.NameID, metrics.IssuanceLintFailed, took)
+			s.Metrics.LintFindings("error", lintErr.Lints)
 			s.auditLintFailure(ctx, actor, o, serial, lintErr.Lints)
 			return nil, errs.Wrap(err, errs.Internal, "issuance_failed",
 				"The certificate failed pre-issuance linting and was not issued.")
 		default:
+			s.Metrics.IssuanceDone(product.NameID, metrics.IssuanceFailed, took)
 			return nil, errs.Internalf(err, "issue certificate for order %d", o.ID)
 		}
 	}
+	s.Metrics.IssuanceDone(product.NameID, metrics.IssuanceIssued, took)
+	s.Metrics.LintFindings("warn", warnings)
 	if len(warnings) > 0 {
-		s.logLintWarnings(product.Profile, ca.SerialHex(serial), warnings)
+		s.logLintWarnings(ctx, product.Profile, ca.SerialHex(serial), warnings)
 	}
 	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss, claim: token, at: s.now()}, nil
 }
@@ -255,7 +273,7 @@ func (s *Service) dropIntent(ctx context.Context, accountID, certID int64, token
 		return tx.ReleaseCertificateSigning(ctx, accountID, certID, token)
 	})
 	if err != nil {
-		s.log().Warn("drop issuance intent", "serial", serial, "err", err)
+		s.log().WarnContext(ctx, "drop issuance intent", "serial", serial, "err", err)
 	}
 }
 
@@ -323,13 +341,13 @@ func usagesFor(product catalog.Product, o *store.Order, pub crypto.PublicKey) (x
 // auditLintFailure records the refused issuance in its own transaction, as
 // the order itself is not written.
 func (s *Service) auditLintFailure(ctx context.Context, actor account.Actor, o *store.Order, serial *big.Int, lints []string) {
-	s.log().Error("pre-issuance lint failed; nothing signed by the issuer key", "order", o.ID, "serial", ca.SerialHex(serial), "lints", lints)
+	s.log().ErrorContext(ctx, "pre-issuance lint failed; nothing signed by the issuer key", "order", o.ID, "serial", ca.SerialHex(serial), "lints", lints)
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		return s.audit(ctx, tx, actor, "issuance.lint_failed", fmt.Sprintf("order:%d", o.ID),
 			map[string]any{"serial_number": ca.SerialHex(serial), "lints": lints, "common_name": o.CommonName, "product": o.ProductNameID})
 	})
 	if err != nil {
-		s.log().Error("audit of lint failure not recorded", "err", err)
+		s.log().ErrorContext(ctx, "audit of lint failure not recorded", "err", err)
 	}
 }
 
@@ -507,16 +525,16 @@ const maxLintWarningSets = 1000
 
 var lintWarningSets atomic.Int64
 
-func (s *Service) logLintWarnings(profile, serial string, warnings []string) {
+func (s *Service) logLintWarnings(ctx context.Context, profile, serial string, warnings []string) {
 	key := profile + "\x00" + strings.Join(warnings, "\x00")
 	if _, seen := lintWarningsSeen.Load(key); seen || lintWarningSets.Load() >= maxLintWarningSets {
-		s.log().Debug("lint warnings on issued certificate", "serial", serial, "warnings", warnings)
+		s.log().DebugContext(ctx, "lint warnings on issued certificate", "serial", serial, "warnings", warnings)
 		return
 	}
 	if _, dup := lintWarningsSeen.LoadOrStore(key, true); !dup {
 		lintWarningSets.Add(1)
 	}
-	s.log().Warn("lint warnings on issued certificate (later certificates of this profile with the same warnings are logged at debug level)",
+	s.log().WarnContext(ctx, "lint warnings on issued certificate (later certificates of this profile with the same warnings are logged at debug level)",
 		"profile", profile, "serial", serial, "warnings", warnings)
 }
 
@@ -529,13 +547,13 @@ func (s *Service) IssueReady(ctx context.Context, actor account.Actor) int {
 	ctx = account.Unscoped(ctx)
 	orders, _, err := s.Store.Orders(ctx, actor.Account.ID, store.OrderFilter{Status: store.OrderPending}, store.Page{})
 	if err != nil {
-		s.log().Error("list pending orders", "err", err)
+		s.log().ErrorContext(ctx, "list pending orders", "err", err)
 		return 0
 	}
 	issued := 0
 	for _, o := range orders {
 		if err := s.IssuePending(ctx, actor, o.ID); err != nil {
-			s.log().Error("issuance after validation failed", "order", o.ID, "err", err)
+			s.log().ErrorContext(ctx, "issuance after validation failed", "order", o.ID, "err", err)
 			continue
 		}
 		if cur, err := s.Store.Order(ctx, actor.Account.ID, o.ID); err == nil && cur.Status == store.OrderIssued {
@@ -557,13 +575,13 @@ func (s *Service) issueReadyLinked(ctx context.Context, actor account.Actor) {
 	} {
 		orders, _, err := s.Store.Orders(ctx, acct, store.OrderFilter{Status: k.status}, store.Page{})
 		if err != nil {
-			s.log().Error("list orders", "status", k.status, "err", err)
+			s.log().ErrorContext(ctx, "list orders", "status", k.status, "err", err)
 			continue
 		}
 		for _, o := range orders {
 			linked, err := s.Store.LinkedCertificates(ctx, acct, o.ID, k.kind)
 			if err != nil {
-				s.log().Error("list linked certificates", "order", o.ID, "err", err)
+				s.log().ErrorContext(ctx, "list linked certificates", "order", o.ID, "err", err)
 				continue
 			}
 			for _, lc := range linked {
@@ -578,7 +596,7 @@ func (s *Service) issueReadyLinked(ctx context.Context, actor account.Actor) {
 					}
 				}
 				if err := s.IssueLinked(ctx, actor, lc.ID); err != nil {
-					s.log().Error("issuance after validation failed", "order", o.ID, "certificate", lc.ID, "err", err)
+					s.log().ErrorContext(ctx, "issuance after validation failed", "order", o.ID, "certificate", lc.ID, "err", err)
 				}
 			}
 		}

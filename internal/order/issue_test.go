@@ -2,6 +2,7 @@ package order
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func TestLintWarningsLoggedOnce(t *testing.T) {
 		{[]string{"w_a: x"}, "level=DEBUG"},
 	} {
 		buf.Reset()
-		s.logLintWarnings(profile, "01", tc.warnings)
+		s.logLintWarnings(context.Background(), profile, "01", tc.warnings)
 		if !strings.Contains(buf.String(), tc.level) {
 			t.Errorf("warnings %q logged as %q, want %s", tc.warnings, buf.String(), tc.level)
 		}

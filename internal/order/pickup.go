@@ -26,6 +26,15 @@ type Pickup struct {
 	Product string
 	// Ready: nothing but the key is missing, so a CSR sent now issues.
 	Ready bool
+	// Locale is the language of the link's message (the order's).
+	Locale string
+}
+
+// PickedUp is the certificate a pickup made, and the language of its
+// link's page.
+type PickedUp struct {
+	*store.Certificate
+	Locale string
 }
 
 // ShowPickup reads a pickup link for its page; it changes nothing.
@@ -38,7 +47,7 @@ func (s *Service) ShowPickup(ctx context.Context, link string) (*Pickup, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Pickup{OrderID: o.ID, Email: t.Subject, Product: product.Name, Ready: s.Validation.Validated(ctx, product, org, o)}, nil
+	return &Pickup{OrderID: o.ID, Email: t.Subject, Product: product.Name, Ready: s.Validation.Validated(ctx, product, org, o), Locale: o.Locale}, nil
 }
 
 func (s *Service) pickupOrder(ctx context.Context, t *store.LinkToken) (*store.Order, catalog.Product, *store.Organization, error) {
@@ -68,7 +77,7 @@ func (s *Service) pickupOrder(ctx context.Context, t *store.LinkToken) (*store.O
 // PickUp takes the CSR sent through a pickup link, issues the order and
 // returns its certificate (still pending only when signing failed after
 // the CSR was stored; the requester can download it later).
-func (s *Service) PickUp(ctx context.Context, link, csr string) (*store.Certificate, error) {
+func (s *Service) PickUp(ctx context.Context, link, csr string) (*PickedUp, error) {
 	ctx = account.Unscoped(ctx)
 	t, err := s.Validation.PickupToken(ctx, link)
 	if err != nil {
@@ -106,5 +115,5 @@ func (s *Service) PickUp(ctx context.Context, link, csr string) (*store.Certific
 	if err != nil {
 		return nil, errs.Internalf(err, "read certificate")
 	}
-	return cert, nil
+	return &PickedUp{Certificate: cert, Locale: cur.Locale}, nil
 }

@@ -161,12 +161,12 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor account.Actor, 
 		// The approval stands even if issuance cannot happen now; the order
 		// stays pending and is issued when it becomes ready.
 		if err := s.IssuePending(ctx, actor, approvedOrder); err != nil {
-			s.log().Error("issuance after approval failed", "order", approvedOrder, "err", err)
+			s.log().ErrorContext(ctx, "issuance after approval failed", "order", approvedOrder, "err", err)
 		}
 	}
 	if approvedCert != 0 {
 		if err := s.IssueLinked(ctx, actor, approvedCert); err != nil {
-			s.log().Error("issuance of reissue or duplicate after approval failed", "certificate", approvedCert, "err", err)
+			s.log().ErrorContext(ctx, "issuance of reissue or duplicate after approval failed", "certificate", approvedCert, "err", err)
 		}
 	}
 	return nil

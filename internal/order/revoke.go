@@ -82,6 +82,10 @@ func invalidCertStatus(format string, args ...any) error {
 	return errs.New(errs.Conflict, "invalid_certificate_status", format, args...)
 }
 
+// CanSkipRevokeApproval says whether a revocation by a may skip its
+// request (skip_approval): edges offer the choice only where it counts.
+func CanSkipRevokeApproval(a account.Actor) bool { return canSkipRevokeApproval(a) }
+
 // canSkipRevokeApproval: revocation without approval needs an
 // administrator (spec §1.2, §4.4), and the account must allow skipping.
 func canSkipRevokeApproval(a account.Actor) bool {

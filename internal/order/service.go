@@ -19,6 +19,7 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/clock"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/notify"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/validation"
@@ -43,7 +44,11 @@ type Service struct {
 	// or list its serial as abandoned). Nil is Now.
 	LeaseNow func() time.Time
 	Rand     io.Reader
-	Log      *slog.Logger
+	// SerialPrefix, when set (the sandbox's --sandbox-seed), gives the
+	// first 64 bits of each serial so that they repeat from run to run;
+	// the other 64 always come from Rand, the CSPRNG (ca.NewSerialFrom).
+	SerialPrefix io.Reader
+	Log          *slog.Logger
 	// OnRevoke, when set, is called after a transaction that revoked
 	// certificates has committed, with the ids of their issuers (so that
 	// their CRLs can be refreshed). It must not block for long.
@@ -52,6 +57,9 @@ type Service struct {
 	// or rejected; a certificate issued or revoked) in the event's
 	// transaction; nil sends none.
 	Notify *notify.Notifier
+	// Metrics counts orders, issuances and lint findings; nil counts
+	// nothing.
+	Metrics *metrics.Metrics
 
 	// serials hand immediate orders serials whose issuance intents have
 	// committed (serials.go); made on first use (serialsOf).

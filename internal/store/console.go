@@ -78,10 +78,16 @@ type ConsoleWriter interface {
 	EndSession(ctx context.Context, id int64, at time.Time) error
 	// EndUserSessions ends every live session of a user but keep (0: all).
 	EndUserSessions(ctx context.Context, accountID, userID, keep int64, at time.Time) error
-	// RecordSignInFailure adds one failure for a name at at and returns
-	// the count; failures older than forget no longer count (the row
-	// starts over), and rows of every name idle since before forget go.
-	RecordSignInFailure(ctx context.Context, username string, at, forget time.Time) (int, error)
+	// CountSignInAttempt counts a sign-in attempt for a name at at as a
+	// failure (a success clears it afterwards), only if the name's
+	// failures are still seen, last at seenAt (what SignInFailures read
+	// when the attempt was let through), and reports whether it did. Of
+	// attempts racing for a name, in any process, one counts per state
+	// read: the others read again, so that none is let through on a
+	// count another attempt has already moved. Rows of every name idle
+	// since before forget go first (a name's old failures no longer
+	// count).
+	CountSignInAttempt(ctx context.Context, username string, seen int, seenAt, at, forget time.Time) (bool, error)
 	// ClearSignInFailures forgets a name's failures (a sign-in succeeded).
 	ClearSignInFailures(ctx context.Context, username string) error
 }

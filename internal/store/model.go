@@ -688,6 +688,7 @@ type Reader interface {
 	JobReader
 	LinkReader
 	ConsoleReader
+	CensusReader
 }
 
 // Writer is every change. Writes happen only inside InTx.

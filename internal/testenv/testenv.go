@@ -33,6 +33,7 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/dcv/dcvtest"
+	"github.com/certorder/certorder/internal/faults"
 	"github.com/certorder/certorder/internal/ratelimit"
 	"github.com/certorder/certorder/internal/store/sqlite"
 	"github.com/certorder/certorder/internal/testenv/pkilint"
@@ -44,14 +45,18 @@ import (
 
 // Server is a running certorder on loopback.
 type Server struct {
-	URL      string // base URL, e.g. http://127.0.0.1:41234
-	AdminKey string
-	DataDir  string
-	App      *app.App
-	Sandbox  bool
+	URL string // base URL, e.g. http://127.0.0.1:41234
+	// MetricsURL is the base URL of the metrics listener
+	// (Options.MetricsListener), empty without one.
+	MetricsURL string
+	AdminKey   string
+	DataDir    string
+	App        *app.App
+	Sandbox    bool
 
 	t      testing.TB
 	cancel context.CancelFunc
+	check  *openAPICheck // nil when CERTORDER_TEST_OPENAPI=0
 	done   chan error
 	addr   string
 	opts   Options // reused by Restart
@@ -84,6 +89,11 @@ type Options struct {
 	// directory over the embedded ones (app.Config).
 	SMTPFrom, MailTemplates string
 	SandboxRules            []validation.SandboxRule
+	// SandboxFaults and SandboxSeed: fault rules from the start and the
+	// seed of repeatable values (app.Config).
+	SandboxFaults  []faults.Spec
+	SandboxSeed    string
+	SandboxKeepCSR bool
 	// Database is the store: "" is SQLite in DataDir (or, when
 	// CERTORDER_TEST_STORE=postgres, a fresh PostgreSQL database), a
 	// postgres:// URL shares that database (replica tests; see
@@ -101,6 +111,9 @@ type Options struct {
 	// Catalog is the server's product catalogue (a catalogue file's); nil
 	// is the built-in one.
 	Catalog *catalog.Catalog
+	// MetricsListener serves /metrics on a listener of its own
+	// (Server.MetricsURL) instead of the API's.
+	MetricsListener bool
 	// PublicURL is what certificates name for AIA and CRLs; default the
 	// server's own loopback URL, which the tests fetch from. A test of
 	// what a production certificate carries sets a public name instead
@@ -232,6 +245,14 @@ func (s *Server) start(opts Options, addr string) {
 	if opts.PublicURL != "" {
 		publicURL = opts.PublicURL
 	}
+	var metricsLn net.Listener
+	if opts.MetricsListener {
+		if metricsLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			ln.Close()
+			s.t.Fatalf("listen: %v", err)
+		}
+		s.MetricsURL = "http://" + metricsLn.Addr().String()
+	}
 	a, err := app.Open(context.Background(), app.Config{
 		DataDir: opts.DataDir, Database: opts.Database, PublicURL: publicURL, Sandbox: opts.Sandbox, AdminKey: opts.AdminKey,
 		// A P-256 root is fast to make.
@@ -241,13 +262,19 @@ func (s *Server) start(opts Options, addr string) {
 		IssuingCASelection: opts.IssuingCASelection, RevokeOrderWithCertificate: opts.RevokeOrderWithCertificate,
 		RateLimits: opts.RateLimits,
 		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SMTPFrom: opts.SMTPFrom, MailTemplates: opts.MailTemplates, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
-		CAKeySource: sharedCAKey, Catalog: opts.Catalog,
+		CAKeySource: sharedCAKey, Catalog: opts.Catalog, SandboxFaults: opts.SandboxFaults, SandboxSeed: opts.SandboxSeed,
+		SandboxKeepCSR: opts.SandboxKeepCSR, MetricsListener: metricsLn,
 	})
 	if err != nil {
 		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		s.t.Fatalf("open app: %v", err)
 	}
 	s.App = a
+	s.check = newOpenAPICheck(s.t, a.API)
+	a.Handler = s.check.wrap(a.API)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.done = make(chan error, 1)
@@ -268,6 +295,7 @@ func (s *Server) Stop() {
 		s.t.Errorf("server stopped with error: %v", err)
 	}
 	s.cancel = nil
+	s.check.report(s.t)
 }
 
 // Restart stops the server and starts a new process-equivalent on the same

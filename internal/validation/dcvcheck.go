@@ -15,6 +15,7 @@ import (
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/policy"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -107,7 +108,17 @@ func covered(doms []store.Domain, name string) bool {
 }
 
 // lookToken looks for the random value by the token method.
-func (s *Service) lookToken(ctx context.Context, method, target, token string) (dcv.Result, error) {
+func (s *Service) lookToken(ctx context.Context, method, target, token string) (res dcv.Result, err error) {
+	defer func() {
+		outcome := metrics.DCVInvalid
+		switch {
+		case err != nil:
+			outcome = metrics.DCVError
+		case res.Found:
+			outcome = metrics.DCVValid
+		}
+		s.Metrics.DCVChecked(method, outcome)
+	}()
 	switch method {
 	case "dns-txt-token":
 		return s.DCV.CheckTXT(ctx, target, token)
@@ -445,7 +456,7 @@ func (s *Service) noteDCV(ctx context.Context, o *store.Order, msg string) {
 		return tx.PutDCVCheck(ctx, c)
 	})
 	if err != nil {
-		s.log().Warn("record dcv outcome", "order", o.ID, "err", err)
+		s.log().WarnContext(ctx, "record dcv outcome", "order", o.ID, "err", err)
 	}
 }
 
@@ -537,7 +548,7 @@ func (s *Service) NewOrderRandomValue(ctx context.Context, actor account.Actor, 
 // NewRandomValue gives the order a new random value, valid 30 days from
 // now.
 func (s *Service) NewRandomValue(o *store.Order, now time.Time) error {
-	v, err := randomValue(s.rand())
+	v, err := randomValue(s.valueRand())
 	if err != nil {
 		return errs.Internalf(err, "dcv random value")
 	}

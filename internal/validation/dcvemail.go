@@ -10,6 +10,7 @@ import (
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/errs"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/secret"
 	"github.com/certorder/certorder/internal/store"
 )
@@ -46,7 +47,7 @@ func ConstructedEmails(domain string) []string {
 func (s *Service) DCVEmailAddresses(ctx context.Context, target string) ([]string, []string) {
 	dnsTXT, err := s.contactEmails(ctx, target)
 	if err != nil {
-		s.log().Warn("look up DNS TXT contact emails", "domain", target, "err", err)
+		s.log().WarnContext(ctx, "look up DNS TXT contact emails", "domain", target, "err", err)
 	}
 	return ConstructedEmails(target), dnsTXT
 }
@@ -165,10 +166,65 @@ func (s *Service) EmailLink(ctx context.Context, link string) (*store.DCVEmailTo
 	return t, nil
 }
 
+// EmailLinkView is what the approval page shows of a link: the name and
+// address it proves, and what asked for it (the order's product, the
+// organization of the order or the domain), so that a recipient can tell a
+// request they expect from one they do not; Locale is the language its
+// message was written in (the order's or the domain's).
+type EmailLinkView struct {
+	store.DCVEmailToken
+	Product, Organization string
+	Locale                string
+}
+
+// EmailLinkPage is the approval page's GET: the usable link of secret and
+// what it is for. Reading it changes nothing (mail scanners open links).
+func (s *Service) EmailLinkPage(ctx context.Context, link string) (*EmailLinkView, error) {
+	t, err := s.EmailLink(ctx, link)
+	if err != nil {
+		return nil, err
+	}
+	return s.emailLinkView(ctx, t)
+}
+
+func (s *Service) emailLinkView(ctx context.Context, t *store.DCVEmailToken) (*EmailLinkView, error) {
+	v := &EmailLinkView{DCVEmailToken: *t}
+	var orgID int64
+	switch {
+	case t.OrderID != 0:
+		o, err := s.Store.Order(ctx, t.AccountID, t.OrderID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, errs.Internalf(err, "read order of email link")
+		}
+		if o != nil {
+			v.Product, orgID, v.Locale = productName(o.ProductNameID), o.OrganizationID, o.Locale
+		}
+	case t.DomainID != 0:
+		d, err := s.Store.Domain(ctx, t.AccountID, t.DomainID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, errs.Internalf(err, "read domain of email link")
+		}
+		if d != nil {
+			orgID, v.Locale = d.OrganizationID, d.Locale
+		}
+	}
+	if orgID != 0 {
+		org, err := s.Store.Organization(ctx, t.AccountID, orgID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, errs.Internalf(err, "read organization of email link")
+		}
+		if org != nil {
+			v.Organization = org.Name
+		}
+	}
+	return v, nil
+}
+
 // ApproveEmailLink is the click on an emailed link (POST /dcv/email/{secret}):
 // control of its target is proven by email, every link of that validation
-// stops working, and the orders the validation completes issue.
-func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*store.DCVEmailToken, error) {
+// stops working, and the orders the validation completes issue. It
+// returns what the page shows after the click.
+func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*EmailLinkView, error) {
 	// The address must still be one that may validate the target (a DNS
 	// TXT contact may have been withdrawn since the message went out);
 	// looked up before the transaction, which must not wait on DNS.
@@ -218,13 +274,21 @@ func (s *Service) ApproveEmailLink(ctx context.Context, link string) (*store.DCV
 	if err != nil {
 		return nil, apiErr(err, "approve email link")
 	}
+	s.Metrics.DCVChecked("email", metrics.DCVValid)
+	// The approval is recorded: what the page shows of it is read at best
+	// effort and never turns the click into a failure.
+	view, err := s.emailLinkView(ctx, tok)
+	if err != nil {
+		s.log().Warn("read email link after approval", "err", err)
+		view = &EmailLinkView{DCVEmailToken: *tok}
+	}
 	actor, err := s.systemActor(ctx, tok.AccountID)
 	if err != nil {
-		s.log().Error("issue after email approval", "err", err)
-		return tok, nil
+		s.log().ErrorContext(ctx, "issue after email approval", "err", err)
+		return view, nil
 	}
 	s.validated(account.Unscoped(ctx), actor)
-	return tok, nil
+	return view, nil
 }
 
 // ResendOrderEmails is PUT /order/certificate/{id}/resend-emails (spec
@@ -283,6 +347,6 @@ func (s *Service) markEmailsSent(ctx context.Context, kind string, accountID, id
 		return tx.PutDCVCheck(ctx, c)
 	})
 	if err != nil {
-		s.log().Warn("record emails sent", "kind", kind, "id", id, "err", err)
+		s.log().WarnContext(ctx, "record emails sent", "kind", kind, "id", id, "err", err)
 	}
 }

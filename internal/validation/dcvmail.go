@@ -193,7 +193,7 @@ func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID in
 					canon, _ := CanonicalEmail(e)
 					allowed = append(allowed, canon)
 				} else {
-					s.log().Warn("validation email not sent: the address may not validate the domain", "domain", target, "email", e, "err", err)
+					s.log().WarnContext(ctx, "validation email not sent: the address may not validate the domain", "domain", target, "email", e, "err", err)
 				}
 			}
 			emails = allowed
@@ -209,7 +209,7 @@ func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID in
 		if resend {
 			return 0, errs.InvalidValue("domain_approval_emails", "This would email %d addresses; at most %d go out per call: name them in domain_approval_emails.", len(all), maxRecipientsPerRound)
 		}
-		s.log().Warn("validation emails cut to the per-round bound", "account", accountID, "order", orderID, "domain", domainID,
+		s.log().WarnContext(ctx, "validation emails cut to the per-round bound", "account", accountID, "order", orderID, "domain", domainID,
 			"recipients", len(all), "sent", maxRecipientsPerRound)
 		all = all[:maxRecipientsPerRound]
 	}
@@ -236,7 +236,7 @@ func (s *Service) sendRound(ctx context.Context, accountID, orderID, domainID in
 		return 0, apiErr(err, "queue validation emails")
 	}
 	s.Mail.Kick()
-	s.log().Info("DCV emails queued", "account", accountID, "order", orderID, "domain", domainID, "messages", len(all))
+	s.log().InfoContext(ctx, "DCV emails queued", "account", accountID, "order", orderID, "domain", domainID, "messages", len(all))
 	return len(all), nil
 }
 
@@ -330,7 +330,7 @@ func (s *Service) RenderDCVMail(ctx context.Context, m *store.OutboxMail) (mail.
 		return mail.Message{}, err // DNS trouble: try again later
 	}
 	if !ok {
-		s.log().Warn("validation email dropped: the address may no longer validate the domain", "domain", p.Target, "email", m.Recipient)
+		s.log().WarnContext(ctx, "validation email dropped: the address may no longer validate the domain", "domain", p.Target, "email", m.Recipient)
 		return mail.Message{}, mail.ErrDrop
 	}
 	value, hash, err := secret.NewFrom(s.rand())
@@ -349,7 +349,7 @@ func (s *Service) RenderDCVMail(ctx context.Context, m *store.OutboxMail) (mail.
 	// makes another, so failures do not pile up valid links.
 	undelivered := func(ctx context.Context) {
 		if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteDCVEmailToken(ctx, tok.AccountID, tok.ID) }); err != nil {
-			s.log().Warn("drop undelivered email link", "err", err)
+			s.log().WarnContext(ctx, "drop undelivered email link", "err", err)
 		}
 	}
 	msg, err := s.Templates.Render(MailKindDCV, locale, data)

@@ -94,7 +94,7 @@ func (s *Service) DCVRound(ctx context.Context) int {
 	now := s.now()
 	missing, err := s.Store.UnscheduledDCV(ctx, now)
 	if err != nil {
-		s.log().Error("list unscheduled validations", "err", err)
+		s.log().ErrorContext(ctx, "list unscheduled validations", "err", err)
 		return 0
 	}
 	if len(missing) > 0 {
@@ -107,12 +107,12 @@ func (s *Service) DCVRound(ctx context.Context) int {
 			return nil
 		})
 		if err != nil {
-			s.log().Error("schedule validations", "err", err)
+			s.log().ErrorContext(ctx, "schedule validations", "err", err)
 		}
 	}
 	due, err := s.Store.DueDCVChecks(ctx, now, dcvBatch)
 	if err != nil {
-		s.log().Error("list due validations", "err", err)
+		s.log().ErrorContext(ctx, "list due validations", "err", err)
 		return 0
 	}
 	n := 0
@@ -127,7 +127,7 @@ func (s *Service) DCVRound(ctx context.Context) int {
 			return err
 		})
 		if err != nil {
-			s.log().Error("claim validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
+			s.log().ErrorContext(ctx, "claim validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
 			continue
 		}
 		if !claimed {
@@ -143,11 +143,11 @@ func (s *Service) DCVRound(ctx context.Context) int {
 			err = s.dropCheck(ctx, c)
 		}
 		if err != nil {
-			s.log().Error("validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
+			s.log().ErrorContext(ctx, "validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
 			// Retried on the usual schedule: left alone, the claim's lease
 			// (meant for a crashed worker) would hold the check for minutes.
 			if err := s.reschedule(ctx, c, err.Error(), s.backoff(c.Attempts+1)); err != nil {
-				s.log().Error("reschedule validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
+				s.log().ErrorContext(ctx, "reschedule validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
 			}
 		}
 	}
@@ -200,7 +200,7 @@ func (s *Service) lookAtOrder(ctx context.Context, c store.DCVCheck) error {
 	if o.DCVMethod == "email" && c.EmailsSentAt.IsZero() && !s.Sandbox {
 		if _, err := s.sendOrderEmails(ctx, o, nil, false); err != nil {
 			c.LastError = err.Error()
-			s.log().Warn("DCV emails not sent", "order", o.ID, "err", err)
+			s.log().WarnContext(ctx, "DCV emails not sent", "order", o.ID, "err", err)
 		} else {
 			c.EmailsSentAt = s.now()
 		}
@@ -211,7 +211,7 @@ func (s *Service) lookAtOrder(ctx context.Context, c store.DCVCheck) error {
 		if rerr := s.reschedule(ctx, c, err.Error(), s.backoff(c.Attempts+1)); rerr != nil {
 			return errors.Join(err, rerr)
 		}
-		s.log().Error("validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
+		s.log().ErrorContext(ctx, "validation check", "kind", c.Kind, "id", c.ObjectID, "err", err)
 		return nil
 	}
 	if !rep.AllApproved() {

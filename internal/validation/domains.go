@@ -78,7 +78,7 @@ func (s *Service) domainsValidated(ctx context.Context, o *store.Order) bool {
 	}
 	doms, err := s.Store.ValidatedDomains(ctx, o.AccountID, s.now())
 	if err != nil {
-		s.log().Error("read validated domains", "account", o.AccountID, "err", err)
+		s.log().ErrorContext(ctx, "read validated domains", "account", o.AccountID, "err", err)
 		return false
 	}
 	for _, n := range o.DNSNames {
@@ -272,7 +272,7 @@ func (s *Service) submitDomain(d *store.Domain, now time.Time) error {
 	d.LastSubmittedAt = now
 	d.DCVToken, d.DCVTokenExpires = "", time.Time{}
 	if IsTokenMethod(d.DCVMethod) {
-		v, err := randomValue(s.rand())
+		v, err := randomValue(s.valueRand())
 		if err != nil {
 			return errs.Internalf(err, "dcv random value")
 		}
@@ -368,7 +368,7 @@ func (s *Service) NewDomainToken(ctx context.Context, actor account.Actor, id in
 		if !IsTokenMethod(d.DCVMethod) {
 			return errs.New(errs.Invalid, "invalid_dcv_method", "The domain's DCV method %q uses no token; change it with PUT /domain/%d/dcv/method.", d.DCVMethod, d.ID)
 		}
-		v, err := randomValue(s.rand())
+		v, err := randomValue(s.valueRand())
 		if err != nil {
 			return err
 		}

@@ -205,7 +205,7 @@ func (s *Service) RequestEVApproval(ctx context.Context, actor account.Actor, pr
 	}
 	err := s.sendEVRound(ctx, actor, product, org, o, nil, false)
 	if err != nil && !errors.Is(err, errRoundSent) {
-		s.log().Warn("EV approval emails not sent; the order waits for a resend", "order", o.ID, "err", err)
+		s.log().WarnContext(ctx, "EV approval emails not sent; the order waits for a resend", "order", o.ID, "err", err)
 	}
 }
 
@@ -393,7 +393,7 @@ func (s *Service) RenderEVApprovalMail(ctx context.Context, m *store.OutboxMail)
 		return mail.Message{}, err
 	}
 	if !slices.Contains(s.evAddresses(org, typ), m.Recipient) {
-		s.log().Warn("approval email dropped: the address is no longer a verified contact in force", "order", o.ID, "email", m.Recipient)
+		s.log().WarnContext(ctx, "approval email dropped: the address is no longer a verified contact in force", "order", o.ID, "email", m.Recipient)
 		return mail.Message{}, mail.ErrDrop
 	}
 	value, hash, err := secret.NewFrom(s.rand())
@@ -421,7 +421,7 @@ func (s *Service) RenderEVApprovalMail(ctx context.Context, m *store.OutboxMail)
 	}
 	drop := func(ctx context.Context) {
 		if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteLinkToken(ctx, tok.AccountID, tok.ID) }); err != nil {
-			s.log().Warn("drop undelivered approval link", "err", err)
+			s.log().WarnContext(ctx, "drop undelivered approval link", "err", err)
 		}
 	}
 	msg, err := s.Templates.Render(MailKindEVApproval, o.Locale, s.evMailData(ctx, o, org, m.Recipient,
@@ -470,6 +470,8 @@ type EVLinkView struct {
 	EVApprovalMail
 	// Approved or Rejected after the decision.
 	Approved, Rejected bool
+	// Locale is the language of the link's message (the order's).
+	Locale string
 }
 
 func linkUnknown() error { return errs.NotFoundf("ev_link", "This approval link is not known.") }
@@ -515,7 +517,7 @@ func (s *Service) EVLink(ctx context.Context, link string) (*EVLinkView, error) 
 	if err != nil {
 		return nil, errs.Internalf(err, "read organization %d", o.OrganizationID)
 	}
-	return &EVLinkView{EVApprovalMail: s.evMailData(ctx, o, org, t.Subject, "", t.ExpiresAt)}, nil
+	return &EVLinkView{EVApprovalMail: s.evMailData(ctx, o, org, t.Subject, "", t.ExpiresAt), Locale: o.Locale}, nil
 }
 
 // DecideEVLink is the approval page's POST: the link's verified contact
@@ -582,18 +584,18 @@ func (s *Service) DecideEVLink(ctx context.Context, link string, approve bool) (
 		return nil, apiErr(err, "record approval")
 	}
 	view := &EVLinkView{EVApprovalMail: s.evMailData(ctx, decided, decidedOrg, decidedLink.Subject, "", decidedLink.ExpiresAt),
-		Approved: approve, Rejected: !approve}
+		Approved: approve, Rejected: !approve, Locale: decided.Locale}
 	if approve {
 		accountID, orderID := decided.AccountID, decided.ID
 		actor, err := s.systemActor(ctx, accountID)
 		if err != nil {
-			s.log().Error("issue after EV approval", "order", orderID, "err", err)
+			s.log().ErrorContext(ctx, "issue after EV approval", "order", orderID, "err", err)
 			return view, nil
 		}
 		// The approval stands whatever happens to the issuance: the order
 		// stays pending and issues when whatever else it waits for is done.
 		if err := s.orderValidated(account.Unscoped(ctx), actor, orderID); err != nil {
-			s.log().Error("issue after EV approval", "order", orderID, "err", err)
+			s.log().ErrorContext(ctx, "issue after EV approval", "order", orderID, "err", err)
 		}
 	}
 	return view, nil

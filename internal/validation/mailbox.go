@@ -119,7 +119,7 @@ func (s *Service) mailboxesValidated(ctx context.Context, r store.Reader, o *sto
 	for _, e := range o.Emails {
 		ok, err := MailboxValidated(ctx, r, o.AccountID, e, s.now())
 		if err != nil {
-			s.log().Error("read mailbox validation", "order", o.ID, "err", err)
+			s.log().ErrorContext(ctx, "read mailbox validation", "order", o.ID, "err", err)
 			return false
 		}
 		if !ok {
@@ -337,7 +337,7 @@ func (s *Service) renderLink(ctx context.Context, m *store.OutboxMail, kind stri
 func (s *Service) dropLink(tok *store.LinkToken) func(ctx context.Context) {
 	return func(ctx context.Context) {
 		if err := s.Store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteLinkToken(ctx, tok.AccountID, tok.ID) }); err != nil {
-			s.log().Warn("drop undelivered link", "kind", tok.Kind, "err", err)
+			s.log().WarnContext(ctx, "drop undelivered link", "kind", tok.Kind, "err", err)
 		}
 	}
 }
@@ -398,6 +398,8 @@ type MailboxLink struct {
 	Email   string
 	OrderID int64
 	Product string
+	// Locale is the language of the link's message (the order's).
+	Locale string
 
 	accountID int64
 }
@@ -435,7 +437,7 @@ func (s *Service) ShowMailboxLink(ctx context.Context, link string) (*MailboxLin
 	if err != nil {
 		return nil, apiErr(orderNotFound(err, t.OrderID), "read order")
 	}
-	return &MailboxLink{Email: t.Subject, OrderID: o.ID, Product: productName(o.ProductNameID)}, nil
+	return &MailboxLink{Email: t.Subject, OrderID: o.ID, Product: productName(o.ProductNameID), Locale: o.Locale}, nil
 }
 
 // MailboxAnswer is a confirming response: the link's secret and, through
@@ -486,7 +488,7 @@ func (s *Service) ConfirmMailbox(ctx context.Context, actor account.Actor, a Mai
 		if err := tx.PutMailboxValidation(ctx, &store.MailboxValidation{AccountID: t.AccountID, Email: t.Subject, ValidatedAt: now, OrderID: o.ID}); err != nil {
 			return err
 		}
-		res = &MailboxLink{Email: t.Subject, OrderID: o.ID, Product: productName(o.ProductNameID), accountID: t.AccountID}
+		res = &MailboxLink{Email: t.Subject, OrderID: o.ID, Product: productName(o.ProductNameID), Locale: o.Locale, accountID: t.AccountID}
 		if o.Status == store.OrderNeedsCSR && s.mailEnabled() && s.mailboxesValidated(ctx, tx, o) {
 			if err := s.queuePickupMail(ctx, tx, o); err != nil {
 				return err
@@ -509,7 +511,7 @@ func (s *Service) ConfirmMailbox(ctx context.Context, actor account.Actor, a Mai
 	s.kickMail(queued)
 	sys, err := s.systemActor(ctx, res.accountID)
 	if err != nil {
-		s.log().Error("issue after mailbox validation", "err", err)
+		s.log().ErrorContext(ctx, "issue after mailbox validation", "err", err)
 		return res, nil
 	}
 	s.validated(account.Unscoped(ctx), sys)

@@ -21,6 +21,7 @@ import (
 	"github.com/certorder/certorder/internal/dcv"
 	"github.com/certorder/certorder/internal/errs"
 	"github.com/certorder/certorder/internal/mail"
+	"github.com/certorder/certorder/internal/metrics"
 	"github.com/certorder/certorder/internal/store"
 )
 
@@ -34,8 +35,13 @@ type Service struct {
 	// organizations at once, so that integrators see every status quickly.
 	Sandbox bool
 	Now     func() time.Time
-	Rand    io.Reader
-	Log     *slog.Logger
+	// Rand draws every secret (the emailed links'); ValueRand, when set,
+	// draws the DCV random values instead, which are no secret: the
+	// client publishes them. --sandbox-seed sets it so that a replayed
+	// test sees the same values; nil is Rand.
+	Rand      io.Reader
+	ValueRand io.Reader
+	Log       *slog.Logger
 
 	// DCV looks random values and CAA records up for real; nil leaves
 	// validation to administrators' grants and skips CAA (the admin command
@@ -71,6 +77,10 @@ type Service struct {
 	// display name); nil takes the built-in catalogue's.
 	ProductName func(nameID string) string
 
+	// Metrics counts DCV lookups and approvals by method and outcome;
+	// nil counts nothing.
+	Metrics *metrics.Metrics
+
 	kick     chan struct{}
 	kickOnce sync.Once
 }
@@ -78,6 +88,8 @@ type Service struct {
 func (s *Service) now() time.Time { return clock.Now(s.Now) }
 
 func (s *Service) rand() io.Reader { return cmp.Or[io.Reader](s.Rand, rand.Reader) }
+
+func (s *Service) valueRand() io.Reader { return cmp.Or[io.Reader](s.ValueRand, s.rand()) }
 
 func (s *Service) log() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
 

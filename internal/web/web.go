@@ -41,7 +41,9 @@ func SetHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-store")
 }
 
-//go:embed templates assets
+// all: keeps the partials (_*.html), which go:embed leaves out by name.
+//
+//go:embed all:templates assets i18n
 var files embed.FS
 
 // Pages are the templates of a set of pages, each parsed together with the
@@ -55,6 +57,9 @@ type Pages struct {
 // Funcs are available to every page.
 var Funcs = template.FuncMap{
 	"csrfField": func() string { return FormField },
+	// tr LOCALE KEY VALUES… is a page string in the page's language.
+	"tr":      Translate,
+	"langTag": langTag,
 }
 
 // ParseFuncs is Parse with more functions for the pages of dir (the
@@ -155,9 +160,11 @@ func (p *Pages) Render(w http.ResponseWriter, status int, name string, data any)
 // Has reports whether a page of that name was parsed.
 func (p *Pages) Has(name string) bool { return p.byName[name] != nil }
 
-// Message is the data of the plain "message" page: a heading and a line.
+// Message is the data of the plain "message" page: a heading and a line,
+// and the page's locale (English when empty).
 type Message struct {
 	Title, Text string
+	Lang        string
 }
 
 // Protect wraps the handler of every page: headers on every answer, and

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -133,5 +136,116 @@ func TestParsePartials(t *testing.T) {
 	p.Render(rec, http.StatusOK, "one", "<x>")
 	if !strings.Contains(rec.Body.String(), "<nav>&lt;x&gt;</nav>") {
 		t.Errorf("the partial's nav is not in the page: %s", rec.Body.String())
+	}
+}
+
+// TestPageCatalogues: every locale's catalogue has exactly the English
+// keys, each string shows the same values ({1}, {2}, …) as its English one
+// and holds no markup but <b>, and the longer strings are translated.
+func TestPageCatalogues(t *testing.T) {
+	en := catalogue[PageFallbackLocale]
+	markup := regexp.MustCompile(`</?[a-zA-Z][^>]*>`)
+	for _, locale := range []string{"en", "de", "fr", "es", "ja", "zh_CN"} {
+		m := catalogue[locale]
+		if m == nil {
+			t.Errorf("no page strings for %s", locale)
+			continue
+		}
+		for key, s := range m {
+			e, ok := en[key]
+			if !ok {
+				t.Errorf("%s has %q, which English lacks", locale, key)
+				continue
+			}
+			got, want := placeholder.FindAllString(s, -1), placeholder.FindAllString(e, -1)
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %q shows %v, English %v", locale, key, got, want)
+			}
+			for _, tag := range markup.FindAllString(s, -1) {
+				if tag != "<b>" && tag != "</b>" {
+					t.Errorf("%s %q holds markup %s", locale, key, tag)
+				}
+			}
+			if locale != "en" && len(e) > 20 && s == e {
+				t.Errorf("%s %q is the English string", locale, key)
+			}
+		}
+		for key := range en {
+			if _, ok := m[key]; !ok {
+				t.Errorf("%s lacks %q", locale, key)
+			}
+		}
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	for _, c := range []struct {
+		locale, key string
+		args        []any
+		want        string
+		err         bool
+	}{
+		{"en", "dcv.done", []any{`<script>x</script>&`}, "Control of <b>&lt;script&gt;x&lt;/script&gt;&amp;</b> is confirmed. You can close this page.", false},
+		{"de", "pickup.done", []any{int64(42)}, "Das Zertifikat des Auftrags 42 ist ausgestellt.", false},
+		{"ja", "ev.approved", []any{7, "A&B"}, "<b>A&amp;B</b> の注文 7 を承認しました。", false},
+		{"it", "button.approve", nil, "Approve", false}, // no Italian catalogue: English
+		{"", "button.approve", nil, "Approve", false},
+		{"en", "no.such.key", nil, "", true},
+		{"en", "dcv.done", nil, "", true}, // names {1}, given nothing
+	} {
+		got, err := Translate(c.locale, c.key, c.args...)
+		if (err != nil) != c.err || !strings.HasPrefix(string(got), c.want) {
+			t.Errorf("Translate(%s, %s, %v) = %q, %v; want %q (error %v)", c.locale, c.key, c.args, got, err, c.want, c.err)
+		}
+	}
+}
+
+// TestLinkPagesEveryLocale renders each state of every link page in every
+// locale: it renders (every string it names exists), says so in its lang
+// attribute, escapes the values it shows, and is not the English page.
+func TestLinkPagesEveryLocale(t *testing.T) {
+	const hostile = `<script>alert(1)</script>`
+	base := map[string]any{"Target": "example.com", "Email": "jane@example.com", "OrderID": int64(1234567), "Product": "Secure Site",
+		"Organization": hostile, "CSRF": "tok", "ProductName": "Secure Site EV", "Approver": "vera@example.com", "CommonName": "example.com",
+		"DNSNames": []string{"example.com", "www.example.com"}, "RequestedBy": "Ada", "ExpiresOn": "Mon, 04 Jan 2027 10:00:00 UTC",
+		"Ready": false, "Chain": "-----BEGIN CERTIFICATE-----"}
+	states := []struct {
+		page string
+		set  map[string]any
+	}{
+		{"dcv_email", nil}, {"dcv_email", map[string]any{"Done": true}}, {"dcv_email", map[string]any{"OrderID": int64(0)}},
+		{"ev_approval", nil}, {"ev_approval", map[string]any{"Approved": true}}, {"ev_approval", map[string]any{"Rejected": true}},
+		{"mailbox", nil}, {"mailbox", map[string]any{"Done": true}},
+		{"pickup", nil}, {"pickup", map[string]any{"Done": true}}, {"pickup", map[string]any{"Ready": true}},
+	}
+	render := func(page, locale string, set map[string]any) (int, string) {
+		d := maps.Clone(base)
+		maps.Copy(d, set)
+		d["Lang"] = locale
+		rec := httptest.NewRecorder()
+		LinkPages.Render(rec, http.StatusOK, page, d)
+		return rec.Code, rec.Body.String()
+	}
+	for _, st := range states {
+		_, en := render(st.page, "en", st.set)
+		for _, locale := range []string{"en", "de", "fr", "es", "ja", "zh_CN", "it", ""} {
+			code, body := render(st.page, locale, st.set)
+			if code != http.StatusOK {
+				t.Errorf("%s %v in %q: %d %s", st.page, st.set, locale, code, body)
+				continue
+			}
+			tag := strings.ReplaceAll(PageLocale(locale), "_", "-")
+			if !strings.Contains(body, `<html lang="`+tag+`">`) {
+				t.Errorf("%s %v in %q: not marked lang=%s", st.page, st.set, locale, tag)
+			}
+			if strings.Contains(body, hostile) {
+				t.Errorf("%s %v in %q: a value is not escaped", st.page, st.set, locale)
+			}
+			if translated := PageLocale(locale) != "en"; translated == (body == en) {
+				t.Errorf("%s %v in %q: translated %v, but the page is the English one: %v", st.page, st.set, locale, translated, body == en)
+			}
+		}
 	}
 }

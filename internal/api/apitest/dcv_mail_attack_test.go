@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certorder/certorder/internal/dcv/dcvtest"
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/testenv"
 	"github.com/certorder/certorder/internal/web/webtest"
@@ -131,7 +132,7 @@ func TestDCVEmailBounds(t *testing.T) {
 	}
 	waitCount := func(want int) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
+		deadline := time.Now().Add(dcvtest.MinWait)
 		for len(e.mail.Messages()) < want && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -72,8 +73,8 @@ func evContacts(emails ...string) []any {
 // order places an EV TLS order that skips its request's approval, names
 // approvers (none: every verified contact) and proves control of its
 // names by DNS TXT, so that only the EV approval is left: check-dcv
-// answers the names valid and the order pending.
-func (e *evEnv) order(t *testing.T, names []string, contacts []any) int64 {
+// answers the names valid and the order pending. extra adds to the body.
+func (e *evEnv) order(t *testing.T, names []string, contacts []any, extra ...map[string]any) int64 {
 	t.Helper()
 	cert := map[string]any{"common_name": names[0], "csr": e.csr, "signature_hash": "sha256"}
 	if len(names) > 1 {
@@ -87,8 +88,12 @@ func (e *evEnv) order(t *testing.T, names []string, contacts []any) int64 {
 	if len(names) > 2 {
 		product = "ssl_ev_securesite_multi_domain"
 	}
-	a := dvcsCreate(t, e.srv, product, map[string]any{"certificate": cert, "validity_years": 1, "organization": org,
-		"dcv_method": "dns-txt-token", "skip_approval": true})
+	req := map[string]any{"certificate": cert, "validity_years": 1, "organization": org,
+		"dcv_method": "dns-txt-token", "skip_approval": true}
+	for _, x := range extra {
+		maps.Copy(req, x)
+	}
+	a := dvcsCreate(t, e.srv, product, req)
 	info, _ := fam2GetOrder(t, e.srv, a.ID) // OV and EV answers carry no random value (seed 000)
 	e.dns.SetTXT(strings.TrimPrefix(names[len(names)-1], "www."), info.DCVRandomValue)
 	status, _, body := e.checkDCV(t, a.ID)

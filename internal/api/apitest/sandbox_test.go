@@ -168,8 +168,15 @@ func TestSandboxClockTravel(t *testing.T) {
 // exist: 404 for an administrator, 403 as before for the rest.
 func TestSandboxRefusals(t *testing.T) {
 	t.Parallel()
-	calls := []struct{ method, path, body string }{
-		{"GET", sbClockPath, ""}, {"POST", sbClockPath, `{"advance":"1s"}`}, {"GET", sbMailPath, ""},
+	calls := []struct {
+		method, path, body string
+		want               int // an administrator's answer in the sandbox
+	}{
+		{"GET", sbClockPath, "", http.StatusOK}, {"POST", sbClockPath, `{"advance":"1s"}`, http.StatusOK}, {"GET", sbMailPath, "", http.StatusOK},
+		{"GET", sbFaultsPath, "", http.StatusOK},
+		{"POST", sbFaultsPath, `{"route":"GET /no/such/route","fault":"delay","delay":"1ms"}`, http.StatusCreated},
+		{"DELETE", sbFaultsPath + "/999", "", http.StatusNotFound},
+		{"GET", sbConformancePath, "", http.StatusOK}, {"DELETE", sbConformancePath, "", http.StatusNoContent},
 	}
 	srv := testenv.Start(t, testenv.Options{Sandbox: true})
 	prod := testenv.Start(t, testenv.Options{})
@@ -183,8 +190,8 @@ func TestSandboxRefusals(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%d/%s %s", account.RoleNames[role], kr, c.method, c.path), func(t *testing.T) {
 					status, hdr, body := srv.DoKey(key, c.method, c.path, c.body)
 					if allowed {
-						if status != http.StatusOK {
-							t.Fatalf("administrator: %d %s", status, clip(body))
+						if status != c.want {
+							t.Fatalf("administrator: %d %s, want %d", status, clip(body), c.want)
 						}
 					} else {
 						requireErrors(t, status, hdr, body, http.StatusForbidden, denied)

@@ -130,10 +130,19 @@ func (s *SMTP) Messages() []Message {
 	return out
 }
 
-// WaitFor returns the first message (in arrival order) sent to rcpt, waiting up to timeout;
-// it calls t.Fatal on timeout.
+// MinWait is the least a wait for a message lasts, whatever a test asks:
+// the timeout only bounds a failure, and a machine running the whole suite
+// under the race detector beside other work can take many seconds to send
+// what takes milliseconds alone.
+const MinWait = time.Minute
+
+func patient(d time.Duration) time.Duration { return max(d, MinWait) }
+
+// WaitFor returns the first message (in arrival order) sent to rcpt, waiting
+// up to timeout (at least MinWait); it calls t.Fatal on timeout.
 func (s *SMTP) WaitFor(t testing.TB, rcpt string, timeout time.Duration) Message {
 	t.Helper()
+	timeout = patient(timeout)
 	deadline := time.Now().Add(timeout)
 	for {
 		for _, m := range s.Messages() {
@@ -398,6 +407,7 @@ func decoded(h textproto.MIMEHeader, r io.Reader) io.Reader {
 // timeout.
 func (s *SMTP) WaitForMatch(t testing.TB, rcpt string, match func(Message) bool, timeout time.Duration) Message {
 	t.Helper()
+	timeout = patient(timeout)
 	deadline := time.Now().Add(timeout)
 	for {
 		for _, m := range s.Messages() {

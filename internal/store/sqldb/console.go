@@ -110,20 +110,25 @@ func (q *Queries) SignInFailures(ctx context.Context, username string) (int, tim
 	return n, parseTS(last), nil
 }
 
-func (q *Queries) RecordSignInFailure(ctx context.Context, username string, at, forget time.Time) (int, error) {
+func (q *Queries) CountSignInAttempt(ctx context.Context, username string, seen int, seenAt, at, forget time.Time) (bool, error) {
 	name := signInName(username)
 	if _, err := q.q.ExecContext(ctx, `DELETE FROM signin_failures WHERE last_at < ?`, ts(forget)); err != nil {
-		return 0, writeErr(err, "forget sign-in failures")
+		return false, writeErr(err, "forget sign-in failures")
 	}
-	if _, err := q.q.ExecContext(ctx, `INSERT INTO signin_failures(username, failures, last_at) VALUES (?, 1, ?)
-		ON CONFLICT (username) DO UPDATE SET failures = signin_failures.failures + 1, last_at = excluded.last_at`, name, ts(at)); err != nil {
-		return 0, writeErr(err, "record sign-in failure")
+	// A compare-and-set on the row as it was read: no row (nothing
+	// counted, or forgotten or cleared since) inserts; a row counts on
+	// only while it holds what was read.
+	res, err := q.q.ExecContext(ctx, `INSERT INTO signin_failures(username, failures, last_at) VALUES (?, 1, ?)
+		ON CONFLICT (username) DO UPDATE SET failures = signin_failures.failures + 1, last_at = excluded.last_at
+		WHERE signin_failures.failures = ? AND signin_failures.last_at = ?`, name, ts(at), seen, ts(seenAt))
+	if err != nil {
+		return false, writeErr(err, "count sign-in attempt")
 	}
-	var n int
-	if err := q.q.QueryRowContext(ctx, `SELECT failures FROM signin_failures WHERE username = ?`, name).Scan(&n); err != nil {
-		return 0, fmt.Errorf("read sign-in failures: %w", err)
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, writeErr(err, "count sign-in attempt")
 	}
-	return n, nil
+	return n == 1, nil
 }
 
 func (q *Queries) ClearSignInFailures(ctx context.Context, username string) error {

@@ -114,17 +114,59 @@ func testConsole(t *testing.T, b Backend) {
 
 	// Sign-in failures.
 	fail := func(name string, when time.Time) int {
-		var n int
+		t.Helper()
+		seen, seenAt, err := s.SignInFailures(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ok bool
 		tx(func(tx store.Tx) (err error) {
-			n, err = tx.RecordSignInFailure(ctx, name, when, when.Add(-24*time.Hour))
+			ok, err = tx.CountSignInAttempt(ctx, name, seen, seenAt, when, when.Add(-24*time.Hour))
 			return err
 		})
+		if !ok {
+			t.Fatalf("an attempt for %s on what was just read was not counted", name)
+		}
+		n, _, _ := s.SignInFailures(ctx, name)
 		return n
 	}
 	for i := 1; i <= 3; i++ {
 		if n := fail("Alice", at.Add(time.Duration(i)*time.Second)); n != i {
 			t.Fatalf("failure %d counted %d", i, n)
 		}
+	}
+	// Attempts racing on one read: exactly one counts, the others must
+	// read again (each process's attempt would otherwise be let through
+	// on the same count).
+	fail("erin", at)
+	fail("erin", at.Add(time.Second))
+	seen, seenAt, _ := s.SignInFailures(ctx, "erin")
+	var counted atomic.Int32
+	var race sync.WaitGroup
+	for range 6 {
+		race.Add(1)
+		go func() {
+			defer race.Done()
+			var ok bool
+			if err := s.InTx(ctx, func(tx store.Tx) (err error) {
+				ok, err = tx.CountSignInAttempt(ctx, "ERIN", seen, seenAt, at.Add(2*time.Second), at.Add(-24*time.Hour))
+				return err
+			}); err == nil && ok {
+				counted.Add(1)
+			}
+		}()
+	}
+	race.Wait()
+	if n, _, _ := s.SignInFailures(ctx, "erin"); counted.Load() != 1 || n != 3 {
+		t.Errorf("six attempts racing on the second failure: %d counted, %d failures; want 1 and 3", counted.Load(), n)
+	}
+	var stale bool
+	tx(func(tx store.Tx) (err error) {
+		stale, err = tx.CountSignInAttempt(ctx, "erin", 3, at.Add(time.Second), at.Add(3*time.Second), at.Add(-24*time.Hour))
+		return err
+	})
+	if stale {
+		t.Error("an attempt counted on a last failure time that is not the name's")
 	}
 	if n, last, err := s.SignInFailures(ctx, " alice "); err != nil || n != 3 || !last.Equal(at.Add(3*time.Second)) {
 		t.Errorf("SignInFailures(alice) = %d, %v, %v", n, last, err)

@@ -55,6 +55,7 @@ func Run(t *testing.T, b Backend) {
 		{"LinkTokens", testLinkTokens},
 		{"Console", testConsole},
 		{"MailboxValidations", testMailboxValidations},
+		{"Census", testCensus},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}

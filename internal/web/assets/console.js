@@ -18,6 +18,16 @@
       file.text().then(function (text) { area.value = text; });
     });
   });
+  // Inputs that one choice of a select alone reads (the card's, for a card
+  // payment) are shown with that choice; without the script they are
+  // always shown, and the rules ignore them otherwise.
+  document.querySelectorAll("[data-shown-by]").forEach(function (el) {
+    var sel = document.getElementById(el.getAttribute("data-shown-by"));
+    if (!sel) { return; }
+    var show = function () { el.hidden = sel.value !== el.getAttribute("data-shown-value"); };
+    sel.addEventListener("change", show);
+    show();
+  });
   // Copy buttons, shown only where the clipboard can be written.
   document.querySelectorAll("button[data-copy]").forEach(function (b) {
     if (!navigator.clipboard) { return; }

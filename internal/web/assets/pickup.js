@@ -93,13 +93,20 @@
     a.href = URL.createObjectURL(new Blob([text], { type: "application/x-pem-file" }));
   }
 
+  // msg is a status line in the page's language: the page puts each in a
+  // data-msg-* attribute of the key section; English when it has none.
+  function msg(name, english) {
+    var v = document.getElementById("keygen").dataset["msg" + name.charAt(0).toUpperCase() + name.slice(1)];
+    return v || english;
+  }
+
   async function run() {
     var status = document.getElementById("status");
     var button = document.getElementById("generate");
     var form = document.getElementById("pickup-form");
     var kind = document.getElementById("keytype").value;
     button.disabled = true;
-    status.textContent = "Making the key pair…";
+    status.textContent = msg("making", "Making the key pair…");
     try {
       var pair = await crypto.subtle.generateKey(KEYS[kind].gen, true, ["sign", "verify"]);
       var cn = document.getElementById("keygen").getAttribute("data-email") || "certificate";
@@ -110,7 +117,7 @@
       document.getElementById("key-pem").value = keyPEM;
       offer("key-download", keyPEM);
       document.getElementById("result").hidden = false;
-      status.textContent = "Sending the certificate signing request…";
+      status.textContent = msg("sending", "Sending the certificate signing request…");
       var body = new URLSearchParams();
       body.set("csrf_token", form.querySelector("input[name=csrf_token]").value);
       body.set("csr", pem("CERTIFICATE REQUEST", request));
@@ -120,22 +127,22 @@
       });
       var ans = await resp.json();
       if (!resp.ok) {
-        status.textContent = ans.error || "The request was refused.";
+        status.textContent = ans.error || msg("refused", "The request was refused.");
         button.disabled = false;
         return;
       }
       if (ans.certificate_chain) {
         document.getElementById("chain-pem").value = ans.certificate_chain;
         offer("chain-download", ans.certificate_chain);
-        status.textContent = "Your certificate is issued. Download the private key and the certificate chain.";
+        status.textContent = msg("issued", "Your certificate is issued. Download the private key and the certificate chain.");
         document.getElementById("keygen").setAttribute("data-state", "issued");
       } else {
-        status.textContent = "Your request is accepted and the certificate is being signed; keep the private key.";
+        status.textContent = msg("accepted", "Your request is accepted and the certificate is being signed; keep the private key.");
         document.getElementById("keygen").setAttribute("data-state", "accepted");
       }
       form.hidden = true;
     } catch (e) {
-      status.textContent = "The key could not be made: " + e;
+      status.textContent = msg("failed", "The key could not be made:") + " " + e;
       button.disabled = false;
     }
   }
