@@ -3,6 +3,7 @@ package order
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -38,8 +39,11 @@ func (c *countingStore) InTx(ctx context.Context, fn func(store.Tx) error) error
 
 // immediateService is a service on a real store and CA whose issuing key
 // records the intents at each signature, an actor that may skip approval,
-// and a function placing one immediate DV order.
-func immediateService(t *testing.T) (*Service, *intentsAtSign, *countingStore, func() *CreateResult) {
+// and a function placing one immediate DV order. crash replaces the
+// service by a new one on the same store and CA, as a process started
+// after a SIGKILL: the old one's pool is lost without ReleaseSerials, and
+// order places orders with the new one.
+func immediateService(t *testing.T) (s *Service, key *intentsAtSign, counted *countingStore, order func() *CreateResult, crash func() *Service) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -61,10 +65,9 @@ func immediateService(t *testing.T) (*Service, *intentsAtSign, *countingStore, f
 	user, _ := st.User(ctx, acctID, userID)
 	actor := account.Actor{Account: acct, User: user, Key: &store.APIKey{AccountID: acctID, UserID: userID}}
 	clock := &claimClock{t: time.Now().UTC()}
-	counted := &countingStore{Store: st}
-	s := &Service{Store: counted, CA: h, Now: clock.now}
-	key := &intentsAtSign{}
-	s.beforeSign = func(string) {
+	counted = &countingStore{Store: st}
+	key = &intentsAtSign{}
+	beforeSign := func(string) {
 		// What another process (or this one after a crash) would read.
 		ins, err := st.AbandonedIssuances(ctx, h.DefaultIssuer().ID, time.Now().Add(time.Hour))
 		if err != nil {
@@ -79,9 +82,18 @@ func immediateService(t *testing.T) (*Service, *intentsAtSign, *countingStore, f
 		key.seen = append(key.seen, m)
 		key.mu.Unlock()
 	}
-	s.UseValidation(&validation.Service{Store: counted, Sandbox: true, Now: clock.now})
+	build := func() *Service {
+		svc := &Service{Store: counted, CA: h, Now: clock.now, beforeSign: beforeSign}
+		svc.UseValidation(&validation.Service{Store: counted, Sandbox: true, Now: clock.now})
+		return svc
+	}
+	s = build()
+	crash = func() *Service {
+		s = build()
+		return s
+	}
 	n := 0
-	order := func() *CreateResult {
+	order = func() *CreateResult {
 		t.Helper()
 		n++
 		name := fmt.Sprintf("s%d.example.com", n)
@@ -105,7 +117,7 @@ func immediateService(t *testing.T) (*Service, *intentsAtSign, *countingStore, f
 		}
 		return res
 	}
-	return s, key, counted, order
+	return s, key, counted, order, crash
 }
 
 func intentSerials(t *testing.T, s *Service) map[string]time.Time {
@@ -129,7 +141,7 @@ func intentSerials(t *testing.T, s *Service) map[string]time.Time {
 // is gone; the ones left are the serials not yet used, and a clean
 // shutdown deletes them.
 func TestImmediateOrderSignsAnIntentCommittedAhead(t *testing.T) {
-	s, key, counted, order := immediateService(t)
+	s, key, counted, order, _ := immediateService(t)
 	before := counted.txs.Load()
 	const n = 12
 	var serials []string
@@ -171,7 +183,7 @@ func TestImmediateOrderSignsAnIntentCommittedAhead(t *testing.T) {
 // takes a fresh one, and the stale serials' intents are deleted in the
 // same commit that writes the next batch.
 func TestStaleSerialsAreDropped(t *testing.T) {
-	s, key, _, order := immediateService(t)
+	s, key, _, order, _ := immediateService(t)
 	lease := time.Now()
 	var mu sync.Mutex
 	s.LeaseNow = func() time.Time { mu.Lock(); defer mu.Unlock(); return lease }
@@ -195,6 +207,58 @@ func TestStaleSerialsAreDropped(t *testing.T) {
 	for old := range held {
 		if _, ok := now[old]; ok {
 			t.Errorf("stale serial %s keeps its intent", old)
+		}
+	}
+}
+
+// Serials a process held in its pool when it died may have been signed
+// (taken by an order whose commit never came) or not; nothing tells which.
+// So each keeps its intent: CRLs and OCSP answer for it as revoked once it
+// is AbandonAfter old, never as good (no certificate has it), and the
+// process started afterwards never hands one out again.
+func TestPoolSerialsAfterACrash(t *testing.T) {
+	s, key, _, order, crash := immediateService(t)
+	ctx := context.Background()
+	var issued []string
+	for range 2 {
+		issued = append(issued, ca.SerialHex(order().Chain[0].SerialNumber))
+	}
+	// One more taken and signed, its order's commit never made: the kill
+	// came between the signature and the commit.
+	taken, err := s.takeSerial(ctx, s.CA.DefaultIssuer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := intentSerials(t, s)
+	if _, ok := held[ca.SerialHex(taken)]; !ok || len(held) < 2 {
+		t.Fatalf("before the kill %d intents, the taken serial's among them: %v", len(held), ok)
+	}
+	s2 := crash()
+	var after []string
+	for range 20 {
+		after = append(after, ca.SerialHex(order().Chain[0].SerialNumber))
+	}
+	for _, sn := range after {
+		if _, ok := held[sn]; ok {
+			t.Errorf("the process started after the kill signed serial %s, held by the pool of the one killed", sn)
+		}
+	}
+	if got := len(key.seen); got != 22 {
+		t.Errorf("%d signatures, want 22", got)
+	}
+	// What CRLs and OCSP read, once AbandonAfter has passed.
+	abandoned := intentSerials(t, s2)
+	for sn := range held {
+		if _, ok := abandoned[sn]; !ok {
+			t.Errorf("serial %s of the killed pool lost its intent: a CRL would not list it", sn)
+		}
+		if _, err := s2.Store.SerialStatus(ctx, sn); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("serial %s of the killed pool has a status (%v): it would be answered as a certificate", sn, err)
+		}
+	}
+	for _, sn := range append(issued, after...) {
+		if _, ok := abandoned[sn]; ok {
+			t.Errorf("issued serial %s keeps its intent: a CRL would list a good certificate as revoked", sn)
 		}
 	}
 }
