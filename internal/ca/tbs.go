@@ -53,9 +53,16 @@ func tbsCertificate(tmpl *x509.Certificate, iss *x509.Certificate, algID []byte,
 		})
 		b.AddBytes(subject)
 		b.AddBytes(spki)
+		// As crypto/x509: no authority key identifier when the subject is
+		// the issuer's own name, which it takes for a self-signed
+		// certificate (leafTemplate refuses such a leaf anyway).
+		issuerKeyID := iss.SubjectKeyId
+		if bytes.Equal(subject, iss.RawSubject) {
+			issuerKeyID = nil
+		}
 		b.AddASN1(cbasn1.Tag(3).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				leafExtensions(b, tmpl, iss.SubjectKeyId, bytes.Equal(subject, emptySubject))
+				leafExtensions(b, tmpl, issuerKeyID, bytes.Equal(subject, emptySubject))
 			})
 		})
 	})

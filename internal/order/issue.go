@@ -214,6 +214,8 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 		switch {
 		case errors.Is(err, ca.ErrHashNotSupported):
 			return nil, errs.InvalidValue("signature_hash", "The issuing CA's key cannot sign with %s.", o.SignatureHash)
+		case errors.Is(err, ca.ErrSubjectIsIssuer):
+			return nil, errs.InvalidValue("common_name", "The certificate's subject would be the name of the CA that issues it.")
 		case errors.As(err, &lintErr):
 			s.Metrics.IssuanceDone(product.NameID, metrics.IssuanceLintFailed, took)
 			s.Metrics.LintFindings("error", lintErr.Lints)
