@@ -278,100 +278,14 @@ func TestTBSCertificateGenerated(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	r := mrand.New(mrand.NewPCG(uint64(seed), 7))
-	pick := func(n int) int { return r.IntN(n) }
-	word := func() string {
-		const letters = "abcdefghijklmnopqrstuvwxyz0123456789-"
-		b := make([]byte, 1+pick(12))
-		for i := range b {
-			b[i] = letters[pick(len(letters)-1)] // no leading hyphen needed: crypto/x509 checks IA5 only
-		}
-		return string(b)
-	}
-	text := func() string {
-		parts := []string{"Lock Cole", "Ünïcødé GmbH", "a&b (c) d", "O'Brien, Ltd.", "東京", word(), "x*y@z"}
-		return parts[pick(len(parts))]
-	}
 	n := 400
 	if testing.Short() {
 		n = 60
 	}
 	for i := range n {
-		iss := issuers[pick(len(issuers))]
-		pub := keys[pick(len(keys))]
-		var subject []byte
-		switch pick(5) {
-		case 0: // empty: the SAN is then critical
-		case 1:
-			subject = iss.Cert.RawSubject // crypto/x509 then writes no authority key identifier
-		default:
-			var name pkix.Name
-			if pick(2) == 0 {
-				name.Country = []string{"US"}
-			}
-			if pick(2) == 0 {
-				name.Organization = []string{text()}
-			}
-			if pick(2) == 0 {
-				name.Locality = []string{text()}
-			}
-			name.CommonName = text()
-			var err error
-			if subject, err = asn1.Marshal(name.ToRDNSequence()); err != nil {
-				t.Fatal(err)
-			}
-		}
-		tmpl := &x509.Certificate{RawSubject: subject, BasicConstraintsValid: true, MaxPathLen: -1 + pick(2)}
-		tmpl.SerialNumber = new(big.Int).SetBytes(randBytes(r, 1+pick(20)))
-		tmpl.SerialNumber.SetBit(tmpl.SerialNumber, 0, 1) // positive
-		if b := tmpl.SerialNumber.Bytes(); len(b) == 20 && b[0] >= 0x80 {
-			tmpl.SerialNumber.Rsh(tmpl.SerialNumber, 1) // 20 octets with the sign bit clear
-		}
-		year := 1950 + pick(150)
-		tmpl.NotBefore = time.Date(year, time.Month(1+pick(12)), 1+pick(28), pick(24), pick(60), pick(60), 0, time.UTC)
-		tmpl.NotAfter = tmpl.NotBefore.Add(time.Duration(1+pick(3000)) * 24 * time.Hour)
-		if tmpl.NotAfter.Year() > 9999 {
-			tmpl.NotAfter = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
-		}
-		tmpl.KeyUsage = x509.KeyUsage(pick(1 << 9))
-		for range pick(4) {
-			tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsage(pick(int(x509.ExtKeyUsageMicrosoftKernelCodeSigning)+1)))
-		}
-		for range pick(4) {
-			tmpl.DNSNames = append(tmpl.DNSNames, word()+"."+word()+".example")
-		}
-		if pick(3) == 0 {
-			tmpl.DNSNames = append(tmpl.DNSNames, "*."+word()+".example")
-		}
-		for range pick(3) {
-			tmpl.EmailAddresses = append(tmpl.EmailAddresses, word()+"@"+word()+".example")
-		}
-		for range pick(3) {
-			if pick(2) == 0 {
-				tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(randBytes(r, 4)))
-			} else {
-				tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(randBytes(r, 16)))
-			}
-		}
-		for range pick(3) {
-			arcs := []uint64{uint64(pick(3)), uint64(pick(40))}
-			for range pick(8) {
-				arcs = append(arcs, r.Uint64()>>uint(pick(64)))
-			}
-			oid, err := x509.OIDFromInts(arcs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tmpl.Policies = append(tmpl.Policies, oid)
-		}
-		for range pick(3) {
-			tmpl.OCSPServer = append(tmpl.OCSPServer, "http://"+word()+".example/")
-		}
-		for range pick(3) {
-			tmpl.IssuingCertificateURL = append(tmpl.IssuingCertificateURL, "http://"+word()+".example/"+word()+".crt")
-		}
-		if pick(2) == 0 {
-			tmpl.CRLDistributionPoints = []string{"http://" + word() + ".example/" + word() + ".crl"}
-		}
+		iss := issuers[r.IntN(len(issuers))]
+		pub := keys[r.IntN(len(keys))]
+		tmpl := generatedLeaf(t, r, iss, true)
 		want := createTBS(t, tmpl, iss, pub)
 		alg, err := x509.ParseCertificate(createCert(t, tmpl, iss, pub))
 		if err != nil {
@@ -385,6 +299,112 @@ func TestTBSCertificateGenerated(t *testing.T) {
 			t.Fatalf("template %d (seed %d): TBSCertificate differs from crypto/x509's:\n%x\n%x", i, seed, got, want)
 		}
 	}
+}
+
+// generatedLeaf is a leaf template of iss with every field the encoder
+// knows drawn from r (see TestTBSCertificateGenerated); bad names and
+// characters now and then, so that lints fail too. bigArcs allows policy
+// arcs beyond 31 bits, which zcrypto cannot parse.
+func generatedLeaf(t *testing.T, r *mrand.Rand, iss *Issuer, bigArcs bool) *x509.Certificate {
+	t.Helper()
+	pick := func(n int) int { return r.IntN(n) }
+	word := func() string {
+		const letters = "abcdefghijklmnopqrstuvwxyz0123456789-"
+		b := make([]byte, 1+pick(12))
+		for i := range b {
+			b[i] = letters[pick(len(letters)-1)] // no leading hyphen needed: crypto/x509 checks IA5 only
+		}
+		if pick(20) == 0 {
+			return string(b) + []string{"_x", "!", " y", "..", "*"}[pick(5)]
+		}
+		return string(b)
+	}
+	text := func() string {
+		parts := []string{"Lock Cole", "Ünïcødé GmbH", "a&b (c) d", "O'Brien, Ltd.", "東京", word(), "x*y@z", "Tom &amp; Jerry"}
+		return parts[pick(len(parts))]
+	}
+	var subject []byte
+	switch pick(5) {
+	case 0: // empty: the SAN is then critical
+	case 1:
+		subject = iss.Cert.RawSubject // crypto/x509 then writes no authority key identifier
+	default:
+		var name pkix.Name
+		if pick(2) == 0 {
+			name.Country = []string{[]string{"US", "us", "DE", "XX"}[pick(4)]}
+		}
+		if pick(2) == 0 {
+			name.Organization = []string{text()}
+		}
+		if pick(2) == 0 {
+			name.Locality = []string{text()}
+		}
+		name.CommonName = text()
+		var err error
+		if subject, err = asn1.Marshal(name.ToRDNSequence()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmpl := &x509.Certificate{RawSubject: subject, BasicConstraintsValid: true, MaxPathLen: -1 + pick(2)}
+	tmpl.SerialNumber = new(big.Int).SetBytes(randBytes(r, 1+pick(20)))
+	tmpl.SerialNumber.SetBit(tmpl.SerialNumber, 0, 1) // positive
+	if b := tmpl.SerialNumber.Bytes(); len(b) == 20 && b[0] >= 0x80 {
+		tmpl.SerialNumber.Rsh(tmpl.SerialNumber, 1) // 20 octets with the sign bit clear
+	}
+	year := 1950 + pick(150)
+	tmpl.NotBefore = time.Date(year, time.Month(1+pick(12)), 1+pick(28), pick(24), pick(60), pick(60), 0, time.UTC)
+	tmpl.NotAfter = tmpl.NotBefore.Add(time.Duration(1+pick(3000)) * 24 * time.Hour)
+	if tmpl.NotAfter.Year() > 9999 {
+		tmpl.NotAfter = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	}
+	tmpl.KeyUsage = x509.KeyUsage(pick(1 << 9))
+	for range pick(4) {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsage(pick(int(x509.ExtKeyUsageMicrosoftKernelCodeSigning)+1)))
+	}
+	for range pick(4) {
+		tmpl.DNSNames = append(tmpl.DNSNames, word()+"."+word()+".example")
+	}
+	if pick(3) == 0 {
+		tmpl.DNSNames = append(tmpl.DNSNames, "*."+word()+".example")
+	}
+	for range pick(3) {
+		tmpl.EmailAddresses = append(tmpl.EmailAddresses, word()+"@"+word()+".example")
+	}
+	for range pick(3) {
+		if pick(2) == 0 {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(randBytes(r, 4)))
+		} else {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(randBytes(r, 16)))
+		}
+	}
+	for range pick(3) {
+		arcs := []uint64{uint64(pick(3)), uint64(pick(40))}
+		if pick(2) == 0 {
+			arcs = []uint64{2, 23, 140, 1, uint64(1 + pick(4))} // the CA/B Forum's
+		}
+		for range pick(8) {
+			if bigArcs {
+				arcs = append(arcs, r.Uint64()>>uint(pick(64)))
+			} else {
+				arcs = append(arcs, uint64(r.Uint32()>>(1+uint(pick(31)))))
+			}
+		}
+		oid, err := x509.OIDFromInts(arcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl.Policies = append(tmpl.Policies, oid)
+	}
+	for range pick(3) {
+		tmpl.OCSPServer = append(tmpl.OCSPServer, "http://"+word()+".example/")
+	}
+	for range pick(3) {
+		tmpl.IssuingCertificateURL = append(tmpl.IssuingCertificateURL, "http://"+word()+".example/"+word()+".crt")
+	}
+	if pick(2) == 0 {
+		tmpl.CRLDistributionPoints = []string{"http://" + word() + ".example/" + word() + ".crl"}
+	}
+	return tmpl
 }
 
 func randBytes(r *mrand.Rand, n int) []byte {

@@ -201,13 +201,13 @@ func lintWith(der []byte, pick func(registries, *zx509.Certificate) (lint.Regist
 }
 
 // lintCertificate runs every certificate lint of reg over c, as
-// zlint.LintCertificateEx does, with two differences in cost and none in
-// outcome (TestLintCertificateIsZlints): it does not make what that
+// zlint.LintCertificateEx does, with three differences in cost and none
+// in outcome (TestLintCertificateIsZlints): it does not make what that
 // function adds for its result set (a sorted copy of every lint name in
 // the registry, per certificate, which cost more than all the lints of a
-// leaf together), and a configurable lint is configured once per registry
+// leaf together), a configurable lint is configured once per registry
 // and copied for each certificate instead of configured anew by
-// reflection every time (lintSet.run).
+// reflection every time, and the sharedLints are made once (lintSet.run).
 func lintCertificate(c *zx509.Certificate, reg lint.Registry) (errs, warns []string) {
 	set := lintSetOf(reg)
 	for _, l := range set.lints {
@@ -244,6 +244,9 @@ type configuredLint struct {
 	// template is the configured instance of a configurable lint, copied
 	// for every certificate; nil for the others.
 	template lint.CertificateLintInterface
+	// shared is the one instance of a sharedLints lint, used for every
+	// certificate; nil for the others.
+	shared lint.CertificateLintInterface
 	// viaZlint: a configurable lint certorder does not configure itself
 	// (its configuration failed, or it is no pointer to a struct to
 	// copy): zlint's own Execute runs it, and reports what failed.
@@ -251,6 +254,20 @@ type configuredLint struct {
 }
 
 var lintSets sync.Map // lint.Registry → *lintSet
+
+// sharedLints are the lints whose instance certorder makes once and
+// shares among all certificates and goroutines, where zlint makes one per
+// certificate: their constructors cost more than the lint (a regular
+// expression compiled, a map or a big number built: 0.1 ms per
+// certificate together, most of it the regular expression of
+// e_dnsname_bad_character_in_label), and nothing they do after it writes
+// to the instance, which holds only values safe for concurrent reads
+// (TestSharedLintsKeepNoState reads their source to hold them to that).
+var sharedLints = map[string]bool{
+	"e_dnsname_bad_character_in_label":                       true,
+	"e_mailbox_validated_enforce_subject_field_restrictions": true,
+	"w_rsa_public_exponent_not_in_range":                     true,
+}
 
 func lintSetOf(reg lint.Registry) *lintSet {
 	if v, ok := lintSets.Load(reg); ok {
@@ -267,6 +284,8 @@ func lintSetOf(reg lint.Registry) *lintSet {
 			} else {
 				cl.viaZlint = true
 			}
+		} else if sharedLints[l.Name] {
+			cl.shared = inst
 		}
 		set.lints = append(set.lints, cl)
 	}
@@ -284,7 +303,8 @@ func isConfigurable(i any) bool {
 // Fatal. A configurable lint gets a copy of its configured template (a
 // fresh instance, as zlint makes one per certificate; configuring it is
 // deterministic, so the copy is what configuring anew would make); a
-// configurable lint without a template goes through zlint's Execute.
+// configurable lint without a template goes through zlint's Execute; a
+// sharedLints lint runs on its one instance.
 func (set *lintSet) run(l configuredLint, c *zx509.Certificate) (result *lint.LintResult) {
 	if l.viaZlint {
 		return l.Execute(c, set.cfg)
@@ -303,11 +323,14 @@ func (set *lintSet) run(l configuredLint, c *zx509.Certificate) (result *lint.Li
 		}
 	}
 	var impl lint.CertificateLintInterface
-	if l.template != nil {
+	switch {
+	case l.template != nil:
 		v := reflect.New(reflect.TypeOf(l.template).Elem())
 		v.Elem().Set(reflect.ValueOf(l.template).Elem())
 		impl = v.Interface().(lint.CertificateLintInterface)
-	} else {
+	case l.shared != nil:
+		impl = l.shared
+	default:
 		impl = l.Lint()
 	}
 	if !impl.CheckApplies(c) {
