@@ -106,7 +106,7 @@ func (iss *Issuer) draft(r io.Reader, tmpl *x509.Certificate, pub crypto.PublicK
 
 // assemble is Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }.
 func assemble(tbs, algID, sig []byte) ([]byte, error) {
-	var b cryptobyte.Builder
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(algID)+len(sig)+16))
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddBytes(tbs)
 		b.AddBytes(algID)

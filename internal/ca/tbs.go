@@ -41,7 +41,16 @@ func tbsCertificate(tmpl *x509.Certificate, iss *x509.Certificate, algID []byte,
 	if tmpl.SerialNumber == nil || tmpl.SerialNumber.Sign() <= 0 {
 		return nil, errors.New("ca: serial must be positive")
 	}
-	var b cryptobyte.Builder
+	// Sized for the whole TBSCertificate up front, so that the builder
+	// does not grow its buffer copy by copy.
+	size := 512 + len(spki) + len(subject) + len(iss.RawSubject)
+	for _, list := range [][]string{tmpl.DNSNames, tmpl.EmailAddresses, tmpl.OCSPServer, tmpl.IssuingCertificateURL, tmpl.CRLDistributionPoints} {
+		for _, v := range list {
+			size += len(v) + 16
+		}
+	}
+	size += 18*len(tmpl.IPAddresses) + 32*len(tmpl.Policies) + 12*len(tmpl.ExtKeyUsage)
+	b := cryptobyte.NewBuilder(make([]byte, 0, size))
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddASN1Int64(2) })
 		b.AddASN1BigInt(tmpl.SerialNumber)
