@@ -193,7 +193,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 			}
 			if issued != nil {
 				issued.fill(cert)
-				if err := tx.ReserveSerial(ctx, cert.SerialNumber, p.order.ID, now); err != nil {
+				if err := issued.reserve(ctx, tx, p.order.ID, now); err != nil {
 					return err
 				}
 			}

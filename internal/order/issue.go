@@ -39,6 +39,20 @@ type issuedCert struct {
 	// at is when it was signed, on the business clock (the sandbox's
 	// travelled time, as its notBefore).
 	at time.Time
+	// pooled: the serial came from the serial pool (serials.go), whose
+	// intents are deleted a batch at a time.
+	pooled bool
+}
+
+// reserve reserves ic's serial for orderID in the transaction that
+// records the certificate. The intent of a pooled serial stays until the
+// pool's next batch deletes it (a reserved serial is never listed as
+// abandoned); any other intent goes now.
+func (ic *issuedCert) reserve(ctx context.Context, tx store.Tx, orderID int64, now time.Time) error {
+	if ic.pooled {
+		return tx.ReserveSerialKeepingIntent(ctx, ic.serial, orderID, now)
+	}
+	return tx.ReserveSerial(ctx, ic.serial, orderID, now)
 }
 
 // stillClaimed reports, inside the recording transaction, whether the
@@ -232,7 +246,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	if len(warnings) > 0 {
 		s.logLintWarnings(ctx, product.Profile, ca.SerialHex(serial), warnings)
 	}
-	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss, claim: token, at: s.now()}, nil
+	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss, claim: token, at: s.now(), pooled: pooled}, nil
 }
 
 // awaitSigner waits, briefly, for whoever holds the claim on an order's
@@ -489,7 +503,7 @@ func (s *Service) recordPending(ctx context.Context, actor account.Actor, produc
 			return tx.ReleaseCertificateSigning(ctx, actor.Account.ID, cert.ID, issued.claim)
 		}
 		now := s.now()
-		if err := tx.ReserveSerial(ctx, issued.serial, cur.ID, now); err != nil {
+		if err := issued.reserve(ctx, tx, cur.ID, now); err != nil {
 			return err
 		}
 		issued.fill(cert)

@@ -300,7 +300,7 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 			CommonName: p.order.CommonName, DNSNames: p.order.DNSNames, CSR: p.order.CSR,
 			SignatureHash: p.order.SignatureHash, KeySize: ca.KeySize(p.pub), CreatedAt: now}
 		if issued != nil {
-			if err := tx.ReserveSerial(ctx, issued.serial, cur.ID, now); err != nil {
+			if err := issued.reserve(ctx, tx, cur.ID, now); err != nil {
 				return err
 			}
 			issued.fill(cert)
@@ -641,7 +641,7 @@ func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID i
 			return err // overtaken after a stall: the other signer records
 		}
 		now := s.now()
-		if err := tx.ReserveSerial(ctx, issued.serial, cur.ID, now); err != nil {
+		if err := issued.reserve(ctx, tx, cur.ID, now); err != nil {
 			return err
 		}
 		issued.fill(c)

@@ -19,7 +19,10 @@ import (
 // used to make that commit itself: two commits per order. The pool makes
 // those commits ahead, a batch of intents at a time, and the order takes a
 // serial whose intent is already durable; the order's one commit records
-// the certificate and removes the intent (store.Writer.ReserveSerial).
+// the certificate and reserves the serial, which from then on is no
+// abandoned issuance (store.Writer.ReserveSerialKeepingIntent). The
+// intents of the recorded serials are deleted with the next batch, in
+// one statement (store.Writer.DeleteRecordedIntents), not one per order.
 //
 // What it costs: serials a process held when it died keep their intents,
 // and once they are revocation.Config.AbandonAfter old the CRLs list them
@@ -134,6 +137,9 @@ func (s *Service) refillSerials(ctx context.Context, issuerID string, is *issuer
 	}
 	stale := is.stale
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.DeleteRecordedIntents(ctx, issuerID); err != nil {
+			return err
+		}
 		for _, sn := range stale {
 			if err := tx.DeleteIssuanceIntent(ctx, sn); err != nil {
 				return err
@@ -155,24 +161,27 @@ func (s *Service) refillSerials(ctx context.Context, issuerID string, is *issuer
 	return nil
 }
 
-// ReleaseSerials deletes the intents of every serial the pool holds, and
-// of those it dropped: on a clean shutdown nothing is left for the CRLs
-// to list. Orders placed afterwards write new batches.
+// ReleaseSerials deletes the intents of every serial the pool holds, of
+// those it dropped and of those recorded: on a clean shutdown nothing is
+// left for the CRLs to list. Orders placed afterwards write new batches.
 func (s *Service) ReleaseSerials(ctx context.Context) error {
 	p := s.serialsOf()
 	p.mu.Lock()
-	pools := make([]*issuerSerials, 0, len(p.issuers))
-	for _, is := range p.issuers {
-		pools = append(pools, is)
+	pools := make(map[string]*issuerSerials, len(p.issuers))
+	for id, is := range p.issuers {
+		pools[id] = is
 	}
 	p.mu.Unlock()
-	for _, is := range pools {
+	for issuerID, is := range pools {
 		is.mu.Lock()
 		serials := is.stale
 		for _, f := range is.free {
 			serials = append(serials, ca.SerialHex(f.serial))
 		}
 		err := s.Store.InTx(ctx, func(tx store.Tx) error {
+			if _, err := tx.DeleteRecordedIntents(ctx, issuerID); err != nil {
+				return err
+			}
 			for _, sn := range serials {
 				if err := tx.DeleteIssuanceIntent(ctx, sn); err != nil {
 					return err

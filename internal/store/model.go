@@ -733,6 +733,12 @@ type Writer interface {
 	CreateCertificate(ctx context.Context, c *Certificate) error
 	UpdateCertificate(ctx context.Context, c *Certificate) error
 	ReserveSerial(ctx context.Context, serialHex string, orderID int64, at time.Time) error
+	// ReserveSerialKeepingIntent is ReserveSerial leaving the serial's
+	// issuance intent in place: a reserved serial is never abandoned, with
+	// or without its intent (AbandonedIssuances), and the serial pool
+	// deletes the intents of its recorded serials a batch at a time
+	// (DeleteRecordedIntents) instead of one statement per order.
+	ReserveSerialKeepingIntent(ctx context.Context, serialHex string, orderID int64, at time.Time) error
 	CreateMetadata(ctx context.Context, m *Metadata) error
 	// CreateRevocation records a revocation; ErrConflict when the
 	// certificate is already revoked.
@@ -822,8 +828,9 @@ type DCVReader interface {
 	// revocations another process made.
 	RevocationCounts(ctx context.Context) (map[string]int64, error)
 	// AbandonedIssuances are the issuance intents of an issuer written
-	// before before that no recorded certificate completed; the CRL lists
-	// them as revoked. AbandonedIssuance is one, by serial (OCSP).
+	// before before that no recorded certificate completed (no serial
+	// reserved); the CRL lists them as revoked. AbandonedIssuance is one,
+	// by serial (OCSP).
 	AbandonedIssuances(ctx context.Context, issuerID string, before time.Time) ([]IssuanceIntent, error)
 	HoldsCertificateSigning(ctx context.Context, accountID, certID int64, token string) (bool, error)
 	AbandonedIssuance(ctx context.Context, serialHex string, before time.Time) (*IssuanceIntent, error)
@@ -857,6 +864,9 @@ type DCVWriter interface {
 	// DeleteIssuanceIntent removes it when nothing was signed.
 	CreateIssuanceIntent(ctx context.Context, in *IssuanceIntent) error
 	DeleteIssuanceIntent(ctx context.Context, serialHex string) error
+	// DeleteRecordedIntents deletes the issuer's issuance intents whose
+	// serial is reserved (ReserveSerialKeepingIntent), and says how many.
+	DeleteRecordedIntents(ctx context.Context, issuerID string) (int64, error)
 	// ClaimCertificateSigning claims the account's certificate certID for
 	// signing, under token, until until, and reports whether it did: only
 	// while the certificate is pending and nobody else's claim is live at

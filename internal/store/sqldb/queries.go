@@ -974,11 +974,18 @@ func (q *Queries) UpdateCertificate(ctx context.Context, c *store.Certificate) e
 }
 
 func (q *Queries) ReserveSerial(ctx context.Context, serialHex string, orderID int64, at time.Time) error {
-	if _, err := q.q.ExecContext(ctx, `INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?)`, serialHex, orderID, ts(at)); err != nil {
-		return writeErr(err, "reserve serial")
+	if err := q.ReserveSerialKeepingIntent(ctx, serialHex, orderID, at); err != nil {
+		return err
 	}
 	// The certificate is recorded in this transaction: its intent is done.
 	return q.DeleteIssuanceIntent(ctx, serialHex)
+}
+
+func (q *Queries) ReserveSerialKeepingIntent(ctx context.Context, serialHex string, orderID int64, at time.Time) error {
+	if _, err := q.q.ExecContext(ctx, `INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?)`, serialHex, orderID, ts(at)); err != nil {
+		return writeErr(err, "reserve serial")
+	}
+	return nil
 }
 
 // ---- metadata, audit

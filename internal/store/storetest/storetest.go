@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ func Run(t *testing.T, b Backend) {
 		{"AccountOptions", testAccountOptions},
 		{"AccountNotifications", testAccountNotifications},
 		{"SerialUniqueAndRollback", testSerialUniqueAndRollback},
+		{"RecordedIntents", testRecordedIntents},
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"EnsureDomainIsIdempotent", testEnsureDomainIsIdempotent},
 		{"DomainsByContainer", testDomainsByContainer},
@@ -203,6 +205,82 @@ func testSerialUniqueAndRollback(t *testing.T, b Backend) {
 	}
 	if ok, _ := s.SerialExists(ctx, "0C0D"); ok {
 		t.Fatal("rolled-back serial was recorded")
+	}
+}
+
+// testRecordedIntents: an issuance intent whose serial is reserved is no
+// abandoned issuance, whether ReserveSerial deleted it or
+// ReserveSerialKeepingIntent left it; DeleteRecordedIntents deletes the
+// issuer's recorded ones only, and the serials stay reserved.
+func testRecordedIntents(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	_, o := seed(t, s, "one")
+	created := time.Unix(1000, 0).UTC()
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		for _, in := range []struct{ serial, issuer string }{{"0A01", "x"}, {"0A02", "x"}, {"0A03", "x"}, {"0A04", "y"}} {
+			if err := tx.CreateIssuanceIntent(ctx, &store.IssuanceIntent{SerialNumber: in.serial, IssuerID: in.issuer, CreatedAt: created}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.ReserveSerialKeepingIntent(ctx, "0A01", o, created); err != nil {
+			return err
+		}
+		if err := tx.ReserveSerial(ctx, "0A02", o, created); err != nil {
+			return err
+		}
+		return tx.ReserveSerialKeepingIntent(ctx, "0A04", o, created)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	abandoned := func(issuer string) []string {
+		t.Helper()
+		list, err := s.AbandonedIssuances(ctx, issuer, created.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, in := range list {
+			out = append(out, in.SerialNumber)
+		}
+		return out
+	}
+	if got := abandoned("x"); !slices.Equal(got, []string{"0A03"}) {
+		t.Errorf("abandoned issuances of x: %v, want only the unreserved 0A03", got)
+	}
+	for _, sn := range []string{"0A01", "0A02", "0A04"} {
+		if _, err := s.AbandonedIssuance(ctx, sn, created.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("AbandonedIssuance(%s) of a reserved serial: %v", sn, err)
+		}
+	}
+	if _, err := s.AbandonedIssuance(ctx, "0A03", created.Add(time.Hour)); err != nil {
+		t.Errorf("AbandonedIssuance(0A03): %v", err)
+	}
+	var n int64
+	if err := s.InTx(ctx, func(tx store.Tx) (err error) { n, err = tx.DeleteRecordedIntents(ctx, "x"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("DeleteRecordedIntents(x) deleted %d intents, want 1 (0A01)", n)
+	}
+	// y's recorded intent stays until y's turn; x's unreserved one stays.
+	if err := s.InTx(ctx, func(tx store.Tx) (err error) { n, err = tx.DeleteRecordedIntents(ctx, "y"); return err }); err != nil || n != 1 {
+		t.Errorf("DeleteRecordedIntents(y): %d, %v; want 1", n, err)
+	}
+	if got := abandoned("x"); !slices.Equal(got, []string{"0A03"}) {
+		t.Errorf("after the deletes, abandoned issuances of x: %v", got)
+	}
+	for _, sn := range []string{"0A01", "0A02", "0A04"} {
+		if ok, err := s.SerialExists(ctx, sn); !ok || err != nil {
+			t.Errorf("serial %s no longer reserved: %v", sn, err)
+		}
 	}
 }
 
