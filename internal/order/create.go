@@ -191,19 +191,21 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 			if p.pub != nil {
 				cert.KeySize = ca.KeySize(p.pub)
 			}
+			// A pooled serial is reserved with the certificate, in one
+			// statement on PostgreSQL; any other with its intent deleted.
+			reserve := issued != nil && issued.pooled
 			if issued != nil {
 				issued.fill(cert)
-				if err := issued.reserve(ctx, tx, p.order.ID, now); err != nil {
-					return err
+				if !reserve {
+					if err := issued.reserve(ctx, tx, p.order.ID, now); err != nil {
+						return err
+					}
 				}
 			}
-			if err := tx.CreateCertificate(ctx, cert); err != nil {
+			if err := tx.CreateOrderCertificate(ctx, cert, reserve, now); err != nil {
 				return err
 			}
 			p.order.CertificateID = cert.ID
-			if err := tx.SetOrderCertificate(ctx, p.order.AccountID, p.order.ID, cert.ID); err != nil {
-				return err
-			}
 			res.CertificateID = cert.ID
 			if issued == nil {
 				// A client order's addresses get their validation links

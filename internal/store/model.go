@@ -728,6 +728,12 @@ type Writer interface {
 	// column leaves the indexes of orders alone where UpdateOrder rewrites
 	// every one. ErrNotFound when the account has no such order.
 	SetOrderCertificate(ctx context.Context, accountID, orderID, certID int64) error
+	// CreateOrderCertificate creates c and points its order at it
+	// (CreateCertificate, then SetOrderCertificate); with reserve it first
+	// reserves c's serial for the order at at, leaving its issuance intent
+	// (ReserveSerialKeepingIntent). On PostgreSQL it is one statement: one
+	// round trip, where the three are three under the write lock.
+	CreateOrderCertificate(ctx context.Context, c *Certificate, reserve bool, at time.Time) error
 	CreateRequest(ctx context.Context, r *Request) error
 	UpdateRequest(ctx context.Context, r *Request) error
 	CreateCertificate(ctx context.Context, c *Certificate) error

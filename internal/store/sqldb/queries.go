@@ -949,17 +949,62 @@ func nullStr(s string) any {
 	return s
 }
 
-func (q *Queries) CreateCertificate(ctx context.Context, c *store.Certificate) error {
+const insertCertificate = `INSERT INTO certificates(account_id, order_id, status, serial_number, thumbprint, issuer_id, common_name, dns_names, csr,
+		signature_hash, key_size, der, not_before, not_after, created_at, issued_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func certificateArgs(c *store.Certificate) []any {
 	var nb, na any
 	if !c.NotBefore.IsZero() {
 		nb, na = ts(c.NotBefore), ts(c.NotAfter)
 	}
-	id, err := q.insert(ctx, "certificate", `INSERT INTO certificates(account_id, order_id, status, serial_number, thumbprint, issuer_id, common_name, dns_names, csr,
-		signature_hash, key_size, der, not_before, not_after, created_at, issued_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		c.AccountID, c.OrderID, c.Status, nullStr(c.SerialNumber), nullStr(c.Thumbprint), c.IssuerID, c.CommonName, js(nonNil(c.DNSNames)), c.CSR,
-		c.SignatureHash, c.KeySize, c.DER, nb, na, ts(c.CreatedAt), tsPtr(c.IssuedAt))
+	return []any{c.AccountID, c.OrderID, c.Status, nullStr(c.SerialNumber), nullStr(c.Thumbprint), c.IssuerID, c.CommonName, js(nonNil(c.DNSNames)), c.CSR,
+		c.SignatureHash, c.KeySize, c.DER, nb, na, ts(c.CreatedAt), tsPtr(c.IssuedAt)}
+}
+
+func (q *Queries) CreateCertificate(ctx context.Context, c *store.Certificate) error {
+	id, err := q.insert(ctx, "certificate", insertCertificate, certificateArgs(c)...)
 	c.ID = id
 	return err
+}
+
+// The statement of CreateOrderCertificate on PostgreSQL, whose
+// data-modifying WITH clauses all run, each once, in one round trip.
+const (
+	pgCertificateCTE = `c AS (` + insertCertificate + ` RETURNING id),
+		o AS (UPDATE orders SET certificate_id = (SELECT id FROM c) WHERE id = ? AND account_id = ? RETURNING 1)
+		SELECT (SELECT id FROM c), (SELECT COUNT(*) FROM o)`
+	pgOrderCertificate         = `WITH ` + pgCertificateCTE
+	pgReservedOrderCertificate = `WITH s AS (INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?) RETURNING 1), ` + pgCertificateCTE
+)
+
+func (q *Queries) CreateOrderCertificate(ctx context.Context, c *store.Certificate, reserve bool, at time.Time) error {
+	if !q.d.returning {
+		// SQLite: the statements one by one, which cost no round trips.
+		if reserve {
+			if err := q.ReserveSerialKeepingIntent(ctx, c.SerialNumber, c.OrderID, at); err != nil {
+				return err
+			}
+		}
+		if err := q.CreateCertificate(ctx, c); err != nil {
+			return err
+		}
+		return q.SetOrderCertificate(ctx, c.AccountID, c.OrderID, c.ID)
+	}
+	query, args := pgOrderCertificate, certificateArgs(c)
+	if reserve {
+		query = pgReservedOrderCertificate
+		args = append([]any{c.SerialNumber, c.OrderID, ts(at)}, args...)
+	}
+	args = append(args, c.OrderID, c.AccountID)
+	var id, orders int64
+	if err := q.q.QueryRowContext(ctx, query, args...).Scan(&id, &orders); err != nil {
+		return writeErr(err, "create order certificate")
+	}
+	if orders == 0 {
+		return fmt.Errorf("set order certificate: %w", store.ErrNotFound)
+	}
+	c.ID = id
+	return nil
 }
 
 func (q *Queries) UpdateCertificate(ctx context.Context, c *store.Certificate) error {

@@ -35,6 +35,7 @@ func Run(t *testing.T, b Backend) {
 		{"AccountNotifications", testAccountNotifications},
 		{"SerialUniqueAndRollback", testSerialUniqueAndRollback},
 		{"RecordedIntents", testRecordedIntents},
+		{"CreateOrderCertificate", testCreateOrderCertificate},
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"EnsureDomainIsIdempotent", testEnsureDomainIsIdempotent},
 		{"DomainsByContainer", testDomainsByContainer},
@@ -281,6 +282,64 @@ func testRecordedIntents(t *testing.T, b Backend) {
 		if ok, err := s.SerialExists(ctx, sn); !ok || err != nil {
 			t.Errorf("serial %s no longer reserved: %v", sn, err)
 		}
+	}
+}
+
+// testCreateOrderCertificate: the certificate is created and its order
+// points at it, with and without the serial reserved; another account's
+// order is not found and leaves nothing; a serial reserved already is a
+// conflict.
+func testCreateOrderCertificate(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	a1, o1 := seed(t, s, "one")
+	a2, o2 := seed(t, s, "two")
+	now := time.Now().UTC().Truncate(time.Second)
+	cert := func(acct, order int64, serial string) *store.Certificate {
+		return &store.Certificate{AccountID: acct, OrderID: order, Status: store.CertIssued, SerialNumber: serial, Thumbprint: "T" + serial,
+			IssuerID: "iss", CommonName: "one.example.com", DNSNames: []string{"one.example.com"}, SignatureHash: "sha256",
+			DER: []byte{0x30, 0x00}, NotBefore: now, NotAfter: now.Add(time.Hour), CreatedAt: now, IssuedAt: &now}
+	}
+	create := func(c *store.Certificate, reserve bool) error {
+		return s.InTx(ctx, func(tx store.Tx) error { return tx.CreateOrderCertificate(ctx, c, reserve, now) })
+	}
+	check := func(acct, order int64, c *store.Certificate, reserved bool) {
+		t.Helper()
+		o, err := s.Order(ctx, acct, order)
+		if err != nil || c.ID == 0 || o.CertificateID != c.ID {
+			t.Fatalf("order %d points at certificate %d, created %d: %v", order, o.CertificateID, c.ID, err)
+		}
+		got, err := s.Certificate(ctx, acct, c.ID)
+		if err != nil || got.SerialNumber != c.SerialNumber || got.OrderID != order {
+			t.Fatalf("certificate %d: %+v %v", c.ID, got, err)
+		}
+		if ok, err := s.SerialExists(ctx, c.SerialNumber); ok != reserved || err != nil {
+			t.Errorf("serial %s reserved %v, want %v (%v)", c.SerialNumber, ok, reserved, err)
+		}
+	}
+	c1 := cert(a1, o1, "0B01")
+	if err := create(c1, true); err != nil {
+		t.Fatal(err)
+	}
+	check(a1, o1, c1, true)
+	c2 := cert(a2, o2, "0B02")
+	if err := create(c2, false); err != nil {
+		t.Fatal(err)
+	}
+	check(a2, o2, c2, false)
+	// Another account's order: not found, and nothing stays.
+	c3 := cert(a2, o1, "0B03")
+	if err := create(c3, true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("certificate for another account's order: %v", err)
+	}
+	if ok, _ := s.SerialExists(ctx, "0B03"); ok {
+		t.Error("the refused certificate's serial stayed reserved")
+	}
+	if o, _ := s.Order(ctx, a1, o1); o.CertificateID != c1.ID {
+		t.Errorf("order %d now points at %d", o1, o.CertificateID)
+	}
+	if err := create(cert(a1, o1, "0B01"), true); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a serial reserved twice: %v", err)
 	}
 }
 
