@@ -13,6 +13,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,10 @@ func TestTBSCertificateEdges(t *testing.T) {
 	}{
 		{"plain", func(*x509.Certificate) {}},
 		{"empty subject", func(c *x509.Certificate) { c.RawSubject = nil; c.EmailAddresses = []string{"a@example.com"} }},
+		{"subject from its Name", func(c *x509.Certificate) {
+			c.RawSubject = nil
+			c.Subject = pkix.Name{CommonName: "edge.example.com", Organization: []string{"Ünïcødé GmbH"}, Country: []string{"DE"}}
+		}},
 		{"every key usage", func(c *x509.Certificate) { c.KeyUsage = 1<<9 - 1 }},
 		{"decipher only", func(c *x509.Certificate) { c.KeyUsage = x509.KeyUsageDecipherOnly }},
 		{"key agreement and decipher only", func(c *x509.Certificate) {
@@ -446,6 +451,84 @@ func TestLeafSubjectIsNotTheIssuers(t *testing.T) {
 			_, err := h.Draft(req)
 			if got := errors.Is(err, ErrSubjectIsIssuer); got != tc.refused {
 				t.Fatalf("refused %v (%v), want %v", got, err, tc.refused)
+			}
+		})
+	}
+}
+
+// TestTBSCertificateEveryTemplateField sets each exported field of
+// x509.Certificate in turn on a leaf template: the encoder either refuses
+// the template or makes crypto/x509's TBSCertificate of it byte for byte.
+// A field a later Go starts to encode, or one added to x509.Certificate,
+// fails here (the latter until it has a sample below).
+func TestTBSCertificateEveryTemplateField(t *testing.T) {
+	h := sharedHierarchy(t, KeyP256, KeyP256)
+	iss := h.DefaultIssuer()
+	key := ecKey(t, elliptic.P256())
+	pub := key.Public()
+	nb := iss.Cert.NotBefore.Add(time.Hour).UTC().Truncate(time.Second)
+	pol, _ := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 1})
+	pol2, _ := x509.OIDFromInts([]uint64{1, 3, 6, 1, 4, 1, 99999, 7})
+	base := func() *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(0x4242), RawSubject: mustSubject(t, "field.example.com"), NotBefore: nb,
+			NotAfter: nb.Add(24 * time.Hour), BasicConstraintsValid: true, MaxPathLen: -1, KeyUsage: x509.KeyUsageDigitalSignature,
+			DNSNames: []string{"field.example.com"}, Policies: []x509.OID{pol}, SignatureAlgorithm: x509.ECDSAWithSHA256}
+	}
+	_, ipNet, _ := net.ParseCIDR("192.0.2.0/24")
+	samples := map[string]any{
+		"Raw": []byte{0x30, 0}, "RawTBSCertificate": []byte{0x30, 0}, "RawSubjectPublicKeyInfo": []byte{0x30, 0},
+		"RawSubject": mustSubject(t, "other.example.com"), "RawIssuer": mustSubject(t, "issuer.example"),
+		"Signature": []byte{1, 2, 3}, "SignatureAlgorithm": x509.ECDSAWithSHA256, "PublicKeyAlgorithm": x509.ECDSA,
+		"PublicKey": pub, "Version": 3, "SerialNumber": big.NewInt(0x7777),
+		"Issuer": pkix.Name{CommonName: "someone"}, "Subject": pkix.Name{CommonName: "ignored.example.com"},
+		"NotBefore": nb.Add(time.Minute), "NotAfter": nb.Add(48 * time.Hour),
+		"KeyUsage":                    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement,
+		"Extensions":                  []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}}},
+		"ExtraExtensions":             []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}}},
+		"UnhandledCriticalExtensions": []asn1.ObjectIdentifier{{1, 2, 3}},
+		"ExtKeyUsage":                 []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, "UnknownExtKeyUsage": []asn1.ObjectIdentifier{{1, 2, 3}},
+		"BasicConstraintsValid": false, "IsCA": true, "MaxPathLen": 2, "MaxPathLenZero": true,
+		"SubjectKeyId": []byte{1}, "AuthorityKeyId": []byte{2},
+		"OCSPServer": []string{"http://o.example/"}, "IssuingCertificateURL": []string{"http://i.example/c.crt"},
+		"DNSNames": []string{"a.example.com", "b.example.com"}, "EmailAddresses": []string{"x@example.com"},
+		"IPAddresses": []net.IP{net.ParseIP("192.0.2.9")}, "URIs": []*url.URL{{Scheme: "https", Host: "example.com"}},
+		"PermittedDNSDomainsCritical": true, "PermittedDNSDomains": []string{"example.com"}, "ExcludedDNSDomains": []string{"example.org"},
+		"PermittedIPRanges": []*net.IPNet{ipNet}, "ExcludedIPRanges": []*net.IPNet{ipNet},
+		"PermittedEmailAddresses": []string{"example.com"}, "ExcludedEmailAddresses": []string{"example.org"},
+		"PermittedURIDomains": []string{"example.com"}, "ExcludedURIDomains": []string{"example.org"},
+		"CRLDistributionPoints": []string{"http://c.example/1.crl", "http://c.example/2.crl"},
+		"PolicyIdentifiers":     []asn1.ObjectIdentifier{{2, 23, 140, 1, 2, 2}}, "Policies": []x509.OID{pol, pol2},
+		"InhibitAnyPolicy": 1, "InhibitAnyPolicyZero": true, "InhibitPolicyMapping": 1, "InhibitPolicyMappingZero": true,
+		"RequireExplicitPolicy": 1, "RequireExplicitPolicyZero": true,
+		"PolicyMappings": []x509.PolicyMapping{{IssuerDomainPolicy: pol, SubjectDomainPolicy: pol}},
+	}
+	typ := reflect.TypeFor[x509.Certificate]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			v, ok := samples[f.Name]
+			if !ok {
+				t.Fatalf("x509.Certificate.%s (%s) has no sample: add one, and teach tbsCertificate the field or refuse it", f.Name, f.Type)
+			}
+			tmpl := base()
+			reflect.ValueOf(tmpl).Elem().Field(i).Set(reflect.ValueOf(v))
+			got, err := tbsCertificate(tmpl, iss.Cert, sigAlgs[x509.ECDSAWithSHA256].algID, pub)
+			if err != nil {
+				return // refused: nothing is made that could differ
+			}
+			der, err := x509.CreateCertificate(rand.Reader, tmpl, iss.Cert, pub, iss.signer)
+			if err != nil {
+				t.Fatalf("encoded a template crypto/x509 refuses: %v", err)
+			}
+			want, err := x509.ParseCertificate(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want.RawTBSCertificate) {
+				t.Fatalf("TBSCertificate differs from crypto/x509's:\n%x\n%x", got, want.RawTBSCertificate)
 			}
 		})
 	}
