@@ -159,8 +159,23 @@ func testCrashMidStream(t *testing.T, backend, database string) {
 	var (
 		created   []crashCreated
 		attempted int64
-		next      atomic.Int64 // order names, unique across rounds
+		next      atomic.Int64        // order names, unique across rounds
+		left      = map[string]bool{} // intents the killed servers left
 	)
+	openStore := func() *sql.DB {
+		t.Helper()
+		var db *sql.DB
+		var err error
+		if backend == "sqlite" {
+			db, err = sql.Open("sqlite", "file:"+filepath.Join(dir, "certorder.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+		} else {
+			db, err = sql.Open("pgx", database)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
 	for round := 1; round <= rounds; round++ {
 		addr := freeAddr(t)
 		up := time.Now()
@@ -170,23 +185,19 @@ func testCrashMidStream(t *testing.T, backend, database string) {
 		created, attempted = append(created, cr...), attempted+n
 
 		// While no server runs: the store itself.
+		db := openStore()
 		if backend == "sqlite" {
-			db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certorder.db")+"?mode=ro&_pragma=busy_timeout(5000)")
-			if err != nil {
-				t.Fatal(err)
-			}
 			var res string
 			if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
 				t.Errorf("PRAGMA integrity_check after the kill: %q %v", res, err)
 			}
-			checkCrashStore(t, db)
+		}
+		for sn := range checkCrashStore(t, db) {
+			left[sn] = true
+		}
+		if backend == "sqlite" {
 			db.Close()
 		} else {
-			db, err := sql.Open("pgx", database)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkCrashStore(t, db)
 			var commits, rollbacks int64
 			if err := db.QueryRow(`SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()`).
 				Scan(&commits, &rollbacks); err == nil {
@@ -334,6 +345,9 @@ func testCrashMidStream(t *testing.T, backend, database string) {
 	if prev, dup := bySerial[cr.serial.Text(16)]; dup {
 		t.Errorf("the order after the restart reused the serial of order %d", prev)
 	}
+	if left[cr.serial.Text(16)] {
+		t.Errorf("the order after the restart took serial %X, which a killed server held with its intent", cr.serial)
+	}
 	if _, dup := byID[cr.orderID]; dup {
 		t.Errorf("the order after the restart reused the id %d", cr.orderID)
 	}
@@ -342,6 +356,29 @@ func testCrashMidStream(t *testing.T, backend, database string) {
 	cmd2.Process.Signal(syscall.SIGTERM)
 	if err := cmd2.Wait(); err != nil {
 		t.Errorf("second server exit: %v\n%s", err, log2)
+	}
+	// A clean shutdown deletes the intents of the serials its own pool
+	// held, never those the killed servers left unrecorded: those may
+	// have been signed, and CRLs and OCSP must go on answering for them.
+	db := openStore()
+	now := intentSerials(t, context.Background(), db)
+	// The intents of recorded serials, the killed servers' too, are
+	// deleted by the next server's batches and its shutdown.
+	var total int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM issuance_intents`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if total != len(now) {
+		t.Errorf("after a clean shutdown %d issuance intents, %d of them of recorded serials", total, total-len(now))
+	}
+	for sn := range left {
+		if !now[sn] {
+			t.Errorf("the intent of serial %s, left by a killed server, was deleted by the next one", sn)
+		}
+	}
+	if len(now) != len(left) {
+		t.Errorf("after a clean shutdown %d intents, want the %d the killed servers left", len(now), len(left))
 	}
 	t.Logf("%s: whole test %v", backend, time.Since(began).Round(time.Millisecond))
 }
@@ -470,7 +507,7 @@ func crashStream(t *testing.T, what string, cmd *exec.Cmd, log *lockedLog, addr,
 // checkCrashStore looks at the store of a killed server: every order is
 // issued with its certificate, every certificate signed and its serial
 // reserved for its order. The same SQL serves SQLite and PostgreSQL.
-func checkCrashStore(t *testing.T, db *sql.DB) {
+func checkCrashStore(t *testing.T, db *sql.DB) map[string]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -483,6 +520,11 @@ func checkCrashStore(t *testing.T, db *sql.DB) {
 		{"certificates whose serial is not reserved for their order", `SELECT COUNT(*) FROM certificates c WHERE NOT EXISTS
 			(SELECT 1 FROM serials s WHERE s.serial_number = c.serial_number AND s.order_id = c.order_id)`},
 		{"serials used twice", `SELECT COUNT(*) FROM (SELECT serial_number FROM certificates GROUP BY serial_number HAVING COUNT(*) > 1) d`},
+		// A recorded certificate whose intent counted as abandoned would
+		// be listed on the CRL as revoked while OCSP calls it good.
+		{"certificates whose serial is an abandoned issuance", `SELECT COUNT(*) FROM certificates c WHERE EXISTS
+			(SELECT 1 FROM issuance_intents i WHERE i.serial_number = c.serial_number
+				AND NOT EXISTS (SELECT 1 FROM serials s WHERE s.serial_number = i.serial_number))`},
 	} {
 		var n int
 		if err := db.QueryRowContext(ctx, c.query).Scan(&n); err != nil {
@@ -502,8 +544,41 @@ func checkCrashStore(t *testing.T, db *sql.DB) {
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders`).Scan(&orders); err != nil {
 		t.Fatalf("store: orders: %v", err)
 	}
-	t.Logf("store after the kill: %d orders, %d reserved serials without a certificate", orders, orphans)
+	// The serials the killed process held ahead (and any it signed without
+	// recording) keep their intents: CRLs list them as revoked later.
+	intents := intentSerials(t, ctx, db)
+	t.Logf("store after the kill: %d orders, %d reserved serials without a certificate, %d issuance intents left", orders, orphans, len(intents))
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("store checks timed out")
 	}
+	return intents
+}
+
+// intentSerials are the serials of the store's issuance intents that
+// no recorded certificate completed (those CRLs list once old enough), as
+// big.Int's hex.
+func intentSerials(t *testing.T, ctx context.Context, db *sql.DB) map[string]bool {
+	t.Helper()
+	rows, err := db.QueryContext(ctx, `SELECT serial_number FROM issuance_intents i
+		WHERE NOT EXISTS (SELECT 1 FROM serials s WHERE s.serial_number = i.serial_number)`)
+	if err != nil {
+		t.Fatalf("store: issuance intents: %v", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var sn string
+		if err := rows.Scan(&sn); err != nil {
+			t.Fatalf("store: issuance intents: %v", err)
+		}
+		n, ok := parseSerial(sn)
+		if !ok {
+			t.Fatalf("store: issuance intent with serial %q", sn)
+		}
+		out[n.Text(16)] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("store: issuance intents: %v", err)
+	}
+	return out
 }

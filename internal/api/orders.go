@@ -1,12 +1,14 @@
 package api
 
 import (
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/catalog"
@@ -69,8 +71,12 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, a account.A
 	for _, rq := range res.Requests {
 		ans.Requests = append(ans.Requests, requestRefView{ID: rq.ID, Status: rq.Status})
 	}
-	for _, c := range res.Chain {
-		ans.CertificateChain = append(ans.CertificateChain, chainElem{SubjectCommonName: c.Subject.CommonName, PEM: pemOf(c.Raw)})
+	for i, c := range res.Chain {
+		p := caPEM(c)
+		if i == 0 {
+			p = pemOf(c.Raw)
+		}
+		ans.CertificateChain = append(ans.CertificateChain, chainElem{SubjectCommonName: c.Subject.CommonName, PEM: p})
 	}
 	// The random value is in the answers of DV (seed 001) and X9 (seed
 	// 004); other products keep it in order info.
@@ -117,6 +123,19 @@ func (s *Server) updateCSR(w http.ResponseWriter, r *http.Request, a account.Act
 
 func pemOf(der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// caPEMs are the PEM forms of the CA certificates chains end in, by the
+// certificate the hierarchy holds: every issuing answer carries them.
+var caPEMs sync.Map // *x509.Certificate → string
+
+func caPEM(c *x509.Certificate) string {
+	if v, ok := caPEMs.Load(c); ok {
+		return v.(string)
+	}
+	p := pemOf(c.Raw)
+	caPEMs.Store(c, p)
+	return p
 }
 
 var (

@@ -489,7 +489,9 @@ func (s *Server) actor(ctx context.Context, key string) (account.Actor, error) {
 	if key == "" {
 		return account.Actor{}, invalidKey()
 	}
-	k, err := s.Store.APIKeyByHash(ctx, HashKey(key))
+	// The key, its user and its account in one read, fresh on every
+	// request: a revoked key or a deactivated user is refused at once.
+	k, u, acct, err := s.Store.KeyActor(ctx, HashKey(key))
 	if errors.Is(err, store.ErrNotFound) {
 		return account.Actor{}, invalidKey()
 	}
@@ -498,14 +500,6 @@ func (s *Server) actor(ctx context.Context, key string) (account.Actor, error) {
 	}
 	if k.RevokedAt != nil {
 		return account.Actor{}, invalidKey()
-	}
-	acct, err := s.Store.Account(ctx, k.AccountID)
-	if err != nil {
-		return account.Actor{}, errs.Internalf(err, "read account of key %d", k.ID)
-	}
-	u, err := s.Store.User(ctx, k.AccountID, k.UserID)
-	if err != nil {
-		return account.Actor{}, errs.Internalf(err, "read user of key %d", k.ID)
 	}
 	if u.Status != "active" {
 		return account.Actor{}, invalidKey()

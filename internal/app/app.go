@@ -358,6 +358,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 // the store.
 func (a *App) Close() error {
 	a.Revocation.Stop()
+	// The serials held for orders to come were never signed: their
+	// intents go, so that no CRL lists them.
+	if err := a.Orders.ReleaseSerials(context.Background()); err != nil {
+		a.Config.Log.Warn("release unused serials", "err", err)
+	}
 	return a.Store.Close()
 }
 

@@ -98,9 +98,6 @@ type Issuer struct {
 	Cert    *x509.Certificate
 
 	signer crypto.Signer
-	// lintCert is the intermediate with the lint key in place of its own
-	// (same name and key identifier), the parent of every draft (draft.go).
-	lintCert *x509.Certificate
 }
 
 // Open loads the hierarchy from cfg.Dir, or creates it on first use.
@@ -142,11 +139,6 @@ func Open(cfg Config) (*Hierarchy, error) {
 	h := &Hierarchy{cfg: cfg}
 	if err := h.loadOrCreate(); err != nil {
 		return nil, err
-	}
-	for _, iss := range h.issuers {
-		if err := h.prepareLintIssuer(iss); err != nil {
-			return nil, err
-		}
 	}
 	return h, nil
 }
@@ -346,17 +338,4 @@ func newIssuer(cert *x509.Certificate, key crypto.Signer, p Purpose) (*Issuer, e
 		return nil, err
 	}
 	return &Issuer{ID: id, Name: cert.Subject.CommonName, Purpose: p, Cert: cert, signer: key}, nil
-}
-
-// prepareLintIssuer sets up the throwaway key and the lint copy of the
-// intermediate. Only the public key differs from the real certificate.
-func (h *Hierarchy) prepareLintIssuer(iss *Issuer) error {
-	k, err := lintSigner()
-	if err != nil {
-		return fmt.Errorf("ca: lint key: %w", err)
-	}
-	lc := *iss.Cert
-	lc.PublicKey = k.Public()
-	iss.lintCert = &lc
-	return nil
 }

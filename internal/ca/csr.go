@@ -26,6 +26,9 @@ var (
 	ErrCSRSignature     = errors.New("CSR signature is invalid")
 	ErrWeakKey          = errors.New("key is weak or not allowed")
 	ErrHashNotSupported = errors.New("signature hash not supported by the issuer")
+	// ErrSubjectIsIssuer: a leaf whose subject would be its issuer's own
+	// name reads as self-issued (RFC 5280 6.1) and as the issuing CA.
+	ErrSubjectIsIssuer = errors.New("the subject is the issuing CA's name")
 )
 
 // Size limits of a CSR. A CSR with the largest key CheckKey allows (RSA

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -12,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -24,15 +22,14 @@ import (
 // certificate for the linter. Issue is Draft, then Lint, then Sign; the
 // stages are apart so that each can be measured (see bench_test.go).
 //
-// The copy is made by crypto/x509 with a process-wide Ed25519 key under
-// the issuer's name and key identifier, then given the issuer's signature
-// algorithm in its TBSCertificate and a placeholder signature of the size
-// the issuer's key produces. So the linter sees the very bytes the issuer
-// signs, the issuer's key signs only what passed, and neither copy costs
-// a real signature of the issuer's type (an RSA-2048 signature is most of
-// an issuance's cost). No lint certorder runs over a copy verifies a
-// certificate's signature; the one zlint lint that does is left out for
-// this reason (see leafExclusions).
+// The TBSCertificate is encoded by certorder (tbs.go) with the issuer's
+// name, key identifier and signature algorithm, byte for byte what
+// crypto/x509 makes of the same template; the copy is that TBSCertificate
+// with a placeholder signature of the size the issuer's key produces. So
+// the linter sees the very bytes the issuer signs, the issuer's key signs
+// only what passed, and the copy costs no signature at all. No lint
+// certorder runs over a copy verifies a certificate's signature; the one
+// zlint lint that does is left out for this reason (see leafExclusions).
 type Draft struct {
 	issuer *Issuer
 	sigAlg x509.SignatureAlgorithm
@@ -40,13 +37,6 @@ type Draft struct {
 	lint   []byte // the copy linted: tbs, sigAlg and a placeholder signature
 	rand   io.Reader
 }
-
-// lintSigner is the key every lint copy is made with. Ed25519: the
-// cheapest key crypto/x509 signs with (and verifies, as it always does).
-var lintSigner = sync.OnceValues(func() (ed25519.PrivateKey, error) {
-	_, k, err := ed25519.GenerateKey(rand.Reader)
-	return k, err
-})
 
 // sigAlgInfo is what Sign and the copy need of each signature algorithm
 // an issuer may use: its DER AlgorithmIdentifier and the hash (the
@@ -99,19 +89,9 @@ func (iss *Issuer) draft(r io.Reader, tmpl *x509.Certificate, pub crypto.PublicK
 	if !ok {
 		return nil, fmt.Errorf("ca: signature algorithm %s is not supported", sigAlg)
 	}
-	key, err := lintSigner()
-	if err != nil {
-		return nil, fmt.Errorf("ca: lint key: %w", err)
-	}
-	t := *tmpl
-	t.SignatureAlgorithm = x509.PureEd25519
-	der, err := x509.CreateCertificate(r, &t, iss.lintCert, pub, key)
+	tbs, err := tbsCertificate(tmpl, iss.Cert, info.algID, pub)
 	if err != nil {
 		return nil, fmt.Errorf("ca: building certificate: %w", err)
-	}
-	tbs, err := withSignatureAlgorithm(der, info.algID)
-	if err != nil {
-		return nil, err
 	}
 	sig, err := placeholderSignature(iss.Cert.PublicKey)
 	if err != nil {
@@ -124,35 +104,9 @@ func (iss *Issuer) draft(r io.Reader, tmpl *x509.Certificate, pub crypto.PublicK
 	return &Draft{issuer: iss, sigAlg: sigAlg, tbs: tbs, lint: lint, rand: r}, nil
 }
 
-// withSignatureAlgorithm returns the TBSCertificate of cert with its
-// signature field (the AlgorithmIdentifier after the serial) replaced by
-// algID; everything else is kept byte for byte.
-func withSignatureAlgorithm(cert, algID []byte) ([]byte, error) {
-	in := cryptobyte.String(cert)
-	var c, tbs, version, serial, oldAlg cryptobyte.String
-	var hasVersion bool
-	if !in.ReadASN1(&c, cbasn1.SEQUENCE) || !in.Empty() ||
-		!c.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
-		!tbs.ReadOptionalASN1(&version, &hasVersion, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
-		!tbs.ReadASN1Element(&serial, cbasn1.INTEGER) ||
-		!tbs.ReadASN1Element(&oldAlg, cbasn1.SEQUENCE) {
-		return nil, errors.New("ca: malformed certificate from crypto/x509")
-	}
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		if hasVersion {
-			b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(version) })
-		}
-		b.AddBytes(serial)
-		b.AddBytes(algID)
-		b.AddBytes(tbs) // the rest: issuer, validity, subject, key, extensions
-	})
-	return b.Bytes()
-}
-
 // assemble is Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }.
 func assemble(tbs, algID, sig []byte) ([]byte, error) {
-	var b cryptobyte.Builder
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(algID)+len(sig)+16))
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddBytes(tbs)
 		b.AddBytes(algID)

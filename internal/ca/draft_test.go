@@ -5,7 +5,18 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"math/big"
+	mrand "math/rand/v2"
+	"net"
+	"net/url"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestDraftMatchesCreateCertificate: the TBSCertificate a draft signs is
@@ -79,5 +90,446 @@ func TestSignRefusesBadSignature(t *testing.T) {
 	d.issuer = &Issuer{Cert: req.Issuer.Cert, signer: ecKey(t, elliptic.P256())} // the wrong key
 	if _, err := d.Sign(); err == nil {
 		t.Fatal("a signature by the wrong key was accepted")
+	}
+}
+
+// TestDraftMatchesCreateCertificateEveryProfile: for every profile, from
+// RSA and ECDSA issuers, with RSA and ECDSA subscriber keys, the
+// TBSCertificate certorder encodes is crypto/x509's byte for byte.
+func TestDraftMatchesCreateCertificateEveryProfile(t *testing.T) {
+	profiles := []Profile{ProfileDVTLS, ProfileOVTLS, ProfileEVTLS, ProfilePrivateTLS, ProfileCodeSigning, ProfileEVCodeSigning,
+		ProfileSMIMEMailbox, ProfileSMIMESponsor, ProfileSMIMESponsorMulti, ProfileClientAuth, ProfileX9TLS}
+	for _, hk := range []struct {
+		name string
+		h    *Hierarchy
+	}{{"rsa issuers", rsaHierarchy(t)}, {"p256 issuers", sharedHierarchy(t, KeyP256, KeyP256)}, {"p384 issuers", sharedHierarchy(t, KeyP384, KeyP384)}} {
+		for _, p := range profiles {
+			keys := []string{"rsa2048", "p256", "p384"}
+			if PurposeOf(p) == PurposeCodeSigning {
+				keys = []string{"rsa3072", "p256", "p384"}
+			}
+			for _, key := range keys {
+				for _, x9ECC := range []bool{false, true} {
+					if x9ECC && p != ProfileX9TLS {
+						continue
+					}
+					t.Run(fmt.Sprintf("%s/%s/%s/x9ecc=%v", hk.name, p, key, x9ECC), func(t *testing.T) {
+						var req LeafRequest
+						switch p {
+						case ProfileDVTLS, ProfileOVTLS, ProfileEVTLS:
+							req = leafRequest(t, hk.h, p, testKey(t, key), "")
+							if p == ProfileDVTLS {
+								req.Subject = Subject{CommonName: "www.example.com"}
+							}
+						default:
+							req = profileRequest(t, hk.h, p, key, x9ECC)
+						}
+						tmpl, err := hk.h.leafTemplate(req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						want := createTBS(t, tmpl, req.Issuer, req.PublicKey)
+						d, err := hk.h.Draft(req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !bytes.Equal(d.tbs, want) {
+							t.Fatalf("draft TBSCertificate differs from crypto/x509's:\n%x\n%x", d.tbs, want)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// createTBS is crypto/x509's TBSCertificate of tmpl under iss.
+func createTBS(t *testing.T, tmpl *x509.Certificate, iss *Issuer, pub any) []byte {
+	t.Helper()
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, iss.Cert, pub, iss.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.RawTBSCertificate
+}
+
+// TestTBSCertificateEdges: the encoder against crypto/x509 on what the
+// profiles make only rarely: an empty subject (the SAN is then critical),
+// every key usage bit and the ones of the second octet, every extended
+// key usage, IPv4 and IPv6 addresses, several policies, a validity past
+// 2049 (GeneralizedTime), a serial of 20 octets, and no AIA or CRL
+// distribution point at all. Templates it does not know are refused, and
+// so are names that are no IA5String.
+func TestTBSCertificateEdges(t *testing.T) {
+	h := sharedHierarchy(t, KeyP256, KeyP256)
+	iss := h.DefaultIssuer()
+	pub := ecKey(t, elliptic.P256()).Public()
+	nb := iss.Cert.NotBefore.Add(time.Hour).UTC().Truncate(time.Second)
+	pol1, _ := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 2})
+	pol2, _ := x509.OIDFromInts([]uint64{1, 3, 6, 1, 4, 1, 99999, 1, 2, 3})
+	allEKU := make([]x509.ExtKeyUsage, 0, len(extKeyUsageOIDs))
+	for u := range x509.ExtKeyUsageMicrosoftKernelCodeSigning + 1 {
+		allEKU = append(allEKU, u)
+	}
+	base := func() *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(0x1234), RawSubject: mustSubject(t, "edge.example.com"), NotBefore: nb,
+			NotAfter: nb.Add(24 * time.Hour), BasicConstraintsValid: true, MaxPathLen: -1, KeyUsage: x509.KeyUsageDigitalSignature,
+			DNSNames: []string{"edge.example.com"}, Policies: []x509.OID{pol1}, OCSPServer: []string{"http://o.example/"},
+			IssuingCertificateURL: []string{"http://i.example/a.crt", "http://i.example/b.crt"}, CRLDistributionPoints: []string{"http://c.example/x.crl"},
+			SignatureAlgorithm: x509.ECDSAWithSHA256}
+	}
+	serial20 := new(big.Int).SetBytes(bytes.Repeat([]byte{0x7f}, 20))
+	for _, tc := range []struct {
+		name   string
+		mutate func(*x509.Certificate)
+	}{
+		{"plain", func(*x509.Certificate) {}},
+		{"empty subject", func(c *x509.Certificate) { c.RawSubject = nil; c.EmailAddresses = []string{"a@example.com"} }},
+		{"subject from its Name", func(c *x509.Certificate) {
+			c.RawSubject = nil
+			c.Subject = pkix.Name{CommonName: "edge.example.com", Organization: []string{"Ünïcødé GmbH"}, Country: []string{"DE"}}
+		}},
+		{"every key usage", func(c *x509.Certificate) { c.KeyUsage = 1<<9 - 1 }},
+		{"decipher only", func(c *x509.Certificate) { c.KeyUsage = x509.KeyUsageDecipherOnly }},
+		{"key agreement and decipher only", func(c *x509.Certificate) {
+			c.KeyUsage = x509.KeyUsageKeyAgreement | x509.KeyUsageDecipherOnly
+		}},
+		{"no key usage", func(c *x509.Certificate) { c.KeyUsage = 0 }},
+		{"every extended key usage", func(c *x509.Certificate) { c.ExtKeyUsage = allEKU }},
+		{"addresses", func(c *x509.Certificate) {
+			c.IPAddresses = []net.IP{net.ParseIP("192.0.2.1"), net.ParseIP("2001:db8::1"), net.IPv4(198, 51, 100, 7).To4()}
+			c.EmailAddresses = []string{"x@example.com", "y@example.org"}
+		}},
+		{"two policies", func(c *x509.Certificate) { c.Policies = []x509.OID{pol1, pol2} }},
+		{"no policy", func(c *x509.Certificate) { c.Policies = nil }},
+		{"after 2049", func(c *x509.Certificate) {
+			c.NotBefore = time.Date(2049, 12, 31, 23, 59, 59, 0, time.UTC)
+			c.NotAfter = time.Date(2051, 1, 2, 3, 4, 5, 0, time.UTC)
+		}},
+		{"long serial", func(c *x509.Certificate) { c.SerialNumber = serial20 }},
+		{"no AIA, no CRL", func(c *x509.Certificate) {
+			c.OCSPServer, c.IssuingCertificateURL, c.CRLDistributionPoints = nil, nil, nil
+		}},
+		{"only OCSP", func(c *x509.Certificate) { c.IssuingCertificateURL = nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := base()
+			tc.mutate(tmpl)
+			want := createTBS(t, tmpl, iss, pub)
+			got, err := tbsCertificate(tmpl, iss.Cert, sigAlgs[x509.ECDSAWithSHA256].algID, pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("TBSCertificate differs from crypto/x509's:\n%x\n%x", got, want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*x509.Certificate)
+	}{
+		{"a CA", func(c *x509.Certificate) { c.IsCA = true }},
+		{"a path length", func(c *x509.Certificate) { c.MaxPathLen = 0; c.MaxPathLenZero = true }},
+		{"extra extensions", func(c *x509.Certificate) {
+			c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}}}
+		}},
+		{"URIs", func(c *x509.Certificate) { c.URIs = []*url.URL{{Scheme: "https", Host: "example.com"}} }},
+		{"name constraints", func(c *x509.Certificate) { c.PermittedDNSDomains = []string{"example.com"} }},
+		{"a subject key id", func(c *x509.Certificate) { c.SubjectKeyId = []byte{1, 2, 3} }},
+		{"unknown extended key usage", func(c *x509.Certificate) { c.UnknownExtKeyUsage = []asn1.ObjectIdentifier{{1, 2, 3}} }},
+		{"a non-ASCII DNS name", func(c *x509.Certificate) { c.DNSNames = []string{"bücher.example"} }},
+		{"a non-ASCII address", func(c *x509.Certificate) { c.EmailAddresses = []string{"jö@example.com"} }},
+		{"no serial", func(c *x509.Certificate) { c.SerialNumber = nil }},
+	} {
+		t.Run("refuses "+tc.name, func(t *testing.T) {
+			tmpl := base()
+			tc.mutate(tmpl)
+			if _, err := tbsCertificate(tmpl, iss.Cert, sigAlgs[x509.ECDSAWithSHA256].algID, pub); err == nil {
+				t.Fatal("encoded")
+			}
+		})
+	}
+}
+
+func mustSubject(t *testing.T, cn string) []byte {
+	t.Helper()
+	b, err := asn1.Marshal(pkix.Name{CommonName: cn}.ToRDNSequence())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestTBSCertificateGenerated: the encoder against crypto/x509 on many
+// generated leaf templates, every field it knows drawn at random together
+// — subjects empty, printable, UTF-8 or the issuer's own name; any key
+// usage; extended key usages in any order, repeated; DNS names, mailboxes
+// and IPv4 and IPv6 addresses in any mix; policies with large arcs; zero
+// to two OCSP and issuer URLs; a CRL distribution point or none; serials
+// of 1 to 20 octets; times across the UTCTime and GeneralizedTime years —
+// under RSA, P-256 and P-384 issuers and subscriber keys of each kind. A
+// leaf never carries an SCT list, a precertificate poison or name
+// constraints: the encoder refuses any extension it does not make
+// (TestTBSCertificateEdges).
+func TestTBSCertificateGenerated(t *testing.T) {
+	issuers := []*Issuer{rsaHierarchy(t).DefaultIssuer(), sharedHierarchy(t, KeyP256, KeyP256).DefaultIssuer(),
+		sharedHierarchy(t, KeyP384, KeyP384).DefaultIssuer()}
+	keys := []any{testKey(t, "rsa2048"), testKey(t, "rsa3072"), testKey(t, "p256"), testKey(t, "p384")}
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	r := mrand.New(mrand.NewPCG(uint64(seed), 7))
+	n := 400
+	if testing.Short() {
+		n = 60
+	}
+	for i := range n {
+		iss := issuers[r.IntN(len(issuers))]
+		pub := keys[r.IntN(len(keys))]
+		tmpl := generatedLeaf(t, r, iss, true)
+		want := createTBS(t, tmpl, iss, pub)
+		alg, err := x509.ParseCertificate(createCert(t, tmpl, iss, pub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tbsCertificate(tmpl, iss.Cert, sigAlgs[alg.SignatureAlgorithm].algID, pub)
+		if err != nil {
+			t.Fatalf("template %d: %v", i, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("template %d (seed %d): TBSCertificate differs from crypto/x509's:\n%x\n%x", i, seed, got, want)
+		}
+	}
+}
+
+// generatedLeaf is a leaf template of iss with every field the encoder
+// knows drawn from r (see TestTBSCertificateGenerated); bad names and
+// characters now and then, so that lints fail too. bigArcs allows policy
+// arcs beyond 31 bits, which zcrypto cannot parse.
+func generatedLeaf(t *testing.T, r *mrand.Rand, iss *Issuer, bigArcs bool) *x509.Certificate {
+	t.Helper()
+	pick := func(n int) int { return r.IntN(n) }
+	word := func() string {
+		const letters = "abcdefghijklmnopqrstuvwxyz0123456789-"
+		b := make([]byte, 1+pick(12))
+		for i := range b {
+			b[i] = letters[pick(len(letters)-1)] // no leading hyphen needed: crypto/x509 checks IA5 only
+		}
+		if pick(20) == 0 {
+			return string(b) + []string{"_x", "!", " y", "..", "*"}[pick(5)]
+		}
+		return string(b)
+	}
+	text := func() string {
+		parts := []string{"Lock Cole", "Ünïcødé GmbH", "a&b (c) d", "O'Brien, Ltd.", "東京", word(), "x*y@z", "Tom &amp; Jerry"}
+		return parts[pick(len(parts))]
+	}
+	var subject []byte
+	switch pick(5) {
+	case 0: // empty: the SAN is then critical
+	case 1:
+		subject = iss.Cert.RawSubject // crypto/x509 then writes no authority key identifier
+	default:
+		var name pkix.Name
+		if pick(2) == 0 {
+			name.Country = []string{[]string{"US", "us", "DE", "XX"}[pick(4)]}
+		}
+		if pick(2) == 0 {
+			name.Organization = []string{text()}
+		}
+		if pick(2) == 0 {
+			name.Locality = []string{text()}
+		}
+		name.CommonName = text()
+		var err error
+		if subject, err = asn1.Marshal(name.ToRDNSequence()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmpl := &x509.Certificate{RawSubject: subject, BasicConstraintsValid: true, MaxPathLen: -1 + pick(2)}
+	tmpl.SerialNumber = new(big.Int).SetBytes(randBytes(r, 1+pick(20)))
+	tmpl.SerialNumber.SetBit(tmpl.SerialNumber, 0, 1) // positive
+	if b := tmpl.SerialNumber.Bytes(); len(b) == 20 && b[0] >= 0x80 {
+		tmpl.SerialNumber.Rsh(tmpl.SerialNumber, 1) // 20 octets with the sign bit clear
+	}
+	year := 1950 + pick(150)
+	tmpl.NotBefore = time.Date(year, time.Month(1+pick(12)), 1+pick(28), pick(24), pick(60), pick(60), 0, time.UTC)
+	tmpl.NotAfter = tmpl.NotBefore.Add(time.Duration(1+pick(3000)) * 24 * time.Hour)
+	if tmpl.NotAfter.Year() > 9999 {
+		tmpl.NotAfter = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	}
+	tmpl.KeyUsage = x509.KeyUsage(pick(1 << 9))
+	for range pick(4) {
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsage(pick(int(x509.ExtKeyUsageMicrosoftKernelCodeSigning)+1)))
+	}
+	for range pick(4) {
+		tmpl.DNSNames = append(tmpl.DNSNames, word()+"."+word()+".example")
+	}
+	if pick(3) == 0 {
+		tmpl.DNSNames = append(tmpl.DNSNames, "*."+word()+".example")
+	}
+	for range pick(3) {
+		tmpl.EmailAddresses = append(tmpl.EmailAddresses, word()+"@"+word()+".example")
+	}
+	for range pick(3) {
+		if pick(2) == 0 {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(randBytes(r, 4)))
+		} else {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(randBytes(r, 16)))
+		}
+	}
+	for range pick(3) {
+		arcs := []uint64{uint64(pick(3)), uint64(pick(40))}
+		if pick(2) == 0 {
+			arcs = []uint64{2, 23, 140, 1, uint64(1 + pick(4))} // the CA/B Forum's
+		}
+		for range pick(8) {
+			if bigArcs {
+				arcs = append(arcs, r.Uint64()>>uint(pick(64)))
+			} else {
+				arcs = append(arcs, uint64(r.Uint32()>>(1+uint(pick(31)))))
+			}
+		}
+		oid, err := x509.OIDFromInts(arcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl.Policies = append(tmpl.Policies, oid)
+	}
+	for range pick(3) {
+		tmpl.OCSPServer = append(tmpl.OCSPServer, "http://"+word()+".example/")
+	}
+	for range pick(3) {
+		tmpl.IssuingCertificateURL = append(tmpl.IssuingCertificateURL, "http://"+word()+".example/"+word()+".crt")
+	}
+	if pick(2) == 0 {
+		tmpl.CRLDistributionPoints = []string{"http://" + word() + ".example/" + word() + ".crl"}
+	}
+	return tmpl
+}
+
+func randBytes(r *mrand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// createCert is crypto/x509's certificate of tmpl under iss.
+func createCert(t *testing.T, tmpl *x509.Certificate, iss *Issuer, pub any) []byte {
+	t.Helper()
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, iss.Cert, pub, iss.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// TestLeafSubjectIsNotTheIssuers: a client certificate whose organization
+// and personal name spell the issuing CA's own name (an operator's
+// organization often is the CA's) would read as self-issued and as the
+// CA itself; it is refused, and a name one letter away is not.
+func TestLeafSubjectIsNotTheIssuers(t *testing.T) {
+	h := sharedHierarchy(t, KeyP256, KeyP256)
+	for _, tc := range []struct {
+		name    string
+		cn      func(string) string
+		refused bool
+	}{
+		{"the issuer's name", func(cn string) string { return cn }, true},
+		{"another name", func(cn string) string { return cn + "s" }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := profileRequest(t, h, ProfileClientAuth, "p256", false)
+			iss := req.Issuer.Cert.Subject
+			req.Subject = Subject{Country: strings.ToLower(iss.Country[0]), Organization: iss.Organization[0], CommonName: tc.cn(iss.CommonName)}
+			_, err := h.Draft(req)
+			if got := errors.Is(err, ErrSubjectIsIssuer); got != tc.refused {
+				t.Fatalf("refused %v (%v), want %v", got, err, tc.refused)
+			}
+		})
+	}
+}
+
+// TestTBSCertificateEveryTemplateField sets each exported field of
+// x509.Certificate in turn on a leaf template: the encoder either refuses
+// the template or makes crypto/x509's TBSCertificate of it byte for byte.
+// A field a later Go starts to encode, or one added to x509.Certificate,
+// fails here (the latter until it has a sample below).
+func TestTBSCertificateEveryTemplateField(t *testing.T) {
+	h := sharedHierarchy(t, KeyP256, KeyP256)
+	iss := h.DefaultIssuer()
+	key := ecKey(t, elliptic.P256())
+	pub := key.Public()
+	nb := iss.Cert.NotBefore.Add(time.Hour).UTC().Truncate(time.Second)
+	pol, _ := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 1})
+	pol2, _ := x509.OIDFromInts([]uint64{1, 3, 6, 1, 4, 1, 99999, 7})
+	base := func() *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(0x4242), RawSubject: mustSubject(t, "field.example.com"), NotBefore: nb,
+			NotAfter: nb.Add(24 * time.Hour), BasicConstraintsValid: true, MaxPathLen: -1, KeyUsage: x509.KeyUsageDigitalSignature,
+			DNSNames: []string{"field.example.com"}, Policies: []x509.OID{pol}, SignatureAlgorithm: x509.ECDSAWithSHA256}
+	}
+	_, ipNet, _ := net.ParseCIDR("192.0.2.0/24")
+	samples := map[string]any{
+		"Raw": []byte{0x30, 0}, "RawTBSCertificate": []byte{0x30, 0}, "RawSubjectPublicKeyInfo": []byte{0x30, 0},
+		"RawSubject": mustSubject(t, "other.example.com"), "RawIssuer": mustSubject(t, "issuer.example"),
+		"Signature": []byte{1, 2, 3}, "SignatureAlgorithm": x509.ECDSAWithSHA256, "PublicKeyAlgorithm": x509.ECDSA,
+		"PublicKey": pub, "Version": 3, "SerialNumber": big.NewInt(0x7777),
+		"Issuer": pkix.Name{CommonName: "someone"}, "Subject": pkix.Name{CommonName: "ignored.example.com"},
+		"NotBefore": nb.Add(time.Minute), "NotAfter": nb.Add(48 * time.Hour),
+		"KeyUsage":                    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement,
+		"Extensions":                  []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}}},
+		"ExtraExtensions":             []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{5, 0}}},
+		"UnhandledCriticalExtensions": []asn1.ObjectIdentifier{{1, 2, 3}},
+		"ExtKeyUsage":                 []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, "UnknownExtKeyUsage": []asn1.ObjectIdentifier{{1, 2, 3}},
+		"BasicConstraintsValid": false, "IsCA": true, "MaxPathLen": 2, "MaxPathLenZero": true,
+		"SubjectKeyId": []byte{1}, "AuthorityKeyId": []byte{2},
+		"OCSPServer": []string{"http://o.example/"}, "IssuingCertificateURL": []string{"http://i.example/c.crt"},
+		"DNSNames": []string{"a.example.com", "b.example.com"}, "EmailAddresses": []string{"x@example.com"},
+		"IPAddresses": []net.IP{net.ParseIP("192.0.2.9")}, "URIs": []*url.URL{{Scheme: "https", Host: "example.com"}},
+		"PermittedDNSDomainsCritical": true, "PermittedDNSDomains": []string{"example.com"}, "ExcludedDNSDomains": []string{"example.org"},
+		"PermittedIPRanges": []*net.IPNet{ipNet}, "ExcludedIPRanges": []*net.IPNet{ipNet},
+		"PermittedEmailAddresses": []string{"example.com"}, "ExcludedEmailAddresses": []string{"example.org"},
+		"PermittedURIDomains": []string{"example.com"}, "ExcludedURIDomains": []string{"example.org"},
+		"CRLDistributionPoints": []string{"http://c.example/1.crl", "http://c.example/2.crl"},
+		"PolicyIdentifiers":     []asn1.ObjectIdentifier{{2, 23, 140, 1, 2, 2}}, "Policies": []x509.OID{pol, pol2},
+		"InhibitAnyPolicy": 1, "InhibitAnyPolicyZero": true, "InhibitPolicyMapping": 1, "InhibitPolicyMappingZero": true,
+		"RequireExplicitPolicy": 1, "RequireExplicitPolicyZero": true,
+		"PolicyMappings": []x509.PolicyMapping{{IssuerDomainPolicy: pol, SubjectDomainPolicy: pol}},
+	}
+	typ := reflect.TypeFor[x509.Certificate]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			v, ok := samples[f.Name]
+			if !ok {
+				t.Fatalf("x509.Certificate.%s (%s) has no sample: add one, and teach tbsCertificate the field or refuse it", f.Name, f.Type)
+			}
+			tmpl := base()
+			reflect.ValueOf(tmpl).Elem().Field(i).Set(reflect.ValueOf(v))
+			got, err := tbsCertificate(tmpl, iss.Cert, sigAlgs[x509.ECDSAWithSHA256].algID, pub)
+			if err != nil {
+				return // refused: nothing is made that could differ
+			}
+			der, err := x509.CreateCertificate(rand.Reader, tmpl, iss.Cert, pub, iss.signer)
+			if err != nil {
+				t.Fatalf("encoded a template crypto/x509 refuses: %v", err)
+			}
+			want, err := x509.ParseCertificate(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want.RawTBSCertificate) {
+				t.Fatalf("TBSCertificate differs from crypto/x509's:\n%x\n%x", got, want.RawTBSCertificate)
+			}
+		})
 	}
 }

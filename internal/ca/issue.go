@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -173,6 +174,9 @@ func (h *Hierarchy) leafTemplate(req LeafRequest) (*x509.Certificate, error) {
 	lc, err := leafContentFor(req)
 	if err != nil {
 		return nil, err
+	}
+	if bytes.Equal(lc.rawSubject, iss.Cert.RawSubject) {
+		return nil, ErrSubjectIsIssuer
 	}
 	return &x509.Certificate{
 		SerialNumber:          new(big.Int).Set(req.Serial),

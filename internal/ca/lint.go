@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
+	"github.com/zmap/zlint/v3/util"
 	"golang.org/x/crypto/ocsp"
 )
 
@@ -194,9 +196,158 @@ func lintWith(der []byte, pick func(registries, *zx509.Certificate) (lint.Regist
 	if err != nil {
 		return nil, nil, err
 	}
-	errs, warns = splitResults(zlint.LintCertificateEx(c, reg))
+	errs, warns = lintCertificate(c, reg)
 	return errs, warns, nil
 }
+
+// lintCertificate runs every certificate lint of reg over c, as
+// zlint.LintCertificateEx does, with three differences in cost and none
+// in outcome (TestLintCertificateIsZlints): it does not make what that
+// function adds for its result set (a sorted copy of every lint name in
+// the registry, per certificate, which cost more than all the lints of a
+// leaf together), a configurable lint is configured once per registry
+// and copied for each certificate instead of configured anew by
+// reflection every time, and the sharedLints are made once (lintSet.run).
+func lintCertificate(c *zx509.Certificate, reg lint.Registry) (errs, warns []string) {
+	set := lintSetOf(reg)
+	for _, l := range set.lints {
+		r := set.run(l, c)
+		if r.Status != lint.Error && r.Status != lint.Fatal && r.Status != lint.Warn {
+			continue
+		}
+		detail := r.Details
+		if detail == "" {
+			detail = l.Description
+		}
+		s := l.Name + ": " + detail
+		if r.Status == lint.Warn {
+			warns = append(warns, s)
+		} else {
+			errs = append(errs, s)
+		}
+	}
+	sort.Strings(errs)
+	sort.Strings(warns)
+	return errs, warns
+}
+
+// lintSet is a registry's certificate lints, each with the registry's
+// configuration already applied to a template instance when the lint is
+// configurable.
+type lintSet struct {
+	cfg   lint.Configuration
+	lints []configuredLint
+}
+
+type configuredLint struct {
+	*lint.CertificateLint
+	// template is the configured instance of a configurable lint, copied
+	// for every certificate; nil for the others.
+	template lint.CertificateLintInterface
+	// shared is the one instance of a sharedLints lint, used for every
+	// certificate; nil for the others.
+	shared lint.CertificateLintInterface
+	// viaZlint: a configurable lint certorder does not configure itself
+	// (its configuration failed, or it is no pointer to a struct to
+	// copy): zlint's own Execute runs it, and reports what failed.
+	viaZlint bool
+}
+
+var lintSets sync.Map // lint.Registry → *lintSet
+
+// sharedLints are the lints whose instance certorder makes once and
+// shares among all certificates and goroutines, where zlint makes one per
+// certificate: their constructors cost more than the lint (a regular
+// expression compiled, a map or a big number built: 0.1 ms per
+// certificate together, most of it the regular expression of
+// e_dnsname_bad_character_in_label), and nothing they do after it writes
+// to the instance, which holds only values safe for concurrent reads
+// (TestSharedLintsKeepNoState reads their source to hold them to that).
+var sharedLints = map[string]bool{
+	"e_dnsname_bad_character_in_label":                       true,
+	"e_mailbox_validated_enforce_subject_field_restrictions": true,
+	"w_rsa_public_exponent_not_in_range":                     true,
+}
+
+func lintSetOf(reg lint.Registry) *lintSet {
+	if v, ok := lintSets.Load(reg); ok {
+		return v.(*lintSet)
+	}
+	cfg := reg.GetConfiguration()
+	set := &lintSet{cfg: cfg}
+	for _, l := range reg.CertificateLints().Lints() {
+		cl := configuredLint{CertificateLint: l}
+		if inst := l.Lint(); isConfigurable(inst) {
+			t := reflect.TypeOf(inst)
+			if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && cfg.MaybeConfigure(inst, l.Name) == nil {
+				cl.template = inst
+			} else {
+				cl.viaZlint = true
+			}
+		} else if sharedLints[l.Name] {
+			cl.shared = inst
+		}
+		set.lints = append(set.lints, cl)
+	}
+	v, _ := lintSets.LoadOrStore(reg, set)
+	return v.(*lintSet)
+}
+
+func isConfigurable(i any) bool {
+	_, ok := i.(lint.Configurable)
+	return ok
+}
+
+// run is zlint's CertificateLint.Execute: the framework's source
+// filter, CheckApplies, CheckEffective, Execute, a panic reported as
+// Fatal. A configurable lint gets a copy of its configured template (a
+// fresh instance, as zlint makes one per certificate; configuring it is
+// deterministic, so the copy is what configuring anew would make); a
+// configurable lint without a template goes through zlint's Execute; a
+// sharedLints lint runs on its one instance.
+func (set *lintSet) run(l configuredLint, c *zx509.Certificate) (result *lint.LintResult) {
+	if l.viaZlint {
+		return l.Execute(c, set.cfg)
+	}
+	defer func() {
+		if err := recover(); err != nil {
+			result = &lint.LintResult{Status: lint.Fatal, Details: fmt.Sprintf("'%s' panicked. Error: %v", l.Name, err)}
+		}
+	}()
+	if !l.OverrideFrameworkFilter {
+		switch {
+		case l.Source == lint.CABFBaselineRequirements && !util.IsServerAuthCert(c),
+			l.Source == lint.CABFSMIMEBaselineRequirements && !util.IsEmailProtectionCert(c),
+			l.Source == lint.CABFCSBaselineRequirements && !util.IsCodeSigning(c.PolicyIdentifiers):
+			return resultNA
+		}
+	}
+	var impl lint.CertificateLintInterface
+	switch {
+	case l.template != nil:
+		v := reflect.New(reflect.TypeOf(l.template).Elem())
+		v.Elem().Set(reflect.ValueOf(l.template).Elem())
+		impl = v.Interface().(lint.CertificateLintInterface)
+	case l.shared != nil:
+		impl = l.shared
+	default:
+		impl = l.Lint()
+	}
+	if !impl.CheckApplies(c) {
+		return resultNA
+	}
+	if !l.CheckEffective(c) {
+		return resultNE
+	}
+	return impl.Execute(c)
+}
+
+// resultNA and resultNE are the outcomes of most lints over a leaf, shared:
+// lintCertificate only reads results.
+var (
+	resultNA = &lint.LintResult{Status: lint.NA}
+	resultNE = &lint.LintResult{Status: lint.NE}
+)
 
 // isPrivateLeaf: the X9 or the private TLS policy and no CA/B Forum one
 // (2.23.140.*), so the private exclusions never reach a certificate that

@@ -100,7 +100,7 @@ func signFor(t *testing.T, s *Service, actor account.Actor, o *store.Order, prod
 	if err != nil {
 		t.Fatal(err)
 	}
-	ic, err := s.sign(context.Background(), actor, product, o, nil, pub, o.DNSNames, o.CertificateID)
+	ic, err := s.sign(context.Background(), actor, product, o, nil, pub, o.DNSNames, o.CertificateID, false)
 	if err != nil {
 		t.Fatal(err)
 	}

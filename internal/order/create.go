@@ -95,7 +95,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	// §3.6), whichever way the approval came.
 	var issued *issuedCert
 	if approved && p.pub != nil && s.Validation.Validated(ctx, p.product, orgOf(p), &p.order) && s.Validation.EVApproved(p.product, &p.order) {
-		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names, 0)
+		issued, err = s.sign(ctx, actor, p.product, &p.order, orgOf(p), p.pub, p.names, 0, true) // checkKeySource looked the key up
 		if err != nil {
 			return nil, err
 		}
@@ -191,19 +191,21 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 			if p.pub != nil {
 				cert.KeySize = ca.KeySize(p.pub)
 			}
+			// A pooled serial is reserved with the certificate, in one
+			// statement on PostgreSQL; any other with its intent deleted.
+			reserve := issued != nil && issued.pooled
 			if issued != nil {
 				issued.fill(cert)
-				if err := tx.ReserveSerial(ctx, cert.SerialNumber, p.order.ID, now); err != nil {
-					return err
+				if !reserve {
+					if err := issued.reserve(ctx, tx, p.order.ID, now); err != nil {
+						return err
+					}
 				}
 			}
-			if err := tx.CreateCertificate(ctx, cert); err != nil {
+			if err := tx.CreateOrderCertificate(ctx, cert, reserve, now); err != nil {
 				return err
 			}
 			p.order.CertificateID = cert.ID
-			if err := tx.UpdateOrder(ctx, &p.order); err != nil {
-				return err
-			}
 			res.CertificateID = cert.ID
 			if issued == nil {
 				// A client order's addresses get their validation links

@@ -39,6 +39,20 @@ type issuedCert struct {
 	// at is when it was signed, on the business clock (the sandbox's
 	// travelled time, as its notBefore).
 	at time.Time
+	// pooled: the serial came from the serial pool (serials.go), whose
+	// intents are deleted a batch at a time.
+	pooled bool
+}
+
+// reserve reserves ic's serial for orderID in the transaction that
+// records the certificate. The intent of a pooled serial stays until the
+// pool's next batch deletes it (a reserved serial is never listed as
+// abandoned); any other intent goes now.
+func (ic *issuedCert) reserve(ctx context.Context, tx store.Tx, orderID int64, now time.Time) error {
+	if ic.pooled {
+		return tx.ReserveSerialKeepingIntent(ctx, ic.serial, orderID, now)
+	}
+	return tx.ReserveSerial(ctx, ic.serial, orderID, now)
 }
 
 // stillClaimed reports, inside the recording transaction, whether the
@@ -97,7 +111,13 @@ var errSigningClaimed = errors.New("certificate is being signed by another calle
 // commit so that one certificate is signed once (errSigningClaimed when
 // someone else has it); 0 when the row is created by the recording
 // transaction itself, which nobody else can issue.
-func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog.Product, o *store.Order, org *store.Organization, pub crypto.PublicKey, names []string, certID int64) (*issuedCert, error) {
+//
+// keyChecked says the caller looked the key up among the blocked keys in
+// this same call, as an order placed with its CSR does moments before
+// (checkKeySource): looking again would only shorten, not close, the
+// window in which a revocation for keyCompromise can come between the
+// look-up and the signature.
+func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog.Product, o *store.Order, org *store.Organization, pub crypto.PublicKey, names []string, certID int64, keyChecked bool) (*issuedCert, error) {
 	iss, err := s.issuerFor(product, o)
 	if err != nil {
 		return nil, err
@@ -105,8 +125,10 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	// The key was allowed when the order or its reissue took it; a
 	// revocation for keyCompromise since (of any account's certificate)
 	// blocks it until the very signature.
-	if err := s.refuseBlockedKey(ctx, s.Store, pub); err != nil {
-		return nil, err
+	if !keyChecked {
+		if err := s.refuseBlockedKey(ctx, s.Store, pub); err != nil {
+			return nil, err
+		}
 	}
 	if len(product.DCVMethods) > 0 {
 		// CAA is looked up right before the signature, for every name
@@ -115,8 +137,19 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 			return nil, err
 		}
 	}
-	serial, err := ca.NewSerialFrom(s.SerialPrefix, s.rand())
-	if err != nil {
+	// An immediate order's serial comes with its intent already committed
+	// (serials.go): the transaction that records the order is its only
+	// commit. A pending certificate's serial is written with the claim to
+	// sign it, and a seeded sandbox's too: the pool draws serials ahead in
+	// batches sized by timing, which would make the seeded prefixes depend
+	// on timing rather than on the order of calls.
+	pooled := certID == 0 && s.SerialPrefix == nil
+	var serial *big.Int
+	if pooled {
+		if serial, err = s.takeSerial(ctx, iss); err != nil {
+			return nil, errs.Internalf(err, "record issuance intent")
+		}
+	} else if serial, err = ca.NewSerialFrom(s.SerialPrefix, s.rand()); err != nil {
 		return nil, errs.Internalf(err, "new serial")
 	}
 	nb, na := s.certValidity(product, o)
@@ -134,9 +167,11 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 		Serial:        serial,
 	}
 	req.KeyUsage, req.ExtKeyUsage = usagesFor(product, o, pub)
-	// The serial is written down before the key signs, in its own commit:
-	// if this process dies before the certificate is recorded, the serial
-	// is still known and CRLs and OCSP answer for it as revoked.
+	// The serial is written down before the key signs, in a commit before
+	// the signature: if this process dies before the certificate is
+	// recorded, the serial is still known and CRLs and OCSP answer for it
+	// as revoked. A pending certificate's serial is written with the claim
+	// to sign it; an immediate order's came from the pool with its intent.
 	intent := &store.IssuanceIntent{SerialNumber: ca.SerialHex(serial), IssuerID: iss.ID, AccountID: o.AccountID,
 		OrderID: o.ID, CreatedAt: s.leaseNow()}
 	var token string
@@ -145,24 +180,26 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 			return nil, errs.Internalf(err, "signing claim token")
 		}
 	}
-	err = s.Store.InTx(ctx, func(tx store.Tx) error {
-		if certID != 0 {
-			now := s.leaseNow()
-			ok, err := tx.ClaimCertificateSigning(ctx, o.AccountID, certID, token, now, now.Add(signingLease))
-			if err != nil {
-				return err
+	if !pooled {
+		err = s.Store.InTx(ctx, func(tx store.Tx) error {
+			if certID != 0 {
+				now := s.leaseNow()
+				ok, err := tx.ClaimCertificateSigning(ctx, o.AccountID, certID, token, now, now.Add(signingLease))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return errSigningClaimed
+				}
 			}
-			if !ok {
-				return errSigningClaimed
-			}
+			return tx.CreateIssuanceIntent(ctx, intent)
+		})
+		if errors.Is(err, errSigningClaimed) {
+			return nil, err
 		}
-		return tx.CreateIssuanceIntent(ctx, intent)
-	})
-	if errors.Is(err, errSigningClaimed) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, errs.Internalf(err, "record issuance intent")
+		if err != nil {
+			return nil, errs.Internalf(err, "record issuance intent")
+		}
 	}
 	if certID != 0 {
 		// Right before the key signs: a stall since the claim (a paused
@@ -176,6 +213,9 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 			return nil, errSigningClaimed
 		}
 	}
+	if s.beforeSign != nil {
+		s.beforeSign(intent.SerialNumber)
+	}
 	start := time.Now()
 	cert, warnings, err := s.CA.IssueCertificate(req)
 	took := time.Since(start)
@@ -188,6 +228,8 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 		switch {
 		case errors.Is(err, ca.ErrHashNotSupported):
 			return nil, errs.InvalidValue("signature_hash", "The issuing CA's key cannot sign with %s.", o.SignatureHash)
+		case errors.Is(err, ca.ErrSubjectIsIssuer):
+			return nil, errs.InvalidValue("common_name", "The certificate's subject would be the name of the CA that issues it.")
 		case errors.As(err, &lintErr):
 			s.Metrics.IssuanceDone(product.NameID, metrics.IssuanceLintFailed, took)
 			s.Metrics.LintFindings("error", lintErr.Lints)
@@ -204,7 +246,7 @@ func (s *Service) sign(ctx context.Context, actor account.Actor, product catalog
 	if len(warnings) > 0 {
 		s.logLintWarnings(ctx, product.Profile, ca.SerialHex(serial), warnings)
 	}
-	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss, claim: token, at: s.now()}, nil
+	return &issuedCert{cert: cert, der: cert.Raw, serial: ca.SerialHex(serial), issuer: iss, claim: token, at: s.now(), pooled: pooled}, nil
 }
 
 // awaitSigner waits, briefly, for whoever holds the claim on an order's
@@ -419,7 +461,7 @@ func (s *Service) issuePendingOnce(ctx context.Context, actor account.Actor, ord
 	if err != nil {
 		return false, fmt.Errorf("stored CSR of order %d: %w", o.ID, err)
 	}
-	issued, err := s.sign(ctx, actor, product, o, org, pub, o.DNSNames, o.CertificateID)
+	issued, err := s.sign(ctx, actor, product, o, org, pub, o.DNSNames, o.CertificateID, false)
 	if errors.Is(err, errSigningClaimed) {
 		s.awaitSigner(ctx, actor.Account.ID, o.ID)
 		return false, nil
@@ -461,7 +503,7 @@ func (s *Service) recordPending(ctx context.Context, actor account.Actor, produc
 			return tx.ReleaseCertificateSigning(ctx, actor.Account.ID, cert.ID, issued.claim)
 		}
 		now := s.now()
-		if err := tx.ReserveSerial(ctx, issued.serial, cur.ID, now); err != nil {
+		if err := issued.reserve(ctx, tx, cur.ID, now); err != nil {
 			return err
 		}
 		issued.fill(cert)

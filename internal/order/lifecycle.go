@@ -282,7 +282,7 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 	}
 	var issued *issuedCert
 	if approved && s.Validation.Validated(ctx, product, org, &p.order) {
-		if issued, err = s.sign(ctx, actor, product, &p.order, org, p.pub, p.order.DNSNames, 0); err != nil {
+		if issued, err = s.sign(ctx, actor, product, &p.order, org, p.pub, p.order.DNSNames, 0, false); err != nil {
 			return nil, err
 		}
 	}
@@ -300,7 +300,7 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 			CommonName: p.order.CommonName, DNSNames: p.order.DNSNames, CSR: p.order.CSR,
 			SignatureHash: p.order.SignatureHash, KeySize: ca.KeySize(p.pub), CreatedAt: now}
 		if issued != nil {
-			if err := tx.ReserveSerial(ctx, issued.serial, cur.ID, now); err != nil {
+			if err := issued.reserve(ctx, tx, cur.ID, now); err != nil {
 				return err
 			}
 			issued.fill(cert)
@@ -617,7 +617,7 @@ func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID i
 	if err != nil {
 		return fmt.Errorf("stored CSR of certificate %d: %w", cert.ID, err)
 	}
-	issued, err := s.sign(ctx, actor, product, &work, org, pub, work.DNSNames, certID)
+	issued, err := s.sign(ctx, actor, product, &work, org, pub, work.DNSNames, certID, false)
 	if errors.Is(err, errSigningClaimed) {
 		return nil
 	}
@@ -641,7 +641,7 @@ func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID i
 			return err // overtaken after a stall: the other signer records
 		}
 		now := s.now()
-		if err := tx.ReserveSerial(ctx, issued.serial, cur.ID, now); err != nil {
+		if err := issued.reserve(ctx, tx, cur.ID, now); err != nil {
 			return err
 		}
 		issued.fill(c)

@@ -60,6 +60,13 @@ type Service struct {
 	// Metrics counts orders, issuances and lint findings; nil counts
 	// nothing.
 	Metrics *metrics.Metrics
+
+	// serials hand immediate orders serials whose issuance intents have
+	// committed (serials.go); made on first use (serialsOf).
+	serials *serialPool
+	// beforeSign, when set (tests), is called with the serial right before
+	// the issuer signs it.
+	beforeSign func(serialHex string)
 }
 
 // UseValidation connects the validation engine both ways: s asks v

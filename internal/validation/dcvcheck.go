@@ -249,12 +249,16 @@ func (s *Service) recordDCV(ctx context.Context, accountID int64, target, method
 
 func (s *Service) recordDCVTx(ctx context.Context, tx store.Tx, accountID int64, target, method, by, where string, orgID int64) error {
 	now := s.now()
-	// EnsureDomain answers only the id; the whole row is read back so that
-	// the update keeps what the domain already holds.
-	if _, err := tx.EnsureDomain(ctx, accountID, target, now); err != nil {
-		return err
-	}
+	// The whole row, so that the update keeps what the domain already
+	// holds; a domain the account does not have yet is created first
+	// (EnsureDomain answers only the id). Most orders name domains the
+	// account has: they cost one read here.
 	d, err := tx.DomainByName(ctx, accountID, target)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, err = tx.EnsureDomain(ctx, accountID, target, now); err == nil {
+			d, err = tx.DomainByName(ctx, accountID, target)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/sqldb"
@@ -85,75 +85,145 @@ const writeLock = 7307002
 var bg = context.Background()
 
 // batch is the transaction of one batch, on a connection holding the
-// write lock.
+// write lock. The transaction is opened and ended by plain statements on
+// the connection rather than through database/sql's Tx, so that taking
+// the lock and BEGIN go in one round trip, and COMMIT and releasing the
+// lock in another: each pair is pipelined, each statement followed by a
+// sync point of its own, so that each runs as it would alone (a BEGIN in
+// the lock's implicit transaction would take its snapshot before the lock
+// is held; an unlock still runs after a COMMIT that failed). A connection
+// given back with a transaction still open is discarded by the driver,
+// which also ends its lock.
 type batch struct {
 	conn *sql.Conn
-	tx   *sql.Tx
 }
 
 var _ sqldb.GroupTx = (*batch)(nil)
+
+var (
+	lockSQL   = fmt.Sprintf(`SELECT pg_advisory_lock(%d)`, writeLock)
+	unlockSQL = fmt.Sprintf(`SELECT pg_advisory_unlock(%d)`, writeLock)
+)
 
 func (s *Store) begin() (sqldb.GroupTx, error) {
 	conn, err := s.db.Conn(bg)
 	if err != nil {
 		return nil, fmt.Errorf("connection: %w", err)
 	}
-	if _, err := conn.ExecContext(bg, `SELECT pg_advisory_lock($1)`, writeLock); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("take the write lock: %w", err)
-	}
-	tx, err := conn.BeginTx(bg, &sql.TxOptions{Isolation: sql.LevelSerializable})
+	_, err = pipelined(conn, lockSQL, `BEGIN ISOLATION LEVEL SERIALIZABLE`)
 	if err != nil {
-		b := &batch{conn: conn}
-		b.unlock()
-		return nil, err
+		// The lock may be held or the transaction open: the connection
+		// goes, and its session with them.
+		discard(conn)
+		return nil, fmt.Errorf("take the write lock and begin: %w", err)
 	}
-	return &batch{conn: conn, tx: tx}, nil
+	return &batch{conn: conn}, nil
+}
+
+// pipelined runs stmts (without parameters) on conn in one round trip,
+// each with a sync point of its own, and returns their command tags and
+// the first error: a statement's own, or the connection's.
+func pipelined(conn *sql.Conn, stmts ...string) (tags []string, err error) {
+	tags = make([]string, len(stmts))
+	rawErr := conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("postgres: driver connection is %T", dc)
+		}
+		pl := c.Conn().PgConn().StartPipeline(bg)
+		for _, s := range stmts {
+			pl.SendQueryParams(s, nil, nil, nil, nil)
+			pl.SendPipelineSync()
+		}
+		if err := pl.Flush(); err != nil {
+			pl.Close()
+			return err
+		}
+		for i := 0; i < len(stmts); {
+			res, rerr := pl.GetResults()
+			var pgErr *pgconn.PgError
+			switch r := res.(type) {
+			case nil:
+				if rerr == nil {
+					pl.Close()
+					return errors.New("postgres: pipeline ended early")
+				}
+				if !errors.As(rerr, &pgErr) {
+					pl.Close()
+					return rerr
+				}
+				// The statement failed; its sync point comes next.
+				if err == nil {
+					err = rerr
+				}
+			case *pgconn.ResultReader:
+				tag, cerr := r.Close()
+				tags[i] = tag.String()
+				if cerr != nil && err == nil {
+					err = cerr
+				}
+			case *pgconn.PipelineSync:
+				i++
+			}
+		}
+		return pl.Close()
+	})
+	if rawErr != nil {
+		return tags, rawErr
+	}
+	return tags, err
 }
 
 func (b *batch) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
-	return b.tx.ExecContext(bg, query, args...)
+	return b.conn.ExecContext(bg, query, args...)
 }
 
 func (b *batch) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
-	return b.tx.QueryContext(bg, query, args...)
+	return b.conn.QueryContext(bg, query, args...)
 }
 
 func (b *batch) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
-	return b.tx.QueryRowContext(bg, query, args...)
+	return b.conn.QueryRowContext(bg, query, args...)
 }
 
 func (b *batch) Exec(query string) error {
-	_, err := b.tx.ExecContext(bg, query)
+	_, err := b.conn.ExecContext(bg, query)
 	return err
 }
 
+// Commit commits and releases the lock. PostgreSQL answers COMMIT of a
+// transaction that an earlier statement aborted with ROLLBACK, not an
+// error: only the COMMIT tag counts as committed.
 func (b *batch) Commit() error {
-	err := b.tx.Commit()
-	if err == nil {
-		b.unlock()
+	tags, err := pipelined(b.conn, "COMMIT", unlockSQL)
+	if err != nil {
+		return err // Rollback follows a failed commit
 	}
-	return err // Rollback follows a failed commit and unlocks
+	b.conn.Close()
+	b.conn = nil
+	if tags[0] != "COMMIT" {
+		return fmt.Errorf("postgres: the transaction was rolled back at commit (%q)", tags[0])
+	}
+	return nil
 }
 
 func (b *batch) Rollback() {
 	if b.conn == nil {
 		return // already ended
 	}
-	if err := b.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
-		b.conn.Raw(func(any) error { return driver.ErrBadConn })
+	if _, err := pipelined(b.conn, "ROLLBACK", unlockSQL); err != nil {
+		discard(b.conn)
+	} else {
+		b.conn.Close()
 	}
-	b.unlock()
+	b.conn = nil
 }
 
-// unlock releases the write lock and the connection; a connection that
-// cannot release the lock is closed (which releases it).
-func (b *batch) unlock() {
-	if _, err := b.conn.ExecContext(bg, `SELECT pg_advisory_unlock($1)`, writeLock); err != nil {
-		b.conn.Raw(func(any) error { return driver.ErrBadConn })
-	}
-	b.conn.Close()
-	b.conn = nil
+// discard closes conn's session (which ends its transaction and releases
+// its locks) instead of giving it back to the pool.
+func discard(conn *sql.Conn) {
+	conn.Raw(func(any) error { return driver.ErrBadConn })
+	conn.Close()
 }
 
 // retryable: SQLSTATE 40001 (serialization failure) or 40P01 (deadlock).

@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/certorder/certorder/internal/store"
 	"github.com/certorder/certorder/internal/store/postgres"
@@ -16,4 +18,48 @@ func TestConformance(t *testing.T) {
 		db := testenv.PostgresDatabase(t)
 		return func() (store.Store, error) { return postgres.Open(context.Background(), db) }
 	}})
+}
+
+// A transaction in which a statement failed is over on PostgreSQL even if
+// its function swallowed the error: COMMIT then answers ROLLBACK, which
+// is not a commit. InTx must say so, and nothing of it may be stored; the
+// lock is released, and the next transaction commits.
+func TestSwallowedFailureIsNoCommit(t *testing.T) {
+	testenv.PostgresServer(t)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, testenv.PostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	intent := func(sn string) *store.IssuanceIntent {
+		return &store.IssuanceIntent{SerialNumber: sn, IssuerID: "swallow", AccountID: 1, CreatedAt: time.Unix(1000, 0).UTC()}
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent("01")) }); err != nil {
+		t.Fatal(err)
+	}
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateIssuanceIntent(ctx, intent("02")); err != nil {
+			return err
+		}
+		tx.CreateIssuanceIntent(ctx, intent("01")) // a duplicate: fails, and the error is dropped
+		return nil
+	})
+	if err == nil {
+		t.Fatal("InTx reported a commit of a transaction PostgreSQL rolled back")
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent("03")) }); err != nil {
+		t.Fatalf("the next transaction: %v", err)
+	}
+	got, err := s.AbandonedIssuances(ctx, "swallow", time.Unix(2000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serials []string
+	for _, in := range got {
+		serials = append(serials, in.SerialNumber)
+	}
+	if strings.Join(serials, ",") != "01,03" {
+		t.Errorf("stored intents %v, want 01 and 03", serials)
+	}
 }

@@ -198,6 +198,84 @@ func (g *Group) Close() {
 // (retry is then true), or those it did not get to when a savepoint
 // command failed.
 func (g *Group) runBatch(batch []*groupJob) (again []*groupJob, retry bool) {
+	if len(batch) == 1 {
+		return g.runSavepoints(batch)
+	}
+	whole, again, retry := g.runWhole(batch)
+	if whole {
+		return again, retry
+	}
+	return g.runSavepoints(again)
+}
+
+// runWhole runs the batch as one transaction without a savepoint per job:
+// the common case, in which every job succeeds, costs no savepoint
+// commands (two statements per job, and on SQLite a copy of every page a
+// job first touches). When a job fails, its work cannot be taken back
+// alone: the transaction is rolled back and whole is false, with the jobs
+// still to be answered, which runSavepoints then runs again each in its
+// own savepoint, so that the failing one fails alone (a job's function may
+// run twice, as the retries of PostgreSQL already make it). Otherwise it
+// is runSavepoints' outcome.
+func (g *Group) runWhole(batch []*groupJob) (whole bool, again []*groupJob, retry bool) {
+	tx, err := g.cfg.Begin()
+	if err != nil {
+		for _, j := range batch {
+			j.result <- jobResult{err: fmt.Errorf("begin transaction: %w", err)}
+		}
+		return true, nil, false
+	}
+	q := New(tx, g.cfg.Dialect, g.cfg.Unavailable)
+	var ran []*groupJob
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.result <- jobResult{err: err}
+			continue
+		}
+		r := runJob(j.fn, &q)
+		if r.err == nil && r.panic == nil {
+			ran = append(ran, j)
+			continue
+		}
+		tx.Rollback()
+		if r.err != nil && g.retryable(r.err) {
+			return true, g.again(append(ran, j), batch[i+1:], r.err), true
+		}
+		return false, append(append(ran, j), batch[i+1:]...), false
+	}
+	again = g.commit(tx, ran)
+	return true, again, len(again) > 0
+}
+
+// commit commits the jobs that ran in tx and answers them; it returns
+// them for another run when the database asks for one (retry).
+func (g *Group) commit(tx GroupTx, ran []*groupJob) []*groupJob {
+	if len(ran) == 0 {
+		tx.Rollback()
+		return nil
+	}
+	if err := tx.Commit(); err != nil {
+		tx.Rollback()
+		if g.retryable(err) {
+			return g.again(ran, nil, err)
+		}
+		for _, j := range ran {
+			j.result <- jobResult{err: fmt.Errorf("commit: %w", err)}
+		}
+		return nil
+	}
+	if g.cfg.BatchHook != nil {
+		g.cfg.BatchHook(len(ran))
+	}
+	for _, j := range ran {
+		j.result <- jobResult{}
+	}
+	return nil
+}
+
+// runSavepoints runs the jobs in one transaction, each in a savepoint of
+// its own (none for a single job), and commits it.
+func (g *Group) runSavepoints(batch []*groupJob) (again []*groupJob, retry bool) {
 	tx, err := g.cfg.Begin()
 	if err != nil {
 		for _, j := range batch {
@@ -249,27 +327,8 @@ func (g *Group) runBatch(batch []*groupJob) (again []*groupJob, retry bool) {
 		}
 		j.result <- r
 	}
-	if len(ran) == 0 {
-		tx.Rollback()
-		return nil, false
-	}
-	if err := tx.Commit(); err != nil {
-		tx.Rollback()
-		if g.retryable(err) {
-			return g.again(ran, nil, err), true
-		}
-		for _, j := range ran {
-			j.result <- jobResult{err: fmt.Errorf("commit: %w", err)}
-		}
-		return nil, false
-	}
-	if g.cfg.BatchHook != nil {
-		g.cfg.BatchHook(len(ran))
-	}
-	for _, j := range ran {
-		j.result <- jobResult{}
-	}
-	return nil, false
+	again = g.commit(tx, ran)
+	return again, len(again) > 0
 }
 
 func (g *Group) retryable(err error) bool { return g.cfg.Retry != nil && g.cfg.Retry(err) }

@@ -30,6 +30,19 @@ func (q *Queries) DeleteIssuanceIntent(ctx context.Context, serialHex string) er
 	return writeErr(err, "delete issuance intent")
 }
 
+// notReserved keeps the intents whose certificate was never recorded.
+const notReserved = ` AND NOT EXISTS (SELECT 1 FROM serials s WHERE s.serial_number = issuance_intents.serial_number)`
+
+func (q *Queries) DeleteRecordedIntents(ctx context.Context, issuerID string) (int64, error) {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM issuance_intents WHERE issuer_id = ?
+		AND EXISTS (SELECT 1 FROM serials s WHERE s.serial_number = issuance_intents.serial_number)`, issuerID)
+	if err != nil {
+		return 0, writeErr(err, "delete recorded issuance intents")
+	}
+	n, err := res.RowsAffected()
+	return n, err
+}
+
 func (q *Queries) ClaimCertificateSigning(ctx context.Context, accountID, certID int64, token string, now, until time.Time) (bool, error) {
 	return q.claim(ctx, "claim certificate for signing", `UPDATE certificates SET signing_until = ?, signing_claim = ?
 		WHERE account_id = ? AND id = ? AND status = ? AND (signing_until IS NULL OR signing_until <= ?)`,
@@ -53,7 +66,7 @@ func (q *Queries) ReleaseCertificateSigning(ctx context.Context, accountID, cert
 }
 
 func (q *Queries) AbandonedIssuances(ctx context.Context, issuerID string, before time.Time) ([]store.IssuanceIntent, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+intentCols+` FROM issuance_intents WHERE issuer_id = ? AND created_at < ?
+	rows, err := q.q.QueryContext(ctx, `SELECT `+intentCols+` FROM issuance_intents WHERE issuer_id = ? AND created_at < ?`+notReserved+`
 		ORDER BY created_at, serial_number`, issuerID, ts(before))
 	if err != nil {
 		return nil, fmt.Errorf("list abandoned issuances: %w", err)
@@ -72,7 +85,7 @@ func (q *Queries) AbandonedIssuances(ctx context.Context, issuerID string, befor
 
 func (q *Queries) AbandonedIssuance(ctx context.Context, serialHex string, before time.Time) (*store.IssuanceIntent, error) {
 	in, err := scanIntent(q.q.QueryRowContext(ctx, `SELECT `+intentCols+` FROM issuance_intents
-		WHERE serial_number = ? AND created_at < ?`, serialHex, ts(before)))
+		WHERE serial_number = ? AND created_at < ?`+notReserved, serialHex, ts(before)))
 	if err != nil {
 		return nil, notFound(err, "issuance intent")
 	}

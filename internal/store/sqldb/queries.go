@@ -160,9 +160,17 @@ func scanAccount(row interface{ Scan(...any) error }) (*store.Account, error) {
 	if err := row.Scan(&a.ID, &a.Name, &a.ApprovalMode, &skip, &created, &a.BalanceCents, &unique, &caSelection, &revokeOrder, &notifications); err != nil {
 		return nil, err
 	}
+	if err := finishAccount(&a, created, skip, unique, caSelection, revokeOrder, notifications); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// finishAccount sets what the columns of an account row stand for.
+func finishAccount(a *store.Account, created string, skip, unique, caSelection, revokeOrder int, notifications string) error {
 	if notifications != "" {
 		if err := json.Unmarshal([]byte(notifications), &a.Notifications); err != nil {
-			return nil, fmt.Errorf("notification settings of account %d: %w", a.ID, err)
+			return fmt.Errorf("notification settings of account %d: %w", a.ID, err)
 		}
 	}
 	a.RequireUniqueAltOrderID = unique != 0
@@ -170,7 +178,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*store.Account, error) {
 	a.RevokeOrderWithCertificate = revokeOrder != 0
 	a.AllowSkipApproval = skip != 0
 	a.CreatedAt = parseTS(created)
-	return &a, nil
+	return nil
 }
 
 func (q *Queries) Account(ctx context.Context, id int64) (*store.Account, error) {
@@ -264,6 +272,38 @@ func (q *Queries) CreateUser(ctx context.Context, u *store.User) error {
 		u.AccountID, u.ContainerID, u.Username, u.FirstName, u.LastName, u.Email, u.JobTitle, u.Telephone, u.AccessRole, u.Status, ts(u.CreatedAt), b2i(u.APIOnly), u.Locale)
 	u.ID = id
 	return err
+}
+
+// keyActorSQL joins a key to its user and account; the columns are
+// apiKeyCols, userCols and accountCols in that order.
+var keyActorSQL = `SELECT ` + prefixCols(apiKeyCols, "k.") + `, ` + prefixCols(userCols, "u.") + `, ` + prefixCols(accountCols, "a.") + `
+	FROM api_keys k JOIN users u ON u.account_id = k.account_id AND u.id = k.user_id JOIN accounts a ON a.id = k.account_id
+	WHERE k.key_hash = ?`
+
+func (q *Queries) KeyActor(ctx context.Context, hash []byte) (*store.APIKey, *store.User, *store.Account, error) {
+	var (
+		k                                 store.APIKey
+		u                                 store.User
+		a                                 store.Account
+		kCreated, uCreated, aCreated      string
+		revoked                           sql.NullString
+		apiOnly, skip, unique, caSel, rvk int
+		notifications                     string
+	)
+	err := q.q.QueryRowContext(ctx, keyActorSQL, hash).Scan(
+		&k.ID, &k.AccountID, &k.UserID, &k.Name, &k.Hash, &k.RoleID, &kCreated, &revoked,
+		&u.ID, &u.AccountID, &u.ContainerID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.JobTitle,
+		&u.Telephone, &u.AccessRole, &u.Status, &uCreated, &apiOnly, &u.Locale,
+		&a.ID, &a.Name, &a.ApprovalMode, &skip, &aCreated, &a.BalanceCents, &unique, &caSel, &rvk, &notifications)
+	if err != nil {
+		return nil, nil, nil, notFound(err, "api key")
+	}
+	k.CreatedAt, k.RevokedAt = parseTS(kCreated), parseTSPtr(revoked)
+	u.CreatedAt, u.APIOnly = parseTS(uCreated), apiOnly != 0
+	if err := finishAccount(&a, aCreated, skip, unique, caSel, rvk, notifications); err != nil {
+		return nil, nil, nil, err
+	}
+	return &k, &u, &a, nil
 }
 
 func (q *Queries) APIKeyByHash(ctx context.Context, hash []byte) (*store.APIKey, error) {
@@ -554,14 +594,23 @@ func (q *Queries) CreateOrder(ctx context.Context, o *store.Order) error {
 	return err
 }
 
-func (q *Queries) UpdateOrder(ctx context.Context, o *store.Order) error {
+// updateOrderSQL sets every column of orderCols but the id, built once.
+var updateOrderSQL = func() string {
 	cols := strings.Split(strings.ReplaceAll(orderCols, "id, account_id", "account_id"), ",")
 	sets := make([]string, len(cols))
 	for i, c := range cols {
 		sets[i] = strings.TrimSpace(c) + " = ?"
 	}
+	return `UPDATE orders SET ` + strings.Join(sets, ", ") + ` WHERE id = ? AND account_id = ?`
+}()
+
+func (q *Queries) UpdateOrder(ctx context.Context, o *store.Order) error {
 	args := append(orderArgs(o), o.ID, o.AccountID)
-	return q.exec(ctx, "update order", `UPDATE orders SET `+strings.Join(sets, ", ")+` WHERE id = ? AND account_id = ?`, args...)
+	return q.exec(ctx, "update order", updateOrderSQL, args...)
+}
+
+func (q *Queries) SetOrderCertificate(ctx context.Context, accountID, orderID, certID int64) error {
+	return q.exec(ctx, "set order certificate", `UPDATE orders SET certificate_id = ? WHERE id = ? AND account_id = ?`, certID, orderID, accountID)
 }
 
 func placeholders(n int) string {
@@ -900,17 +949,62 @@ func nullStr(s string) any {
 	return s
 }
 
-func (q *Queries) CreateCertificate(ctx context.Context, c *store.Certificate) error {
+const insertCertificate = `INSERT INTO certificates(account_id, order_id, status, serial_number, thumbprint, issuer_id, common_name, dns_names, csr,
+		signature_hash, key_size, der, not_before, not_after, created_at, issued_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func certificateArgs(c *store.Certificate) []any {
 	var nb, na any
 	if !c.NotBefore.IsZero() {
 		nb, na = ts(c.NotBefore), ts(c.NotAfter)
 	}
-	id, err := q.insert(ctx, "certificate", `INSERT INTO certificates(account_id, order_id, status, serial_number, thumbprint, issuer_id, common_name, dns_names, csr,
-		signature_hash, key_size, der, not_before, not_after, created_at, issued_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		c.AccountID, c.OrderID, c.Status, nullStr(c.SerialNumber), nullStr(c.Thumbprint), c.IssuerID, c.CommonName, js(nonNil(c.DNSNames)), c.CSR,
-		c.SignatureHash, c.KeySize, c.DER, nb, na, ts(c.CreatedAt), tsPtr(c.IssuedAt))
+	return []any{c.AccountID, c.OrderID, c.Status, nullStr(c.SerialNumber), nullStr(c.Thumbprint), c.IssuerID, c.CommonName, js(nonNil(c.DNSNames)), c.CSR,
+		c.SignatureHash, c.KeySize, c.DER, nb, na, ts(c.CreatedAt), tsPtr(c.IssuedAt)}
+}
+
+func (q *Queries) CreateCertificate(ctx context.Context, c *store.Certificate) error {
+	id, err := q.insert(ctx, "certificate", insertCertificate, certificateArgs(c)...)
 	c.ID = id
 	return err
+}
+
+// The statement of CreateOrderCertificate on PostgreSQL, whose
+// data-modifying WITH clauses all run, each once, in one round trip.
+const (
+	pgCertificateCTE = `c AS (` + insertCertificate + ` RETURNING id),
+		o AS (UPDATE orders SET certificate_id = (SELECT id FROM c) WHERE id = ? AND account_id = ? RETURNING 1)
+		SELECT (SELECT id FROM c), (SELECT COUNT(*) FROM o)`
+	pgOrderCertificate         = `WITH ` + pgCertificateCTE
+	pgReservedOrderCertificate = `WITH s AS (INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?) RETURNING 1), ` + pgCertificateCTE
+)
+
+func (q *Queries) CreateOrderCertificate(ctx context.Context, c *store.Certificate, reserve bool, at time.Time) error {
+	if !q.d.returning {
+		// SQLite: the statements one by one, which cost no round trips.
+		if reserve {
+			if err := q.ReserveSerialKeepingIntent(ctx, c.SerialNumber, c.OrderID, at); err != nil {
+				return err
+			}
+		}
+		if err := q.CreateCertificate(ctx, c); err != nil {
+			return err
+		}
+		return q.SetOrderCertificate(ctx, c.AccountID, c.OrderID, c.ID)
+	}
+	query, args := pgOrderCertificate, certificateArgs(c)
+	if reserve {
+		query = pgReservedOrderCertificate
+		args = append([]any{c.SerialNumber, c.OrderID, ts(at)}, args...)
+	}
+	args = append(args, c.OrderID, c.AccountID)
+	var id, orders int64
+	if err := q.q.QueryRowContext(ctx, query, args...).Scan(&id, &orders); err != nil {
+		return writeErr(err, "create order certificate")
+	}
+	if orders == 0 {
+		return fmt.Errorf("set order certificate: %w", store.ErrNotFound)
+	}
+	c.ID = id
+	return nil
 }
 
 func (q *Queries) UpdateCertificate(ctx context.Context, c *store.Certificate) error {
@@ -925,11 +1019,18 @@ func (q *Queries) UpdateCertificate(ctx context.Context, c *store.Certificate) e
 }
 
 func (q *Queries) ReserveSerial(ctx context.Context, serialHex string, orderID int64, at time.Time) error {
-	if _, err := q.q.ExecContext(ctx, `INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?)`, serialHex, orderID, ts(at)); err != nil {
-		return writeErr(err, "reserve serial")
+	if err := q.ReserveSerialKeepingIntent(ctx, serialHex, orderID, at); err != nil {
+		return err
 	}
 	// The certificate is recorded in this transaction: its intent is done.
 	return q.DeleteIssuanceIntent(ctx, serialHex)
+}
+
+func (q *Queries) ReserveSerialKeepingIntent(ctx context.Context, serialHex string, orderID int64, at time.Time) error {
+	if _, err := q.q.ExecContext(ctx, `INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?)`, serialHex, orderID, ts(at)); err != nil {
+		return writeErr(err, "reserve serial")
+	}
+	return nil
 }
 
 // ---- metadata, audit

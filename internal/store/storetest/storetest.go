@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -28,9 +30,12 @@ func Run(t *testing.T, b Backend) {
 		fn   func(*testing.T, Backend)
 	}{
 		{"AccountIsolation", testAccountIsolation},
+		{"KeyActor", testKeyActor},
 		{"AccountOptions", testAccountOptions},
 		{"AccountNotifications", testAccountNotifications},
 		{"SerialUniqueAndRollback", testSerialUniqueAndRollback},
+		{"RecordedIntents", testRecordedIntents},
+		{"CreateOrderCertificate", testCreateOrderCertificate},
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"EnsureDomainIsIdempotent", testEnsureDomainIsIdempotent},
 		{"DomainsByContainer", testDomainsByContainer},
@@ -157,6 +162,24 @@ func testAccountIsolation(t *testing.T, b Backend) {
 	if o, _ := s.Order(ctx, a1, o1); o.Status != store.OrderNeedsApproval {
 		t.Fatalf("order changed by another account: %s", o.Status)
 	}
+	// SetOrderCertificate: the certificate id and nothing else, and only
+	// for the account's own order.
+	err = s.InTx(ctx, func(tx store.Tx) error { return tx.SetOrderCertificate(ctx, a2, o1, 77) })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cross-account SetOrderCertificate: %v", err)
+	}
+	before, _ := s.Order(ctx, a1, o1)
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.SetOrderCertificate(ctx, a1, o1, 77) }); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Order(ctx, a1, o1)
+	if err != nil || after.CertificateID != 77 {
+		t.Fatalf("SetOrderCertificate: certificate %d, %v", after.CertificateID, err)
+	}
+	after.CertificateID = before.CertificateID
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("SetOrderCertificate changed more than the certificate:\n%+v\n%+v", before, after)
+	}
 }
 
 func testSerialUniqueAndRollback(t *testing.T, b Backend) {
@@ -184,6 +207,140 @@ func testSerialUniqueAndRollback(t *testing.T, b Backend) {
 	}
 	if ok, _ := s.SerialExists(ctx, "0C0D"); ok {
 		t.Fatal("rolled-back serial was recorded")
+	}
+}
+
+// testRecordedIntents: an issuance intent whose serial is reserved is no
+// abandoned issuance, whether ReserveSerial deleted it or
+// ReserveSerialKeepingIntent left it; DeleteRecordedIntents deletes the
+// issuer's recorded ones only, and the serials stay reserved.
+func testRecordedIntents(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	_, o := seed(t, s, "one")
+	created := time.Unix(1000, 0).UTC()
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		for _, in := range []struct{ serial, issuer string }{{"0A01", "x"}, {"0A02", "x"}, {"0A03", "x"}, {"0A04", "y"}} {
+			if err := tx.CreateIssuanceIntent(ctx, &store.IssuanceIntent{SerialNumber: in.serial, IssuerID: in.issuer, CreatedAt: created}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.ReserveSerialKeepingIntent(ctx, "0A01", o, created); err != nil {
+			return err
+		}
+		if err := tx.ReserveSerial(ctx, "0A02", o, created); err != nil {
+			return err
+		}
+		return tx.ReserveSerialKeepingIntent(ctx, "0A04", o, created)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	abandoned := func(issuer string) []string {
+		t.Helper()
+		list, err := s.AbandonedIssuances(ctx, issuer, created.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, in := range list {
+			out = append(out, in.SerialNumber)
+		}
+		return out
+	}
+	if got := abandoned("x"); !slices.Equal(got, []string{"0A03"}) {
+		t.Errorf("abandoned issuances of x: %v, want only the unreserved 0A03", got)
+	}
+	for _, sn := range []string{"0A01", "0A02", "0A04"} {
+		if _, err := s.AbandonedIssuance(ctx, sn, created.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("AbandonedIssuance(%s) of a reserved serial: %v", sn, err)
+		}
+	}
+	if _, err := s.AbandonedIssuance(ctx, "0A03", created.Add(time.Hour)); err != nil {
+		t.Errorf("AbandonedIssuance(0A03): %v", err)
+	}
+	var n int64
+	if err := s.InTx(ctx, func(tx store.Tx) (err error) { n, err = tx.DeleteRecordedIntents(ctx, "x"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("DeleteRecordedIntents(x) deleted %d intents, want 1 (0A01)", n)
+	}
+	// y's recorded intent stays until y's turn; x's unreserved one stays.
+	if err := s.InTx(ctx, func(tx store.Tx) (err error) { n, err = tx.DeleteRecordedIntents(ctx, "y"); return err }); err != nil || n != 1 {
+		t.Errorf("DeleteRecordedIntents(y): %d, %v; want 1", n, err)
+	}
+	if got := abandoned("x"); !slices.Equal(got, []string{"0A03"}) {
+		t.Errorf("after the deletes, abandoned issuances of x: %v", got)
+	}
+	for _, sn := range []string{"0A01", "0A02", "0A04"} {
+		if ok, err := s.SerialExists(ctx, sn); !ok || err != nil {
+			t.Errorf("serial %s no longer reserved: %v", sn, err)
+		}
+	}
+}
+
+// testCreateOrderCertificate: the certificate is created and its order
+// points at it, with and without the serial reserved; another account's
+// order is not found and leaves nothing; a serial reserved already is a
+// conflict.
+func testCreateOrderCertificate(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	a1, o1 := seed(t, s, "one")
+	a2, o2 := seed(t, s, "two")
+	now := time.Now().UTC().Truncate(time.Second)
+	cert := func(acct, order int64, serial string) *store.Certificate {
+		return &store.Certificate{AccountID: acct, OrderID: order, Status: store.CertIssued, SerialNumber: serial, Thumbprint: "T" + serial,
+			IssuerID: "iss", CommonName: "one.example.com", DNSNames: []string{"one.example.com"}, SignatureHash: "sha256",
+			DER: []byte{0x30, 0x00}, NotBefore: now, NotAfter: now.Add(time.Hour), CreatedAt: now, IssuedAt: &now}
+	}
+	create := func(c *store.Certificate, reserve bool) error {
+		return s.InTx(ctx, func(tx store.Tx) error { return tx.CreateOrderCertificate(ctx, c, reserve, now) })
+	}
+	check := func(acct, order int64, c *store.Certificate, reserved bool) {
+		t.Helper()
+		o, err := s.Order(ctx, acct, order)
+		if err != nil || c.ID == 0 || o.CertificateID != c.ID {
+			t.Fatalf("order %d points at certificate %d, created %d: %v", order, o.CertificateID, c.ID, err)
+		}
+		got, err := s.Certificate(ctx, acct, c.ID)
+		if err != nil || got.SerialNumber != c.SerialNumber || got.OrderID != order {
+			t.Fatalf("certificate %d: %+v %v", c.ID, got, err)
+		}
+		if ok, err := s.SerialExists(ctx, c.SerialNumber); ok != reserved || err != nil {
+			t.Errorf("serial %s reserved %v, want %v (%v)", c.SerialNumber, ok, reserved, err)
+		}
+	}
+	c1 := cert(a1, o1, "0B01")
+	if err := create(c1, true); err != nil {
+		t.Fatal(err)
+	}
+	check(a1, o1, c1, true)
+	c2 := cert(a2, o2, "0B02")
+	if err := create(c2, false); err != nil {
+		t.Fatal(err)
+	}
+	check(a2, o2, c2, false)
+	// Another account's order: not found, and nothing stays.
+	c3 := cert(a2, o1, "0B03")
+	if err := create(c3, true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("certificate for another account's order: %v", err)
+	}
+	if ok, _ := s.SerialExists(ctx, "0B03"); ok {
+		t.Error("the refused certificate's serial stayed reserved")
+	}
+	if o, _ := s.Order(ctx, a1, o1); o.CertificateID != c1.ID {
+		t.Errorf("order %d now points at %d", o1, o.CertificateID)
+	}
+	if err := create(cert(a1, o1, "0B01"), true); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a serial reserved twice: %v", err)
 	}
 }
 
@@ -569,5 +726,53 @@ func testHealth(t *testing.T, b Backend) {
 	}
 	if err := s.Health(ctx); err != nil {
 		t.Fatalf("after a refused transaction: %v", err)
+	}
+}
+
+// KeyActor reads a key with its user and its account, as the three reads
+// would: the same rows, a revoked key with its revocation, and nothing
+// for an unknown hash.
+func testKeyActor(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	acct, user, _ := SeedAccount(t, s, "keys")
+	other, otherUser, _ := SeedAccount(t, s, "other")
+	keys := map[string]*store.APIKey{
+		"live":    {AccountID: acct, UserID: user, Name: "live", Hash: []byte("hash-live"), CreatedAt: now},
+		"revoked": {AccountID: acct, UserID: user, Name: "revoked", Hash: []byte("hash-revoked"), CreatedAt: now},
+		"other":   {AccountID: other, UserID: otherUser, Name: "other", Hash: []byte("hash-other"), CreatedAt: now},
+	}
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.SetAccountNotifications(ctx, acct, store.AccountNotifications{}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := tx.CreateAPIKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		return tx.RevokeAPIKeys(ctx, acct, user, keys["revoked"].ID, now)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range keys {
+		gotKey, gotUser, gotAcct, err := s.KeyActor(ctx, k.Hash)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		wantKey, _ := s.APIKeyByHash(ctx, k.Hash)
+		wantUser, _ := s.User(ctx, k.AccountID, k.UserID)
+		wantAcct, _ := s.Account(ctx, k.AccountID)
+		if !reflect.DeepEqual(gotKey, wantKey) || !reflect.DeepEqual(gotUser, wantUser) || !reflect.DeepEqual(gotAcct, wantAcct) {
+			t.Errorf("%s: KeyActor read\n%+v %+v %+v\nthe three reads\n%+v %+v %+v", name, gotKey, gotUser, gotAcct, wantKey, wantUser, wantAcct)
+		}
+		if (name == "revoked") != (gotKey.RevokedAt != nil) {
+			t.Errorf("%s: revoked at %v", name, gotKey.RevokedAt)
+		}
+	}
+	if _, _, _, err := s.KeyActor(ctx, []byte("no such hash")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown hash: %v", err)
 	}
 }
