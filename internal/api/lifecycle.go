@@ -94,8 +94,8 @@ func (s *Server) certOperation(w http.ResponseWriter, r *http.Request, a account
 	for _, rq := range res.Requests {
 		ans.Requests = append(ans.Requests, requestRefView{ID: rq.ID, Status: rq.Status})
 	}
-	for _, c := range res.Chain {
-		ans.CertificateChain = append(ans.CertificateChain, chainElem{SubjectCommonName: c.Subject.CommonName, PEM: pemOf(c.Raw)})
+	if len(res.Chain) > 0 {
+		ans.CertificateChain = chainElems(res.Chain)
 	}
 	writeJSON(w, http.StatusCreated, ans)
 	return nil

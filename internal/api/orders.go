@@ -71,12 +71,8 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, a account.A
 	for _, rq := range res.Requests {
 		ans.Requests = append(ans.Requests, requestRefView{ID: rq.ID, Status: rq.Status})
 	}
-	for i, c := range res.Chain {
-		p := caPEM(c)
-		if i == 0 {
-			p = pemOf(c.Raw)
-		}
-		ans.CertificateChain = append(ans.CertificateChain, chainElem{SubjectCommonName: c.Subject.CommonName, PEM: p})
+	if len(res.Chain) > 0 {
+		ans.CertificateChain = chainElems(res.Chain)
 	}
 	// The random value is in the answers of DV (seed 001) and X9 (seed
 	// 004); other products keep it in order info.
@@ -123,6 +119,24 @@ func (s *Server) updateCSR(w http.ResponseWriter, r *http.Request, a account.Act
 
 func pemOf(der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// chainElems is an issuing answer's certificate_chain: the leaf, then the
+// CA certificates, whose PEM forms are made once (caPEM). Only the CA
+// certificates are kept: a leaf in caPEMs would stay there for good, one
+// per order.
+func chainElems(chain []*x509.Certificate) []chainElem {
+	out := make([]chainElem, 0, len(chain))
+	for i, c := range chain {
+		var p string
+		if i == 0 {
+			p = pemOf(c.Raw)
+		} else {
+			p = caPEM(c)
+		}
+		out = append(out, chainElem{SubjectCommonName: c.Subject.CommonName, PEM: p})
+	}
+	return out
 }
 
 // caPEMs are the PEM forms of the CA certificates chains end in, by the

@@ -277,17 +277,9 @@ func mustSubject(t *testing.T, cn string) []byte {
 // constraints: the encoder refuses any extension it does not make
 // (TestTBSCertificateEdges).
 func TestTBSCertificateGenerated(t *testing.T) {
-	issuers := []*Issuer{rsaHierarchy(t).DefaultIssuer(), sharedHierarchy(t, KeyP256, KeyP256).DefaultIssuer(),
-		sharedHierarchy(t, KeyP384, KeyP384).DefaultIssuer()}
-	keys := []any{testKey(t, "rsa2048"), testKey(t, "rsa3072"), testKey(t, "p256"), testKey(t, "p384")}
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	r := mrand.New(mrand.NewPCG(uint64(seed), 7))
-	n := 400
-	if testing.Short() {
-		n = 60
-	}
-	for i := range n {
+	g := newGenerator(t, 400, 60)
+	issuers, keys, r, seed := g.issuers, g.keys, g.r, g.seed
+	for i := range g.n {
 		iss := issuers[r.IntN(len(issuers))]
 		pub := keys[r.IntN(len(keys))]
 		tmpl := generatedLeaf(t, r, iss, true)
@@ -304,6 +296,32 @@ func TestTBSCertificateGenerated(t *testing.T) {
 			t.Fatalf("template %d (seed %d): TBSCertificate differs from crypto/x509's:\n%x\n%x", i, seed, got, want)
 		}
 	}
+}
+
+// generator is what the generated-certificate tests draw from: RSA,
+// P-256 and P-384 issuers, subscriber keys of each kind, a random source
+// whose seed is logged, and how many certificates to make (fewer with
+// -short).
+type generator struct {
+	issuers []*Issuer
+	keys    []any
+	r       *mrand.Rand
+	seed    int64
+	n       int
+}
+
+func newGenerator(t *testing.T, n, short int) generator {
+	t.Helper()
+	g := generator{issuers: []*Issuer{rsaHierarchy(t).DefaultIssuer(), sharedHierarchy(t, KeyP256, KeyP256).DefaultIssuer(),
+		sharedHierarchy(t, KeyP384, KeyP384).DefaultIssuer()},
+		keys: []any{testKey(t, "rsa2048"), testKey(t, "rsa3072"), testKey(t, "p256"), testKey(t, "p384")},
+		seed: time.Now().UnixNano(), n: n}
+	if testing.Short() {
+		g.n = short
+	}
+	t.Logf("seed %d", g.seed)
+	g.r = mrand.New(mrand.NewPCG(uint64(g.seed), 7))
+	return g
 }
 
 // generatedLeaf is a leaf template of iss with every field the encoder

@@ -10,7 +10,6 @@ import (
 	"go/types"
 	"io/fs"
 	"maps"
-	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -313,19 +312,11 @@ func TestLintCertificateIsZlintsGenerated(t *testing.T) {
 		t.Fatal(err)
 	}
 	registries := append([]lint.Registry{regs.certs, regs.private}, slices.Collect(maps.Values(regs.leaves))...)
-	issuers := []*Issuer{rsaHierarchy(t).DefaultIssuer(), sharedHierarchy(t, KeyP256, KeyP256).DefaultIssuer(),
-		sharedHierarchy(t, KeyP384, KeyP384).DefaultIssuer()}
-	keys := []any{testKey(t, "rsa2048"), testKey(t, "rsa3072"), testKey(t, "p256"), testKey(t, "p384")}
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	r := mrand.New(mrand.NewPCG(uint64(seed), 11))
-	n := 50
-	if testing.Short() {
-		n = 10
-	}
+	g := newGenerator(t, 50, 10)
+	issuers, keys, r := g.issuers, g.keys, g.r
 	var certs []*zx509.Certificate
 	failing := map[string]bool{}
-	for i := range n {
+	for i := range g.n {
 		iss := issuers[r.IntN(len(issuers))]
 		tmpl := generatedLeaf(t, r, iss, false)
 		if i == 0 {
