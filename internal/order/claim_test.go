@@ -45,9 +45,10 @@ func claimCSR(t *testing.T) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 }
 
-// pendingOrder sets up a service on a real store and CA with one approved
-// DV order that is ready to issue, and returns what signing it needs.
-func pendingOrder(t *testing.T) (*Service, *claimClock, account.Actor, *store.Order, catalog.Product) {
+// storeAndCA is a real SQLite store and a P-256 CA in a temporary
+// directory, with a funded account (name) whose user may skip approval,
+// and a clock the test moves.
+func storeAndCA(t *testing.T, name string) (*sqlite.Store, *ca.Hierarchy, account.Actor, *claimClock) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -60,7 +61,7 @@ func pendingOrder(t *testing.T) (*Service, *claimClock, account.Actor, *store.Or
 	if err != nil {
 		t.Fatal(err)
 	}
-	acctID, userID, _ := storetest.SeedAccount(t, st, "claim")
+	acctID, userID, _ := storetest.SeedAccount(t, st, name)
 	if err := st.InTx(ctx, func(tx store.Tx) error { return tx.ChargeBalance(ctx, acctID, 1<<40) }); err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +70,16 @@ func pendingOrder(t *testing.T) (*Service, *claimClock, account.Actor, *store.Or
 	user, _ := st.User(ctx, acctID, userID)
 	actor := account.Actor{Account: acct, User: user, Key: &store.APIKey{AccountID: acctID, UserID: userID}}
 	clock := &claimClock{t: time.Now().UTC()}
+	return st, h, actor, clock
+}
+
+// pendingOrder sets up a service on a real store and CA with one approved
+// DV order that is ready to issue, and returns what signing it needs.
+func pendingOrder(t *testing.T) (*Service, *claimClock, account.Actor, *store.Order, catalog.Product) {
+	t.Helper()
+	ctx := context.Background()
+	st, h, actor, clock := storeAndCA(t, "claim")
+	acctID := actor.Account.ID
 	v := &validation.Service{Store: st, Sandbox: true, Now: clock.now,
 		SandboxRules: []validation.SandboxRule{{Match: "held.example.com", Outcome: validation.SandboxPending}}}
 	s := &Service{Store: st, CA: h, Now: clock.now}

@@ -5,17 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/certorder/certorder/internal/account"
 	"github.com/certorder/certorder/internal/ca"
 	"github.com/certorder/certorder/internal/store"
-	"github.com/certorder/certorder/internal/store/sqlite"
-	"github.com/certorder/certorder/internal/store/storetest"
 	"github.com/certorder/certorder/internal/validation"
 )
 
@@ -46,25 +42,7 @@ func (c *countingStore) InTx(ctx context.Context, fn func(store.Tx) error) error
 func immediateService(t *testing.T) (s *Service, key *intentsAtSign, counted *countingStore, order func() *CreateResult, crash func() *Service) {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "certorder.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h, err := ca.Open(ca.Config{Dir: filepath.Join(dir, "ca"), BaseURL: "http://ca.example.test/", RootKeyType: ca.KeyP256, IssuerKeyType: ca.KeyP256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acctID, userID, _ := storetest.SeedAccount(t, st, "serials")
-	if err := st.InTx(ctx, func(tx store.Tx) error { return tx.ChargeBalance(ctx, acctID, 1<<40) }); err != nil {
-		t.Fatal(err)
-	}
-	acct, _ := st.Account(ctx, acctID)
-	acct.AllowSkipApproval = true
-	user, _ := st.User(ctx, acctID, userID)
-	actor := account.Actor{Account: acct, User: user, Key: &store.APIKey{AccountID: acctID, UserID: userID}}
-	clock := &claimClock{t: time.Now().UTC()}
+	st, h, actor, clock := storeAndCA(t, "serials")
 	counted = &countingStore{Store: st}
 	key = &intentsAtSign{}
 	beforeSign := func(string) {
