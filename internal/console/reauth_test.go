@@ -23,7 +23,7 @@ import (
 // input of the form that was sent.
 func TestCredentialChangesNeedThePassword(t *testing.T) {
 	t.Parallel()
-	f := start(t, testenv.Options{Sandbox: true})
+	f := start(t, testenv.Options{})
 	ctx := context.Background()
 	cred := func(u *store.User) *store.Credential {
 		c, err := f.srv.App.Store.Credential(ctx, u.AccountID, u.ID)

@@ -47,7 +47,7 @@ func TestOwnSecondFactorOffNeedsACode(t *testing.T) {
 // and does not offer it.
 func TestOwnSecondFactorNotThroughUsersPage(t *testing.T) {
 	t.Parallel()
-	f := start(t, testenv.Options{Sandbox: true})
+	f := start(t, testenv.Options{})
 	ctx := context.Background()
 	for name, role := range map[string]int{"administrator": store.RoleAdministrator, "manager": store.RoleManager} {
 		t.Run(name, func(t *testing.T) {
