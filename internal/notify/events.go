@@ -33,8 +33,7 @@ func (n *Notifier) RequestPending(ctx context.Context, tx store.Tx, o *store.Ord
 	if err != nil {
 		return err
 	}
-	_, err = Queue(ctx, tx, n.From, now, KindRequestPending, o, to, d)
-	return err
+	return n.queue(ctx, tx, now, KindRequestPending, o, to, d)
 }
 
 // RequestDecided queues the approval or the rejection of request r (with
@@ -59,8 +58,7 @@ func (n *Notifier) RequestDecided(ctx context.Context, tx store.Tx, o *store.Ord
 	if err != nil {
 		return err
 	}
-	_, err = Queue(ctx, tx, n.From, now, kind, o, to, d)
-	return err
+	return n.queue(ctx, tx, now, kind, o, to, d)
 }
 
 func (n *Notifier) requestData(ctx context.Context, tx store.Tx, o *store.Order, r *store.Request) (RequestMail, error) {
@@ -147,8 +145,7 @@ func (n *Notifier) Issued(ctx context.Context, tx store.Tx, o *store.Order, c *s
 	if err != nil {
 		return err
 	}
-	_, err = Queue(ctx, tx, n.From, now, IssuedKind(certKind), o, to, d)
-	return err
+	return n.queue(ctx, tx, now, IssuedKind(certKind), o, to, d)
 }
 
 // AttachmentName is the file name of a certificate's chain: its common
@@ -188,8 +185,7 @@ func (n *Notifier) Revoked(ctx context.Context, tx store.Tx, o *store.Order, cer
 	if err != nil {
 		return err
 	}
-	_, err = Queue(ctx, tx, n.From, now, KindCertificateRevoked, o, to, d)
-	return err
+	return n.queue(ctx, tx, now, KindCertificateRevoked, o, to, d)
 }
 
 // Render makes an event's message when it is sent. A "waiting for

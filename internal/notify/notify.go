@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/certorder/certorder/internal/account"
@@ -66,6 +67,11 @@ type Notifier struct {
 	// Templates render the messages; nil is the embedded set.
 	Templates *mail.Templates
 	Log       *slog.Logger
+
+	// queued counts the messages this notifier's events have written (in
+	// transactions that may yet roll back): a caller that marked it before
+	// its transaction wakes the sender only if it moved (KickSince).
+	queued atomic.Uint64
 }
 
 func (n *Notifier) log() *slog.Logger { return cmp.Or(n.Log, slog.Default()) }
@@ -73,12 +79,33 @@ func (n *Notifier) log() *slog.Logger { return cmp.Or(n.Log, slog.Default()) }
 // Enabled reports whether events queue mail.
 func (n *Notifier) Enabled() bool { return n != nil && n.Mail != nil }
 
-// Kick wakes the sender after a transaction that may have queued mail
-// committed.
-func (n *Notifier) Kick() {
-	if n.Enabled() {
+// Mark is where the count of queued messages stands before a
+// transaction; KickSince(mark) after its commit wakes the sender if an
+// event queued mail meanwhile. Another transaction's message may wake it
+// too (a wasted look at the outbox), never fail to: its own caller kicks.
+func (n *Notifier) Mark() uint64 {
+	if n == nil {
+		return 0
+	}
+	return n.queued.Load()
+}
+
+// KickSince wakes the sender after a transaction that may have queued
+// mail committed, unless no event queued any since mark. An order whose
+// account mails nobody then costs the sender no look at the outbox.
+func (n *Notifier) KickSince(mark uint64) {
+	if n.Enabled() && n.queued.Load() != mark {
 		n.Mail.Kick()
 	}
+}
+
+// queue is Queue for this notifier's events, counted for KickSince.
+func (n *Notifier) queue(ctx context.Context, tx store.Tx, now time.Time, kind string, o *store.Order, to []Recipient, data any) error {
+	addrs, err := Queue(ctx, tx, n.From, now, kind, o, to, data)
+	if len(addrs) > 0 {
+		n.queued.Add(uint64(len(addrs)))
+	}
+	return err
 }
 
 // Register gives the queue this package's renderers. Their bodies carry

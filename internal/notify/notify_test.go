@@ -219,6 +219,69 @@ type kicker struct{}
 
 func (kicker) Kick() {}
 
+// countingKicker counts how often the sender was woken.
+type countingKicker struct{ n int }
+
+func (k *countingKicker) Kick() { k.n++ }
+
+// TestKickSinceOnlyAfterMail: the sender is woken after a transaction
+// whose events queued mail, and not after one whose events found nobody
+// to mail (an account that mails nobody costs the sender no look at its
+// outbox per order); a mark taken before another transaction queued wakes
+// it too, so no caller's mail waits for the poll.
+func TestKickSinceOnlyAfterMail(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	k := &countingKicker{}
+	n := &notify.Notifier{Store: w.st, Mail: k, From: "ca@example.com", BaseURL: "https://ca.example"}
+	reject := func(user int64) {
+		t.Helper()
+		o := &store.Order{AccountID: w.acct.ID, ContainerID: w.top, UserID: user, ProductNameID: "ssl_securesite",
+			Status: store.OrderRejected, CommonName: "kick.example.com", CreatedAt: now, UpdatedAt: now, OrderValidTill: now.AddDate(1, 0, 0)}
+		r := &store.Request{AccountID: w.acct.ID, Type: store.RequestNew, Status: store.RequestRejected, RequesterID: user, Date: now}
+		err := w.st.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.CreateOrder(ctx, o); err != nil {
+				return err
+			}
+			r.OrderID = o.ID
+			if err := tx.CreateRequest(ctx, r); err != nil {
+				return err
+			}
+			return n.RequestDecided(ctx, tx, o, r, now)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name string
+		user func() int64
+		want int
+	}{
+		// A rejection goes to the requester alone; a deleted one gets none.
+		{"nobody to mail", func() int64 { return w.deleted.ID }, 0},
+		{"the requester mailed", func() int64 { return w.requester.ID }, 1},
+	}
+	for _, c := range cases {
+		k.n = 0
+		mark := n.Mark()
+		reject(c.user())
+		n.KickSince(mark)
+		if k.n != c.want {
+			t.Errorf("%s: the sender was woken %d times, want %d", c.name, k.n, c.want)
+		}
+	}
+	k.n = 0
+	mark := n.Mark()
+	reject(w.requester.ID) // another caller's transaction, between this one's mark and its commit
+	n.KickSince(mark)
+	if k.n != 1 {
+		t.Errorf("after another transaction queued: woken %d times, want 1", k.n)
+	}
+}
+
 // TestAttachmentName: a common name becomes a file name with nothing but
 // letters, digits, '-' and '_'.
 func TestAttachmentName(t *testing.T) {

@@ -63,6 +63,7 @@ type plan struct {
 // transaction that records the order, so a failure leaves no trace but the
 // audit log.
 func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productID string, in *CreateInput) (*CreateResult, error) {
+	mark := s.Notify.Mark() // before any transaction that may queue mail
 	product, err := s.orderProduct(productID, in)
 	if err != nil {
 		return nil, err
@@ -246,7 +247,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	}
 	s.Metrics.OrderCreated(product.NameID, p.order.Status)
 	s.Validation.KickMail(mailed)
-	s.Notify.Kick()
+	s.Notify.KickSince(mark)
 	res.DCVRandomValue, res.DCVExpires = p.order.DCVRandomValue, p.order.DCVRandomExpires
 	if issued != nil {
 		res.Chain = append([]*x509.Certificate{issued.cert}, s.CA.Chain(issued.issuer)...)

@@ -480,6 +480,7 @@ func (s *Service) issuePendingOnce(ctx context.Context, actor account.Actor, ord
 // stays, so CRLs and OCSP answer for its serial as revoked), and again
 // reports a changed CSR, to be signed anew.
 func (s *Service) recordPending(ctx context.Context, actor account.Actor, product catalog.Product, o *store.Order, issued *issuedCert) (again bool, err error) {
+	mark := s.Notify.Mark() // before any transaction that may queue mail
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		cur, err := tx.Order(ctx, actor.Account.ID, o.ID)
 		if err != nil {
@@ -524,7 +525,7 @@ func (s *Service) recordPending(ctx context.Context, actor account.Actor, produc
 			map[string]any{"certificate_id": cert.ID, "serial_number": issued.serial, "issuer": issued.issuer.ID})
 	})
 	if err == nil {
-		s.Notify.Kick()
+		s.Notify.KickSince(mark)
 	}
 	return again && err == nil, err
 }

@@ -243,6 +243,7 @@ func (s *Service) Duplicate(ctx context.Context, actor account.Actor, orderID in
 }
 
 func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderID int64, kind string, in *CertOpInput) (*CreateResult, error) {
+	mark := s.Notify.Mark() // before any transaction that may queue mail
 	o, err := s.Store.Order(ctx, actor.Account.ID, orderID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.NotFoundf("order", "Order %d was not found.", orderID)
@@ -383,7 +384,7 @@ func (s *Service) certOperation(ctx context.Context, actor account.Actor, orderI
 	if err != nil {
 		return nil, wrapStoreErr(err, kind)
 	}
-	s.Notify.Kick()
+	s.Notify.KickSince(mark)
 	if issued != nil {
 		res.Chain = append([]*x509.Certificate{issued.cert}, s.CA.Chain(issued.issuer)...)
 	}
@@ -580,6 +581,7 @@ func (s *Service) certRequestDecided(ctx context.Context, tx store.Tx, r *store.
 // ready. Signing happens outside any transaction; the recording
 // transaction checks that nothing moved meanwhile.
 func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID int64) error {
+	mark := s.Notify.Mark() // before any transaction that may queue mail
 	acct := actor.Account.ID
 	cert, err := s.Store.Certificate(ctx, acct, certID)
 	if err != nil {
@@ -624,7 +626,7 @@ func (s *Service) IssueLinked(ctx context.Context, actor account.Actor, certID i
 	if err != nil {
 		return err
 	}
-	defer s.Notify.Kick()
+	defer s.Notify.KickSince(mark)
 	return s.Store.InTx(ctx, func(tx store.Tx) error {
 		c, err := tx.Certificate(ctx, acct, certID)
 		if err != nil {

@@ -43,6 +43,7 @@ func newRequestStatus(actor account.Actor, auto bool) string {
 // Approving a new order's request submits the order for validation and,
 // when everything is already validated, issues it before returning.
 func (s *Service) UpdateRequestStatus(ctx context.Context, actor account.Actor, requestID int64, in *RequestStatusInput) error {
+	mark := s.Notify.Mark() // before any transaction that may queue mail
 	status := strings.TrimSpace(in.Status)
 	if status == "" {
 		return errs.MissingField("status")
@@ -156,7 +157,7 @@ func (s *Service) UpdateRequestStatus(ctx context.Context, actor account.Actor, 
 	}
 	s.notifyRevoke(revokedIssuers)
 	s.Validation.KickMail(mailed)
-	s.Notify.Kick()
+	s.Notify.KickSince(mark)
 	if approvedOrder != 0 {
 		// The approval stands even if issuance cannot happen now; the order
 		// stays pending and is issued when it becomes ready.

@@ -133,6 +133,7 @@ func (s *Service) RevokeOrder(ctx context.Context, actor account.Actor, orderID 
 }
 
 func (s *Service) revoke(ctx context.Context, actor account.Actor, orderID, certID int64, in *RevokeInput) (*RevokeResult, error) {
+	mark := s.Notify.Mark() // before any transaction that may queue mail
 	reason, code, comments, err := checkRevokeInput(in)
 	if err != nil {
 		return nil, err
@@ -185,7 +186,7 @@ func (s *Service) revoke(ctx context.Context, actor account.Actor, orderID, cert
 	}
 	res.Submitted = res.Request != nil && answersSubmitted(actor, res.Revoked)
 	s.notifyRevoke(issuers)
-	s.Notify.Kick()
+	s.Notify.KickSince(mark)
 	return res, nil
 }
 
