@@ -44,6 +44,15 @@ func dsn(path string, readOnly bool) string {
 	// as soon as a batch's savepoints pass 64 KiB; it never needs to
 	// survive a crash (the WAL does), so memory loses nothing.
 	q.Add("_pragma", "temp_store(MEMORY)")
+	// An order rewrites the same hot pages (the rightmost leaves of the
+	// order list's indexes, the account's balance) in every commit. A
+	// checkpoint copies each page once however often the WAL holds it, so
+	// one every 10,000 pages instead of SQLite's 1,000 copies far fewer
+	// (its fsyncs of the database file too); the WAL grows to about 40 MB
+	// before it is reused. 16 MB of page cache per connection keeps the
+	// indexes' inner pages read from memory instead of pread.
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
+	q.Add("_pragma", "cache_size(-16384)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
