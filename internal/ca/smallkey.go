@@ -17,9 +17,10 @@ import (
 
 // zlint's e_ecdsa_small_private_key, at its default Bits of 16, finds
 // by a baby-step giant-step walk whether an ECDSA key is d*G or -d*G for
-// some d in [1, 2^16]: about 32 giant steps of crypto/elliptic's generic
-// addition per key, and a random key pays all of them (a third of a
-// P-256 leaf's whole lint). Its Execute reports Error only for a d it has
+// some d in [1, 2^16]: two walks of nine giant steps, each an affine
+// addition of crypto/elliptic with its field inversion, and a random key
+// pays all of them (a quarter to a third of a P-256 leaf's whole lint,
+// more for P-384). Its Execute reports Error only for a d it has
 // confirmed by ScalarBaseMult(d).X == X of the key, or for the d at which
 // the walk met the point at infinity, where the key is ±d*G and so has
 // that X too. So a key whose X is not the X of any d*G, d in [1, 2^16],

@@ -139,7 +139,7 @@ func smallKeyCases(t *testing.T, curve elliptic.Curve) []smallKeyCase {
 			smallKeyCase{fmt.Sprintf("d=%d", d), key(big.NewInt(d)), small},
 			smallKeyCase{fmt.Sprintf("d=n-%d", d), key(new(big.Int).Sub(n, big.NewInt(d))), small})
 	}
-	for i := range 4 {
+	for i := range 2 {
 		cases = append(cases, smallKeyCase{fmt.Sprintf("random %d", i), &ecKey(t, curve).PublicKey, false})
 	}
 	return cases
@@ -208,8 +208,12 @@ func lintedAsZlint(t *testing.T, c *zx509.Certificate, reg lint.Registry, what s
 	}
 	for _, l := range set.lints {
 		r, w := set.run(l, c), rs.Results[l.Name]
-		if w == nil || r.Status != w.Status {
-			t.Errorf("%s: %s is %v, zlint's %v", what, l.Name, r, w)
+		if w == nil {
+			t.Errorf("%s: zlint gave no result for %s", what, l.Name)
+			continue
+		}
+		if r.Status != w.Status {
+			t.Errorf("%s: %s is %v, zlint's %v", what, l.Name, r.Status, w.Status)
 		}
 		if l.Name == smallKeyLintName {
 			got, want = r, w
