@@ -30,7 +30,7 @@ func evSubject(cn string) Subject {
 	return s
 }
 
-func leafRequest(t *testing.T, h *Hierarchy, p Profile, pub crypto.PublicKey, hash string) LeafRequest {
+func leafRequest(t testing.TB, h *Hierarchy, p Profile, pub crypto.PublicKey, hash string) LeafRequest {
 	t.Helper()
 	serial, err := NewSerial(rand.Reader)
 	if err != nil {

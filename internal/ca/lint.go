@@ -201,13 +201,15 @@ func lintWith(der []byte, pick func(registries, *zx509.Certificate) (lint.Regist
 }
 
 // lintCertificate runs every certificate lint of reg over c, as
-// zlint.LintCertificateEx does, with three differences in cost and none
+// zlint.LintCertificateEx does, with four differences in cost and none
 // in outcome (TestLintCertificateIsZlints): it does not make what that
 // function adds for its result set (a sorted copy of every lint name in
 // the registry, per certificate, which cost more than all the lints of a
 // leaf together), a configurable lint is configured once per registry
 // and copied for each certificate instead of configured anew by
-// reflection every time, and the sharedLints are made once (lintSet.run).
+// reflection every time, the sharedLints are made once (lintSet.run),
+// and e_ecdsa_small_private_key passes without its walk a key no small
+// private scalar can have (smallkey.go, TestSmallKeyPrefilterIsZlints).
 func lintCertificate(c *zx509.Certificate, reg lint.Registry) (errs, warns []string) {
 	set := lintSetOf(reg)
 	for _, l := range set.lints {
@@ -251,6 +253,9 @@ type configuredLint struct {
 	// (its configuration failed, or it is no pointer to a struct to
 	// copy): zlint's own Execute runs it, and reports what failed.
 	viaZlint bool
+	// smallKeyPrefilter: e_ecdsa_small_private_key at Bits 16, which
+	// passes without its walk a key smallKeyWalkCannotFlag.
+	smallKeyPrefilter bool
 }
 
 var lintSets sync.Map // lint.Registry → *lintSet
@@ -281,6 +286,7 @@ func lintSetOf(reg lint.Registry) *lintSet {
 			t := reflect.TypeOf(inst)
 			if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && cfg.MaybeConfigure(inst, l.Name) == nil {
 				cl.template = inst
+				cl.smallKeyPrefilter = smallKeyPrefilterFits(l.Name, inst)
 			} else {
 				cl.viaZlint = true
 			}
@@ -304,7 +310,8 @@ func isConfigurable(i any) bool {
 // fresh instance, as zlint makes one per certificate; configuring it is
 // deterministic, so the copy is what configuring anew would make); a
 // configurable lint without a template goes through zlint's Execute; a
-// sharedLints lint runs on its one instance.
+// sharedLints lint runs on its one instance; the small-key lint passes
+// without Execute a key smallKeyWalkCannotFlag.
 func (set *lintSet) run(l configuredLint, c *zx509.Certificate) (result *lint.LintResult) {
 	if l.viaZlint {
 		return l.Execute(c, set.cfg)
@@ -338,6 +345,10 @@ func (set *lintSet) run(l configuredLint, c *zx509.Certificate) (result *lint.Li
 	}
 	if !l.CheckEffective(c) {
 		return resultNE
+	}
+	if l.smallKeyPrefilter && smallKeyWalkCannotFlag(c) {
+		smallKeyWalkSkips.Add(1)
+		return resultPass
 	}
 	return impl.Execute(c)
 }
