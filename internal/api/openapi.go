@@ -24,6 +24,7 @@ import (
 	"unicode"
 
 	"github.com/certorder/certorder/internal/flex"
+	"github.com/certorder/certorder/internal/jsonfields"
 )
 
 // OpenAPIPath is where the document is served.
@@ -631,55 +632,29 @@ func (g *schemaGen) component(t reflect.Type, request bool) string {
 	return name
 }
 
-// structSchema follows encoding/json: exported fields under their json
-// names, "-" left out, embedded structs flattened. In an answer a field
+// structSchema is the object encoding/json makes of t (jsonfields: json
+// names, "-" left out, embedded structs promoted). In an answer a field
 // without omitempty is always there (required), and a pointer field
-// without it may be null.
+// without it may be null. A field's format rule is looked up by the
+// struct that declares it.
 func (g *schemaGen) structSchema(t reflect.Type, request bool) schema {
 	props := schema{}
 	var required []string
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if tag == "-" {
-				continue
-			}
-			name, opts, _ := strings.Cut(tag, ",")
-			if f.Anonymous && name == "" {
-				ft := f.Type
-				if ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if ft.Kind() == reflect.Struct {
-					walk(ft)
-					continue
-				}
-			}
-			if !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			omit := slices.Contains(strings.Split(opts, ","), "omitempty")
-			// encoding/json leaves a field it reads null as it was, so a
-			// request may send any member as null.
-			nullable := request || !omit && (f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Interface)
-			ps := g.of(f.Type, request, nullable)
-			if !request {
-				ps = constrain(t, name, ps)
-			} else if rule, ok := requestFieldRules[t.Name()+"."+name]; ok {
-				ps = rule
-			}
-			props[name] = ps
-			if !request && !omit {
-				required = append(required, name)
-			}
+	for _, f := range jsonfields.Of(t).List {
+		// encoding/json leaves a field it reads null as it was, so a
+		// request may send any member as null.
+		nullable := request || !f.OmitEmpty && (f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Interface)
+		ps := g.of(f.Type, request, nullable)
+		if !request {
+			ps = constrain(f.Owner, f.Name, ps)
+		} else if rule, ok := requestFieldRules[f.Owner.Name()+"."+f.Name]; ok {
+			ps = rule
+		}
+		props[f.Name] = ps
+		if !request && !f.OmitEmpty {
+			required = append(required, f.Name)
 		}
 	}
-	walk(t)
 	s := schema{"type": "object", "properties": props}
 	if !request {
 		s["additionalProperties"] = false

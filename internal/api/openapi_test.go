@@ -52,12 +52,16 @@ type reflectedPart struct {
 
 type reflectedEmbed struct {
 	Flat bool `json:"flat"`
+	// Hidden by reflected.Name, the shallower field: encoding/json never
+	// writes it, so it is neither an integer nor required.
+	Name int `json:"name"`
 }
 
 // TestReflectedSchema: an answer's schema is what encoding/json writes:
 // json names, omitempty fields optional, pointers without omitempty
-// nullable, "-" and unexported fields left out, embedded fields flattened,
-// closed objects; a request's is open and has nothing required.
+// nullable, "-" and unexported fields left out, embedded fields flattened
+// (a name they share with a shallower field is that field's), closed
+// objects; a request's is open and has nothing required.
 func TestReflectedSchema(t *testing.T) {
 	g := &schemaGen{names: map[reflect.Type]string{}, comps: schema{}, taken: map[string]reflect.Type{}}
 	if ref := g.of(reflect.TypeFor[reflected](), false, false); ref["$ref"] != "#/components/schemas/Reflected" {
@@ -75,6 +79,9 @@ func TestReflectedSchema(t *testing.T) {
 	}
 	if r := s["required"].([]string); !reflect.DeepEqual(r, []string{"flat", "id", "parent", "tags"}) {
 		t.Errorf("required = %v", r)
+	}
+	if name := props["name"].(schema); name["type"] != "string" {
+		t.Errorf("name = %v, want reflected.Name's string", name)
 	}
 	if s["additionalProperties"] != false {
 		t.Error("an answer's object is open")

@@ -115,6 +115,9 @@ type Config struct {
 	// DCVPoll, DCVRetry and DCVRetryMax tune the validation worker (zero:
 	// defaults).
 	DCVPoll, DCVRetry, DCVRetryMax time.Duration
+	// MailRetry and MailRetryMax are the mail queue's first delay after a
+	// failed attempt and its ceiling, on the real clock (zero: defaults).
+	MailRetry, MailRetryMax time.Duration
 	// Catalog is the product catalogue orders are placed from (a
 	// catalogue file's); nil is the built-in one.
 	Catalog *catalog.Catalog
@@ -280,8 +283,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		// The sandbox keeps what it sends for the API to show, so it
 		// renders no DCV, EV approval, mailbox or pickup mail: those
 		// bodies carry a link (and the sandbox sends none anyway).
+		// Retries and claims wait on the real clock (WallNow left to
+		// time.Now), not on Config.Now: a test's frozen clock must not
+		// hold a message the relay refused once.
 		a.Mail = &mail.Queue{Store: st, Relay: relay, Now: now, Log: cfg.Log, Keep: cfg.Sandbox,
-			Renderers: map[string]mail.Renderer{}}
+			Retry: cfg.MailRetry, RetryMax: cfg.MailRetryMax, Renderers: map[string]mail.Renderer{}}
 		if !cfg.Sandbox {
 			a.Mail.Renderers[validation.MailKindDCV] = a.Validation.RenderDCVMail
 			a.Mail.Renderers[validation.MailKindEVApproval] = a.Validation.RenderEVApprovalMail

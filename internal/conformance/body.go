@@ -10,11 +10,11 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/certorder/certorder/internal/catalog"
 	"github.com/certorder/certorder/internal/flex"
+	"github.com/certorder/certorder/internal/jsonfields"
 )
 
 // Body records a JSON body that the call's handler decoded into v: its
@@ -199,12 +199,12 @@ func (w *walker) walk(v any, t reflect.Type, path string) {
 	}
 	switch x := v.(type) {
 	case map[string]any:
-		var fields map[string]reflect.Type
+		var fields *jsonfields.Fields
 		var elem reflect.Type
 		switch {
 		case t == nil:
 		case t.Kind() == reflect.Struct:
-			fields = structFields(t)
+			fields = jsonfields.Of(t)
 		case t.Kind() == reflect.Map:
 			elem = t.Elem()
 		default:
@@ -214,17 +214,14 @@ func (w *walker) walk(v any, t reflect.Type, path string) {
 			p := join(path, k)
 			switch {
 			case fields != nil:
-				ft, ok := fields[k]
-				if !ok {
-					ft, ok = foldField(fields, k)
-				}
+				f, ok := fields.Lookup(k)
 				if !ok {
 					w.c.add(KindUnknownField, p, p+" is not a field of this call; certorder ignores it, as CertCentral ignores fields it does not know.",
 						"Leave "+p+" out, or check its spelling against CertCentral's documentation of the call.")
 					w.walk(val, nil, p)
 					continue
 				}
-				w.walk(val, ft, p)
+				w.walk(val, f.Type, p)
 			case elem != nil:
 				w.walk(val, elem, join(path, "*"))
 			default:
@@ -249,59 +246,6 @@ func join(path, k string) string {
 		return k
 	}
 	return path + "." + k
-}
-
-// foldField is encoding/json's fallback: a key matches a field whose name
-// differs only in case.
-func foldField(fields map[string]reflect.Type, k string) (reflect.Type, bool) {
-	for name, t := range fields {
-		if strings.EqualFold(name, k) {
-			return t, true
-		}
-	}
-	return nil, false
-}
-
-var fieldCache sync.Map // reflect.Type → map[string]reflect.Type
-
-// structFields are the JSON names encoding/json decodes into t, with the
-// type of each (embedded structs' fields promoted).
-func structFields(t reflect.Type) map[string]reflect.Type {
-	if m, ok := fieldCache.Load(t); ok {
-		return m.(map[string]reflect.Type)
-	}
-	m := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				for k, v := range structFields(ft) {
-					if _, ok := m[k]; !ok {
-						m[k] = v
-					}
-				}
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		m[name] = f.Type
-	}
-	fieldCache.Store(t, m)
-	return m
 }
 
 // example is the call as a finding shows it, nothing secret kept.

@@ -36,6 +36,30 @@ type input struct {
 	Ignored  string            `json:"-"`
 }
 
+// collided claims names twice, which encoding/json resolves: ref is
+// refShallow's string (the shallower field), U is neither field's (two
+// untagged at one depth: the decoder ignores it).
+type collided struct {
+	refDeep
+	refShallow
+	uA
+	uB
+}
+
+type refDeep struct{ refDeeper }
+
+type refDeeper struct {
+	Ref flex.Int `json:"ref"`
+}
+
+type refShallow struct {
+	Ref string `json:"ref"`
+}
+
+type uA struct{ U int }
+
+type uB struct{ U int }
+
 // call runs one call through the recorder as the API edge does.
 func call(rc *Recorder, method, pattern, path, body string, hdr map[string]string, status int, v any) {
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -92,6 +116,9 @@ func TestFindings(t *testing.T) {
 		{"unknown fields, nested and in lists", func(rc *Recorder) {
 			call(rc, "POST", "/x", "/x", `{"nme":"a","nested":{"id":1,"extra":2},"items":[{"v":"b","w":1}],"Name":"case-folded is known"}`, jsonCT, 200, &input{})
 		}, []string{"unknown_field items[].w", "unknown_field nested.extra", "unknown_field nme"}},
+		{"names claimed twice, as encoding/json resolves them", func(rc *Recorder) {
+			call(rc, "POST", "/x", "/x", `{"ref":"12","U":1}`, jsonCT, 200, &collided{})
+		}, []string{"unknown_field U"}},
 		{"strings for numbers and booleans", func(rc *Recorder) {
 			call(rc, "POST", "/x", "/x", `{"count":"2","on":"true","nested":{"id":"12"},"name":"7"}`, jsonCT, 200, &input{})
 		}, []string{"string_for_boolean on", "string_for_number count", "string_for_number nested.id"}},

@@ -25,7 +25,7 @@ import (
 
 // Store is what the queue needs of the store.
 type Store interface {
-	DueMail(ctx context.Context, at time.Time, limit int) ([]store.OutboxMail, error)
+	DueMail(ctx context.Context, at, realAt time.Time, limit int) ([]store.OutboxMail, error)
 	InTx(ctx context.Context, fn func(store.Tx) error) error
 }
 
@@ -66,18 +66,31 @@ type Renderer func(ctx context.Context, m *store.OutboxMail) (Message, error)
 var ErrDrop = errors.New("mail: message no longer wanted")
 
 // Queue drains the outbox.
+//
+// Two clocks time a message. Until an attempt fails, the business clock
+// (Now) times it and its claims' leases: that clock dates what the message
+// is about, so a message made in the sandbox's travelled future is due by
+// it, not by the wall clock. Once an attempt has failed, the real clock
+// (WallNow) times it: the backoff measures how long a relay that refused
+// has had, which business time says nothing about. A retry therefore falls
+// due while business time stands still (a test's frozen clock) and is not
+// hurried when it jumps (the sandbox's travel).
 type Queue struct {
 	Store     Store
 	Relay     Relay
 	Renderers map[string]Renderer
 	Now       func() time.Time
-	Log       *slog.Logger
+	// WallNow is the real clock; nil is time.Now. A test that drives
+	// Round itself may move its own (Run's timers are real).
+	WallNow func() time.Time
+	Log     *slog.Logger
 	// Poll is how often the sender looks for due messages (a Kick wakes it
-	// at once); Retry the first delay after a failed attempt, doubling up
-	// to RetryMax; Lease how long a claimed message is left to its sender
-	// before another may take it (a sender that died). MaxAttempts failed
-	// attempts give a message up; so does one refusal for good (a 5xx
-	// answer of the relay).
+	// at once, and so does the soonest retry it scheduled); Retry the
+	// first delay after a failed attempt, doubling up to RetryMax; Lease
+	// how long a claimed message is left to its sender before another may
+	// take it (a sender that died), on the message's clock. MaxAttempts
+	// failed attempts give a message up; so does one refusal for good (a
+	// 5xx answer of the relay).
 	Poll, Retry, RetryMax, Lease time.Duration
 	MaxAttempts                  int
 	// Keep is the sandbox's outbox: every message sent is marked sent with
@@ -91,6 +104,11 @@ type Queue struct {
 	kickOnce sync.Once
 	// mu guards Renderers against Register while the sender runs.
 	mu sync.RWMutex
+	// retryMu guards retryAt, the soonest retry this sender scheduled
+	// (real clock; zero: none), at which Run wakes without waiting for
+	// its poll.
+	retryMu sync.Mutex
+	retryAt time.Time
 }
 
 // Register adds the renderer of a kind, also while the sender runs (an
@@ -128,6 +146,17 @@ func Enqueue(ctx context.Context, tx store.Tx, m *store.OutboxMail) error {
 
 func (q *Queue) now() time.Time { return clock.Now(q.Now) }
 
+func (q *Queue) wallNow() time.Time { return clock.Now(q.WallNow) }
+
+// clockOf is the time now on m's clock: business time until an attempt
+// failed, real time after.
+func (q *Queue) clockOf(m *store.OutboxMail) time.Time {
+	if m.Attempts == 0 {
+		return q.now()
+	}
+	return q.wallNow()
+}
+
 func (q *Queue) log() *slog.Logger { return cmp.Or(q.Log, slog.Default()) }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -163,20 +192,57 @@ func (q *Queue) Run(ctx context.Context) {
 	for {
 		for q.Round(ctx) > 0 && ctx.Err() == nil {
 		}
+		var retry <-chan time.Time
+		var timer *time.Timer
+		if d, ok := q.untilRetry(); ok {
+			timer = time.NewTimer(d)
+			retry = timer.C
+		}
 		select {
 		case <-ctx.Done():
-			return
 		case <-t.C:
 		case <-q.kick:
+		case <-retry:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return
 		}
 	}
+}
+
+// retryBy notes a retry this sender scheduled for at.
+func (q *Queue) retryBy(at time.Time) {
+	q.retryMu.Lock()
+	defer q.retryMu.Unlock()
+	if q.retryAt.IsZero() || at.Before(q.retryAt) {
+		q.retryAt = at
+	}
+}
+
+// untilRetry is how long until the soonest retry noted, if one is; a
+// round that starts after it forgets it.
+func (q *Queue) untilRetry() (time.Duration, bool) {
+	q.retryMu.Lock()
+	defer q.retryMu.Unlock()
+	if q.retryAt.IsZero() {
+		return 0, false
+	}
+	return max(q.retryAt.Sub(q.wallNow()), 0), true
 }
 
 // Round sends the messages due now, each claimed first, and returns how
 // many it handled (sent, dropped or failed).
 func (q *Queue) Round(ctx context.Context) int {
-	now := q.now()
-	due, err := q.Store.DueMail(ctx, now, 50)
+	wall := q.wallNow()
+	q.retryMu.Lock()
+	if !q.retryAt.After(wall) {
+		q.retryAt = time.Time{} // this round takes it
+	}
+	q.retryMu.Unlock()
+	due, err := q.Store.DueMail(ctx, q.now(), wall, 50)
 	if err != nil {
 		q.log().Error("list due mail", "err", err)
 		return 0
@@ -190,7 +256,7 @@ func (q *Queue) Round(ctx context.Context) int {
 		var ok bool
 		err := q.Store.InTx(ctx, func(tx store.Tx) error {
 			var err error
-			ok, err = tx.ClaimMail(ctx, m.ID, m.NextAt, q.now().Add(orDefault(q.Lease, DefaultLease)))
+			ok, err = tx.ClaimMail(ctx, m.ID, m.NextAt, q.clockOf(m).Add(orDefault(q.Lease, DefaultLease)))
 			return err
 		})
 		if err != nil {
@@ -246,7 +312,8 @@ func (q *Queue) send(ctx context.Context, m *store.OutboxMail) {
 		}
 		return
 	}
-	next := q.now().Add(q.backoff(attempts))
+	next := q.wallNow().Add(q.backoff(attempts))
+	q.retryBy(next)
 	q.log().Warn("mail not sent; will retry", "id", m.ID, "kind", m.Kind, "attempts", attempts, "retry_at", next, "err", err)
 	if err := q.Store.InTx(ctx, func(tx store.Tx) error { return tx.MailFailed(ctx, m.ID, attempts, emsg, next) }); err != nil {
 		q.log().Error("record mail failure", "id", m.ID, "err", err)

@@ -99,7 +99,7 @@ func relay(t *testing.T, url string) *dcv.Mailer {
 
 func unsent(t *testing.T, st store.Store, at time.Time) []store.OutboxMail {
 	t.Helper()
-	due, err := st.DueMail(context.Background(), at, 100)
+	due, err := st.DueMail(context.Background(), at, at, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +138,9 @@ func TestQueueSends(t *testing.T) {
 }
 
 // TestQueueRelayDown: while the relay refuses connections each attempt is
-// recorded and the message waits, with a doubling delay; once the relay is
-// back, it is sent. Nothing is lost.
+// recorded and the message waits, with a doubling delay (on the real
+// clock, which the test's clock stands for); once the relay is back, it is
+// sent. Nothing is lost.
 func TestQueueRelayDown(t *testing.T) {
 	st, acct := openStore(t)
 	c := &clock{t: time.Now().UTC()}
@@ -150,7 +151,8 @@ func TestQueueRelayDown(t *testing.T) {
 	deadAddr := ln.Addr().String()
 	ln.Close() // nothing listens here now
 	ms := enqueue(t, st, acct, c.now(), "test", 2)
-	q := &mail.Queue{Store: st, Relay: relay(t, "smtp://"+deadAddr), Renderers: renderers, Now: c.now, Retry: time.Minute, RetryMax: 10 * time.Minute}
+	q := &mail.Queue{Store: st, Relay: relay(t, "smtp://"+deadAddr), Renderers: renderers, Now: c.now, WallNow: c.now,
+		Retry: time.Minute, RetryMax: 10 * time.Minute}
 	for attempt, wait := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
 		if n := q.Round(context.Background()); n != 2 {
 			t.Fatalf("attempt %d handled %d, want 2", attempt+1, n)
@@ -305,7 +307,8 @@ func TestQueueGivesUp(t *testing.T) {
 	rs := map[string]mail.Renderer{"counted": func(_ context.Context, m *store.OutboxMail) (mail.Message, error) {
 		return mail.Message{Subject: "s", Body: "b\n", Undelivered: func(context.Context) { undelivered.Add(1) }}, nil
 	}}
-	q := &mail.Queue{Store: st, Relay: relay(t, smtp.URL()), Renderers: rs, Now: c.now, Retry: time.Minute, RetryMax: time.Minute, MaxAttempts: 3}
+	q := &mail.Queue{Store: st, Relay: relay(t, smtp.URL()), Renderers: rs, Now: c.now, WallNow: c.now,
+		Retry: time.Minute, RetryMax: time.Minute, MaxAttempts: 3}
 	for range 5 {
 		q.Round(context.Background())
 		c.add(time.Minute)
@@ -412,5 +415,80 @@ func TestQueueMultipart(t *testing.T) {
 	}
 	if _, err := r.NextPart(); err != io.EOF {
 		t.Errorf("a third part: %v", err)
+	}
+}
+
+// TestQueueRetryUnderFrozenClock: the relay refuses a message's first
+// attempt for now (451); with the business clock standing still (a
+// test's frozen clock), the sender still tries again once the backoff has
+// passed on the real clock, waking for it without waiting for its poll,
+// and the relay gets the message then, not before. A relay's refusal is a
+// real-world event: the wait before asking it again is real time,
+// whatever business time does.
+func TestQueueRetryUnderFrozenClock(t *testing.T) {
+	t.Parallel()
+	st, acct := openStore(t)
+	smtp := dcvtest.StartSMTP(t)
+	frozen := time.Now().UTC()
+	ms := enqueue(t, st, acct, frozen, "test", 2)
+	smtp.RejectNext(ms[1].Recipient, "451 4.3.0 try later", 1)
+	const retry = 300 * time.Millisecond
+	q := &mail.Queue{Store: st, Relay: relay(t, smtp.URL()), Renderers: renderers, Now: func() time.Time { return frozen },
+		Retry: retry, Poll: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	start := time.Now()
+	go func() { defer close(done); q.Run(ctx) }()
+	smtp.WaitFor(t, ms[0].Recipient, 10*time.Second)
+	smtp.WaitFor(t, ms[1].Recipient, 10*time.Second)
+	if waited := time.Since(start); waited < retry {
+		t.Errorf("the refused message arrived %v after the start, before its backoff of %v", waited, retry)
+	}
+	if n := len(smtp.Messages()); n != 2 {
+		t.Errorf("the relay got %d messages, want 2", n)
+	}
+}
+
+// TestQueueClocks: a message is first due by the business clock, so one
+// made in the sandbox's travelled future goes out at once; a retry is due
+// by the real clock only, so a jump of business time does not hurry it
+// and business time standing still does not hold it.
+func TestQueueClocks(t *testing.T) {
+	const retry = time.Minute
+	type move struct {
+		business, wall time.Duration // how far each clock moves before the round
+		sent           int           // messages at the relay after it
+	}
+	for _, tc := range []struct {
+		name   string
+		ahead  time.Duration // the business clock ahead of the real one
+		refuse bool          // the relay refuses the first attempt for now
+		moves  []move
+	}{
+		{"made in the travelled future", 365 * 24 * time.Hour, false, []move{{0, 0, 1}}},
+		{"a jump does not hurry a retry", 0, true, []move{{0, 0, 0}, {24 * time.Hour, 0, 0}, {0, retry - time.Second, 0}, {0, time.Second, 1}}},
+		{"a frozen business clock does not hold a retry", 0, true, []move{{0, 0, 0}, {0, retry - time.Second, 0}, {0, time.Second, 1}}},
+		{"both ahead", time.Hour, true, []move{{0, 0, 0}, {time.Hour, time.Hour, 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, acct := openStore(t)
+			smtp := dcvtest.StartSMTP(t)
+			wall := &clock{t: time.Now().UTC()}
+			business := &clock{t: wall.now().Add(tc.ahead)}
+			m := enqueue(t, st, acct, business.now(), "test", 1)[0]
+			if tc.refuse {
+				smtp.RejectNext(m.Recipient, "451 4.3.0 try later", 1)
+			}
+			q := &mail.Queue{Store: st, Relay: relay(t, smtp.URL()), Renderers: renderers, Now: business.now, WallNow: wall.now, Retry: retry}
+			for i, mv := range tc.moves {
+				business.add(mv.business)
+				wall.add(mv.wall)
+				q.Round(context.Background())
+				if n := len(smtp.Messages()); n != mv.sent {
+					t.Fatalf("round %d: the relay has %d messages, want %d", i+1, n, mv.sent)
+				}
+			}
+		})
 	}
 }

@@ -940,6 +940,11 @@ type OutboxMail struct {
 	Payload   string
 	MessageID string
 	CreatedAt time.Time
+	// NextAt is when the message is next due, or its claim's end: until
+	// an attempt fails (Attempts 0), a time of the business clock (first
+	// its creation's, so that a message made in the sandbox's travelled
+	// future is due by that clock); after a failure, a time of the real
+	// clock (the relay's refusal is a real-world event).
 	NextAt    time.Time
 	Attempts  int
 	LastError string
@@ -973,8 +978,10 @@ type MailCount struct {
 // MailReader reads the outbox.
 type MailReader interface {
 	// DueMail lists the messages of every account neither sent nor given
-	// up that are due at or before at, earliest first.
-	DueMail(ctx context.Context, at time.Time, limit int) ([]OutboxMail, error)
+	// up that are due, earliest first: one that never failed (Attempts 0)
+	// when its NextAt is at or before at, business time; one that failed
+	// before when its NextAt is at or before realAt, the real clock.
+	DueMail(ctx context.Context, at, realAt time.Time, limit int) ([]OutboxMail, error)
 	// CountMail counts the messages (sent or not) that c describes.
 	CountMail(ctx context.Context, c MailCount) (int, error)
 	// MailByOrder lists the messages about an order, oldest first.
@@ -987,15 +994,17 @@ type MailReader interface {
 // MailWriter changes it.
 type MailWriter interface {
 	CreateMail(ctx context.Context, m *OutboxMail) error
-	// ClaimMail moves an unsent message's NextAt from prev to next only if
-	// it is still prev, so that of several senders exactly one sends it.
+	// ClaimMail moves an unsent message's NextAt from prev to next (the
+	// claim's end, on the message's clock) only if it is still prev, so
+	// that of several senders exactly one sends it.
 	ClaimMail(ctx context.Context, id int64, prev, next time.Time) (bool, error)
 	// MailSent records that the relay accepted the message.
 	MailSent(ctx context.Context, id int64, at time.Time) error
 	// MailKept records a message as sent by the sandbox, which kept its
 	// subject and body instead of handing them to a relay.
 	MailKept(ctx context.Context, id int64, at time.Time, subject, body string) error
-	// MailFailed records a failed attempt and when to try again.
+	// MailFailed records a failed attempt (attempts in all) and when to
+	// try again, on the real clock.
 	MailFailed(ctx context.Context, id int64, attempts int, lastError string, next time.Time) error
 	// MailGivenUp records that the message will not be sent: the relay
 	// refused it for good, or it failed too often.

@@ -103,6 +103,9 @@ type Options struct {
 	// DCVPoll defaults to 1 s, DCVRetry to 100 ms and DCVRetryMax to 1 s
 	// in tests: a test waiting on the worker never waits on a long backoff.
 	DCVPoll, DCVRetry, DCVRetryMax time.Duration
+	// MailRetry defaults to 100 ms and MailRetryMax to 1 s in tests: a
+	// message the relay refused once is soon tried again.
+	MailRetry, MailRetryMax time.Duration
 	// IssuerKeyType is the TLS issuer's key; default RSA-2048, which
 	// signs every hash the seeds allow.
 	IssuerKeyType ca.KeyType
@@ -219,6 +222,12 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.DCVRetryMax == 0 {
 		opts.DCVRetryMax = time.Second
 	}
+	if opts.MailRetry == 0 {
+		opts.MailRetry = 100 * time.Millisecond
+	}
+	if opts.MailRetryMax == 0 {
+		opts.MailRetryMax = time.Second
+	}
 	s := &Server{DataDir: opts.DataDir, AdminKey: opts.AdminKey, Sandbox: opts.Sandbox, t: t, opts: opts}
 	s.start(opts, "127.0.0.1:0")
 	t.Cleanup(s.Stop)
@@ -266,6 +275,7 @@ func (s *Server) start(opts Options, addr string) {
 		IssuingCASelection: opts.IssuingCASelection, RevokeOrderWithCertificate: opts.RevokeOrderWithCertificate,
 		RateLimits: opts.RateLimits,
 		DCV:        opts.DCV, SMTPURL: opts.SMTPURL, SMTPFrom: opts.SMTPFrom, MailTemplates: opts.MailTemplates, SandboxRules: opts.SandboxRules, DCVPoll: opts.DCVPoll, DCVRetry: opts.DCVRetry, DCVRetryMax: opts.DCVRetryMax,
+		MailRetry: opts.MailRetry, MailRetryMax: opts.MailRetryMax,
 		CAKeySource: sharedCAKey, Catalog: opts.Catalog, SandboxFaults: opts.SandboxFaults, SandboxSeed: opts.SandboxSeed,
 		SandboxKeepCSR: opts.SandboxKeepCSR, MetricsListener: metricsLn,
 	})

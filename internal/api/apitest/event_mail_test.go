@@ -457,6 +457,45 @@ func TestEventMailRelayDown(t *testing.T) {
 	}
 }
 
+// TestEventMailRetryUnderFrozenClock: with the business clock frozen (as
+// TestDCVEmailBounds freezes it), a message the relay refuses for now on
+// its first attempt reaches the relay once the queue's backoff has passed
+// on the real clock; the outbox shows it sent, after the refusal.
+func TestEventMailRetryUnderFrozenClock(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{t: time.Now().UTC()}
+	e := startMail(t, func(o *testenv.Options) { o.Now = clock.now })
+	const tech = "tech@frozen-retry.example"
+	e.smtp.RejectNext(tech, "451 4.3.0 try later", 1)
+	placed := lcIssuedAnswer(t, e.srv, "ssl_dv_geotrust", dvOrder(t, "frozen-retry.example.com", tech, "T", "C"))
+	placed.requireChain(t, "frozen-retry.example.com")
+	// Every mail to tech is sent in the end, one of them after the
+	// refusal; the relay has each once.
+	var mails []sbMail
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		mails = sbListMail(t, e.srv, "?order_id="+itoa(placed.ID)+"&recipient="+tech).Mails
+		if len(mails) > 0 && !slices.ContainsFunc(mails, func(m sbMail) bool { return m.Status != "sent" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox of %s under a frozen clock: %+v", tech, mails)
+		}
+	}
+	if !slices.ContainsFunc(mails, func(m sbMail) bool { return strings.Contains(m.LastError, "451") }) {
+		t.Errorf("no mail to %s records the refusal: %+v", tech, mails)
+	}
+	time.Sleep(300 * time.Millisecond) // a second copy would come now
+	var got int
+	for _, m := range e.smtp.Messages() {
+		if slices.Contains(m.To, tech) {
+			got++
+		}
+	}
+	if got != len(mails) {
+		t.Errorf("the relay got %d messages to %s, the outbox lists %d", got, tech, len(mails))
+	}
+}
+
 // TestAccountSettingsRefusals: the settings calls take what CertCentral
 // documents and refuse the rest, whole; only administrators change them,
 // and a view-only key reads them.

@@ -27,7 +27,7 @@ type SMTP struct {
 	mu     sync.Mutex
 	msgs   []Message
 	conns  map[net.Conn]bool
-	reject map[string]string // recipient → the RCPT reply that refuses it
+	reject map[string]*refusal // recipient → how RCPT refuses it
 	// hold, when set, is closed by Release: the DATA of a message after
 	// the first holdAfter is stored, but its reply waits for it.
 	hold      chan struct{}
@@ -56,15 +56,27 @@ func (s *SMTP) Release() {
 	}
 }
 
+// refusal is a RCPT reply that refuses a recipient, left times (0:
+// every time).
+type refusal struct {
+	reply string
+	left  int
+}
+
 // Reject makes RCPT TO addr answer reply (e.g. "550 5.1.1 no such user"
 // for a refusal for good, "451 4.3.0 try later" for a passing one).
-func (s *SMTP) Reject(addr, reply string) {
+func (s *SMTP) Reject(addr, reply string) { s.RejectNext(addr, reply, 0) }
+
+// RejectNext makes the next n RCPT TO addr answer reply, and later ones
+// take it again (n 0: every one, as Reject): a relay that refuses a
+// message for now, then takes it.
+func (s *SMTP) RejectNext(addr, reply string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.reject == nil {
-		s.reject = map[string]string{}
+		s.reject = map[string]*refusal{}
 	}
-	s.reject[addr] = reply
+	s.reject[addr] = &refusal{reply: reply, left: n}
 }
 
 // Message is one message received.
@@ -232,7 +244,15 @@ func (s *SMTP) session(c net.Conn) {
 				break
 			}
 			s.mu.Lock()
-			refusal := s.reject[a]
+			var refusal string
+			if r := s.reject[a]; r != nil {
+				refusal = r.reply
+				if r.left > 0 {
+					if r.left--; r.left == 0 {
+						delete(s.reject, a)
+					}
+				}
+			}
 			s.mu.Unlock()
 			if refusal != "" {
 				ok = reply(refusal)

@@ -50,9 +50,19 @@ func optTS(v sql.NullString) *time.Time {
 	return &t
 }
 
-func (q *Queries) DueMail(ctx context.Context, at time.Time, limit int) ([]store.OutboxMail, error) {
-	return q.mailList(ctx, "list due mail", `SELECT `+mailCols+` FROM mail_outbox WHERE sent_at IS NULL AND given_up_at IS NULL AND next_at <= ?
-		ORDER BY next_at, id LIMIT ?`, ts(at), limit)
+func (q *Queries) DueMail(ctx context.Context, at, realAt time.Time, limit int) ([]store.OutboxMail, error) {
+	// The first bound lets the due index narrow the scan; the second is
+	// the row's own clock.
+	return q.mailList(ctx, "list due mail", `SELECT `+mailCols+` FROM mail_outbox WHERE sent_at IS NULL AND given_up_at IS NULL
+		AND next_at <= ? AND next_at <= CASE WHEN attempts = 0 THEN ? ELSE ? END
+		ORDER BY next_at, id LIMIT ?`, ts(latest(at, realAt)), ts(at), ts(realAt), limit)
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (q *Queries) MailByOrder(ctx context.Context, accountID, orderID int64) ([]store.OutboxMail, error) {

@@ -9,9 +9,11 @@ import (
 	"github.com/certorder/certorder/internal/store"
 )
 
-// testMailOutbox: messages are due by next_at across accounts, a claim is
-// a compare-and-set, a sent message is never due again, and counts narrow
-// by account, kind, order, domain and time.
+// testMailOutbox: messages are due by next_at across accounts, on the
+// business clock until claimed and on the real clock from then on; a
+// claim is a compare-and-set that counts an attempt, a sent message is
+// never due again, and counts narrow by account, kind, order, domain and
+// time.
 func testMailOutbox(t *testing.T, b Backend) {
 	s := open(t, b)
 	ctx := context.Background()
@@ -27,11 +29,11 @@ func testMailOutbox(t *testing.T, b Backend) {
 		return m
 	}
 	a := put(acct, "dcv", ord, 0, now.Add(-time.Minute))
-	put(acct, "dcv", 0, 7, now.Add(-time.Hour))
-	put(other, "notice", 0, 0, now)
-	put(acct, "dcv", ord, 0, now.Add(time.Hour))
+	old := put(acct, "dcv", 0, 7, now.Add(-time.Hour))
+	c := put(other, "notice", 0, 0, now)
+	d := put(acct, "dcv", ord, 0, now.Add(time.Hour))
 
-	due, err := s.DueMail(ctx, now, 10)
+	due, err := s.DueMail(ctx, now, now, 10)
 	if err != nil || len(due) != 3 || due[0].DomainID != 7 || due[1].ID != a.ID || due[2].AccountID != other {
 		t.Fatalf("due = %+v, %v", due, err)
 	}
@@ -49,17 +51,40 @@ func testMailOutbox(t *testing.T, b Backend) {
 	if !claim(a.ID, a.NextAt, now.Add(time.Minute)) || claim(a.ID, a.NextAt, now.Add(2*time.Minute)) {
 		t.Fatal("a claim is not a compare-and-set")
 	}
+	ids := func(ms []store.OutboxMail) []int64 {
+		var out []int64
+		for _, m := range ms {
+			out = append(out, m.ID)
+		}
+		return out
+	}
+	// Until an attempt fails, a message (and its claim) is on the business
+	// clock; after, on the real clock. Either may be ahead.
+	requireDue := func(what string, at, realAt time.Time, want ...int64) {
+		t.Helper()
+		if due, err := s.DueMail(ctx, at, realAt, 10); err != nil || !slices.Equal(ids(due), want) {
+			t.Fatalf("%s: due %v, %v; want %v", what, ids(due), err, want)
+		}
+	}
+	later := now.Add(2 * time.Hour)
+	requireDue("claimed, business clock ahead", later, now, old.ID, c.ID, a.ID, d.ID)
+	requireDue("claimed, real clock ahead", now, later, old.ID, c.ID)
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.MailFailed(ctx, a.ID, 1, "relay down", now.Add(time.Minute)) }); err != nil {
+		t.Fatal(err)
+	}
+	requireDue("failed, business clock ahead", later, now, old.ID, c.ID, d.ID)
+	requireDue("failed, real clock ahead", now, later, old.ID, c.ID, a.ID)
 	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.MailFailed(ctx, a.ID, 1, "relay down", now.Add(-time.Second)) }); err != nil {
 		t.Fatal(err)
 	}
-	due, _ = s.DueMail(ctx, now, 10)
+	due, _ = s.DueMail(ctx, now, now, 10)
 	if len(due) != 3 || due[1].ID != a.ID || due[1].Attempts != 1 || due[1].LastError != "relay down" {
 		t.Fatalf("after a failure: %+v", due)
 	}
 	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.MailSent(ctx, a.ID, now) }); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ = s.DueMail(ctx, now.Add(24*time.Hour), 10); len(due) != 3 {
+	if due, _ = s.DueMail(ctx, now.Add(24*time.Hour), now.Add(24*time.Hour), 10); len(due) != 3 {
 		t.Fatalf("a sent message is still due: %+v", due)
 	}
 	if claim(a.ID, now.Add(-time.Second), now.Add(time.Hour)) {
@@ -153,7 +178,7 @@ func testMailList(t *testing.T, b Backend) {
 
 func unsentMail(t *testing.T, s store.Store, at time.Time) []store.OutboxMail {
 	t.Helper()
-	due, err := s.DueMail(context.Background(), at, 100)
+	due, err := s.DueMail(context.Background(), at, at, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
