@@ -14,3 +14,13 @@ func ListSQL(d *Dialect, accountID int64, page store.Page) (orders string, order
 	}
 	return orders, append(orderArgs, limit(page.Limit), page.Offset), requests, append(requestArgs, limit(page.Limit), page.Offset)
 }
+
+// NoLiveRenewalSQL is a query of one order's renewals as the renewal jobs
+// look for them (arguments: the order's id, two statuses).
+func NoLiveRenewalSQL(d *Dialect) string {
+	q := `SELECT o.id FROM orders o WHERE o.id = ? AND ` + noLiveRenewal
+	if d.numbered {
+		q = renumber(q)
+	}
+	return q
+}

@@ -37,6 +37,13 @@ func (q *Queries) orderList(ctx context.Context, what, query string, args ...any
 	return out, rows.Err()
 }
 
+// noLiveRenewal: order o has no renewal but rejected or canceled ones
+// (arguments: those two statuses). The index on renewal_of_order_id holds
+// renewals only (renewal_of_order_id <> 0); the condition says so, for
+// the planners to use it (TestRenewalLookupUsesItsIndex).
+const noLiveRenewal = `NOT EXISTS (SELECT 1 FROM orders r WHERE r.renewal_of_order_id <> 0 AND r.renewal_of_order_id = o.id
+		AND r.account_id = o.account_id AND r.status NOT IN (?, ?))`
+
 func (q *Queries) OrdersToExpire(ctx context.Context, at time.Time, limit int) ([]store.Order, error) {
 	return q.orderList(ctx, "list orders to expire", `SELECT `+orderCols+` FROM orders
 		WHERE status = ? AND order_valid_till <= ? ORDER BY id LIMIT ?`, store.OrderIssued, ts(at), limit)
@@ -47,8 +54,7 @@ func (q *Queries) RenewalCandidates(ctx context.Context, notice string, after, u
 		WHERE o.status IN (?, ?) AND o.order_valid_till > ? AND o.order_valid_till <= ? AND o.id > ?
 		  AND o.disable_renewal_notifications = 0 AND o.is_renewed = 0
 		  AND NOT EXISTS (SELECT 1 FROM order_notices n WHERE n.order_id = o.id AND n.notice = ?)
-		  AND NOT EXISTS (SELECT 1 FROM orders r WHERE r.account_id = o.account_id AND r.renewal_of_order_id = o.id
-		                  AND r.status NOT IN (?, ?))
+		  AND `+noLiveRenewal+`
 		ORDER BY o.id LIMIT ?`,
 		store.OrderIssued, store.OrderExpired, ts(after), ts(until), afterID, notice, store.OrderRejected, store.OrderCanceled, limit)
 }
@@ -58,8 +64,7 @@ func (q *Queries) AutoRenewCandidates(ctx context.Context, after, until time.Tim
 		WHERE o.status = ? AND o.auto_renew > 0 AND o.is_renewed = 0
 		  AND o.order_valid_till > ? AND o.order_valid_till <= ? AND o.id > ?
 		  AND NOT EXISTS (SELECT 1 FROM order_notices n WHERE n.order_id = o.id AND n.notice = ?)
-		  AND NOT EXISTS (SELECT 1 FROM orders r WHERE r.account_id = o.account_id AND r.renewal_of_order_id = o.id
-		                  AND r.status NOT IN (?, ?))
+		  AND `+noLiveRenewal+`
 		ORDER BY o.id LIMIT ?`,
 		store.OrderIssued, ts(after), ts(until), afterID, store.NoticeAutoRenew, store.OrderRejected, store.OrderCanceled, limit)
 }

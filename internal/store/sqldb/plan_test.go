@@ -213,3 +213,51 @@ func seedLists(t *testing.T, s store.Store) int64 {
 	}
 	return first
 }
+
+// TestRenewalLookupUsesItsIndex: the renewal jobs find an order's
+// renewals through orders_renewal_of, an index of renewals only, on both
+// stores (a full scan of orders per candidate otherwise).
+func TestRenewalLookupUsesItsIndex(t *testing.T) {
+	args := []any{int64(1), store.OrderRejected, store.OrderCanceled}
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "plan.db")
+		s, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		db, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		plan := planLines(t, db, "EXPLAIN QUERY PLAN "+sqldb.NoLiveRenewalSQL(sqldb.SQLite), args, 3)
+		if !slices.ContainsFunc(plan, func(l string) bool { return strings.Contains(l, "USING INDEX orders_renewal_of") }) {
+			t.Errorf("the renewals of an order are not looked up through orders_renewal_of:\n%s", strings.Join(plan, "\n"))
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := testenv.PostgresDatabase(t)
+		s, err := postgres.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		seedLists(t, s)
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		db.SetMaxOpenConns(1) // the settings below hold for the session
+		for _, set := range []string{`ANALYZE`, `SET enable_seqscan = off`} {
+			if _, err := db.Exec(set); err != nil {
+				t.Fatal(err)
+			}
+		}
+		plan := planLines(t, db, "EXPLAIN "+sqldb.NoLiveRenewalSQL(sqldb.Postgres), args, 0)
+		if !slices.ContainsFunc(plan, func(l string) bool { return strings.Contains(l, "orders_renewal_of") }) {
+			t.Errorf("the renewals of an order are not looked up through orders_renewal_of:\n%s", strings.Join(plan, "\n"))
+		}
+	})
+}
