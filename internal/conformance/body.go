@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -29,11 +30,15 @@ func (c *Call) Body(body []byte, v any) {
 	if c.body == nil {
 		c.body = body
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
 	var doc any
-	if err := dec.Decode(&doc); err != nil {
-		return
+	if c.decoded && bytes.Equal(body, c.body) {
+		doc = c.doc
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			return
+		}
 	}
 	w := walker{c: c, fields: map[string]map[string]bool{}}
 	w.walk(doc, reflect.TypeOf(v), "")
@@ -56,6 +61,25 @@ func (c *Call) Body(body []byte, v any) {
 			}
 		}
 	}
+}
+
+// decodeBody decodes c.body once for Begin's checks and for Body: its
+// first JSON value, numbers as json.Number, kept for Body; and the object
+// Begin's checks read, only when the whole body is that one object (as
+// json.Unmarshal would take it), else nil.
+func (c *Call) decodeBody() map[string]any {
+	dec := json.NewDecoder(bytes.NewReader(c.body))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return nil
+	}
+	c.doc, c.decoded = doc, true
+	if _, err := dec.Token(); err != io.EOF {
+		return nil // more after the first value: not one JSON document
+	}
+	top, _ := doc.(map[string]any)
+	return top
 }
 
 // deprecatedFields: the top-level validity fields of a plan product (seeds

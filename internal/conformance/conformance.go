@@ -22,7 +22,6 @@ package conformance
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -209,6 +208,11 @@ type Call struct {
 	product string
 	header  http.Header
 	body    []byte
+	// doc is body's first JSON value as Body decodes it, when Begin has
+	// decoded it already (an order placement): Body then reads it instead
+	// of decoding the same bytes again.
+	doc     any
+	decoded bool
 	post    *post
 	pending []*finding
 }
@@ -283,8 +287,7 @@ func (rc *Recorder) Begin(k Key, r *http.Request, pattern string) *Call {
 		// rate limit may refuse the call, so that sending it again is
 		// recognised whatever the first attempt was answered.
 		c.body = peekBody(r)
-		var top map[string]any
-		json.Unmarshal(c.body, &top)
+		top := c.decodeBody()
 		c.retry(l, top)
 		if p, ok := rc.catalog().Orderable(c.product); ok {
 			c.deprecatedFields(p, top)
