@@ -586,10 +586,16 @@ func (q *Queries) SetAccountNotifications(ctx context.Context, accountID int64, 
 	return q.exec(ctx, "update account notification settings", `UPDATE accounts SET notification_settings = ? WHERE id = ?`, string(b), accountID)
 }
 
+// insertOrderSQL inserts every column of orderCols but the id, built once
+// (an order placement would build it, and the statement cache hash it,
+// per call).
+var insertOrderSQL = func() string {
+	cols := strings.ReplaceAll(orderCols, "id, account_id", "account_id")
+	return `INSERT INTO orders(` + cols + `) VALUES (` + placeholders(strings.Count(cols, ",")+1) + `)`
+}()
+
 func (q *Queries) CreateOrder(ctx context.Context, o *store.Order) error {
-	args := orderArgs(o)
-	id, err := q.insert(ctx, "order", `INSERT INTO orders(`+strings.ReplaceAll(orderCols, "id, account_id", "account_id")+`)
-		VALUES (`+placeholders(len(args))+`)`, args...)
+	id, err := q.insert(ctx, "order", insertOrderSQL, orderArgs(o)...)
 	o.ID = id
 	return err
 }
