@@ -99,6 +99,15 @@ func (n *Notifier) recipients(ctx context.Context, tx store.Tx, o *store.Order, 
 	return Recipients(ctx, tx, acct, o, setting, skipUser)
 }
 
+// recipientsOf is recipients with the account's settings as acct holds
+// them; nil reads them in tx.
+func (n *Notifier) recipientsOf(ctx context.Context, tx store.Tx, acct *store.Account, o *store.Order, setting string) ([]Recipient, error) {
+	if acct == nil || acct.ID != o.AccountID {
+		return n.recipients(ctx, tx, o, setting, 0)
+	}
+	return Recipients(ctx, tx, acct, o, setting, 0)
+}
+
 // IssuedKind is the mail kind of a certificate issued as what (a first
 // certificate, store.CertKindReissue or store.CertKindDuplicate).
 func IssuedKind(certKind string) string {
@@ -116,7 +125,25 @@ func IssuedKind(certKind string) string {
 // file. CertCentral sends certificate issued mail for new, renewed,
 // reissued and duplicate certificates, with a copy of the certificate.
 func (n *Notifier) Issued(ctx context.Context, tx store.Tx, o *store.Order, c *store.Certificate, certKind string, now time.Time) error {
+	return n.IssuedFor(ctx, tx, nil, o, c, certKind, now)
+}
+
+// IssuedFor is Issued with the account's recipient settings as acct holds
+// them, read by the caller moments before (with the credentials of the
+// request that placed the order): the order's own transaction then reads
+// nothing more for an account that mails nobody, which on PostgreSQL is a
+// round trip fewer under the write lock. The mail goes as the settings
+// stood when the request came, as if it had come a moment sooner. nil
+// (or another account's) reads them in tx.
+func (n *Notifier) IssuedFor(ctx context.Context, tx store.Tx, acct *store.Account, o *store.Order, c *store.Certificate, certKind string, now time.Time) error {
 	if !n.Enabled() {
+		return nil
+	}
+	to, err := n.recipientsOf(ctx, tx, acct, o, account.SettingApproval)
+	if err != nil {
+		return err
+	}
+	if len(to) == 0 {
 		return nil
 	}
 	d := IssuedMail{Order: n.OrderData(o), CertificateID: c.ID, SerialNumber: c.SerialNumber,
@@ -140,10 +167,6 @@ func (n *Notifier) Issued(ctx context.Context, tx store.Tx, o *store.Order, c *s
 		}
 		d.CommonName = c.CommonName
 		d.Names, d.MoreNames = Truncate(names)
-	}
-	to, err := n.recipients(ctx, tx, o, account.SettingApproval, 0)
-	if err != nil {
-		return err
 	}
 	return n.queue(ctx, tx, now, IssuedKind(certKind), o, to, d)
 }

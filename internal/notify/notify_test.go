@@ -295,3 +295,48 @@ func TestAttachmentName(t *testing.T) {
 		}
 	}
 }
+
+// TestIssuedForTakesTheCallersSettings: IssuedFor follows the recipient
+// settings of the account it is handed (the placing request's view), and
+// reads the stored ones when handed none or another account's.
+func TestIssuedForTakesTheCallersSettings(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	n := &notify.Notifier{Store: w.st, Mail: kicker{}, From: "ca@example.com", BaseURL: "https://ca.example"}
+	silent := *w.acct
+	silent.Notifications = store.AccountNotifications{Recipients: map[string][]string{account.SettingApproval: {}}}
+	other := silent
+	other.ID = w.acct.ID + 1000
+	cases := []struct {
+		name string
+		acct *store.Account
+		want int // messages queued: the stored settings mail the requester and the organization's technical contact
+	}{
+		{"the caller's view: nobody", &silent, 0},
+		{"none handed: the stored settings", nil, 2},
+		{"another account's: the stored settings", &other, 2},
+	}
+	for _, c := range cases {
+		o := &store.Order{AccountID: w.acct.ID, ContainerID: w.top, UserID: w.requester.ID, OrganizationID: w.org.ID, ProductNameID: "ssl_securesite",
+			Status: store.OrderIssued, CommonName: "issued.example.com", CreatedAt: now, UpdatedAt: now, OrderValidTill: now.AddDate(1, 0, 0)}
+		err := w.st.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.CreateOrder(ctx, o); err != nil {
+				return err
+			}
+			cert := &store.Certificate{ID: 1, AccountID: w.acct.ID, OrderID: o.ID, CommonName: o.CommonName, NotBefore: now, NotAfter: now.AddDate(1, 0, 0)}
+			return n.IssuedFor(ctx, tx, c.acct, o, cert, "", now)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := w.st.MailByOrder(ctx, w.acct.ID, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != c.want {
+			t.Errorf("%s: %d messages queued, want %d", c.name, len(rows), c.want)
+		}
+	}
+}

@@ -225,7 +225,7 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 			if err := s.Validation.RecordOrderDomains(ctx, tx, product, &p.order); err != nil {
 				return err
 			}
-			if err := s.Notify.Issued(ctx, tx, &p.order, cert, "", now); err != nil {
+			if err := s.Notify.IssuedFor(ctx, tx, actor.Account, &p.order, cert, "", now); err != nil {
 				return err
 			}
 		}
