@@ -178,19 +178,7 @@ func TestRenderDropsDecidedRequest(t *testing.T) {
 		Status: store.OrderNeedsApproval, CommonName: "drop.example.com", CreatedAt: now, UpdatedAt: now, OrderValidTill: now.AddDate(1, 0, 0)}
 	r := &store.Request{AccountID: w.acct.ID, Type: store.RequestNew, Status: store.RequestPending, RequesterID: w.requester.ID, Date: now}
 	n := &notify.Notifier{Store: w.st, Mail: kicker{}, From: "ca@example.com", BaseURL: "https://ca.example"}
-	err := w.st.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.CreateOrder(ctx, o); err != nil {
-			return err
-		}
-		r.OrderID = o.ID
-		if err := tx.CreateRequest(ctx, r); err != nil {
-			return err
-		}
-		return n.RequestPending(ctx, tx, o, r, 0, now)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	placeWithRequest(t, w, o, r, func(tx store.Tx) error { return n.RequestPending(ctx, tx, o, r, 0, now) })
 	rows, err := w.st.MailByOrder(ctx, w.acct.ID, o.ID)
 	if err != nil || len(rows) == 0 {
 		t.Fatalf("queued: %v %v", rows, err)
@@ -212,6 +200,26 @@ func TestRenderDropsDecidedRequest(t *testing.T) {
 	}
 	if again, _ := w.st.MailByOrder(ctx, w.acct.ID, o.ID); len(again) != len(rows) {
 		t.Errorf("a notifier without a sender queued %d more", len(again)-len(rows))
+	}
+}
+
+// placeWithRequest records order o and its request r, then event, in one
+// transaction.
+func placeWithRequest(t *testing.T, w *world, o *store.Order, r *store.Request, event func(store.Tx) error) {
+	t.Helper()
+	ctx := context.Background()
+	err := w.st.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateOrder(ctx, o); err != nil {
+			return err
+		}
+		r.OrderID = o.ID
+		if err := tx.CreateRequest(ctx, r); err != nil {
+			return err
+		}
+		return event(tx)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -241,19 +249,7 @@ func TestKickSinceOnlyAfterMail(t *testing.T) {
 		o := &store.Order{AccountID: w.acct.ID, ContainerID: w.top, UserID: user, ProductNameID: "ssl_securesite",
 			Status: store.OrderRejected, CommonName: "kick.example.com", CreatedAt: now, UpdatedAt: now, OrderValidTill: now.AddDate(1, 0, 0)}
 		r := &store.Request{AccountID: w.acct.ID, Type: store.RequestNew, Status: store.RequestRejected, RequesterID: user, Date: now}
-		err := w.st.InTx(ctx, func(tx store.Tx) error {
-			if err := tx.CreateOrder(ctx, o); err != nil {
-				return err
-			}
-			r.OrderID = o.ID
-			if err := tx.CreateRequest(ctx, r); err != nil {
-				return err
-			}
-			return n.RequestDecided(ctx, tx, o, r, now)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		placeWithRequest(t, w, o, r, func(tx store.Tx) error { return n.RequestDecided(ctx, tx, o, r, now) })
 	}
 	cases := []struct {
 		name string

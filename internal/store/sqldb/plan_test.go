@@ -29,20 +29,10 @@ import (
 // sequential scan.
 func TestListSortsUseIndexes(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "plan.db")
-		s, err := sqlite.Open(context.Background(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		acct := seedLists(t, s)
-		db, err := sql.Open("sqlite", "file:"+path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := sqlitePlanDB(t)
+		acct := seedLists(t, db.store)
 		checkPlans(t, sqldb.SQLite, acct, func(query string, args []any) []string {
-			return planLines(t, db, "EXPLAIN QUERY PLAN "+query, args, 3)
+			return planLines(t, db.DB, "EXPLAIN QUERY PLAN "+query, args, 3)
 		}, func(plan []string) string {
 			for _, l := range plan {
 				if strings.Contains(l, "TEMP B-TREE") {
@@ -57,26 +47,9 @@ func TestListSortsUseIndexes(t *testing.T) {
 		})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := testenv.PostgresDatabase(t)
-		s, err := postgres.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		acct := seedLists(t, s)
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		db.SetMaxOpenConns(1) // the settings below hold for the session
-		for _, set := range []string{`ANALYZE`, `SET enable_sort = off`} {
-			if _, err := db.Exec(set); err != nil {
-				t.Fatal(err)
-			}
-		}
+		db, acct := postgresPlanDB(t, `SET enable_sort = off`)
 		checkPlans(t, sqldb.Postgres, acct, func(query string, args []any) []string {
-			return planLines(t, db, "EXPLAIN "+query, args, 0)
+			return planLines(t, db.DB, "EXPLAIN "+query, args, 0)
 		}, func(plan []string) string {
 			for i, l := range plan {
 				if strings.Contains(l, "Seq Scan") {
@@ -220,44 +193,67 @@ func seedLists(t *testing.T, s store.Store) int64 {
 func TestRenewalLookupUsesItsIndex(t *testing.T) {
 	args := []any{int64(1), store.OrderRejected, store.OrderCanceled}
 	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "plan.db")
-		s, err := sqlite.Open(context.Background(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		db, err := sql.Open("sqlite", "file:"+path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		plan := planLines(t, db, "EXPLAIN QUERY PLAN "+sqldb.NoLiveRenewalSQL(sqldb.SQLite), args, 3)
+		db := sqlitePlanDB(t)
+		plan := planLines(t, db.DB, "EXPLAIN QUERY PLAN "+sqldb.NoLiveRenewalSQL(sqldb.SQLite), args, 3)
 		if !slices.ContainsFunc(plan, func(l string) bool { return strings.Contains(l, "USING INDEX orders_renewal_of") }) {
 			t.Errorf("the renewals of an order are not looked up through orders_renewal_of:\n%s", strings.Join(plan, "\n"))
 		}
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := testenv.PostgresDatabase(t)
-		s, err := postgres.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		seedLists(t, s)
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		db.SetMaxOpenConns(1) // the settings below hold for the session
-		for _, set := range []string{`ANALYZE`, `SET enable_seqscan = off`} {
-			if _, err := db.Exec(set); err != nil {
-				t.Fatal(err)
-			}
-		}
-		plan := planLines(t, db, "EXPLAIN "+sqldb.NoLiveRenewalSQL(sqldb.Postgres), args, 0)
+		db, _ := postgresPlanDB(t, `SET enable_seqscan = off`)
+		plan := planLines(t, db.DB, "EXPLAIN "+sqldb.NoLiveRenewalSQL(sqldb.Postgres), args, 0)
 		if !slices.ContainsFunc(plan, func(l string) bool { return strings.Contains(l, "orders_renewal_of") }) {
 			t.Errorf("the renewals of an order are not looked up through orders_renewal_of:\n%s", strings.Join(plan, "\n"))
 		}
 	})
+}
+
+// planDB is a migrated store and a plain connection to its database to
+// explain queries with.
+type planDB struct {
+	*sql.DB
+	store store.Store
+}
+
+// sqlitePlanDB is a new SQLite store with a second connection.
+func sqlitePlanDB(t *testing.T) planDB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "plan.db")
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return planDB{DB: db, store: s}
+}
+
+// postgresPlanDB is a new PostgreSQL database, seeded (seedLists, whose
+// first account it returns) and analysed, and one session on it with
+// setting in force.
+func postgresPlanDB(t *testing.T, setting string) (planDB, int64) {
+	t.Helper()
+	dsn := testenv.PostgresDatabase(t)
+	s, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	acct := seedLists(t, s)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1) // the setting holds for the session
+	for _, set := range []string{`ANALYZE`, setting} {
+		if _, err := db.Exec(set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return planDB{DB: db, store: s}, acct
 }
