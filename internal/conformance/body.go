@@ -30,13 +30,10 @@ func (c *Call) Body(body []byte, v any) {
 	if c.body == nil {
 		c.body = body
 	}
-	var doc any
-	if c.decoded && bytes.Equal(body, c.body) {
-		doc = c.doc
-	} else {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		if err := dec.Decode(&doc); err != nil {
+	doc := c.doc
+	if !c.decoded || !bytes.Equal(body, c.body) {
+		var err error
+		if doc, _, err = firstValue(body); err != nil {
 			return
 		}
 	}
@@ -68,10 +65,8 @@ func (c *Call) Body(body []byte, v any) {
 // Begin's checks read, only when the whole body is that one object (as
 // json.Unmarshal would take it), else nil.
 func (c *Call) decodeBody() map[string]any {
-	dec := json.NewDecoder(bytes.NewReader(c.body))
-	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
+	doc, dec, err := firstValue(c.body)
+	if err != nil {
 		return nil
 	}
 	c.doc, c.decoded = doc, true
@@ -80,6 +75,16 @@ func (c *Call) decodeBody() map[string]any {
 	}
 	top, _ := doc.(map[string]any)
 	return top
+}
+
+// firstValue decodes body's first JSON value, numbers as json.Number,
+// and hands back the decoder positioned after it.
+func firstValue(body []byte) (any, *json.Decoder, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	err := dec.Decode(&doc)
+	return doc, dec, err
 }
 
 // deprecatedFields: the top-level validity fields of a plan product (seeds

@@ -589,10 +589,10 @@ func (q *Queries) SetAccountNotifications(ctx context.Context, accountID int64, 
 // insertOrderSQL inserts every column of orderCols but the id, built once
 // (an order placement would build it, and the statement cache hash it,
 // per call).
-var insertOrderSQL = func() string {
-	cols := strings.ReplaceAll(orderCols, "id, account_id", "account_id")
-	return `INSERT INTO orders(` + cols + `) VALUES (` + placeholders(strings.Count(cols, ",")+1) + `)`
-}()
+var insertOrderSQL = `INSERT INTO orders(` + orderColsButID + `) VALUES (` + placeholders(strings.Count(orderColsButID, ",")+1) + `)`
+
+// orderColsButID are orderCols without the id, which the store assigns.
+var orderColsButID = strings.ReplaceAll(orderCols, "id, account_id", "account_id")
 
 func (q *Queries) CreateOrder(ctx context.Context, o *store.Order) error {
 	id, err := q.insert(ctx, "order", insertOrderSQL, orderArgs(o)...)
@@ -602,7 +602,7 @@ func (q *Queries) CreateOrder(ctx context.Context, o *store.Order) error {
 
 // updateOrderSQL sets every column of orderCols but the id, built once.
 var updateOrderSQL = func() string {
-	cols := strings.Split(strings.ReplaceAll(orderCols, "id, account_id", "account_id"), ",")
+	cols := strings.Split(orderColsButID, ",")
 	sets := make([]string, len(cols))
 	for i, c := range cols {
 		sets[i] = strings.TrimSpace(c) + " = ?"
