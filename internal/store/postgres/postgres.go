@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 
@@ -94,11 +95,35 @@ var bg = context.Background()
 // is held; an unlock still runs after a COMMIT that failed). A connection
 // given back with a transaction still open is discarded by the driver,
 // which also ends its lock.
+//
+// A batch holds back the writes sqldb asks it to (sqldb.LaterExecer) and
+// sends them, in order, ahead of the next statement that needs an answer
+// or of the COMMIT, all in one round trip (a pgx batch: one sync point,
+// so that a failure skips everything after it, as it would have aborted
+// the transaction anyway). It also takes order ids ahead of their inserts
+// (sqldb.IDTaker), as many at once as the batch has jobs left.
 type batch struct {
-	conn *sql.Conn
+	conn  *sql.Conn
+	later []heldStmt
+	// failed is the failure of a held-back write: the transaction is
+	// aborted, and every later statement and the commit return it.
+	failed error
+	left   int     // jobs of the batch not yet run, the running one included
+	ids    []int64 // order ids taken ahead, not yet given
 }
 
-var _ sqldb.GroupTx = (*batch)(nil)
+type heldStmt struct {
+	what  string // named in its error
+	query string
+	args  []any
+}
+
+var (
+	_ sqldb.GroupTx     = (*batch)(nil)
+	_ sqldb.LaterExecer = (*batch)(nil)
+	_ sqldb.IDTaker     = (*batch)(nil)
+	_ sqldb.JobTx       = (*batch)(nil)
+)
 
 var (
 	lockSQL   = fmt.Sprintf(`SELECT pg_advisory_lock(%d)`, writeLock)
@@ -174,28 +199,201 @@ func pipelined(conn *sql.Conn, stmts ...string) (tags []string, err error) {
 	return tags, err
 }
 
+func (b *batch) ExecLater(what, query string, args ...any) {
+	b.later = append(b.later, heldStmt{what, query, args})
+}
+
+func (b *batch) StartJob(left int) { b.left = left }
+
+func (b *batch) Discard() {
+	clear(b.later)
+	b.later, b.failed = b.later[:0], nil
+}
+
+// Flush sends the held-back writes; the statements that go through
+// database/sql, which cannot carry them, flush first.
+func (b *batch) Flush() error {
+	if len(b.later) == 0 {
+		return b.failed
+	}
+	_, err := b.send(nil)
+	return err
+}
+
+// send sends the held-back writes and then tail in one round trip, and
+// returns tail's command tags; read, when set, reads the last statement's
+// rows instead. A held-back write's failure comes back as a
+// *sqldb.HeldBackError.
+func (b *batch) send(read func(pgx.Rows) error, tail ...heldStmt) ([]pgconn.CommandTag, error) {
+	if b.failed != nil {
+		return nil, b.failed
+	}
+	var pb pgx.Batch
+	for _, st := range b.later {
+		pb.Queue(st.query, st.args...)
+	}
+	held := make([]string, len(b.later))
+	for i, st := range b.later {
+		held[i] = st.what
+	}
+	clear(b.later) // the arguments may be large (a certificate's DER)
+	b.later = b.later[:0]
+	for _, st := range tail {
+		pb.Queue(st.query, st.args...)
+	}
+	var tags []pgconn.CommandTag
+	err := b.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("postgres: driver connection is %T", dc)
+		}
+		br := c.Conn().SendBatch(bg, &pb)
+		for _, what := range held {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				b.failed = sqldb.NewHeldBackError(what, err)
+				return b.failed
+			}
+		}
+		for i := range tail {
+			if read != nil && i == len(tail)-1 {
+				rows, err := br.Query()
+				if err == nil {
+					err = read(rows)
+					rows.Close()
+					if err == nil {
+						err = rows.Err()
+					}
+				}
+				if err != nil {
+					br.Close()
+					return err
+				}
+				tags = append(tags, rows.CommandTag())
+				continue
+			}
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			tags = append(tags, tag)
+		}
+		return br.Close()
+	})
+	return tags, err
+}
+
+// execResult is the sql.Result of a statement sent with held-back writes.
+type execResult struct{ n int64 }
+
+func (r execResult) LastInsertId() (int64, error) {
+	return 0, errors.New("postgres: no LastInsertId (use RETURNING)")
+}
+func (r execResult) RowsAffected() (int64, error) { return r.n, nil }
+
 func (b *batch) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
-	return b.conn.ExecContext(bg, query, args...)
+	if len(b.later) == 0 && b.failed == nil {
+		return b.conn.ExecContext(bg, query, args...)
+	}
+	tags, err := b.send(nil, heldStmt{query: query, args: args})
+	if err != nil {
+		return nil, err
+	}
+	return execResult{tags[0].RowsAffected()}, nil
 }
 
 func (b *batch) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := b.Flush(); err != nil {
+		return nil, err
+	}
 	return b.conn.QueryContext(bg, query, args...)
 }
 
 func (b *batch) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	// When a held-back write failed, the transaction is aborted and the
+	// query fails with that; the write's own failure is what Flush and
+	// Commit report.
+	_ = b.Flush()
 	return b.conn.QueryRowContext(bg, query, args...)
 }
 
+// QueryInts runs a one-row query of integers with the held-back writes.
+func (b *batch) QueryInts(query string, args ...any) ([]int64, error) {
+	var out []int64
+	_, err := b.send(func(rows pgx.Rows) error {
+		if !rows.Next() {
+			return sql.ErrNoRows
+		}
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		for _, v := range vals {
+			n, ok := v.(int64)
+			if !ok {
+				return fmt.Errorf("postgres: %T where an integer was asked for", v)
+			}
+			out = append(out, n)
+		}
+		return nil
+	}, heldStmt{query: query, args: args})
+	return out, err
+}
+
+// TakeID gives the next order id taken ahead, taking as many as the batch
+// has jobs left when none is left over. Only orders take ids ahead: their
+// insert is the one whose id the rest of its transaction needs.
+func (b *batch) TakeID(table string) (int64, error) {
+	if table != "orders" {
+		return 0, fmt.Errorf("postgres: no ids are taken ahead for %s", table)
+	}
+	if len(b.ids) == 0 {
+		_, err := b.send(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				b.ids = append(b.ids, id)
+			}
+			return nil
+		}, heldStmt{query: `SELECT nextval('orders_id_seq') FROM generate_series(1, $1::int)`, args: []any{max(1, b.left)}})
+		if err != nil {
+			return 0, err
+		}
+		if len(b.ids) == 0 {
+			return 0, errors.New("postgres: no order id was taken")
+		}
+	}
+	id := b.ids[0]
+	b.ids = b.ids[1:]
+	return id, nil
+}
+
 func (b *batch) Exec(query string) error {
-	_, err := b.conn.ExecContext(bg, query)
+	_, err := b.ExecContext(bg, query)
 	return err
 }
 
-// Commit commits and releases the lock. PostgreSQL answers COMMIT of a
+// Commit commits and releases the lock, sending the held-back writes
+// first in the same round trip. PostgreSQL answers COMMIT of a
 // transaction that an earlier statement aborted with ROLLBACK, not an
 // error: only the COMMIT tag counts as committed.
 func (b *batch) Commit() error {
-	tags, err := pipelined(b.conn, "COMMIT", unlockSQL)
+	var tags []string
+	var err error
+	if len(b.later) == 0 && b.failed == nil {
+		tags, err = pipelined(b.conn, "COMMIT", unlockSQL)
+	} else {
+		// One sync point: a failed write skips the COMMIT and the unlock,
+		// which Rollback then sends.
+		var ct []pgconn.CommandTag
+		ct, err = b.send(nil, heldStmt{query: "COMMIT"}, heldStmt{query: unlockSQL})
+		for _, t := range ct {
+			tags = append(tags, t.String())
+		}
+	}
 	if err != nil {
 		return err // Rollback follows a failed commit
 	}
@@ -208,6 +406,7 @@ func (b *batch) Commit() error {
 }
 
 func (b *batch) Rollback() {
+	b.later, b.failed = nil, nil
 	if b.conn == nil {
 		return // already ended
 	}

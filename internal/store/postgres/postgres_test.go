@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +62,36 @@ func TestSwallowedFailureIsNoCommit(t *testing.T) {
 	}
 	if strings.Join(serials, ",") != "01,03" {
 		t.Errorf("stored intents %v, want 01 and 03", serials)
+	}
+}
+
+// A read after a held-back write that the database refused must not
+// answer "not found" (the transaction is aborted, not empty): a caller
+// that creates what it did not find would act on a wrong answer.
+func TestReadAfterHeldBackFailure(t *testing.T) {
+	testenv.PostgresServer(t)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, testenv.PostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	intent := &store.IssuanceIntent{SerialNumber: "01", IssuerID: "read", AccountID: 1, CreatedAt: time.Unix(1000, 0).UTC()}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent) }); err != nil {
+		t.Fatal(err)
+	}
+	var readErr error
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.CreateIssuanceIntent(ctx, intent); err != nil {
+			return err // sent at once: the test holds nothing back
+		}
+		_, readErr = tx.Order(ctx, 1, 4242)
+		return nil
+	})
+	if readErr == nil || errors.Is(readErr, store.ErrNotFound) {
+		t.Errorf("read after the refused write: %v, want the transaction's failure", readErr)
+	}
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("InTx: %v, want the held-back write's conflict", err)
 	}
 }

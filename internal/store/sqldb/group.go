@@ -226,11 +226,15 @@ func (g *Group) runWhole(batch []*groupJob) (whole bool, again []*groupJob, retr
 		return true, nil, false
 	}
 	q := New(tx, g.cfg.Dialect, g.cfg.Unavailable)
+	jt, _ := tx.(JobTx)
 	var ran []*groupJob
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			j.result <- jobResult{err: err}
 			continue
+		}
+		if jt != nil {
+			jt.StartJob(len(batch) - i)
 		}
 		r := runJob(j.fn, &q)
 		if r.err == nil && r.panic == nil {
@@ -243,26 +247,37 @@ func (g *Group) runWhole(batch []*groupJob) (whole bool, again []*groupJob, retr
 		}
 		return false, append(append(ran, j), batch[i+1:]...), false
 	}
-	again = g.commit(tx, ran)
-	return true, again, len(again) > 0
+	again, retry, heldBack := g.commit(tx, ran)
+	if heldBack {
+		// A held-back write failed at the commit: whose it was is not
+		// known here, so each job runs again in a savepoint of its own.
+		return false, again, false
+	}
+	return true, again, retry
 }
 
 // commit commits the jobs that ran in tx and answers them; it returns
-// them for another run when the database asks for one (retry).
-func (g *Group) commit(tx GroupTx, ran []*groupJob) []*groupJob {
+// them for another run when the database asks for one (retry), and
+// unanswered when a write held back by one of several jobs failed
+// (heldBack), for the caller to run them each in a savepoint.
+func (g *Group) commit(tx GroupTx, ran []*groupJob) (again []*groupJob, retry, heldBackFailed bool) {
 	if len(ran) == 0 {
 		tx.Rollback()
-		return nil
+		return nil, false, false
 	}
 	if err := tx.Commit(); err != nil {
 		tx.Rollback()
 		if g.retryable(err) {
-			return g.again(ran, nil, err)
+			again = g.again(ran, nil, err)
+			return again, len(again) > 0, false
+		}
+		if len(ran) > 1 && heldBack(err) {
+			return ran, false, true
 		}
 		for _, j := range ran {
 			j.result <- jobResult{err: fmt.Errorf("commit: %w", err)}
 		}
-		return nil
+		return nil, false, false
 	}
 	if g.cfg.BatchHook != nil {
 		g.cfg.BatchHook(len(ran))
@@ -270,7 +285,7 @@ func (g *Group) commit(tx GroupTx, ran []*groupJob) []*groupJob {
 	for _, j := range ran {
 		j.result <- jobResult{}
 	}
-	return nil
+	return nil, false, false
 }
 
 // runSavepoints runs the jobs in one transaction, each in a savepoint of
@@ -284,6 +299,7 @@ func (g *Group) runSavepoints(batch []*groupJob) (again []*groupJob, retry bool)
 		return nil, false
 	}
 	q := New(tx, g.cfg.Dialect, g.cfg.Unavailable)
+	jt, _ := tx.(JobTx)
 	single := len(batch) == 1
 	var ran []*groupJob // ran and kept
 	for i, j := range batch {
@@ -296,7 +312,23 @@ func (g *Group) runSavepoints(batch []*groupJob) (again []*groupJob, retry bool)
 				return g.abort(tx, ran, batch[i:], err), false
 			}
 		}
+		if jt != nil {
+			jt.StartJob(len(batch) - i)
+		}
 		r := runJob(j.fn, &q)
+		if jt != nil && !single {
+			// The job's held-back writes go before its savepoint is
+			// released, so that their failure is the job's own; a single
+			// job's go with the commit, whose failure is its own too.
+			if r.err == nil && r.panic == nil {
+				if err := jt.Flush(); err != nil {
+					r.err = err // classified by InTx
+				}
+			}
+			if r.err != nil || r.panic != nil {
+				jt.Discard() // its work goes back to the savepoint
+			}
+		}
 		if r.err == nil && r.panic == nil {
 			if !single {
 				if err := tx.Exec("RELEASE job"); err != nil {
@@ -327,8 +359,8 @@ func (g *Group) runSavepoints(batch []*groupJob) (again []*groupJob, retry bool)
 		}
 		j.result <- r
 	}
-	again = g.commit(tx, ran)
-	return again, len(again) > 0
+	again, retry, _ = g.commit(tx, ran) // no job holds writes back here but a single one
+	return again, retry
 }
 
 func (g *Group) retryable(err error) bool { return g.cfg.Retry != nil && g.cfg.Retry(err) }

@@ -20,14 +20,16 @@ func scanIntent(row interface{ Scan(...any) error }) (*store.IssuanceIntent, err
 	return &in, nil
 }
 
+// CreateIssuanceIntent and DeleteIssuanceIntent are held back where the
+// transaction can: a pool's refill writes a batch of intents, each of
+// which would otherwise cost a round trip under the write lock.
 func (q *Queries) CreateIssuanceIntent(ctx context.Context, in *store.IssuanceIntent) error {
-	return q.exec(ctx, "record issuance intent", `INSERT INTO issuance_intents(`+intentCols+`) VALUES (?,?,?,?,?)`,
+	return q.execLater(ctx, "record issuance intent", `INSERT INTO issuance_intents(`+intentCols+`) VALUES (?,?,?,?,?)`,
 		in.SerialNumber, in.IssuerID, in.AccountID, in.OrderID, ts(in.CreatedAt))
 }
 
 func (q *Queries) DeleteIssuanceIntent(ctx context.Context, serialHex string) error {
-	_, err := q.q.ExecContext(ctx, `DELETE FROM issuance_intents WHERE serial_number = ?`, serialHex)
-	return writeErr(err, "delete issuance intent")
+	return q.execLater(ctx, "delete issuance intent", `DELETE FROM issuance_intents WHERE serial_number = ?`, serialHex)
 }
 
 // notReserved keeps the intents whose certificate was never recorded.

@@ -594,7 +594,23 @@ var insertOrderSQL = `INSERT INTO orders(` + orderColsButID + `) VALUES (` + pla
 // orderColsButID are orderCols without the id, which the store assigns.
 var orderColsButID = strings.ReplaceAll(orderCols, "id, account_id", "account_id")
 
+// insertOrderWithIDSQL is insertOrderSQL with the id given.
+var insertOrderWithIDSQL = `INSERT INTO orders(id, ` + orderColsButID + `) VALUES (?,` + placeholders(strings.Count(orderColsButID, ",")+1) + `)`
+
+// CreateOrder inserts o and sets its id. Where the transaction takes ids
+// ahead and holds writes back (PostgreSQL), the insert travels with the
+// transaction's next statement: an order's insert fails only on a broken
+// reference, which its caller does not tell apart.
 func (q *Queries) CreateOrder(ctx context.Context, o *store.Order) error {
+	if t, l := q.q.idTaker(), q.q.laterExecer(); t != nil && l != nil {
+		id, err := q.q.takeID(t, "orders")
+		if err != nil {
+			return err
+		}
+		o.ID = id
+		l.ExecLater("insert order", insertOrderWithIDSQL, append([]any{id}, orderArgs(o)...)...)
+		return nil
+	}
 	id, err := q.insert(ctx, "order", insertOrderSQL, orderArgs(o)...)
 	o.ID = id
 	return err
@@ -974,7 +990,8 @@ func (q *Queries) CreateCertificate(ctx context.Context, c *store.Certificate) e
 }
 
 // The statement of CreateOrderCertificate on PostgreSQL, whose
-// data-modifying WITH clauses all run, each once, in one round trip.
+// data-modifying WITH clauses all run, each once, in one round trip
+// (with the writes held back before it).
 const (
 	pgCertificateCTE = `c AS (` + insertCertificate + ` RETURNING id),
 		o AS (UPDATE orders SET certificate_id = (SELECT id FROM c) WHERE id = ? AND account_id = ? RETURNING 1)
@@ -984,8 +1001,10 @@ const (
 )
 
 func (q *Queries) CreateOrderCertificate(ctx context.Context, c *store.Certificate, reserve bool, at time.Time) error {
-	if !q.d.returning {
-		// SQLite: the statements one by one, which cost no round trips.
+	t := q.q.idTaker()
+	if !q.d.returning || t == nil {
+		// SQLite: the statements one by one, which cost no round trips
+		// (PostgreSQL outside a batch's transaction: as well).
 		if reserve {
 			if err := q.ReserveSerialKeepingIntent(ctx, c.SerialNumber, c.OrderID, at); err != nil {
 				return err
@@ -1002,14 +1021,17 @@ func (q *Queries) CreateOrderCertificate(ctx context.Context, c *store.Certifica
 		args = append([]any{c.SerialNumber, c.OrderID, ts(at)}, args...)
 	}
 	args = append(args, c.OrderID, c.AccountID)
-	var id, orders int64
-	if err := q.q.QueryRowContext(ctx, query, args...).Scan(&id, &orders); err != nil {
+	v, err := q.q.queryInts(t, query, args...)
+	if err != nil {
 		return writeErr(err, "create order certificate")
 	}
-	if orders == 0 {
+	if len(v) != 2 {
+		return fmt.Errorf("create order certificate: %d values answered", len(v))
+	}
+	if v[1] == 0 {
 		return fmt.Errorf("set order certificate: %w", store.ErrNotFound)
 	}
-	c.ID = id
+	c.ID = v[0]
 	return nil
 }
 
@@ -1071,10 +1093,10 @@ func (q *Queries) Audit(ctx context.Context, e *store.AuditEvent) error {
 	if e.Detail == "" {
 		e.Detail = "{}"
 	}
-	id, err := q.insert(ctx, "audit event", `INSERT INTO audit_events(account_id, user_id, at, action, object, detail) VALUES (?,?,?,?,?,?)`,
+	// Held back where the transaction can: nothing reads the event's id
+	// (it stays 0 then), and its insert fails only with the transaction.
+	return q.execLater(ctx, "insert audit event", `INSERT INTO audit_events(account_id, user_id, at, action, object, detail) VALUES (?,?,?,?,?,?)`,
 		e.AccountID, e.UserID, ts(e.At), e.Action, e.Object, e.Detail)
-	e.ID = id
-	return err
 }
 
 func (q *Queries) AuditEvents(ctx context.Context, accountID int64, n int) ([]store.AuditEvent, error) {

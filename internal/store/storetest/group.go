@@ -106,3 +106,156 @@ func testConcurrentTransactions(t *testing.T, b Backend) {
 		t.Error("the first transaction did not commit")
 	}
 }
+
+// testHeldBackWriteFailsAlone: a write whose failure the database reports
+// only later (PostgreSQL holds an intent's insert back until the next
+// round trip or the commit) still fails its own transaction alone, with
+// store.ErrConflict for a duplicate, when it shares a group commit with
+// others that succeed.
+func testHeldBackWriteFailsAlone(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	intent := func(sn string) *store.IssuanceIntent {
+		return &store.IssuanceIntent{SerialNumber: sn, IssuerID: "held", AccountID: 1, CreatedAt: time.Unix(1000, 0).UTC()}
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent("0DUP")) }); err != nil {
+		t.Fatal(err)
+	}
+	release := HoldWriter(s, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent("0FIRST")) })
+	const n = 30
+	results := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = s.InTx(ctx, func(tx store.Tx) error {
+				if err := tx.CreateIssuanceIntent(ctx, intent(fmt.Sprintf("%04X", i))); err != nil {
+					return err
+				}
+				if i%7 == 2 {
+					// A duplicate of a stored serial: refused by the
+					// database, on PostgreSQL only when the write is sent.
+					return tx.CreateIssuanceIntent(ctx, intent("0DUP"))
+				}
+				return nil
+			})
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let them queue
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	got, err := s.AbandonedIssuances(ctx, "held", time.Unix(2000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, in := range got {
+		have[in.SerialNumber] = true
+	}
+	for i := range n {
+		failing := i%7 == 2
+		if failing && !errors.Is(results[i], store.ErrConflict) {
+			t.Errorf("call %d: %v, want its own conflict", i, results[i])
+		}
+		if !failing && results[i] != nil {
+			t.Errorf("call %d failed: %v", i, results[i])
+		}
+		if sn := fmt.Sprintf("%04X", i); have[sn] == failing {
+			t.Errorf("intent of call %d stored = %v, want %v", i, have[sn], !failing)
+		}
+	}
+	if !have["0FIRST"] || !have["0DUP"] {
+		t.Errorf("stored %v, want the first transaction's and the duplicated intent", have)
+	}
+}
+
+// testOrdersInOneCommit: orders placed by transactions that commit
+// together (on PostgreSQL their ids are taken ahead, a batch at a time,
+// and their inserts held back) each get an id of their own, newer than any
+// before, and their certificate; one that fails leaves no order behind.
+func testOrdersInOneCommit(t *testing.T, b Backend) {
+	s := open(t, b)
+	ctx := context.Background()
+	acct, first := seed(t, s, "batch")
+	base, err := s.Order(ctx, acct, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	release := HoldWriter(s, func(tx store.Tx) error {
+		return tx.Audit(ctx, &store.AuditEvent{AccountID: acct, At: now, Action: "hold"})
+	})
+	const n = 24
+	errFail := errors.New("refused")
+	orders := make([]int64, n)
+	certs := make([]int64, n)
+	results := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = s.InTx(ctx, func(tx store.Tx) error {
+				if i%6 == 5 {
+					// A transaction that places nothing shares the batch.
+					return tx.Audit(ctx, &store.AuditEvent{AccountID: acct, At: now, Action: "other"})
+				}
+				o := *base
+				o.ID, o.CommonName = 0, fmt.Sprintf("n%d.example.com", i)
+				if err := tx.CreateOrder(ctx, &o); err != nil {
+					return err
+				}
+				c := &store.Certificate{AccountID: acct, OrderID: o.ID, Status: store.CertIssued, SerialNumber: fmt.Sprintf("0C%02X", i),
+					IssuerID: "iss", CommonName: o.CommonName, SignatureHash: "sha256", DER: []byte{0x30, 0x00},
+					NotBefore: now, NotAfter: now.Add(time.Hour), CreatedAt: now, IssuedAt: &now}
+				if err := tx.CreateOrderCertificate(ctx, c, true, now); err != nil {
+					return err
+				}
+				orders[i], certs[i] = o.ID, c.ID
+				if i%6 == 3 {
+					return errFail
+				}
+				return nil
+			})
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let them queue
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for i := range n {
+		switch i % 6 {
+		case 5:
+			if results[i] != nil {
+				t.Errorf("call %d: %v", i, results[i])
+			}
+			continue
+		case 3:
+			if results[i] != errFail {
+				t.Errorf("call %d: %v, want its own error", i, results[i])
+			}
+			if o, err := s.Order(ctx, acct, orders[i]); err == nil && o.CommonName == fmt.Sprintf("n%d.example.com", i) {
+				t.Errorf("the failed call %d left order %d", i, orders[i])
+			}
+			continue
+		}
+		if results[i] != nil {
+			t.Errorf("call %d failed: %v", i, results[i])
+			continue
+		}
+		id := orders[i]
+		if id <= first || seen[id] {
+			t.Errorf("call %d: order id %d (the seeded order is %d; seen before: %v)", i, id, first, seen[id])
+		}
+		seen[id] = true
+		o, err := s.Order(ctx, acct, id)
+		if err != nil || o.CommonName != fmt.Sprintf("n%d.example.com", i) || o.CertificateID != certs[i] {
+			t.Errorf("call %d: order %d is %+v (%v), want its name and certificate %d", i, id, o, err, certs[i])
+		}
+	}
+}

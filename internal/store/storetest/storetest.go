@@ -54,6 +54,8 @@ func Run(t *testing.T, b Backend) {
 		{"BlockedKeys", testBlockedKeys},
 		{"Settings", testSettings},
 		{"ConcurrentTransactions", testConcurrentTransactions},
+		{"HeldBackWriteFailsAlone", testHeldBackWriteFailsAlone},
+		{"OrdersInOneCommit", testOrdersInOneCommit},
 		{"Health", testHealth},
 		{"LinkTokens", testLinkTokens},
 		{"Console", testConsole},
