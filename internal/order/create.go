@@ -117,16 +117,9 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 			}
 		}
 		if p.order.PaymentMethod == "balance" && p.order.PriceCents > 0 {
-			err := tx.ChargeBalance(ctx, actor.Account.ID, -p.order.PriceCents)
-			if errors.Is(err, store.ErrInsufficientFunds) {
-				acct, _ := tx.Account(ctx, actor.Account.ID)
-				bal := int64(0)
-				if acct != nil {
-					bal = acct.BalanceCents
-				}
-				return insufficientFunds(bal, p.order.PriceCents)
-			}
-			if err != nil {
+			// A refusal (store.ErrInsufficientFunds) is answered below,
+			// once the transaction is over.
+			if err := tx.ChargeBalance(ctx, actor.Account.ID, -p.order.PriceCents); err != nil {
 				return err
 			}
 		}
@@ -242,6 +235,16 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 		}
 		return s.audit(ctx, tx, actor, "order.created", fmt.Sprintf("order:%d", p.order.ID), detail)
 	})
+	if errors.Is(err, store.ErrInsufficientFunds) {
+		// The balance ran out between the check above and the charge
+		// (which a store may report from a later statement, or its
+		// commit: PostgreSQL holds the charge back).
+		bal := int64(0)
+		if acct, aerr := s.Store.Account(ctx, actor.Account.ID); aerr == nil {
+			bal = acct.BalanceCents
+		}
+		return nil, insufficientFunds(bal, p.order.PriceCents)
+	}
 	if err != nil {
 		return nil, wrapStoreErr(err, "create order")
 	}

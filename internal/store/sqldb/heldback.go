@@ -25,6 +25,10 @@ type LaterExecer interface {
 	// ExecLater holds the statement back; what names it in its error
 	// (NewHeldBackError).
 	ExecLater(what, query string, args ...any)
+	// Flush sends what is held back and returns its first failure, and
+	// that failure again until the transaction ends (or its job's work is
+	// discarded, JobTx).
+	Flush() error
 }
 
 // IDTaker gives the transaction ids of a table's id sequence taken ahead of
@@ -40,11 +44,10 @@ type IDTaker interface {
 // JobTx is what a batch's transaction tells apart between the jobs it
 // carries (the Group's calls).
 type JobTx interface {
+	LaterExecer
 	// StartJob says a job starts, left being the jobs of the batch not yet
 	// run, this one included: how many ids to take ahead at most.
 	StartJob(left int)
-	// Flush sends what is held back and returns its first error.
-	Flush() error
 	// Discard drops what is held back and forgets a held-back write's
 	// failure: the job failed, and its work is rolled back to its
 	// savepoint next, which ends the failure's hold on the transaction.
@@ -81,6 +84,8 @@ type numberedLater struct{ l LaterExecer }
 func (n numberedLater) ExecLater(what, query string, args ...any) {
 	n.l.ExecLater(what, renumber(query), args...)
 }
+
+func (n numberedLater) Flush() error { return n.l.Flush() }
 
 // laterExecer is the transaction's LaterExecer, seen through numbering;
 // nil when it has none.

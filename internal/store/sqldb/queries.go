@@ -90,9 +90,16 @@ func writeErr(err error, what string) error {
 	if err == nil {
 		return nil
 	}
+	msg := err.Error()
+	switch {
 	// SQLite's and PostgreSQL's (SQLSTATE 23505) unique violations.
-	if msg := err.Error(); strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") {
+	case strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505"):
 		return fmt.Errorf("%s: %w: %v", what, store.ErrConflict, err)
+	// certorder_charge's refusals (migration 0039, PostgreSQL).
+	case strings.Contains(msg, "SQLSTATE CO402"):
+		return fmt.Errorf("%s: %w: %v", what, store.ErrInsufficientFunds, err)
+	case strings.Contains(msg, "SQLSTATE CO404"):
+		return fmt.Errorf("%s: %w: %v", what, store.ErrNotFound, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -537,7 +544,16 @@ func (q *Queries) OrderByAlternativeID(ctx context.Context, accountID int64, alt
 	return o, nil
 }
 
+// ChargeBalance adds delta to the account's balance, refusing to take it
+// below zero. Where the transaction holds writes back (PostgreSQL) the
+// charge is held back too, as a statement that fails instead of updating
+// nothing: its store.ErrInsufficientFunds or store.ErrNotFound then comes
+// from a later statement of the transaction, or from its commit.
 func (q *Queries) ChargeBalance(ctx context.Context, accountID, delta int64) error {
+	if l := q.q.laterExecer(); l != nil {
+		l.ExecLater("charge balance", `SELECT certorder_charge(?, ?)`, accountID, delta)
+		return nil
+	}
 	res, err := q.q.ExecContext(ctx, `UPDATE accounts SET balance_cents = balance_cents + ?
 		WHERE id = ? AND balance_cents + ? >= 0`, delta, accountID, delta)
 	if err != nil {
