@@ -303,19 +303,42 @@ func (b *batch) ExecContext(_ context.Context, query string, args ...any) (sql.R
 	return execResult{tags[0].RowsAffected()}, nil
 }
 
+// QueryContext and QueryRowContext carry the held-back writes when they
+// can (carried.go), and answer a held-back write's failure rather than
+// what the aborted transaction would: a caller told "not found" might
+// act on it.
 func (b *batch) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
-	if err := b.Flush(); err != nil {
+	if a, err := b.beforeRead(query, args); err != nil {
 		return nil, err
+	} else if a != nil {
+		return answerRows(a)
 	}
 	return b.conn.QueryContext(bg, query, args...)
 }
 
 func (b *batch) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
-	// When a held-back write failed, the transaction is aborted and the
-	// query fails with that; the write's own failure is what Flush and
-	// Commit report.
-	_ = b.Flush()
+	if a, err := b.beforeRead(query, args); err != nil {
+		return answerRow(&answeredRows{err: err})
+	} else if a != nil {
+		return answerRow(a)
+	}
 	return b.conn.QueryRowContext(bg, query, args...)
+}
+
+// beforeRead sends the held-back writes before a read: with it, answering
+// its rows, when it can be carried; otherwise alone, answering nil rows
+// for the read to be sent the usual way.
+func (b *batch) beforeRead(query string, args []any) (*answeredRows, error) {
+	if b.failed != nil {
+		return nil, b.failed
+	}
+	if len(b.later) == 0 {
+		return nil, nil
+	}
+	if carriable(query) {
+		return b.carry(query, args)
+	}
+	return nil, b.Flush()
 }
 
 // QueryInts runs a one-row query of integers with the held-back writes.

@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +95,63 @@ func TestReadAfterHeldBackFailure(t *testing.T) {
 	}
 	if !errors.Is(err, store.ErrConflict) {
 		t.Errorf("InTx: %v, want the held-back write's conflict", err)
+	}
+}
+
+// A read after held-back writes travels with them: it sees what they
+// wrote, and its rows scan as they do when read on their own (database/sql
+// over the network), NULLs and bytes included.
+func TestCarriedReadsSeeTheWritesAndScanAlike(t *testing.T) {
+	testenv.PostgresServer(t)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, testenv.PostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, _, _ := storetest.SeedAccount(t, s, "carried")
+	want, err := s.Account(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	before := postgres.CarriedReads()
+	var events []store.AuditEvent
+	var got *store.Account
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		for _, action := range []string{"first", "second"} {
+			if err := tx.Audit(ctx, &store.AuditEvent{AccountID: acct, At: now, Action: action, Object: "x:1"}); err != nil {
+				return err
+			}
+		}
+		var err error
+		if events, err = tx.AuditEvents(ctx, acct, 10); err != nil { // rows
+			return err
+		}
+		if err := tx.Audit(ctx, &store.AuditEvent{AccountID: acct, At: now, Action: "third"}); err != nil {
+			return err
+		}
+		got, err = tx.Account(ctx, acct) // one row
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := postgres.CarriedReads() - before; n != 2 {
+		t.Errorf("%d reads carried the held-back writes, want 2", n)
+	}
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Action)
+	}
+	if !slices.Contains(actions, "first") || !slices.Contains(actions, "second") {
+		t.Errorf("the read in the transaction saw events %v, want the two written before it", actions)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("carried read of the account:\n%+v\nread alone:\n%+v", got, want)
+	}
+	after, err := s.AuditEvents(ctx, acct, 10)
+	if err != nil || !reflect.DeepEqual(after[1:], events) {
+		t.Errorf("events read alone after the commit (newest first, the third before them):\n%+v (%v)\nread in the transaction:\n%+v", after, err, events)
 	}
 }

@@ -36,15 +36,7 @@ func (c checked) ExecContext(ctx context.Context, query string, args ...any) (sq
 	return res, c.classify(err)
 }
 
-// A read sends the held-back writes first (database/sql cannot carry
-// them), and answers their failure rather than what the aborted
-// transaction would: a caller told "not found" might act on it.
 func (c checked) QueryContext(ctx context.Context, query string, args ...any) (*rows, error) {
-	if l := c.laterExecer(); l != nil {
-		if err := l.Flush(); err != nil {
-			return nil, c.classify(err)
-		}
-	}
 	rs, err := c.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, c.classify(err)
@@ -53,11 +45,6 @@ func (c checked) QueryContext(ctx context.Context, query string, args ...any) (*
 }
 
 func (c checked) QueryRowContext(ctx context.Context, query string, args ...any) *row {
-	if l := c.laterExecer(); l != nil {
-		if err := l.Flush(); err != nil {
-			return &row{err: err, c: c}
-		}
-	}
 	return &row{r: c.q.QueryRowContext(ctx, query, args...), c: c}
 }
 
@@ -70,20 +57,13 @@ type rows struct {
 func (r *rows) Scan(dest ...any) error { return r.c.classify(r.Rows.Scan(dest...)) }
 func (r *rows) Err() error             { return r.c.classify(r.Rows.Err()) }
 
-// row is *sql.Row whose error is classified, or the failure of the
-// held-back writes sent before it (err).
+// row is *sql.Row whose error is classified.
 type row struct {
-	r   *sql.Row
-	err error
-	c   checked
+	r *sql.Row
+	c checked
 }
 
-func (r *row) Scan(dest ...any) error {
-	if r.err != nil {
-		return r.c.classify(r.err)
-	}
-	return r.c.classify(r.r.Scan(dest...))
-}
+func (r *row) Scan(dest ...any) error { return r.c.classify(r.r.Scan(dest...)) }
 
 // HealthHold is how long a write refused for unavailability keeps Health
 // failing before a probe write may clear it: a store that refuses some
