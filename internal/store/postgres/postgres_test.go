@@ -28,20 +28,15 @@ func TestConformance(t *testing.T) {
 // is not a commit. InTx must say so, and nothing of it may be stored; the
 // lock is released, and the next transaction commits.
 func TestSwallowedFailureIsNoCommit(t *testing.T) {
-	testenv.PostgresServer(t)
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, testenv.PostgresDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	intent := func(sn string) *store.IssuanceIntent {
 		return &store.IssuanceIntent{SerialNumber: sn, IssuerID: "swallow", AccountID: 1, CreatedAt: time.Unix(1000, 0).UTC()}
 	}
 	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent("01")) }); err != nil {
 		t.Fatal(err)
 	}
-	err = s.InTx(ctx, func(tx store.Tx) error {
+	err := s.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreateIssuanceIntent(ctx, intent("02")); err != nil {
 			return err
 		}
@@ -71,19 +66,14 @@ func TestSwallowedFailureIsNoCommit(t *testing.T) {
 // answer "not found" (the transaction is aborted, not empty): a caller
 // that creates what it did not find would act on a wrong answer.
 func TestReadAfterHeldBackFailure(t *testing.T) {
-	testenv.PostgresServer(t)
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, testenv.PostgresDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	intent := &store.IssuanceIntent{SerialNumber: "01", IssuerID: "read", AccountID: 1, CreatedAt: time.Unix(1000, 0).UTC()}
 	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent) }); err != nil {
 		t.Fatal(err)
 	}
 	var readErr error
-	err = s.InTx(ctx, func(tx store.Tx) error {
+	err := s.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreateIssuanceIntent(ctx, intent); err != nil {
 			return err // sent at once: the test holds nothing back
 		}
@@ -102,13 +92,8 @@ func TestReadAfterHeldBackFailure(t *testing.T) {
 // wrote, and its rows scan as they do when read on their own (database/sql
 // over the network), NULLs and bytes included.
 func TestCarriedReadsSeeTheWritesAndScanAlike(t *testing.T) {
-	testenv.PostgresServer(t)
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, testenv.PostgresDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	acct, _, _ := storetest.SeedAccount(t, s, "carried")
 	want, err := s.Account(ctx, acct)
 	if err != nil {
@@ -154,4 +139,17 @@ func TestCarriedReadsSeeTheWritesAndScanAlike(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(after[1:], events) {
 		t.Errorf("events read alone after the commit (newest first, the third before them):\n%+v (%v)\nread in the transaction:\n%+v", after, err, events)
 	}
+}
+
+// openStore opens a store on a new database of the test server (skipping,
+// saying why, without one); it is closed when the test ends.
+func openStore(t *testing.T) *postgres.Store {
+	t.Helper()
+	testenv.PostgresServer(t)
+	s, err := postgres.Open(context.Background(), testenv.PostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

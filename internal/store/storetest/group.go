@@ -75,14 +75,7 @@ func testConcurrentTransactions(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	got, err := s.AbandonedIssuances(ctx, "grp", time.Unix(2000, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	have := map[string]bool{}
-	for _, in := range got {
-		have[in.SerialNumber] = true
-	}
+	have := storedIntents(t, s, "grp")
 	for i := range n {
 		switch i % 10 {
 		case 3:
@@ -121,40 +114,20 @@ func testHeldBackWriteFailsAlone(t *testing.T, b Backend) {
 	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent("0DUP")) }); err != nil {
 		t.Fatal(err)
 	}
-	release := HoldWriter(s, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent("0FIRST")) })
 	const n = 30
-	results := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = s.InTx(ctx, func(tx store.Tx) error {
-				if err := tx.CreateIssuanceIntent(ctx, intent(fmt.Sprintf("%04X", i))); err != nil {
-					return err
-				}
-				if i%7 == 2 {
-					// A duplicate of a stored serial: refused by the
-					// database, on PostgreSQL only when the write is sent.
-					return tx.CreateIssuanceIntent(ctx, intent("0DUP"))
-				}
-				return nil
-			})
-		}()
-	}
-	time.Sleep(200 * time.Millisecond) // let them queue
-	if err := release(); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	got, err := s.AbandonedIssuances(ctx, "held", time.Unix(2000, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	have := map[string]bool{}
-	for _, in := range got {
-		have[in.SerialNumber] = true
-	}
+	results := queuedBehind(t, s, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent("0FIRST")) }, n,
+		func(i int, tx store.Tx) error {
+			if err := tx.CreateIssuanceIntent(ctx, intent(fmt.Sprintf("%04X", i))); err != nil {
+				return err
+			}
+			if i%7 == 2 {
+				// A duplicate of a stored serial: refused by the database,
+				// on PostgreSQL only when the write is sent.
+				return tx.CreateIssuanceIntent(ctx, intent("0DUP"))
+			}
+			return nil
+		})
+	have := storedIntents(t, s, "held")
 	for i := range n {
 		failing := i%7 == 2
 		if failing && !errors.Is(results[i], store.ErrConflict) {
@@ -185,48 +158,35 @@ func testOrdersInOneCommit(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	release := HoldWriter(s, func(tx store.Tx) error {
-		return tx.Audit(ctx, &store.AuditEvent{AccountID: acct, At: now, Action: "hold"})
-	})
 	const n = 24
 	errFail := errors.New("refused")
 	orders := make([]int64, n)
 	certs := make([]int64, n)
-	results := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = s.InTx(ctx, func(tx store.Tx) error {
-				if i%6 == 5 {
-					// A transaction that places nothing shares the batch.
-					return tx.Audit(ctx, &store.AuditEvent{AccountID: acct, At: now, Action: "other"})
-				}
-				o := *base
-				o.ID, o.CommonName = 0, fmt.Sprintf("n%d.example.com", i)
-				if err := tx.CreateOrder(ctx, &o); err != nil {
-					return err
-				}
-				c := &store.Certificate{AccountID: acct, OrderID: o.ID, Status: store.CertIssued, SerialNumber: fmt.Sprintf("0C%02X", i),
-					IssuerID: "iss", CommonName: o.CommonName, SignatureHash: "sha256", DER: []byte{0x30, 0x00},
-					NotBefore: now, NotAfter: now.Add(time.Hour), CreatedAt: now, IssuedAt: &now}
-				if err := tx.CreateOrderCertificate(ctx, c, true, now); err != nil {
-					return err
-				}
-				orders[i], certs[i] = o.ID, c.ID
-				if i%6 == 3 {
-					return errFail
-				}
-				return nil
-			})
-		}()
+	hold := func(tx store.Tx) error {
+		return tx.Audit(ctx, &store.AuditEvent{AccountID: acct, At: now, Action: "hold"})
 	}
-	time.Sleep(200 * time.Millisecond) // let them queue
-	if err := release(); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
+	results := queuedBehind(t, s, hold, n, func(i int, tx store.Tx) error {
+		if i%6 == 5 {
+			// A transaction that places nothing shares the batch.
+			return tx.Audit(ctx, &store.AuditEvent{AccountID: acct, At: now, Action: "other"})
+		}
+		o := *base
+		o.ID, o.CommonName = 0, fmt.Sprintf("n%d.example.com", i)
+		if err := tx.CreateOrder(ctx, &o); err != nil {
+			return err
+		}
+		c := &store.Certificate{AccountID: acct, OrderID: o.ID, Status: store.CertIssued, SerialNumber: fmt.Sprintf("0C%02X", i),
+			IssuerID: "iss", CommonName: o.CommonName, SignatureHash: "sha256", DER: []byte{0x30, 0x00},
+			NotBefore: now, NotAfter: now.Add(time.Hour), CreatedAt: now, IssuedAt: &now}
+		if err := tx.CreateOrderCertificate(ctx, c, true, now); err != nil {
+			return err
+		}
+		orders[i], certs[i] = o.ID, c.ID
+		if i%6 == 3 {
+			return errFail
+		}
+		return nil
+	})
 	seen := map[int64]bool{}
 	for i := range n {
 		switch i % 6 {
@@ -258,4 +218,41 @@ func testOrdersInOneCommit(t *testing.T, b Backend) {
 			t.Errorf("call %d: order %d is %+v (%v), want its name and certificate %d", i, id, o, err, certs[i])
 		}
 	}
+}
+
+// queuedBehind runs fn(i, tx) for i < n in as many concurrent
+// transactions, queued behind a held one (hold) so that they commit
+// together, and returns their outcomes once all are over.
+func queuedBehind(t *testing.T, s store.Store, hold func(store.Tx) error, n int, fn func(i int, tx store.Tx) error) []error {
+	t.Helper()
+	release := HoldWriter(s, hold)
+	results := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = s.InTx(context.Background(), func(tx store.Tx) error { return fn(i, tx) })
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let them queue
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	return results
+}
+
+// storedIntents are the serials of issuer's stored issuance intents.
+func storedIntents(t *testing.T, s store.Store, issuer string) map[string]bool {
+	t.Helper()
+	got, err := s.AbandonedIssuances(context.Background(), issuer, time.Unix(2000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, in := range got {
+		have[in.SerialNumber] = true
+	}
+	return have
 }
