@@ -100,16 +100,17 @@ var bg = context.Background()
 // sends them, in order, ahead of the next statement that needs an answer
 // or of the COMMIT, all in one round trip (a pgx batch: one sync point,
 // so that a failure skips everything after it, as it would have aborted
-// the transaction anyway). It also takes order ids ahead of their inserts
-// (sqldb.IDTaker), as many at once as the batch has jobs left.
+// the transaction anyway). It also takes the ids of orders and
+// certificates ahead of their inserts (sqldb.IDTaker), as many at once as
+// the batch has jobs left.
 type batch struct {
 	conn  *sql.Conn
 	later []heldStmt
 	// failed is the failure of a held-back write: the transaction is
 	// aborted, and every later statement and the commit return it.
 	failed error
-	left   int     // jobs of the batch not yet run, the running one included
-	ids    []int64 // order ids taken ahead, not yet given
+	left   int                // jobs of the batch not yet run, the running one included
+	ids    map[string][]int64 // ids taken ahead and not yet given, by table
 }
 
 type heldStmt struct {
@@ -341,56 +342,41 @@ func (b *batch) beforeRead(query string, args []any) (*answeredRows, error) {
 	return nil, b.Flush()
 }
 
-// QueryInts runs a one-row query of integers with the held-back writes.
-func (b *batch) QueryInts(query string, args ...any) ([]int64, error) {
-	var out []int64
-	_, err := b.send(func(rows pgx.Rows) error {
-		if !rows.Next() {
-			return sql.ErrNoRows
-		}
-		vals, err := rows.Values()
-		if err != nil {
-			return err
-		}
-		for _, v := range vals {
-			n, ok := v.(int64)
-			if !ok {
-				return fmt.Errorf("postgres: %T where an integer was asked for", v)
-			}
-			out = append(out, n)
-		}
-		return nil
-	}, heldStmt{query: query, args: args})
-	return out, err
-}
+// sequences are the id sequences of the tables whose ids are taken ahead:
+// orders and certificates, whose inserts the rest of their transaction
+// needs the id of.
+var sequences = map[string]string{"orders": "orders_id_seq", "certificates": "certificates_id_seq"}
 
-// TakeID gives the next order id taken ahead, taking as many as the batch
-// has jobs left when none is left over. Only orders take ids ahead: their
-// insert is the one whose id the rest of its transaction needs.
+// TakeID gives the next id of table taken ahead, taking as many as the
+// batch has jobs left when none is left over.
 func (b *batch) TakeID(table string) (int64, error) {
-	if table != "orders" {
+	seq, ok := sequences[table]
+	if !ok {
 		return 0, fmt.Errorf("postgres: no ids are taken ahead for %s", table)
 	}
-	if len(b.ids) == 0 {
+	if b.ids == nil {
+		b.ids = map[string][]int64{}
+	}
+	if len(b.ids[table]) == 0 {
 		_, err := b.send(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var id int64
 				if err := rows.Scan(&id); err != nil {
 					return err
 				}
-				b.ids = append(b.ids, id)
+				b.ids[table] = append(b.ids[table], id)
 			}
 			return nil
-		}, heldStmt{query: `SELECT nextval('orders_id_seq') FROM generate_series(1, $1::int)`, args: []any{max(1, b.left)}})
+		}, heldStmt{query: `SELECT nextval($1::regclass) FROM generate_series(1, $2::int)`, args: []any{seq, max(1, b.left)}})
 		if err != nil {
 			return 0, err
 		}
-		if len(b.ids) == 0 {
-			return 0, errors.New("postgres: no order id was taken")
+		if len(b.ids[table]) == 0 {
+			return 0, fmt.Errorf("postgres: no id of %s was taken", table)
 		}
 	}
-	id := b.ids[0]
-	b.ids = b.ids[1:]
+	id := b.ids[table][0]
+	b.ids[table] = b.ids[table][1:]
 	return id, nil
 }
 

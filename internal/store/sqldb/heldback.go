@@ -36,9 +36,6 @@ type LaterExecer interface {
 // rolled-back insert is.
 type IDTaker interface {
 	TakeID(table string) (int64, error)
-	// QueryInts runs a statement answering one row of integers, sent with
-	// what is held back (whose failure it returns first).
-	QueryInts(query string, args ...any) ([]int64, error)
 }
 
 // JobTx is what a batch's transaction tells apart between the jobs it
@@ -121,16 +118,6 @@ func (c checked) takeID(t IDTaker, table string) (int64, error) {
 		return 0, fmt.Errorf("take an id of %s: %w", table, c.classify(err))
 	}
 	return id, nil
-}
-
-// queryInts runs t.QueryInts with the placeholders renumbered, its error
-// classified.
-func (c checked) queryInts(t IDTaker, query string, args ...any) ([]int64, error) {
-	if _, ok := c.q.(numbering); ok {
-		query = renumber(query)
-	}
-	v, err := t.QueryInts(query, args...)
-	return v, c.classify(err)
 }
 
 // execLater holds a write back when the transaction can, and runs it now

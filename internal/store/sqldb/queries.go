@@ -1005,22 +1005,20 @@ func (q *Queries) CreateCertificate(ctx context.Context, c *store.Certificate) e
 	return err
 }
 
-// The statement of CreateOrderCertificate on PostgreSQL, whose
-// data-modifying WITH clauses all run, each once, in one round trip
-// (with the writes held back before it).
-const (
-	pgCertificateCTE = `c AS (` + insertCertificate + ` RETURNING id),
-		o AS (UPDATE orders SET certificate_id = (SELECT id FROM c) WHERE id = ? AND account_id = ? RETURNING 1)
-		SELECT (SELECT id FROM c), (SELECT COUNT(*) FROM o)`
-	pgOrderCertificate         = `WITH ` + pgCertificateCTE
-	pgReservedOrderCertificate = `WITH s AS (INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?) RETURNING 1), ` + pgCertificateCTE
-)
+// insertCertificateWithID is insertCertificate with the id given.
+const insertCertificateWithID = `INSERT INTO certificates(id, account_id, order_id, status, serial_number, thumbprint, issuer_id, common_name, dns_names, csr,
+		signature_hash, key_size, der, not_before, not_after, created_at, issued_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
+// CreateOrderCertificate records c and makes it its order's certificate,
+// reserving its serial when asked. Where the transaction takes ids ahead
+// and holds writes back (PostgreSQL), all of it is held back as one
+// statement: the certificate's id is taken ahead, and the order's update
+// is certorder_set_order_certificate (migration 0039), which fails with
+// store.ErrNotFound instead of updating no row.
 func (q *Queries) CreateOrderCertificate(ctx context.Context, c *store.Certificate, reserve bool, at time.Time) error {
-	t := q.q.idTaker()
-	if !q.d.returning || t == nil {
-		// SQLite: the statements one by one, which cost no round trips
-		// (PostgreSQL outside a batch's transaction: as well).
+	t, l := q.q.idTaker(), q.q.laterExecer()
+	if t == nil || l == nil {
+		// SQLite: the statements one by one, which cost no round trips.
 		if reserve {
 			if err := q.ReserveSerialKeepingIntent(ctx, c.SerialNumber, c.OrderID, at); err != nil {
 				return err
@@ -1031,23 +1029,17 @@ func (q *Queries) CreateOrderCertificate(ctx context.Context, c *store.Certifica
 		}
 		return q.SetOrderCertificate(ctx, c.AccountID, c.OrderID, c.ID)
 	}
-	query, args := pgOrderCertificate, certificateArgs(c)
+	id, err := q.q.takeID(t, "certificates")
+	if err != nil {
+		return err
+	}
+	query, args := `WITH c AS (`+insertCertificateWithID+`) `, append([]any{id}, certificateArgs(c)...)
 	if reserve {
-		query = pgReservedOrderCertificate
+		query = `WITH s AS (INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?)), c AS (` + insertCertificateWithID + `) `
 		args = append([]any{c.SerialNumber, c.OrderID, ts(at)}, args...)
 	}
-	args = append(args, c.OrderID, c.AccountID)
-	v, err := q.q.queryInts(t, query, args...)
-	if err != nil {
-		return writeErr(err, "create order certificate")
-	}
-	if len(v) != 2 {
-		return fmt.Errorf("create order certificate: %d values answered", len(v))
-	}
-	if v[1] == 0 {
-		return fmt.Errorf("set order certificate: %w", store.ErrNotFound)
-	}
-	c.ID = v[0]
+	l.ExecLater("create order certificate", query+`SELECT certorder_set_order_certificate(?, ?, ?)`, append(args, c.OrderID, c.AccountID, id)...)
+	c.ID = id
 	return nil
 }
 

@@ -13,3 +13,14 @@ BEGIN
         RAISE EXCEPTION 'certorder: no account %', account USING ERRCODE = 'CO404';
     END IF;
 END $$;
+
+-- An order's certificate recorded on the order, failing (CO404) when the
+-- account has no such order instead of updating no row: so that the
+-- certificate's statement, whose id is taken ahead, can be held back too.
+CREATE FUNCTION certorder_set_order_certificate(order_id BIGINT, account BIGINT, certificate BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE orders SET certificate_id = certificate WHERE id = order_id AND account_id = account;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'certorder: account % has no order %', account, order_id USING ERRCODE = 'CO404';
+    END IF;
+END $$;

@@ -1,2 +1,0 @@
--- PostgreSQL only (0039_charge_function.postgres.sql): SQLite charges a
--- balance with a plain UPDATE, whose count of rows it reads at once.

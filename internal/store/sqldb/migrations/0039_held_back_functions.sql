@@ -1,0 +1,3 @@
+-- PostgreSQL only (0039_held_back_functions.postgres.sql): SQLite charges
+-- a balance and records an order's certificate with plain UPDATEs, whose
+-- count of rows it reads at once.
