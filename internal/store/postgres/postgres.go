@@ -109,8 +109,9 @@ type batch struct {
 	// failed is the failure of a held-back write: the transaction is
 	// aborted, and every later statement and the commit return it.
 	failed error
-	left   int                // jobs of the batch not yet run, the running one included
-	ids    map[string][]int64 // ids taken ahead and not yet given, by table
+	left   int // jobs of the batch not yet run, the running one included
+	// ids taken ahead and not yet given
+	orderIDs, certIDs []int64
 }
 
 type heldStmt struct {
@@ -342,41 +343,45 @@ func (b *batch) beforeRead(query string, args []any) (*answeredRows, error) {
 	return nil, b.Flush()
 }
 
-// sequences are the id sequences of the tables whose ids are taken ahead:
-// orders and certificates, whose inserts the rest of their transaction
-// needs the id of.
-var sequences = map[string]string{"orders": "orders_id_seq", "certificates": "certificates_id_seq"}
+// takeAheadSQL takes the next ids of both tables whose ids are taken
+// ahead, orders and certificates (the rest of an order's transaction needs
+// their ids): an order that issues at once needs one of each, so both
+// come in one round trip, and a certificate id an order did not need is
+// skipped.
+const takeAheadSQL = `SELECT nextval('orders_id_seq'), nextval('certificates_id_seq') FROM generate_series(1, $1::int)`
 
-// TakeID gives the next id of table taken ahead, taking as many as the
-// batch has jobs left when none is left over.
+// TakeID gives the next id of table taken ahead, taking as many of both
+// tables as the batch has jobs left when table's are used up.
 func (b *batch) TakeID(table string) (int64, error) {
-	seq, ok := sequences[table]
-	if !ok {
+	var ids *[]int64
+	switch table {
+	case "orders":
+		ids = &b.orderIDs
+	case "certificates":
+		ids = &b.certIDs
+	default:
 		return 0, fmt.Errorf("postgres: no ids are taken ahead for %s", table)
 	}
-	if b.ids == nil {
-		b.ids = map[string][]int64{}
-	}
-	if len(b.ids[table]) == 0 {
+	if len(*ids) == 0 {
 		_, err := b.send(func(rows pgx.Rows) error {
 			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
+				var o, c int64
+				if err := rows.Scan(&o, &c); err != nil {
 					return err
 				}
-				b.ids[table] = append(b.ids[table], id)
+				b.orderIDs, b.certIDs = append(b.orderIDs, o), append(b.certIDs, c)
 			}
 			return nil
-		}, heldStmt{query: `SELECT nextval($1::regclass) FROM generate_series(1, $2::int)`, args: []any{seq, max(1, b.left)}})
+		}, heldStmt{query: takeAheadSQL, args: []any{max(1, b.left)}})
 		if err != nil {
 			return 0, err
 		}
-		if len(b.ids[table]) == 0 {
+		if len(*ids) == 0 {
 			return 0, fmt.Errorf("postgres: no id of %s was taken", table)
 		}
 	}
-	id := b.ids[table][0]
-	b.ids[table] = b.ids[table][1:]
+	id := (*ids)[0]
+	*ids = (*ids)[1:]
 	return id, nil
 }
 
