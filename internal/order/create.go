@@ -107,6 +107,10 @@ func (s *Service) CreateOrder(ctx context.Context, actor account.Actor, productI
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		var req *store.Request
 		var cert *store.Certificate
+		// The function may run again (a retry, or a batch run again after
+		// another transaction's failure): nothing of an earlier run's
+		// certificate may reach this run's order row.
+		p.order.CertificateID = 0
 		if id := p.order.AlternativeOrderID; id != "" && actor.Account.RequireUniqueAltOrderID {
 			prev, err := tx.OrderByAlternativeID(ctx, actor.Account.ID, id)
 			if err == nil {

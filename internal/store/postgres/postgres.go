@@ -253,6 +253,15 @@ func (b *batch) send(read func(pgx.Rows) error, tail ...heldStmt) ([]pgconn.Comm
 		for _, what := range held {
 			if _, err := br.Exec(); err != nil {
 				br.Close()
+				var pgErr *pgconn.PgError
+				if !errors.As(err, &pgErr) {
+					// Not the statement's refusal but the connection's (or
+					// the driver's) failure: what PostgreSQL ran of the
+					// batch, a COMMIT included, is not known. It goes back
+					// as it is, so that a failed commit stays in doubt and
+					// is not taken for a write to run again.
+					return err
+				}
 				b.failed = sqldb.NewHeldBackError(what, err)
 				return b.failed
 			}
