@@ -95,7 +95,8 @@ func writeErr(err error, what string) error {
 	// SQLite's and PostgreSQL's (SQLSTATE 23505) unique violations.
 	case strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505"):
 		return fmt.Errorf("%s: %w: %v", what, store.ErrConflict, err)
-	// certorder_charge's refusals (migration 0039, PostgreSQL).
+	// The refusals of migration 0039's functions (PostgreSQL): funds
+	// that cannot cover a charge, an account or order that is not there.
 	case strings.Contains(msg, "SQLSTATE CO402"):
 		return fmt.Errorf("%s: %w: %v", what, store.ErrInsufficientFunds, err)
 	case strings.Contains(msg, "SQLSTATE CO404"):
@@ -1006,8 +1007,8 @@ func (q *Queries) CreateCertificate(ctx context.Context, c *store.Certificate) e
 }
 
 // insertCertificateWithID is insertCertificate with the id given.
-const insertCertificateWithID = `INSERT INTO certificates(id, account_id, order_id, status, serial_number, thumbprint, issuer_id, common_name, dns_names, csr,
-		signature_hash, key_size, der, not_before, not_after, created_at, issued_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+var insertCertificateWithID = strings.Replace(strings.Replace(insertCertificate,
+	"certificates(account_id", "certificates(id, account_id", 1), "VALUES (", "VALUES (?,", 1)
 
 // CreateOrderCertificate records c and makes it its order's certificate,
 // reserving its serial when asked. Where the transaction takes ids ahead
