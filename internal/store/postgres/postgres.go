@@ -231,11 +231,9 @@ func (b *batch) send(read func(pgx.Rows) error, tail ...heldStmt) ([]pgconn.Comm
 		return nil, b.failed
 	}
 	var pb pgx.Batch
-	for _, st := range b.later {
-		pb.Queue(st.query, st.args...)
-	}
 	held := make([]string, len(b.later))
 	for i, st := range b.later {
+		pb.Queue(st.query, st.args...)
 		held[i] = st.what
 	}
 	clear(b.later) // the arguments may be large (a certificate's DER)

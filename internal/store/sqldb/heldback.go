@@ -25,10 +25,6 @@ type LaterExecer interface {
 	// ExecLater holds the statement back; what names it in its error
 	// (NewHeldBackError).
 	ExecLater(what, query string, args ...any)
-	// Flush sends what is held back and returns its first failure, and
-	// that failure again until the transaction ends (or its job's work is
-	// discarded, JobTx).
-	Flush() error
 }
 
 // IDTaker gives the transaction ids of a table's id sequence taken ahead of
@@ -41,10 +37,12 @@ type IDTaker interface {
 // JobTx is what a batch's transaction tells apart between the jobs it
 // carries (the Group's calls).
 type JobTx interface {
-	LaterExecer
 	// StartJob says a job starts, left being the jobs of the batch not yet
 	// run, this one included: how many ids to take ahead at most.
 	StartJob(left int)
+	// Flush sends what is held back and returns its first failure, and
+	// that failure again until the transaction ends or Discard.
+	Flush() error
 	// Discard drops what is held back and forgets a held-back write's
 	// failure: the job failed, and its work is rolled back to its
 	// savepoint next, which ends the failure's hold on the transaction.
@@ -82,33 +80,33 @@ func (n numberedLater) ExecLater(what, query string, args ...any) {
 	n.l.ExecLater(what, renumber(query), args...)
 }
 
-func (n numberedLater) Flush() error { return n.l.Flush() }
+// inner is the transaction under numbering, and whether it was numbered.
+func (c checked) inner() (q querier, numbered bool) {
+	if n, ok := c.q.(numbering); ok {
+		return n.q, true
+	}
+	return c.q, false
+}
 
 // laterExecer is the transaction's LaterExecer, seen through numbering;
 // nil when it has none.
 func (c checked) laterExecer() LaterExecer {
-	switch q := c.q.(type) {
-	case numbering:
-		if l, ok := q.q.(LaterExecer); ok {
-			return numberedLater{l}
-		}
-	case LaterExecer:
-		return q
+	q, numbered := c.inner()
+	l, ok := q.(LaterExecer)
+	switch {
+	case !ok:
+		return nil
+	case numbered:
+		return numberedLater{l}
 	}
-	return nil
+	return l
 }
 
-// idTaker is the transaction's IDTaker, seen through numbering; nil when
-// it has none.
+// idTaker is the transaction's IDTaker; nil when it has none.
 func (c checked) idTaker() IDTaker {
-	q := c.q
-	if n, ok := q.(numbering); ok {
-		q = n.q
-	}
-	if t, ok := q.(IDTaker); ok {
-		return t
-	}
-	return nil
+	q, _ := c.inner()
+	t, _ := q.(IDTaker)
+	return t
 }
 
 // takeID is the next id of table taken ahead, with its error classified.

@@ -1006,9 +1006,19 @@ func (q *Queries) CreateCertificate(ctx context.Context, c *store.Certificate) e
 	return err
 }
 
-// insertCertificateWithID is insertCertificate with the id given.
-var insertCertificateWithID = strings.Replace(strings.Replace(insertCertificate,
-	"certificates(account_id", "certificates(id, account_id", 1), "VALUES (", "VALUES (?,", 1)
+// insertSerial reserves a serial for an order.
+const insertSerial = `INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?)`
+
+// The statement of CreateOrderCertificate where it is held back, built
+// once: the certificate's insert with its id, the serial's reservation
+// when asked, and the order's update.
+var (
+	insertCertificateWithID = strings.Replace(strings.Replace(insertCertificate,
+		"certificates(account_id", "certificates(id, account_id", 1), "VALUES (", "VALUES (?,", 1)
+	setOrderCertificateSQL  = `SELECT certorder_set_order_certificate(?, ?, ?)`
+	heldOrderCertificate    = `WITH c AS (` + insertCertificateWithID + `) ` + setOrderCertificateSQL
+	heldReservedCertificate = `WITH s AS (` + insertSerial + `), c AS (` + insertCertificateWithID + `) ` + setOrderCertificateSQL
+)
 
 // CreateOrderCertificate records c and makes it its order's certificate,
 // reserving its serial when asked. Where the transaction takes ids ahead
@@ -1034,12 +1044,12 @@ func (q *Queries) CreateOrderCertificate(ctx context.Context, c *store.Certifica
 	if err != nil {
 		return err
 	}
-	query, args := `WITH c AS (`+insertCertificateWithID+`) `, append([]any{id}, certificateArgs(c)...)
+	query, args := heldOrderCertificate, append([]any{id}, certificateArgs(c)...)
 	if reserve {
-		query = `WITH s AS (INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?)), c AS (` + insertCertificateWithID + `) `
+		query = heldReservedCertificate
 		args = append([]any{c.SerialNumber, c.OrderID, ts(at)}, args...)
 	}
-	l.ExecLater("create order certificate", query+`SELECT certorder_set_order_certificate(?, ?, ?)`, append(args, c.OrderID, c.AccountID, id)...)
+	l.ExecLater("create order certificate", query, append(args, c.OrderID, c.AccountID, id)...)
 	c.ID = id
 	return nil
 }
@@ -1064,7 +1074,7 @@ func (q *Queries) ReserveSerial(ctx context.Context, serialHex string, orderID i
 }
 
 func (q *Queries) ReserveSerialKeepingIntent(ctx context.Context, serialHex string, orderID int64, at time.Time) error {
-	if _, err := q.q.ExecContext(ctx, `INSERT INTO serials(serial_number, order_id, reserved_at) VALUES (?,?,?)`, serialHex, orderID, ts(at)); err != nil {
+	if _, err := q.q.ExecContext(ctx, insertSerial, serialHex, orderID, ts(at)); err != nil {
 		return writeErr(err, "reserve serial")
 	}
 	return nil
