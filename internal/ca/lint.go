@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
@@ -170,15 +171,21 @@ var keysPastLeafExclusions sync.Map
 // certificate that isPrivateLeaf.
 func lintLeaf(der []byte, p Purpose) (errs []string, warns []string, err error) {
 	return lintWith(der, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
-		if (p == PurposeX9 || p == PurposePrivateTLS) && !isPrivateLeaf(c) {
-			p = PurposeTLS // same rule sets, no private exclusions
-		}
-		reg, ok := regs.leaves[p]
-		if !ok {
-			return nil, fmt.Errorf("ca: no lint registry for purpose %q", p)
-		}
-		return reg, nil
+		return regs.leafRegistry(p, c)
 	})
+}
+
+// leafRegistry is the registry a leaf c of an issuer of purpose p is
+// linted with.
+func (regs registries) leafRegistry(p Purpose, c *zx509.Certificate) (lint.Registry, error) {
+	if (p == PurposeX9 || p == PurposePrivateTLS) && !isPrivateLeaf(c) {
+		p = PurposeTLS // same rule sets, no private exclusions
+	}
+	reg, ok := regs.leaves[p]
+	if !ok {
+		return nil, fmt.Errorf("ca: no lint registry for purpose %q", p)
+	}
+	return reg, nil
 }
 
 // lintWith parses der with zcrypto and lints it with the registry pick
@@ -196,13 +203,15 @@ func lintWith(der []byte, pick func(registries, *zx509.Certificate) (lint.Regist
 	if err != nil {
 		return nil, nil, err
 	}
-	errs, warns = lintCertificate(c, reg)
+	errs, warns = lintCertificate(c, reg, fixedKey(der, c))
 	return errs, warns, nil
 }
 
 // lintCertificate runs every certificate lint of reg over c, as
-// zlint.LintCertificateEx does, with four differences in cost and none
-// in outcome (TestLintCertificateIsZlints): it does not make what that
+// zlint.LintCertificateEx does, with five differences in cost and none
+// in outcome (TestLintCertificateIsZlints, TestLintMemoIsZlints): the
+// fixed lints take their outcome from the memo when key, c's fixedKey,
+// was seen before (lintmemo.go; "" lints c whole), it does not make what that
 // function adds for its result set (a sorted copy of every lint name in
 // the registry, per certificate, which cost more than all the lints of a
 // leaf together), a configurable lint is configured once per registry
@@ -210,10 +219,19 @@ func lintWith(der []byte, pick func(registries, *zx509.Certificate) (lint.Regist
 // reflection every time, the sharedLints are made once (lintSet.run),
 // and e_ecdsa_small_private_key passes without its walk a key no small
 // private scalar can have (smallkey.go, TestSmallKeyPrefilterIsZlints).
-func lintCertificate(c *zx509.Certificate, reg lint.Registry) (errs, warns []string) {
+func lintCertificate(c *zx509.Certificate, reg lint.Registry, key string) (errs, warns []string) {
 	set := lintSetOf(reg)
-	for _, l := range set.lints {
-		r := set.run(l, c)
+	var memo *memoEntry
+	if key != "" {
+		memo = set.entryFor(key, c)
+	}
+	for i, l := range set.lints {
+		var r *lint.LintResult
+		if memo != nil && set.fixed[i] {
+			r = set.replay(l, memo.outcomes[i], c)
+		} else {
+			r = set.run(l, c)
+		}
 		if r.Status != lint.Error && r.Status != lint.Fatal && r.Status != lint.Warn {
 			continue
 		}
@@ -239,6 +257,12 @@ func lintCertificate(c *zx509.Certificate, reg lint.Registry) (errs, warns []str
 type lintSet struct {
 	cfg   lint.Configuration
 	lints []configuredLint
+	// fixed: the lint of the same index is one of fixedLints and runs
+	// in certorder's loop (not viaZlint), so its outcome is memoized.
+	fixed []bool
+	// memo holds the fixed lints' outcomes by fixedKey (lintmemo.go).
+	memo    sync.Map // string → *memoEntry
+	memoLen atomic.Int32
 }
 
 type configuredLint struct {
@@ -294,6 +318,7 @@ func lintSetOf(reg lint.Registry) *lintSet {
 			cl.shared = inst
 		}
 		set.lints = append(set.lints, cl)
+		set.fixed = append(set.fixed, fixedLints[l.Name] && !cl.viaZlint && !cl.smallKeyPrefilter)
 	}
 	v, _ := lintSets.LoadOrStore(reg, set)
 	return v.(*lintSet)
@@ -318,28 +343,13 @@ func (set *lintSet) run(l configuredLint, c *zx509.Certificate) (result *lint.Li
 	}
 	defer func() {
 		if err := recover(); err != nil {
-			result = &lint.LintResult{Status: lint.Fatal, Details: fmt.Sprintf("'%s' panicked. Error: %v", l.Name, err)}
+			result = panicResult(l, err)
 		}
 	}()
-	if !l.OverrideFrameworkFilter {
-		switch {
-		case l.Source == lint.CABFBaselineRequirements && !util.IsServerAuthCert(c),
-			l.Source == lint.CABFSMIMEBaselineRequirements && !util.IsEmailProtectionCert(c),
-			l.Source == lint.CABFCSBaselineRequirements && !util.IsCodeSigning(c.PolicyIdentifiers):
-			return resultNA
-		}
+	if filteredOut(l, c) {
+		return resultNA
 	}
-	var impl lint.CertificateLintInterface
-	switch {
-	case l.template != nil:
-		v := reflect.New(reflect.TypeOf(l.template).Elem())
-		v.Elem().Set(reflect.ValueOf(l.template).Elem())
-		impl = v.Interface().(lint.CertificateLintInterface)
-	case l.shared != nil:
-		impl = l.shared
-	default:
-		impl = l.Lint()
-	}
+	impl := set.instance(l)
 	if !impl.CheckApplies(c) {
 		return resultNA
 	}
@@ -351,6 +361,40 @@ func (set *lintSet) run(l configuredLint, c *zx509.Certificate) (result *lint.Li
 		return resultPass
 	}
 	return impl.Execute(c)
+}
+
+// filteredOut: zlint's framework leaves the lint out for c by its
+// source, before CheckApplies.
+func filteredOut(l configuredLint, c *zx509.Certificate) bool {
+	if l.OverrideFrameworkFilter {
+		return false
+	}
+	switch {
+	case l.Source == lint.CABFBaselineRequirements && !util.IsServerAuthCert(c),
+		l.Source == lint.CABFSMIMEBaselineRequirements && !util.IsEmailProtectionCert(c),
+		l.Source == lint.CABFCSBaselineRequirements && !util.IsCodeSigning(c.PolicyIdentifiers):
+		return true
+	}
+	return false
+}
+
+// instance is the lint's instance for one certificate: a copy of its
+// configured template, its shared instance, or a new one.
+func (set *lintSet) instance(l configuredLint) lint.CertificateLintInterface {
+	switch {
+	case l.template != nil:
+		v := reflect.New(reflect.TypeOf(l.template).Elem())
+		v.Elem().Set(reflect.ValueOf(l.template).Elem())
+		return v.Interface().(lint.CertificateLintInterface)
+	case l.shared != nil:
+		return l.shared
+	}
+	return l.Lint()
+}
+
+// panicResult is what zlint reports for a lint that panicked.
+func panicResult(l configuredLint, err any) *lint.LintResult {
+	return &lint.LintResult{Status: lint.Fatal, Details: fmt.Sprintf("'%s' panicked. Error: %v", l.Name, err)}
 }
 
 // resultNA and resultNE are the outcomes of most lints over a leaf, shared:

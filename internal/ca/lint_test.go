@@ -73,14 +73,14 @@ func TestLintCertificateIsZlints(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, reg := range append([]lint.Registry{regs.certs, regs.private}, slices.Collect(maps.Values(regs.leaves))...) {
-			gotErrs, gotWarns := lintCertificate(c, reg)
+			gotErrs, gotWarns := lintCertificate(c, reg, fixedKey(der, c))
 			wantErrs, wantWarns := splitResults(zlint.LintCertificateEx(c, reg))
 			if !reflect.DeepEqual(gotErrs, wantErrs) || !reflect.DeepEqual(gotWarns, wantWarns) {
 				t.Errorf("certificate %d: certorder's loop found %v %v, zlint %v %v", i, gotErrs, gotWarns, wantErrs, wantWarns)
 			}
 		}
 		if i == len(ders)-1 {
-			errs, _ := lintCertificate(c, regs.certs)
+			errs, _ := lintCertificate(c, regs.certs, "")
 			all := strings.Join(errs, "\n")
 			for _, want := range []string{"e_subj_contains_html_entities:", "e_ecdsa_small_private_key:"} {
 				if !strings.Contains(all, want) {
@@ -340,7 +340,7 @@ func TestLintCertificateIsZlintsGenerated(t *testing.T) {
 				for ri, reg := range registries {
 					// Names only: some of zlint's details list key usages
 					// in map order, and differ from one run to the next.
-					gotErrs, gotWarns := lintNames(lintCertificate(certs[i], reg))
+					gotErrs, gotWarns := lintNames(lintCertificate(certs[i], reg, ""))
 					wantErrs, wantWarns := lintNames(splitResults(zlint.LintCertificateEx(certs[i], reg)))
 					if !reflect.DeepEqual(gotErrs, wantErrs) || !reflect.DeepEqual(gotWarns, wantWarns) {
 						t.Errorf("certificate %d, registry %d: certorder's loop found %v %v, zlint %v %v", i, ri, gotErrs, gotWarns, wantErrs, wantWarns)

@@ -219,7 +219,7 @@ func lintedAsZlint(t *testing.T, c *zx509.Certificate, reg lint.Registry, what s
 			got, want = r, w
 		}
 	}
-	gotErrs, gotWarns := lintNames(lintCertificate(c, reg))
+	gotErrs, gotWarns := lintNames(lintCertificate(c, reg, ""))
 	wantErrs, wantWarns := lintNames(splitResults(rs))
 	if !reflect.DeepEqual(gotErrs, wantErrs) || !reflect.DeepEqual(gotWarns, wantWarns) {
 		t.Errorf("%s: certorder's loop found %v %v, zlint %v %v", what, gotErrs, gotWarns, wantErrs, wantWarns)
