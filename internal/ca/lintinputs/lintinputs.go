@@ -118,7 +118,7 @@ func Analyze() (map[string]Verdict, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lintinputs: loading zlint: %w", err)
 	}
-	a := &analysis{decls: map[string]funcDecl{}, methods: map[string][]string{}, oids: map[string]string{}, uses: map[useKey]*useState{}, pure: map[string]*pureState{}}
+	a := &analysis{decls: map[string]funcDecl{}, methods: map[string][]string{}, oids: map[string]string{}, uses: map[useKey]*judgement{}, pure: map[string]*judgement{}}
 	for _, p := range pkgs {
 		if len(p.Errors) > 0 {
 			return nil, fmt.Errorf("lintinputs: %s: %v", p.PkgPath, p.Errors[0])
@@ -146,26 +146,13 @@ type useKey struct {
 	param int
 }
 
-// useState memoizes whether a function uses its certificate parameter
-// only in fixed ways; a function being analyzed counts as variable to
-// the calls it makes to itself (recursion is not followed).
-type useState struct {
-	done   bool
-	reason string
-}
-
-type pureState struct {
-	done   bool
-	reason string
-}
-
 type analysis struct {
 	decls map[string]funcDecl // by funcKey
 	// methods are the funcKeys of zlint's methods, by method name
 	methods map[string][]string
-	oids    map[string]string // package-level OID literals of zlint's source, by "pkg.Name"
-	uses    map[useKey]*useState
-	pure    map[string]*pureState
+	oids    map[string]string     // package-level OID literals of zlint's source, by "pkg.Name"
+	uses    map[useKey]*judgement // does a function use its certificate parameter only in fixed ways
+	pure    map[string]*judgement // does a function call nothing impure
 }
 
 // funcKey names a function or method across the packages the loader made
@@ -282,18 +269,28 @@ func params(d *ast.FuncDecl, info *types.Info) []types.Object {
 // usesOnlyFixed returns "" when the function fn uses its parameter i
 // (a *x509.Certificate) only in fixed ways, else why not.
 func (a *analysis) usesOnlyFixed(fn string, i int) string {
-	k := useKey{fn, i}
-	if s, ok := a.uses[k]; ok {
-		if !s.done {
-			return "recursion through " + fn
+	return judge(a.uses, useKey{fn, i}, fn, func() string { return a.checkUses(fn, i) })
+}
+
+// judgement is a memoized answer ("" or why not) to a question that may
+// recurse: asked again while it is being answered, it is answered
+// "recursion", which is conservative.
+type judgement struct {
+	done   bool
+	reason string
+}
+
+func judge[K comparable](memo map[K]*judgement, k K, name string, answer func() string) string {
+	if j, ok := memo[k]; ok {
+		if !j.done {
+			return "recursion through " + name
 		}
-		return s.reason
+		return j.reason
 	}
-	s := &useState{}
-	a.uses[k] = s
-	s.reason = a.checkUses(fn, i)
-	s.done = true
-	return s.reason
+	j := &judgement{}
+	memo[k] = j
+	j.reason, j.done = answer(), true
+	return j.reason
 }
 
 func (a *analysis) checkUses(fn string, i int) string {
@@ -462,14 +459,10 @@ func parentMap(root ast.Node) map[ast.Node]ast.Node {
 // fmt.Stringer kinds are the exception: zlint's source calls Error and
 // String on values it made itself.
 func (a *analysis) pureFunc(key string, fd funcDecl) string {
-	if s, ok := a.pure[key]; ok {
-		if !s.done {
-			return "recursion through " + key
-		}
-		return s.reason
-	}
-	s := &pureState{}
-	a.pure[key] = s
+	return judge(a.pure, key, key, func() string { return a.checkPure(key, fd) })
+}
+
+func (a *analysis) checkPure(key string, fd funcDecl) string {
 	closures := localClosures(fd)
 	called := map[ast.Expr]bool{} // the Fun of every call
 	ast.Inspect(fd.decl.Body, func(n ast.Node) bool {
@@ -523,7 +516,6 @@ func (a *analysis) pureFunc(key string, fd funcDecl) string {
 		}
 		return reason == ""
 	})
-	s.reason, s.done = reason, true
 	return reason
 }
 
