@@ -131,7 +131,7 @@ var lintRegistries = sync.OnceValues(func() (registries, error) {
 // asserting certorder's X9 or private TLS policy is linted without
 // privateExclusions.
 func LintCertificate(der []byte) (errs []string, warns []string, err error) {
-	return lintWith(der, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
+	return lintWith(der, false, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
 		if !c.IsCA && isPrivateLeaf(c) {
 			return regs.private, nil
 		}
@@ -150,7 +150,7 @@ func lintCA(der []byte, signer crypto.PublicKey) (errs []string, warns []string,
 		return nil, nil, fmt.Errorf("ca: signing key: %w", err)
 	}
 	_, known := keysPastLeafExclusions.Load(string(spki))
-	errs, warns, err = lintWith(der, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
+	errs, warns, err = lintWith(der, false, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
 		if known {
 			return regs.caKnownKey, nil
 		}
@@ -170,7 +170,7 @@ var keysPastLeafExclusions sync.Map
 // lint copy; the private exclusions, as in LintCertificate, only for a
 // certificate that isPrivateLeaf.
 func lintLeaf(der []byte, p Purpose) (errs []string, warns []string, err error) {
-	return lintWith(der, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
+	return lintWith(der, true, func(regs registries, c *zx509.Certificate) (lint.Registry, error) {
 		return regs.leafRegistry(p, c)
 	})
 }
@@ -189,8 +189,10 @@ func (regs registries) leafRegistry(p Purpose, c *zx509.Certificate) (lint.Regis
 }
 
 // lintWith parses der with zcrypto and lints it with the registry pick
-// chooses for it.
-func lintWith(der []byte, pick func(registries, *zx509.Certificate) (lint.Registry, error)) (errs []string, warns []string, err error) {
+// chooses for it; memo: with the lint memo. Only drafts' lint copies use
+// it: their placeholder signature is the same for every certificate of an
+// issuer, where a signed certificate's signature makes every key new.
+func lintWith(der []byte, memo bool, pick func(registries, *zx509.Certificate) (lint.Registry, error)) (errs []string, warns []string, err error) {
 	regs, err := lintRegistries()
 	if err != nil {
 		return nil, nil, fmt.Errorf("ca: zlint registry: %w", err)
@@ -203,7 +205,11 @@ func lintWith(der []byte, pick func(registries, *zx509.Certificate) (lint.Regist
 	if err != nil {
 		return nil, nil, err
 	}
-	errs, warns = lintCertificate(c, reg, fixedKey(der, c))
+	key := ""
+	if memo {
+		key = fixedKey(der, c)
+	}
+	errs, warns = lintCertificate(c, reg, key)
 	return errs, warns, nil
 }
 

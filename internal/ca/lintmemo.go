@@ -40,9 +40,10 @@ type memoEntry struct {
 	outcomes []fixedOutcome
 }
 
-// memoLimit bounds the fixed parts a lint set remembers. A hierarchy has
-// a few issuers, each a few profiles, key algorithms and hashes; a
-// certificate past the limit is linted whole.
+// memoLimit bounds the fixed parts a lint set remembers (give or take the
+// calls that find it reached at once). A hierarchy has a few issuers,
+// each a few profiles, key algorithms and hashes; a certificate past the
+// limit makes an entry of its own that is not kept.
 const memoLimit = 512
 
 // entryFor is the memo's entry for key, made from c and stored when new.
@@ -70,12 +71,12 @@ func (set *lintSet) entryFor(key string, c *zx509.Certificate) *memoEntry {
 // of c (they are judged per certificate in replay); a panic is Fatal,
 // as in run.
 func (set *lintSet) outcome(l configuredLint, c *zx509.Certificate) (o fixedOutcome) {
-	impl := set.instance(l)
 	defer func() {
 		if err := recover(); err != nil {
 			o.result = panicResult(l, err)
 		}
 	}()
+	impl := set.instance(l)
 	if !impl.CheckApplies(c) {
 		return fixedOutcome{}
 	}

@@ -375,3 +375,49 @@ func TestLintMemoIsZlints(t *testing.T) {
 		t.Errorf("only %d fixed and %d other lints failed: the comparison says little about failing outcomes taken from the memo", len(fixedFailed), len(otherFailed))
 	}
 }
+
+// TestSignedCertificatesSkipTheMemo: LintCertificate, which lints signed
+// certificates (each signature makes a new key), keeps nothing in the
+// memo, and a draft's lint copy does.
+func TestSignedCertificatesSkipTheMemo(t *testing.T) {
+	h := sharedHierarchy(t, KeyP256, KeyP256)
+	regs, err := lintRegistries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := leafRequest(t, h, ProfileOVTLS, testKey(t, "p256"), "")
+	d, err := h.Draft(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := d.Sign()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		what string
+		der  []byte
+		lint func([]byte) error
+		kept bool
+	}{
+		{"the signed certificate", signed.Raw, func(der []byte) error { _, _, err := LintCertificate(der); return err }, false},
+		{"the lint copy", d.lint, func(der []byte) error { _, _, err := lintLeaf(der, req.Issuer.Purpose); return err }, true},
+	} {
+		if err := tc.lint(tc.der); err != nil {
+			t.Fatal(err)
+		}
+		c, err := zx509.ParseCertificate(tc.der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := false
+		for _, reg := range append([]lint.Registry{regs.certs, regs.private}, slices.Collect(maps.Values(regs.leaves))...) {
+			if _, ok := lintSetOf(reg).memo.Load(fixedKey(tc.der, c)); ok {
+				kept = true
+			}
+		}
+		if kept != tc.kept {
+			t.Errorf("%s: its fixed parts are in a memo: %v, want %v", tc.what, kept, tc.kept)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package lintinputs
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"strings"
 	"testing"
 )
@@ -29,6 +32,7 @@ func TestVerdicts(t *testing.T) {
 		{"w_sub_cert_aia_contains_internal_names", false, "time.Now"},
 		{"e_rsa_mod_less_than_2048_bits", false, "c.PublicKey"},
 		{"e_sub_cert_not_is_ca", true, ""},
+		{"e_key_usage_and_extended_key_usage_inconsistent", false, "ranges over a map"}, // its outcome follows map order
 	} {
 		got, ok := v[tc.lint]
 		if !ok {
@@ -39,4 +43,80 @@ func TestVerdicts(t *testing.T) {
 			t.Errorf("%s: fixed %v (%q), want %v (%q)", tc.lint, got.Fixed, got.Reason, tc.fixed, tc.reason)
 		}
 	}
+}
+
+// TestOIDLiteral: literals are read with Go's syntax, so an octal arc is
+// not taken for a decimal one.
+func TestOIDLiteral(t *testing.T) {
+	for _, tc := range []struct {
+		src, want string
+		ok        bool
+	}{
+		{"asn1.ObjectIdentifier{2, 5, 29, 17}", "2.5.29.17", true},
+		{"asn1.ObjectIdentifier{2, 5, 29, 021}", "2.5.29.17", true},
+		{"asn1.ObjectIdentifier{2, 5, 29, 0x11}", "2.5.29.17", true},
+		{"asn1.ObjectIdentifier{2, 5, 29, n}", "", false},
+		{"[]int{2, 5, 29, 17}", "", false},
+	} {
+		e, err := parser.ParseExpr(tc.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := oidLiteral(e); got != tc.want || ok != tc.ok {
+			t.Errorf("%s: %q %v, want %q %v", tc.src, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestMayWrite: a read of c.F that could write to the certificate, the
+// field or what it holds is told from one that cannot.
+func TestMayWrite(t *testing.T) {
+	for _, tc := range []struct {
+		stmt  string
+		write bool
+	}{
+		{"x := c.F", false},
+		{"if len(c.F) > 0 {}", false},
+		{"for _, v := range c.F { _ = v }", false},
+		{"f(c.F)", false},
+		{"x = c.F[0]", false},
+		{"c.F = nil", true},
+		{"c.F[0] = 1", true},
+		{"c.F.X = 1", true},
+		{"c.F++", true},
+		{"p := &c.F", true},
+		{"p := &c.F[0]", true},
+		{"c.F = append(c.F, 1)", true},
+		{"x = append(c.F, 1)", true},
+		{"copy(c.F, x)", true},
+		{"sort.Strings(c.F)", true},
+		{"slices.Sort(c.F[1:])", true},
+	} {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, "x.go", "package p\nfunc g() {\n"+tc.stmt+"\n}\n", 0)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.stmt, err)
+		}
+		body := f.Decls[0].(*ast.FuncDecl).Body
+		parents := parentMap(body)
+		var sel *ast.SelectorExpr
+		ast.Inspect(body, func(n ast.Node) bool {
+			if s, ok := n.(*ast.SelectorExpr); ok && sel == nil && isCF(s) {
+				sel = s
+			}
+			return true
+		})
+		if sel == nil {
+			t.Fatalf("%s: no c.F", tc.stmt)
+		}
+		if got := mayWrite(sel, parents); got != tc.write {
+			t.Errorf("%s: mayWrite %v, want %v", tc.stmt, got, tc.write)
+		}
+	}
+}
+
+// isCF: s is c.F.
+func isCF(s *ast.SelectorExpr) bool {
+	id, ok := s.X.(*ast.Ident)
+	return ok && id.Name == "c" && s.Sel.Name == "F"
 }
