@@ -194,3 +194,11 @@ var fixedLints = map[string]bool{
 	"w_sub_cert_certificate_policies_marked_critical":               true,
 	"w_sub_cert_eku_extra_values":                                   true,
 }
+
+// variableExtensions are the identifiers, as DER elements, of the
+// extensions whose values the key leaves out (lintinputs.VariableExtensions).
+var variableExtensions = [][]byte{
+	{0x06, 0x03, 0x55, 0x1d, 0x11},                                           // 2.5.29.17
+	{0x06, 0x03, 0x55, 0x1d, 0x0e},                                           // 2.5.29.14
+	{0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02}, // 1.3.6.1.4.1.11129.2.4.2
+}

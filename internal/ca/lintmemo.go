@@ -185,14 +185,6 @@ func fixedKey(der []byte, c *zx509.Certificate) string {
 	return string(key)
 }
 
-// variableExtensions are lintinputs.VariableExtensions as DER elements:
-// the subject alternative name, the subject key identifier, the SCT list.
-var variableExtensions = [][]byte{
-	{0x06, 0x03, 0x55, 0x1d, 0x11},
-	{0x06, 0x03, 0x55, 0x1d, 0x0e},
-	{0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02},
-}
-
 func variableExtension(oid []byte) bool {
 	for _, v := range variableExtensions {
 		if string(v) == string(oid) {

@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -11,6 +12,7 @@ import (
 	"maps"
 	"math/big"
 	"net"
+	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -26,9 +28,9 @@ import (
 	"github.com/certorder/certorder/internal/ca/lintinputs"
 )
 
-// TestFixedLintsAreRecomputed: fixedLints is what package lintinputs
-// finds in the zlint source this build links, and names only lints of
-// zlint's registry.
+// TestFixedLintsAreRecomputed: fixedlints_gen.go is what package
+// lintinputs makes of the zlint source this build links (the fixed lints
+// and the variable extensions), and names only lints of zlint's registry.
 func TestFixedLintsAreRecomputed(t *testing.T) {
 	verdicts, err := lintinputs.Analyze()
 	if err != nil {
@@ -38,6 +40,9 @@ func TestFixedLintsAreRecomputed(t *testing.T) {
 	got := slices.Sorted(maps.Keys(fixedLints))
 	if !slices.Equal(got, want) {
 		t.Errorf("fixedLints is not what lintinputs finds: run go generate ./internal/ca\n got %d: %v\nwant %d: %v", len(got), got, len(want), want)
+	}
+	if file, err := os.ReadFile("fixedlints_gen.go"); err != nil || !bytes.Equal(file, lintinputs.Source(want)) {
+		t.Errorf("fixedlints_gen.go is not what lintinputs.Source makes (%v): run go generate ./internal/ca", err)
 	}
 	registered := map[string]bool{}
 	for _, l := range lint.GlobalRegistry().CertificateLints().Lints() {
