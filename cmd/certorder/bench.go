@@ -486,11 +486,33 @@ func (r levelResult) rowCells() []string {
 	return []string{r.server, r.issuer, strconv.Itoa(r.concurrency), strconv.FormatInt(r.certs, 10),
 		fmt.Sprintf("%.1f", r.certsPerSec()), ms(r.p50), ms(r.p99), strconv.FormatInt(r.errors, 10),
 		msf(r.perCert(r.srvCPU, r.srvCPUOK)), msf(r.perCert(r.cliCPU, r.cliCPUOK)),
+		r.callsPerCommit(), r.pagesPerCert(),
 		strconv.Itoa(r.stalls), ms(r.longestStall), stalledShare(r)}
 }
 
 var benchColumns = []string{"server", "issuer", "clients", "certificates", "certs/s", "p50 ms", "p99 ms", "errors",
-	"server CPU ms/cert", "client CPU ms/cert", "stalls", "longest stall ms", "stalled %"}
+	"server CPU ms/cert", "client CPU ms/cert", "store calls/commit", "WAL pages/cert", "stalls", "longest stall ms", "stalled %"}
+
+// callsPerCommit is the group commit's mean batch in the window: the
+// store calls (an order is one) per transaction committed. "-" where the
+// server does not say (the floors).
+func (r levelResult) callsPerCommit() string {
+	if !r.writesOK || r.commits <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", r.calls/r.commits)
+}
+
+// pagesPerCert is the pages the store wrote to SQLite's WAL in the window
+// per certificate issued in it: the disk writes behind an order, which
+// group commit shares among the orders of a batch. "-" where not counted
+// (the floors, PostgreSQL).
+func (r levelResult) pagesPerCert() string {
+	if !r.pagesOK || r.certs <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", r.pages/float64(r.certs))
+}
 
 // stalledShare is the stalls' overruns added up, as a share of the window:
 // roughly how much of it the machine ran nobody.

@@ -225,6 +225,57 @@ func (s *benchServer) cpu() (time.Duration, bool) {
 	return time.Duration(ut+st) * time.Second / userHZ, true
 }
 
+// storeWrites are a certorder child's store counters read from its
+// /metrics: transactions committed, the calls in them, and the pages its
+// SQLite writer wrote to the WAL (pagesOK false on PostgreSQL).
+type storeWrites struct {
+	commits, calls, pages float64
+	pagesOK               bool
+}
+
+// writes scrapes the child's /metrics for its storeWrites; ok is false
+// where there are none (the floors serve no /metrics).
+func (s *benchServer) writes(ctx context.Context) (w storeWrites, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.addr+"/metrics", nil)
+	if err != nil {
+		return w, false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return w, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return w, false
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return w, false
+	}
+	var haveCommits, haveCalls bool
+	for line := range strings.Lines(string(body)) {
+		name, value, found := strings.Cut(strings.TrimSpace(line), " ")
+		if !found {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "certorder_store_commits_total":
+			w.commits, haveCommits = v, true
+		case "certorder_store_committed_calls_total":
+			w.calls, haveCalls = v, true
+		case "certorder_store_wal_pages_written_total":
+			w.pages, w.pagesOK = v, true
+		}
+	}
+	return w, haveCommits && haveCalls
+}
+
 func freeLoopbackAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -303,13 +354,18 @@ type levelResult struct {
 	// outside are the errors of requests that completed in the warmup or
 	// after the window: not in the row's figures, but a failed run all
 	// the same.
-	outside    int64
-	p50, p99   time.Duration
-	srvCPU     time.Duration
-	srvCPUOK   bool
-	cliCPU     time.Duration
-	cliCPUOK   bool
-	firstError string
+	outside  int64
+	p50, p99 time.Duration
+	srvCPU   time.Duration
+	srvCPUOK bool
+	cliCPU   time.Duration
+	cliCPUOK bool
+	// The store's work in the window, from certorder's /metrics: commits,
+	// the calls they carried and the WAL pages written (writesOK false for
+	// the floors, pagesOK false on PostgreSQL).
+	commits, calls, pages float64
+	writesOK, pagesOK     bool
+	firstError            string
 	// stalls are the times the machine did not run this process when it
 	// should have (see probeStalls): on a virtual machine whose vCPUs are
 	// descheduled they, not certorder, make the tail latency.
@@ -374,7 +430,10 @@ func runLevel(ctx context.Context, srv *benchServer, url string, bodies [][]byte
 	t1 := t0.Add(d)
 	var srv0, cli0 time.Duration
 	var srvOK0, cliOK0 bool
+	var w0 storeWrites
+	var wOK0 bool
 	if warmup <= 0 {
+		w0, wOK0 = srv.writes(ctx) // scraped outside the CPU window
 		srv0, srvOK0 = srv.cpu()
 		cli0, cliOK0 = selfCPU()
 	}
@@ -417,13 +476,19 @@ func runLevel(ctx context.Context, srv *benchServer, url string, bodies [][]byte
 	}
 	if warmup > 0 {
 		sleepUntil(ctx, t0)
+		w0, wOK0 = srv.writes(ctx)
 		srv0, srvOK0 = srv.cpu()
 		cli0, cliOK0 = selfCPU()
 	}
 	res.stalls, res.longestStall, res.stalled = probeStalls(ctx, t1)
 	srv1, srvOK1 := srv.cpu()
 	cli1, cliOK1 := selfCPU()
+	w1, wOK1 := srv.writes(ctx)
 	wg.Wait()
+	if wOK0 && wOK1 {
+		res.commits, res.calls, res.writesOK = w1.commits-w0.commits, w1.calls-w0.calls, true
+		res.pages, res.pagesOK = w1.pages-w0.pages, w0.pagesOK && w1.pagesOK
+	}
 
 	res.srvCPU, res.srvCPUOK = srv1-srv0, srvOK0 && srvOK1
 	res.cliCPU, res.cliCPUOK = cli1-cli0, cliOK0 && cliOK1

@@ -104,6 +104,19 @@ func TestBenchPrintsRows(t *testing.T) {
 		if f[7] != "0" {
 			t.Errorf("printed row %q: errors %q", line, f[7])
 		}
+		// certorder's store counters from its /metrics (columns 11 and
+		// 12): at least one call per commit and some WAL pages per
+		// certificate; the floors serve no counters.
+		if f[0] == serverCertorder {
+			if c, err := strconv.ParseFloat(f[10], 64); err != nil || c < 1 {
+				t.Errorf("printed row %q: store calls/commit %q", line, f[10])
+			}
+			if p, err := strconv.ParseFloat(f[11], 64); err != nil || p <= 0 {
+				t.Errorf("printed row %q: WAL pages/cert %q", line, f[11])
+			}
+		} else if f[10] != "-" || f[11] != "-" {
+			t.Errorf("printed row %q: store counters %q %q for a floor", line, f[10], f[11])
+		}
 		printed[rowID{f[0], f[1], conc}] = true
 	}
 	for _, w := range want {

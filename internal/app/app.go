@@ -225,6 +225,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	m := metrics.New()
+	m.CountWrites(st)
 	st = m.TimeCommits(st)
 	kinds := make([]string, len(faults.Kinds))
 	for i, k := range faults.Kinds {

@@ -769,6 +769,19 @@ type Tx interface {
 	Writer
 }
 
+// WriteStats count a store's writes since it opened (/metrics): the
+// transactions committed, the calls they carried (group commit puts the
+// calls queued meanwhile into one), and, on SQLite, the pages written to
+// the write-ahead log; Pages is -1 where the store cannot tell.
+type WriteStats struct {
+	Commits, Calls, Pages int64
+}
+
+// A WriteCounter is a store that reports its WriteStats.
+type WriteCounter interface {
+	WriteStats() WriteStats
+}
+
 // Store is a backend.
 type Store interface {
 	Reader

@@ -132,6 +132,9 @@ func TestMetricsScrape(t *testing.T) {
 		"certorder_crl_next_update_seconds":       dto.MetricType_GAUGE,
 		"certorder_certificates_expiring":         dto.MetricType_GAUGE,
 		"certorder_store_commit_duration_seconds": dto.MetricType_HISTOGRAM,
+		"certorder_store_commits_total":           dto.MetricType_COUNTER,
+		"certorder_store_committed_calls_total":   dto.MetricType_COUNTER,
+		"certorder_store_wal_pages_written_total": dto.MetricType_COUNTER,
 		"certorder_faults_injected_total":         dto.MetricType_COUNTER,
 		"certorder_http_requests_total":           dto.MetricType_COUNTER,
 		"certorder_http_request_duration_seconds": dto.MetricType_HISTOGRAM,
@@ -173,6 +176,11 @@ func TestMetricsScrape(t *testing.T) {
 		{"certorder_crl_next_update_seconds", []string{"issuer", "root"}, 1, true},
 		{"certorder_census_up", nil, 1, false},
 		{"certorder_store_commit_duration_seconds", []string{"outcome", "ok"}, 5, true},
+		// The store's write counters: the three orders' commits at least,
+		// each writing pages of its B-trees to SQLite's WAL.
+		{"certorder_store_commits_total", nil, 3, true},
+		{"certorder_store_committed_calls_total", nil, 3, true},
+		{"certorder_store_wal_pages_written_total", nil, 3 * 10, true},
 		// A server that is no sandbox injects no fault; each kind shows 0.
 		{"certorder_faults_injected_total", []string{"kind", "rate_limit"}, 0, false},
 		{"certorder_faults_injected_total", []string{"kind", "error"}, 0, false},

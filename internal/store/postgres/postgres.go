@@ -28,7 +28,10 @@ type Store struct {
 	group *sqldb.Group
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.WriteCounter = (*Store)(nil)
+)
 
 // migrationLock is the advisory lock replicas starting together take to
 // migrate one at a time.
@@ -461,6 +464,13 @@ func retryable(err error) bool {
 // store.ErrUnavailable.
 func (s *Store) Health(ctx context.Context) error {
 	return s.group.Health(ctx, &s.Queries)
+}
+
+// WriteStats: this process's commits and the calls they carried; the pages
+// PostgreSQL writes are its own to count (pg_stat_wal).
+func (s *Store) WriteStats() store.WriteStats {
+	commits, calls := s.group.Counts()
+	return store.WriteStats{Commits: commits, Calls: calls, Pages: -1}
 }
 
 // Close waits for the running batch and closes the pool.

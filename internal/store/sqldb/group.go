@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certorder/certorder/internal/store"
@@ -71,6 +72,8 @@ type Group struct {
 	idle    *sync.Cond // signalled when leading ends (Close waits for it)
 
 	health healthState
+
+	commits, calls atomic.Int64 // transactions committed and the calls in them
 }
 
 type groupJob struct {
@@ -143,6 +146,12 @@ func (g *Group) SetBatchHook(f func(n int)) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.cfg.BatchHook = f
+}
+
+// Counts are the transactions the group committed and the calls they
+// carried.
+func (g *Group) Counts() (commits, calls int64) {
+	return g.commits.Load(), g.calls.Load()
 }
 
 // Queued is how many calls wait (tests).
@@ -279,6 +288,8 @@ func (g *Group) commit(tx GroupTx, ran []*groupJob) (again []*groupJob, retry, h
 		}
 		return nil, false, false
 	}
+	g.commits.Add(1)
+	g.calls.Add(int64(len(ran)))
 	if g.cfg.BatchHook != nil {
 		g.cfg.BatchHook(len(ran))
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
+
+	moderncsqlite "modernc.org/sqlite"
 
 	"github.com/certorder/certorder/internal/store/sqldb"
 )
@@ -14,6 +17,9 @@ import (
 type writer struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
+
+	pagesMu sync.Mutex
+	pages   int64 // written to the WAL, as of the last pagesWritten
 }
 
 var _ sqldb.GroupTx = (*writer)(nil)
@@ -100,4 +106,24 @@ func (w *writer) QueryRowContext(_ context.Context, query string, args ...any) *
 		return st.QueryRowContext(bg, args...)
 	}
 	return w.conn.QueryRowContext(bg, query, args...)
+}
+
+// pagesWritten adds to total the pages the writer connection has written
+// to the WAL since the last call (SQLite's per-connection counter is a C
+// int, so it is read and reset each time and kept here as an int64). It
+// may run beside a batch: database/sql hands the driver connection to one
+// call at a time, and reading the counter takes SQLite's connection mutex.
+func (w *writer) pagesWritten() (int64, error) {
+	w.pagesMu.Lock()
+	defer w.pagesMu.Unlock()
+	err := w.conn.Raw(func(dc any) error {
+		st, ok := dc.(moderncsqlite.DBStatus)
+		if !ok {
+			return fmt.Errorf("sqlite writer: driver connection %T has no status", dc)
+		}
+		n, _, err := st.Status(moderncsqlite.DBStatusCacheWrite, true)
+		w.pages += int64(n)
+		return err
+	})
+	return w.pages, err
 }

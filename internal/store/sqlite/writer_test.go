@@ -49,11 +49,25 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	// The slow call commits alone; the 40 queued behind it in one batch,
 	// led by the first of them.
 	if !slices.Equal(batches, []int{1, n}) {
 		t.Errorf("batches = %v, want [1 %d]", batches, n)
+	}
+	mu.Unlock()
+	// The counters /metrics serves: two transactions carried the 41 calls;
+	// each commit wrote at least the intents' B-tree leaf and its index's.
+	ws := s.WriteStats()
+	if ws.Commits != 2 || ws.Calls != n+1 || ws.Pages < 4 {
+		t.Errorf("write stats = %+v, want 2 commits, %d calls, at least 4 pages", ws, n+1)
+	}
+	// The pages keep adding up across reads (SQLite's own counter is reset
+	// at each).
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateIssuanceIntent(ctx, intent(2000)) }); err != nil {
+		t.Fatal(err)
+	}
+	if again := s.WriteStats(); again.Commits != 3 || again.Calls != n+2 || again.Pages < ws.Pages+2 {
+		t.Errorf("write stats after one more intent = %+v, after %+v", again, ws)
 	}
 }
 
