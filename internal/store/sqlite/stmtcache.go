@@ -68,12 +68,7 @@ func (c *cachedReader) QueryContext(ctx context.Context, query string, args ...a
 	return c.db.QueryContext(ctx, query, args...)
 }
 
-// QueryRowContext runs without ctx's cancellation: a row read is too
-// short to be worth interrupting, and with a cancellable context
-// database/sql and the driver each start a goroutine per query to watch
-// it, which costs a point read a third of its time.
 func (c *cachedReader) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	ctx = context.WithoutCancel(ctx)
 	if st := c.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
