@@ -425,15 +425,20 @@ func runLevel(ctx context.Context, srv *benchServer, url string, bodies [][]byte
 
 	res := levelResult{concurrency: conc, window: d}
 	workers := make([]*benchWorker, conc)
+	// The store's counters are scraped just outside the CPU window (a
+	// scrape costs the server a few milliseconds): they cover the window
+	// and those milliseconds, which over seconds of window is noise.
+	var w0 storeWrites
+	var wOK0 bool
+	if warmup <= 0 {
+		w0, wOK0 = srv.writes(ctx)
+	}
 	start := time.Now()
 	t0 := start.Add(warmup)
 	t1 := t0.Add(d)
 	var srv0, cli0 time.Duration
 	var srvOK0, cliOK0 bool
-	var w0 storeWrites
-	var wOK0 bool
 	if warmup <= 0 {
-		w0, wOK0 = srv.writes(ctx) // scraped outside the CPU window
 		srv0, srvOK0 = srv.cpu()
 		cli0, cliOK0 = selfCPU()
 	}

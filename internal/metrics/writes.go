@@ -8,10 +8,11 @@ import (
 
 // CountWrites serves st's write counters when st reports them
 // (store.WriteCounter): the transactions committed, the calls group commit
-// put into them, and on SQLite the pages written to the WAL. Read at
-// scrape time; the hot path pays nothing for them. The ratio of the first
-// two is the group commit's batch size, and pages per order is the store's
-// share of an order's disk writes (certorder bench prints both).
+// put into them, and on SQLite the pages written to the WAL. The store
+// keeps them as it commits (a few atomic additions per transaction) and a
+// scrape only reads them. The ratio of the first two is the group
+// commit's batch size, and pages per order is the store's share of an
+// order's disk writes (certorder bench prints both).
 func (m *Metrics) CountWrites(st store.Store) {
 	if m == nil {
 		return

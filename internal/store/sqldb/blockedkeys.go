@@ -9,7 +9,7 @@ import (
 func (q *Queries) BlockedKey(ctx context.Context, spkiSHA256 []byte) (*store.BlockedKey, error) {
 	k := store.BlockedKey{}
 	var at string
-	err := q.q.QueryRowContext(keyed(ctx), `SELECT spki_sha256, blocked_at, account_id, certificate_id, serial_number
+	err := q.q.QueryRowContext(q.keyed(ctx), `SELECT spki_sha256, blocked_at, account_id, certificate_id, serial_number
 		FROM blocked_keys WHERE spki_sha256 = ?`, spkiSHA256).Scan(&k.SPKISHA256, &at, &k.AccountID, &k.CertificateID, &k.SerialNumber)
 	if err != nil {
 		return nil, notFound(err, "blocked key")

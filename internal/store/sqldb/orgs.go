@@ -64,7 +64,7 @@ func (q *Queries) Domain(ctx context.Context, accountID, id int64) (*store.Domai
 }
 
 func (q *Queries) DomainByName(ctx context.Context, accountID int64, name string) (*store.Domain, error) {
-	d, err := scanDomain(q.q.QueryRowContext(keyed(ctx), `SELECT `+domainCols+` FROM domains WHERE account_id = ? AND name = ?`, accountID, strings.ToLower(name)))
+	d, err := scanDomain(q.q.QueryRowContext(q.keyed(ctx), `SELECT `+domainCols+` FROM domains WHERE account_id = ? AND name = ?`, accountID, strings.ToLower(name)))
 	if err != nil {
 		return nil, notFound(err, "domain")
 	}

@@ -298,7 +298,7 @@ func (q *Queries) KeyActor(ctx context.Context, hash []byte) (*store.APIKey, *st
 		apiOnly, skip, unique, caSel, rvk int
 		notifications                     string
 	)
-	err := q.q.QueryRowContext(keyed(ctx), keyActorSQL, hash).Scan(
+	err := q.q.QueryRowContext(q.keyed(ctx), keyActorSQL, hash).Scan(
 		&k.ID, &k.AccountID, &k.UserID, &k.Name, &k.Hash, &k.RoleID, &kCreated, &revoked,
 		&u.ID, &u.AccountID, &u.ContainerID, &u.Username, &u.FirstName, &u.LastName, &u.Email, &u.JobTitle,
 		&u.Telephone, &u.AccessRole, &u.Status, &uCreated, &apiOnly, &u.Locale,
@@ -1083,7 +1083,7 @@ func (q *Queries) ReserveSerialKeepingIntent(ctx context.Context, serialHex stri
 // ---- metadata, audit
 
 func (q *Queries) Metadata(ctx context.Context, accountID int64) ([]store.Metadata, error) {
-	rows, err := q.q.QueryContext(keyed(ctx), `SELECT id, account_id, label, is_required, is_active, data_type FROM metadata WHERE account_id = ? ORDER BY id`, accountID)
+	rows, err := q.q.QueryContext(ctx, `SELECT id, account_id, label, is_required, is_active, data_type FROM metadata WHERE account_id = ? ORDER BY id`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("list metadata: %w", err)
 	}

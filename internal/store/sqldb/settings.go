@@ -4,7 +4,7 @@ import "context"
 
 func (q *Queries) Setting(ctx context.Context, key string) (string, error) {
 	var v string
-	if err := q.q.QueryRowContext(keyed(ctx), `SELECT value FROM settings WHERE key = ?`, key).Scan(&v); err != nil {
+	if err := q.q.QueryRowContext(q.keyed(ctx), `SELECT value FROM settings WHERE key = ?`, key).Scan(&v); err != nil {
 		return "", notFound(err, "setting")
 	}
 	return v, nil

@@ -125,15 +125,25 @@ func (n numbering) QueryRowContext(ctx context.Context, query string, args ...an
 	return n.q.QueryRowContext(ctx, renumber(query), args...)
 }
 
-// keyed is ctx without its cancellation, for the reads every order makes
-// that find their rows by a key (the API key, the blocked-key fingerprint,
-// a setting, a domain of the account, the account's few custom fields):
-// they end in microseconds, before a departed client could be noticed,
-// while watching for a cancellation costs database/sql and the driver a
-// goroutine each per query, a third of such a read on SQLite
-// (BenchmarkPointRead). Reads that may scan many rows (lists, their
-// totals, censuses) keep the caller's cancellation.
-func keyed(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+// keyed is the context for the reads every order makes that find their
+// rows by a unique key (the API key, the blocked-key fingerprint, a
+// setting, a domain of the account by name). On SQLite it is ctx without
+// its cancellation: such a read of the local file ends in microseconds,
+// before a departed client could be noticed, while watching for a
+// cancellation costs database/sql and the driver a goroutine each per
+// query, a third of the read (BenchmarkPointRead). A deadline, when ctx
+// has one, is kept, and so is everything on PostgreSQL, where a read is a
+// round trip that a hung network could stretch without end. Reads that
+// may scan many rows (lists, their totals, censuses) keep ctx as it is.
+func (q *Queries) keyed(ctx context.Context) context.Context {
+	if q.d != SQLite {
+		return ctx
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
 
 //go:embed migrations/*.sql
 var migrations embed.FS

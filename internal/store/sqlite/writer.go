@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
+	"sync/atomic"
 
 	moderncsqlite "modernc.org/sqlite"
 
@@ -18,8 +18,7 @@ type writer struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
 
-	pagesMu sync.Mutex
-	pages   int64 // written to the WAL, as of the last pagesWritten
+	pages atomic.Int64 // written to the WAL, as of the last commit
 }
 
 var _ sqldb.GroupTx = (*writer)(nil)
@@ -47,7 +46,17 @@ func (w *writer) Exec(query string) error {
 	return err
 }
 
-func (w *writer) Commit() error { return w.Exec("COMMIT") }
+// Commit commits the batch, then adds the pages it wrote to the WAL to
+// w.pages (WriteStats, /metrics). Only the group's leader calls it, so the
+// connection is its own here; the count is lost, not the commit, if SQLite
+// will not say.
+func (w *writer) Commit() error {
+	if err := w.Exec("COMMIT"); err != nil {
+		return err
+	}
+	w.countPages()
+	return nil
+}
 
 // Rollback: an error means no transaction is open any more (SQLite already
 // rolled it back); either way none is open afterwards.
@@ -108,22 +117,16 @@ func (w *writer) QueryRowContext(_ context.Context, query string, args ...any) *
 	return w.conn.QueryRowContext(bg, query, args...)
 }
 
-// pagesWritten adds to total the pages the writer connection has written
-// to the WAL since the last call (SQLite's per-connection counter is a C
-// int, so it is read and reset each time and kept here as an int64). It
-// may run beside a batch: database/sql hands the driver connection to one
-// call at a time, and reading the counter takes SQLite's connection mutex.
-func (w *writer) pagesWritten() (int64, error) {
-	w.pagesMu.Lock()
-	defer w.pagesMu.Unlock()
-	err := w.conn.Raw(func(dc any) error {
-		st, ok := dc.(moderncsqlite.DBStatus)
-		if !ok {
-			return fmt.Errorf("sqlite writer: driver connection %T has no status", dc)
+// countPages adds the pages the writer connection wrote to the WAL since
+// the last call to w.pages. SQLite's per-connection counter is a C int, so
+// it is read and reset each time.
+func (w *writer) countPages() {
+	w.conn.Raw(func(dc any) error {
+		if st, ok := dc.(moderncsqlite.DBStatus); ok {
+			if n, _, err := st.Status(moderncsqlite.DBStatusCacheWrite, true); err == nil {
+				w.pages.Add(int64(n))
+			}
 		}
-		n, _, err := st.Status(moderncsqlite.DBStatusCacheWrite, true)
-		w.pages += int64(n)
-		return err
+		return nil
 	})
-	return w.pages, err
 }

@@ -5,13 +5,17 @@
 -- reservation and each intent wrote a page of both, where one suffices.
 -- An order's commit writes one page fewer to the WAL, its intent's one
 -- more fewer. Serials are random, so each insert lands on its own page.
+-- The rows are copied in key order (dense pages). A primary key of a
+-- WITHOUT ROWID table is NOT NULL; certorder never wrote a NULL serial,
+-- and a database holding one would stop here, its transaction rolled
+-- back, rather than lose the row.
 CREATE TABLE serials_keyed (
     serial_number TEXT PRIMARY KEY,
     order_id      INTEGER NOT NULL,
     reserved_at   TEXT NOT NULL
 ) WITHOUT ROWID;
 INSERT INTO serials_keyed(serial_number, order_id, reserved_at)
-    SELECT serial_number, order_id, reserved_at FROM serials;
+    SELECT serial_number, order_id, reserved_at FROM serials ORDER BY serial_number;
 DROP TABLE serials;
 ALTER TABLE serials_keyed RENAME TO serials;
 
@@ -23,7 +27,7 @@ CREATE TABLE issuance_intents_keyed (
     created_at    TEXT NOT NULL
 ) WITHOUT ROWID;
 INSERT INTO issuance_intents_keyed(serial_number, issuer_id, account_id, order_id, created_at)
-    SELECT serial_number, issuer_id, account_id, order_id, created_at FROM issuance_intents;
+    SELECT serial_number, issuer_id, account_id, order_id, created_at FROM issuance_intents ORDER BY serial_number;
 DROP TABLE issuance_intents;
 ALTER TABLE issuance_intents_keyed RENAME TO issuance_intents;
 CREATE INDEX issuance_intents_issuer ON issuance_intents(issuer_id, created_at);
