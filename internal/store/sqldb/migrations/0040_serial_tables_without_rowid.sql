@@ -3,8 +3,8 @@
 -- 0040_serial_tables_without_rowid.postgres.sql). A rowid table with a
 -- TEXT primary key is two B-trees, the rows and the key's index; each
 -- reservation and each intent wrote a page of both, where one suffices.
--- An order's commit writes one page fewer to the WAL, its intent's one
--- more fewer. Serials are random, so each insert lands on its own page.
+-- An order's commit, and each intent's, writes one page fewer to the WAL
+-- (serials are random, so each insert lands on a page of its own).
 -- The rows are copied in key order (dense pages). A primary key of a
 -- WITHOUT ROWID table is NOT NULL; certorder never wrote a NULL serial,
 -- and a database holding one would stop here, its transaction rolled
