@@ -24,3 +24,12 @@ func NoLiveRenewalSQL(d *Dialect) string {
 	}
 	return q
 }
+
+// MetadataSQL is the read of an account's custom fields (argument: the
+// account's id).
+func MetadataSQL(d *Dialect) string {
+	if d.numbered {
+		return renumber(metadataSQL)
+	}
+	return metadataSQL
+}

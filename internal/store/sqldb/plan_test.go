@@ -208,6 +208,27 @@ func TestRenewalLookupUsesItsIndex(t *testing.T) {
 	})
 }
 
+// TestCustomFieldsUseTheirIndex: an order's read of its account's custom
+// fields goes through metadata_account, not a scan of every account's.
+func TestCustomFieldsUseTheirIndex(t *testing.T) {
+	args := []any{int64(1)}
+	t.Run("sqlite", func(t *testing.T) {
+		db := sqlitePlanDB(t)
+		plan := planLines(t, db.DB, "EXPLAIN QUERY PLAN "+sqldb.MetadataSQL(sqldb.SQLite), args, 3)
+		if !slices.ContainsFunc(plan, func(l string) bool { return strings.Contains(l, "USING INDEX metadata_account") }) ||
+			slices.ContainsFunc(plan, func(l string) bool { return strings.Contains(l, "TEMP B-TREE") }) {
+			t.Errorf("an account's custom fields are not read in order through metadata_account:\n%s", strings.Join(plan, "\n"))
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		db, _ := postgresPlanDB(t, `SET enable_seqscan = off`)
+		plan := planLines(t, db.DB, "EXPLAIN "+sqldb.MetadataSQL(sqldb.Postgres), args, 0)
+		if !slices.ContainsFunc(plan, func(l string) bool { return strings.Contains(l, "metadata_account") }) {
+			t.Errorf("an account's custom fields are not read through metadata_account:\n%s", strings.Join(plan, "\n"))
+		}
+	})
+}
+
 // planDB is a migrated store and a plain connection to its database to
 // explain queries with.
 type planDB struct {

@@ -1082,8 +1082,12 @@ func (q *Queries) ReserveSerialKeepingIntent(ctx context.Context, serialHex stri
 
 // ---- metadata, audit
 
+// metadataSQL reads an account's custom fields, which every order placed
+// checks, through metadata_account.
+const metadataSQL = `SELECT id, account_id, label, is_required, is_active, data_type FROM metadata WHERE account_id = ? ORDER BY id`
+
 func (q *Queries) Metadata(ctx context.Context, accountID int64) ([]store.Metadata, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id, account_id, label, is_required, is_active, data_type FROM metadata WHERE account_id = ? ORDER BY id`, accountID)
+	rows, err := q.q.QueryContext(ctx, metadataSQL, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("list metadata: %w", err)
 	}
