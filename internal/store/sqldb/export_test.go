@@ -18,18 +18,18 @@ func ListSQL(d *Dialect, accountID int64, page store.Page) (orders string, order
 // NoLiveRenewalSQL is a query of one order's renewals as the renewal jobs
 // look for them (arguments: the order's id, two statuses).
 func NoLiveRenewalSQL(d *Dialect) string {
-	q := `SELECT o.id FROM orders o WHERE o.id = ? AND ` + noLiveRenewal
-	if d.numbered {
-		q = renumber(q)
-	}
-	return q
+	return inDialect(d, `SELECT o.id FROM orders o WHERE o.id = ? AND `+noLiveRenewal)
 }
 
 // MetadataSQL is the read of an account's custom fields (argument: the
 // account's id).
-func MetadataSQL(d *Dialect) string {
+func MetadataSQL(d *Dialect) string { return inDialect(d, metadataSQL) }
+
+// inDialect is q as the store runs it on d (placeholders numbered for
+// PostgreSQL).
+func inDialect(d *Dialect, q string) string {
 	if d.numbered {
-		return renumber(metadataSQL)
+		return renumber(q)
 	}
-	return metadataSQL
+	return q
 }
