@@ -39,6 +39,7 @@ type benchConfig struct {
 	keep             bool
 	floor            bool
 	minimal          bool
+	lintFloor        bool
 	database         string
 	serverArgs       []string
 	out              string
@@ -60,6 +61,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchConfig, error) {
 	fs.StringVar(&cfg.product, "product", "ssl_dv_geotrust", "product ordered (a TLS product that issues at once in --sandbox with skip_approval)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the servers' data directories (their paths are printed)")
 	fs.BoolVar(&cfg.minimal, "minimal", true, "also measure the minimal-issuance floor: a child that checks the CSR, signs with crypto/x509 under the same key type and stores one row with group commit")
+	fs.BoolVar(&cfg.lintFloor, "lint-floor", true, "also measure the minimal floor that lints every leaf as certorder does (minimal+lint): what the lint the targets keep leaves of the minimal floor's rate")
 	fs.BoolVar(&cfg.floor, "floor", true, "also measure the HTTP floor: a child that answers every order with a canned 201 (what loopback and net/http cost here)")
 	fs.StringVar(&cfg.database, "database", "", "a postgres:// URL: the store of certorder and of the minimal floor (an empty database, one issuer); empty is SQLite on disk in each child's temporary directory")
 	fs.DurationVar(&cfg.probe, "probe", 2*time.Second, "length of each stall probe (a busy loop on every CPU, run before each server and at the end)")
@@ -133,6 +135,9 @@ const (
 	serverCertorder = "certorder"
 	// serverMinimal is the minimal-issuance floor (bench_minimal.go).
 	serverMinimal = "minimal"
+	// serverLintFloor is the minimal floor that also lints every leaf as
+	// certorder lints its drafts (bench-minimal --lint).
+	serverLintFloor = "minimal+lint"
 	// serverHTTP is the HTTP floor (bench_floor.go); its rows have no
 	// issuer.
 	serverHTTP = "http-floor"
@@ -267,7 +272,7 @@ func (rep *benchReport) runIssuer(ctx context.Context, cfg *benchConfig, iss str
 	var min *benchServer
 	var minURL string
 	if cfg.minimal {
-		if min, err = startMinimalServer(ctx, cfg, iss, len(answer)); err != nil {
+		if min, err = startMinimalServer(ctx, cfg, iss, len(answer), false); err != nil {
 			return nil, fmt.Errorf("bench: minimal floor %s: %w", iss, err)
 		}
 		defer min.stop(cfg.keep)
@@ -277,12 +282,30 @@ func (rep *benchReport) runIssuer(ctx context.Context, cfg *benchConfig, iss str
 		}
 		fmt.Fprintf(stderr, "bench: minimal floor %s: pid %d on %s, first order issued\n", iss, min.cmd.Process.Pid, min.addr)
 	}
+	var lintFloor *benchServer
+	var lintURL string
+	if cfg.lintFloor {
+		if lintFloor, err = startMinimalServer(ctx, cfg, iss, len(answer), true); err != nil {
+			return nil, fmt.Errorf("bench: minimal+lint floor %s: %w", iss, err)
+		}
+		defer lintFloor.stop(cfg.keep)
+		lintURL = "http://" + lintFloor.addr + "/services/v2/order/certificate/" + cfg.product
+		if _, err := firstOrder(ctx, lintFloor, lintURL, bodies[0]); err != nil {
+			return nil, fmt.Errorf("bench: minimal+lint floor %s: first order: %w\n%s", iss, err, lintFloor.log)
+		}
+		fmt.Fprintf(stderr, "bench: minimal+lint floor %s: pid %d on %s, first order issued\n", iss, lintFloor.cmd.Process.Pid, lintFloor.addr)
+	}
 	for _, conc := range cfg.levels {
 		if err := rep.measure(ctx, cfg, srv, serverCertorder, iss, url, bodies, conc, stderr); err != nil {
 			return nil, err
 		}
 		if min != nil {
 			if err := rep.measure(ctx, cfg, min, serverMinimal, iss, minURL, bodies, conc, stderr); err != nil {
+				return nil, err
+			}
+		}
+		if lintFloor != nil {
+			if err := rep.measure(ctx, cfg, lintFloor, serverLintFloor, iss, lintURL, bodies, conc, stderr); err != nil {
 				return nil, err
 			}
 		}
@@ -454,6 +477,21 @@ func (rep *benchReport) targets() []target {
 		}
 		if c, mc := r.perCert(r.srvCPU, r.srvCPUOK), m.perCert(m.srvCPU, m.srvCPUOK); !math.IsNaN(c) && !math.IsNaN(mc) {
 			add("INFO", "%s at %s: server CPU per certificate %.3f ms, the minimal floor's %.3f ms (%.2f×)", r.issuer, clients(r.concurrency), c, mc, c/mc)
+		}
+		// The minimal floor with certorder's lint: what the lint, which
+		// the targets keep, leaves of the floor before certorder does
+		// anything else.
+		if l, ok := row(serverLintFloor, r.issuer, r.concurrency); ok && l.certs > 0 {
+			text := fmt.Sprintf("%s at %s: the minimal floor with certorder's lint: ", r.issuer, clients(r.concurrency))
+			if r.concurrency == 1 {
+				text += fmt.Sprintf("p50 %s ms = %.2f× the minimal floor's; certorder's = %.2f× its", ms(l.p50), ratio(float64(l.p50), float64(m.p50)), ratio(float64(r.p50), float64(l.p50)))
+			} else {
+				text += fmt.Sprintf("%.1f certificates/s = %.2f× the minimal floor's; certorder's = %.2f× its", l.certsPerSec(), l.certsPerSec()/m.certsPerSec(), r.certsPerSec()/l.certsPerSec())
+			}
+			if lc := l.perCert(l.srvCPU, l.srvCPUOK); !math.IsNaN(lc) {
+				text += fmt.Sprintf("; server CPU per certificate %.3f ms", lc)
+			}
+			add("INFO", "%s", text)
 		}
 	}
 	// Against the HTTP floor at the same concurrency: what loopback and

@@ -90,9 +90,13 @@ func startFloorServer(ctx context.Context, cfg *benchConfig, answer []byte) (*be
 // startMinimalServer starts `certorder bench-minimal` (bench_minimal.go)
 // with an issuer of key type issuer on a free loopback port, storing in a
 // fresh temporary directory (or cfg.database), its answers padded to
-// answerSize bytes.
-func startMinimalServer(ctx context.Context, cfg *benchConfig, issuer string, answerSize int) (*benchServer, error) {
-	s, err := newBenchServer(cfg, serverMinimal+"-"+issuer)
+// answerSize bytes; lint: the minimal+lint floor (bench-minimal --lint).
+func startMinimalServer(ctx context.Context, cfg *benchConfig, issuer string, answerSize int, lint bool) (*benchServer, error) {
+	name := serverMinimal
+	if lint {
+		name = "minimal-lint"
+	}
+	s, err := newBenchServer(cfg, name+"-"+issuer)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +104,9 @@ func startMinimalServer(ctx context.Context, cfg *benchConfig, issuer string, an
 	args := []string{"bench-minimal", "--addr", s.addr, "--key-type", issuer, "--data", s.dir, "--answer-size", strconv.Itoa(answerSize)}
 	if cfg.database != "" {
 		args = append(args, "--database", cfg.database)
+	}
+	if lint {
+		args = append(args, "--lint")
 	}
 	return s.start(ctx, cfg, args)
 }
@@ -345,7 +352,7 @@ func benchBodies(n int, hash string) ([][]byte, error) {
 
 // levelResult is one table row: one issuer at one concurrency.
 type levelResult struct {
-	server      string // serverCertorder, serverMinimal or serverHTTP
+	server      string // serverCertorder, serverMinimal, serverLintFloor or serverHTTP
 	issuer      string // the issuer's key type; "-" for the HTTP floor
 	concurrency int
 	window      time.Duration

@@ -11,6 +11,11 @@ package main
 // at the same concurrencies as certorder: certorder's rows divided by its
 // rows are what certorder's rules, linting, audit and API cost on top.
 // Keep it minimal: every line added here makes certorder look better.
+//
+// With --lint it also lints every leaf as certorder lints its drafts
+// (ca.LintAsDrafted: the TBSCertificate with the lint memo) and answers
+// 500 to a leaf with a lint error: the "minimal+lint" rows, what the lint
+// the targets keep leaves of the floor's rate.
 
 import (
 	"context"
@@ -35,8 +40,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/certorder/certorder/internal/ca"
 )
 
 // benchMinimalCmd is the hidden `certorder bench-minimal --addr A
@@ -48,6 +56,7 @@ func benchMinimalCmd(args []string) error {
 	dir := fs.String("data", "", "directory of the SQLite file")
 	database := fs.String("database", "", "a postgres:// URL instead of SQLite")
 	size := fs.Int("answer-size", 0, "pad every 201 with spaces to this many bytes")
+	lint := fs.Bool("lint", false, "lint every leaf as certorder lints its drafts before answering")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,7 +68,7 @@ func benchMinimalCmd(args []string) error {
 	if err != nil {
 		return fmt.Errorf("bench-minimal: issuer: %w", err)
 	}
-	db, insert, err := minimalStore(*dir, *database)
+	db, insert, err := minimalStore(*dir, *database, minimalTable(*lint))
 	if err != nil {
 		return fmt.Errorf("bench-minimal: %w", err)
 	}
@@ -71,7 +80,7 @@ func benchMinimalCmd(args []string) error {
 	if err != nil {
 		return fmt.Errorf("bench-minimal: %w", err)
 	}
-	srv := &http.Server{Handler: minimalHandler(key, issuer, jobs, *size), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: minimalHandler(key, issuer, jobs, *size, *lint), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -110,24 +119,33 @@ func minimalIssuer(key crypto.Signer) (*x509.Certificate, error) {
 	return x509.ParseCertificate(der)
 }
 
+// minimalTable is the floor's table: the two floors of a run on one
+// PostgreSQL database each start theirs empty, beside the other's.
+func minimalTable(lint bool) string {
+	if lint {
+		return "bench_minimal_lint_floor"
+	}
+	return "bench_minimal_floor"
+}
+
 // minimalStore opens the store and creates its one table, empty.
-func minimalStore(dir, database string) (*sql.DB, string, error) {
+func minimalStore(dir, database, table string) (*sql.DB, string, error) {
 	if database != "" {
 		db, err := sql.Open("pgx", database)
 		if err != nil {
 			return nil, "", err
 		}
-		_, err = db.Exec(`DROP TABLE IF EXISTS bench_minimal_floor;
-			CREATE TABLE bench_minimal_floor (id BIGSERIAL PRIMARY KEY, serial_number TEXT NOT NULL UNIQUE, der BYTEA NOT NULL, created_at TEXT NOT NULL)`)
-		return db, `INSERT INTO bench_minimal_floor (serial_number, der, created_at) VALUES ($1, $2, $3) RETURNING id`, err
+		_, err = db.Exec(`DROP TABLE IF EXISTS ` + table + `;
+			CREATE TABLE ` + table + ` (id BIGSERIAL PRIMARY KEY, serial_number TEXT NOT NULL UNIQUE, der BYTEA NOT NULL, created_at TEXT NOT NULL)`)
+		return db, `INSERT INTO ` + table + ` (serial_number, der, created_at) VALUES ($1, $2, $3) RETURNING id`, err
 	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "minimal.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return nil, "", err
 	}
 	db.SetMaxOpenConns(1)
-	_, err = db.Exec(`CREATE TABLE IF NOT EXISTS bench_minimal_floor (id INTEGER PRIMARY KEY, serial_number TEXT NOT NULL UNIQUE, der BLOB NOT NULL, created_at TEXT NOT NULL)`)
-	return db, `INSERT INTO bench_minimal_floor (serial_number, der, created_at) VALUES (?, ?, ?) RETURNING id`, err
+	_, err = db.Exec(`CREATE TABLE IF NOT EXISTS ` + table + ` (id INTEGER PRIMARY KEY, serial_number TEXT NOT NULL UNIQUE, der BLOB NOT NULL, created_at TEXT NOT NULL)`)
+	return db, `INSERT INTO ` + table + ` (serial_number, der, created_at) VALUES (?, ?, ?) RETURNING id`, err
 }
 
 // minimalJob is one certificate to store; done is closed once its row is
@@ -183,7 +201,7 @@ func minimalCommitter(db *sql.DB, insert string, jobs chan *minimalJob) {
 	}
 }
 
-func minimalHandler(key crypto.Signer, issuer *x509.Certificate, jobs chan<- *minimalJob, size int) http.Handler {
+func minimalHandler(key crypto.Signer, issuer *x509.Certificate, jobs chan<- *minimalJob, size int, lint bool) http.Handler {
 	issuerPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issuer.Raw}))
 	// The DV TLS policy and the locations a public leaf names.
 	policy := x509.OID{}
@@ -239,6 +257,16 @@ func minimalHandler(key crypto.Signer, issuer *x509.Certificate, jobs chan<- *mi
 		if err != nil {
 			fail(w, http.StatusBadRequest, "sign: "+err.Error())
 			return
+		}
+		if lint {
+			errs, _, err := ca.LintAsDrafted(der, issuer.PublicKey, ca.PurposeTLS)
+			if err == nil && len(errs) > 0 {
+				err = fmt.Errorf("%s", strings.Join(errs, "; "))
+			}
+			if err != nil {
+				fail(w, http.StatusInternalServerError, "lint: "+err.Error())
+				return
+			}
 		}
 		j := &minimalJob{serial: hex.EncodeToString(sb), der: der, done: make(chan struct{})}
 		jobs <- j

@@ -67,14 +67,15 @@ func TestBenchPrintsRows(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
 
-	// certorder and the minimal floor in turn at 1 and 4, then the HTTP
-	// floor (replaying certorder's first answer, which benchOrder accepts
-	// only as an issued certificate).
+	// certorder, the minimal floor and the minimal+lint floor in turn at
+	// 1 and 4, then the HTTP floor (replaying certorder's first answer,
+	// which benchOrder accepts only as an issued certificate).
 	type rowID struct {
 		server, issuer string
 		conc           int
 	}
-	want := []rowID{{serverCertorder, "p256", 1}, {serverMinimal, "p256", 1}, {serverCertorder, "p256", 4}, {serverMinimal, "p256", 4},
+	want := []rowID{{serverCertorder, "p256", 1}, {serverMinimal, "p256", 1}, {serverLintFloor, "p256", 1},
+		{serverCertorder, "p256", 4}, {serverMinimal, "p256", 4}, {serverLintFloor, "p256", 4},
 		{serverHTTP, "-", 1}, {serverHTTP, "-", 4}}
 	if len(rep.rows) != len(want) {
 		t.Fatalf("%d result rows, want %d: %v", len(rep.rows), len(want), want)
@@ -127,7 +128,8 @@ func TestBenchPrintsRows(t *testing.T) {
 	// The targets against the minimal floor, the HTTP floor beside them,
 	// and the stall probe under both tables.
 	for _, want := range []string{"ECDSA P-256", "RSA-2048", "targets (against the minimal floor of the same run):",
-		"p256 at 1 client: p50", "p256 at 4 clients:", "the minimal floor's", "of the HTTP floor's", "stall probe at the start: busy loop on"} {
+		"p256 at 1 client: p50", "p256 at 4 clients:", "the minimal floor's", "of the HTTP floor's", "stall probe at the start: busy loop on",
+		"p256 at 4 clients: the minimal floor with certorder's lint:", "p256 at 1 client: the minimal floor with certorder's lint: p50"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
@@ -239,7 +241,7 @@ func TestBenchFailsLoudlyOnErrors(t *testing.T) {
 	// A balance for two orders: the uncounted first one and one more;
 	// every later order answers insufficient_funds.
 	cfg, err := parseBenchFlags([]string{"--duration", "300ms", "--warmup", "0", "--concurrency", "2",
-		"--issuers", "p256", "--sign-time", "20ms", "--probe", "50ms", "--minimal=false", "--floor=false", "--server-args", "--initial-balance 300"}, &stderr)
+		"--issuers", "p256", "--sign-time", "20ms", "--probe", "50ms", "--minimal=false", "--lint-floor=false", "--floor=false", "--server-args", "--initial-balance 300"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,9 +272,15 @@ func TestBenchFailsLoudlyOnErrors(t *testing.T) {
 // The minimal floor does what its rows claim: a 201 of the asked size
 // whose leaf is signed by its issuer for the name of the body, once its
 // row is committed; a CSR whose signature does not verify is refused.
+// With the lint, a leaf that breaks a lint is refused, which the floor
+// without it issues.
 func TestBenchMinimalIssues(t *testing.T) {
-	for _, kt := range []string{"p256", "rsa2048"} {
-		t.Run(kt, func(t *testing.T) {
+	for _, tc := range []struct {
+		kt   string
+		lint bool
+	}{{"p256", false}, {"rsa2048", false}, {"p256", true}, {"rsa2048", true}} {
+		kt := tc.kt
+		t.Run(fmt.Sprintf("%s/lint=%v", kt, tc.lint), func(t *testing.T) {
 			key, err := minimalKey(kt)
 			if err != nil {
 				t.Fatal(err)
@@ -282,7 +290,7 @@ func TestBenchMinimalIssues(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			db, insert, err := minimalStore(dir, "")
+			db, insert, err := minimalStore(dir, "", minimalTable(tc.lint))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -290,7 +298,7 @@ func TestBenchMinimalIssues(t *testing.T) {
 			jobs := make(chan *minimalJob)
 			defer close(jobs)
 			go minimalCommitter(db, insert, jobs)
-			srv := httptest.NewServer(minimalHandler(key, issuer, jobs, 4000))
+			srv := httptest.NewServer(minimalHandler(key, issuer, jobs, 4000, tc.lint))
 			defer srv.Close()
 
 			bodies, err := benchBodies(3, "sha256")
@@ -320,11 +328,21 @@ func TestBenchMinimalIssues(t *testing.T) {
 				}
 			}
 			var n int
-			if err := db.QueryRow(`SELECT COUNT(*) FROM bench_minimal_floor`).Scan(&n); err != nil || n != 3 {
+			if err := db.QueryRow(`SELECT COUNT(*) FROM ` + minimalTable(tc.lint)).Scan(&n); err != nil || n != 3 {
 				t.Errorf("%d rows stored (%v), want 3", n, err)
 			}
-			// A CSR signed by another key than the one it carries.
 			var req map[string]map[string]any
+			// A name under no top-level domain breaks e_dnsname_not_valid_tld.
+			json.Unmarshal(bodies[1], &req)
+			req["certificate"]["common_name"] = "host.invalidtld"
+			badName, _ := json.Marshal(req)
+			err = benchOrder(context.Background(), srv.Client(), srv.URL, http.Header{}, badName, new(bytes.Buffer))
+			if tc.lint && (err == nil || !strings.Contains(err.Error(), "status 500") || !strings.Contains(err.Error(), "e_dnsname_not_valid_tld")) {
+				t.Errorf("a leaf that breaks a lint, linted: %v, want a 500 naming the lint", err)
+			} else if !tc.lint && err != nil {
+				t.Errorf("a leaf that breaks a lint, not linted: %v, want it issued", err)
+			}
+			// A CSR signed by another key than the one it carries.
 			json.Unmarshal(bodies[0], &req)
 			csr := req["certificate"]["csr"].(string)
 			blk, _ := pem.Decode([]byte(csr))

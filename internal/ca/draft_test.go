@@ -565,3 +565,66 @@ func TestTBSCertificateEveryTemplateField(t *testing.T) {
 		})
 	}
 }
+
+// TestLintAsDraftedIsTheDraftsLint: a signed leaf linted as drafted gets
+// the outcome its draft got, for a leaf that passes and for one that
+// breaks a lint, under an RSA and an ECDSA issuer; what is not one DER
+// certificate is refused.
+func TestLintAsDraftedIsTheDraftsLint(t *testing.T) {
+	for _, issuer := range []KeyType{KeyP256, KeyRSA2048} {
+		h := sharedHierarchy(t, KeyP256, issuer)
+		for _, tc := range []struct {
+			name   string
+			mutate func(*LeafRequest)
+		}{
+			{"clean", func(*LeafRequest) {}},
+			{"underscore", func(r *LeafRequest) { r.DNSNames = append(r.DNSNames, "a_b.example.com") }},
+		} {
+			t.Run(string(issuer)+"/"+tc.name, func(t *testing.T) {
+				req := leafRequest(t, h, ProfileOVTLS, ecKey(t, elliptic.P256()).Public(), "")
+				tc.mutate(&req)
+				d, err := h.Draft(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantWarns, lintErr := d.Lint()
+				var want []string
+				var le *LintError
+				if errors.As(lintErr, &le) {
+					want = le.Lints
+				} else if lintErr != nil {
+					t.Fatal(lintErr)
+				}
+				if (tc.name == "clean") != (len(want) == 0) {
+					t.Fatalf("the draft's lint errors %v", want)
+				}
+				// The leaf as signed: its signature is not the placeholder.
+				sig, err := d.issuer.signer.Sign(rand.Reader, digest(t, d), sigAlgs[d.sigAlg].hash)
+				if err != nil {
+					t.Fatal(err)
+				}
+				der, err := assemble(d.tbs, sigAlgs[d.sigAlg].algID, sig)
+				if err != nil {
+					t.Fatal(err)
+				}
+				errs, warns, err := LintAsDrafted(der, req.Issuer.Cert.PublicKey, req.Issuer.Purpose)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(errs, want) || !slices.Equal(warns, wantWarns) {
+					t.Errorf("as drafted: errors %v warnings %v; the draft's: %v %v", errs, warns, want, wantWarns)
+				}
+				if _, _, err := LintAsDrafted(append(der, 0), req.Issuer.Cert.PublicKey, req.Issuer.Purpose); err == nil {
+					t.Error("a certificate with a trailing byte was linted")
+				}
+			})
+		}
+	}
+}
+
+func digest(t *testing.T, d *Draft) []byte {
+	t.Helper()
+	h := sigAlgs[d.sigAlg].hash.New()
+	h.Write(d.tbs)
+	return h.Sum(nil)
+}
