@@ -9,7 +9,8 @@
 # done, places N immediate-issuance orders one at a time with curl, and
 # dumps the counters: their total over N is the instructions per order
 # (the server's user space; the kernel's share is not counted). It does
-# the same for the minimal-issuance floor (`certorder bench-minimal`), the
+# the same for the minimal-issuance floor (`certorder bench-minimal`), for
+# that floor linting every leaf as certorder does (`--lint`), for the
 # HTTP floor (`certorder bench-floor`, replaying the last real answer) and
 # for N bare ECDSA P-256 signatures, and prints each as a multiple of one
 # signature. Needs valgrind, curl, openssl and jq.
@@ -97,6 +98,8 @@ cp "$work/answer.json" "$work/real-answer.json"
 floor=$(count floor bench-floor --addr "127.0.0.1:$port" --answer "$work/real-answer.json")
 mkdir "$work/minimal"
 minimal=$(count minimal bench-minimal --addr "127.0.0.1:$port" --key-type p256 --data "$work/minimal" --answer-size "$(wc -c < "$work/real-answer.json")")
+mkdir "$work/minimal-lint"
+lintfloor=$(count minimal-lint bench-minimal --lint --addr "127.0.0.1:$port" --key-type p256 --data "$work/minimal-lint" --answer-size "$(wc -c < "$work/real-answer.json")")
 
 # One bare P-256 signature: the same count for 0 and 500 signatures.
 mkdir "$work/sig"
@@ -131,11 +134,12 @@ sig=$(( ($(ir 500) - $(ir 0)) / 500 ))
 # CG_KEEP=DIR keeps the callgrind profiles (callgrind_annotate reads them).
 if [ -n "${CG_KEEP:-}" ]; then cp "$work"/cg.* "$CG_KEEP"/; fi
 
-awk -v o="$order" -v f="$floor" -v m="$minimal" -v s="$sig" -v n="$N" 'BEGIN {
+awk -v o="$order" -v f="$floor" -v m="$minimal" -v l="$lintfloor" -v s="$sig" -v n="$N" 'BEGIN {
 	printf "instructions (callgrind Ir), %d orders one at a time, P-256 issuer:\n", n
 	printf "  one bare ECDSA P-256 signature  %10d\n", s
 	printf "  one order (certorder serve)     %10d  = %.1f signatures\n", o, o / s
 	printf "  one order of the minimal floor  %10d  = %.1f signatures\n", m, m / s
+	printf "  the minimal floor, linted       %10d  = %.1f signatures\n", l, l / s
 	printf "  one answer of the HTTP floor    %10d  = %.2f signatures\n", f, f / s
 	printf "target: one order at most 12 bare P-256 signatures: %s (%.1f)\n", (o / s <= 12 ? "PASS" : "FAIL"), o / s
 }'

@@ -33,6 +33,7 @@ func benchFloorCmd(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	setServerGCPercent()
 	answer, err := os.ReadFile(*answerFile)
 	if err != nil {
 		return fmt.Errorf("bench-floor: %w", err)

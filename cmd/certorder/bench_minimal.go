@@ -60,6 +60,7 @@ func benchMinimalCmd(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	setServerGCPercent()
 	key, err := minimalKey(*keyType)
 	if err != nil {
 		return fmt.Errorf("bench-minimal: %w", err)
@@ -67,6 +68,11 @@ func benchMinimalCmd(args []string) error {
 	issuer, err := minimalIssuer(key)
 	if err != nil {
 		return fmt.Errorf("bench-minimal: issuer: %w", err)
+	}
+	if *lint {
+		if err := minimalWarmLint(key, issuer); err != nil {
+			return fmt.Errorf("bench-minimal: %w", err)
+		}
 	}
 	db, insert, err := minimalStore(*dir, *database, minimalTable(*lint))
 	if err != nil {
@@ -201,13 +207,64 @@ func minimalCommitter(db *sql.DB, insert string, jobs chan *minimalJob) {
 	}
 }
 
+// dvPolicy is the CA/B Forum's domain-validated policy, 2.23.140.1.2.1.
+var dvPolicy = x509.OID{}
+
+func init() {
+	if p, err := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 1}); err == nil {
+		dvPolicy = p
+	}
+}
+
+// minimalLeaf is a DV leaf for name and pub signed by key with crypto/x509
+// (which checks its own signature): a random serial, the DV policy and
+// the locations a public leaf names. It returns the DER and the serial in
+// hexadecimal.
+func minimalLeaf(key crypto.Signer, issuer *x509.Certificate, name string, pub any) ([]byte, string, error) {
+	sb := make([]byte, 16)
+	rand.Read(sb)
+	sb[0] &= 0x7f
+	now := time.Now().Truncate(time.Second)
+	tmpl := &x509.Certificate{SerialNumber: new(big.Int).SetBytes(sb), Subject: pkix.Name{CommonName: name},
+		DNSNames: []string{name}, NotBefore: now, NotAfter: now.Add(199 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, Policies: []x509.OID{dvPolicy},
+		OCSPServer: []string{"http://127.0.0.1/ocsp"}, IssuingCertificateURL: []string{"http://127.0.0.1/ca.crt"},
+		CRLDistributionPoints: []string{"http://127.0.0.1/ca.crl"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, pub, key)
+	return der, hex.EncodeToString(sb), err
+}
+
+// minimalLint lints der as certorder lints its drafts: an error names
+// the lints it breaks.
+func minimalLint(der []byte, issuer *x509.Certificate) error {
+	errs, _, err := ca.LintAsDrafted(der, issuer.PublicKey, ca.PurposeTLS)
+	if err == nil && len(errs) > 0 {
+		err = errors.New(strings.Join(errs, "; "))
+	}
+	if err != nil {
+		return fmt.Errorf("lint: %w", err)
+	}
+	return nil
+}
+
+// minimalWarmLint lints one throwaway leaf, as certorder serve warms its
+// linter at start: zlint's registries and the lint memo are made before
+// the first order, not during it.
+func minimalWarmLint(key crypto.Signer, issuer *x509.Certificate) error {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	der, _, err := minimalLeaf(key, issuer, "warm.example.com", k.Public())
+	if err != nil {
+		return err
+	}
+	return minimalLint(der, issuer)
+}
+
 func minimalHandler(key crypto.Signer, issuer *x509.Certificate, jobs chan<- *minimalJob, size int, lint bool) http.Handler {
 	issuerPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issuer.Raw}))
-	// The DV TLS policy and the locations a public leaf names.
-	policy := x509.OID{}
-	if p, err := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 1}); err == nil {
-		policy = p
-	}
 	fail := func(w http.ResponseWriter, code int, msg string) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
@@ -242,33 +299,18 @@ func minimalHandler(key crypto.Signer, issuer *x509.Certificate, jobs chan<- *mi
 			fail(w, http.StatusBadRequest, "CSR: "+err.Error())
 			return
 		}
-		sb := make([]byte, 16)
-		rand.Read(sb)
-		sb[0] &= 0x7f
-		serial := new(big.Int).SetBytes(sb)
-		now := time.Now().Truncate(time.Second)
-		tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: in.Certificate.CommonName},
-			DNSNames: []string{in.Certificate.CommonName}, NotBefore: now, NotAfter: now.Add(199 * 24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			BasicConstraintsValid: true, Policies: []x509.OID{policy},
-			OCSPServer: []string{"http://127.0.0.1/ocsp"}, IssuingCertificateURL: []string{"http://127.0.0.1/ca.crt"},
-			CRLDistributionPoints: []string{"http://127.0.0.1/ca.crl"}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, csr.PublicKey, key) // checks its own signature
+		der, serial, err := minimalLeaf(key, issuer, in.Certificate.CommonName, csr.PublicKey)
 		if err != nil {
 			fail(w, http.StatusBadRequest, "sign: "+err.Error())
 			return
 		}
 		if lint {
-			errs, _, err := ca.LintAsDrafted(der, issuer.PublicKey, ca.PurposeTLS)
-			if err == nil && len(errs) > 0 {
-				err = fmt.Errorf("%s", strings.Join(errs, "; "))
-			}
-			if err != nil {
-				fail(w, http.StatusInternalServerError, "lint: "+err.Error())
+			if err := minimalLint(der, issuer); err != nil {
+				fail(w, http.StatusInternalServerError, err.Error())
 				return
 			}
 		}
-		j := &minimalJob{serial: hex.EncodeToString(sb), der: der, done: make(chan struct{})}
+		j := &minimalJob{serial: serial, der: der, done: make(chan struct{})}
 		jobs <- j
 		<-j.done
 		if j.err != nil {
