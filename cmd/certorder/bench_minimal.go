@@ -57,10 +57,16 @@ func benchMinimalCmd(args []string) error {
 	database := fs.String("database", "", "a postgres:// URL instead of SQLite")
 	size := fs.Int("answer-size", 0, "pad every 201 with spaces to this many bytes")
 	lint := fs.Bool("lint", false, "lint every leaf as certorder lints its drafts before answering")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	setServerGCPercent()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return fmt.Errorf("bench-minimal: %w", err)
+	}
+	defer stopProfile()
 	key, err := minimalKey(*keyType)
 	if err != nil {
 		return fmt.Errorf("bench-minimal: %w", err)
