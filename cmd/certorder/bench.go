@@ -243,9 +243,9 @@ func runBench(ctx context.Context, cfg *benchConfig, stdout, stderr io.Writer) (
 }
 
 // runIssuer measures certorder with issuer iss and, level by level in
-// turn with it, the minimal floor of the same key type: the two rows of a
+// turn with it, the minimal floors of the same key type: the rows of a
 // concurrency are minutes apart at most, so a machine whose load changes
-// during the run moves both. It returns certorder's first answer.
+// during the run moves them all. It returns certorder's first answer.
 func (rep *benchReport) runIssuer(ctx context.Context, cfg *benchConfig, iss string, bodies [][]byte, stderr io.Writer) ([]byte, error) {
 	began := time.Now()
 	srv, err := startBenchServer(ctx, cfg, iss)
@@ -269,43 +269,39 @@ func (rep *benchReport) runIssuer(ctx context.Context, cfg *benchConfig, iss str
 	}
 	fmt.Fprintf(stderr, "bench: issuer %s: first order issued\n", iss)
 
-	var min *benchServer
-	var minURL string
-	if cfg.minimal {
-		if min, err = startMinimalServer(ctx, cfg, iss, len(answer), false); err != nil {
-			return nil, fmt.Errorf("bench: minimal floor %s: %w", iss, err)
-		}
-		defer min.stop(cfg.keep)
-		minURL = "http://" + min.addr + "/services/v2/order/certificate/" + cfg.product
-		if _, err := firstOrder(ctx, min, minURL, bodies[0]); err != nil {
-			return nil, fmt.Errorf("bench: minimal floor %s: first order: %w\n%s", iss, err, min.log)
-		}
-		fmt.Fprintf(stderr, "bench: minimal floor %s: pid %d on %s, first order issued\n", iss, min.cmd.Process.Pid, min.addr)
+	// The floors of this issuer, each started beside certorder and
+	// measured in turn with it.
+	type floorRun struct {
+		srv       *benchServer
+		name, url string
 	}
-	var lintFloor *benchServer
-	var lintURL string
-	if cfg.lintFloor {
-		if lintFloor, err = startMinimalServer(ctx, cfg, iss, len(answer), true); err != nil {
-			return nil, fmt.Errorf("bench: minimal+lint floor %s: %w", iss, err)
+	var floors []floorRun
+	for _, f := range []struct {
+		on   bool
+		name string
+		lint bool
+	}{{cfg.minimal, serverMinimal, false}, {cfg.lintFloor, serverLintFloor, true}} {
+		if !f.on {
+			continue
 		}
-		defer lintFloor.stop(cfg.keep)
-		lintURL = "http://" + lintFloor.addr + "/services/v2/order/certificate/" + cfg.product
-		if _, err := firstOrder(ctx, lintFloor, lintURL, bodies[0]); err != nil {
-			return nil, fmt.Errorf("bench: minimal+lint floor %s: first order: %w\n%s", iss, err, lintFloor.log)
+		fs, err := startMinimalServer(ctx, cfg, iss, len(answer), f.lint)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %s floor %s: %w", f.name, iss, err)
 		}
-		fmt.Fprintf(stderr, "bench: minimal+lint floor %s: pid %d on %s, first order issued\n", iss, lintFloor.cmd.Process.Pid, lintFloor.addr)
+		defer fs.stop(cfg.keep)
+		u := "http://" + fs.addr + "/services/v2/order/certificate/" + cfg.product
+		if _, err := firstOrder(ctx, fs, u, bodies[0]); err != nil {
+			return nil, fmt.Errorf("bench: %s floor %s: first order: %w\n%s", f.name, iss, err, fs.log)
+		}
+		fmt.Fprintf(stderr, "bench: %s floor %s: pid %d on %s, first order issued\n", f.name, iss, fs.cmd.Process.Pid, fs.addr)
+		floors = append(floors, floorRun{fs, f.name, u})
 	}
 	for _, conc := range cfg.levels {
 		if err := rep.measure(ctx, cfg, srv, serverCertorder, iss, url, bodies, conc, stderr); err != nil {
 			return nil, err
 		}
-		if min != nil {
-			if err := rep.measure(ctx, cfg, min, serverMinimal, iss, minURL, bodies, conc, stderr); err != nil {
-				return nil, err
-			}
-		}
-		if lintFloor != nil {
-			if err := rep.measure(ctx, cfg, lintFloor, serverLintFloor, iss, lintURL, bodies, conc, stderr); err != nil {
+		for _, f := range floors {
+			if err := rep.measure(ctx, cfg, f.srv, f.name, iss, f.url, bodies, conc, stderr); err != nil {
 				return nil, err
 			}
 		}
