@@ -482,7 +482,8 @@ func (rep *benchReport) targets() []target {
 			if r.concurrency == 1 {
 				text += fmt.Sprintf("p50 %s ms = %.2f× the minimal floor's; certorder's = %.2f× its", ms(l.p50), ratio(float64(l.p50), float64(m.p50)), ratio(float64(r.p50), float64(l.p50)))
 			} else {
-				text += fmt.Sprintf("%.1f certificates/s = %.2f× the minimal floor's; certorder's = %.2f× its", l.certsPerSec(), l.certsPerSec()/m.certsPerSec(), r.certsPerSec()/l.certsPerSec())
+				text += fmt.Sprintf("%.1f certificates/s = %.2f× the minimal floor's, p99 %s ms = %.2f× its; certorder's = %.2f× its",
+					l.certsPerSec(), l.certsPerSec()/m.certsPerSec(), ms(l.p99), ratio(float64(l.p99), float64(m.p99)), r.certsPerSec()/l.certsPerSec())
 			}
 			if lc := l.perCert(l.srvCPU, l.srvCPUOK); !math.IsNaN(lc) {
 				text += fmt.Sprintf("; server CPU per certificate %.3f ms", lc)

@@ -48,7 +48,8 @@ import (
 )
 
 // benchMinimalCmd is the hidden `certorder bench-minimal --addr A
-// --key-type T --data DIR [--database URL] --answer-size N`.
+// --key-type T --data DIR [--database URL] --answer-size N [--lint]
+// [--cpuprofile FILE]`.
 func benchMinimalCmd(args []string) error {
 	fs := flag.NewFlagSet("bench-minimal", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")

@@ -342,6 +342,14 @@ func TestBenchMinimalIssues(t *testing.T) {
 			} else if !tc.lint && err != nil {
 				t.Errorf("a leaf that breaks a lint, not linted: %v, want it issued", err)
 			}
+			// A refused leaf is not stored.
+			want := 4
+			if tc.lint {
+				want = 3
+			}
+			if err := db.QueryRow(`SELECT COUNT(*) FROM ` + minimalTable(tc.lint)).Scan(&n); err != nil || n != want {
+				t.Errorf("%d rows stored after the lint-breaking order (%v), want %d", n, err, want)
+			}
 			// A CSR signed by another key than the one it carries.
 			json.Unmarshal(bodies[0], &req)
 			csr := req["certificate"]["csr"].(string)

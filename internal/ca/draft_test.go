@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	zx509 "github.com/zmap/zcrypto/x509"
 )
 
 // TestDraftMatchesCreateCertificate: the TBSCertificate a draft signs is
@@ -607,6 +609,9 @@ func TestLintAsDraftedIsTheDraftsLint(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if c, err := lintCopy(der, req.Issuer.Cert.PublicKey); err != nil || !bytes.Equal(c, d.lint) {
+					t.Fatalf("the copy of the signed leaf is not the draft's (%v)", err)
+				}
 				errs, warns, err := LintAsDrafted(der, req.Issuer.Cert.PublicKey, req.Issuer.Purpose)
 				if err != nil {
 					t.Fatal(err)
@@ -620,6 +625,74 @@ func TestLintAsDraftedIsTheDraftsLint(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestLintAsDraftedHitsTheMemo: leaves crypto/x509 signs in the shape of
+// the bench's minimal floor, each for its own name, key and serial, have
+// the same fixed parts, so all but the first take the fixed lints from
+// the memo as a profile's drafts do; and none breaks a lint.
+func TestLintAsDraftedHitsTheMemo(t *testing.T) {
+	h := sharedHierarchy(t, KeyP256, KeyP256)
+	iss := h.DefaultIssuer()
+	regs, err := lintRegistries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	for i := range 8 {
+		der := floorShapedLeaf(t, iss, fmt.Sprintf("floor-%d.example.com", i))
+		errs, _, err := LintAsDrafted(der, iss.Cert.PublicKey, iss.Purpose)
+		if err != nil || len(errs) > 0 {
+			t.Fatalf("leaf %d: %v %v", i, err, errs)
+		}
+		c, err := lintCopy(der, iss.Cert.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zc, err := zx509.ParseCertificate(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := fixedKey(c, zc)
+		reg, err := regs.leafRegistry(iss.Purpose, zc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := lintSetOf(reg).memo.Load(key); key == "" || !ok {
+			t.Fatalf("leaf %d: fixed parts not in the memo (key %d bytes)", i, len(key))
+		}
+		if i == 0 {
+			first = key
+		} else if key != first {
+			t.Fatalf("leaf %d has other fixed parts than the first", i)
+		}
+	}
+}
+
+// floorShapedLeaf is a DV leaf for name as the bench's minimal floor makes
+// one (crypto/x509, a random 16-byte serial, the DV policy, AIA and CRL
+// locations), signed by iss for a new P-256 key.
+func floorShapedLeaf(t testing.TB, iss *Issuer, name string) []byte {
+	t.Helper()
+	serial := make([]byte, 16)
+	rand.Read(serial)
+	serial[0] &= 0x7f
+	policy, err := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Second)
+	tmpl := &x509.Certificate{SerialNumber: new(big.Int).SetBytes(serial), Subject: pkix.Name{CommonName: name},
+		DNSNames: []string{name}, NotBefore: now, NotAfter: now.Add(199 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, Policies: []x509.OID{policy},
+		OCSPServer: []string{"http://127.0.0.1/ocsp"}, IssuingCertificateURL: []string{"http://127.0.0.1/ca.crt"},
+		CRLDistributionPoints: []string{"http://127.0.0.1/ca.crl"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, iss.Cert, ecKey(t, elliptic.P256()).Public(), iss.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }
 
 func digest(t *testing.T, d *Draft) []byte {

@@ -2,13 +2,8 @@ package ca
 
 import (
 	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"testing"
-	"time"
 
 	zx509 "github.com/zmap/zcrypto/x509"
 )
@@ -52,23 +47,9 @@ func BenchmarkLeafLint(b *testing.B) {
 		}
 	})
 	iss := h.DefaultIssuer()
-	policy, err := x509.OIDFromInts([]uint64{2, 23, 140, 1, 2, 1})
-	if err != nil {
-		b.Fatal(err)
-	}
 	signed := make([][]byte, n)
 	for i := range signed {
-		name := fmt.Sprintf("floor-%d.example.com", i)
-		now := time.Now().Truncate(time.Second)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(1000 + i)), Subject: pkix.Name{CommonName: name},
-			DNSNames: []string{name}, NotBefore: now, NotAfter: now.Add(199 * 24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			BasicConstraintsValid: true, Policies: []x509.OID{policy},
-			OCSPServer: []string{"http://127.0.0.1/ocsp"}, IssuingCertificateURL: []string{"http://127.0.0.1/ca.crt"},
-			CRLDistributionPoints: []string{"http://127.0.0.1/ca.crl"}}
-		if signed[i], err = x509.CreateCertificate(rand.Reader, tmpl, iss.Cert, ecKey(b, elliptic.P256()).Public(), iss.signer); err != nil {
-			b.Fatal(err)
-		}
+		signed[i] = floorShapedLeaf(b, iss, fmt.Sprintf("floor-%d.example.com", i))
 	}
 	b.Run("as-drafted", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
