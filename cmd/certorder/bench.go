@@ -214,10 +214,12 @@ func runBench(ctx context.Context, cfg *benchConfig, stdout, stderr io.Writer) (
 			srv.cmd.Process.Pid, srv.addr, len(floorAnswer))
 		url := "http://" + srv.addr + "/services/v2/order/certificate/" + cfg.product
 		for _, conc := range cfg.levels {
-			if err := rep.measure(ctx, cfg, srv, serverHTTP, "-", url, pools[benchHash(cfg.issuers[0])], conc, stderr); err != nil {
+			r, err := rep.measure(ctx, cfg, srv, serverHTTP, "-", url, pools[benchHash(cfg.issuers[0])], conc, stderr)
+			if err != nil {
 				srv.stop(cfg.keep)
 				return nil, err
 			}
+			rep.rows = append(rep.rows, r)
 		}
 		if err := srv.stop(cfg.keep); err != nil {
 			fmt.Fprintf(stderr, "bench: HTTP floor: stop: %v\n", err)
@@ -271,11 +273,11 @@ func (rep *benchReport) runIssuer(ctx context.Context, cfg *benchConfig, iss str
 
 	// The floors of this issuer, each started beside certorder and
 	// measured in turn with it.
-	type floorRun struct {
+	type levelServer struct {
 		srv       *benchServer
 		name, url string
 	}
-	var floors []floorRun
+	servers := []levelServer{{srv, serverCertorder, url}}
 	for _, f := range []struct {
 		on   bool
 		name string
@@ -294,17 +296,23 @@ func (rep *benchReport) runIssuer(ctx context.Context, cfg *benchConfig, iss str
 			return nil, fmt.Errorf("bench: %s floor %s: first order: %w\n%s", f.name, iss, err, fs.log)
 		}
 		fmt.Fprintf(stderr, "bench: %s floor %s: pid %d on %s, first order issued\n", f.name, iss, fs.cmd.Process.Pid, fs.addr)
-		floors = append(floors, floorRun{fs, f.name, u})
+		servers = append(servers, levelServer{fs, f.name, u})
 	}
-	for _, conc := range cfg.levels {
-		if err := rep.measure(ctx, cfg, srv, serverCertorder, iss, url, bodies, conc, stderr); err != nil {
-			return nil, err
-		}
-		for _, f := range floors {
-			if err := rep.measure(ctx, cfg, f.srv, f.name, iss, f.url, bodies, conc, stderr); err != nil {
+	// Each level starts one server later than the level before, so that
+	// no server always runs right after the same other one (whose writes
+	// may still be reaching the disk, or whose heap the machine is still
+	// reclaiming). The rows keep certorder's order.
+	for li, conc := range cfg.levels {
+		level := make([]levelResult, len(servers))
+		for k := range servers {
+			j := (li + k) % len(servers)
+			r, err := rep.measure(ctx, cfg, servers[j].srv, servers[j].name, iss, servers[j].url, bodies, conc, stderr)
+			if err != nil {
 				return nil, err
 			}
+			level[j] = r
 		}
+		rep.rows = append(rep.rows, level...)
 	}
 	if cfg.keep {
 		fmt.Fprintf(stderr, "bench: issuer %s: data kept in %s\n", iss, srv.dir)
@@ -323,23 +331,22 @@ func firstOrder(ctx context.Context, srv *benchServer, url string, body []byte) 
 	return answer.Bytes(), err
 }
 
-// measure runs one level against srv and adds its row.
-func (rep *benchReport) measure(ctx context.Context, cfg *benchConfig, srv *benchServer, server, issuer, url string, bodies [][]byte, conc int, stderr io.Writer) error {
+// measure runs one level against srv and returns its row.
+func (rep *benchReport) measure(ctx context.Context, cfg *benchConfig, srv *benchServer, server, issuer, url string, bodies [][]byte, conc int, stderr io.Writer) (levelResult, error) {
 	r := runLevel(ctx, srv, url, bodies, conc, cfg.warmup, cfg.duration)
 	r.server, r.issuer = server, issuer
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return r, ctx.Err()
 	}
-	rep.rows = append(rep.rows, r)
 	fmt.Fprintf(stderr, "bench: %s %s c=%d: %d answers, %.1f/s, p50 %s ms, p99 %s ms, %d errors\n",
 		server, issuer, conc, r.certs, r.certsPerSec(), ms(r.p50), ms(r.p99), r.errors+r.outside)
 	if r.firstError != "" {
 		fmt.Fprintf(stderr, "bench: %s %s c=%d: first error: %s\n", server, issuer, conc, r.firstError)
 	}
 	if !srv.alive() {
-		return fmt.Errorf("bench: %s %s: the server exited: %v\n%s", server, issuer, srv.waitErr, srv.log)
+		return r, fmt.Errorf("bench: %s %s: the server exited: %v\n%s", server, issuer, srv.waitErr, srv.log)
 	}
-	return nil
+	return r, nil
 }
 
 // redactURL drops the password of a database URL.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,9 +68,10 @@ func TestBenchPrintsRows(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
 
-	// certorder, the minimal floor and the minimal+lint floor in turn at
-	// 1 and 4, then the HTTP floor (replaying certorder's first answer,
-	// which benchOrder accepts only as an issued certificate).
+	// certorder, the minimal floor and the minimal+lint floor at 1 and 4,
+	// then the HTTP floor (replaying certorder's first answer, which
+	// benchOrder accepts only as an issued certificate): the rows in this
+	// order, whatever order they were measured in.
 	type rowID struct {
 		server, issuer string
 		conc           int
@@ -87,6 +89,18 @@ func TestBenchPrintsRows(t *testing.T) {
 		if r.certs == 0 || r.errors != 0 {
 			t.Errorf("%s %s at %d: %d certificates, %d errors (first: %s)\n%s", r.server, r.issuer, r.concurrency, r.certs, r.errors, r.firstError, stderr.String())
 		}
+	}
+
+	// The second level starts one server later than the first: the
+	// progress lines (stderr, in the order measured) of the last run.
+	var atFour []string
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[0] == "bench:" && f[2] == "p256" && f[3] == "c=4:" {
+			atFour = append(atFour, f[1])
+		}
+	}
+	if n := len(atFour); n < 3 || !slices.Equal(atFour[n-3:], []string{serverMinimal, serverLintFloor, serverCertorder}) {
+		t.Errorf("measured at 4 clients in the order %v, want minimal, minimal+lint, certorder", atFour)
 	}
 
 	// The printed table: a row per server and level whose certs/s
