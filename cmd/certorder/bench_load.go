@@ -25,6 +25,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // benchServer is one certorder serve child process on loopback with its
@@ -257,29 +260,22 @@ func (s *benchServer) writes(ctx context.Context) (w storeWrites, ok bool) {
 	if resp.StatusCode != http.StatusOK {
 		return w, false
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
 		return w, false
 	}
-	var haveCommits, haveCalls bool
-	for line := range strings.Lines(string(body)) {
-		name, value, found := strings.Cut(strings.TrimSpace(line), " ")
-		if !found {
-			continue
+	counter := func(name string) (float64, bool) {
+		f := fams[name]
+		if f == nil || len(f.GetMetric()) != 1 || f.GetMetric()[0].GetCounter() == nil {
+			return 0, false
 		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case "certorder_store_commits_total":
-			w.commits, haveCommits = v, true
-		case "certorder_store_committed_calls_total":
-			w.calls, haveCalls = v, true
-		case "certorder_store_wal_pages_written_total":
-			w.pages, w.pagesOK = v, true
-		}
+		return f.GetMetric()[0].GetCounter().GetValue(), true
 	}
+	var haveCommits, haveCalls bool
+	w.commits, haveCommits = counter("certorder_store_commits_total")
+	w.calls, haveCalls = counter("certorder_store_committed_calls_total")
+	w.pages, w.pagesOK = counter("certorder_store_wal_pages_written_total")
 	return w, haveCommits && haveCalls
 }
 
